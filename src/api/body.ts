@@ -1,0 +1,34 @@
+// Reading a JSON request body: the right content type (415), at most 1 MiB (413),
+// well-formed JSON (400). The size cap is enforced while streaming, not only by Content-Length.
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { ApiError } from './errors.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const limitBody: MiddlewareHandler = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`);
+  },
+});
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+export async function readJsonBody(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!JSON_TYPE.test(type)) {
+    throw ApiError.single(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the body as application/json${c.req.method === 'PATCH' ? ' or application/merge-patch+json' : ''} (got ${type || 'no Content-Type'})`,
+    );
+  }
+  const text = await c.req.text();
+  if (text.trim() === '') throw ApiError.single(400, 'INVALID_JSON', 'the request body is empty');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw ApiError.single(400, 'INVALID_JSON', `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}

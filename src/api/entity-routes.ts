@@ -1,0 +1,111 @@
+// The generic REST surface: the same six handlers serve every entity in the registry.
+import { Hono, type Context } from 'hono';
+import type { Ajv2020 } from '../registry/ajv.ts';
+import type { EntityDef, Model } from '../registry/model.ts';
+import type { DatabasePool } from '../db/pool.ts';
+import { RecordStore } from '../db/records.ts';
+import { parseListQuery } from '../query/list-query.ts';
+import { limitBody, readJsonBody } from './body.ts';
+import { ApiError, notFound } from './errors.ts';
+import { sendData, sendErrors } from './envelope.ts';
+import { RecordInput } from './record-input.ts';
+
+const ACTOR_MAX = 200;
+
+/** Rejects query parameters a route does not understand, instead of silently ignoring a typo. */
+function queryParams(c: Context, allowed: readonly string[]): URLSearchParams {
+  const params = new URL(c.req.url).searchParams;
+  for (const key of params.keys()) {
+    if (!allowed.includes(key)) {
+      throw ApiError.single(400, 'INVALID_QUERY', `unknown query parameter "${key}"${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`, key);
+    }
+  }
+  return params;
+}
+
+function booleanParam(params: URLSearchParams, name: string): boolean {
+  const value = params.get(name);
+  if (value === null) return false;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw ApiError.single(400, 'INVALID_QUERY', `${name} must be true or false`, name);
+}
+
+/** The `:id` route parameter (routes are built from templates, so hono cannot type it). */
+const idOf = (c: Context): string => c.req.param('id') ?? '';
+
+/** Who is acting; an `X-Actor` header until authentication exists. */
+function actor(c: Context): string | null {
+  const value = c.req.header('x-actor')?.trim();
+  return value ? value.slice(0, ACTOR_MAX) : null;
+}
+
+export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string): Hono {
+  const app = new Hono();
+  for (const entity of model.entities) mountEntity(app, model, entity, new RecordStore(pool, entity), new RecordInput(entity, model, ajv), version);
+  return app;
+}
+
+function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordStore, input: RecordInput, version: string): void {
+  const base = `/api/${version}/${entity.plural}`;
+  const item = `${base}/:id`;
+  const label = entity.name;
+  const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
+
+  app.get(base, async (c) => {
+    const query = parseListQuery(entity, new URL(c.req.url).searchParams);
+    const { records, total } = await store.list(query);
+    return sendData(c, model, records, { entity, extra: { total, limit: query.limit, offset: query.offset } });
+  });
+
+  app.post(base, limitBody, async (c) => {
+    queryParams(c, []);
+    const values = input.forCreate(await readJsonBody(c));
+    const record = await store.create(values);
+    c.header('Location', `${base}/${record.id}`);
+    return sendData(c, model, record, { status: 201, entity });
+  });
+
+  app.get(item, async (c) => {
+    const params = queryParams(c, deletedParam);
+    const record = await store.get(idOf(c), { includeDeleted: booleanParam(params, 'include_deleted') });
+    if (!record) throw notFound(label, idOf(c));
+    return sendData(c, model, record, { entity });
+  });
+
+  app.put(item, limitBody, async (c) => {
+    queryParams(c, []);
+    const body = await readJsonBody(c);
+    const record = await store.update(idOf(c), (current) => input.forReplace(body, current));
+    if (!record) throw notFound(label, idOf(c));
+    return sendData(c, model, record, { entity });
+  });
+
+  app.patch(item, limitBody, async (c) => {
+    queryParams(c, []);
+    const body = await readJsonBody(c);
+    const record = await store.update(idOf(c), (current) => input.forPatch(body, current));
+    if (!record) throw notFound(label, idOf(c));
+    return sendData(c, model, record, { entity });
+  });
+
+  app.delete(item, async (c) => {
+    const id = idOf(c);
+    const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
+    if (!store.supportsSoftDelete || booleanParam(params, 'hard')) {
+      if (!(await store.hardDelete(id))) throw notFound(label, id);
+      return sendData(c, model, { id, deleted: true, hard: true, deleted_at: new Date().toISOString() }, { entity });
+    }
+    const reason = params.get('reason');
+    if (reason !== null && reason.length > 2000) throw ApiError.single(400, 'INVALID_QUERY', 'reason must be at most 2000 characters', 'reason');
+    const record = await store.softDeleteRecord(id, actor(c), reason);
+    if (!record) throw notFound(label, id);
+    return sendData(c, model, { id, deleted: true, hard: false, deleted_at: record.deleted_at }, { entity });
+  });
+
+  const methodNotAllowed = (allowed: string) => (c: Context) => {
+    c.header('Allow', allowed);
+    return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
+  };
+  app.all(base, methodNotAllowed('GET, POST'));
+  app.all(item, methodNotAllowed('GET, PUT, PATCH, DELETE'));
+}

@@ -1,0 +1,131 @@
+// One command line for the platform: serve, codegen, migrate. Failures print a message, never a
+// stack trace (set DEBUG=1 to see one).
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { MigrationRefused } from './codegen/migration.ts';
+import { runCodegen } from './codegen/run.ts';
+import { loadConfig, type Config } from './config.ts';
+import { migrateDown, migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
+import { RegistryError, formatProblem } from './registry/errors.ts';
+import { loadRegistry } from './registry/load.ts';
+import type { Model } from './registry/model.ts';
+import { createLogger, openDatabase, startService } from './service.ts';
+
+const shown = (file: string) => path.relative(process.cwd(), file) || file;
+
+function explain(error: unknown, model?: Model): string {
+  if (error instanceof RegistryError) return error.problems.map(formatProblem).join('\n');
+  if (error instanceof MigrationRefused) {
+    return error.refusals
+      .map((r) => {
+        const entity = model?.entities.find((e) => e.name === r.entity);
+        return entity ? `${entity.file}: fields.${r.column ?? ''}: ${r.message}` : `registry/registry.yaml: entities: ${r.message}`;
+      })
+      .join('\n');
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return process.env.DEBUG && error instanceof Error && error.stack ? error.stack : `error: ${message}`;
+}
+
+async function run(action: (config: Config, model: Model) => Promise<number | void>): Promise<void> {
+  let config: Config | undefined;
+  let model: Model | undefined;
+  try {
+    config = loadConfig();
+    model = loadRegistry(config.registryDir);
+    process.exitCode = (await action(config, model)) ?? 0;
+  } catch (error) {
+    console.error(explain(error, model));
+    process.exitCode = 1;
+  }
+}
+
+/** Runs `work` against the configured database, starting and stopping the embedded one if needed. */
+async function withDatabase<T>(config: Config, work: (url: string) => Promise<T>): Promise<T> {
+  const logger = createLogger({ logLevel: process.env.LOG_LEVEL || 'warn' });
+  const database = await openDatabase(config, logger);
+  try {
+    return await work(database.url);
+  } finally {
+    await database.close();
+  }
+}
+
+const program = new Command('reelmeta').description('Reelmeta: schema-registry-driven metadata for video production');
+
+program
+  .command('serve')
+  .description('start the HTTP API (applies pending migrations unless MIGRATE_ON_START=false)')
+  .action(() =>
+    run(async (config) => {
+      const logger = createLogger(config);
+      const service = await startService(config, logger);
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          logger.info({ signal }, 'shutting down');
+          service.stop().then(resolve, resolve);
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+      });
+    }),
+  );
+
+program
+  .command('codegen')
+  .description('regenerate generated/ and write a migration when the registry changed')
+  .option('--check', 'write nothing; exit 1 and list what is stale')
+  .action((options: { check?: boolean }) =>
+    run(async (config, model) => {
+      const check = options.check === true;
+      const result = await runCodegen(model, config, { check });
+      const lines = [
+        ...result.changed.map((f) => `${check ? 'stale' : 'wrote'}: ${shown(f)}`),
+        ...result.removed.map((f) => `${check ? 'stale (no longer generated)' : 'removed'}: ${shown(f)}`),
+      ];
+      if (check) {
+        if (lines.length === 0) {
+          console.log('codegen check: generated/ and migrations/ match the registry');
+          return 0;
+        }
+        console.error(lines.join('\n'));
+        if (result.migration) console.error(`the registry changed since the last migration: npm run codegen would write ${result.migration}`);
+        console.error('codegen check failed: run `npm run codegen` and commit the result');
+        return 1;
+      }
+      console.log(lines.length > 0 ? lines.join('\n') : 'codegen: everything is up to date');
+      if (result.migration) console.log(`new migration: ${result.migration} (applied by npm run migrate, or at the next start)`);
+      return 0;
+    }),
+  );
+
+const steps = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+program
+  .command('migrate')
+  .description('apply pending migrations (up), revert the last ones (down), or list them (status)')
+  .argument('[direction]', 'up, down or status', 'up')
+  .option('--steps <n>', 'how many migrations `down` reverts', steps, 1)
+  .action((direction: string, options: { steps: number }) =>
+    run(async (config) => {
+      if (!['up', 'down', 'status'].includes(direction)) throw new Error(`unknown direction "${direction}"; use up, down or status`);
+      return withDatabase(config, async (url) => {
+        if (direction === 'status') {
+          const states = await migrationStatus(url, config.migrationsDir);
+          for (const s of states) console.log(`${s.state.padEnd(8)} ${migrationLabel(s)}${s.appliedAt ? `  (applied ${s.appliedAt})` : ''}`);
+          if (states.length === 0) console.log(`no migrations in ${shown(config.migrationsDir)}`);
+          return states.some((s) => s.state === 'changed' || s.state === 'missing') ? 1 : 0;
+        }
+        const done = direction === 'up' ? await migrateUp(url, config.migrationsDir) : await migrateDown(url, config.migrationsDir, options.steps);
+        for (const m of done) console.log(`${direction === 'up' ? 'applied' : 'reverted'} ${migrationLabel(m)}`);
+        if (done.length === 0) console.log(direction === 'up' ? 'database is up to date' : 'nothing to revert');
+        return 0;
+      });
+    }),
+  );
+
+await program.parseAsync();

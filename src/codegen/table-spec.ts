@@ -1,0 +1,139 @@
+// Model → the physical layout of each entity's table. The layout is what migrations diff:
+// the last one is kept in migrations/snapshot.json.
+import { createHash } from 'node:crypto';
+import { walkFields } from '../registry/compile.ts';
+import { findEntity, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: string;
+  readonly notNull: boolean;
+  /** SQL expression, already quoted. */
+  readonly default?: string;
+}
+
+export interface NamedSql {
+  readonly name: string;
+  /** The definition after the name, e.g. `CHECK (...)` or `USING btree ("status")`. */
+  readonly definition: string;
+}
+
+export interface TableSpec {
+  readonly name: string;
+  readonly entity: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly checks: readonly NamedSql[];
+  readonly foreignKeys: readonly NamedSql[];
+  readonly indexes: readonly NamedSql[];
+}
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
+const MAX_IDENTIFIER = 63;
+
+/** PostgreSQL truncates names past 63 bytes; keep long ones unique with a short hash. */
+export function objectName(...parts: string[]): string {
+  const name = parts.join('_');
+  if (name.length <= MAX_IDENTIFIER) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_IDENTIFIER - 9)}_${hash}`;
+}
+
+const SQL_TYPES: Record<FieldDef['type'], string> = {
+  string: 'text',
+  text: 'text',
+  integer: 'bigint',
+  number: 'double precision',
+  boolean: 'boolean',
+  date: 'date',
+  datetime: 'timestamptz(3)',
+  enum: 'text',
+  s3_uri: 'text',
+  url: 'text',
+  ref: 'text',
+  object: 'jsonb',
+  array: 'jsonb',
+};
+
+export function sqlType(field: FieldDef): string {
+  return SQL_TYPES[field.type];
+}
+
+export function sqlLiteral(value: unknown, field: FieldDef): string {
+  if (field.type === 'object' || field.type === 'array') return `${quoteLiteral(JSON.stringify(value))}::jsonb`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return quoteLiteral(String(value));
+}
+
+export function tableSpecs(model: Model): TableSpec[] {
+  return model.entities.map((entity) => tableSpec(entity, model));
+}
+
+function tableSpec(entity: EntityDef, model: Model): TableSpec {
+  const table = entity.table;
+  const stored = entity.fields.filter((f) => f.storage === 'column');
+  const serverStamped = hasTimestamps(entity) ? ['created_at', 'updated_at'] : [];
+
+  const columns: ColumnSpec[] = [
+    { name: 'id', type: 'text', notNull: true },
+    { name: 'schema_version', type: 'integer', notNull: true },
+    ...stored.map((field): ColumnSpec => {
+      if (serverStamped.includes(field.name)) return { name: field.name, type: sqlType(field), notNull: true, default: 'now()' };
+      return {
+        name: field.name,
+        type: sqlType(field),
+        notNull: field.required,
+        ...(field.default === undefined ? {} : { default: sqlLiteral(field.default, field) }),
+      };
+    }),
+    // Fields declared with `storage: document` live here, keyed by name.
+    { name: 'doc', type: 'jsonb', notNull: true, default: "'{}'::jsonb" },
+  ];
+
+  const checks: NamedSql[] = [];
+  for (const field of stored) {
+    const condition = checkCondition(field);
+    if (condition) checks.push({ name: objectName(table, field.name, 'check'), definition: `CHECK (${condition})` });
+  }
+
+  const foreignKeys: NamedSql[] = stored
+    .filter((f) => f.type === 'ref')
+    .map((field) => ({
+      name: objectName(table, field.name, 'fkey'),
+      definition: `FOREIGN KEY (${quoteIdent(field.name)}) REFERENCES ${quoteIdent(findEntity(model, field.to!)!.table)} (${quoteIdent('id')})`,
+    }));
+
+  const indexes: NamedSql[] = [];
+  for (const field of walkFields(entity.fields)) {
+    if (!(field.indexed || (field.type === 'ref' && field.path.length === 1))) continue;
+    indexes.push({ name: objectName(table, ...field.path, 'idx'), definition: indexDefinition(field) });
+  }
+
+  return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes };
+}
+
+function checkCondition(field: FieldDef): string | undefined {
+  const col = quoteIdent(field.name);
+  const parts: string[] = [];
+  if (field.type === 'enum' && field.values) parts.push(`${col} IN (${field.values.map(quoteLiteral).join(', ')})`);
+  if (field.minimum !== undefined) parts.push(`${col} >= ${field.minimum}`);
+  if (field.maximum !== undefined) parts.push(`${col} <= ${field.maximum}`);
+  if (field.maxLength !== undefined) parts.push(`char_length(${col}) <= ${field.maxLength}`);
+  if (field.type === 'object') parts.push(`jsonb_typeof(${col}) = 'object'`);
+  if (field.type === 'array') parts.push(`jsonb_typeof(${col}) = 'array'`);
+  return parts.length > 0 ? parts.join(' AND ') : undefined;
+}
+
+function indexDefinition(field: FieldDef): string {
+  const [top, ...rest] = field.path;
+  const topIsDocument = field.path.length === 1 && field.storage === 'document';
+  if (field.path.length === 1 && !topIsDocument) {
+    return field.type === 'array'
+      ? `USING gin (${quoteIdent(top!)} jsonb_path_ops)`
+      : `USING btree (${quoteIdent(top!)})`;
+  }
+  // Nested and document fields: an expression index on the text at that JSON path.
+  const [column, jsonPath] = topIsDocument ? ['doc', [top!]] : [top!, rest];
+  return `USING btree ((${quoteIdent(column)} #>> ${quoteLiteral(`{${jsonPath.join(',')}}`)}))`;
+}

@@ -1,0 +1,135 @@
+// Generic storage for any registry entity: one table per entity, one column per top-level field
+// (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
+import { randomInt } from 'node:crypto';
+import { sql, type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
+import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '../registry/model.ts';
+import type { ListQuery } from '../query/list-query.ts';
+import { orderByClause, whereClause } from '../query/sql.ts';
+
+export type StoredRecord = Record<string, unknown> & { id: string };
+type Row = Record<string, unknown>;
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Ids in the seed's style, `ep_20251231_k3x9q2m7za`: prefix, UTC day, 10 random characters. */
+export function generateId(prefix: string, now = new Date()): string {
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
+  let random = '';
+  for (let i = 0; i < 10; i += 1) random += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return `${prefix}_${day}_${random}`;
+}
+
+export class RecordStore {
+  readonly entity: EntityDef;
+  private readonly pool: DatabasePool;
+  private readonly table: FragmentSqlToken;
+  private readonly columns: ListSqlToken;
+  private readonly softDelete: boolean;
+
+  constructor(pool: DatabasePool, entity: EntityDef) {
+    this.pool = pool;
+    this.entity = entity;
+    this.table = sql.fragment`${sql.identifier([entity.table])}`;
+    const names = ['id', 'schema_version', ...entity.fields.filter((f) => f.storage === 'column').map((f) => f.name), 'doc'];
+    this.columns = sql.join(
+      names.map((n) => sql.identifier([n])),
+      sql.fragment`, `,
+    );
+    this.softDelete = hasSoftDelete(entity);
+  }
+
+  /** Row → API record: id, every declared field (null when unset), schema_version. */
+  private toRecord(row: Row): StoredRecord {
+    const doc = (row.doc ?? {}) as Row;
+    const record: Row = { id: row.id };
+    for (const field of this.entity.fields) {
+      record[field.name] = (field.storage === 'document' ? doc[field.name] : row[field.name]) ?? null;
+    }
+    record.schema_version = row.schema_version;
+    return record as StoredRecord;
+  }
+
+  /** Column assignments for the writable fields; absent fields are written as NULL. */
+  private assignments(values: Row): { column: string; value: ValueExpression }[] {
+    const doc: Row = {};
+    const out: { column: string; value: ValueExpression }[] = [];
+    for (const field of writableFields(this.entity)) {
+      const value = values[field.name] ?? null;
+      if (field.storage === 'document') {
+        if (value !== null) doc[field.name] = value;
+      } else if (value !== null && (field.type === 'object' || field.type === 'array')) {
+        out.push({ column: field.name, value: sql.jsonb(value as Parameters<typeof sql.jsonb>[0]) });
+      } else {
+        out.push({ column: field.name, value: value as ValueExpression });
+      }
+    }
+    out.push({ column: 'doc', value: sql.jsonb(doc as Parameters<typeof sql.jsonb>[0]) });
+    return out;
+  }
+
+  async create(values: Row): Promise<StoredRecord> {
+    const assigned = [
+      { column: 'id', value: generateId(this.entity.idPrefix) },
+      { column: 'schema_version', value: this.entity.schemaVersion },
+      ...this.assignments(values),
+    ];
+    const row = await this.pool.one(sql.unsafe`
+      INSERT INTO ${this.table} (${sql.join(assigned.map((a) => sql.identifier([a.column])), sql.fragment`, `)})
+      VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
+      RETURNING ${this.columns}`);
+    return this.toRecord(row);
+  }
+
+  async get(id: string, options: { includeDeleted?: boolean } = {}, connection: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
+    const live = this.softDelete && !options.includeDeleted ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
+    const row = await connection.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${live}`);
+    return row ? this.toRecord(row) : null;
+  }
+
+  async list(query: ListQuery): Promise<{ records: StoredRecord[]; total: number }> {
+    const where = whereClause(query, this.softDelete);
+    const [rows, total] = await Promise.all([
+      this.pool.any(sql.unsafe`
+        SELECT ${this.columns} FROM ${this.table} ${where} ${orderByClause(query.sort)}
+        LIMIT ${query.limit} OFFSET ${query.offset}`),
+      this.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} ${where}`),
+    ]);
+    return { records: rows.map((r) => this.toRecord(r)), total: total as number };
+  }
+
+  /**
+   * Replaces the writable fields of a live record with what `next` computes from the current one,
+   * under a row lock so concurrent PATCHes cannot lose each other's changes.
+   */
+  async update(id: string, next: (current: StoredRecord) => Row): Promise<StoredRecord | null> {
+    return this.pool.transaction(async (tx) => {
+      const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
+      const row = await tx.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`);
+      if (!row) return null;
+      const assigned = this.assignments(next(this.toRecord(row)));
+      const sets = assigned.map((a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`);
+      sets.push(sql.fragment`schema_version = ${this.entity.schemaVersion}`);
+      if (hasTimestamps(this.entity)) sets.push(sql.fragment`updated_at = now()`);
+      const updated = await tx.one(sql.unsafe`
+        UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id} RETURNING ${this.columns}`);
+      return this.toRecord(updated);
+    });
+  }
+
+  async softDeleteRecord(id: string, by: string | null, reason: string | null): Promise<StoredRecord | null> {
+    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
+    const row = await this.pool.maybeOne(sql.unsafe`
+      UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${stamp}
+      WHERE id = ${id} AND deleted_at IS NULL RETURNING ${this.columns}`);
+    return row ? this.toRecord(row) : null;
+  }
+
+  async hardDelete(id: string): Promise<boolean> {
+    const result = await this.pool.query(sql.unsafe`DELETE FROM ${this.table} WHERE id = ${id}`);
+    return result.rowCount > 0;
+  }
+
+  get supportsSoftDelete(): boolean {
+    return this.softDelete;
+  }
+}

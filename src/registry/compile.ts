@@ -1,0 +1,252 @@
+// Turns validated registry files into the Model, checking what a meta-schema cannot:
+// references between files, name clashes, enum aliases and that defaults fit their fields.
+import { RegistryError, type RegistryProblem } from './errors.ts';
+import type { ParsedFile } from './load.ts';
+import { SYSTEM_COLUMNS, type EntityDef, type FieldDef, type FieldType, type Model } from './model.ts';
+import { fieldSchema } from '../codegen/json-schema.ts';
+import { createAjv } from './ajv.ts';
+
+export interface RawRegistry {
+  readonly registry: ParsedFile;
+  readonly mixins: readonly ParsedFile[];
+  readonly entities: readonly ParsedFile[];
+}
+
+interface RawField {
+  type: FieldType;
+  description?: string;
+  required?: boolean;
+  default?: unknown;
+  indexed?: boolean;
+  searchable?: boolean;
+  storage?: 'column' | 'document';
+  deprecated?: boolean;
+  read_only?: boolean;
+  max_length?: number;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  values?: string[];
+  aliases?: Record<string, string>;
+  fields?: Record<string, RawField>;
+  items?: RawField;
+  max_items?: number;
+  to?: string;
+}
+
+type Report = (file: ParsedFile, path: string, message: string) => void;
+
+export function compileModel(raw: RawRegistry): Model {
+  const problems: RegistryProblem[] = [];
+  const report: Report = (file, path, message) =>
+    problems.push({ file: file.file, path, message, line: file.lineOf(path) });
+
+  const mixinFields = new Map<string, { file: ParsedFile; fields: FieldDef[] }>();
+  for (const file of raw.mixins) {
+    const name = file.data.name as string;
+    checkFileName(file, name, report);
+    const fields = compileFields(file, file.data.fields as Record<string, RawField>, [], 'fields', report);
+    mixinFields.set(name, { file, fields });
+  }
+
+  const entities: EntityDef[] = [];
+  for (const file of raw.entities) {
+    const data = file.data;
+    const name = data.name as string;
+    checkFileName(file, name, report);
+    const own = compileFields(file, data.fields as Record<string, RawField>, [], 'fields', report);
+    const fields = [...own];
+    const mixins = (data.mixins as string[] | undefined) ?? [];
+    mixins.forEach((mixinName, index) => {
+      const mixin = mixinFields.get(mixinName);
+      if (!mixin) {
+        report(file, `mixins.${index}`, `unknown mixin "${mixinName}"; known: ${[...mixinFields.keys()].join(', ') || 'none'}`);
+        return;
+      }
+      for (const field of mixin.fields) {
+        if (fields.some((f) => f.name === field.name)) {
+          report(file, `fields.${field.name}`, `clashes with field "${field.name}" of mixin "${mixinName}"`);
+        } else {
+          fields.push(field);
+        }
+      }
+    });
+    for (const field of own) {
+      if ((SYSTEM_COLUMNS as readonly string[]).includes(field.name)) {
+        report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform`);
+      }
+    }
+    entities.push({
+      name,
+      plural: data.plural as string,
+      idPrefix: data.id_prefix as string,
+      table: data.plural as string,
+      schemaVersion: data.schema_version as number,
+      description: data.description as string | undefined,
+      mixins,
+      fields,
+      file: file.file,
+    });
+  }
+
+  checkUnique(raw.entities, entities, 'plural', (e) => e.plural, report);
+  checkUnique(raw.entities, entities, 'id_prefix', (e) => e.idPrefix, report);
+  for (const [index, entity] of entities.entries()) {
+    const file = raw.entities[index]!;
+    for (const field of walkFields(entity.fields)) {
+      if (field.type === 'ref' && !entities.some((e) => e.name === field.to)) {
+        report(file, `${field.source.path}.to`, `unknown entity "${field.to}"; known: ${entities.map((e) => e.name).join(', ')}`);
+      }
+    }
+  }
+  if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
+  if (problems.length > 0) throw new RegistryError(problems);
+
+  return {
+    registryVersion: raw.registry.data.registry_version as string,
+    apiVersions: raw.registry.data.api_versions as string[],
+    entities,
+  };
+}
+
+function checkFileName(file: ParsedFile, name: string, report: Report): void {
+  if (!file.file.endsWith(`/${name}.yaml`)) {
+    report(file, 'name', `"${name}" does not match the file name`);
+  }
+}
+
+function checkUnique(
+  files: readonly ParsedFile[],
+  entities: readonly EntityDef[],
+  key: string,
+  pick: (e: EntityDef) => string,
+  report: Report,
+): void {
+  const seen = new Map<string, string>();
+  entities.forEach((entity, index) => {
+    const value = pick(entity);
+    const other = seen.get(value);
+    if (other) report(files[index]!, key, `"${value}" is already used by entity "${other}"`);
+    else seen.set(value, entity.name);
+  });
+}
+
+function compileFields(
+  file: ParsedFile,
+  raw: Record<string, RawField>,
+  parentPath: readonly string[],
+  yamlPath: string,
+  report: Report,
+): FieldDef[] {
+  return Object.entries(raw).map(([name, def]) =>
+    compileField(file, name, def, [...parentPath, name], `${yamlPath}.${name}`, report, false),
+  );
+}
+
+function compileField(
+  file: ParsedFile,
+  name: string,
+  def: RawField,
+  path: readonly string[],
+  yamlPath: string,
+  report: Report,
+  insideArray: boolean,
+  isElement = false,
+): FieldDef {
+  const topLevel = path.length === 1 && !insideArray;
+  const problem = (option: string, message: string) => report(file, `${yamlPath}.${option}`, message);
+
+  if (def.storage !== undefined && !topLevel) problem('storage', 'only top-level fields choose their storage');
+  if (def.indexed && insideArray) problem('indexed', 'fields inside arrays cannot be indexed; index the array itself');
+  if (def.indexed && def.type === 'object') problem('indexed', 'index a field inside the object instead');
+  if (def.searchable && !['string', 'text'].includes(def.type)) problem('searchable', 'only string and text fields are searchable');
+  if (def.read_only && def.required) problem('read_only', 'a server-owned field cannot also be required');
+  if (def.deprecated && def.required) problem('deprecated', 'a deprecated field cannot be required');
+  if (def.minimum !== undefined && def.maximum !== undefined && def.minimum > def.maximum) {
+    problem('minimum', `minimum ${def.minimum} is greater than maximum ${def.maximum}`);
+  }
+  if (def.pattern !== undefined) {
+    try {
+      new RegExp(def.pattern, 'u');
+    } catch (error) {
+      problem('pattern', `not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
+  if (def.type === 'enum') {
+    for (const [alias, target] of Object.entries(def.aliases ?? {})) {
+      if (!def.values?.includes(target)) problem(`aliases.${alias}`, `"${target}" is not one of the values`);
+      if (def.values?.includes(alias)) problem(`aliases.${alias}`, `"${alias}" is already a canonical value`);
+    }
+  }
+  if (isElement && (def.required || def.default !== undefined)) {
+    problem('required', 'an array element cannot be required or have a default; use the array field');
+  }
+
+  const fields =
+    def.type === 'object' && def.fields
+      ? Object.entries(def.fields).map(([childName, child]) =>
+          compileField(file, childName, child, [...path, childName], `${yamlPath}.fields.${childName}`, report, insideArray),
+        )
+      : undefined;
+  const items =
+    def.type === 'array' && def.items
+      ? compileField(file, 'items', def.items, path, `${yamlPath}.items`, report, true, true)
+      : undefined;
+
+  return {
+    name,
+    path,
+    type: def.type,
+    description: def.description,
+    required: def.required ?? false,
+    default: def.default,
+    minimum: def.minimum,
+    maximum: def.maximum,
+    maxLength: def.max_length,
+    maxItems: def.max_items,
+    pattern: def.pattern,
+    indexed: def.indexed ?? false,
+    searchable: def.searchable ?? false,
+    storage: def.storage ?? 'column',
+    deprecated: def.deprecated ?? false,
+    readOnly: def.read_only ?? false,
+    values: def.values,
+    aliases: def.aliases,
+    fields,
+    items,
+    to: def.to,
+    source: { file: file.file, path: yamlPath },
+  };
+}
+
+/** Every field, nested ones and array elements included. */
+export function* walkFields(fields: readonly FieldDef[]): Generator<FieldDef> {
+  for (const field of fields) {
+    yield field;
+    if (field.fields) yield* walkFields(field.fields);
+    if (field.items) yield* walkFields([field.items]);
+  }
+}
+
+function checkDefaults(
+  raw: RawRegistry,
+  entities: readonly EntityDef[],
+  mixins: Map<string, { file: ParsedFile; fields: FieldDef[] }>,
+  report: Report,
+): void {
+  const ajv = createAjv();
+  const prefixes = new Map(entities.map((e) => [e.name, e.idPrefix]));
+  const check = (file: ParsedFile, fields: readonly FieldDef[]) => {
+    for (const field of walkFields(fields)) {
+      if (field.default === undefined) continue;
+      const { default: _ignored, ...schema } = fieldSchema(field, prefixes);
+      const validate = ajv.compile(schema);
+      if (!validate(structuredClone(field.default))) {
+        const reason = validate.errors?.[0]?.message ?? 'is invalid';
+        report(file, `${field.source.path}.default`, `default ${JSON.stringify(field.default)} ${reason}`);
+      }
+    }
+  };
+  for (const { file, fields } of mixins.values()) check(file, fields);
+  raw.entities.forEach((file, index) => check(file, entities[index]!.fields.filter((f) => f.source.file === file.file)));
+}

@@ -1,0 +1,130 @@
+// JSON Schemas for the registry's own YAML files: registry.yaml, entities/*.yaml, mixins/*.yaml.
+// A field definition is a discriminated union on `type`, so an unknown type or an option that
+// does not belong to that type is reported precisely.
+import { FIELD_TYPES, type FieldType } from './model.ts';
+
+export const NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
+
+const COMMON_OPTIONS = {
+  type: {},
+  description: { type: 'string' },
+  required: { type: 'boolean' },
+  default: {},
+  indexed: { type: 'boolean' },
+  searchable: { type: 'boolean' },
+  storage: { enum: ['column', 'document'] },
+  deprecated: { type: 'boolean' },
+  read_only: { type: 'boolean' },
+} as const;
+
+const STRING_LIMITS = {
+  max_length: { type: 'integer', minimum: 1 },
+  pattern: { type: 'string', minLength: 1 },
+} as const;
+
+const NUMBER_LIMITS = {
+  minimum: { type: 'number' },
+  maximum: { type: 'number' },
+} as const;
+
+const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; required?: string[] }> = {
+  string: { properties: STRING_LIMITS },
+  text: { properties: { max_length: STRING_LIMITS.max_length } },
+  integer: { properties: NUMBER_LIMITS },
+  number: { properties: NUMBER_LIMITS },
+  boolean: { properties: {} },
+  date: { properties: {} },
+  datetime: { properties: {} },
+  enum: {
+    properties: {
+      values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+      aliases: { type: 'object', additionalProperties: { type: 'string' } },
+    },
+    required: ['values'],
+  },
+  s3_uri: { properties: { max_length: STRING_LIMITS.max_length } },
+  url: { properties: { max_length: STRING_LIMITS.max_length } },
+  object: { properties: { fields: { $ref: '#/$defs/fields' } }, required: ['fields'] },
+  array: {
+    properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
+    required: ['items'],
+  },
+  ref: { properties: { to: { type: 'string', pattern: NAME_PATTERN } }, required: ['to'] },
+};
+
+/** The options a field of this type accepts, for "allowed: …" hints. */
+export function allowedOptions(type: FieldType): string[] {
+  return [...Object.keys(COMMON_OPTIONS), ...Object.keys(TYPE_OPTIONS[type].properties)];
+}
+
+const fieldSchema = {
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: FIELD_TYPES.map((type) => ({
+    properties: { ...COMMON_OPTIONS, type: { const: type }, ...TYPE_OPTIONS[type].properties },
+    required: TYPE_OPTIONS[type].required ?? [],
+    additionalProperties: false,
+  })),
+};
+
+const defs = {
+  name: { type: 'string', pattern: NAME_PATTERN },
+  field: fieldSchema,
+  fields: {
+    type: 'object',
+    minProperties: 1,
+    propertyNames: { pattern: NAME_PATTERN },
+    additionalProperties: { $ref: '#/$defs/field' },
+  },
+};
+
+export const registryFileSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'reelmeta:registry',
+  type: 'object',
+  required: ['registry_version', 'api_versions', 'entities'],
+  additionalProperties: false,
+  properties: {
+    registry_version: { type: 'string', pattern: '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$' },
+    api_versions: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^v[1-9][0-9]*$' } },
+    mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
+    entities: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
+  },
+  $defs: defs,
+};
+
+export const entityFileSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'reelmeta:entity',
+  type: 'object',
+  required: ['name', 'plural', 'id_prefix', 'schema_version', 'fields'],
+  additionalProperties: false,
+  // `x-…` keys hold YAML anchors and notes; they are ignored.
+  patternProperties: { '^x-': {} },
+  properties: {
+    name: { $ref: '#/$defs/name' },
+    plural: { $ref: '#/$defs/name' },
+    id_prefix: { type: 'string', pattern: '^[a-z]{2,8}$' },
+    schema_version: { type: 'integer', minimum: 1 },
+    description: { type: 'string' },
+    mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
+    fields: { $ref: '#/$defs/fields' },
+  },
+  $defs: defs,
+};
+
+export const mixinFileSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'reelmeta:mixin',
+  type: 'object',
+  required: ['name', 'fields'],
+  additionalProperties: false,
+  patternProperties: { '^x-': {} },
+  properties: {
+    name: { $ref: '#/$defs/name' },
+    description: { type: 'string' },
+    fields: { $ref: '#/$defs/fields' },
+  },
+  $defs: defs,
+};

@@ -1,0 +1,111 @@
+// The compiled registry: what every other part of the platform reads instead of the YAML.
+
+export const FIELD_TYPES = [
+  'string',
+  'text',
+  'integer',
+  'number',
+  'boolean',
+  'date',
+  'datetime',
+  'enum',
+  's3_uri',
+  'url',
+  'object',
+  'array',
+  'ref',
+] as const;
+
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+export type FieldStorage = 'column' | 'document';
+
+export interface FieldDef {
+  /** Last path segment; `items` for an array's element definition. */
+  readonly name: string;
+  /** Path from the entity root, e.g. ['wardrobe', 'shoes', 'color']. */
+  readonly path: readonly string[];
+  readonly type: FieldType;
+  readonly description?: string;
+  readonly required: boolean;
+  readonly default?: unknown;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly maxLength?: number;
+  readonly maxItems?: number;
+  readonly pattern?: string;
+  readonly indexed: boolean;
+  readonly searchable: boolean;
+  readonly storage: FieldStorage;
+  readonly deprecated: boolean;
+  /** Server-owned: ignored on write, always present on read. */
+  readonly readOnly: boolean;
+  /** enum: canonical values. */
+  readonly values?: readonly string[];
+  /** enum: accepted spelling → canonical value. */
+  readonly aliases?: Readonly<Record<string, string>>;
+  /** object: nested fields. */
+  readonly fields?: readonly FieldDef[];
+  /** array: the element definition. */
+  readonly items?: FieldDef;
+  /** ref: target entity name. */
+  readonly to?: string;
+  /** Where the field was declared, for error messages. */
+  readonly source: { readonly file: string; readonly path: string };
+}
+
+export interface EntityDef {
+  readonly name: string;
+  readonly plural: string;
+  readonly idPrefix: string;
+  readonly table: string;
+  readonly schemaVersion: number;
+  readonly description?: string;
+  readonly mixins: readonly string[];
+  /** Top-level fields: the entity's own, then each mixin's, in declaration order. */
+  readonly fields: readonly FieldDef[];
+  readonly file: string;
+}
+
+export interface Model {
+  readonly registryVersion: string;
+  readonly apiVersions: readonly string[];
+  readonly entities: readonly EntityDef[];
+}
+
+/** Columns every entity table has, whatever the registry says. */
+export const SYSTEM_COLUMNS = ['id', 'schema_version', 'doc'] as const;
+
+export function findEntity(model: Model, name: string): EntityDef | undefined {
+  return model.entities.find((e) => e.name === name);
+}
+
+export function findField(entity: EntityDef, name: string): FieldDef | undefined {
+  return entity.fields.find((f) => f.name === name);
+}
+
+/** Soft delete is on when the entity carries the soft_delete mixin's `deleted_at`. */
+export function hasSoftDelete(entity: EntityDef): boolean {
+  return findField(entity, 'deleted_at')?.type === 'datetime';
+}
+
+export function hasTimestamps(entity: EntityDef): boolean {
+  return findField(entity, 'created_at') !== undefined && findField(entity, 'updated_at') !== undefined;
+}
+
+/** Fields a client may write (everything not server-owned). */
+export function writableFields(entity: EntityDef): FieldDef[] {
+  return entity.fields.filter((f) => !f.readOnly);
+}
+
+/** Looks a dotted path up through nested objects, e.g. `wardrobe.shoes.color`. */
+export function resolvePath(entity: EntityDef, path: readonly string[]): FieldDef | undefined {
+  let fields: readonly FieldDef[] | undefined = entity.fields;
+  let found: FieldDef | undefined;
+  for (const segment of path) {
+    found = fields?.find((f) => f.name === segment);
+    if (!found) return undefined;
+    fields = found.fields;
+  }
+  return found;
+}

@@ -1,0 +1,100 @@
+// Starting and stopping the whole service: registry → database (embedded or DATABASE_URL) →
+// migrations → pool → HTTP. Used by `npm start` and by the tests, so both run the same path.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { createApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import { startEmbeddedPostgres } from './db/embedded.ts';
+import { migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
+import { createDatabasePool } from './db/pool.ts';
+import { loadRegistry } from './registry/load.ts';
+
+export const EMBEDDED_DATABASE = 'reelmeta';
+
+export interface Database {
+  readonly url: string;
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface RunningService {
+  readonly url: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'reelmeta' } });
+}
+
+/** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR. */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, close: async () => undefined };
+  logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    database: EMBEDDED_DATABASE,
+    log: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+  });
+  return { url: embedded.url, embedded: true, close: () => embedded.stop() };
+}
+
+export async function prepareSchema(config: Config, databaseUrl: string, logger: Logger): Promise<void> {
+  if (config.migrateOnStart) {
+    const applied = await migrateUp(databaseUrl, config.migrationsDir);
+    for (const m of applied) logger.info({ migration: migrationLabel(m) }, 'migration applied');
+    return;
+  }
+  const pending = (await migrationStatus(databaseUrl, config.migrationsDir)).filter((s) => s.state !== 'applied');
+  if (pending.length > 0) {
+    throw new Error(
+      `MIGRATE_ON_START=false but the database is not up to date (${pending.map((s) => `${migrationLabel(s)}: ${s.state}`).join(', ')}); run npm run migrate`,
+    );
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; set PORT to another one`) : error);
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+  const model = loadRegistry(config.registryDir);
+  const database = await openDatabase(config, logger);
+  const cleanup: (() => Promise<unknown>)[] = [() => database.close()];
+  const stop = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+  };
+  try {
+    await prepareSchema(config, database.url, logger);
+    const pool = await createDatabasePool(database.url, config.poolSize);
+    cleanup.push(() => pool.end());
+    const app = createApp({ model, pool, logger });
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+    const port = await listen(server, config.port, config.host);
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    );
+    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${shownHost}:${port}`;
+    logger.info({ url, registry_version: model.registryVersion, embedded_database: database.embedded }, 'reelmeta is listening');
+    return { url, port, databaseUrl: database.url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
