@@ -60,6 +60,8 @@ program
     run(async (config) => {
       const logger = createLogger(config);
       const service = await startService(config, logger);
+      // Graceful shutdown: stop accepting requests, let in-flight ones finish, close the pool,
+      // then stop the embedded PostgreSQL.
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'shutting down');
@@ -68,6 +70,7 @@ program
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
       });
+      logger.info('stopped');
     }),
   );
 

@@ -8,7 +8,9 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export const limitBody: MiddlewareHandler = bodyLimit({
   maxSize: MAX_BODY_BYTES,
-  onError: () => {
+  onError: (c) => {
+    // The rest of the body was not read: the connection cannot carry another request.
+    c.header('Connection', 'close');
     throw ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`);
   },
 });

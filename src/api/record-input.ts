@@ -124,13 +124,13 @@ const ARTICLE: Record<string, string> = {
 function describe(error: ErrorObject): ApiProblem {
   const params = error.params as Record<string, unknown>;
   const field = dottedPath(error.instancePath);
-  const problem = (at: string, text: string): ApiProblem => ({ code: 'VALIDATION_ERROR', field: at, message: `${at} ${text}` });
+  const problem = (at: string, text: string): ApiProblem => ({ code: 'VALIDATION_ERROR', message: `${at} ${text}`, field: at });
   switch (error.keyword) {
     case 'required':
       return problem(dottedPath(error.instancePath, String(params.missingProperty)), 'is required');
     case 'additionalProperties': {
       const at = dottedPath(error.instancePath, String(params.additionalProperty));
-      return { code: 'VALIDATION_ERROR', field: at, message: `${at} is not a field of ${field || 'this record'}` };
+      return { code: 'VALIDATION_ERROR', message: `${at} is not a field of ${field || 'this record'}`, field: at };
     }
     case 'type': {
       const wanted = String(params.type).split(',').filter((t) => t !== 'null');

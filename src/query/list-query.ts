@@ -76,7 +76,7 @@ export function parseListQuery(entity: EntityDef, params: URLSearchParams): List
       problems.push({
         field: param,
         message: nested
-          ? `"${name}" is a ${nested.type} field and cannot be compared as a whole; filterable fields: ${known()}`
+          ? `"${name}" is an ${nested.type} field and cannot be compared as a whole; filterable fields: ${known()}`
           : `unknown field "${name}"; filterable fields: ${known()}`,
       });
       return undefined;

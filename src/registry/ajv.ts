@@ -17,5 +17,7 @@ export function createAjv(): Ajv2020 {
     verbose: true,
   });
   addFormats(ajv, ['date', 'date-time', 'uri']);
+  // Annotations codegen puts on entity schemas.
+  ajv.addVocabulary(['x-registry-version', 'x-schema-version']);
   return ajv;
 }

@@ -1,0 +1,131 @@
+// The registry's YAML is validated against a meta-schema: mistakes fail codegen with
+// `file: path: message`, never a stack trace.
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/config.ts';
+import { RegistryError } from '../src/registry/errors.ts';
+import { loadRegistry } from '../src/registry/load.ts';
+import { hasSoftDelete, hasTimestamps, resolvePath } from '../src/registry/model.ts';
+import { runCli } from './support/cli.ts';
+import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+
+let copy: ProjectCopy | undefined;
+afterEach(() => copy?.remove());
+
+const EPISODE = 'registry/entities/episode.yaml';
+
+/** Loads a changed copy of the registry and returns its problems as `file: path: message` lines. */
+function problemsAfter(change: (copy: ProjectCopy) => void): string[] {
+  copy = copyProject();
+  change(copy);
+  try {
+    loadRegistry(copy.registryDir);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RegistryError);
+    return (error as RegistryError).message.split('\n');
+  }
+  throw new Error('the registry loaded without problems');
+}
+
+describe('the registry in this repository', () => {
+  it('compiles to show and episode with mixins, nested fields and aliases', () => {
+    const model = loadRegistry(`${PROJECT_ROOT}/registry`);
+    expect(model.registryVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(model.apiVersions).toEqual(['v1']);
+    expect(model.entities.map((e) => e.name)).toEqual(['show', 'episode']);
+    const episode = model.entities.find((e) => e.name === 'episode')!;
+    expect(hasTimestamps(episode) && hasSoftDelete(episode)).toBe(true);
+    expect(resolvePath(episode, ['wardrobe', 'shoes', 'color'])?.type).toBe('string');
+    expect(resolvePath(episode, ['wardrobe', 'main_outfit', 'dress', 'image_reference'])?.type).toBe('s3_uri');
+    expect(resolvePath(episode, ['status'])?.aliases?.['in-production']).toBe('in_production');
+    expect(resolvePath(episode, ['status'])?.values).toEqual(['draft', 'in_production', 'ready_for_publish', 'published', 'archived', 'on_hold', 'canceled']);
+    for (const field of ['filming_date', 'edit_deadline', 'publish_date', 'released_at', 'approval_status', 'deleted_reason']) {
+      expect(resolvePath(episode, [field]), field).toBeDefined();
+    }
+  });
+});
+
+describe('meta-schema errors', () => {
+  it('reports a misspelt type with file, path, the known types and the line', () => {
+    const lines = problemsAfter((c) => c.edit(EPISODE, (t) => t.replace('  title:\n    type: string', '  title:\n    type: strng')));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^registry\/entities\/episode\.yaml: fields\.title\.type: unknown field type "strng"; expected one of: string, text, integer/);
+    expect(lines[0]).toMatch(/\(line \d+\)$/);
+  });
+
+  it('reports an unknown option and lists the allowed ones for that type', () => {
+    const lines = problemsAfter((c) => c.edit(EPISODE, (t) => t.replace('    max_length: 300\n    searchable: true\n    description: Episode title.', '    maxlength: 300\n    searchable: true\n    description: Episode title.')));
+    expect(lines).toEqual([expect.stringMatching(/^registry\/entities\/episode\.yaml: fields\.title\.maxlength: unknown option "maxlength" for a string field; allowed: .*max_length, pattern/)]);
+  });
+
+  it('reports options that belong to another type, missing required options and bad names', () => {
+    const lines = problemsAfter((c) =>
+      c.edit(EPISODE, (t) =>
+        t.replace(
+          'fields:\n  # --- Initial',
+          'fields:\n  Bad-Name: { type: string }\n  rating: { type: integer, max_length: 3 }\n  mood: { type: enum }\n  # --- Initial',
+        ),
+      ),
+    );
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/fields\.Bad-Name: invalid name "Bad-Name"/),
+        expect.stringMatching(/fields\.rating\.max_length: unknown option "max_length" for a integer field/),
+        expect.stringMatching(/fields\.mood\.values: is required/),
+      ]),
+    );
+  });
+
+  it('reports invalid YAML with its line', () => {
+    const lines = problemsAfter((c) => c.write('registry/entities/show.yaml', 'name: show\nfields: [unclosed\n'));
+    expect(lines[0]).toMatch(/^registry\/entities\/show\.yaml: \(root\): invalid YAML/);
+  });
+
+  it('reports what only the compiler can see: unknown refs, mixins, bad defaults and aliases', () => {
+    const lines = problemsAfter((c) =>
+      c.edit(EPISODE, (t) =>
+        t
+          .replace('    to: show', '    to: series')
+          .replace('mixins: [timestamps, soft_delete, approval]', 'mixins: [timestamps, audit]')
+          .replace('    default: draft', '    default: finished')
+          .replace('      cancelled: canceled', '      cancelled: cancelled_forever'),
+      ),
+    );
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/episode\.yaml: fields\.show_id\.to: unknown entity "series"; known: show, episode/),
+        expect.stringMatching(/episode\.yaml: mixins\.1: unknown mixin "audit"/),
+        expect.stringMatching(/episode\.yaml: fields\.status\.aliases\.cancelled: "cancelled_forever" is not one of the values/),
+      ]),
+    );
+  });
+
+  it('checks that a default fits its field', () => {
+    const lines = problemsAfter((c) => c.edit(EPISODE, (t) => t.replace('    default: draft', '    default: finished')));
+    expect(lines).toEqual([expect.stringMatching(/episode\.yaml: fields\.status\.default: default "finished" must be equal to one of the allowed values/)]);
+  });
+
+  it('reports entity files that registry.yaml does not list, and listed files that are missing', () => {
+    const lines = problemsAfter((c) => {
+      c.write('registry/entities/trailer.yaml', 'name: trailer\n');
+      c.edit('registry/registry.yaml', (t) => t.replace('entities: [show, episode]', 'entities: [show, episode, clip]'));
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^registry\/registry\.yaml: entities\.2: "clip" is listed but registry\/entities\/clip\.yaml does not exist/),
+        expect.stringMatching(/^registry\/entities\/trailer\.yaml: \(root\): not listed under "entities"/),
+      ]),
+    );
+  });
+});
+
+describe('npm run codegen on a broken registry', () => {
+  it('exits 1 and prints file: path: message without a stack trace', async () => {
+    copy = copyProject();
+    copy.edit(EPISODE, (t) => t.replace('  title:\n    type: string', '  title:\n    type: strng'));
+    const result = await runCli(['codegen'], copy.env);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^registry\/entities\/episode\.yaml: fields\.title\.type: unknown field type "strng"/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(copy.read('generated/openapi.json')).toBe(copyProject().read('generated/openapi.json'));
+  });
+});

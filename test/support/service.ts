@@ -1,0 +1,47 @@
+// Runs the real service (same startService as `npm start`) on a random port, and a small JSON
+// client for it that speaks plain HTTP through fetch.
+import { loadConfig, type Config } from '../../src/config.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import pino from 'pino';
+
+export interface Envelope<T = Record<string, unknown>> {
+  data: T;
+  metadata: Record<string, unknown>;
+  errors: { code: string; message: string; field: string | null }[];
+}
+
+export interface Reply<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: Envelope<T>;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is, instead of JSON-encoding `body`. */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestService extends RunningService {
+  request<T = Record<string, unknown>>(method: string, path: string, options?: RequestOptions): Promise<Reply<T>>;
+}
+
+export function serviceClient(baseUrl: string) {
+  return async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
+    const hasBody = options.raw !== undefined || options.body !== undefined;
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...options.headers },
+      body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as Envelope<T> };
+  };
+}
+
+export async function startTestService(overrides: Partial<Config> & { databaseUrl: string }): Promise<TestService> {
+  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides };
+  const service = await startService(config, pino({ level: 'silent' }));
+  return { ...service, request: serviceClient(service.url) };
+}
