@@ -1,0 +1,112 @@
+// The migration runner: up, down, status, checksums, and the server's start-up behaviour.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/config.ts';
+import { migrateDown, migrateUp, MigrationError, migrationStatus } from '../src/db/migrator.ts';
+import { runCli } from './support/cli.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import { startTestService } from './support/service.ts';
+
+const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations');
+
+let db: TestDatabase | undefined;
+let copy: ProjectCopy | undefined;
+afterEach(async () => {
+  await db?.drop();
+  db = undefined;
+  copy?.remove();
+  copy = undefined;
+});
+
+const tables = async (database: TestDatabase) =>
+  (await database.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).map(
+    (r) => r.table_name,
+  );
+
+describe('migrate up, status and down', () => {
+  it('applies pending migrations once, records them, and reverts them with their down step', async () => {
+    db = await createTestDatabase();
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['pending']);
+
+    const applied = await migrateUp(db.url, MIGRATIONS);
+    expect(applied.map((m) => m.name)).toEqual(['create_shows_episodes']);
+    expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+    const recorded = await db.query<{ version: number; checksum: string }>('SELECT version, checksum FROM reelmeta_migrations');
+    expect(recorded).toEqual([{ version: 1, checksum: applied[0]!.checksum }]);
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['applied']);
+    expect(await migrateUp(db.url, MIGRATIONS)).toEqual([]);
+
+    const reverted = await migrateDown(db.url, MIGRATIONS);
+    expect(reverted.map((m) => m.version)).toEqual([1]);
+    expect(await tables(db)).toEqual(['reelmeta_migrations']);
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['pending']);
+    expect(await migrateDown(db.url, MIGRATIONS)).toEqual([]);
+
+    await migrateUp(db.url, MIGRATIONS);
+    expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+  });
+
+  it('works from the command line: npm run migrate, migrate status, migrate down', async () => {
+    db = await createTestDatabase();
+    const env = { DATABASE_URL: db.url };
+    const up = await runCli(['migrate'], env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/applied 0001_create_shows_episodes/);
+    const status = await runCli(['migrate', 'status'], env);
+    expect(status.stdout).toMatch(/^applied\s+0001_create_shows_episodes\s+\(applied /m);
+    const down = await runCli(['migrate', 'down'], env);
+    expect(down.stdout).toMatch(/reverted 0001_create_shows_episodes/);
+    expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(/^pending\s+0001_create_shows_episodes/m);
+    const wrong = await runCli(['migrate', 'sideways'], env);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/unknown direction "sideways"/);
+  });
+
+  it('refuses to run when an applied migration was edited, and says which one', async () => {
+    db = await createTestDatabase();
+    copy = copyProject();
+    await migrateUp(db.url, copy.migrationsDir);
+    copy.edit('migrations/0001_create_shows_episodes.up.sql', (t) => t.replace('"title" text NOT NULL', '"title" varchar(10) NOT NULL'));
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(MigrationError);
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(/0001_create_shows_episodes\.up\.sql was edited after it was applied/);
+    const cli = await runCli(['migrate'], { ...copy.env, DATABASE_URL: db.url });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/edited after it was applied/);
+    const status = await runCli(['migrate', 'status'], { ...copy.env, DATABASE_URL: db.url });
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^changed\s+0001/m);
+  });
+
+  it('rolls a failing migration back entirely and does not record it', async () => {
+    db = await createTestDatabase();
+    copy = copyProject();
+    copy.write('migrations/0002_broken.up.sql', 'CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n');
+    copy.write('migrations/0002_broken.down.sql', 'DROP TABLE half_done;\n');
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(/0002_broken\.up\.sql failed and was rolled back: relation "no_such_table" does not exist/);
+    expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+    expect((await migrationStatus(db.url, copy.migrationsDir)).map((s) => `${s.version}:${s.state}`)).toEqual(['1:applied', '2:pending']);
+  });
+
+  it('needs a down step for every migration', async () => {
+    copy = copyProject();
+    copy.write('migrations/0002_one_way.up.sql', 'SELECT 1;\n');
+    db = await createTestDatabase();
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(/0002_one_way\.down\.sql is missing/);
+  });
+});
+
+describe('the server at start', () => {
+  it('applies pending migrations, or refuses to serve an outdated schema when told not to migrate', async () => {
+    db = await createTestDatabase();
+    await expect(startTestService({ databaseUrl: db.url, migrateOnStart: false })).rejects.toThrow(
+      /MIGRATE_ON_START=false but the database is not up to date \(0001_create_shows_episodes: pending\)/,
+    );
+    const service = await startTestService({ databaseUrl: db.url });
+    await service.stop();
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['applied']);
+    const again = await startTestService({ databaseUrl: db.url, migrateOnStart: false });
+    expect((await again.request('GET', '/api/v1/episodes')).status).toBe(200);
+    await again.stop();
+  });
+});
