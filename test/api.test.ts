@@ -203,6 +203,24 @@ describe('validation', () => {
   });
 });
 
+describe('values PostgreSQL cannot hold are client errors, not 500s', () => {
+  it('refuses out-of-range integers, NUL characters and year 0000 with field paths', async () => {
+    const reply = await service.request('POST', '/api/v1/episodes', {
+      body: { title: 'nul \u0000 here', season: 1e20, release_date: '0000-01-01', wardrobe: { shoes: { color: 'a\u0000b' } } },
+    });
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors.map((e) => e.field).sort()).toEqual(['release_date', 'season', 'title', 'wardrobe.shoes.color']);
+  });
+
+  it('answers 400 or 404 for such values in queries and ids', async () => {
+    expect((await service.request('GET', '/api/v1/episodes?title=%00')).status).toBe(400);
+    expect((await service.request('GET', '/api/v1/episodes?release_date=0000-01-01')).status).toBe(400);
+    expect((await service.request('GET', '/api/v1/episodes?created_at[gte]=0000-01-01T00:00:00Z')).status).toBe(400);
+    expect((await service.request('GET', '/api/v1/episodes/%00')).status).toBe(404);
+    expect((await service.request('GET', '/api/v1/episodes/show_20250101_abc')).status).toBe(404);
+  });
+});
+
 describe('read', () => {
   it('answers 404 with the error envelope for a missing id and an unknown route', async () => {
     const missing = await service.request('GET', '/api/v1/episodes/ep_20250101_nothere');

@@ -67,7 +67,7 @@ export function createApp({ model, pool, logger }: AppOptions): Hono {
   app.notFound((c) => sendErrors(c, model, 404, [{ code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null }]));
 
   app.onError((error, c) => {
-    const known = classify(error, refs);
+    const known = classify(error, refs, c.req.method);
     if (known) return sendErrors(c, model, known.status, known.problems);
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
     return sendErrors(c, model, 500, [{ code: 'INTERNAL_ERROR', message: 'internal error; it has been logged', field: null }]);
@@ -78,7 +78,16 @@ export function createApp({ model, pool, logger }: AppOptions): Hono {
 
 type Classified = { status: 400 | 404 | 405 | 409 | 413 | 415 | 422; problems: readonly ApiProblem[] };
 
-function classify(error: Error, refs: ReturnType<typeof foreignKeys>): Classified | undefined {
+/** The SQLSTATE of a database error, wherever it sits in the cause chain. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+function classify(error: Error, refs: ReturnType<typeof foreignKeys>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
   if (error instanceof QueryError) {
     return { status: 400, problems: error.problems.map((p) => ({ code: 'INVALID_QUERY', message: `${p.field}: ${p.message}`, field: p.field })) };
@@ -99,6 +108,13 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>): Classifie
   }
   if (error instanceof CheckIntegrityConstraintViolationError || error instanceof NotNullIntegrityConstraintViolationError) {
     return { status: 422, problems: [{ code: 'VALIDATION_ERROR', message: `the database refused the values (${error.constraint ?? 'constraint'})`, field: null }] };
+  }
+  // Class 22, data exception: a value PostgreSQL cannot hold that validation let through.
+  if (sqlState(error)?.startsWith('22')) {
+    const detail = (error.cause instanceof Error ? error.cause.message : error.message).split('\n')[0];
+    return method === 'GET'
+      ? { status: 400, problems: [{ code: 'INVALID_QUERY', message: `a query value cannot be used: ${detail}`, field: null }] }
+      : { status: 422, problems: [{ code: 'VALIDATION_ERROR', message: `a value cannot be stored: ${detail}`, field: null }] };
   }
   return undefined;
 }

@@ -5,6 +5,7 @@ import type { EntityDef, Model } from '../registry/model.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore } from '../db/records.ts';
 import { parseListQuery } from '../query/list-query.ts';
+import { idPattern } from '../codegen/json-schema.ts';
 import { limitBody, readJsonBody } from './body.ts';
 import { ApiError, notFound } from './errors.ts';
 import { sendData, sendErrors } from './envelope.ts';
@@ -30,9 +31,6 @@ function booleanParam(params: URLSearchParams, name: string): boolean {
   throw ApiError.single(400, 'INVALID_QUERY', `${name} must be true or false`, name);
 }
 
-/** The `:id` route parameter (routes are built from templates, so hono cannot type it). */
-const idOf = (c: Context): string => c.req.param('id') ?? '';
-
 /** Who is acting; an `X-Actor` header until authentication exists. */
 function actor(c: Context): string | null {
   const value = c.req.header('x-actor')?.trim();
@@ -50,6 +48,13 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
   const item = `${base}/:id`;
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
+  const idShape = new RegExp(idPattern(entity.idPrefix));
+  /** The `:id` parameter; an id this entity could never have is simply not found. */
+  const idOf = (c: Context): string => {
+    const id = c.req.param('id') ?? '';
+    if (!idShape.test(id)) throw notFound(label, id);
+    return id;
+  };
 
   app.get(base, async (c) => {
     const query = parseListQuery(entity, new URL(c.req.url).searchParams);

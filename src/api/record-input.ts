@@ -70,6 +70,7 @@ export class RecordInput {
       checkDeprecated(field, values[field.name], current?.[field.name], field.name, problems);
     }
     if (!this.validate(values)) problems.push(...describeErrors(this.validate.errors ?? []));
+    findNulCharacters(values, '', problems);
     if (problems.length > 0) throw new ApiError(422, problems);
     return values;
   }
@@ -103,6 +104,19 @@ function checkDeprecated(field: FieldDef, value: unknown, current: unknown, path
     const v = isPlainObject(value) ? value : {};
     const c = isPlainObject(current) ? current : {};
     for (const child of field.fields) checkDeprecated(child, v[child.name], c[child.name], `${path}.${child.name}`, problems);
+  }
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000; say so instead of failing in the database. */
+function findNulCharacters(value: unknown, path: string, problems: ApiProblem[]): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000') && !problems.some((p) => p.field === path)) {
+      problems.push({ code: 'VALIDATION_ERROR', message: `${path} must not contain the NUL character (\\u0000)`, field: path });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => findNulCharacters(item, `${path}[${index}]`, problems));
+  } else if (isPlainObject(value)) {
+    for (const [key, child] of Object.entries(value)) findNulCharacters(child, path ? `${path}.${key}` : key, problems);
   }
 }
 
@@ -147,7 +161,7 @@ function describe(error: ErrorObject): ApiProblem {
           ? 'must be a date (YYYY-MM-DD)'
           : params.format === 'date-time'
             ? 'must be a date-time in ISO 8601, e.g. 2025-12-31T10:00:00Z'
-            : 'must be a URL',
+            : 'must be an http or https URL',
       );
     case 'pattern': {
       const pattern = String(params.pattern);

@@ -39,9 +39,15 @@ function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
     case 'text':
       return { type: 'string', ...maxLength };
     case 'integer':
+      // Stored as bigint and read as a JS number: keep within the safe-integer range.
+      return {
+        type: 'integer',
+        minimum: field.minimum ?? -Number.MAX_SAFE_INTEGER,
+        maximum: field.maximum ?? Number.MAX_SAFE_INTEGER,
+      };
     case 'number':
       return {
-        type: field.type,
+        type: 'number',
         ...(field.minimum === undefined ? {} : { minimum: field.minimum }),
         ...(field.maximum === undefined ? {} : { maximum: field.maximum }),
       };

@@ -152,6 +152,7 @@ function parseInteger(text: string): number | undefined {
 
 /** Coerces a query-string value to the field's type, or explains why it cannot. */
 export function coerceValue(type: FieldType, text: string, def?: FieldDef): ScalarValue | { error: string } {
+  if (text.includes('\u0000')) return { error: 'must not contain the NUL character' };
   switch (type) {
     case 'integer': {
       const n = parseInteger(text);
@@ -169,7 +170,7 @@ export function coerceValue(type: FieldType, text: string, def?: FieldDef): Scal
       const isDateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
       const ms = Date.parse(isDateOnly ? `${text}T00:00:00Z` : text);
       const shaped = isDateOnly || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text);
-      return shaped && Number.isFinite(ms)
+      return shaped && Number.isFinite(ms) && !text.startsWith('0000')
         ? new Date(ms).toISOString()
         : { error: `"${text}" is not a date-time (ISO 8601, e.g. 2025-12-31T10:00:00Z, or a date)` };
     }
@@ -184,5 +185,5 @@ export function coerceValue(type: FieldType, text: string, def?: FieldDef): Scal
 
 function isRealDate(text: string): boolean {
   const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text) && !text.startsWith('0000');
 }

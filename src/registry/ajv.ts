@@ -1,10 +1,18 @@
 // One ajv configuration for everything the platform validates (registry YAML and records).
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 
 const addFormats = addFormatsModule.default;
 
 export type { Ajv2020 };
+
+/** Year 0000 is valid RFC 3339 but not a PostgreSQL date; refuse it before it reaches the database. */
+function fromYearOne(name: 'date' | 'date-time'): (value: string) => boolean {
+  // ajv-formats' full date formats are `{ validate, compare }` objects.
+  const { validate } = fullFormats[name] as { validate: (value: string) => boolean };
+  return (value) => !value.startsWith('0000') && validate(value);
+}
 
 export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({
@@ -16,7 +24,9 @@ export function createAjv(): Ajv2020 {
     strictRequired: false, // discriminated unions list `required` beside `oneOf`
     verbose: true,
   });
-  addFormats(ajv, ['date', 'date-time', 'uri']);
+  addFormats(ajv, ['uri']);
+  ajv.addFormat('date', { type: 'string', validate: fromYearOne('date') });
+  ajv.addFormat('date-time', { type: 'string', validate: fromYearOne('date-time') });
   // Annotations codegen puts on entity schemas.
   ajv.addVocabulary(['x-registry-version', 'x-schema-version']);
   return ajv;
