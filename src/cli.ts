@@ -13,29 +13,29 @@ import { createLogger, openDatabase, startService } from './service.ts';
 
 const shown = (file: string) => path.relative(process.cwd(), file) || file;
 
-function explain(error: unknown, model?: Model): string {
+/** A refused migration is a registry problem: point at the entity's file. */
+function asRegistryError(error: MigrationRefused, model: Model): RegistryError {
+  return new RegistryError(
+    error.refusals.map((r) => {
+      const entity = model.entities.find((e) => e.name === r.entity);
+      return entity
+        ? { file: entity.file, path: `fields.${r.column ?? ''}`, message: r.message }
+        : { file: 'registry/registry.yaml', path: 'entities', message: r.message };
+    }),
+  );
+}
+
+function explain(error: unknown): string {
   if (error instanceof RegistryError) return error.problems.map(formatProblem).join('\n');
-  if (error instanceof MigrationRefused) {
-    return error.refusals
-      .map((r) => {
-        const entity = model?.entities.find((e) => e.name === r.entity);
-        return entity ? `${entity.file}: fields.${r.column ?? ''}: ${r.message}` : `registry/registry.yaml: entities: ${r.message}`;
-      })
-      .join('\n');
-  }
   const message = error instanceof Error ? error.message : String(error);
   return process.env.DEBUG && error instanceof Error && error.stack ? error.stack : `error: ${message}`;
 }
 
-async function run(action: (config: Config, model: Model) => Promise<number | void>): Promise<void> {
-  let config: Config | undefined;
-  let model: Model | undefined;
+async function run(action: (config: Config) => Promise<number | void>): Promise<void> {
   try {
-    config = loadConfig();
-    model = loadRegistry(config.registryDir);
-    process.exitCode = (await action(config, model)) ?? 0;
+    process.exitCode = (await action(loadConfig())) ?? 0;
   } catch (error) {
-    console.error(explain(error, model));
+    console.error(explain(error));
     process.exitCode = 1;
   }
 }
@@ -79,9 +79,12 @@ program
   .description('regenerate generated/ and write a migration when the registry changed')
   .option('--check', 'write nothing; exit 1 and list what is stale')
   .action((options: { check?: boolean }) =>
-    run(async (config, model) => {
+    run(async (config) => {
+      const model = loadRegistry(config.registryDir);
       const check = options.check === true;
-      const result = await runCodegen(model, config, { check });
+      const result = await runCodegen(model, config, { check }).catch((error: unknown) => {
+        throw error instanceof MigrationRefused ? asRegistryError(error, model) : error;
+      });
       const lines = [
         ...result.changed.map((f) => `${check ? 'stale' : 'wrote'}: ${shown(f)}`),
         ...result.removed.map((f) => `${check ? 'stale (no longer generated)' : 'removed'}: ${shown(f)}`),

@@ -63,6 +63,16 @@ describe('migrate up, status and down', () => {
     expect(wrong.stderr).toMatch(/unknown direction "sideways"/);
   });
 
+  it('still runs while the registry is broken, so a bad registry change can be rolled back', async () => {
+    db = await createTestDatabase();
+    copy = copyProject();
+    copy.edit('registry/entities/episode.yaml', (t) => t.replace('  title:\n    type: string', '  title:\n    type: strng'));
+    const up = await runCli(['migrate'], { ...copy.env, DATABASE_URL: db.url });
+    expect(up.code, up.stderr).toBe(0);
+    const down = await runCli(['migrate', 'down', '--steps', '1'], { ...copy.env, DATABASE_URL: db.url });
+    expect(down.stdout).toMatch(/reverted 0001/);
+  });
+
   it('refuses to run when an applied migration was edited, and says which one', async () => {
     db = await createTestDatabase();
     copy = copyProject();

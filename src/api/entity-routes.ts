@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
 import type { EntityDef, Model } from '../registry/model.ts';
 import type { DatabasePool } from '../db/pool.ts';
-import { RecordStore } from '../db/records.ts';
+import { RecordStore, type StoredRecord } from '../db/records.ts';
 import { parseListQuery } from '../query/list-query.ts';
 import { idPattern } from '../codegen/json-schema.ts';
 import { limitBody, readJsonBody } from './body.ts';
@@ -77,21 +77,16 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
     return sendData(c, model, record, { entity });
   });
 
-  app.put(item, limitBody, async (c) => {
+  // PUT replaces, PATCH merges; both validate the result and write it under a row lock.
+  const update = (prepare: (body: unknown, current: StoredRecord) => Record<string, unknown>) => async (c: Context) => {
     queryParams(c, []);
     const body = await readJsonBody(c);
-    const record = await store.update(idOf(c), (current) => input.forReplace(body, current));
+    const record = await store.update(idOf(c), (current) => prepare(body, current));
     if (!record) throw notFound(label, idOf(c));
     return sendData(c, model, record, { entity });
-  });
-
-  app.patch(item, limitBody, async (c) => {
-    queryParams(c, []);
-    const body = await readJsonBody(c);
-    const record = await store.update(idOf(c), (current) => input.forPatch(body, current));
-    if (!record) throw notFound(label, idOf(c));
-    return sendData(c, model, record, { entity });
-  });
+  };
+  app.put(item, limitBody, update((body, current) => input.forReplace(body, current)));
+  app.patch(item, limitBody, update((body, current) => input.forPatch(body, current)));
 
   app.delete(item, async (c) => {
     const id = idOf(c);
