@@ -1,7 +1,7 @@
 // The generic REST surface: the same six handlers serve every entity in the registry.
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import type { EntityDef, Model } from '../registry/model.ts';
+import { findField, type EntityDef, type Model } from '../registry/model.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore, type StoredRecord } from '../db/records.ts';
 import { parseListQuery } from '../query/list-query.ts';
@@ -10,8 +10,6 @@ import { limitBody, readJsonBody } from './body.ts';
 import { ApiError, notFound } from './errors.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { RecordInput } from './record-input.ts';
-
-const ACTOR_MAX = 200;
 
 /** Rejects query parameters a route does not understand, instead of silently ignoring a typo. */
 function queryParams(c: Context, allowed: readonly string[]): URLSearchParams {
@@ -32,9 +30,9 @@ function booleanParam(params: URLSearchParams, name: string): boolean {
 }
 
 /** Who is acting; an `X-Actor` header until authentication exists. */
-function actor(c: Context): string | null {
+function actor(c: Context, maxLength = Infinity): string | null {
   const value = c.req.header('x-actor')?.trim();
-  return value ? value.slice(0, ACTOR_MAX) : null;
+  return value ? value.slice(0, maxLength) : null;
 }
 
 export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string): Hono {
@@ -71,18 +69,20 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
   });
 
   app.get(item, async (c) => {
+    const id = idOf(c);
     const params = queryParams(c, deletedParam);
-    const record = await store.get(idOf(c), { includeDeleted: booleanParam(params, 'include_deleted') });
-    if (!record) throw notFound(label, idOf(c));
+    const record = await store.get(id, { includeDeleted: booleanParam(params, 'include_deleted') });
+    if (!record) throw notFound(label, id);
     return sendData(c, model, record, { entity });
   });
 
   // PUT replaces, PATCH merges; both validate the result and write it under a row lock.
   const update = (prepare: (body: unknown, current: StoredRecord) => Record<string, unknown>) => async (c: Context) => {
+    const id = idOf(c);
     queryParams(c, []);
     const body = await readJsonBody(c);
-    const record = await store.update(idOf(c), (current) => prepare(body, current));
-    if (!record) throw notFound(label, idOf(c));
+    const record = await store.update(id, (current) => prepare(body, current));
+    if (!record) throw notFound(label, id);
     return sendData(c, model, record, { entity });
   };
   app.put(item, limitBody, update((body, current) => input.forReplace(body, current)));
@@ -96,8 +96,11 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
       return sendData(c, model, { id, deleted: true, hard: true, deleted_at: new Date().toISOString() }, { entity });
     }
     const reason = params.get('reason');
-    if (reason !== null && reason.length > 2000) throw ApiError.single(400, 'INVALID_QUERY', 'reason must be at most 2000 characters', 'reason');
-    const record = await store.softDeleteRecord(id, actor(c), reason);
+    const reasonMax = findField(entity, 'deleted_reason')?.maxLength;
+    if (reason !== null && reasonMax !== undefined && reason.length > reasonMax) {
+      throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${reasonMax} characters`, 'reason');
+    }
+    const record = await store.softDeleteRecord(id, actor(c, findField(entity, 'deleted_by')?.maxLength), reason);
     if (!record) throw notFound(label, id);
     return sendData(c, model, { id, deleted: true, hard: false, deleted_at: record.deleted_at }, { entity });
   });

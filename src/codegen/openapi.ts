@@ -65,8 +65,12 @@ function filterSchema(field: FieldDef): JsonSchema {
   }
 }
 
+/** "a show", "an episode". */
+const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
 function entityPaths(entity: EntityDef, version: string): Record<string, JsonSchema> {
   const name = schemaTitle(entity);
+  const one = withArticle(entity.name);
   const tag = entity.plural;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   const item = { description: 'The record', content: json(envelope(ref(name))) };
@@ -93,7 +97,7 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
       post: {
         tags: [tag],
         operationId: `${version}_create_${entity.name}`,
-        summary: `Create a ${entity.name}`,
+        summary: `Create ${one}`,
         description: 'Server-owned fields (id, timestamps, schema_version, soft-delete fields) are ignored if sent.',
         requestBody: writeBody,
         responses: { 201: { description: 'Created', content: json(envelope(ref(name))) }, ...common, 409: errorResponse('Conflict') },
@@ -104,14 +108,14 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
       get: {
         tags: [tag],
         operationId: `${version}_get_${entity.name}`,
-        summary: `Get a ${entity.name}`,
+        summary: `Get ${one}`,
         parameters: softDelete ? [{ name: 'include_deleted', in: 'query', schema: { type: 'boolean', default: false } }] : [],
         responses: { 200: item, 404: errorResponse('No such record') },
       },
       put: {
         tags: [tag],
         operationId: `${version}_replace_${entity.name}`,
-        summary: `Replace a ${entity.name}`,
+        summary: `Replace ${one}`,
         description: 'Full replace: fields left out are cleared (or reset to their default).',
         requestBody: writeBody,
         responses: { 200: item, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict') },
@@ -119,7 +123,7 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
       patch: {
         tags: [tag],
         operationId: `${version}_patch_${entity.name}`,
-        summary: `Patch a ${entity.name} (JSON merge patch, RFC 7396)`,
+        summary: `Patch ${one} (JSON merge patch, RFC 7396)`,
         description: 'Objects merge deeply; null removes a field; arrays are replaced whole.',
         requestBody: {
           required: true,
@@ -133,7 +137,7 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
       delete: {
         tags: [tag],
         operationId: `${version}_delete_${entity.name}`,
-        summary: softDelete ? `Delete a ${entity.name} (soft by default)` : `Delete a ${entity.name}`,
+        summary: softDelete ? `Delete ${one} (soft by default)` : `Delete ${one}`,
         parameters: softDelete
           ? [
               { name: 'hard', in: 'query', description: 'Remove the row instead of marking it deleted.', schema: { type: 'boolean', default: false } },
@@ -185,7 +189,6 @@ export function buildOpenApi(model: Model): JsonSchema {
       version: model.registryVersion,
       description: 'Metadata for fashion and lifestyle video production. Every entity route is generated from the schema registry.',
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [...model.entities.map((e) => ({ name: e.plural, description: e.description })), { name: 'ops' }],
     paths,
     components: {

@@ -161,6 +161,7 @@ function compileField(
   if (def.indexed && def.type === 'object') problem('indexed', 'index a field inside the object instead');
   if (def.searchable && !['string', 'text'].includes(def.type)) problem('searchable', 'only string and text fields are searchable');
   if (def.read_only && def.required) problem('read_only', 'a server-owned field cannot also be required');
+  if (def.read_only && def.storage === 'document') problem('storage', 'server-owned fields are stored in columns');
   if (def.deprecated && def.required) problem('deprecated', 'a deprecated field cannot be required');
   if (def.minimum !== undefined && def.maximum !== undefined && def.minimum > def.maximum) {
     problem('minimum', `minimum ${def.minimum} is greater than maximum ${def.maximum}`);
