@@ -1,6 +1,7 @@
 // Step 1 of the query compiler: a list request's query string → a typed AST.
 // Every name is resolved through the registry model here; nothing the client wrote reaches SQL
 // except as a bound value, and values are already coerced to the field's type.
+import { isStorableDate, isYearZero } from '../registry/ajv.ts';
 import { hasSoftDelete, type EntityDef, type FieldDef, type FieldType } from '../registry/model.ts';
 
 export const LIST_LIMIT = { default: 50, max: 1000 } as const;
@@ -165,12 +166,12 @@ export function coerceValue(type: FieldType, text: string, def?: FieldDef): Scal
     case 'boolean':
       return text === 'true' ? true : text === 'false' ? false : { error: `"${text}" is not true or false` };
     case 'date':
-      return /^\d{4}-\d{2}-\d{2}$/.test(text) && isRealDate(text) ? text : { error: `"${text}" is not a date (YYYY-MM-DD)` };
+      return isStorableDate(text) ? text : { error: `"${text}" is not a date (YYYY-MM-DD)` };
     case 'datetime': {
       const isDateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
       const ms = Date.parse(isDateOnly ? `${text}T00:00:00Z` : text);
       const shaped = isDateOnly || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text);
-      return shaped && Number.isFinite(ms) && !text.startsWith('0000')
+      return shaped && Number.isFinite(ms) && !isYearZero(text)
         ? new Date(ms).toISOString()
         : { error: `"${text}" is not a date-time (ISO 8601, e.g. 2025-12-31T10:00:00Z, or a date)` };
     }
@@ -181,9 +182,4 @@ export function coerceValue(type: FieldType, text: string, def?: FieldDef): Scal
     default:
       return text;
   }
-}
-
-function isRealDate(text: string): boolean {
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text) && !text.startsWith('0000');
 }

@@ -8,11 +8,16 @@ const addFormats = addFormatsModule.default;
 export type { Ajv2020 };
 
 /** Year 0000 is valid RFC 3339 but not a PostgreSQL date; refuse it before it reaches the database. */
+export const isYearZero = (value: string): boolean => value.startsWith('0000');
+
 function fromYearOne(name: 'date' | 'date-time'): (value: string) => boolean {
   // ajv-formats' full date formats are `{ validate, compare }` objects.
   const { validate } = fullFormats[name] as { validate: (value: string) => boolean };
-  return (value) => !value.startsWith('0000') && validate(value);
+  return (value) => !isYearZero(value) && validate(value);
 }
+
+/** A real calendar day (YYYY-MM-DD, leap years included) that PostgreSQL can store. */
+export const isStorableDate = fromYearOne('date');
 
 export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({
@@ -25,7 +30,7 @@ export function createAjv(): Ajv2020 {
     verbose: true,
   });
   addFormats(ajv, ['uri']);
-  ajv.addFormat('date', { type: 'string', validate: fromYearOne('date') });
+  ajv.addFormat('date', { type: 'string', validate: isStorableDate });
   ajv.addFormat('date-time', { type: 'string', validate: fromYearOne('date-time') });
   // Annotations codegen puts on entity schemas.
   ajv.addVocabulary(['x-registry-version', 'x-schema-version']);
