@@ -47,6 +47,8 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
   const idShape = new RegExp(idPattern(entity.idPrefix));
+  const reasonMax = findField(entity, 'deleted_reason')?.maxLength;
+  const actorMax = findField(entity, 'deleted_by')?.maxLength;
   /** The `:id` parameter; an id this entity could never have is simply not found. */
   const idOf = (c: Context): string => {
     const id = c.req.param('id') ?? '';
@@ -96,11 +98,10 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
       return sendData(c, model, { id, deleted: true, hard: true, deleted_at: new Date().toISOString() }, { entity });
     }
     const reason = params.get('reason');
-    const reasonMax = findField(entity, 'deleted_reason')?.maxLength;
     if (reason !== null && reasonMax !== undefined && reason.length > reasonMax) {
       throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${reasonMax} characters`, 'reason');
     }
-    const record = await store.softDeleteRecord(id, actor(c, findField(entity, 'deleted_by')?.maxLength), reason);
+    const record = await store.softDeleteRecord(id, actor(c, actorMax), reason);
     if (!record) throw notFound(label, id);
     return sendData(c, model, { id, deleted: true, hard: false, deleted_at: record.deleted_at }, { entity });
   });
