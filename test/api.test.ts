@@ -294,6 +294,9 @@ describe('PUT and PATCH', () => {
 describe('DELETE', () => {
   it('soft-deletes by default: hidden from reads and lists, kept in the table, visible with include_deleted', async () => {
     const created = await create({ title: 'Soft delete me', tags: ['soft-delete-test'] });
+    const tooLong = await service.request('DELETE', `/api/v1/episodes/${created.id}?reason=${'x'.repeat(2001)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.errors[0]).toMatchObject({ field: 'reason', message: 'reason must be at most 2000 characters' });
     const reply = await service.request<Rec>('DELETE', `/api/v1/episodes/${created.id}?reason=duplicate`, { headers: { 'x-actor': 'editor@example.com' } });
     expect(reply.status).toBe(200);
     expect(reply.body.data).toMatchObject({ id: created.id, deleted: true, hard: false });
