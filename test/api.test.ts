@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { REGISTRY_VERSION } from './support/project-facts.ts';
 import { startTestService, type TestService } from './support/service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
@@ -73,7 +74,7 @@ describe('create', () => {
     expect(data.status).toBe('draft');
     expect(data.approval_status).toBe('approved');
     expect(data.description).toBeNull();
-    expect(reply.body.metadata).toMatchObject({ schema_version: 1, registry_version: '1.0.0' });
+    expect(reply.body.metadata).toMatchObject({ schema_version: 1, registry_version: REGISTRY_VERSION });
     expect(reply.body.errors).toEqual([]);
   });
 
@@ -379,14 +380,14 @@ describe('list', () => {
   });
 
   it('answers 400 naming the valid choices for an unknown field, operator or bad value', async () => {
-    const reply = await service.request('GET', '/api/v1/episodes?colour=red&season[near]=2&episode_number=two&created_at[gte]=yesterday&_fields=title');
+    const reply = await service.request('GET', '/api/v1/episodes?colour=red&season[near]=2&episode_number=two&created_at[gte]=yesterday&_feilds=title');
     expect(reply.status).toBe(400);
     const byField = Object.fromEntries(reply.body.errors.map((e) => [e.field, e.message]));
-    expect(byField.colour).toMatch(/unknown field "colour"; filterable fields: id, title/);
+    expect(byField.colour).toMatch(/unknown field "colour"; fields: id, title/);
     expect(byField['season[near]']).toMatch(/operators: eq, ne, gt/);
     expect(byField.episode_number).toMatch(/not an integer/);
     expect(byField['created_at[gte]']).toMatch(/not a date-time/);
-    expect(byField._fields).toMatch(/unknown parameter/);
+    expect(byField._feilds).toMatch(/unknown parameter; control parameters: _fields, _sort/);
   });
 });
 
@@ -394,7 +395,7 @@ describe('ops routes', () => {
   it('GET /health checks the database', async () => {
     const reply = await fetch(`${service.url}/health`);
     expect(reply.status).toBe(200);
-    expect(await reply.json()).toEqual({ status: 'ok', database: 'ok', registry_version: '1.0.0' });
+    expect(await reply.json()).toEqual({ status: 'ok', database: 'ok', registry_version: REGISTRY_VERSION });
   });
 
   it('GET /openapi.json serves the generated document, and /docs renders it', async () => {

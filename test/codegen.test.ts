@@ -12,6 +12,7 @@ import { loadRegistry } from '../src/registry/load.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import { NEXT_MIGRATION } from './support/project-facts.ts';
 
 let copy: ProjectCopy | undefined;
 afterEach(() => copy?.remove());
@@ -39,8 +40,8 @@ describe('npm run codegen -- --check', () => {
     expect(result.stderr).toMatch(/stale: .*generated\/schemas\/episode\.schema\.json/);
     expect(result.stderr).toMatch(/stale: .*generated\/types\/episode\.ts/);
     expect(result.stderr).toMatch(/stale: .*generated\/openapi\.json/);
-    expect(result.stderr).toMatch(/would write 0002_add_episodes_sponsor/);
-    expect(readdirSync(copy.migrationsDir).filter((f) => f.startsWith('0002'))).toEqual([]);
+    expect(result.stderr).toContain(`would write ${NEXT_MIGRATION}_add_episodes_sponsor`);
+    expect(readdirSync(copy.migrationsDir).filter((f) => f.startsWith(NEXT_MIGRATION))).toEqual([]);
   });
 
   it('fails when a generated file was edited by hand', async () => {
@@ -58,13 +59,13 @@ describe('npm run codegen', () => {
     copy.edit(EPISODE, addFields);
     const result = await runCli(['codegen'], copy.env);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/new migration: 0002_add_episodes_sponsor/);
-    const up = copy.read('migrations/0002_add_episodes_sponsor.up.sql');
+    expect(result.stdout).toContain(`new migration: ${NEXT_MIGRATION}_add_episodes_sponsor`);
+    const up = copy.read(`migrations/${NEXT_MIGRATION}_add_episodes_sponsor.up.sql`);
     expect(up).toContain('ALTER TABLE "episodes" ADD COLUMN "sponsor" text;');
     expect(up).toContain('ADD CONSTRAINT "episodes_sponsor_check" CHECK (char_length("sponsor") <= 120) NOT VALID;');
     expect(up).toContain('VALIDATE CONSTRAINT "episodes_sponsor_check"');
     expect(up).toContain('CREATE INDEX "episodes_sponsor_idx" ON "episodes" USING btree ("sponsor");');
-    const down = copy.read('migrations/0002_add_episodes_sponsor.down.sql');
+    const down = copy.read(`migrations/${NEXT_MIGRATION}_add_episodes_sponsor.down.sql`);
     expect(down).toContain('DROP INDEX "episodes_sponsor_idx";');
     expect(down).toContain('ALTER TABLE "episodes" DROP COLUMN "sponsor";');
     expect(down.indexOf('DROP INDEX')).toBeLessThan(down.indexOf('DROP COLUMN'));
@@ -82,7 +83,7 @@ describe('npm run codegen', () => {
     const result = await runCli(['codegen'], copy.env);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^registry\/entities\/episode\.yaml: fields\.copyright: field "copyright" was removed .* mark the field deprecated instead/);
-    expect(readdirSync(copy.migrationsDir).filter((f) => f.startsWith('0002'))).toEqual([]);
+    expect(readdirSync(copy.migrationsDir).filter((f) => f.startsWith(NEXT_MIGRATION))).toEqual([]);
   });
 
   it('refuses to change a field’s storage type', async () => {

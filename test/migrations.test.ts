@@ -6,9 +6,13 @@ import { migrateDown, migrateUp, MigrationError, migrationStatus } from '../src/
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import { MIGRATION_LABELS, NEXT_MIGRATION } from './support/project-facts.ts';
 import { startTestService } from './support/service.ts';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations');
+const COUNT = MIGRATION_LABELS.length;
+const FIRST = MIGRATION_LABELS[0]!;
+const states = (state: string) => MIGRATION_LABELS.map(() => state);
 
 let db: TestDatabase | undefined;
 let copy: ProjectCopy | undefined;
@@ -27,20 +31,20 @@ const tables = async (database: TestDatabase) =>
 describe('migrate up, status and down', () => {
   it('applies pending migrations once, records them, and reverts them with their down step', async () => {
     db = await createTestDatabase();
-    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['pending']);
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(states('pending'));
 
     const applied = await migrateUp(db.url, MIGRATIONS);
-    expect(applied.map((m) => m.name)).toEqual(['create_shows_episodes']);
+    expect(applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`)).toEqual(MIGRATION_LABELS);
     expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
     const recorded = await db.query<{ version: number; checksum: string }>('SELECT version, checksum FROM reelmeta_migrations');
-    expect(recorded).toEqual([{ version: 1, checksum: applied[0]!.checksum }]);
-    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['applied']);
+    expect(recorded).toEqual(applied.map((m) => ({ version: m.version, checksum: m.checksum })));
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(states('applied'));
     expect(await migrateUp(db.url, MIGRATIONS)).toEqual([]);
 
-    const reverted = await migrateDown(db.url, MIGRATIONS);
-    expect(reverted.map((m) => m.version)).toEqual([1]);
+    const reverted = await migrateDown(db.url, MIGRATIONS, COUNT);
+    expect(reverted.map((m) => m.version)).toEqual(applied.map((m) => m.version).reverse());
     expect(await tables(db)).toEqual(['reelmeta_migrations']);
-    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['pending']);
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(states('pending'));
     expect(await migrateDown(db.url, MIGRATIONS)).toEqual([]);
 
     await migrateUp(db.url, MIGRATIONS);
@@ -52,12 +56,12 @@ describe('migrate up, status and down', () => {
     const env = { DATABASE_URL: db.url };
     const up = await runCli(['migrate'], env);
     expect(up.code, up.stderr).toBe(0);
-    expect(up.stdout).toMatch(/applied 0001_create_shows_episodes/);
+    for (const label of MIGRATION_LABELS) expect(up.stdout).toContain(`applied ${label}`);
     const status = await runCli(['migrate', 'status'], env);
-    expect(status.stdout).toMatch(/^applied\s+0001_create_shows_episodes\s+\(applied /m);
-    const down = await runCli(['migrate', 'down'], env);
-    expect(down.stdout).toMatch(/reverted 0001_create_shows_episodes/);
-    expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(/^pending\s+0001_create_shows_episodes/m);
+    expect(status.stdout).toMatch(new RegExp(`^applied\\s+${FIRST}\\s+\\(applied `, 'm'));
+    const down = await runCli(['migrate', 'down', '--steps', String(COUNT)], env);
+    expect(down.stdout).toContain(`reverted ${FIRST}`);
+    expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(new RegExp(`^pending\\s+${FIRST}`, 'm'));
     const wrong = await runCli(['migrate', 'sideways'], env);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/unknown direction "sideways"/);
@@ -70,7 +74,7 @@ describe('migrate up, status and down', () => {
     const up = await runCli(['migrate'], { ...copy.env, DATABASE_URL: db.url });
     expect(up.code, up.stderr).toBe(0);
     const down = await runCli(['migrate', 'down', '--steps', '1'], { ...copy.env, DATABASE_URL: db.url });
-    expect(down.stdout).toMatch(/reverted 0001/);
+    expect(down.stdout).toContain(`reverted ${MIGRATION_LABELS.at(-1)}`);
   });
 
   it('refuses to run when an applied migration was edited, and says which one', async () => {
@@ -91,18 +95,20 @@ describe('migrate up, status and down', () => {
   it('rolls a failing migration back entirely and does not record it', async () => {
     db = await createTestDatabase();
     copy = copyProject();
-    copy.write('migrations/0002_broken.up.sql', 'CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n');
-    copy.write('migrations/0002_broken.down.sql', 'DROP TABLE half_done;\n');
-    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(/0002_broken\.up\.sql failed and was rolled back: relation "no_such_table" does not exist/);
+    copy.write(`migrations/${NEXT_MIGRATION}_broken.up.sql`, 'CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n');
+    copy.write(`migrations/${NEXT_MIGRATION}_broken.down.sql`, 'DROP TABLE half_done;\n');
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(
+      new RegExp(`${NEXT_MIGRATION}_broken\\.up\\.sql failed and was rolled back: relation "no_such_table" does not exist`),
+    );
     expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
-    expect((await migrationStatus(db.url, copy.migrationsDir)).map((s) => `${s.version}:${s.state}`)).toEqual(['1:applied', '2:pending']);
+    expect((await migrationStatus(db.url, copy.migrationsDir)).map((s) => s.state)).toEqual([...states('applied'), 'pending']);
   });
 
   it('needs a down step for every migration', async () => {
     copy = copyProject();
-    copy.write('migrations/0002_one_way.up.sql', 'SELECT 1;\n');
+    copy.write(`migrations/${NEXT_MIGRATION}_one_way.up.sql`, 'SELECT 1;\n');
     db = await createTestDatabase();
-    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(/0002_one_way\.down\.sql is missing/);
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(`${NEXT_MIGRATION}_one_way.down.sql is missing`);
   });
 });
 
@@ -110,11 +116,11 @@ describe('the server at start', () => {
   it('applies pending migrations, or refuses to serve an outdated schema when told not to migrate', async () => {
     db = await createTestDatabase();
     await expect(startTestService({ databaseUrl: db.url, migrateOnStart: false })).rejects.toThrow(
-      /MIGRATE_ON_START=false but the database is not up to date \(0001_create_shows_episodes: pending\)/,
+      `MIGRATE_ON_START=false but the database is not up to date (${MIGRATION_LABELS.map((l) => `${l}: pending`).join(', ')})`,
     );
     const service = await startTestService({ databaseUrl: db.url });
     await service.stop();
-    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(['applied']);
+    expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(states('applied'));
     const again = await startTestService({ databaseUrl: db.url, migrateOnStart: false });
     expect((await again.request('GET', '/api/v1/episodes')).status).toBe(200);
     await again.stop();

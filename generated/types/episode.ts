@@ -63,6 +63,9 @@ export interface Episode {
          * Cut or style, e.g. silk blouse.
          */
         style?: string | null;
+        /**
+         * Indexed: stylists look tops up by colour (seed Appendix D).
+         */
         color?: string | null;
         brand?: string | null;
         size?: string | null;

@@ -14,7 +14,7 @@ import type { Model } from '../registry/model.ts';
 import { objectName } from '../codegen/table-spec.ts';
 import { buildOpenApi } from '../codegen/openapi.ts';
 import type { DatabasePool } from '../db/pool.ts';
-import { QueryError } from '../query/list-query.ts';
+import { QueryError } from '../query/problems.ts';
 import { docsRoutes } from './docs.ts';
 import { entityRoutes } from './entity-routes.ts';
 import { sendData, sendErrors } from './envelope.ts';

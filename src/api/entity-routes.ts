@@ -4,7 +4,8 @@ import type { Ajv2020 } from '../registry/ajv.ts';
 import { findField, type EntityDef, type Model } from '../registry/model.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore, type StoredRecord } from '../db/records.ts';
-import { parseListQuery } from '../query/list-query.ts';
+import { encodeCursor } from '../query/cursor.ts';
+import { parseListQuery } from '../query/parse.ts';
 import { idPattern } from '../codegen/json-schema.ts';
 import { limitBody, readJsonBody } from './body.ts';
 import { ApiError, notFound } from './errors.ts';
@@ -56,11 +57,21 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
     return id;
   };
 
-  app.get(base, async (c) => {
-    const query = parseListQuery(entity, new URL(c.req.url).searchParams);
-    const { records, total } = await store.list(query);
-    return sendData(c, model, records, { entity, extra: { total, limit: query.limit, offset: query.offset } });
-  });
+  // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
+  const list = async (c: Context) => {
+    const query = parseListQuery(entity, new URL(c.req.url).search.slice(1));
+    const page = await store.list(query);
+    const extra: Record<string, unknown> = { limit: query.limit };
+    if (!query.after) extra.offset = query.offset;
+    if (page.total) {
+      extra.total = page.total.total;
+      extra.total_is_estimate = page.total.isEstimate;
+    }
+    if (page.next) extra.next_cursor = encodeCursor(query.sort, page.next);
+    return sendData(c, model, page.records, { entity, extra });
+  };
+  app.get(base, list);
+  app.get(`${base}/search`, list);
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);

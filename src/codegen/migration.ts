@@ -35,7 +35,8 @@ interface Step {
 const t = quoteIdent;
 
 function columnSql(column: ColumnSpec): string {
-  return [t(column.name), column.type, column.notNull ? 'NOT NULL' : '', column.default ? `DEFAULT ${column.default}` : '']
+  const generated = column.generated ? `GENERATED ALWAYS AS (${column.generated}) STORED` : '';
+  return [t(column.name), column.type, column.notNull ? 'NOT NULL' : '', column.default ? `DEFAULT ${column.default}` : '', generated]
     .filter(Boolean)
     .join(' ');
 }
@@ -110,8 +111,17 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
 
     const oldColumns = new Map(old.columns.map((c) => [c.name, c]));
     const newColumns = new Map(table.columns.map((c) => [c.name, c]));
+    // Generated columns hold derived data: a changed or removed one is dropped and rebuilt,
+    // together with its indexes (dropping the column drops them).
+    const rebuilt = new Set<string>();
+    for (const column of old.columns.filter((c) => c.generated)) {
+      const now = newColumns.get(column.name);
+      if (now && now.generated === column.generated && now.type === column.type) continue;
+      rebuilt.add(column.name);
+      columns.push(rebuildGenerated(table.name, column, old.indexes, now, table.indexes));
+    }
     for (const column of old.columns) {
-      if (!newColumns.has(column.name)) {
+      if (!newColumns.has(column.name) && !column.generated) {
         refusals.push({
           table: table.name,
           entity: table.entity,
@@ -123,6 +133,7 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
     for (const column of table.columns) {
       const was = oldColumns.get(column.name);
       const target = `${t(table.name)} ALTER COLUMN ${t(column.name)}`;
+      if (rebuilt.has(column.name)) continue;
       if (!was) {
         addedColumns.push(`${table.name}_${column.name}`);
         columns.push({
@@ -155,7 +166,8 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
     const keys = diffNamed(old.foreignKeys, table.foreignKeys);
     drops.push(...keys.removed.map((k) => dropConstraint(table.name, k)));
     foreignKeys.push(...keys.added.map((k) => addCheck(table.name, k, true)));
-    const idx = diffNamed(old.indexes, table.indexes);
+    const onRebuilt = (i: NamedSql) => [...rebuilt].some((name) => i.definition.includes(t(name)));
+    const idx = diffNamed(old.indexes.filter((i) => !onRebuilt(i)), table.indexes.filter((i) => !onRebuilt(i)));
     drops.push(...idx.removed.map((i) => dropIndex(table.name, i)));
     indexes.push(...idx.added.map((i) => createIndex(table.name, i)));
   }
@@ -166,6 +178,18 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
     name: migrationName(created, addedColumns),
     up: steps.map((s) => s.up),
     down: steps.map((s) => s.down).reverse(),
+  };
+}
+
+const indexesOn = (column: string, indexes: readonly NamedSql[]) => indexes.filter((i) => i.definition.includes(t(column)));
+
+function rebuildGenerated(table: string, was: ColumnSpec, oldIndexes: readonly NamedSql[], now: ColumnSpec | undefined, newIndexes: readonly NamedSql[]): Step {
+  const drop = `ALTER TABLE ${t(table)} DROP COLUMN ${t(was.name)};`;
+  const build = (column: ColumnSpec, indexes: readonly NamedSql[]) =>
+    [`ALTER TABLE ${t(table)} ADD COLUMN ${columnSql(column)};`, ...indexesOn(column.name, indexes).map((i) => createIndex(table, i).up)].join('\n');
+  return {
+    up: now ? `${drop}\n${build(now, newIndexes)}` : drop,
+    down: now ? `ALTER TABLE ${t(table)} DROP COLUMN ${t(now.name)};\n${build(was, oldIndexes)}` : build(was, oldIndexes),
   };
 }
 

@@ -2,7 +2,13 @@
 import type { EntityDef, FieldDef, Model } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
-import { FILTER_OPERATORS, isFilterable, LIST_LIMIT } from '../query/list-query.ts';
+import { EXACT_COUNT_LIMIT } from '../db/counting.ts';
+import { searchableFields } from '../query/full-text.ts';
+import { operatorsFor } from '../query/operators.ts';
+import { LIST_LIMIT, MAX_QUERY_BYTES } from '../query/parse.ts';
+import { MAX_CONDITIONS } from '../query/problems.ts';
+import { MAX_DEPTH } from '../query/parse-filter.ts';
+import { resolveTarget } from '../query/targets.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -23,24 +29,51 @@ function envelope(data: JsonSchema, list = false): JsonSchema {
 
 function listParameters(entity: EntityDef): JsonSchema[] {
   const params: JsonSchema[] = [
-    { name: '_limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default } },
-    { name: '_offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+    {
+      name: 'filter',
+      in: 'query',
+      description:
+        `A JSON filter in Directus's form: \`_and\`, \`_or\`, \`_not\`, fields by name, dot path or nested objects, operators prefixed with _, e.g. ` +
+        `\`{"_or":[{"status":{"_eq":"published"}},{"wardrobe":{"shoes":{"brand":{"_eq":"Gucci"}}}}]}\`. ` +
+        `At most ${MAX_CONDITIONS} conditions and ${MAX_DEPTH} levels of nesting; the whole query string at most ${MAX_QUERY_BYTES} bytes.`,
+      schema: { type: 'string' },
+    },
+    { name: '_fields', in: 'query', description: 'Comma-separated fields or dot paths to return, e.g. `title,backgrounds,wardrobe.shoes.brand`; id is always returned.', schema: { type: 'string' } },
     {
       name: '_sort',
       in: 'query',
-      description: 'Comma-separated fields; prefix with - for descending, e.g. `-updated_at,title`. Ties break on id.',
+      description: 'Comma-separated fields or dot paths; prefix with - for descending, e.g. `-duration_seconds,title`. Missing values sort last; ties break on id.',
       schema: { type: 'string' },
     },
+    { name: '_limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default } },
+    { name: '_offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+    { name: '_cursor', in: 'query', description: 'Keyset pagination: metadata.next_cursor of the previous page, with the same _sort.', schema: { type: 'string' } },
+    {
+      name: '_count',
+      in: 'query',
+      description: `How metadata.total is computed. Default: exact up to ${EXACT_COUNT_LIMIT} matches, the planner's estimate above (metadata.total_is_estimate).`,
+      schema: { enum: ['exact', 'estimated', 'none'] },
+    },
   ];
+  if (searchableFields(entity).length > 0) {
+    params.push({
+      name: 'q',
+      in: 'query',
+      description: `Full-text search (websearch syntax: words, "quoted phrases", or, -excluded) over ${searchableFields(entity).map((f) => f.path.join('.')).join(', ')}; ranked unless _sort is given.`,
+      schema: { type: 'string' },
+    });
+  }
   if (hasSoftDelete(entity)) {
     params.push({ name: 'include_deleted', in: 'query', description: 'Also list soft-deleted records.', schema: { type: 'boolean', default: false } });
   }
-  for (const field of entity.fields.filter(isFilterable)) {
+  for (const field of entity.fields) {
+    const resolved = resolveTarget(entity, field.name);
+    if ('error' in resolved || resolved.target.kind === 'group') continue;
     params.push({
       name: field.name,
       in: 'query',
-      description: `Equality filter on ${field.name}. Operators: \`${field.name}[op]=value\` with op one of ${FILTER_OPERATORS.join(', ')} (in takes a comma-separated list).`,
-      schema: filterSchema(field),
+      description: `Equality filter on ${field.name}; \`${field.name}[op]=value\` with op one of ${operatorsFor(resolved.target).join(', ')}. Fields inside objects filter by dot path.`,
+      schema: filterSchema(field.type === 'array' ? field.items! : field),
     });
   }
   return params;
@@ -101,6 +134,18 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
         description: 'Server-owned fields (id, timestamps, schema_version, soft-delete fields) are ignored if sent.',
         requestBody: writeBody,
         responses: { 201: { description: 'Created', content: json(envelope(ref(name))) }, ...common, 409: errorResponse('Conflict') },
+      },
+    },
+    [`/api/${version}/${entity.plural}/search`]: {
+      get: {
+        tags: [tag],
+        operationId: `${version}_search_${entity.plural}`,
+        summary: `Search ${entity.plural} (the list query language)`,
+        parameters: listParameters(entity),
+        responses: {
+          200: { description: 'A page of matching records', content: json(envelope(ref(name), true)) },
+          400: errorResponse('Unknown field, operator or bad value'),
+        },
       },
     },
     [`/api/${version}/${entity.plural}/{id}`]: {
@@ -214,7 +259,16 @@ export function buildOpenApi(model: Model): JsonSchema {
         ListMetadata: {
           allOf: [
             ref('Metadata'),
-            { type: 'object', properties: { total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } },
+            {
+              type: 'object',
+              properties: {
+                total: { type: 'integer' },
+                total_is_estimate: { type: 'boolean' },
+                limit: { type: 'integer' },
+                offset: { type: 'integer' },
+                next_cursor: { type: 'string', description: 'Absent on the last page.' },
+              },
+            },
           ],
         },
         ErrorEnvelope: {

@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { walkFields } from '../registry/compile.ts';
 import { findEntity, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import { NESTED_CASTS } from '../query/compile-sql.ts';
+import { SEARCH_COLUMN, searchVectorExpression } from '../query/full-text.ts';
 
 export interface ColumnSpec {
   readonly name: string;
@@ -10,6 +12,8 @@ export interface ColumnSpec {
   readonly notNull: boolean;
   /** SQL expression, already quoted. */
   readonly default?: string;
+  /** For a generated (stored) column: its expression. */
+  readonly generated?: string;
 }
 
 export interface NamedSql {
@@ -90,6 +94,8 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     // Fields declared with `storage: document` live here, keyed by name.
     { name: 'doc', type: 'jsonb', notNull: true, default: "'{}'::jsonb" },
   ];
+  const searchVector = searchVectorExpression(entity);
+  if (searchVector) columns.push({ name: SEARCH_COLUMN, type: 'tsvector', notNull: false, generated: searchVector });
 
   const checks: NamedSql[] = [];
   for (const field of stored) {
@@ -107,8 +113,9 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
   const indexes: NamedSql[] = [];
   for (const field of walkFields(entity.fields)) {
     if (!(field.indexed || (field.type === 'ref' && field.path.length === 1))) continue;
-    indexes.push({ name: objectName(table, ...field.path, 'idx'), definition: indexDefinition(field) });
+    indexes.push({ name: objectName(table, ...field.path, 'idx'), definition: indexDefinition(field, entity) });
   }
+  if (searchVector) indexes.push({ name: objectName(table, SEARCH_COLUMN, 'idx'), definition: `USING gin (${quoteIdent(SEARCH_COLUMN)})` });
 
   return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes };
 }
@@ -125,15 +132,22 @@ function checkCondition(field: FieldDef): string | undefined {
   return parts.length > 0 ? parts.join(' AND ') : undefined;
 }
 
-function indexDefinition(field: FieldDef): string {
+/**
+ * The index for an `indexed` field, on exactly the expression the query compiler generates
+ * (src/query/compile-sql.ts), so that the planner can use it: a B-tree on a column or on the
+ * (typed) value at a JSON path, GIN jsonb_path_ops for lists, which the compiler queries with @>.
+ */
+function indexDefinition(field: FieldDef, entity: EntityDef): string {
   const [top, ...rest] = field.path;
-  const topIsDocument = field.path.length === 1 && field.storage === 'document';
-  if (field.path.length === 1 && !topIsDocument) {
-    return field.type === 'array'
-      ? `USING gin (${quoteIdent(top!)} jsonb_path_ops)`
-      : `USING btree (${quoteIdent(top!)})`;
+  const document = entity.fields.find((f) => f.name === top)?.storage === 'document';
+  const column = quoteIdent(document ? 'doc' : top!);
+  const jsonPath = document ? field.path : rest;
+  if (jsonPath.length === 0) {
+    return field.type === 'array' ? `USING gin (${column} jsonb_path_ops)` : `USING btree (${column})`;
   }
-  // Nested and document fields: an expression index on the text at that JSON path.
-  const [column, jsonPath] = topIsDocument ? ['doc', [top!]] : [top!, rest];
-  return `USING btree ((${quoteIdent(column)} #>> ${quoteLiteral(`{${jsonPath.join(',')}}`)}))`;
+  const pathLiteral = quoteLiteral(`{${jsonPath.join(',')}}`);
+  if (field.type === 'array') return `USING gin ((${column} #> ${pathLiteral}) jsonb_path_ops)`;
+  const cast = NESTED_CASTS[field.type];
+  const text = `(${column} #>> ${pathLiteral})`;
+  return `USING btree ((${cast ? `${text}::${cast}` : text}))`;
 }

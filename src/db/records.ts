@@ -3,10 +3,19 @@
 import { randomInt } from 'node:crypto';
 import { sql, type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
 import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '../registry/model.ts';
-import type { ListQuery } from '../query/list-query.ts';
-import { orderByClause, whereClause } from '../query/sql.ts';
+import type { ListQuery } from '../query/ast.ts';
+import { compileFilter, orderBySql } from '../query/compile-sql.ts';
+import { project, projectedColumns } from '../query/projection.ts';
+import { countMatches, type Total } from './counting.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
+
+export interface ListPage {
+  readonly records: Record<string, unknown>[];
+  readonly total?: Total;
+  /** The last row's sort-key values and id, when there is a next page. */
+  readonly next?: { values: (string | number | boolean | null)[]; id: string };
+}
 type Row = Record<string, unknown>;
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -86,15 +95,30 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  async list(query: ListQuery): Promise<{ records: StoredRecord[]; total: number }> {
-    const where = whereClause(query, this.softDelete);
+  async list(query: ListQuery): Promise<ListPage> {
+    const { where, pageWhere, sortKeys } = compileFilter(query, this.softDelete);
+    const columns = query.fields
+      ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => sql.identifier([n])), sql.fragment`, `)
+      : this.columns;
+    const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
+    // One row more than asked for tells whether there is a next page.
     const [rows, total] = await Promise.all([
       this.pool.any(sql.unsafe`
-        SELECT ${this.columns} FROM ${this.table} ${where} ${orderByClause(query.sort)}
-        LIMIT ${query.limit} OFFSET ${query.offset}`),
-      this.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} ${where}`),
+        SELECT ${columns}, ${sql.join(keyColumns, sql.fragment`, `)} FROM ${this.table} ${pageWhere} ${orderBySql(sortKeys)}
+        LIMIT ${query.limit + 1} OFFSET ${query.offset}`),
+      countMatches(this.pool, this.table, where, query.count),
     ]);
-    return { records: rows.map((r) => this.toRecord(r)), total: total as number };
+    const page = rows.slice(0, query.limit);
+    const last = rows.length > query.limit ? page[page.length - 1] : undefined;
+    const next = last && {
+      values: sortKeys.slice(0, query.sort.length).map((_, index) => (last[`_key${index}`] ?? null) as string | number | boolean | null),
+      id: last.id as string,
+    };
+    const records = page.map((row) => (query.fields ? project(this.toRecord(row), query.fields) : this.toRecord(row)));
+    // An estimate is never smaller than what this request has already seen.
+    const seen = query.offset + page.length + (last ? 1 : 0);
+    const adjusted = total && total.isEstimate ? { total: Math.max(total.total, seen), isEstimate: true } : total;
+    return { records, ...(adjusted ? { total: adjusted } : {}), ...(next ? { next } : {}) };
   }
 
   /**

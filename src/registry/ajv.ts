@@ -19,6 +19,9 @@ function fromYearOne(name: 'date' | 'date-time'): (value: string) => boolean {
 /** A real calendar day (YYYY-MM-DD, leap years included) that PostgreSQL can store. */
 export const isStorableDate = fromYearOne('date');
 
+/** An RFC 3339 date-time with a real calendar day and an offset, e.g. 2025-12-31T10:00:00Z. */
+export const isStorableDateTime = fromYearOne('date-time');
+
 export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({
     allErrors: true,
@@ -31,7 +34,7 @@ export function createAjv(): Ajv2020 {
   });
   addFormats(ajv, ['uri']);
   ajv.addFormat('date', { type: 'string', validate: isStorableDate });
-  ajv.addFormat('date-time', { type: 'string', validate: fromYearOne('date-time') });
+  ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   // Annotations codegen puts on entity schemas.
   ajv.addVocabulary(['x-registry-version', 'x-schema-version']);
   return ajv;

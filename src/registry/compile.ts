@@ -2,7 +2,7 @@
 // references between files, name clashes, enum aliases and that defaults fit their fields.
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
-import { SYSTEM_COLUMNS, type EntityDef, type FieldDef, type FieldType, type Model } from './model.ts';
+import { RESERVED_FIELD_NAMES, type EntityDef, type FieldDef, type FieldType, type Model } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { createAjv } from './ajv.ts';
 
@@ -72,8 +72,8 @@ export function compileModel(raw: RawRegistry): Model {
       }
     });
     for (const field of own) {
-      if ((SYSTEM_COLUMNS as readonly string[]).includes(field.name)) {
-        report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform`);
+      if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field.name)) {
+        report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform (reserved: ${RESERVED_FIELD_NAMES.join(', ')})`);
       }
     }
     entities.push({
@@ -160,6 +160,10 @@ function compileField(
   if (def.indexed && insideArray) problem('indexed', 'fields inside arrays cannot be indexed; index the array itself');
   if (def.indexed && def.type === 'object') problem('indexed', 'index a field inside the object instead');
   if (def.searchable && !['string', 'text'].includes(def.type)) problem('searchable', 'only string and text fields are searchable');
+  if (def.searchable && insideArray) problem('searchable', 'fields inside arrays cannot be searchable');
+  if (def.indexed && def.type === 'datetime' && !topLevel) {
+    problem('indexed', 'a datetime inside an object cannot be indexed (its cast from JSON text is not immutable); use a date, or a top-level field');
+  }
   if (def.read_only && def.required) problem('read_only', 'a server-owned field cannot also be required');
   if (def.read_only && def.storage === 'document') problem('storage', 'server-owned fields are stored in columns');
   if (def.deprecated && def.required) problem('deprecated', 'a deprecated field cannot be required');

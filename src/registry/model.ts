@@ -76,6 +76,12 @@ export interface Model {
 /** Columns every entity table has, whatever the registry says. */
 export const SYSTEM_COLUMNS = ['id', 'schema_version', 'doc'] as const;
 
+/**
+ * Names a field cannot take: the system columns, the generated full-text column, and the list
+ * query's own parameters (a field named `q` could never be filtered on).
+ */
+export const RESERVED_FIELD_NAMES = [...SYSTEM_COLUMNS, 'search_vector', 'q', 'filter', 'include_deleted'] as const;
+
 export function findEntity(model: Model, name: string): EntityDef | undefined {
   return model.entities.find((e) => e.name === name);
 }

@@ -1,0 +1,62 @@
+// The two servers run as child processes, so autocannon in this process never shares their
+// event loop (or CPU time slice) with them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PROJECT_ROOT } from '../src/config.ts';
+import { freePort } from '../src/db/embedded.ts';
+
+export interface ServerChild {
+  readonly name: string;
+  readonly url: string;
+  /** The last lines the child wrote (warnings, errors), for diagnosis. */
+  readonly output: string[];
+  /** How many lines it wrote in all. */
+  lines(): number;
+  stop(): Promise<void>;
+}
+
+const KEEP_LINES = 40;
+
+export async function startServer(options: { name: string; script: readonly string[]; env: Record<string, string> }): Promise<ServerChild> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...options.script], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  let count = 0;
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      count += 1;
+      output.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      if (output.length > KEEP_LINES) output.shift();
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const server: ServerChild = { name: options.name, url, output, lines: () => count, stop };
+
+  // Ready when GET /health answers 200; a child that exits first has failed to start.
+  const deadline = Date.now() + 90_000;
+  let dead = false;
+  void exited.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`${options.name} exited with code ${child.exitCode} before it was ready:\n  ${output.slice(-10).join('\n  ')}`);
+    const status = await fetch(`${url}/health`).then((r) => r.status, () => 0);
+    if (status === 200) return server;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await stop();
+  throw new Error(`${options.name} did not answer GET /health with 200 within 90 s:\n  ${output.slice(-10).join('\n  ')}`);
+}

@@ -1,0 +1,37 @@
+// `metadata.total` without counting millions of rows on every page (directus/directus#14796):
+// exact when there are at most EXACT_COUNT_LIMIT matches, otherwise the planner's estimate.
+import { sql, type CommonQueryMethods, type FragmentSqlToken } from 'slonik';
+import type { CountMode } from '../query/ast.ts';
+
+export const EXACT_COUNT_LIMIT = 10_000;
+/** Above this estimate the exact count is not even tried; below it, a bounded count decides. */
+const TRUSTED_ESTIMATE = 5 * EXACT_COUNT_LIMIT;
+
+export interface Total {
+  readonly total: number;
+  readonly isEstimate: boolean;
+}
+
+export async function estimateMatches(db: CommonQueryMethods, table: FragmentSqlToken, where: FragmentSqlToken): Promise<number> {
+  const plan = (await db.oneFirst(sql.unsafe`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} ${where}`)) as { Plan: { 'Plan Rows': number } }[];
+  return Math.round(plan[0]?.Plan['Plan Rows'] ?? 0);
+}
+
+export async function countMatches(db: CommonQueryMethods, table: FragmentSqlToken, where: FragmentSqlToken, mode: CountMode): Promise<Total | undefined> {
+  switch (mode) {
+    case 'none':
+      return undefined;
+    case 'exact':
+      return { total: (await db.oneFirst(sql.unsafe`SELECT count(*) FROM ${table} ${where}`)) as number, isEstimate: false };
+    case 'estimated':
+      return { total: await estimateMatches(db, table, where), isEstimate: true };
+    case 'auto': {
+      const estimate = await estimateMatches(db, table, where);
+      if (estimate > TRUSTED_ESTIMATE) return { total: estimate, isEstimate: true };
+      const bounded = (await db.oneFirst(
+        sql.unsafe`SELECT count(*) FROM (SELECT 1 FROM ${table} ${where} LIMIT ${EXACT_COUNT_LIMIT + 1}) AS matches`,
+      )) as number;
+      return bounded <= EXACT_COUNT_LIMIT ? { total: bounded, isEstimate: false } : { total: Math.max(estimate, bounded), isEstimate: true };
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// The query AST: what a list request asks for, with every name already resolved through the
+// registry model and every value already coerced to its field's type. Step 2 of the compiler.
+import type { FieldDef, FieldType } from '../registry/model.ts';
+
+export type ScalarValue = string | number | boolean;
+
+/**
+ * What a filter, sort key or projection path addresses.
+ * `hops[0]` is the JSON path from the table column to the value, or to the first array of
+ * objects on the way; each later hop is the path inside one element of that array. A top-level
+ * column has `hops = [[]]`.
+ */
+export interface FieldTarget {
+  /** As the client wrote it, e.g. `wardrobe.shoes.brand`. */
+  readonly path: string;
+  readonly column: string;
+  readonly hops: readonly (readonly string[])[];
+  /** scalar: one value; list: an array of scalars; group: an object or an array of objects. */
+  readonly kind: 'scalar' | 'list' | 'group';
+  /** The value's type; for a list, its elements' type. */
+  readonly type: FieldType;
+  /** Whether the value is a typed table column rather than a value inside JSONB. */
+  readonly isColumn: boolean;
+  /** The registry field, for enum values and aliases (absent for the system id). */
+  readonly def?: FieldDef;
+}
+
+/** Operators a leaf can hold after parsing; negative operators become `not` of a positive one. */
+export type PositiveOperator =
+  | 'eq'
+  | 'in'
+  | 'gt'
+  | 'gte'
+  | 'lt'
+  | 'lte'
+  | 'between'
+  | 'contains'
+  | 'icontains'
+  | 'startswith'
+  | 'endswith'
+  | 'exists';
+
+export type Condition =
+  | { readonly kind: 'and'; readonly items: readonly Condition[] }
+  | { readonly kind: 'or'; readonly items: readonly Condition[] }
+  | { readonly kind: 'not'; readonly item: Condition }
+  | { readonly kind: 'compare'; readonly target: FieldTarget; readonly op: PositiveOperator; readonly values: readonly ScalarValue[] };
+
+export interface SortKey {
+  /** A field, or the full-text rank when `q` is given and no other order is asked for. */
+  readonly target: FieldTarget | 'rank';
+  readonly direction: 'asc' | 'desc';
+}
+
+export type CountMode = 'exact' | 'estimated' | 'none' | 'auto';
+
+export interface ListQuery {
+  readonly where?: Condition;
+  /** Full-text search text (websearch syntax). */
+  readonly search?: string;
+  readonly sort: readonly SortKey[];
+  /** Paths to return; undefined means every field. */
+  readonly fields?: readonly FieldTarget[];
+  readonly limit: number;
+  readonly offset: number;
+  /** Keyset position: the sort-key values and id of the last row already seen. */
+  readonly after?: CursorPosition;
+  readonly count: CountMode;
+  readonly includeDeleted: boolean;
+}
+
+export interface CursorPosition {
+  readonly values: readonly (ScalarValue | null)[];
+  readonly id: string;
+}

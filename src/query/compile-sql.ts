@@ -1,0 +1,191 @@
+// Step 3 of the query compiler: the AST → parameterized SQL (slonik fragments).
+// Identifiers and JSON paths come from the registry model through FieldTarget; every client value
+// is a bound parameter; type names come from fixed maps. The expressions for values inside JSONB
+// are exactly the ones codegen indexes (see src/codegen/table-spec.ts), so the planner can use them.
+import { sql, type FragmentSqlToken } from 'slonik';
+import type { FieldType } from '../registry/model.ts';
+import type { Condition, CursorPosition, FieldTarget, ListQuery, ScalarValue } from './ast.ts';
+import { SEARCH_COLUMN, TEXT_SEARCH_CONFIG } from './full-text.ts';
+
+/** PostgreSQL types of top-level columns, for casting bound values to them. */
+const COLUMN_TYPES: Record<FieldType, string> = {
+  string: 'text',
+  text: 'text',
+  enum: 'text',
+  s3_uri: 'text',
+  url: 'text',
+  ref: 'text',
+  integer: 'int8',
+  number: 'float8',
+  boolean: 'bool',
+  date: 'date',
+  datetime: 'timestamptz',
+  object: 'jsonb',
+  array: 'jsonb',
+};
+
+/**
+ * Casts for scalars inside JSONB. Dates stay text: validated YYYY-MM-DD strings order correctly
+ * as text, and a text expression can be indexed (a cast to date cannot, it is not immutable).
+ */
+export const NESTED_CASTS: Partial<Record<FieldType, string>> = { integer: 'int8', number: 'float8', boolean: 'bool', datetime: 'timestamptz' };
+
+export interface TypedExpression {
+  readonly sql: FragmentSqlToken;
+  readonly pgType: string;
+}
+
+const jsonPath = (path: readonly string[]) => sql.literalValue(`{${path.join(',')}}`);
+
+/** The JSON value at `path` under `base` (the base itself for an empty path). */
+function jsonAt(base: FragmentSqlToken, path: readonly string[]): FragmentSqlToken {
+  return path.length === 0 ? base : sql.fragment`(${base} #> ${jsonPath(path)})`;
+}
+
+function scalarAt(base: FragmentSqlToken, path: readonly string[], type: FieldType): TypedExpression {
+  const text = sql.fragment`(${base} #>> ${jsonPath(path)})`;
+  const cast = NESTED_CASTS[type];
+  return cast ? { sql: sql.fragment`${text}::${sql.identifier([cast])}`, pgType: cast } : { sql: text, pgType: 'text' };
+}
+
+/** The typed value of a scalar target that does not cross an array (sort keys, comparisons). */
+export function valueExpression(target: FieldTarget): TypedExpression {
+  if (target.isColumn) return { sql: sql.fragment`${sql.identifier([target.column])}`, pgType: COLUMN_TYPES[target.type] };
+  return scalarAt(sql.fragment`${sql.identifier([target.column])}`, target.hops[0]!, target.type);
+}
+
+const bound = (value: ScalarValue, pgType: string) => sql.fragment`${value}::${sql.identifier([pgType])}`;
+
+function leaf(target: FieldTarget, op: string, values: readonly ScalarValue[], base: FragmentSqlToken, path: readonly string[], atColumn: boolean): FragmentSqlToken {
+  if (target.kind !== 'scalar') {
+    const json = jsonAt(base, path);
+    if (op === 'exists') return sql.fragment`jsonb_typeof(${json}) <> 'null'`;
+    const contains = (items: readonly ScalarValue[]) => sql.fragment`${json} @> ${sql.jsonb([...items])}`;
+    if (op === 'in') return sql.fragment`(${sql.join(values.map((v) => contains([v])), sql.fragment` OR `)})`;
+    return contains(values); // eq: one value; contains: all of them
+  }
+  const expression = atColumn ? valueExpression(target) : scalarAt(base, path, target.type);
+  const x = expression.sql;
+  const [first, second] = values;
+  switch (op) {
+    case 'exists':
+      return sql.fragment`${x} IS NOT NULL`;
+    case 'eq':
+      return sql.fragment`${x} = ${bound(first!, expression.pgType)}`;
+    case 'in':
+      return sql.fragment`${x} = ANY(${sql.array([...values] as string[], expression.pgType)})`;
+    case 'gt':
+      return sql.fragment`${x} > ${bound(first!, expression.pgType)}`;
+    case 'gte':
+      return sql.fragment`${x} >= ${bound(first!, expression.pgType)}`;
+    case 'lt':
+      return sql.fragment`${x} < ${bound(first!, expression.pgType)}`;
+    case 'lte':
+      return sql.fragment`${x} <= ${bound(first!, expression.pgType)}`;
+    case 'between':
+      return sql.fragment`${x} BETWEEN ${bound(first!, expression.pgType)} AND ${bound(second!, expression.pgType)}`;
+    case 'contains':
+      return sql.fragment`strpos(${x}, ${String(first)}::text) > 0`;
+    case 'icontains':
+      return sql.fragment`strpos(lower(${x}), lower(${String(first)}::text)) > 0`;
+    case 'startswith':
+      return sql.fragment`starts_with(${x}, ${String(first)}::text)`;
+    case 'endswith':
+      return sql.fragment`right(${x}, char_length(${String(first)}::text)) = ${String(first)}::text`;
+    default:
+      throw new Error(`no SQL for operator ${op}`);
+  }
+}
+
+/** A comparison; through arrays of objects it holds when any element satisfies it. */
+function comparison(target: FieldTarget, op: string, values: readonly ScalarValue[]): FragmentSqlToken {
+  const column = sql.fragment`${sql.identifier([target.column])}`;
+  const step = (base: FragmentSqlToken, hop: number): FragmentSqlToken => {
+    const path = target.hops[hop]!;
+    if (hop === target.hops.length - 1) return leaf(target, op, values, base, path, hop === 0 && target.isColumn);
+    const array = jsonAt(base, path);
+    const alias = `e${hop}`;
+    const element = sql.fragment`${sql.identifier([alias, 'v'])}`;
+    return sql.fragment`EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${array}) = 'array' THEN ${array} END) AS ${sql.identifier([alias])}(v) WHERE ${step(element, hop + 1)})`;
+  };
+  return step(column, 0);
+}
+
+export function conditionSql(condition: Condition): FragmentSqlToken {
+  switch (condition.kind) {
+    case 'and':
+      return sql.fragment`(${sql.join(condition.items.map(conditionSql), sql.fragment` AND `)})`;
+    case 'or':
+      return sql.fragment`(${sql.join(condition.items.map(conditionSql), sql.fragment` OR `)})`;
+    case 'not':
+      // A missing value makes a comparison unknown (NULL); "not" of it is true, as documented.
+      return sql.fragment`(${conditionSql(condition.item)}) IS NOT TRUE`;
+    case 'compare':
+      return comparison(condition.target, condition.op, condition.values);
+  }
+}
+
+function searchQuery(text: string): FragmentSqlToken {
+  return sql.fragment`websearch_to_tsquery(${sql.literalValue(TEXT_SEARCH_CONFIG)}, ${text}::text)`;
+}
+
+export interface SortExpression extends TypedExpression {
+  readonly direction: 'asc' | 'desc';
+}
+
+/** The ORDER BY keys: the requested ones, then id so that pages never overlap or skip. */
+export function sortExpressions(query: Pick<ListQuery, 'sort' | 'search'>): SortExpression[] {
+  const keys: SortExpression[] = query.sort.map((key) =>
+    key.target === 'rank'
+      ? { sql: sql.fragment`ts_rank_cd(${sql.identifier([SEARCH_COLUMN])}, ${searchQuery(query.search ?? '')})`, pgType: 'float4', direction: key.direction }
+      : { ...valueExpression(key.target), direction: key.direction },
+  );
+  if (!query.sort.some((k) => k.target !== 'rank' && k.target.path === 'id')) {
+    keys.push({ sql: sql.fragment`${sql.identifier(['id'])}`, pgType: 'text', direction: 'asc' });
+  }
+  return keys;
+}
+
+export function orderBySql(keys: readonly SortExpression[]): FragmentSqlToken {
+  const terms = keys.map((k) => (k.direction === 'desc' ? sql.fragment`${k.sql} DESC NULLS LAST` : sql.fragment`${k.sql} ASC NULLS LAST`));
+  return sql.fragment`ORDER BY ${sql.join(terms, sql.fragment`, `)}`;
+}
+
+/**
+ * Rows after a cursor position under ORDER BY keys (NULLS LAST): for each key in turn, either
+ * it is beyond the cursor's value, or equal and the next key decides. The last key is id.
+ */
+function keysetSql(keys: readonly SortExpression[], after: CursorPosition): FragmentSqlToken {
+  const values = keys.length > after.values.length ? [...after.values, after.id] : after.values;
+  const build = (index: number): FragmentSqlToken => {
+    const key = keys[index]!;
+    const value = values[index] ?? null;
+    const beyond =
+      value === null
+        ? sql.fragment`FALSE`
+        : sql.fragment`(${key.sql} ${key.direction === 'desc' ? sql.fragment`<` : sql.fragment`>`} ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
+    if (index === keys.length - 1) return beyond;
+    const equal = value === null ? sql.fragment`${key.sql} IS NULL` : sql.fragment`${key.sql} = ${bound(value, key.pgType)}`;
+    return sql.fragment`(${beyond} OR (${equal} AND ${build(index + 1)}))`;
+  };
+  return build(0);
+}
+
+export interface CompiledFilter {
+  /** The WHERE clause of the matching rows (for the page and for the count). */
+  readonly where: FragmentSqlToken;
+  /** The WHERE clause of the page: the filter plus the cursor position. */
+  readonly pageWhere: FragmentSqlToken;
+  readonly sortKeys: readonly SortExpression[];
+}
+
+export function compileFilter(query: ListQuery, softDelete: boolean): CompiledFilter {
+  const conditions: FragmentSqlToken[] = [];
+  if (query.where) conditions.push(conditionSql(query.where));
+  if (query.search !== undefined) conditions.push(sql.fragment`${sql.identifier([SEARCH_COLUMN])} @@ ${searchQuery(query.search)}`);
+  if (softDelete && !query.includeDeleted) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
+  const sortKeys = sortExpressions(query);
+  const whereOf = (parts: readonly FragmentSqlToken[]) => (parts.length > 0 ? sql.fragment`WHERE ${sql.join(parts, sql.fragment` AND `)}` : sql.fragment``);
+  const pageConditions = query.after ? [...conditions, keysetSql(sortKeys, query.after)] : conditions;
+  return { where: whereOf(conditions), pageWhere: whereOf(pageConditions), sortKeys };
+}
