@@ -122,5 +122,6 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
     return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
   };
   app.all(base, methodNotAllowed('GET, POST'));
+  app.all(`${base}/search`, methodNotAllowed('GET'));
   app.all(item, methodNotAllowed('GET, PUT, PATCH, DELETE'));
 }

@@ -17,6 +17,11 @@ export async function estimateMatches(db: CommonQueryMethods, table: FragmentSql
   return Math.round(plan[0]?.Plan['Plan Rows'] ?? 0);
 }
 
+/** Counts matches, but stops one past the exact-count limit. */
+export function boundedCountSql(table: FragmentSqlToken, where: FragmentSqlToken) {
+  return sql.unsafe`SELECT count(*) FROM (SELECT 1 FROM ${table} ${where} LIMIT ${EXACT_COUNT_LIMIT + 1}) AS matches`;
+}
+
 export async function countMatches(db: CommonQueryMethods, table: FragmentSqlToken, where: FragmentSqlToken, mode: CountMode): Promise<Total | undefined> {
   switch (mode) {
     case 'none':
@@ -28,9 +33,7 @@ export async function countMatches(db: CommonQueryMethods, table: FragmentSqlTok
     case 'auto': {
       const estimate = await estimateMatches(db, table, where);
       if (estimate > TRUSTED_ESTIMATE) return { total: estimate, isEstimate: true };
-      const bounded = (await db.oneFirst(
-        sql.unsafe`SELECT count(*) FROM (SELECT 1 FROM ${table} ${where} LIMIT ${EXACT_COUNT_LIMIT + 1}) AS matches`,
-      )) as number;
+      const bounded = (await db.oneFirst(boundedCountSql(table, where))) as number;
       return bounded <= EXACT_COUNT_LIMIT ? { total: bounded, isEstimate: false } : { total: Math.max(estimate, bounded), isEstimate: true };
     }
   }

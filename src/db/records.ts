@@ -6,7 +6,7 @@ import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '..
 import type { ListQuery } from '../query/ast.ts';
 import { compileFilter, orderBySql } from '../query/compile-sql.ts';
 import { project, projectedColumns } from '../query/projection.ts';
-import { countMatches, type Total } from './counting.ts';
+import { boundedCountSql, countMatches, type Total } from './counting.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
 
@@ -95,23 +95,31 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  async list(query: ListQuery): Promise<ListPage> {
-    const { where, pageWhere, sortKeys } = compileFilter(query, this.softDelete);
+  /** The page query of a list request; exposed so tests can EXPLAIN exactly what runs. */
+  pageSql(query: ListQuery) {
+    const { pageWhere, sortKeys } = compileFilter(query, this.softDelete);
     const columns = query.fields
       ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => sql.identifier([n])), sql.fragment`, `)
       : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
     // One row more than asked for tells whether there is a next page.
-    const [rows, total] = await Promise.all([
-      this.pool.any(sql.unsafe`
-        SELECT ${columns}, ${sql.join(keyColumns, sql.fragment`, `)} FROM ${this.table} ${pageWhere} ${orderBySql(sortKeys)}
-        LIMIT ${query.limit + 1} OFFSET ${query.offset}`),
-      countMatches(this.pool, this.table, where, query.count),
-    ]);
+    return sql.unsafe`
+      SELECT ${columns}, ${sql.join(keyColumns, sql.fragment`, `)} FROM ${this.table} ${pageWhere} ${orderBySql(sortKeys)}
+      LIMIT ${query.limit + 1} OFFSET ${query.offset}`;
+  }
+
+  /** The bounded count of a list request's matches (see counting.ts), for EXPLAIN in tests. */
+  countSql(query: ListQuery) {
+    return boundedCountSql(this.table, compileFilter(query, this.softDelete).where);
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const { where } = compileFilter(query, this.softDelete);
+    const [rows, total] = await Promise.all([this.pool.any(this.pageSql(query)), countMatches(this.pool, this.table, where, query.count)]);
     const page = rows.slice(0, query.limit);
     const last = rows.length > query.limit ? page[page.length - 1] : undefined;
     const next = last && {
-      values: sortKeys.slice(0, query.sort.length).map((_, index) => (last[`_key${index}`] ?? null) as string | number | boolean | null),
+      values: query.sort.map((_, index) => (last[`_key${index}`] ?? null) as string | number | boolean | null),
       id: last.id as string,
     };
     const records = page.map((row) => (query.fields ? project(this.toRecord(row), query.fields) : this.toRecord(row)));

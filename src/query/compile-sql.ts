@@ -146,24 +146,30 @@ export function sortExpressions(query: Pick<ListQuery, 'sort' | 'search'>): Sort
   return keys;
 }
 
+/**
+ * Missing values sort as the largest (PostgreSQL's default): last ascending, first descending.
+ * That keeps every order readable from a B-tree index, forwards or backwards.
+ */
 export function orderBySql(keys: readonly SortExpression[]): FragmentSqlToken {
-  const terms = keys.map((k) => (k.direction === 'desc' ? sql.fragment`${k.sql} DESC NULLS LAST` : sql.fragment`${k.sql} ASC NULLS LAST`));
+  const terms = keys.map((k) => (k.direction === 'desc' ? sql.fragment`${k.sql} DESC NULLS FIRST` : sql.fragment`${k.sql} ASC NULLS LAST`));
   return sql.fragment`ORDER BY ${sql.join(terms, sql.fragment`, `)}`;
 }
 
 /**
- * Rows after a cursor position under ORDER BY keys (NULLS LAST): for each key in turn, either
- * it is beyond the cursor's value, or equal and the next key decides. The last key is id.
+ * Rows after a cursor position under the ORDER BY keys: for each key in turn, either it is
+ * beyond the cursor's value, or equal and the next key decides. The last key is id.
  */
 function keysetSql(keys: readonly SortExpression[], after: CursorPosition): FragmentSqlToken {
   const values = keys.length > after.values.length ? [...after.values, after.id] : after.values;
   const build = (index: number): FragmentSqlToken => {
     const key = keys[index]!;
     const value = values[index] ?? null;
-    const beyond =
-      value === null
-        ? sql.fragment`FALSE`
-        : sql.fragment`(${key.sql} ${key.direction === 'desc' ? sql.fragment`<` : sql.fragment`>`} ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
+    let beyond: FragmentSqlToken;
+    if (key.direction === 'asc') {
+      beyond = value === null ? sql.fragment`FALSE` : sql.fragment`(${key.sql} > ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
+    } else {
+      beyond = value === null ? sql.fragment`${key.sql} IS NOT NULL` : sql.fragment`${key.sql} < ${bound(value, key.pgType)}`;
+    }
     if (index === keys.length - 1) return beyond;
     const equal = value === null ? sql.fragment`${key.sql} IS NULL` : sql.fragment`${key.sql} = ${bound(value, key.pgType)}`;
     return sql.fragment`(${beyond} OR (${equal} AND ${build(index + 1)}))`;
