@@ -412,3 +412,16 @@ describe('ops routes', () => {
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
 });
+
+describe('null on optional fields', () => {
+  it('accepts null for optional enums too (it means "no value"), on create and in a merge patch', async () => {
+    const created = await create({ title: 'No outfit type yet', status: 'published', wardrobe: { main_outfit: { outfit_type: null } } });
+    expect(created.wardrobe).toEqual({ main_outfit: { outfit_type: null } });
+    const patched = await service.request<Rec>('PATCH', `/api/v1/episodes/${created.id}`, { body: { status: null } });
+    expect(patched.status, JSON.stringify(patched.body.errors)).toBe(200);
+    // Removing a field that has a default resets it to the default, as PUT does.
+    expect(patched.body.data.status).toBe('draft');
+    const wrong = await service.request('PATCH', `/api/v1/episodes/${created.id}`, { body: { status: 'live' } });
+    expect(wrong.status).toBe(422);
+  });
+});

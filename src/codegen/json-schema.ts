@@ -28,7 +28,7 @@ export function fieldSchema(field: FieldDef, prefixes: IdPrefixes, nullable = !f
 
 function makeNullable(schema: JsonSchema): void {
   if (Array.isArray(schema.enum)) schema.enum = [...(schema.enum as unknown[]), null];
-  else if (typeof schema.type === 'string') schema.type = [schema.type, 'null'];
+  if (typeof schema.type === 'string') schema.type = [schema.type, 'null'];
 }
 
 function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
