@@ -18,6 +18,8 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE || 20), types });
+// An idle client losing its connection must not kill the server; the next query reports it.
+pool.on('error', () => undefined);
 
 const columnRows = await pool.query<{ column_name: string }>(
   `SELECT column_name FROM information_schema.columns

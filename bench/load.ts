@@ -78,17 +78,26 @@ export async function runLoad(baseUrl: string, paths: readonly string[], options
 export interface Probe {
   readonly status: number;
   readonly body: unknown;
+  /** Time to the whole response body. */
+  readonly ms: number;
 }
 
 /** One plain request, to check a scenario works before loading it and to explain failures. */
 export async function probe(baseUrl: string, path: string): Promise<Probe> {
-  const response = await fetch(baseUrl + path);
-  const text = await response.text();
-  let body: unknown = text;
+  const started = performance.now();
   try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
+    const response = await fetch(baseUrl + path, { signal: AbortSignal.timeout(60_000) });
+    const text = await response.text();
+    const ms = performance.now() - started;
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body, ms };
+  } catch (error) {
+    // A timeout or a dropped connection is a finding to report, not a reason to stop the bench.
+    return { status: 0, body: `no response: ${(error as Error).message}`, ms: performance.now() - started };
   }
-  return { status: response.status, body };
 }

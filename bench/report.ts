@@ -76,6 +76,8 @@ export interface RunDescription {
   readonly date: string;
   readonly machine: readonly string[];
   readonly settings: readonly string[];
+  /** One line per preflight request: status, time and total of each server, whether they agree. */
+  readonly preflight: readonly string[];
   readonly notes: readonly string[];
 }
 
@@ -103,13 +105,21 @@ export function markdown(measurements: readonly Measurement[], checks: readonly 
     '## Results',
     '',
     'Latencies are measured by the load generator per response; "vs baseline" is reelmeta req/s ÷ baseline req/s. ' +
-      'A non-zero non-2xx or errors count means the scenario failed (at least in part), and its targets count as missed.',
+      'A non-zero non-2xx or errors count means the scenario failed (at least in part), and its targets count as missed. ' +
+      'Errors include timeouts (no response within 10 s); percentiles cover completed responses only, "-" when none completed.',
     '',
     ...table,
     '',
     '## Targets',
     '',
     ...targets,
+    '',
+    '## Preflight',
+    '',
+    'One request at a time per path, before the load, on an otherwise idle machine: status, time, page size and total of ' +
+      'each server, and whether both returned the same records (⚠ marks a failure or a disagreement).',
+    '',
+    ...run.preflight.map((l) => `- ${l}`),
     ...(run.notes.length > 0 ? ['', '## Notes', '', ...run.notes.map((l) => `- ${l}`)] : []),
     '',
   ].join('\n');

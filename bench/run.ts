@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { startServer, type ServerChild } from './children.ts';
-import { migrateBenchDatabase, openBenchDatabase, postgresVersion, sampleIds } from './database.ts';
-import { probe, runLoad, stopCurrentLoad, type LoadOptions } from './load.ts';
+import { migrateBenchDatabase, openBenchDatabase, postgresVersion, sampleIds, waitForIdle } from './database.ts';
+import { probe, runLoad, stopCurrentLoad, type LoadOptions, type Probe } from './load.ts';
 import { checkTargets, markdown, textTable, type Measurement, type ServerName } from './report.ts';
 import { buildScenarios, type Scenario } from './scenarios.ts';
 import { ensureSeeded } from './seed.ts';
@@ -40,7 +40,10 @@ async function cleanup(): Promise<void> {
 
 let interrupted = false;
 const onSignal = (signal: NodeJS.Signals) => {
-  if (interrupted) return;
+  if (interrupted) {
+    // A second Ctrl-C: stop waiting for a graceful shutdown (embedded.ts's exit hook still stops PostgreSQL).
+    process.exit(130);
+  }
   interrupted = true;
   console.error(`\n${signal}: stopping the load, the servers and the database ...`);
   stopCurrentLoad();
@@ -52,18 +55,21 @@ process.on('SIGTERM', onSignal);
 interface ProbeNote {
   readonly scenario: Scenario;
   readonly line: string;
+  /** A non-200 answer, or the two servers disagreeing on the records. */
+  readonly problem: boolean;
 }
 
-function describeProbe(server: ServerName, status: number, body: unknown): string {
-  if (typeof body !== 'object' || body === null) return `${server} ${status}: ${String(body).slice(0, 200)}`;
+function describeProbe(server: ServerName, { status, body, ms }: Probe): string {
+  const label = `${server} ${status} in ${ms.toFixed(0)} ms`;
+  if (typeof body !== 'object' || body === null) return `${label}: ${String(body).slice(0, 200)}`;
   const envelope = body as { data?: unknown; metadata?: { total?: unknown; total_is_estimate?: unknown }; errors?: { code?: string; message?: string }[] };
   if (status < 200 || status > 299) {
     const error = envelope.errors?.[0];
-    return `${server} ${status}: ${error ? `${error.code ?? ''} ${error.message ?? ''}`.trim() : JSON.stringify(body).slice(0, 200)}`;
+    return `${label}: ${error ? `${error.code ?? ''} ${error.message ?? ''}`.trim() : JSON.stringify(body).slice(0, 200)}`;
   }
-  const count = Array.isArray(envelope.data) ? `${envelope.data.length} records, ` : '';
+  const count = Array.isArray(envelope.data) ? `${envelope.data.length} records, ` : `record ${String((envelope.data as { id?: unknown } | null)?.id)}`;
   const total = envelope.metadata?.total !== undefined ? `total ${String(envelope.metadata.total)}${envelope.metadata.total_is_estimate ? ' (estimate)' : ''}` : '';
-  return `${server} ${status}: ${count}${total}`.replace(/, $/, '');
+  return `${label}: ${count}${total}`.replace(/, $/, '');
 }
 
 const ids = (body: unknown): string[] | undefined => {
@@ -78,11 +84,14 @@ async function preflight(scenarios: readonly Scenario[], servers: Record<ServerN
   const notes: ProbeNote[] = [];
   for (const scenario of scenarios) {
     for (const p of scenario.paths.slice(0, scenario.kind === 'single' ? 3 : undefined)) {
-      const [mine, base] = await Promise.all([probe(servers.reelmeta.url, p), probe(servers.baseline.url, p)]);
+      // One after the other, so each time is that of a request on an otherwise idle machine.
+      const mine = await probe(servers.reelmeta.url, p);
+      const base = await probe(servers.baseline.url, p);
       const agree = mine.status === 200 && base.status === 200 ? (JSON.stringify(ids(mine.body)) === JSON.stringify(ids(base.body)) ? 'same ids' : 'DIFFERENT ids') : '';
-      const line = `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine.status, mine.body)}; ${describeProbe('baseline', base.status, base.body)}${agree ? `; ${agree}` : ''}`;
+      const line =
+        `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}` + (agree ? `; ${agree}` : '');
       log(`  (${scenario.key}) ${line}`);
-      if (mine.status !== 200 || base.status !== 200 || agree === 'DIFFERENT ids') notes.push({ scenario, line });
+      notes.push({ scenario, line, problem: mine.status !== 200 || base.status !== 200 || agree === 'DIFFERENT ids' });
     }
   }
   return notes;
@@ -122,8 +131,10 @@ async function main(): Promise<void> {
     for (const name of ['reelmeta', 'baseline'] as const) {
       if (interrupted) return;
       log(`load: (${scenario.key}) ${scenario.title} on ${name}: ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s, ${load.connections} connections`);
+      await waitForIdle(database.url, 30, log);
       const result = await runLoad(servers[name].url, scenario.paths, load);
-      const flag = result.non2xx > 0 || result.errors > 0 ? `  ⚠ ${result.non2xx} non-2xx, ${result.errors} errors` : '';
+      if (interrupted) return;
+      const flag = result.non2xx > 0 || result.errors > 0 ? `  ⚠ ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)` : '';
       log(`      ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${flag}`);
       measurements.push({ scenario, server: name, result });
     }
@@ -157,7 +168,8 @@ async function main(): Promise<void> {
       `load: autocannon, ${load.connections} connections, ${load.warmupSeconds} s warm-up then ${load.durationSeconds} s measured, per scenario and server`,
       `servers: child processes, DB pool of ${POOL_SIZE} connections each, LOG_LEVEL=warn; (a) reads ${scenarios[0]!.paths.length.toLocaleString('en-US')} sampled ids at random`,
     ],
-    notes: [...probeNotes.map((p) => `preflight (${p.scenario.key}): \`${p.line}\``), ...serverLogs],
+    preflight: probeNotes.map((p) => `(${p.scenario.key}) \`${p.line}\`${p.problem ? ' ⚠' : ''}`),
+    notes: serverLogs,
   });
   const file = path.join(PROJECT_ROOT, 'bench', 'RESULTS.md');
   writeFileSync(file, report);
