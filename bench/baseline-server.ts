@@ -5,7 +5,9 @@ import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import pg from 'pg';
 
-const ESTIMATE_ABOVE = 50_000;
+const ESTIMATE_ABOVE = 20_000;
+/** The service ranks at most this many full-text matches (src/db/records.ts, RANK_WINDOW). */
+const RANK_WINDOW = 1000;
 const COUNT_CAP = 10_000;
 
 const types = {
@@ -57,7 +59,7 @@ function parseList(params: URLSearchParams, search: boolean): ListSql & { limit:
     else if (key === 'wardrobe.shoes.brand') clauses.push(`("wardrobe" #>> '{shoes,brand}') = ${bind(value)}`);
     else if (key === 'wardrobe.main_outfit.top.color') clauses.push(`("wardrobe" #>> '{main_outfit,top,color}') = ${bind(value)}`);
     else if (key === '_limit') limit = Math.min(1000, Math.max(1, Number(value) || 50));
-    else if (key === '_sort' && value === '-updated_at') orderBy = 'updated_at DESC NULLS LAST, id ASC';
+    else if (key === '_sort' && value === '-updated_at') orderBy = 'updated_at DESC NULLS FIRST, id ASC';
     else if (key === 'q') {
       const q = bind(value);
       clauses.push(`search_vector @@ websearch_to_tsquery('english', ${q})`);
@@ -90,8 +92,12 @@ async function list(c: Context, search: boolean) {
   if (query.where.includes('search_vector') && !HAS_SEARCH) {
     return failure(c, 501, 'NOT_IMPLEMENTED', 'episodes has no search_vector column yet (the full-text migration has not been generated)');
   }
+  const ranked = query.orderBy.startsWith('ts_rank_cd');
+  const pageSql = ranked
+    ? `SELECT ${COLUMNS} FROM (SELECT * FROM episodes WHERE ${query.where} LIMIT ${RANK_WINDOW}) AS episodes ORDER BY ${query.orderBy} LIMIT ${query.limit + 1}`
+    : `SELECT ${COLUMNS} FROM episodes WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${query.limit + 1}`;
   const [rows, counted] = await Promise.all([
-    pool.query(`SELECT ${COLUMNS} FROM episodes WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${query.limit + 1}`, query.params),
+    pool.query(pageSql, query.params),
     total(query.where, query.params),
   ]);
   const page = rows.rows.slice(0, query.limit);

@@ -55,6 +55,8 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   database: string;
   port?: number;
+  /** Extra server settings as `name=value`, e.g. `shared_buffers=4GB`. */
+  settings?: readonly string[];
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
@@ -81,7 +83,7 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // Local only: TCP on loopback, no Unix socket to clash with a system PostgreSQL.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.settings ?? []).flatMap((s) => ['-c', s])],
     onLog: remember,
     onError: remember,
   });

@@ -18,6 +18,9 @@ export interface ListPage {
 }
 type Row = Record<string, unknown>;
 
+/** How many matches of a full-text search are ranked at most. */
+export const RANK_WINDOW = 1000;
+
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Ids in the seed's style, `ep_20251231_k3x9q2m7za`: prefix, UTC day, 10 random characters. */
@@ -97,14 +100,20 @@ export class RecordStore {
 
   /** The page query of a list request; exposed so tests can EXPLAIN exactly what runs. */
   pageSql(query: ListQuery) {
-    const { pageWhere, sortKeys } = compileFilter(query, this.softDelete);
+    const { where, pageWhere, keysetWhere, sortKeys } = compileFilter(query, this.softDelete);
     const columns = query.fields
       ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => sql.identifier([n])), sql.fragment`, `)
       : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
+    // Ranking reads every match's tsvector; for a broad search over millions of rows that is
+    // seconds, so only the first RANK_WINDOW matches are ranked (see README, "q").
+    const ranked = query.sort.some((k) => k.target === 'rank');
+    const [source, filter] = ranked
+      ? [sql.fragment`(SELECT * FROM ${this.table} ${where} LIMIT ${RANK_WINDOW}) AS ${this.table}`, keysetWhere]
+      : [this.table, pageWhere];
     // One row more than asked for tells whether there is a next page.
     return sql.unsafe`
-      SELECT ${columns}, ${sql.join(keyColumns, sql.fragment`, `)} FROM ${this.table} ${pageWhere} ${orderBySql(sortKeys)}
+      SELECT ${columns}, ${sql.join(keyColumns, sql.fragment`, `)} FROM ${source} ${filter} ${orderBySql(sortKeys)}
       LIMIT ${query.limit + 1} OFFSET ${query.offset}`;
   }
 

@@ -182,6 +182,8 @@ export interface CompiledFilter {
   readonly where: FragmentSqlToken;
   /** The WHERE clause of the page: the filter plus the cursor position. */
   readonly pageWhere: FragmentSqlToken;
+  /** The cursor position alone (`WHERE …`, or empty). */
+  readonly keysetWhere: FragmentSqlToken;
   readonly sortKeys: readonly SortExpression[];
 }
 
@@ -192,6 +194,6 @@ export function compileFilter(query: ListQuery, softDelete: boolean): CompiledFi
   if (softDelete && !query.includeDeleted) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
   const sortKeys = sortExpressions(query);
   const whereOf = (parts: readonly FragmentSqlToken[]) => (parts.length > 0 ? sql.fragment`WHERE ${sql.join(parts, sql.fragment` AND `)}` : sql.fragment``);
-  const pageConditions = query.after ? [...conditions, keysetSql(sortKeys, query.after)] : conditions;
-  return { where: whereOf(conditions), pageWhere: whereOf(pageConditions), sortKeys };
+  const keyset = query.after ? [keysetSql(sortKeys, query.after)] : [];
+  return { where: whereOf(conditions), pageWhere: whereOf([...conditions, ...keyset]), keysetWhere: whereOf(keyset), sortKeys };
 }
