@@ -42,6 +42,7 @@ interface ListSql {
   where: string;
   params: unknown[];
   orderBy: string;
+  estimatedOnly: boolean;
 }
 
 class BadQuery extends Error {}
@@ -53,11 +54,13 @@ function parseList(params: URLSearchParams, search: boolean): ListSql & { limit:
   const bind = (value: unknown) => `$${values.push(value)}`;
   let orderBy = 'id ASC';
   let limit = 50;
+  let estimatedOnly = false;
   for (const [key, value] of params) {
     if (key === 'status') clauses.push(`status = ${bind(value)}`);
     else if (key === 'season[gte]') clauses.push(`season >= ${bind(Number(value))}`);
     else if (key === 'wardrobe.shoes.brand') clauses.push(`("wardrobe" #>> '{shoes,brand}') = ${bind(value)}`);
     else if (key === 'wardrobe.main_outfit.top.color') clauses.push(`("wardrobe" #>> '{main_outfit,top,color}') = ${bind(value)}`);
+    else if (key === '_count' && value === 'estimated') estimatedOnly = true;
     else if (key === '_limit') limit = Math.min(1000, Math.max(1, Number(value) || 50));
     else if (key === '_sort' && value === '-updated_at') orderBy = 'updated_at DESC NULLS FIRST, id ASC';
     else if (key === 'q') {
@@ -68,14 +71,14 @@ function parseList(params: URLSearchParams, search: boolean): ListSql & { limit:
   }
   if (search && !params.has('q')) throw new BadQuery('q is required');
   clauses.push('deleted_at IS NULL');
-  return { where: clauses.join(' AND '), params: values, orderBy, limit };
+  return { where: clauses.join(' AND '), params: values, orderBy, limit, estimatedOnly };
 }
 
 /** The service's total policy: a planner estimate when large, else a count capped at 10,001. */
-async function total(where: string, params: unknown[]): Promise<{ total: number; total_is_estimate: boolean }> {
+async function total(where: string, params: unknown[], estimatedOnly: boolean): Promise<{ total: number; total_is_estimate: boolean }> {
   const plan = await pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM episodes WHERE ${where}`, params);
   const estimate = plan.rows[0]!['QUERY PLAN'][0].Plan['Plan Rows'];
-  if (estimate > ESTIMATE_ABOVE) return { total: estimate, total_is_estimate: true };
+  if (estimatedOnly || estimate > ESTIMATE_ABOVE) return { total: estimate, total_is_estimate: true };
   const counted = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM episodes WHERE ${where} LIMIT ${COUNT_CAP + 1}) s`, params);
   const n = counted.rows[0]!.n;
   return n <= COUNT_CAP ? { total: n, total_is_estimate: false } : { total: Math.max(estimate, COUNT_CAP + 1), total_is_estimate: true };
@@ -98,7 +101,7 @@ async function list(c: Context, search: boolean) {
     : `SELECT ${COLUMNS} FROM episodes WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${query.limit + 1}`;
   const [rows, counted] = await Promise.all([
     pool.query(pageSql, query.params),
-    total(query.where, query.params),
+    total(query.where, query.params, query.estimatedOnly),
   ]);
   const page = rows.rows.slice(0, query.limit);
   return c.json(envelope(page, { ...counted, limit: query.limit, has_more: rows.rows.length > query.limit }));

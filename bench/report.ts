@@ -46,7 +46,7 @@ function rows(measurements: readonly Measurement[], checks: readonly TargetCheck
     const base = measurements.find((o) => o.scenario.key === m.scenario.key && o.server === 'baseline');
     const mine = checks.filter((c) => c.scenario.key === m.scenario.key);
     const ratio = m.server === 'reelmeta' && base && base.result.rps > 0 ? `${((m.result.rps / base.result.rps) * 100).toFixed(0)} %` : '';
-    const targets = m.server === 'reelmeta' ? `${mine.filter((c) => c.met).length}/${mine.length} met` : '';
+    const targets = m.server !== 'reelmeta' ? '' : m.scenario.informational ? 'informational' : `${mine.filter((c) => c.met).length}/${mine.length} met`;
     const statuses = Object.entries(m.result.statuses).filter(([s]) => !s.startsWith('2')).map(([s, n]) => `${s}×${n}`);
     return [
       `(${m.scenario.key}) ${m.scenario.title}`,

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   }
   if (interrupted) return;
 
-  const checks = scenarios.flatMap((s) => {
+  const checks = scenarios.filter((s) => !s.informational).flatMap((s) => {
     const mine = measurements.find((m) => m.scenario.key === s.key && m.server === 'reelmeta');
     const base = measurements.find((m) => m.scenario.key === s.key && m.server === 'baseline');
     return mine ? checkTargets(s, mine.result, base?.result) : [];
