@@ -1,7 +1,7 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
 import { randomInt } from 'node:crypto';
-import { sql, type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
+import { sql, type CommonQueryMethods, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
 import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { compileFilter, orderBySql } from '../query/compile-sql.ts';
@@ -37,6 +37,8 @@ export class RecordStore {
   private readonly table: FragmentSqlToken;
   private readonly columns: ListSqlToken;
   private readonly softDelete: boolean;
+  private readonly getAny: QuerySqlToken;
+  private readonly getLive: QuerySqlToken;
 
   constructor(pool: DatabasePool, entity: EntityDef) {
     this.pool = pool;
@@ -48,6 +50,8 @@ export class RecordStore {
       sql.fragment`, `,
     );
     this.softDelete = hasSoftDelete(entity);
+    this.getAny = sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${''}`;
+    this.getLive = this.softDelete ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL` : this.getAny;
   }
 
   /** Row → API record: id, every declared field (null when unset), schema_version. */
@@ -93,8 +97,9 @@ export class RecordStore {
   }
 
   async get(id: string, options: { includeDeleted?: boolean } = {}, connection: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
-    const live = this.softDelete && !options.includeDeleted ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-    const row = await connection.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${live}`);
+    // The hottest query: its text is composed once per store, only the id is bound per call.
+    const template = this.softDelete && !options.includeDeleted ? this.getLive : this.getAny;
+    const row = await connection.maybeOne({ ...template, values: [id] });
     return row ? this.toRecord(row) : null;
   }
 
