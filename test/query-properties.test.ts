@@ -120,7 +120,7 @@ const someOf = (values: readonly string[]) => fc.shuffledSubarray([...values], {
 const episodeArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
   {
     title: pick(TITLES),
-    status: pick(STATUS_SENT), // absent means the default, draft; never sent as null
+    status: pick(STATUS_SENT), // absent means the default, draft
     season: opt(fc.integer({ min: 0, max: 4 })),
     episode_number: opt(fc.integer({ min: 1, max: 5 })),
     duration_seconds: opt(pick(DURATIONS)),
@@ -130,8 +130,7 @@ const episodeArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
     wardrobe: opt(
       fc.record(
         {
-          // outfit_type is never null: the API rejects null for optional enums (reported).
-          main_outfit: opt(fc.record({ outfit_type: pick(OUTFIT_TYPES), top: opt(fc.record({ color: opt(pick(TOP_COLORS)) }, { requiredKeys: [] })) }, { requiredKeys: [] })),
+          main_outfit: opt(fc.record({ outfit_type: opt(pick(OUTFIT_TYPES)), top: opt(fc.record({ color: opt(pick(TOP_COLORS)) }, { requiredKeys: [] })) }, { requiredKeys: [] })),
           shoes: opt(fc.record({ brand: opt(pick(BRANDS)), color: opt(pick(SHOE_COLORS)) }, { requiredKeys: [] })),
           accessories: opt(fc.record({ other: opt(someOf(OTHER_ACCESSORIES)) }, { requiredKeys: [] })),
         },
