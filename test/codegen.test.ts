@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createApp } from '../src/api/app.ts';
 import { PROJECT_ROOT } from '../src/config.ts';
+import { migrateDown, migrateUp } from '../src/db/migrator.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { createAjv } from '../src/registry/ajv.ts';
 import { loadRegistry } from '../src/registry/load.ts';
@@ -92,6 +93,40 @@ describe('npm run codegen', () => {
     const result = await runCli(['codegen'], copy.env);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/duration_seconds.*changed storage type from bigint to double precision/);
+  });
+});
+
+describe('the generated full-text column', () => {
+  it('is rebuilt with its index when the searchable fields change, and the down step restores it', async () => {
+    copy = copyProject();
+    copy.edit(EPISODE, (t) => t.replace('  copyright: { type: string, max_length: 300 }', '  copyright: { type: string, max_length: 300, searchable: true }'));
+    const result = await runCli(['codegen'], copy.env);
+    expect(result.code, result.stderr).toBe(0);
+    const [upFile] = readdirSync(copy.migrationsDir).filter((f) => f.startsWith(NEXT_MIGRATION) && f.endsWith('.up.sql'));
+    const up = copy.read(`migrations/${upFile}`);
+    expect(up).toContain('ALTER TABLE "episodes" DROP COLUMN "search_vector";');
+    expect(up).toMatch(/ADD COLUMN "search_vector" tsvector GENERATED ALWAYS AS \(.*coalesce\("copyright", ''\).*\) STORED;/);
+    expect(up).toContain('CREATE INDEX "episodes_search_vector_idx" ON "episodes" USING gin ("search_vector");');
+
+    const db = await createTestDatabase();
+    try {
+      await migrateUp(db.url, path.join(PROJECT_ROOT, 'migrations'));
+      await db.query("INSERT INTO episodes (id, schema_version, title, copyright) VALUES ('ep_20250101_aaaaaaaaaa', 1, 'Gala', 'Maison Lumiere')");
+      const matches = (word: string) =>
+        db.query(`SELECT id FROM episodes WHERE search_vector @@ websearch_to_tsquery('english', $1)`, [word]).then((rows) => rows.length);
+      expect(await matches('lumiere')).toBe(0);
+      await migrateUp(db.url, copy.migrationsDir);
+      expect(await matches('lumiere')).toBe(1);
+      expect(await matches('gala')).toBe(1);
+      const indexes = await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'episodes' AND indexname = 'episodes_search_vector_idx'");
+      expect(indexes).toHaveLength(1);
+      await migrateDown(db.url, copy.migrationsDir);
+      expect(await matches('lumiere')).toBe(0);
+      expect(await matches('gala')).toBe(1);
+      expect(await db.query("SELECT indexname FROM pg_indexes WHERE indexname = 'episodes_search_vector_idx'")).toHaveLength(1);
+    } finally {
+      await db.drop();
+    }
   });
 });
 

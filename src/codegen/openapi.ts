@@ -42,7 +42,7 @@ function listParameters(entity: EntityDef): JsonSchema[] {
     {
       name: '_sort',
       in: 'query',
-      description: 'Comma-separated fields or dot paths; prefix with - for descending, e.g. `-duration_seconds,title`. Missing values sort last; ties break on id.',
+      description: 'Comma-separated fields or dot paths; prefix with - for descending, e.g. `-duration_seconds,title`. Missing values sort as the largest (last ascending, first descending); ties break on id.',
       schema: { type: 'string' },
     },
     { name: '_limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default } },

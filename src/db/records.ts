@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { sql, type CommonQueryMethods, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
 import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
-import { compileFilter, orderBySql } from '../query/compile-sql.ts';
+import { compileFilter, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
 
@@ -104,8 +104,8 @@ export class RecordStore {
   }
 
   /** The page query of a list request; exposed so tests can EXPLAIN exactly what runs. */
-  pageSql(query: ListQuery) {
-    const { where, pageWhere, keysetWhere, sortKeys } = compileFilter(query, this.softDelete);
+  pageSql(query: ListQuery, compiled: CompiledFilter = compileFilter(query, this.softDelete)) {
+    const { where, pageWhere, keysetWhere, sortKeys } = compiled;
     const columns = query.fields
       ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => sql.identifier([n])), sql.fragment`, `)
       : this.columns;
@@ -128,8 +128,11 @@ export class RecordStore {
   }
 
   async list(query: ListQuery): Promise<ListPage> {
-    const { where } = compileFilter(query, this.softDelete);
-    const [rows, total] = await Promise.all([this.pool.any(this.pageSql(query)), countMatches(this.pool, this.table, where, query.count)]);
+    const compiled = compileFilter(query, this.softDelete);
+    const [rows, total] = await Promise.all([
+      this.pool.any(this.pageSql(query, compiled)),
+      countMatches(this.pool, this.table, compiled.where, query.count),
+    ]);
     const page = rows.slice(0, query.limit);
     const last = rows.length > query.limit ? page[page.length - 1] : undefined;
     const next = last && {
