@@ -425,3 +425,21 @@ describe('null on optional fields', () => {
     expect(wrong.status).toBe(422);
   });
 });
+
+describe('timestamps', () => {
+  it('are ISO 8601 in UTC with milliseconds, whatever the database session time zone', async () => {
+    const other = await createTestDatabase();
+    await other.query(`ALTER DATABASE ${other.name} SET timezone = 'America/New_York'`);
+    const local = await startTestService({ databaseUrl: other.url });
+    try {
+      const reply = await local.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Zones', released_at: '2025-06-01T12:00:00.5+02:00' } });
+      expect(reply.body.data.released_at).toBe('2025-06-01T10:00:00.500Z');
+      expect(reply.body.data.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const utc = await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Zones', released_at: '2025-06-01T12:00:00.5+02:00' } });
+      expect(utc.body.data.released_at).toBe('2025-06-01T10:00:00.500Z');
+    } finally {
+      await local.stop();
+      await other.drop();
+    }
+  });
+});
