@@ -61,7 +61,7 @@ export interface Show {
    */
   restored_by?: string | null;
   /**
-   * draft, approved or rejected; defaults to approved.
+   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
    */
   approval_status?: "draft" | "approved" | "rejected" | null;
   /**

@@ -11,7 +11,7 @@ import {
 import { sql } from 'slonik';
 import { createAjv } from '../registry/ajv.ts';
 import type { Model } from '../registry/model.ts';
-import { objectName } from '../codegen/table-spec.ts';
+import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { buildOpenApi } from '../codegen/openapi.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { QueryError } from '../query/problems.ts';
@@ -24,6 +24,13 @@ export interface AppOptions {
   readonly model: Model;
   readonly pool: DatabasePool;
   readonly logger: Logger;
+}
+
+/** Unique index name → its entity and fields, for a 409 that names them. */
+function uniqueSets(model: Model) {
+  const sets = new Map<string, { entity: string; fields: readonly string[] }>();
+  for (const entity of model.entities) for (const set of entity.unique) sets.set(uniqueIndexName(entity, set), { entity: entity.name, fields: set });
+  return sets;
 }
 
 /** Foreign-key constraint name → the ref field it guards. */
@@ -44,6 +51,7 @@ export function createApp({ model, pool, logger }: AppOptions): Hono {
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
   const refs = foreignKeys(model);
+  const unique = uniqueSets(model);
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -67,7 +75,7 @@ export function createApp({ model, pool, logger }: AppOptions): Hono {
   app.notFound((c) => sendErrors(c, model, 404, [{ code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null }]));
 
   app.onError((error, c) => {
-    const known = classify(error, refs, c.req.method);
+    const known = classify(error, refs, unique, c.req.method);
     if (known) return sendErrors(c, model, known.status, known.problems);
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
     return sendErrors(c, model, 500, [{ code: 'INTERNAL_ERROR', message: 'internal error; it has been logged', field: null }]);
@@ -87,7 +95,7 @@ function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
-function classify(error: Error, refs: ReturnType<typeof foreignKeys>, method: string): Classified | undefined {
+function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
   if (error instanceof QueryError) {
     return { status: 400, problems: error.problems.map((p) => ({ code: 'INVALID_QUERY', message: `${p.field}: ${p.message}`, field: p.field })) };
@@ -104,6 +112,14 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, method: st
     };
   }
   if (error instanceof UniqueIntegrityConstraintViolationError) {
+    const set = unique.get(error.constraint ?? '');
+    if (set) {
+      const names = set.fields.length > 1 ? `${set.fields.slice(0, -1).join(', ')} and ${set.fields.at(-1)}` : set.fields[0];
+      return {
+        status: 409,
+        problems: [{ code: 'CONFLICT', message: `another ${set.entity} already has the same ${names}`, field: set.fields.length === 1 ? set.fields[0]! : null }],
+      };
+    }
     return { status: 409, problems: [{ code: 'CONFLICT', message: `a record with these values already exists (${error.constraint ?? 'unique'})`, field: null }] };
   }
   if (error instanceof CheckIntegrityConstraintViolationError || error instanceof NotNullIntegrityConstraintViolationError) {

@@ -117,11 +117,24 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
     return sendData(c, model, { id, deleted: true, hard: false, deleted_at: record.deleted_at }, { entity });
   });
 
+  if (store.supportsSoftDelete) {
+    const restoredByMax = findField(entity, 'restored_by')?.maxLength;
+    app.post(`${item}/restore`, async (c) => {
+      const id = idOf(c);
+      queryParams(c, []);
+      const record = await store.restore(id, actor(c, restoredByMax));
+      if (record) return sendData(c, model, record, { entity });
+      if (await store.get(id)) throw ApiError.single(409, 'CONFLICT', `${label} ${id} is not deleted`);
+      throw notFound(label, id);
+    });
+  }
+
   const methodNotAllowed = (allowed: string) => (c: Context) => {
     c.header('Allow', allowed);
     return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
   };
   app.all(base, methodNotAllowed('GET, POST'));
   app.all(`${base}/search`, methodNotAllowed('GET'));
+  if (store.supportsSoftDelete) app.all(`${item}/restore`, methodNotAllowed('POST'));
   app.all(item, methodNotAllowed('GET, PUT, PATCH, DELETE'));
 }

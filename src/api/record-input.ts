@@ -72,7 +72,23 @@ export class RecordInput {
     if (!this.validate(values)) problems.push(...describeErrors(this.validate.errors ?? []));
     findNulCharacters(values, '', problems);
     if (problems.length > 0) throw new ApiError(422, problems);
+    if (current) this.checkTransitions(current, values);
     return values;
+  }
+
+  /** Enums that declare `transitions` may only move along them (seed 8.11's approval flow). */
+  private checkTransitions(current: Json, next: Json): void {
+    for (const field of this.entity.fields) {
+      if (!field.transitions) continue;
+      const from = current[field.name];
+      const to = next[field.name];
+      if (typeof from !== 'string' || typeof to !== 'string' || from === to) continue;
+      const allowed = field.transitions[from] ?? [];
+      if (!allowed.includes(to)) {
+        const choices = allowed.length > 0 ? `from "${from}" it can change to: ${allowed.join(', ')}` : `"${from}" is final`;
+        throw ApiError.single(409, 'INVALID_TRANSITION', `${field.name} cannot change from "${from}" to "${to}"; ${choices}`, field.name);
+      }
+    }
   }
 }
 

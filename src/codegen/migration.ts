@@ -55,7 +55,7 @@ const dropConstraint = (table: string, c: NamedSql): Step => ({
 });
 
 const createIndex = (table: string, i: NamedSql): Step => ({
-  up: `CREATE INDEX ${t(i.name)} ON ${t(table)} ${i.definition};`,
+  up: `CREATE ${i.unique ? 'UNIQUE ' : ''}INDEX ${t(i.name)} ON ${t(table)} ${i.definition};`,
   down: `DROP INDEX ${t(i.name)};`,
 });
 
@@ -65,8 +65,9 @@ const dropIndex = (table: string, i: NamedSql): Step => ({ up: createIndex(table
 function diffNamed(before: readonly NamedSql[], after: readonly NamedSql[]) {
   const old = new Map(before.map((x) => [x.name, x]));
   const now = new Map(after.map((x) => [x.name, x]));
-  const removed = before.filter((x) => now.get(x.name)?.definition !== x.definition);
-  const added = after.filter((x) => old.get(x.name)?.definition !== x.definition);
+  const same = (a: NamedSql | undefined, b: NamedSql) => a?.definition === b.definition && Boolean(a.unique) === Boolean(b.unique);
+  const removed = before.filter((x) => !same(now.get(x.name), x));
+  const added = after.filter((x) => !same(old.get(x.name), x));
   return { removed, added };
 }
 

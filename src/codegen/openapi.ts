@@ -163,7 +163,7 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
         summary: `Replace ${one}`,
         description: 'Full replace: fields left out are cleared (or reset to their default).',
         requestBody: writeBody,
-        responses: { 200: item, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict') },
+        responses: { 200: item, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict, or a transition the field does not allow') },
       },
       patch: {
         tags: [tag],
@@ -196,6 +196,24 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
         },
       },
     },
+    ...(softDelete
+      ? {
+          [`/api/${version}/${entity.plural}/{id}/restore`]: {
+            parameters: [idParam],
+            post: {
+              tags: [tag],
+              operationId: `${version}_restore_${entity.name}`,
+              summary: `Restore a soft-deleted ${entity.name}`,
+              description: 'Clears the deletion fields and records restored_at and restored_by (X-Actor).',
+              responses: {
+                200: item,
+                404: errorResponse('No such record'),
+                409: errorResponse('The record is not deleted, or a live record now holds its unique values'),
+              },
+            },
+          },
+        }
+      : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // the last one is kept in migrations/snapshot.json.
 import { createHash } from 'node:crypto';
 import { walkFields } from '../registry/compile.ts';
-import { findEntity, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import { findEntity, hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { NESTED_CASTS } from '../query/compile-sql.ts';
 import { SEARCH_COLUMN, searchVectorExpression } from '../query/full-text.ts';
 
@@ -20,6 +20,8 @@ export interface NamedSql {
   readonly name: string;
   /** The definition after the name, e.g. `CHECK (...)` or `USING btree ("status")`. */
   readonly definition: string;
+  /** Indexes only: a UNIQUE index. */
+  readonly unique?: boolean;
 }
 
 export interface TableSpec {
@@ -116,9 +118,16 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     indexes.push({ name: objectName(table, ...field.path, 'idx'), definition: indexDefinition(field, entity) });
   }
   if (searchVector) indexes.push({ name: objectName(table, SEARCH_COLUMN, 'idx'), definition: `USING gin (${quoteIdent(SEARCH_COLUMN)})` });
+  // Unique sets hold among live records, so a soft-deleted record does not block a new one.
+  const liveOnly = hasSoftDelete(entity) ? ` WHERE ${quoteIdent('deleted_at')} IS NULL` : '';
+  for (const set of entity.unique) {
+    indexes.push({ name: uniqueIndexName(entity, set), definition: `USING btree (${set.map(quoteIdent).join(', ')})${liveOnly}`, unique: true });
+  }
 
   return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes };
 }
+
+export const uniqueIndexName = (entity: EntityDef, set: readonly string[]) => objectName(entity.table, ...set, 'key');
 
 function checkCondition(field: FieldDef): string | undefined {
   const col = quoteIdent(field.name);

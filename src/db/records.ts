@@ -173,6 +173,16 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
+  /** Undoes a soft delete; null when there is no soft-deleted record with this id. */
+  async restore(id: string, by: string | null): Promise<StoredRecord | null> {
+    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
+    const row = await this.pool.maybeOne(sql.unsafe`
+      UPDATE ${this.table}
+      SET deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${stamp}
+      WHERE id = ${id} AND deleted_at IS NOT NULL RETURNING ${this.columns}`);
+    return row ? this.toRecord(row) : null;
+  }
+
   async hardDelete(id: string): Promise<boolean> {
     const result = await this.pool.query(sql.unsafe`DELETE FROM ${this.table} WHERE id = ${id}`);
     return result.rowCount > 0;

@@ -28,6 +28,7 @@ interface RawField {
   maximum?: number;
   values?: string[];
   aliases?: Record<string, string>;
+  transitions?: Record<string, string[]>;
   fields?: Record<string, RawField>;
   items?: RawField;
   max_items?: number;
@@ -76,8 +77,19 @@ export function compileModel(raw: RawRegistry): Model {
         report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform (reserved: ${RESERVED_FIELD_NAMES.join(', ')})`);
       }
     }
+    const unique = (data.unique as string[][] | undefined) ?? [];
+    unique.forEach((set, index) => {
+      for (const fieldName of set) {
+        const field = fields.find((f) => f.name === fieldName);
+        if (!field) report(file, `unique.${index}`, `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`);
+        else if (field.type === 'object' || field.type === 'array' || field.storage === 'document') {
+          report(file, `unique.${index}`, `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; unique sets take column fields with single values`);
+        }
+      }
+    });
     entities.push({
       name,
+      unique,
       plural: data.plural as string,
       idPrefix: data.id_prefix as string,
       table: data.plural as string,
@@ -182,6 +194,13 @@ function compileField(
       if (!def.values?.includes(target)) problem(`aliases.${alias}`, `"${target}" is not one of the values`);
       if (def.values?.includes(alias)) problem(`aliases.${alias}`, `"${alias}" is already a canonical value`);
     }
+    if (def.transitions && !topLevel) problem('transitions', 'only top-level enums can declare transitions');
+    for (const [from, targets] of Object.entries(def.transitions ?? {})) {
+      if (!def.values?.includes(from)) problem(`transitions.${from}`, `"${from}" is not one of the values: ${def.values?.join(', ')}`);
+      for (const to of targets) {
+        if (!def.values?.includes(to)) problem(`transitions.${from}`, `"${to}" is not one of the values: ${def.values?.join(', ')}`);
+      }
+    }
   }
   if (isElement && (def.required || def.default !== undefined)) {
     problem('required', 'an array element cannot be required or have a default; use the array field');
@@ -217,6 +236,7 @@ function compileField(
     readOnly: def.read_only ?? false,
     values: def.values,
     aliases: def.aliases,
+    transitions: def.transitions,
     fields,
     items,
     to: def.to,

@@ -39,6 +39,7 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
     properties: {
       values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
       aliases: { type: 'object', additionalProperties: { type: 'string' } },
+      transitions: { type: 'object', additionalProperties: { type: 'array', uniqueItems: true, items: { type: 'string' } } },
     },
     required: ['values'],
   },
@@ -110,6 +111,10 @@ export const entityFileSchema = {
     description: { type: 'string' },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
+    unique: {
+      type: 'array',
+      items: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
+    },
   },
   $defs: defs,
 };

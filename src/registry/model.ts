@@ -44,6 +44,8 @@ export interface FieldDef {
   readonly values?: readonly string[];
   /** enum: accepted spelling → canonical value. */
   readonly aliases?: Readonly<Record<string, string>>;
+  /** enum: the values an update may move to from each value; absent means any change is allowed. */
+  readonly transitions?: Readonly<Record<string, readonly string[]>>;
   /** object: nested fields. */
   readonly fields?: readonly FieldDef[];
   /** array: the element definition. */
@@ -64,6 +66,8 @@ export interface EntityDef {
   readonly mixins: readonly string[];
   /** Top-level fields: the entity's own, then each mixin's, in declaration order. */
   readonly fields: readonly FieldDef[];
+  /** Sets of top-level fields whose values may appear together on one live record only. */
+  readonly unique: readonly (readonly string[])[];
   readonly file: string;
 }
 

@@ -1,0 +1,122 @@
+// Record lifecycle rules declared in the registry, over real HTTP and PostgreSQL: restore after a
+// soft delete, unique sets among live records, and enum transitions (the approval flow, seed 8.11).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { copyProject } from './support/project-copy.ts';
+import { startTestService, type TestService } from './support/service.ts';
+
+type Rec = Record<string, unknown> & { id: string };
+
+let db: TestDatabase;
+let service: TestService;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  service = await startTestService({ databaseUrl: db.url });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await db?.drop();
+});
+
+const create = async (body: Record<string, unknown>, plural = 'episodes') => {
+  const reply = await service.request<Rec>('POST', `/api/v1/${plural}`, { body });
+  expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
+  return reply.body.data;
+};
+
+describe('restore', () => {
+  it('brings a soft-deleted record back, recording who and when, and clears the deletion fields', async () => {
+    const episode = await create({ title: 'Deleted by mistake' });
+    await service.request('DELETE', `/api/v1/episodes/${episode.id}?reason=oops`, { headers: { 'X-Actor': 'lala' } });
+    expect((await service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(404);
+
+    const restored = await service.request<Rec>('POST', `/api/v1/episodes/${episode.id}/restore`, { headers: { 'X-Actor': 'editor-1' } });
+    expect(restored.status).toBe(200);
+    expect(restored.body.data).toMatchObject({ id: episode.id, deleted_at: null, deleted_by: null, deleted_reason: null, restored_by: 'editor-1' });
+    expect(Date.parse(restored.body.data.restored_at as string)).toBeGreaterThan(Date.parse(episode.created_at as string) - 1);
+    expect((await service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(200);
+  });
+
+  it('answers 409 for a live record, 404 for an unknown one, 405 for other methods', async () => {
+    const live = await create({ title: 'Never deleted' });
+    const again = await service.request('POST', `/api/v1/episodes/${live.id}/restore`);
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0]!.message).toBe(`episode ${live.id} is not deleted`);
+    expect((await service.request('POST', '/api/v1/episodes/ep_20250101_missing000/restore')).status).toBe(404);
+    const get = await service.request('GET', `/api/v1/episodes/${live.id}/restore`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('unique sets', () => {
+  it('refuse a second live episode with the same show, season and number, naming the fields', async () => {
+    const show = await create({ title: 'Styling Adventures', slug: 'styling-adventures-unique' }, 'shows');
+    const first = await create({ title: 'One', show_id: show.id, season: 1, episode_number: 1 });
+    const clash = await service.request('POST', '/api/v1/episodes', { body: { title: 'Also one', show_id: show.id, season: 1, episode_number: 1 } });
+    expect(clash.status).toBe(409);
+    expect(clash.body.errors[0]).toMatchObject({ code: 'CONFLICT', message: 'another episode already has the same show_id, season and episode_number' });
+    // Other seasons, and episodes outside a show, are free.
+    await create({ title: 'Season two', show_id: show.id, season: 2, episode_number: 1 });
+    await create({ title: 'No show', season: 1, episode_number: 1 });
+    await create({ title: 'No show either', season: 1, episode_number: 1 });
+
+    const second = await create({ title: 'Two', show_id: show.id, season: 1, episode_number: 2 });
+    const moved = await service.request('PATCH', `/api/v1/episodes/${second.id}`, { body: { episode_number: 1 } });
+    expect(moved.status).toBe(409);
+
+    // Among live records only: deleting the first frees its number, and restoring it then clashes.
+    await service.request('DELETE', `/api/v1/episodes/${first.id}`);
+    const replacement = await create({ title: 'New one', show_id: show.id, season: 1, episode_number: 1 });
+    const restore = await service.request('POST', `/api/v1/episodes/${first.id}/restore`);
+    expect(restore.status).toBe(409);
+    expect(restore.body.errors[0]!.message).toMatch(/same show_id, season and episode_number/);
+    await service.request('DELETE', `/api/v1/episodes/${replacement.id}?hard=true`);
+    expect((await service.request('POST', `/api/v1/episodes/${first.id}/restore`)).status).toBe(200);
+  });
+});
+
+describe('enum transitions (approval)', () => {
+  it('allow draft → approved, approved → draft, draft → rejected, rejected → draft, and refuse the rest with the allowed ones', async () => {
+    const episode = await create({ title: 'For review', approval_status: 'draft' });
+    const step = (approval_status: string) => service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { approval_status } });
+    expect((await step('rejected')).status).toBe(200);
+    const skip = await step('approved');
+    expect(skip.status).toBe(409);
+    expect(skip.body.errors[0]).toEqual({
+      code: 'INVALID_TRANSITION',
+      message: 'approval_status cannot change from "rejected" to "approved"; from "rejected" it can change to: draft',
+      field: 'approval_status',
+    });
+    expect((await service.request<Rec>('GET', `/api/v1/episodes/${episode.id}`)).body.data.approval_status).toBe('rejected');
+    expect((await step('draft')).status).toBe(200);
+    expect((await step('approved')).status).toBe(200);
+    expect((await step('draft')).status).toBe(200);
+    // Other fields change freely, and a PATCH that leaves the status alone is no transition.
+    const other = await service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { title: 'Renamed' } });
+    expect(other.status).toBe(200);
+    expect(other.body.data.approval_status).toBe('draft');
+  });
+
+  it('are checked by the registry: values must exist, and only top-level enums have them', async () => {
+    const copy = copyProject();
+    try {
+      copy.edit('registry/mixins/approval.yaml', (t) => t.replace('approved: [draft]', 'approved: [draft, published]'));
+      copy.edit('registry/entities/episode.yaml', (t) =>
+        t
+          .replace('  - [show_id, season, episode_number]', '  - [show_id, season, episode_no]')
+          .replace('            values: [dress, separates, suit, jumpsuit, set, other]', '            values: [dress, separates, suit, jumpsuit, set, other]\n            transitions: { dress: [suit] }'),
+      );
+      const result = await runCli(['codegen', '--check'], copy.env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/approval\.yaml: fields\.approval_status\.transitions\.approved: "published" is not one of the values: draft, approved, rejected/);
+      expect(result.stderr).toMatch(/episode\.yaml: unique\.0: unknown field "episode_no"/);
+      expect(result.stderr).toMatch(/episode\.yaml: fields\.wardrobe\.fields\.main_outfit\.fields\.outfit_type\.transitions: only top-level enums can declare transitions/);
+    } finally {
+      copy.remove();
+    }
+  });
+});
