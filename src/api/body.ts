@@ -5,15 +5,21 @@ import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from './errors.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** A batch of up to 1,000 records needs more room than one record. */
+export const MAX_BATCH_BODY_BYTES = 16 * MAX_BODY_BYTES;
 
-export const limitBody: MiddlewareHandler = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: (c) => {
-    // The rest of the body was not read: the connection cannot carry another request.
-    c.header('Connection', 'close');
-    throw ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`);
-  },
-});
+const limitOf = (bytes: number): MiddlewareHandler =>
+  bodyLimit({
+    maxSize: bytes,
+    onError: (c) => {
+      // The rest of the body was not read: the connection cannot carry another request.
+      c.header('Connection', 'close');
+      throw ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bytes} bytes (${bytes / MAX_BODY_BYTES} MiB)`);
+    },
+  });
+
+export const limitBody = limitOf(MAX_BODY_BYTES);
+export const limitBatchBody = limitOf(MAX_BATCH_BODY_BYTES);
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 

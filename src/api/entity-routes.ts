@@ -3,11 +3,13 @@ import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
 import { findField, type EntityDef, type Model } from '../registry/model.ts';
 import type { DatabasePool } from '../db/pool.ts';
-import { RecordStore, type StoredRecord } from '../db/records.ts';
+import { RecordStore } from '../db/records.ts';
 import { encodeCursor } from '../query/cursor.ts';
 import { parseListQuery } from '../query/parse.ts';
-import { idPattern } from '../codegen/json-schema.ts';
-import { limitBody, readJsonBody } from './body.ts';
+import { readOperations, runBatch } from './batch.ts';
+import { limitBatchBody, limitBody, readJsonBody } from './body.ts';
+import { EntityActions } from './entity-actions.ts';
+import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { RecordInput } from './record-input.ts';
@@ -36,26 +38,36 @@ function actor(c: Context, maxLength = Infinity): string | null {
   return value ? value.slice(0, maxLength) : null;
 }
 
-export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string): Hono {
+export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier): Hono {
   const app = new Hono();
-  for (const entity of model.entities) mountEntity(app, model, entity, new RecordStore(pool, entity), new RecordInput(entity, model, ajv), version);
+  for (const entity of model.entities) {
+    const store = new RecordStore(pool, entity);
+    const actions = new EntityActions(entity, store, new RecordInput(entity, model, ajv));
+    mountEntity(app, { model, entity, store, actions, pool, classify }, version);
+  }
   return app;
 }
 
-function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordStore, input: RecordInput, version: string): void {
+interface EntityContext {
+  readonly model: Model;
+  readonly entity: EntityDef;
+  readonly store: RecordStore;
+  readonly actions: EntityActions;
+  readonly pool: DatabasePool;
+  readonly classify: ErrorClassifier;
+}
+
+function mountEntity(app: Hono, { model, entity, store, actions, pool, classify }: EntityContext, version: string): void {
   const base = `/api/${version}/${entity.plural}`;
   const item = `${base}/:id`;
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
-  const idShape = new RegExp(idPattern(entity.idPrefix));
-  const reasonMax = findField(entity, 'deleted_reason')?.maxLength;
-  const actorMax = findField(entity, 'deleted_by')?.maxLength;
-  /** The `:id` parameter; an id this entity could never have is simply not found. */
-  const idOf = (c: Context): string => {
-    const id = c.req.param('id') ?? '';
-    if (!idShape.test(id)) throw notFound(label, id);
-    return id;
+  const methodNotAllowed = (allowed: string) => (c: Context) => {
+    c.header('Allow', allowed);
+    return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
   };
+  /** The `:id` parameter; an id this entity could never have is simply not found. */
+  const idOf = (c: Context): string => actions.checkId(c.req.param('id') ?? '');
 
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
   const list = async (c: Context) => {
@@ -75,11 +87,20 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);
-    const values = input.forCreate(await readJsonBody(c));
-    const record = await store.create(values);
+    const record = await actions.create(await readJsonBody(c));
     c.header('Location', `${base}/${record.id}`);
     return sendData(c, model, record, { status: 201, entity });
   });
+
+  app.post(`${base}/batch`, limitBatchBody, async (c) => {
+    const atomic = booleanParam(queryParams(c, ['atomic']), 'atomic');
+    const operations = readOperations(await readJsonBody(c));
+    const outcome = await runBatch(operations, { atomic, actions, actor: actor(c), pool, classify });
+    if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
+    const failed = outcome.results.filter((r) => r.status >= 400).length;
+    return sendData(c, model, outcome.results, { entity, extra: { atomic, succeeded: outcome.results.length - failed, failed } });
+  });
+  app.all(`${base}/batch`, methodNotAllowed('POST'));
 
   app.get(item, async (c) => {
     const id = idOf(c);
@@ -89,32 +110,19 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
     return sendData(c, model, record, { entity });
   });
 
-  // PUT replaces, PATCH merges; both validate the result and write it under a row lock.
-  const update = (prepare: (body: unknown, current: StoredRecord) => Record<string, unknown>) => async (c: Context) => {
+  const update = (mode: 'replace' | 'patch') => async (c: Context) => {
     const id = idOf(c);
     queryParams(c, []);
-    const body = await readJsonBody(c);
-    const record = await store.update(id, (current) => prepare(body, current));
-    if (!record) throw notFound(label, id);
-    return sendData(c, model, record, { entity });
+    return sendData(c, model, await actions.update(id, await readJsonBody(c), mode), { entity });
   };
-  app.put(item, limitBody, update((body, current) => input.forReplace(body, current)));
-  app.patch(item, limitBody, update((body, current) => input.forPatch(body, current)));
+  app.put(item, limitBody, update('replace'));
+  app.patch(item, limitBody, update('patch'));
 
   app.delete(item, async (c) => {
     const id = idOf(c);
     const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
-    if (!store.supportsSoftDelete || booleanParam(params, 'hard')) {
-      if (!(await store.hardDelete(id))) throw notFound(label, id);
-      return sendData(c, model, { id, deleted: true, hard: true, deleted_at: new Date().toISOString() }, { entity });
-    }
-    const reason = params.get('reason');
-    if (reason !== null && reasonMax !== undefined && reason.length > reasonMax) {
-      throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${reasonMax} characters`, 'reason');
-    }
-    const record = await store.softDeleteRecord(id, actor(c, actorMax), reason);
-    if (!record) throw notFound(label, id);
-    return sendData(c, model, { id, deleted: true, hard: false, deleted_at: record.deleted_at }, { entity });
+    const result = await actions.remove(id, { hard: booleanParam(params, 'hard'), reason: params.get('reason'), actor: actor(c) });
+    return sendData(c, model, result, { entity });
   });
 
   if (store.supportsSoftDelete) {
@@ -129,10 +137,6 @@ function mountEntity(app: Hono, model: Model, entity: EntityDef, store: RecordSt
     });
   }
 
-  const methodNotAllowed = (allowed: string) => (c: Context) => {
-    c.header('Allow', allowed);
-    return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
-  };
   app.all(base, methodNotAllowed('GET, POST'));
   app.all(`${base}/search`, methodNotAllowed('GET'));
   if (store.supportsSoftDelete) app.all(`${item}/restore`, methodNotAllowed('POST'));

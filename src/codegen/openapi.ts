@@ -2,6 +2,7 @@
 import type { EntityDef, FieldDef, Model } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
+import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
 import { EXACT_COUNT_LIMIT } from '../db/counting.ts';
 import { searchableFields } from '../query/full-text.ts';
 import { operatorsFor } from '../query/operators.ts';
@@ -134,6 +135,24 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
         description: 'Server-owned fields (id, timestamps, schema_version, soft-delete fields) are ignored if sent.',
         requestBody: writeBody,
         responses: { 201: { description: 'Created', content: json(envelope(ref(name))) }, ...common, 409: errorResponse('Conflict') },
+      },
+    },
+    [`/api/${version}/${entity.plural}/batch`]: {
+      post: {
+        tags: [tag],
+        operationId: `${version}_batch_${entity.plural}`,
+        summary: `Create, update, replace and delete up to ${MAX_BATCH_OPERATIONS} ${entity.plural} in one request`,
+        description:
+          'Body: `{"operations": [{"op": "create", "data": {...}}, {"op": "update", "id": "...", "data": {...}}, {"op": "replace", "id": "...", "data": {...}}, {"op": "delete", "id": "...", "hard": false, "reason": "..."}]}`. ' +
+          '`update` is a JSON merge patch. Each operation gets its own status and errors; with `atomic=true` the first failure rolls back all of them and the answer is that failure.',
+        parameters: [{ name: 'atomic', in: 'query', description: 'All or nothing.', schema: { type: 'boolean', default: false } }],
+        requestBody: { required: true, content: json({ type: 'object', required: ['operations'], properties: { operations: { type: 'array', minItems: 1, maxItems: MAX_BATCH_OPERATIONS, items: { type: 'object' } } } }) },
+        responses: {
+          200: { description: 'One result per operation: index, op, status, id, data or errors', content: json(envelope({ type: 'object' }, true)) },
+          400: errorResponse('Not a batch, or more than the maximum of operations'),
+          409: errorResponse('atomic=true: an operation conflicted and nothing was applied'),
+          422: errorResponse('atomic=true: an operation did not validate and nothing was applied'),
+        },
       },
     },
     [`/api/${version}/${entity.plural}/search`]: {

@@ -1,7 +1,7 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
 import { randomInt } from 'node:crypto';
-import { sql, type CommonQueryMethods, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
+import { sql, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
 import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { compileFilter, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
@@ -83,13 +83,13 @@ export class RecordStore {
     return out;
   }
 
-  async create(values: Row): Promise<StoredRecord> {
+  async create(values: Row, db: CommonQueryMethods = this.pool): Promise<StoredRecord> {
     const assigned = [
       { column: 'id', value: generateId(this.entity.idPrefix) },
       { column: 'schema_version', value: this.entity.schemaVersion },
       ...this.assignments(values),
     ];
-    const row = await this.pool.one(sql.unsafe`
+    const row = await db.one(sql.unsafe`
       INSERT INTO ${this.table} (${sql.join(assigned.map((a) => sql.identifier([a.column])), sql.fragment`, `)})
       VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
       RETURNING ${this.columns}`);
@@ -150,8 +150,8 @@ export class RecordStore {
    * Replaces the writable fields of a live record with what `next` computes from the current one,
    * under a row lock so concurrent PATCHes cannot lose each other's changes.
    */
-  async update(id: string, next: (current: StoredRecord) => Row): Promise<StoredRecord | null> {
-    return this.pool.transaction(async (tx) => {
+  async update(id: string, next: (current: StoredRecord) => Row, db: DatabaseConnection = this.pool): Promise<StoredRecord | null> {
+    return db.transaction(async (tx) => {
       const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
       const row = await tx.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`);
       if (!row) return null;
@@ -165,9 +165,9 @@ export class RecordStore {
     });
   }
 
-  async softDeleteRecord(id: string, by: string | null, reason: string | null): Promise<StoredRecord | null> {
+  async softDeleteRecord(id: string, by: string | null, reason: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
     const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
-    const row = await this.pool.maybeOne(sql.unsafe`
+    const row = await db.maybeOne(sql.unsafe`
       UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${stamp}
       WHERE id = ${id} AND deleted_at IS NULL RETURNING ${this.columns}`);
     return row ? this.toRecord(row) : null;
@@ -183,8 +183,8 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  async hardDelete(id: string): Promise<boolean> {
-    const result = await this.pool.query(sql.unsafe`DELETE FROM ${this.table} WHERE id = ${id}`);
+  async hardDelete(id: string, db: CommonQueryMethods = this.pool): Promise<boolean> {
+    const result = await db.query(sql.unsafe`DELETE FROM ${this.table} WHERE id = ${id}`);
     return result.rowCount > 0;
   }
 

@@ -1,0 +1,123 @@
+// POST /{plural}/batch (FR-14): up to 1,000 creates, updates, replaces and deletes in one request,
+// each answered with its own status. With ?atomic=true they run in one transaction and the first
+// failure rolls all of them back.
+import type { DatabaseConnection, DatabasePool } from 'slonik';
+import { ApiError, type ApiProblem } from './errors.ts';
+import type { EntityActions } from './entity-actions.ts';
+import type { Classified, ErrorClassifier } from './failures.ts';
+
+export const MAX_BATCH_OPERATIONS = 1000;
+const OPERATIONS = ['create', 'update', 'replace', 'delete'] as const;
+type OperationName = (typeof OPERATIONS)[number];
+
+export interface BatchItemResult {
+  readonly index: number;
+  readonly op: OperationName | null;
+  readonly status: number;
+  readonly id: string | null;
+  readonly data?: unknown;
+  readonly errors?: readonly ApiProblem[];
+}
+
+export type BatchOutcome =
+  | { readonly applied: true; readonly results: readonly BatchItemResult[] }
+  | { readonly applied: false; readonly failure: Classified };
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The operations of a batch body, or a 400 for the request as a whole. */
+export function readOperations(body: unknown): unknown[] {
+  const operations = isObject(body) ? body.operations : undefined;
+  if (!Array.isArray(operations) || operations.length === 0) {
+    throw ApiError.single(400, 'INVALID_BODY', 'send {"operations": [{"op": "create", "data": {...}}, {"op": "update", "id": "...", "data": {...}}, ...]}', 'operations');
+  }
+  if (operations.length > MAX_BATCH_OPERATIONS) {
+    throw ApiError.single(400, 'INVALID_BODY', `a batch holds at most ${MAX_BATCH_OPERATIONS} operations (got ${operations.length}); split it`, 'operations');
+  }
+  return operations;
+}
+
+interface Runner {
+  readonly actions: EntityActions;
+  readonly actor: string | null;
+}
+
+async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Promise<{ status: number; id: string; data: unknown }> {
+  const bad = (message: string, field: string | null = null) => ApiError.single(400, 'INVALID_OPERATION', message, field);
+  if (!isObject(raw)) throw bad('an operation is an object such as {"op": "create", "data": {...}}');
+  const op = raw.op;
+  if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) throw bad(`op must be one of: ${OPERATIONS.join(', ')}`, 'op');
+  if (op !== 'create' && typeof raw.id !== 'string') throw bad(`${op} needs the record's "id"`, 'id');
+  if (op !== 'delete' && raw.data === undefined) throw bad(`${op} needs "data", the record's fields`, 'data');
+  const { actions } = runner;
+  switch (op as OperationName) {
+    case 'create': {
+      const record = await actions.create(raw.data, db);
+      return { status: 201, id: record.id, data: record };
+    }
+    case 'update':
+    case 'replace': {
+      const record = await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db);
+      return { status: 200, id: record.id, data: record };
+    }
+    case 'delete': {
+      if (raw.hard !== undefined && typeof raw.hard !== 'boolean') throw bad('hard must be true or false', 'hard');
+      if (raw.reason !== undefined && raw.reason !== null && typeof raw.reason !== 'string') throw bad('reason must be a string', 'reason');
+      const result = await actions.remove(raw.id as string, { hard: raw.hard === true, reason: (raw.reason as string | undefined) ?? null, actor: runner.actor }, db);
+      return { status: 200, id: result.id, data: result };
+    }
+  }
+}
+
+/** Field paths of an item's problems, as seen from the request body. */
+function located(index: number, problems: readonly ApiProblem[]): ApiProblem[] {
+  return problems.map((p) => ({ ...p, field: `operations[${index}]${p.field ? `.${p.field}` : ''}` }));
+}
+
+class RollBack extends Error {}
+
+export async function runBatch(
+  operations: readonly unknown[],
+  options: { atomic: boolean; actions: EntityActions; actor: string | null; pool: DatabasePool; classify: ErrorClassifier },
+): Promise<BatchOutcome> {
+  const runner: Runner = { actions: options.actions, actor: options.actor };
+  const failureOf = (error: unknown): Classified => {
+    if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+    const known = error instanceof Error ? options.classify(error, 'POST') : undefined;
+    if (!known) throw error;
+    return known;
+  };
+  const opName = (raw: unknown) => (isObject(raw) && (OPERATIONS as readonly unknown[]).includes(raw.op) ? (raw.op as OperationName) : null);
+  const results: BatchItemResult[] = [];
+
+  if (!options.atomic) {
+    for (const [index, raw] of operations.entries()) {
+      try {
+        results.push({ index, op: opName(raw), ...(await runOne(runner, raw, options.pool)) });
+      } catch (error) {
+        const failure = failureOf(error);
+        const id = isObject(raw) && typeof raw.id === 'string' ? raw.id : null;
+        results.push({ index, op: opName(raw), status: failure.status, id, errors: located(index, failure.problems) });
+      }
+    }
+    return { applied: true, results };
+  }
+
+  let failure: Classified | undefined;
+  try {
+    await options.pool.transaction(async (tx) => {
+      for (const [index, raw] of operations.entries()) {
+        try {
+          results.push({ index, op: opName(raw), ...(await runOne(runner, raw, tx)) });
+        } catch (error) {
+          const item = failureOf(error);
+          failure = { status: item.status, problems: located(index, item.problems).map((p) => ({ ...p, message: `operation ${index} failed, so none was applied: ${p.message}` })) };
+          throw new RollBack();
+        }
+      }
+    });
+  } catch (error) {
+    if (!(error instanceof RollBack)) throw error;
+  }
+  return failure ? { applied: false, failure } : { applied: true, results };
+}

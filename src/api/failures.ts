@@ -1,0 +1,94 @@
+// What a failure means to the client: API errors keep their status; database errors a client
+// caused (a dangling ref, a taken unique set, a value PostgreSQL cannot hold) become 4xx with a
+// message naming the field. Anything else is unexpected (a 500, logged).
+import {
+  CheckIntegrityConstraintViolationError,
+  ForeignKeyIntegrityConstraintViolationError,
+  NotNullIntegrityConstraintViolationError,
+  UniqueIntegrityConstraintViolationError,
+} from 'slonik';
+import type { Model } from '../registry/model.ts';
+import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
+import { QueryError } from '../query/problems.ts';
+import { ApiError, type ApiProblem } from './errors.ts';
+
+/** Unique index name → its entity and fields, for a 409 that names them. */
+function uniqueSets(model: Model) {
+  const sets = new Map<string, { entity: string; fields: readonly string[] }>();
+  for (const entity of model.entities) for (const set of entity.unique) sets.set(uniqueIndexName(entity, set), { entity: entity.name, fields: set });
+  return sets;
+}
+
+/** Foreign-key constraint name → the ref field it guards. */
+function foreignKeys(model: Model) {
+  const keys = new Map<string, { entity: string; plural: string; field: string; target: string }>();
+  for (const entity of model.entities) {
+    for (const field of entity.fields) {
+      if (field.type === 'ref' && field.storage === 'column') {
+        keys.set(objectName(entity.table, field.name, 'fkey'), { entity: entity.name, plural: entity.plural, field: field.name, target: field.to! });
+      }
+    }
+  }
+  return keys;
+}
+
+export type Classified = { status: 400 | 404 | 405 | 409 | 413 | 415 | 422; problems: readonly ApiProblem[] };
+
+/** The SQLSTATE of a database error, wherever it sits in the cause chain. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
+  if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+  if (error instanceof QueryError) {
+    return { status: 400, problems: error.problems.map((p) => ({ code: 'INVALID_QUERY', message: `${p.field}: ${p.message}`, field: p.field })) };
+  }
+  if (error instanceof ForeignKeyIntegrityConstraintViolationError) {
+    const ref = refs.get(error.constraint ?? '');
+    const detail = String((error.cause as { detail?: string } | undefined)?.detail ?? '');
+    if (ref && detail.includes('still referenced')) {
+      return { status: 409, problems: [{ code: 'CONFLICT', message: `still referenced by ${ref.plural} (${ref.field}); delete or reassign those first`, field: null }] };
+    }
+    return {
+      status: 409,
+      problems: [{ code: 'CONFLICT', message: `${ref?.field ?? 'a reference'} refers to a ${ref?.target ?? 'record'} that does not exist`, field: ref?.field ?? null }],
+    };
+  }
+  if (error instanceof UniqueIntegrityConstraintViolationError) {
+    const set = unique.get(error.constraint ?? '');
+    if (set) {
+      const names = set.fields.length > 1 ? `${set.fields.slice(0, -1).join(', ')} and ${set.fields.at(-1)}` : set.fields[0];
+      return {
+        status: 409,
+        problems: [{ code: 'CONFLICT', message: `another ${set.entity} already has the same ${names}`, field: set.fields.length === 1 ? set.fields[0]! : null }],
+      };
+    }
+    return { status: 409, problems: [{ code: 'CONFLICT', message: `a record with these values already exists (${error.constraint ?? 'unique'})`, field: null }] };
+  }
+  if (error instanceof CheckIntegrityConstraintViolationError || error instanceof NotNullIntegrityConstraintViolationError) {
+    return { status: 422, problems: [{ code: 'VALIDATION_ERROR', message: `the database refused the values (${error.constraint ?? 'constraint'})`, field: null }] };
+  }
+  // Class 22, data exception: a value PostgreSQL cannot hold that validation let through.
+  if (sqlState(error)?.startsWith('22')) {
+    const detail = (error.cause instanceof Error ? error.cause.message : error.message).split('\n')[0];
+    return method === 'GET'
+      ? { status: 400, problems: [{ code: 'INVALID_QUERY', message: `a query value cannot be used: ${detail}`, field: null }] }
+      : { status: 422, problems: [{ code: 'VALIDATION_ERROR', message: `a value cannot be stored: ${detail}`, field: null }] };
+  }
+  return undefined;
+}
+
+
+export type ErrorClassifier = (error: Error, method: string) => Classified | undefined;
+
+/** A classifier that knows the model's constraint names. */
+export function createClassifier(model: Model): ErrorClassifier {
+  const refs = foreignKeys(model);
+  const unique = uniqueSets(model);
+  return (error, method) => classify(error, refs, unique, method);
+}
