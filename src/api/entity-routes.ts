@@ -9,6 +9,7 @@ import { parseListQuery } from '../query/parse.ts';
 import { readOperations, runBatch } from './batch.ts';
 import { limitBatchBody, limitBody, readJsonBody } from './body.ts';
 import { EntityActions } from './entity-actions.ts';
+import { parseExportQuery, streamExport } from './export.ts';
 import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
 import { sendData, sendErrors } from './envelope.ts';
@@ -84,6 +85,11 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
   };
   app.get(base, list);
   app.get(`${base}/search`, list);
+  app.get(`${base}/export`, (c) => {
+    const { format, query } = parseExportQuery(entity, new URL(c.req.url).search.slice(1));
+    return streamExport(c, entity, store, format, query);
+  });
+  app.all(`${base}/export`, methodNotAllowed('GET'));
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);

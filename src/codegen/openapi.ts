@@ -155,6 +155,22 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
         },
       },
     },
+    [`/api/${version}/${entity.plural}/export`]: {
+      get: {
+        tags: [tag],
+        operationId: `${version}_export_${entity.plural}`,
+        summary: `Export every matching ${entity.name}, streamed`,
+        description: 'The list query language without paging (_limit, _offset, _cursor, _count); rows in id order unless _sort is given. CSV cells hold objects and lists as JSON.',
+        parameters: [
+          { name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv'], default: 'ndjson' } },
+          ...listParameters(entity).filter((p) => !['_limit', '_offset', '_cursor', '_count'].includes(p.name as string)),
+        ],
+        responses: {
+          200: { description: 'One record per line (NDJSON), or a CSV with a header row', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } },
+          400: errorResponse('Unknown field, operator, bad value or format'),
+        },
+      },
+    },
     [`/api/${version}/${entity.plural}/search`]: {
       get: {
         tags: [tag],
