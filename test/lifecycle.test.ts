@@ -120,3 +120,39 @@ describe('enum transitions (approval)', () => {
     }
   });
 });
+
+describe('sequences (episode numbers within a show and season)', () => {
+  it('suggests the next number under the show, and assigns it when a create leaves it out', async () => {
+    const show = await create({ title: 'Numbered', slug: 'numbered-show' }, 'shows');
+    const next = (query: string) => service.request<Record<string, unknown>>('GET', `/api/v1/shows/${show.id}/next-episode-number${query}`);
+    expect((await next('?season=1')).body.data).toEqual({ show_id: show.id, season: 1, next_episode_number: 1 });
+
+    const first = await create({ title: 'Auto one', show_id: show.id, season: 1 });
+    expect(first.episode_number).toBe(1);
+    await create({ title: 'Chosen seven', show_id: show.id, season: 1, episode_number: 7 });
+    const after = await create({ title: 'Auto eight', show_id: show.id, season: 1 });
+    expect(after.episode_number).toBe(8);
+    expect((await next('?season=1')).body.data.next_episode_number).toBe(9);
+    expect((await next('?season=2')).body.data.next_episode_number).toBe(1);
+    // Soft-deleted episodes do not hold on to their numbers.
+    await service.request('DELETE', `/api/v1/episodes/${after.id}`);
+    expect((await next('?season=1')).body.data.next_episode_number).toBe(8);
+    // Without the whole scope there is nothing to count within, and nothing is assigned.
+    expect((await create({ title: 'No season', show_id: show.id })).episode_number).toBeNull();
+
+    // Concurrent creates each get their own number.
+    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => service.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Race ${i}`, show_id: show.id, season: 3 } })));
+    expect(many.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(many.map((r) => r.body.data.episode_number as number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('answers 400 for a missing or bad scope, and 404 for an unknown show', async () => {
+    const show = await create({ title: 'Scoped', slug: 'scoped-show' }, 'shows');
+    const missing = await service.request('GET', `/api/v1/shows/${show.id}/next-episode-number`);
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors[0]!.message).toBe('season is required: episode_number counts within show_id, season');
+    expect((await service.request('GET', `/api/v1/shows/${show.id}/next-episode-number?season=two`)).status).toBe(400);
+    expect((await service.request('GET', `/api/v1/shows/${show.id}/next-episode-number?season=1&colour=red`)).status).toBe(400);
+    expect((await service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/next-episode-number?season=1')).status).toBe(404);
+  });
+});

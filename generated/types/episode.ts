@@ -17,7 +17,7 @@ export interface Episode {
    */
   show_id?: string | null;
   /**
-   * Number within the season, when the episode is part of a series.
+   * Number within the season, when the episode is part of a series. Left out on create (with show_id and season given), it takes the season's next number.
    */
   episode_number?: number | null;
   /**

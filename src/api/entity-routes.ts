@@ -1,7 +1,9 @@
 // The generic REST surface: the same six handlers serve every entity in the registry.
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import { findField, type EntityDef, type Model } from '../registry/model.ts';
+import { findField, sequenceRoutes, type EntityDef, type Model } from '../registry/model.ts';
+import { idPattern } from '../codegen/json-schema.ts';
+import { coerceValue } from '../query/operators.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore } from '../db/records.ts';
 import { encodeCursor } from '../query/cursor.ts';
@@ -90,6 +92,27 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
     return streamExport(c, entity, store, format, query);
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
+
+  // A sequence scoped by a ref (episode_number within show_id and season) suggests its next number
+  // under the parent: GET /shows/{id}/next-episode-number?season=2.
+  for (const route of sequenceRoutes(model, entity, version)) {
+    const parentStore = new RecordStore(pool, route.parent);
+    const parentId = new RegExp(idPattern(route.parent.idPrefix));
+    app.get(route.path, async (c) => {
+      const id = c.req.param('id') ?? '';
+      if (!parentId.test(id) || !(await parentStore.get(id))) throw notFound(route.parent.name, id);
+      const params = queryParams(c, route.scope.map((f) => f.name));
+      const scope: Record<string, unknown> = { [route.parentField]: id };
+      for (const def of route.scope) {
+        const raw = params.get(def.name);
+        if (raw === null) throw ApiError.single(400, 'INVALID_QUERY', `${def.name} is required: ${route.field.name} counts within ${route.field.sequence!.within.join(', ')}`, def.name);
+        const value = coerceValue(def.type, raw, def);
+        if (typeof value === 'object') throw ApiError.single(400, 'INVALID_QUERY', `${def.name}: ${value.error}`, def.name);
+        scope[def.name] = value;
+      }
+      return sendData(c, model, { ...scope, [`next_${route.field.name}`]: await store.nextNumber(route.field, scope) }, { entity });
+    });
+  }
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);

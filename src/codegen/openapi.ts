@@ -1,5 +1,5 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import type { EntityDef, FieldDef, Model } from '../registry/model.ts';
+import { sequenceRoutes, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
@@ -102,7 +102,7 @@ function filterSchema(field: FieldDef): JsonSchema {
 /** "a show", "an episode". */
 const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
-function entityPaths(entity: EntityDef, version: string): Record<string, JsonSchema> {
+function entityPaths(model: Model, entity: EntityDef, version: string): Record<string, JsonSchema> {
   const name = schemaTitle(entity);
   const one = withArticle(entity.name);
   const tag = entity.plural;
@@ -231,6 +231,22 @@ function entityPaths(entity: EntityDef, version: string): Record<string, JsonSch
         },
       },
     },
+    ...Object.fromEntries(
+      sequenceRoutes(model, entity, version).map((route) => [
+        route.path.replace(':id', '{id}'),
+        {
+          parameters: [idParam],
+          get: {
+            tags: [tag],
+            operationId: `${version}_next_${route.field.name}_of_${route.parent.name}`,
+            summary: `The next ${route.field.name} of ${withArticle(route.parent.name)}`,
+            description: `${route.field.name} counts within ${route.field.sequence!.within.join(', ')} among live ${entity.plural}; the answer is one more than the highest.`,
+            parameters: route.scope.map((def) => ({ name: def.name, in: 'query', required: true, schema: filterSchema(def) })),
+            responses: { 200: { description: 'The scope and the suggested number', content: json(envelope({ type: 'object' })) }, 400: errorResponse('A scope parameter is missing or not valid'), 404: errorResponse(`No such ${route.parent.name}`) },
+          },
+        },
+      ]),
+    ),
     ...(softDelete
       ? {
           [`/api/${version}/${entity.plural}/{id}/restore`]: {
@@ -278,7 +294,7 @@ export function buildOpenApi(model: Model): JsonSchema {
     },
   };
   for (const version of model.apiVersions) {
-    for (const entity of model.entities) Object.assign(paths, entityPaths(entity, version));
+    for (const entity of model.entities) Object.assign(paths, entityPaths(model, entity, version));
   }
   return {
     openapi: '3.1.0',

@@ -1,8 +1,8 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
 import { randomInt } from 'node:crypto';
-import { sql, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
-import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef } from '../registry/model.ts';
+import { sql, UniqueIntegrityConstraintViolationError, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
+import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef, type FieldDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { compileFilter, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
 import { project, projectedColumns } from '../query/projection.ts';
@@ -83,17 +83,46 @@ export class RecordStore {
     return out;
   }
 
-  async create(values: Row, db: CommonQueryMethods = this.pool): Promise<StoredRecord> {
+  /** The next number of a sequence field among live records with these scope values. */
+  private nextNumberSql(field: FieldDef, scope: Row): FragmentSqlToken {
+    const conditions = field.sequence!.within.map((name) => sql.fragment`${sql.identifier([name])} = ${scope[name] as ValueExpression}`);
+    if (this.softDelete) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
+    return sql.fragment`(SELECT coalesce(max(${sql.identifier([field.name])}), 0) + 1 FROM ${this.table} WHERE ${sql.join(conditions, sql.fragment` AND `)})`;
+  }
+
+  async nextNumber(field: FieldDef, scope: Row): Promise<number> {
+    return (await this.pool.oneFirst(sql.unsafe`SELECT ${this.nextNumberSql(field, scope)}`)) as number;
+  }
+
+  /**
+   * Inserts a record. A sequence field left empty, with its scope given, takes the next number;
+   * two concurrent creates may pick the same one, so the loser tries again (its unique set says so).
+   */
+  async create(values: Row, db: DatabaseConnection = this.pool): Promise<StoredRecord> {
+    const numbered = this.entity.fields.filter(
+      (f) => f.sequence && (values[f.name] ?? null) === null && f.sequence.within.every((name) => (values[name] ?? null) !== null),
+    );
     const assigned = [
-      { column: 'id', value: generateId(this.entity.idPrefix) },
-      { column: 'schema_version', value: this.entity.schemaVersion },
-      ...this.assignments(values),
+      { column: 'id', value: generateId(this.entity.idPrefix) as ValueExpression },
+      { column: 'schema_version', value: this.entity.schemaVersion as ValueExpression },
+      ...this.assignments(values).map((a) => {
+        const field = numbered.find((f) => f.name === a.column);
+        return field ? { column: a.column, value: this.nextNumberSql(field, values) as ValueExpression } : a;
+      }),
     ];
-    const row = await db.one(sql.unsafe`
+    const insert = sql.unsafe`
       INSERT INTO ${this.table} (${sql.join(assigned.map((a) => sql.identifier([a.column])), sql.fragment`, `)})
       VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
-      RETURNING ${this.columns}`);
-    return this.toRecord(row);
+      RETURNING ${this.columns}`;
+    if (numbered.length === 0) return this.toRecord(await db.one(insert));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        // A savepoint, so that a lost race does not abort an enclosing (batch) transaction.
+        return this.toRecord(await db.transaction((tx) => tx.one(insert)));
+      } catch (error) {
+        if (!(error instanceof UniqueIntegrityConstraintViolationError) || attempt === 3) throw error;
+      }
+    }
   }
 
   async get(id: string, options: { includeDeleted?: boolean } = {}, connection: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {

@@ -33,6 +33,7 @@ interface RawField {
   items?: RawField;
   max_items?: number;
   to?: string;
+  sequence?: { within: string[] };
 }
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
@@ -75,6 +76,17 @@ export function compileModel(raw: RawRegistry): Model {
     for (const field of own) {
       if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field.name)) {
         report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform (reserved: ${RESERVED_FIELD_NAMES.join(', ')})`);
+      }
+    }
+    for (const field of fields.filter((f) => f.sequence)) {
+      const at = `${field.source.path}.sequence.within`;
+      if (field.storage === 'document') report(file, at, 'a sequence field is stored in a column');
+      for (const scope of field.sequence!.within) {
+        const other = fields.find((f) => f.name === scope);
+        if (!other) report(file, at, `unknown field "${scope}"; fields: ${fields.map((f) => f.name).join(', ')}`);
+        else if (other.type === 'object' || other.type === 'array' || other.storage === 'document' || other === field) {
+          report(file, at, `"${scope}" cannot scope a sequence; use column fields with single values`);
+        }
       }
     }
     const unique = (data.unique as string[][] | undefined) ?? [];
@@ -169,6 +181,7 @@ function compileField(
   const problem = (option: string, message: string) => report(file, `${yamlPath}.${option}`, message);
 
   if (def.storage !== undefined && !topLevel) problem('storage', 'only top-level fields choose their storage');
+  if (def.sequence && !topLevel) problem('sequence', 'only top-level fields can be sequences');
   if (def.indexed && insideArray) problem('indexed', 'fields inside arrays cannot be indexed; index the array itself');
   if (def.indexed && def.type === 'object') problem('indexed', 'index a field inside the object instead');
   if (def.searchable && !['string', 'text'].includes(def.type)) problem('searchable', 'only string and text fields are searchable');
@@ -240,6 +253,7 @@ function compileField(
     fields,
     items,
     to: def.to,
+    sequence: def.sequence,
     source: { file: file.file, path: yamlPath },
   };
 }

@@ -30,7 +30,17 @@ const NUMBER_LIMITS = {
 const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; required?: string[] }> = {
   string: { properties: STRING_LIMITS },
   text: { properties: { max_length: STRING_LIMITS.max_length } },
-  integer: { properties: NUMBER_LIMITS },
+  integer: {
+    properties: {
+      ...NUMBER_LIMITS,
+      sequence: {
+        type: 'object',
+        required: ['within'],
+        additionalProperties: false,
+        properties: { within: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN } } },
+      },
+    },
+  },
   number: { properties: NUMBER_LIMITS },
   boolean: { properties: {} },
   date: { properties: {} },

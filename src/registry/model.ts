@@ -52,6 +52,8 @@ export interface FieldDef {
   readonly items?: FieldDef;
   /** ref: target entity name. */
   readonly to?: string;
+  /** integer: numbered 1, 2, 3… among live records sharing the values of `within`. */
+  readonly sequence?: { readonly within: readonly string[] };
   /** Where the field was declared, for error messages. */
   readonly source: { readonly file: string; readonly path: string };
 }
@@ -106,6 +108,36 @@ export function hasTimestamps(entity: EntityDef): boolean {
 /** Fields a client may write (everything not server-owned). */
 export function writableFields(entity: EntityDef): FieldDef[] {
   return entity.fields.filter((f) => !f.readOnly);
+}
+
+export interface SequenceRoute {
+  /** e.g. `/api/v1/shows/:id/next-episode-number`. */
+  readonly path: string;
+  readonly field: FieldDef;
+  readonly parent: EntityDef;
+  /** The ref field naming the parent (the first of `within`). */
+  readonly parentField: string;
+  /** The other scope fields, given as query parameters. */
+  readonly scope: readonly FieldDef[];
+}
+
+/** Sequences whose scope starts with a ref get a "next number" route under the referenced entity. */
+export function sequenceRoutes(model: Model, entity: EntityDef, version: string): SequenceRoute[] {
+  const routes: SequenceRoute[] = [];
+  for (const field of entity.fields) {
+    const [first, ...rest] = field.sequence?.within ?? [];
+    const ref = first === undefined ? undefined : findField(entity, first);
+    const parent = ref?.type === 'ref' ? findEntity(model, ref.to!) : undefined;
+    if (!parent) continue;
+    routes.push({
+      path: `/api/${version}/${parent.plural}/:id/next-${field.name.replace(/_/g, '-')}`,
+      field,
+      parent,
+      parentField: first!,
+      scope: rest.map((name) => findField(entity, name)!),
+    });
+  }
+  return routes;
 }
 
 /** Looks a dotted path up through nested objects, e.g. `wardrobe.shoes.color`. */
