@@ -156,3 +156,27 @@ describe('sequences (episode numbers within a show and season)', () => {
     expect((await service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/next-episode-number?season=1')).status).toBe(404);
   });
 });
+
+describe('sub-resources from refs', () => {
+  it('list the records that refer to a parent, with the whole query language', async () => {
+    const show = await create({ title: 'Parent show', slug: 'parent-show' }, 'shows');
+    const other = await create({ title: 'Other show', slug: 'other-show' }, 'shows');
+    const a = await create({ title: 'First look', show_id: show.id, season: 1, status: 'published', tags: ['fashion'] });
+    const b = await create({ title: 'Second look', show_id: show.id, season: 1, status: 'draft' });
+    await create({ title: 'Elsewhere', show_id: other.id, season: 1, status: 'published' });
+
+    const all = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?_sort=episode_number`);
+    expect(all.status).toBe(200);
+    expect(all.body.data.map((e) => e.id)).toEqual([a.id, b.id]);
+    expect(all.body.metadata).toMatchObject({ total: 2 });
+    const published = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?status=published&_fields=title`);
+    expect(published.body.data).toEqual([{ id: a.id, title: 'First look' }]);
+    const searched = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?q=look&filter=${encodeURIComponent('{"tags":{"_contains":["fashion"]}}')}`);
+    expect(searched.body.data.map((e) => e.id)).toEqual([a.id]);
+    // A filter on the ref itself cannot escape the parent.
+    expect((await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?show_id=${other.id}`)).body.data).toEqual([]);
+
+    expect((await service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/episodes')).status).toBe(404);
+    expect((await service.request('GET', `/api/v1/shows/${show.id}/episodes?colour=red`)).status).toBe(400);
+  });
+});

@@ -1,7 +1,9 @@
 // The generic REST surface: the same six handlers serve every entity in the registry.
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import { findField, sequenceRoutes, type EntityDef, type Model } from '../registry/model.ts';
+import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model } from '../registry/model.ts';
+import type { Condition, ListQuery } from '../query/ast.ts';
+import { resolveTarget } from '../query/targets.ts';
 import { idPattern } from '../codegen/json-schema.ts';
 import { coerceValue } from '../query/operators.ts';
 import type { DatabasePool } from '../db/pool.ts';
@@ -72,9 +74,7 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
   /** The `:id` parameter; an id this entity could never have is simply not found. */
   const idOf = (c: Context): string => actions.checkId(c.req.param('id') ?? '');
 
-  // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
-  const list = async (c: Context) => {
-    const query = parseListQuery(entity, new URL(c.req.url).search.slice(1));
+  const sendPage = async (c: Context, query: ListQuery) => {
     const page = await store.list(query);
     const extra: Record<string, unknown> = { limit: query.limit };
     if (!query.after) extra.offset = query.offset;
@@ -85,6 +85,8 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
     if (page.next) extra.next_cursor = encodeCursor(query.sort, page.next);
     return sendData(c, model, page.records, { entity, extra });
   };
+  // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
+  const list = (c: Context) => sendPage(c, parseListQuery(entity, new URL(c.req.url).search.slice(1)));
   app.get(base, list);
   app.get(`${base}/search`, list);
   app.get(`${base}/export`, (c) => {
@@ -92,6 +94,22 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
     return streamExport(c, entity, store, format, query);
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
+
+  // Sub-resources: GET /shows/{id}/episodes is the episode list, with the same query language,
+  // of the episodes whose show_id is that show.
+  for (const route of childRoutes(model, entity, version)) {
+    const parentStore = new RecordStore(pool, route.parent);
+    const parentId = new RegExp(idPattern(route.parent.idPrefix));
+    const target = resolveTarget(entity, route.field.name);
+    if ('error' in target) throw new Error(target.error);
+    app.get(route.path, async (c) => {
+      const id = c.req.param('id') ?? '';
+      if (!parentId.test(id) || !(await parentStore.get(id))) throw notFound(route.parent.name, id);
+      const query = parseListQuery(entity, new URL(c.req.url).search.slice(1));
+      const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
+      return sendPage(c, { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent });
+    });
+  }
 
   // A sequence scoped by a ref (episode_number within show_id and season) suggests its next number
   // under the parent: GET /shows/{id}/next-episode-number?season=2.

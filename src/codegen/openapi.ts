@@ -1,5 +1,5 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import { sequenceRoutes, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import { childRoutes, sequenceRoutes, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
@@ -231,6 +231,26 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         },
       },
     },
+    ...Object.fromEntries(
+      childRoutes(model, entity, version).map((route) => [
+        route.path.replace(':id', '{id}'),
+        {
+          parameters: [idParam],
+          get: {
+            tags: [tag],
+            operationId: `${version}_list_${entity.plural}_of_${route.parent.name}`,
+            summary: `List the ${entity.plural} of ${withArticle(route.parent.name)} (${route.field.name})`,
+            description: 'The list query language, limited to the records that refer to this one.',
+            parameters: listParameters(entity),
+            responses: {
+              200: { description: 'A page of records', content: json(envelope(ref(name), true)) },
+              400: errorResponse('Unknown field, operator or bad value'),
+              404: errorResponse(`No such ${route.parent.name}`),
+            },
+          },
+        },
+      ]),
+    ),
     ...Object.fromEntries(
       sequenceRoutes(model, entity, version).map((route) => [
         route.path.replace(':id', '{id}'),

@@ -140,6 +140,28 @@ export function sequenceRoutes(model: Model, entity: EntityDef, version: string)
   return routes;
 }
 
+export interface ChildRoute {
+  /** e.g. `/api/v1/shows/:id/episodes`. */
+  readonly path: string;
+  readonly parent: EntityDef;
+  /** The child's ref field that names the parent. */
+  readonly field: FieldDef;
+}
+
+/**
+ * A ref gives the referenced entity a sub-resource listing the referring records. When an entity
+ * refers to the same parent through two fields, the path would be ambiguous, so neither gets one.
+ */
+export function childRoutes(model: Model, entity: EntityDef, version: string): ChildRoute[] {
+  const refs = entity.fields.filter((f) => f.type === 'ref' && f.storage === 'column');
+  return refs
+    .filter((f) => refs.filter((other) => other.to === f.to).length === 1)
+    .map((field) => {
+      const parent = findEntity(model, field.to!)!;
+      return { path: `/api/${version}/${parent.plural}/:id/${entity.plural}`, parent, field };
+    });
+}
+
 /** Looks a dotted path up through nested objects, e.g. `wardrobe.shoes.color`. */
 export function resolvePath(entity: EntityDef, path: readonly string[]): FieldDef | undefined {
   let fields: readonly FieldDef[] | undefined = entity.fields;
