@@ -180,3 +180,61 @@ describe('sub-resources from refs', () => {
     expect((await service.request('GET', `/api/v1/shows/${show.id}/episodes?colour=red`)).status).toBe(400);
   });
 });
+
+describe('on_delete of a ref', () => {
+  it('restrict (the default): a show with live episodes cannot be deleted, soft or hard', async () => {
+    const show = await create({ title: 'Busy show', slug: 'busy-show' }, 'shows');
+    const episodes = [await create({ title: 'Busy 1', show_id: show.id }), await create({ title: 'Busy 2', show_id: show.id })];
+    const soft = await service.request('DELETE', `/api/v1/shows/${show.id}`);
+    expect(soft.status).toBe(409);
+    expect(soft.body.errors[0]!.message).toBe(`show ${show.id} still has 2 episodes (show_id); delete or reassign them first`);
+    expect((await service.request('GET', `/api/v1/shows/${show.id}`)).status).toBe(200);
+    expect((await service.request('DELETE', `/api/v1/shows/${show.id}?hard=true`)).status).toBe(409);
+    for (const e of episodes) await service.request('DELETE', `/api/v1/episodes/${e.id}`);
+    expect((await service.request('DELETE', `/api/v1/shows/${show.id}`)).status).toBe(200);
+  });
+
+  for (const onDelete of ['cascade', 'set_null'] as const) {
+    it(`${onDelete}: declared in YAML, applied to soft deletes by the service and to hard deletes by the foreign key`, async () => {
+      const copy = copyProject();
+      const database = await createTestDatabase();
+      let local: TestService | undefined;
+      try {
+        copy.edit('registry/entities/episode.yaml', (t) => t.replace('    to: show\n', `    to: show\n    on_delete: ${onDelete}\n`));
+        const codegen = await runCli(['codegen'], copy.env);
+        expect(codegen.code, codegen.stderr).toBe(0);
+        local = await startTestService({ databaseUrl: database.url, registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir });
+        const post = async (plural: string, body: Record<string, unknown>) => (await local!.request<Rec>('POST', `/api/v1/${plural}`, { body })).body.data;
+        const show = await post('shows', { title: 'Ending show', slug: 'ending-show' });
+        const a = await post('episodes', { title: 'A', show_id: show.id });
+        const b = await post('episodes', { title: 'B', show_id: show.id });
+        await local.request('DELETE', `/api/v1/episodes/${b.id}`);
+
+        const deleted = await local.request<Rec>('DELETE', `/api/v1/shows/${show.id}`, { headers: { 'X-Actor': 'producer' } });
+        expect(deleted.status).toBe(200);
+        const rows = await database.query<{ id: string; show_id: string | null; deleted_by: string | null; deleted_reason: string | null }>(
+          'SELECT id, show_id, deleted_by, deleted_reason FROM episodes ORDER BY title',
+        );
+        if (onDelete === 'cascade') {
+          expect(deleted.body.data.cascaded).toEqual({ episodes: 1 });
+          expect(rows[0]).toEqual({ id: a.id, show_id: show.id, deleted_by: 'producer', deleted_reason: `deleted with show ${show.id}` });
+          expect((await local.request('GET', `/api/v1/episodes/${a.id}`)).status).toBe(404);
+        } else {
+          expect(deleted.body.data.detached).toEqual({ episodes: 2 });
+          expect(rows.map((r) => r.show_id)).toEqual([null, null]);
+          expect((await local.request('GET', `/api/v1/episodes/${a.id}`)).status).toBe(200);
+        }
+
+        const other = await post('shows', { title: 'Removed show', slug: 'removed-show' });
+        const c = await post('episodes', { title: 'C', show_id: other.id });
+        expect((await local.request('DELETE', `/api/v1/shows/${other.id}?hard=true`)).status).toBe(200);
+        const left = await database.query<{ show_id: string | null }>('SELECT show_id FROM episodes WHERE id = $1', [c.id]);
+        expect(left).toEqual(onDelete === 'cascade' ? [] : [{ show_id: null }]);
+      } finally {
+        await local?.stop();
+        await database.drop();
+        copy.remove();
+      }
+    });
+  }
+});

@@ -1,7 +1,7 @@
 // The writes of one entity, shared by the single-record routes and the batch route, so both
 // validate, store and answer the same way. Each takes an optional connection (a transaction).
-import type { DatabaseConnection } from 'slonik';
-import type { EntityDef } from '../registry/model.ts';
+import type { DatabaseConnection, DatabasePool } from 'slonik';
+import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../codegen/json-schema.ts';
@@ -19,6 +19,17 @@ export interface DeleteResult {
   readonly deleted: true;
   readonly hard: boolean;
   readonly deleted_at: unknown;
+  /** Referring records soft-deleted with this one (on_delete: cascade), by plural. */
+  readonly cascaded?: Record<string, number>;
+  /** Referring records whose ref was cleared (on_delete: set_null), by plural. */
+  readonly detached?: Record<string, number>;
+}
+
+/** A ref from another entity to this one, and what deleting this one does to its records. */
+export interface Referrer {
+  readonly entity: EntityDef;
+  readonly store: RecordStore;
+  readonly field: FieldDef;
 }
 
 export class EntityActions {
@@ -28,11 +39,15 @@ export class EntityActions {
   private readonly idShape: RegExp;
   private readonly reasonMax: number | undefined;
   readonly actorMax: number | undefined;
+  private readonly pool: DatabasePool;
+  private readonly referrers: readonly Referrer[];
 
-  constructor(entity: EntityDef, store: RecordStore, input: RecordInput) {
+  constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrers: readonly Referrer[]) {
     this.entity = entity;
     this.store = store;
     this.input = input;
+    this.pool = pool;
+    this.referrers = referrers;
     this.idShape = new RegExp(idPattern(entity.idPrefix));
     this.reasonMax = findField(entity, 'deleted_reason')?.maxLength;
     this.actorMax = findField(entity, 'deleted_by')?.maxLength;
@@ -67,8 +82,32 @@ export class EntityActions {
       throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${this.reasonMax} characters`, 'reason');
     }
     const actor = options.actor === null || this.actorMax === undefined ? options.actor : options.actor.slice(0, this.actorMax);
-    const record = await this.store.softDeleteRecord(id, actor, options.reason, db);
-    if (!record) throw notFound(this.entity.name, id);
-    return { id, deleted: true, hard: false, deleted_at: record.deleted_at };
+    // The record and what its referrers' on_delete asks for happen together or not at all.
+    return (db ?? this.pool).transaction(async (tx) => {
+      const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
+      if (!record) throw notFound(this.entity.name, id);
+      const cascaded: Record<string, number> = {};
+      const detached: Record<string, number> = {};
+      for (const { entity, store, field } of this.referrers) {
+        if (field.onDelete === 'cascade' && store.supportsSoftDelete) {
+          cascaded[entity.plural] = (cascaded[entity.plural] ?? 0) + (await store.softDeleteReferring(field.name, id, actor, `deleted with ${this.entity.name} ${id}`, tx));
+        } else if (field.onDelete === 'set_null') {
+          detached[entity.plural] = (detached[entity.plural] ?? 0) + (await store.clearReferring(field.name, id, tx));
+        } else {
+          const live = await store.countReferring(field.name, id, tx);
+          if (live > 0) {
+            throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} still has ${live} ${entity.plural} (${field.name}); delete or reassign them first`);
+          }
+        }
+      }
+      return {
+        id,
+        deleted: true as const,
+        hard: false,
+        deleted_at: record.deleted_at,
+        ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}),
+        ...(Object.keys(detached).length > 0 ? { detached } : {}),
+      };
+    });
   }
 }

@@ -45,9 +45,13 @@ function actor(c: Context, maxLength = Infinity): string | null {
 
 export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier): Hono {
   const app = new Hono();
+  const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity)]));
   for (const entity of model.entities) {
-    const store = new RecordStore(pool, entity);
-    const actions = new EntityActions(entity, store, new RecordInput(entity, model, ajv));
+    const store = stores.get(entity.name)!;
+    const referrers = model.entities.flatMap((other) =>
+      other.fields.filter((f) => f.type === 'ref' && f.storage === 'column' && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
+    );
+    const actions = new EntityActions(entity, store, new RecordInput(entity, model, ajv), pool, referrers);
     mountEntity(app, { model, entity, store, actions, pool, classify }, version);
   }
   return app;

@@ -109,7 +109,7 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     .filter((f) => f.type === 'ref')
     .map((field) => ({
       name: objectName(table, field.name, 'fkey'),
-      definition: `FOREIGN KEY (${quoteIdent(field.name)}) REFERENCES ${quoteIdent(findEntity(model, field.to!)!.table)} (${quoteIdent('id')})`,
+      definition: `FOREIGN KEY (${quoteIdent(field.name)}) REFERENCES ${quoteIdent(findEntity(model, field.to!)!.table)} (${quoteIdent('id')})${ON_DELETE_SQL[field.onDelete ?? 'restrict']}`,
     }));
 
   const indexes: NamedSql[] = [];
@@ -126,6 +126,9 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
 
   return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes };
 }
+
+/** Hard deletes follow the declared on_delete in the database itself. */
+const ON_DELETE_SQL = { restrict: '', cascade: ' ON DELETE CASCADE', set_null: ' ON DELETE SET NULL' } as const;
 
 export const uniqueIndexName = (entity: EntityDef, set: readonly string[]) => objectName(entity.table, ...set, 'key');
 

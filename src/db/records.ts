@@ -1,7 +1,7 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
 import { randomInt } from 'node:crypto';
-import { sql, UniqueIntegrityConstraintViolationError, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
+import { sql, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
 import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef, type FieldDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { compileFilter, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
@@ -96,7 +96,7 @@ export class RecordStore {
 
   /**
    * Inserts a record. A sequence field left empty, with its scope given, takes the next number;
-   * two concurrent creates may pick the same one, so the loser tries again (its unique set says so).
+   * a transaction-scoped advisory lock per scope makes concurrent creates take turns.
    */
   async create(values: Row, db: DatabaseConnection = this.pool): Promise<StoredRecord> {
     const numbered = this.entity.fields.filter(
@@ -115,14 +115,13 @@ export class RecordStore {
       VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
       RETURNING ${this.columns}`;
     if (numbered.length === 0) return this.toRecord(await db.one(insert));
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        // A savepoint, so that a lost race does not abort an enclosing (batch) transaction.
-        return this.toRecord(await db.transaction((tx) => tx.one(insert)));
-      } catch (error) {
-        if (!(error instanceof UniqueIntegrityConstraintViolationError) || attempt === 3) throw error;
+    return db.transaction(async (tx) => {
+      for (const field of numbered) {
+        const scope = JSON.stringify([this.entity.table, field.name, ...field.sequence!.within.map((name) => values[name])]);
+        await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`);
       }
-    }
+      return this.toRecord(await tx.one(insert));
+    });
   }
 
   async get(id: string, options: { includeDeleted?: boolean } = {}, connection: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
@@ -200,6 +199,28 @@ export class RecordStore {
       UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${stamp}
       WHERE id = ${id} AND deleted_at IS NULL RETURNING ${this.columns}`);
     return row ? this.toRecord(row) : null;
+  }
+
+  /** Live records whose ref `field` is `id`. */
+  async countReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
+    const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
+    return (await db.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} WHERE ${sql.identifier([field])} = ${id} ${live}`)) as number;
+  }
+
+  /** Soft-deletes the live records whose ref `field` is `id`; how many. */
+  async softDeleteReferring(field: string, id: string, by: string | null, reason: string, db: CommonQueryMethods = this.pool): Promise<number> {
+    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
+    const result = await db.query(sql.unsafe`
+      UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${stamp}
+      WHERE ${sql.identifier([field])} = ${id} AND deleted_at IS NULL`);
+    return result.rowCount;
+  }
+
+  /** Clears ref `field` where it is `id` (live or not); how many. */
+  async clearReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
+    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
+    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field])} = NULL ${stamp} WHERE ${sql.identifier([field])} = ${id}`);
+    return result.rowCount;
   }
 
   /** Undoes a soft delete; null when there is no soft-deleted record with this id. */

@@ -34,6 +34,7 @@ interface RawField {
   max_items?: number;
   to?: string;
   sequence?: { within: string[] };
+  on_delete?: 'restrict' | 'cascade' | 'set_null';
 }
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
@@ -182,6 +183,8 @@ function compileField(
 
   if (def.storage !== undefined && !topLevel) problem('storage', 'only top-level fields choose their storage');
   if (def.sequence && !topLevel) problem('sequence', 'only top-level fields can be sequences');
+  if (def.on_delete && (!topLevel || def.storage === 'document')) problem('on_delete', 'only top-level column refs choose what deleting their target does');
+  if (def.on_delete === 'set_null' && def.required) problem('on_delete', 'a required ref cannot be set to null; use restrict or cascade');
   if (def.indexed && insideArray) problem('indexed', 'fields inside arrays cannot be indexed; index the array itself');
   if (def.indexed && def.type === 'object') problem('indexed', 'index a field inside the object instead');
   if (def.searchable && !['string', 'text'].includes(def.type)) problem('searchable', 'only string and text fields are searchable');
@@ -254,6 +257,7 @@ function compileField(
     items,
     to: def.to,
     sequence: def.sequence,
+    onDelete: def.type === 'ref' ? (def.on_delete ?? 'restrict') : undefined,
     source: { file: file.file, path: yamlPath },
   };
 }

@@ -60,7 +60,7 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
     properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
     required: ['items'],
   },
-  ref: { properties: { to: { type: 'string', pattern: NAME_PATTERN } }, required: ['to'] },
+  ref: { properties: { to: { type: 'string', pattern: NAME_PATTERN }, on_delete: { enum: ['restrict', 'cascade', 'set_null'] } }, required: ['to'] },
 };
 
 /** The options a field of this type accepts, for "allowed: …" hints. */
