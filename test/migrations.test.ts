@@ -6,7 +6,7 @@ import { migrateDown, migrateUp, MigrationError, migrationStatus } from '../src/
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { MIGRATION_LABELS, NEXT_MIGRATION } from './support/project-facts.ts';
+import { MIGRATED_TABLES, MIGRATION_LABELS, NEXT_MIGRATION } from './support/project-facts.ts';
 import { startTestService } from './support/service.ts';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations');
@@ -35,7 +35,7 @@ describe('migrate up, status and down', () => {
 
     const applied = await migrateUp(db.url, MIGRATIONS);
     expect(applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`)).toEqual(MIGRATION_LABELS);
-    expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+    expect(await tables(db)).toEqual(MIGRATED_TABLES);
     const recorded = await db.query<{ version: number; checksum: string }>('SELECT version, checksum FROM reelmeta_migrations');
     expect(recorded).toEqual(applied.map((m) => ({ version: m.version, checksum: m.checksum })));
     expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(states('applied'));
@@ -48,7 +48,7 @@ describe('migrate up, status and down', () => {
     expect(await migrateDown(db.url, MIGRATIONS)).toEqual([]);
 
     await migrateUp(db.url, MIGRATIONS);
-    expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+    expect(await tables(db)).toEqual(MIGRATED_TABLES);
   });
 
   it('works from the command line: npm run migrate, migrate status, migrate down', async () => {
@@ -100,7 +100,7 @@ describe('migrate up, status and down', () => {
     await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(
       new RegExp(`${NEXT_MIGRATION}_broken\\.up\\.sql failed and was rolled back: relation "no_such_table" does not exist`),
     );
-    expect(await tables(db)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+    expect(await tables(db)).toEqual(MIGRATED_TABLES);
     expect((await migrationStatus(db.url, copy.migrationsDir)).map((s) => s.state)).toEqual([...states('applied'), 'pending']);
   });
 

@@ -3,6 +3,7 @@
 // full text, the Appendix D use cases, and bad or hostile input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { MIGRATED_TABLES } from './support/project-facts.ts';
 import { startTestService, type Reply, type TestService } from './support/service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
@@ -443,7 +444,7 @@ describe('hostile names and values', () => {
     expect(statuses).toEqual(new Set([200, 400]));
     expect(await db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
     const tables = await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-    expect(tables.map((t) => t.table_name)).toEqual(['episodes', 'reelmeta_migrations', 'shows']);
+    expect(tables.map((t) => t.table_name)).toEqual(MIGRATED_TABLES);
   });
 
   it('matches hostile text literally when it is stored', async () => {

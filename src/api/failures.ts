@@ -7,7 +7,7 @@ import {
   NotNullIntegrityConstraintViolationError,
   UniqueIntegrityConstraintViolationError,
 } from 'slonik';
-import type { Model } from '../registry/model.ts';
+import { withArticle, type Model } from '../registry/model.ts';
 import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { QueryError } from '../query/problems.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
@@ -56,7 +56,7 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
     }
     return {
       status: 409,
-      problems: [{ code: 'CONFLICT', message: `${ref?.field ?? 'a reference'} refers to a ${ref?.target ?? 'record'} that does not exist`, field: ref?.field ?? null }],
+      problems: [{ code: 'CONFLICT', message: `${ref?.field ?? 'a reference'} refers to ${withArticle(ref?.target ?? 'record')} that does not exist`, field: ref?.field ?? null }],
     };
   }
   if (error instanceof UniqueIntegrityConstraintViolationError) {

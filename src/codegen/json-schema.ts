@@ -68,7 +68,7 @@ function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
       return { type: 'string', ...(prefix ? { pattern: idPattern(prefix) } : {}) };
     }
     case 'object':
-      return objectSchema(field.fields ?? [], prefixes);
+      return field.fields ? objectSchema(field.fields, prefixes) : { type: 'object' };
     case 'array':
       return {
         type: 'array',

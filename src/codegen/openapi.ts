@@ -1,5 +1,5 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import { childRoutes, sequenceRoutes, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import { childRoutes, sequenceRoutes, withArticle, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
@@ -99,8 +99,6 @@ function filterSchema(field: FieldDef): JsonSchema {
   }
 }
 
-/** "a show", "an episode". */
-const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
 function entityPaths(model: Model, entity: EntityDef, version: string): Record<string, JsonSchema> {
   const name = schemaTitle(entity);

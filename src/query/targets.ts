@@ -36,7 +36,14 @@ export function resolveTarget(entity: EntityDef, path: string): Resolved {
   const hops: string[][] = [documentField ? [def.name] : []];
   let walked = first!;
 
-  for (const segment of rest) {
+  for (const [index, segment] of rest.entries()) {
+    // Inside an open document any key may be asked for; its values compare as text.
+    if (def.type === 'object' && !def.fields) {
+      const inside = rest.slice(index);
+      if (inside.some((s) => !/^[A-Za-z0-9_]+$/.test(s))) return { error: `"${path}": keys inside ${walked} are letters, digits and _` };
+      hops[hops.length - 1]!.push(...inside);
+      return { target: { path, column, hops, kind: 'scalar', type: 'string', isColumn: false } };
+    }
     let children: readonly FieldDef[] | undefined;
     if (def.type === 'object') {
       children = def.fields;

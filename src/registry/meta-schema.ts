@@ -55,7 +55,8 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
   },
   s3_uri: { properties: { max_length: STRING_LIMITS.max_length } },
   url: { properties: { max_length: STRING_LIMITS.max_length } },
-  object: { properties: { fields: { $ref: '#/$defs/fields' } }, required: ['fields'] },
+  // Without `fields`, an object is an open document (any JSON object, e.g. a component's metadata).
+  object: { properties: { fields: { $ref: '#/$defs/fields' } } },
   array: {
     properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
     required: ['items'],

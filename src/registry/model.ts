@@ -98,6 +98,9 @@ export function findField(entity: EntityDef, name: string): FieldDef | undefined
   return entity.fields.find((f) => f.name === name);
 }
 
+/** "a show", "an episode": entity names in messages and docs. */
+export const withArticle = (noun: string): string => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
 /** Soft delete is on when the entity carries the soft_delete mixin's `deleted_at`. */
 export function hasSoftDelete(entity: EntityDef): boolean {
   return findField(entity, 'deleted_at')?.type === 'datetime';

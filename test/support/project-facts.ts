@@ -14,4 +14,8 @@ export const MIGRATION_LABELS: readonly string[] = readdirSync(path.join(PROJECT
 /** The number the next generated migration gets, e.g. `0003`. */
 export const NEXT_MIGRATION = String(MIGRATION_LABELS.length + 1).padStart(4, '0');
 
-export const REGISTRY_VERSION = loadRegistry(path.join(PROJECT_ROOT, 'registry')).registryVersion;
+const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+export const REGISTRY_VERSION = model.registryVersion;
+
+/** The tables a fully migrated database holds, sorted as information_schema lists them. */
+export const MIGRATED_TABLES: readonly string[] = [...model.entities.map((e) => e.table), 'reelmeta_migrations'].sort();
