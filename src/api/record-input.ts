@@ -70,6 +70,7 @@ export class RecordInput {
       checkDeprecated(field, values[field.name], current?.[field.name], field.name, problems);
     }
     if (!this.validate(values)) problems.push(...describeErrors(this.validate.errors ?? []));
+    else problems.push(...orderProblems(this.entity, values));
     findNulCharacters(values, '', problems);
     if (problems.length > 0) throw new ApiError(422, problems);
     if (current) this.checkTransitions(current, values);
@@ -93,6 +94,19 @@ export class RecordInput {
 }
 
 /** Replaces accepted enum spellings (e.g. `in-production`) with the canonical value, at any depth. */
+/** `at_least`: a value may not be less than the other field's (timecode_out ≥ timecode_in). */
+function orderProblems(entity: EntityDef, values: Json): ApiProblem[] {
+  const problems: ApiProblem[] = [];
+  for (const field of entity.fields) {
+    const value = values[field.name];
+    const floor = field.atLeast === undefined ? undefined : values[field.atLeast];
+    if (value === null || value === undefined || floor === null || floor === undefined) continue;
+    const less = field.type === 'datetime' ? Date.parse(value as string) < Date.parse(floor as string) : (value as string | number) < (floor as string | number);
+    if (less) problems.push({ code: 'VALIDATION_ERROR', message: `${field.name} must not be before ${field.atLeast} (${String(floor)})`, field: field.name });
+  }
+  return problems;
+}
+
 function canonicalizeAliases(fields: readonly FieldDef[], values: Json): void {
   for (const field of fields) {
     const value = values[field.name];

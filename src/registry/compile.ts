@@ -35,6 +35,7 @@ interface RawField {
   to?: string;
   sequence?: { within: string[] };
   on_delete?: 'restrict' | 'cascade' | 'set_null';
+  at_least?: string;
 }
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
@@ -78,6 +79,12 @@ export function compileModel(raw: RawRegistry): Model {
       if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field.name)) {
         report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform (reserved: ${RESERVED_FIELD_NAMES.join(', ')})`);
       }
+    }
+    for (const field of fields.filter((f) => f.atLeast)) {
+      const other = fields.find((f) => f.name === field.atLeast);
+      const at = `${field.source.path}.at_least`;
+      if (!other) report(file, at, `unknown field "${field.atLeast}"; fields: ${fields.map((f) => f.name).join(', ')}`);
+      else if (other === field || other.type !== field.type) report(file, at, `"${field.atLeast}" must be another ${field.type} field`);
     }
     for (const field of fields.filter((f) => f.sequence)) {
       const at = `${field.source.path}.sequence.within`;
@@ -183,6 +190,7 @@ function compileField(
 
   if (def.storage !== undefined && !topLevel) problem('storage', 'only top-level fields choose their storage');
   if (def.sequence && !topLevel) problem('sequence', 'only top-level fields can be sequences');
+  if (def.at_least && !topLevel) problem('at_least', 'only top-level fields can be compared with each other');
   if (def.on_delete && (!topLevel || def.storage === 'document')) problem('on_delete', 'only top-level column refs choose what deleting their target does');
   if (def.on_delete === 'set_null' && def.required) problem('on_delete', 'a required ref cannot be set to null; use restrict or cascade');
   if (def.indexed && insideArray) problem('indexed', 'fields inside arrays cannot be indexed; index the array itself');
@@ -257,6 +265,7 @@ function compileField(
     items,
     to: def.to,
     sequence: def.sequence,
+    atLeast: def.at_least,
     onDelete: def.type === 'ref' ? (def.on_delete ?? 'restrict') : undefined,
     source: { file: file.file, path: yamlPath },
   };

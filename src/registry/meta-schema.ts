@@ -5,6 +5,9 @@ import { FIELD_TYPES, type FieldType } from './model.ts';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
 
+/** An ordered field may have to be at least another field of the record (timecode_out ≥ timecode_in). */
+const AT_LEAST = { at_least: { type: 'string', pattern: NAME_PATTERN } } as const;
+
 const COMMON_OPTIONS = {
   type: {},
   description: { type: 'string' },
@@ -28,11 +31,12 @@ const NUMBER_LIMITS = {
 } as const;
 
 const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; required?: string[] }> = {
-  string: { properties: STRING_LIMITS },
+  string: { properties: { ...STRING_LIMITS, ...AT_LEAST } },
   text: { properties: { max_length: STRING_LIMITS.max_length } },
   integer: {
     properties: {
       ...NUMBER_LIMITS,
+      ...AT_LEAST,
       sequence: {
         type: 'object',
         required: ['within'],
@@ -41,10 +45,10 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
       },
     },
   },
-  number: { properties: NUMBER_LIMITS },
+  number: { properties: { ...NUMBER_LIMITS, ...AT_LEAST } },
   boolean: { properties: {} },
-  date: { properties: {} },
-  datetime: { properties: {} },
+  date: { properties: AT_LEAST },
+  datetime: { properties: AT_LEAST },
   enum: {
     properties: {
       values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },

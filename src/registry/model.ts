@@ -54,6 +54,8 @@ export interface FieldDef {
   readonly to?: string;
   /** ref: what deleting the target does to this record: refuse (default), delete it too, or clear the ref. */
   readonly onDelete?: 'restrict' | 'cascade' | 'set_null';
+  /** The name of another top-level field of the same type this one may not be less than. */
+  readonly atLeast?: string;
   /** integer: numbered 1, 2, 3… among live records sharing the values of `within`. */
   readonly sequence?: { readonly within: readonly string[] };
   /** Where the field was declared, for error messages. */
