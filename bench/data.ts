@@ -4,7 +4,7 @@
 import * as v from './vocabulary.ts';
 
 /** Bump when the generated data changes shape, so an old seed is not reused. */
-export const GENERATOR_VERSION = 'episodes-v3';
+export const GENERATOR_VERSION = 'episodes-v4';
 
 /** Explicit COPY column list: generated columns (search_vector) must never be written. */
 export const EPISODE_COLUMNS = [
@@ -219,8 +219,10 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
   const id = makeId('ep', created, i, rng);
   const updated = created + rng() ** 3 * (now - created);
   const status = weighted(rng, STATUS_WEIGHTS);
-  const season = int(rng, 1, 12);
-  const episodeNumber = int(rng, 1, 40);
+  // Each show's seasons fill up in turn, so (show_id, season, episode_number) is unique as the registry requires.
+  const showId = ctx.showIds[i % ctx.showIds.length]!;
+  const season = 1 + (Math.floor(i / ctx.showIds.length) % 12);
+  const episodeNumber = 1 + Math.floor(i / (ctx.showIds.length * 12));
   const filming = created + int(rng, -10, 20) * DAY_MS;
   const publish = filming + int(rng, 14, 45) * DAY_MS;
   const [placeName, city, country] = pick(rng, v.PLACES);
@@ -241,7 +243,7 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
     id,
     1,
     title,
-    pick(rng, ctx.showIds),
+    showId,
     episodeNumber,
     season,
     status,
