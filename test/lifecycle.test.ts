@@ -191,7 +191,9 @@ describe('on_delete of a ref', () => {
     expect((await service.request('GET', `/api/v1/shows/${show.id}`)).status).toBe(200);
     expect((await service.request('DELETE', `/api/v1/shows/${show.id}?hard=true`)).status).toBe(409);
     for (const e of episodes) await service.request('DELETE', `/api/v1/episodes/${e.id}`);
-    expect((await service.request('DELETE', `/api/v1/shows/${show.id}`)).status).toBe(200);
+    const done = await service.request<Rec>('DELETE', `/api/v1/shows/${show.id}`);
+    expect(done.status).toBe(200);
+    expect(Object.keys(done.body.data).sort()).toEqual(['deleted', 'deleted_at', 'hard', 'id']);
   });
 
   for (const onDelete of ['cascade', 'set_null'] as const) {

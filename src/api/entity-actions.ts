@@ -90,9 +90,11 @@ export class EntityActions {
       const detached: Record<string, number> = {};
       for (const { entity, store, field } of this.referrers) {
         if (field.onDelete === 'cascade' && store.supportsSoftDelete) {
-          cascaded[entity.plural] = (cascaded[entity.plural] ?? 0) + (await store.softDeleteReferring(field.name, id, actor, `deleted with ${this.entity.name} ${id}`, tx));
+          const n = await store.softDeleteReferring(field.name, id, actor, `deleted with ${this.entity.name} ${id}`, tx);
+          if (n > 0) cascaded[entity.plural] = (cascaded[entity.plural] ?? 0) + n;
         } else if (field.onDelete === 'set_null') {
-          detached[entity.plural] = (detached[entity.plural] ?? 0) + (await store.clearReferring(field.name, id, tx));
+          const n = await store.clearReferring(field.name, id, tx);
+          if (n > 0) detached[entity.plural] = (detached[entity.plural] ?? 0) + n;
         } else {
           const live = await store.countReferring(field.name, id, tx);
           if (live > 0) {
