@@ -38,7 +38,7 @@ export class EntityActions {
   private readonly input: RecordInput;
   private readonly idShape: RegExp;
   private readonly reasonMax: number | undefined;
-  readonly actorMax: number | undefined;
+  private readonly actorMax: number | undefined;
   private readonly pool: DatabasePool;
   private readonly referrers: readonly Referrer[];
 
