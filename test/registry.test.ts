@@ -32,7 +32,7 @@ describe('the registry in this repository', () => {
     const model = loadRegistry(`${PROJECT_ROOT}/registry`);
     expect(model.registryVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(model.apiVersions).toEqual(['v1']);
-    expect(model.entities.map((e) => e.name)).toEqual(['show', 'episode', 'component', 'clip']);
+    expect(model.entities.map((e) => e.name)).toEqual(['show', 'episode', 'component', 'clip', 'ui_element', 'background']);
     const episode = model.entities.find((e) => e.name === 'episode')!;
     expect(hasTimestamps(episode) && hasSoftDelete(episode)).toBe(true);
     expect(resolvePath(episode, ['wardrobe', 'shoes', 'color'])?.type).toBe('string');
@@ -93,7 +93,7 @@ describe('meta-schema errors', () => {
     );
     expect(lines).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/episode\.yaml: fields\.show_id\.to: unknown entity "series"; known: show, episode, component, clip/),
+        expect.stringMatching(/episode\.yaml: fields\.show_id\.to: unknown entity "series"; known: show, episode, component, clip, ui_element, background/),
         expect.stringMatching(/episode\.yaml: mixins\.1: unknown mixin "audit"/),
         expect.stringMatching(/episode\.yaml: fields\.status\.aliases\.cancelled: "cancelled_forever" is not one of the values/),
       ]),
@@ -108,11 +108,11 @@ describe('meta-schema errors', () => {
   it('reports entity files that registry.yaml does not list, and listed files that are missing', () => {
     const lines = problemsAfter((c) => {
       c.write('registry/entities/trailer.yaml', 'name: trailer\n');
-      c.edit('registry/registry.yaml', (t) => t.replace('entities: [show, episode, component, clip]', 'entities: [show, episode, component, clip, trailer_cut]'));
+      c.edit('registry/registry.yaml', (t) => t.replace('entities: [show, episode, component, clip, ui_element, background]', 'entities: [show, episode, component, clip, ui_element, background, trailer_cut]'));
     });
     expect(lines).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^registry\/registry\.yaml: entities\.4: "trailer_cut" is listed but registry\/entities\/trailer_cut\.yaml does not exist/),
+        expect.stringMatching(/^registry\/registry\.yaml: entities\.6: "trailer_cut" is listed but registry\/entities\/trailer_cut\.yaml does not exist/),
         expect.stringMatching(/^registry\/entities\/trailer\.yaml: \(root\): not listed under "entities"/),
       ]),
     );
