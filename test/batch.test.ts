@@ -1,8 +1,7 @@
 // POST /{plural}/batch (FR-14) over real HTTP and PostgreSQL: a status per operation, and
 // atomic=true as all or nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { useServiceForFile } from './support/file-service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 interface ItemResult {
@@ -14,26 +13,11 @@ interface ItemResult {
   errors?: { code: string; message: string; field: string | null }[];
 }
 
-let db: TestDatabase;
-let service: TestService;
+const fixture = useServiceForFile();
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  service = await startTestService({ databaseUrl: db.url });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
-});
-
-const create = async (body: Record<string, unknown>, plural = 'episodes') => {
-  const reply = await service.request<Rec>('POST', `/api/v1/${plural}`, { body });
-  expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
-  return reply.body.data;
-};
-const batch = (operations: unknown, query = '') => service.request<ItemResult[]>('POST', `/api/v1/episodes/batch${query}`, { body: { operations } });
-const titleOf = async (id: string) => (await db.query<{ title: string }>('SELECT title FROM episodes WHERE id = $1', [id]))[0]?.title;
+const { create } = fixture;
+const batch = (operations: unknown, query = '') => fixture.service.request<ItemResult[]>('POST', `/api/v1/episodes/batch${query}`, { body: { operations } });
+const titleOf = async (id: string) => (await fixture.db.query<{ title: string }>('SELECT title FROM episodes WHERE id = $1', [id]))[0]?.title;
 
 describe('batch', () => {
   it('answers every operation with its own status, applying the ones that succeed', async () => {
@@ -74,14 +58,14 @@ describe('batch', () => {
 
     expect(await titleOf(items[0]!.id!)).toBe('Made in a batch');
     expect(await titleOf(existing.id)).toBe('Replaced');
-    expect((await service.request('GET', `/api/v1/episodes/${doomed.id}`)).status).toBe(404);
-    expect((await db.query('SELECT deleted_reason FROM episodes WHERE id = $1', [doomed.id]))[0]).toEqual({ deleted_reason: 'duplicate' });
+    expect((await fixture.service.request('GET', `/api/v1/episodes/${doomed.id}`)).status).toBe(404);
+    expect((await fixture.db.query('SELECT deleted_reason FROM episodes WHERE id = $1', [doomed.id]))[0]).toEqual({ deleted_reason: 'duplicate' });
   });
 
   it('with atomic=true applies everything or nothing, answering with the failure', async () => {
     const show = await create({ title: 'Atomic Show', slug: 'atomic-show' }, 'shows');
     const kept = await create({ title: 'Untouched', show_id: show.id, season: 1, episode_number: 1 });
-    const before = await db.query('SELECT id, title FROM episodes ORDER BY id');
+    const before = await fixture.db.query('SELECT id, title FROM episodes ORDER BY id');
 
     const failing = await batch(
       [
@@ -101,12 +85,12 @@ describe('batch', () => {
         field: 'operations[2]',
       },
     ]);
-    expect(await db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
+    expect(await fixture.db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
 
     const invalid = await batch([{ op: 'create', data: { title: 'Fine' } }, { op: 'create', data: { title: 5 } }], '?atomic=true');
     expect(invalid.status).toBe(422);
     expect(invalid.body.errors[0]!.field).toBe('operations[1].title');
-    expect(await db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
+    expect(await fixture.db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
 
     const passing = await batch(
       [
@@ -125,15 +109,15 @@ describe('batch', () => {
     const big = await batch(thousand);
     expect(big.status).toBe(200);
     expect(big.body.metadata).toMatchObject({ succeeded: 1000, failed: 0 });
-    expect((await db.query(`SELECT count(*)::int AS n FROM episodes WHERE tags @> '["bulk"]'`))[0]).toEqual({ n: 1000 });
+    expect((await fixture.db.query(`SELECT count(*)::int AS n FROM episodes WHERE tags @> '["bulk"]'`))[0]).toEqual({ n: 1000 });
 
     const tooMany = await batch([...thousand, { op: 'create', data: { title: 'one more' } }]);
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.errors[0]!.message).toMatch(/at most 1000 operations \(got 1001\)/);
     expect((await batch([])).status).toBe(400);
-    expect((await service.request('POST', '/api/v1/episodes/batch', { body: [{ op: 'create' }] })).status).toBe(400);
-    expect((await service.request('POST', '/api/v1/episodes/batch?atomic=maybe', { body: { operations: [] } })).status).toBe(400);
-    const get = await service.request('GET', '/api/v1/episodes/batch');
+    expect((await fixture.service.request('POST', '/api/v1/episodes/batch', { body: [{ op: 'create' }] })).status).toBe(400);
+    expect((await fixture.service.request('POST', '/api/v1/episodes/batch?atomic=maybe', { body: { operations: [] } })).status).toBe(400);
+    const get = await fixture.service.request('GET', '/api/v1/episodes/batch');
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
   });

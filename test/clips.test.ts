@@ -3,30 +3,21 @@
 // clips of an episode, timecodes are checked, and unassigned clips wait in the library.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { useServiceForFile } from './support/file-service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 const appendixC = (name: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<string, unknown>;
 
-let db: TestDatabase;
-let service: TestService;
+const fixture = useServiceForFile();
 let episode: Rec;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  service = await startTestService({ databaseUrl: db.url });
-  episode = (await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })).body.data;
+  episode = (await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })).body.data;
 });
 
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
-});
-
-const post = (body: Record<string, unknown>) => service.request<Rec>('POST', '/api/v1/clips', { body });
+const post = (body: Record<string, unknown>) => fixture.service.request<Rec>('POST', '/api/v1/clips', { body });
 
 describe('clips', () => {
   it('accept the Appendix C records as written, and answer use case 3', async () => {
@@ -39,10 +30,10 @@ describe('clips', () => {
     await post({ ...appendixC('clip-lala'), episode_id: episode.id, status: 'pending_review', take_number: 2 });
 
     // Appendix D use case 3, through the sub-resource the episode_id ref gives.
-    const found = await service.request<Rec[]>('GET', `/api/v1/episodes/${episode.id}/clips?talent_source=Lala&status=approved`);
+    const found = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes/${episode.id}/clips?talent_source=Lala&status=approved`);
     expect(found.body.data.map((c) => c.id)).toEqual([lala.body.data.id]);
     expect(found.body.data[0]).toMatchObject({ file_reference: 's3://bucket/raw/ep_abc123/lala_take_01.mov', timecode_in: '00:00:00:00' });
-    const searched = await service.request<Rec[]>('GET', '/api/v1/clips/search?q=monologue');
+    const searched = await fixture.service.request<Rec[]>('GET', '/api/v1/clips/search?q=monologue');
     expect(searched.body.data.map((c) => c.take_number as number).sort()).toEqual([1, 2]);
   });
 
@@ -60,15 +51,15 @@ describe('clips', () => {
   it('wait unassigned in the library, are assigned by PATCH, and return to it when their episode is deleted', async () => {
     const loose = (await post({ talent_source: 'JustAWomanInHerPrime', file_reference: 's3://bucket/raw/loose.mov', clip_type: 'b-roll' })).body.data;
     expect(loose).toMatchObject({ episode_id: null, clip_type: 'b_roll', status: 'pending_review' });
-    const unassigned = async () => (await service.request<Rec[]>('GET', '/api/v1/clips?episode_id[null]=true')).body.data.map((c) => c.id);
+    const unassigned = async () => (await fixture.service.request<Rec[]>('GET', '/api/v1/clips?episode_id[null]=true')).body.data.map((c) => c.id);
     expect(await unassigned()).toContain(loose.id);
 
-    const other = (await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Spring Capsule' } })).body.data;
-    const assigned = await service.request<Rec>('PATCH', `/api/v1/clips/${loose.id}`, { body: { episode_id: other.id } });
+    const other = (await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Spring Capsule' } })).body.data;
+    const assigned = await fixture.service.request<Rec>('PATCH', `/api/v1/clips/${loose.id}`, { body: { episode_id: other.id } });
     expect(assigned.body.data.episode_id).toBe(other.id);
     expect(await unassigned()).not.toContain(loose.id);
 
-    const deleted = await service.request<Rec>('DELETE', `/api/v1/episodes/${other.id}`);
+    const deleted = await fixture.service.request<Rec>('DELETE', `/api/v1/episodes/${other.id}`);
     expect(deleted.body.data.detached).toEqual({ clips: 1 });
     expect(await unassigned()).toContain(loose.id);
   });

@@ -1,52 +1,38 @@
 // Record lifecycle rules declared in the registry, over real HTTP and PostgreSQL: restore after a
 // soft delete, unique sets among live records, and enum transitions (the approval flow, seed 8.11).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { copyProject } from './support/project-copy.ts';
+import { useServiceForFile } from './support/file-service.ts';
 import { startTestService, type TestService } from './support/service.ts';
+import { createTestDatabase } from './support/database.ts';
+import { copyProject } from './support/project-copy.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 
-let db: TestDatabase;
-let service: TestService;
+const fixture = useServiceForFile();
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  service = await startTestService({ databaseUrl: db.url });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
-});
-
-const create = async (body: Record<string, unknown>, plural = 'episodes') => {
-  const reply = await service.request<Rec>('POST', `/api/v1/${plural}`, { body });
-  expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
-  return reply.body.data;
-};
+const { create } = fixture;
 
 describe('restore', () => {
   it('brings a soft-deleted record back, recording who and when, and clears the deletion fields', async () => {
     const episode = await create({ title: 'Deleted by mistake' });
-    await service.request('DELETE', `/api/v1/episodes/${episode.id}?reason=oops`, { headers: { 'X-Actor': 'lala' } });
-    expect((await service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(404);
+    await fixture.service.request('DELETE', `/api/v1/episodes/${episode.id}?reason=oops`, { headers: { 'X-Actor': 'lala' } });
+    expect((await fixture.service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(404);
 
-    const restored = await service.request<Rec>('POST', `/api/v1/episodes/${episode.id}/restore`, { headers: { 'X-Actor': 'editor-1' } });
+    const restored = await fixture.service.request<Rec>('POST', `/api/v1/episodes/${episode.id}/restore`, { headers: { 'X-Actor': 'editor-1' } });
     expect(restored.status).toBe(200);
     expect(restored.body.data).toMatchObject({ id: episode.id, deleted_at: null, deleted_by: null, deleted_reason: null, restored_by: 'editor-1' });
     expect(Date.parse(restored.body.data.restored_at as string)).toBeGreaterThan(Date.parse(episode.created_at as string) - 1);
-    expect((await service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(200);
+    expect((await fixture.service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(200);
   });
 
   it('answers 409 for a live record, 404 for an unknown one, 405 for other methods', async () => {
     const live = await create({ title: 'Never deleted' });
-    const again = await service.request('POST', `/api/v1/episodes/${live.id}/restore`);
+    const again = await fixture.service.request('POST', `/api/v1/episodes/${live.id}/restore`);
     expect(again.status).toBe(409);
     expect(again.body.errors[0]!.message).toBe(`episode ${live.id} is not deleted`);
-    expect((await service.request('POST', '/api/v1/episodes/ep_20250101_missing000/restore')).status).toBe(404);
-    const get = await service.request('GET', `/api/v1/episodes/${live.id}/restore`);
+    expect((await fixture.service.request('POST', '/api/v1/episodes/ep_20250101_missing000/restore')).status).toBe(404);
+    const get = await fixture.service.request('GET', `/api/v1/episodes/${live.id}/restore`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
   });
@@ -56,7 +42,7 @@ describe('unique sets', () => {
   it('refuse a second live episode with the same show, season and number, naming the fields', async () => {
     const show = await create({ title: 'Styling Adventures', slug: 'styling-adventures-unique' }, 'shows');
     const first = await create({ title: 'One', show_id: show.id, season: 1, episode_number: 1 });
-    const clash = await service.request('POST', '/api/v1/episodes', { body: { title: 'Also one', show_id: show.id, season: 1, episode_number: 1 } });
+    const clash = await fixture.service.request('POST', '/api/v1/episodes', { body: { title: 'Also one', show_id: show.id, season: 1, episode_number: 1 } });
     expect(clash.status).toBe(409);
     expect(clash.body.errors[0]).toMatchObject({ code: 'CONFLICT', message: 'another episode already has the same show_id, season and episode_number' });
     // Other seasons, and episodes outside a show, are free.
@@ -65,24 +51,24 @@ describe('unique sets', () => {
     await create({ title: 'No show either', season: 1, episode_number: 1 });
 
     const second = await create({ title: 'Two', show_id: show.id, season: 1, episode_number: 2 });
-    const moved = await service.request('PATCH', `/api/v1/episodes/${second.id}`, { body: { episode_number: 1 } });
+    const moved = await fixture.service.request('PATCH', `/api/v1/episodes/${second.id}`, { body: { episode_number: 1 } });
     expect(moved.status).toBe(409);
 
     // Among live records only: deleting the first frees its number, and restoring it then clashes.
-    await service.request('DELETE', `/api/v1/episodes/${first.id}`);
+    await fixture.service.request('DELETE', `/api/v1/episodes/${first.id}`);
     const replacement = await create({ title: 'New one', show_id: show.id, season: 1, episode_number: 1 });
-    const restore = await service.request('POST', `/api/v1/episodes/${first.id}/restore`);
+    const restore = await fixture.service.request('POST', `/api/v1/episodes/${first.id}/restore`);
     expect(restore.status).toBe(409);
     expect(restore.body.errors[0]!.message).toMatch(/same show_id, season and episode_number/);
-    await service.request('DELETE', `/api/v1/episodes/${replacement.id}?hard=true`);
-    expect((await service.request('POST', `/api/v1/episodes/${first.id}/restore`)).status).toBe(200);
+    await fixture.service.request('DELETE', `/api/v1/episodes/${replacement.id}?hard=true`);
+    expect((await fixture.service.request('POST', `/api/v1/episodes/${first.id}/restore`)).status).toBe(200);
   });
 });
 
 describe('enum transitions (approval)', () => {
   it('allow draft → approved, approved → draft, draft → rejected, rejected → draft, and refuse the rest with the allowed ones', async () => {
     const episode = await create({ title: 'For review', approval_status: 'draft' });
-    const step = (approval_status: string) => service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { approval_status } });
+    const step = (approval_status: string) => fixture.service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { approval_status } });
     expect((await step('rejected')).status).toBe(200);
     const skip = await step('approved');
     expect(skip.status).toBe(409);
@@ -91,12 +77,12 @@ describe('enum transitions (approval)', () => {
       message: 'approval_status cannot change from "rejected" to "approved"; from "rejected" it can change to: draft',
       field: 'approval_status',
     });
-    expect((await service.request<Rec>('GET', `/api/v1/episodes/${episode.id}`)).body.data.approval_status).toBe('rejected');
+    expect((await fixture.service.request<Rec>('GET', `/api/v1/episodes/${episode.id}`)).body.data.approval_status).toBe('rejected');
     expect((await step('draft')).status).toBe(200);
     expect((await step('approved')).status).toBe(200);
     expect((await step('draft')).status).toBe(200);
     // Other fields change freely, and a PATCH that leaves the status alone is no transition.
-    const other = await service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { title: 'Renamed' } });
+    const other = await fixture.service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { title: 'Renamed' } });
     expect(other.status).toBe(200);
     expect(other.body.data.approval_status).toBe('draft');
   });
@@ -124,7 +110,7 @@ describe('enum transitions (approval)', () => {
 describe('sequences (episode numbers within a show and season)', () => {
   it('suggests the next number under the show, and assigns it when a create leaves it out', async () => {
     const show = await create({ title: 'Numbered', slug: 'numbered-show' }, 'shows');
-    const next = (query: string) => service.request<Record<string, unknown>>('GET', `/api/v1/shows/${show.id}/next-episode-number${query}`);
+    const next = (query: string) => fixture.service.request<Record<string, unknown>>('GET', `/api/v1/shows/${show.id}/next-episode-number${query}`);
     expect((await next('?season=1')).body.data).toEqual({ show_id: show.id, season: 1, next_episode_number: 1 });
 
     const first = await create({ title: 'Auto one', show_id: show.id, season: 1 });
@@ -135,25 +121,25 @@ describe('sequences (episode numbers within a show and season)', () => {
     expect((await next('?season=1')).body.data.next_episode_number).toBe(9);
     expect((await next('?season=2')).body.data.next_episode_number).toBe(1);
     // Soft-deleted episodes do not hold on to their numbers.
-    await service.request('DELETE', `/api/v1/episodes/${after.id}`);
+    await fixture.service.request('DELETE', `/api/v1/episodes/${after.id}`);
     expect((await next('?season=1')).body.data.next_episode_number).toBe(8);
     // Without the whole scope there is nothing to count within, and nothing is assigned.
     expect((await create({ title: 'No season', show_id: show.id })).episode_number).toBeNull();
 
     // Concurrent creates each get their own number.
-    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => service.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Race ${i}`, show_id: show.id, season: 3 } })));
+    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Race ${i}`, show_id: show.id, season: 3 } })));
     expect(many.map((r) => r.status)).toEqual(Array(8).fill(201));
     expect(many.map((r) => r.body.data.episode_number as number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('answers 400 for a missing or bad scope, and 404 for an unknown show', async () => {
     const show = await create({ title: 'Scoped', slug: 'scoped-show' }, 'shows');
-    const missing = await service.request('GET', `/api/v1/shows/${show.id}/next-episode-number`);
+    const missing = await fixture.service.request('GET', `/api/v1/shows/${show.id}/next-episode-number`);
     expect(missing.status).toBe(400);
     expect(missing.body.errors[0]!.message).toBe('season is required: episode_number counts within show_id, season');
-    expect((await service.request('GET', `/api/v1/shows/${show.id}/next-episode-number?season=two`)).status).toBe(400);
-    expect((await service.request('GET', `/api/v1/shows/${show.id}/next-episode-number?season=1&colour=red`)).status).toBe(400);
-    expect((await service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/next-episode-number?season=1')).status).toBe(404);
+    expect((await fixture.service.request('GET', `/api/v1/shows/${show.id}/next-episode-number?season=two`)).status).toBe(400);
+    expect((await fixture.service.request('GET', `/api/v1/shows/${show.id}/next-episode-number?season=1&colour=red`)).status).toBe(400);
+    expect((await fixture.service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/next-episode-number?season=1')).status).toBe(404);
   });
 });
 
@@ -165,19 +151,19 @@ describe('sub-resources from refs', () => {
     const b = await create({ title: 'Second look', show_id: show.id, season: 1, status: 'draft' });
     await create({ title: 'Elsewhere', show_id: other.id, season: 1, status: 'published' });
 
-    const all = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?_sort=episode_number`);
+    const all = await fixture.service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?_sort=episode_number`);
     expect(all.status).toBe(200);
     expect(all.body.data.map((e) => e.id)).toEqual([a.id, b.id]);
     expect(all.body.metadata).toMatchObject({ total: 2 });
-    const published = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?status=published&_fields=title`);
+    const published = await fixture.service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?status=published&_fields=title`);
     expect(published.body.data).toEqual([{ id: a.id, title: 'First look' }]);
-    const searched = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?q=look&filter=${encodeURIComponent('{"tags":{"_contains":["fashion"]}}')}`);
+    const searched = await fixture.service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?q=look&filter=${encodeURIComponent('{"tags":{"_contains":["fashion"]}}')}`);
     expect(searched.body.data.map((e) => e.id)).toEqual([a.id]);
     // A filter on the ref itself cannot escape the parent.
-    expect((await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?show_id=${other.id}`)).body.data).toEqual([]);
+    expect((await fixture.service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/episodes?show_id=${other.id}`)).body.data).toEqual([]);
 
-    expect((await service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/episodes')).status).toBe(404);
-    expect((await service.request('GET', `/api/v1/shows/${show.id}/episodes?colour=red`)).status).toBe(400);
+    expect((await fixture.service.request('GET', '/api/v1/shows/show_20250101_nosuchshow/episodes')).status).toBe(404);
+    expect((await fixture.service.request('GET', `/api/v1/shows/${show.id}/episodes?colour=red`)).status).toBe(400);
   });
 });
 
@@ -185,13 +171,13 @@ describe('on_delete of a ref', () => {
   it('restrict (the default): a show with live episodes cannot be deleted, soft or hard', async () => {
     const show = await create({ title: 'Busy show', slug: 'busy-show' }, 'shows');
     const episodes = [await create({ title: 'Busy 1', show_id: show.id }), await create({ title: 'Busy 2', show_id: show.id })];
-    const soft = await service.request('DELETE', `/api/v1/shows/${show.id}`);
+    const soft = await fixture.service.request('DELETE', `/api/v1/shows/${show.id}`);
     expect(soft.status).toBe(409);
     expect(soft.body.errors[0]!.message).toBe(`show ${show.id} still has 2 episodes (show_id); delete or reassign them first`);
-    expect((await service.request('GET', `/api/v1/shows/${show.id}`)).status).toBe(200);
-    expect((await service.request('DELETE', `/api/v1/shows/${show.id}?hard=true`)).status).toBe(409);
-    for (const e of episodes) await service.request('DELETE', `/api/v1/episodes/${e.id}`);
-    const done = await service.request<Rec>('DELETE', `/api/v1/shows/${show.id}`);
+    expect((await fixture.service.request('GET', `/api/v1/shows/${show.id}`)).status).toBe(200);
+    expect((await fixture.service.request('DELETE', `/api/v1/shows/${show.id}?hard=true`)).status).toBe(409);
+    for (const e of episodes) await fixture.service.request('DELETE', `/api/v1/episodes/${e.id}`);
+    const done = await fixture.service.request<Rec>('DELETE', `/api/v1/shows/${show.id}`);
     expect(done.status).toBe(200);
     expect(Object.keys(done.body.data).sort()).toEqual(['deleted', 'deleted_at', 'hard', 'id']);
   });

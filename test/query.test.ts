@@ -1,15 +1,14 @@
 // The query language over real HTTP and a real PostgreSQL: filters on columns and dot paths,
 // every operator, the Directus-style JSON filter, projection, sorting, keyset cursors, counts,
 // full text, the Appendix D use cases, and bad or hostile input.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServiceForFile } from './support/file-service.ts';
+import { type Reply } from './support/service.ts';
 import { MIGRATED_TABLES } from './support/project-facts.ts';
-import { startTestService, type Reply, type TestService } from './support/service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 
-let db: TestDatabase;
-let service: TestService;
+const fixture = useServiceForFile();
 const ids: Record<string, string> = {};
 
 const EPISODES: Record<string, Record<string, unknown>> = {
@@ -59,7 +58,7 @@ const EPISODES: Record<string, Record<string, unknown>> = {
   bare: { title: 'Untitled Idea', status: 'draft' },
 };
 
-const get = (path: string) => service.request<Rec[]>('GET', path);
+const get = (path: string) => fixture.service.request<Rec[]>('GET', path);
 const idsOf = (reply: Reply<Rec[]>) => {
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(200);
   return reply.body.data.map((r) => r.id).sort();
@@ -68,18 +67,11 @@ const named = (...names: string[]) => names.map((n) => ids[n]!).sort();
 const messages = (reply: Reply<unknown>) => reply.body.errors.map((e) => e.message).join('\n');
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  service = await startTestService({ databaseUrl: db.url });
   for (const [name, body] of Object.entries(EPISODES)) {
-    const reply = await service.request<Rec>('POST', '/api/v1/episodes', { body });
+    const reply = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body });
     expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
     ids[name] = reply.body.data.id;
   }
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
 });
 
 describe('Appendix D use cases', () => {
@@ -244,14 +236,14 @@ describe('keyset cursors', () => {
     const before = (await get('/api/v1/episodes?_sort=-duration_seconds&_limit=100')).body.data.map((r) => r.id);
     const inserted: string[] = [];
     for (const duration of [5000, 1, 2000]) {
-      const reply = await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Inserted meanwhile', duration_seconds: duration } });
+      const reply = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Inserted meanwhile', duration_seconds: duration } });
       inserted.push(reply.body.data.id);
     }
     const rest = await walk('/api/v1/episodes?_sort=-duration_seconds&_limit=2', first.body.metadata.next_cursor as string);
     const seen = [...first.body.data.map((r) => r.id), ...rest];
     expect(seen.filter((id) => !inserted.includes(id))).toEqual(before);
     expect(new Set(seen).size).toBe(seen.length);
-    for (const id of inserted) await service.request('DELETE', `/api/v1/episodes/${id}?hard=true`);
+    for (const id of inserted) await fixture.service.request('DELETE', `/api/v1/episodes/${id}?hard=true`);
   });
 
   it('rejects a tampered cursor, one from another sort, and a cursor with _offset', async () => {
@@ -319,7 +311,7 @@ describe('full text (q=)', () => {
 
   it('rejects an empty q, and answers 405 for other methods on /search', async () => {
     expect((await get('/api/v1/episodes?q=')).status).toBe(400);
-    const post = await service.request('POST', '/api/v1/episodes/search', { body: {} });
+    const post = await fixture.service.request('POST', '/api/v1/episodes/search', { body: {} });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET');
   });
@@ -400,7 +392,7 @@ describe('hostile names and values', () => {
   ];
 
   it('never reach SQL text and never yield a 500, and the data is intact afterwards', async () => {
-    const before = await db.query<{ id: string; title: string }>('SELECT id, title FROM episodes ORDER BY id');
+    const before = await fixture.db.query<{ id: string; title: string }>('SELECT id, title FROM episodes ORDER BY id');
     const statuses = new Set<number>();
     for (const text of hostile) {
       const v = encodeURIComponent(text);
@@ -442,17 +434,17 @@ describe('hostile names and values', () => {
       }
     }
     expect(statuses).toEqual(new Set([200, 400]));
-    expect(await db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
-    const tables = await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+    expect(await fixture.db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
+    const tables = await fixture.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
     expect(tables.map((t) => t.table_name)).toEqual(MIGRATED_TABLES);
   });
 
   it('matches hostile text literally when it is stored', async () => {
     const tricky = "O'Brien; DROP TABLE shows; -- 100% _real_ \\ 😀";
-    const created = await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: tricky } });
+    const created = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: tricky } });
     expect(idsOf(await get(`/api/v1/episodes?title=${encodeURIComponent(tricky)}`))).toEqual([created.body.data.id]);
     expect(idsOf(await get(`/api/v1/episodes?title[contains]=${encodeURIComponent('100% _real_')}`))).toEqual([created.body.data.id]);
     expect(idsOf(await get(`/api/v1/episodes?title[contains]=${encodeURIComponent('%')}`))).toEqual([created.body.data.id]);
-    await service.request('DELETE', `/api/v1/episodes/${created.body.data.id}?hard=true`);
+    await fixture.service.request('DELETE', `/api/v1/episodes/${created.body.data.id}?hard=true`);
   });
 });

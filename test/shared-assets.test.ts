@@ -1,28 +1,16 @@
 // UI elements and backgrounds (seed 8.3) are shared asset libraries, added as YAML only: the
 // generic routes and the query language serve them with no code of their own.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { useServiceForFile } from './support/file-service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 
-let db: TestDatabase;
-let service: TestService;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  service = await startTestService({ databaseUrl: db.url });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
-});
+const fixture = useServiceForFile();
 
 describe('shared assets', () => {
   it('store, find and soft-delete backgrounds and UI elements', async () => {
     const post = async (plural: string, body: Record<string, unknown>) => {
-      const reply = await service.request<Rec>('POST', `/api/v1/${plural}`, { body });
+      const reply = await fixture.service.request<Rec>('POST', `/api/v1/${plural}`, { body });
       expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
       return reply.body.data;
     };
@@ -32,15 +20,15 @@ describe('shared assets', () => {
     expect(closet.id).toMatch(/^bg_/);
     expect(mouse).toMatchObject({ id: expect.stringMatching(/^uie_/), approval_status: 'approved', tags: null });
 
-    const byTag = await service.request<Rec[]>('GET', '/api/v1/backgrounds?tags=closet&_fields=name');
+    const byTag = await fixture.service.request<Rec[]>('GET', '/api/v1/backgrounds?tags=closet&_fields=name');
     expect(byTag.body.data).toEqual([{ id: closet.id, name: 'Main closet' }]);
-    const searched = await service.request<Rec[]>('GET', '/api/v1/backgrounds/search?q=sunset');
+    const searched = await fixture.service.request<Rec[]>('GET', '/api/v1/backgrounds/search?q=sunset');
     expect(searched.body.data.map((b) => b.name)).toEqual(['Rooftop at sunset']);
-    const wrong = await service.request('POST', '/api/v1/ui_elements', { body: { name: 'x', category: 'sparkle', file_reference: 'https://not-s3' } });
+    const wrong = await fixture.service.request('POST', '/api/v1/ui_elements', { body: { name: 'x', category: 'sparkle', file_reference: 'https://not-s3' } });
     expect(wrong.status).toBe(422);
     expect(wrong.body.errors.map((e) => e.field).sort()).toEqual(['category', 'file_reference']);
 
-    expect((await service.request('DELETE', `/api/v1/backgrounds/${closet.id}`)).status).toBe(200);
-    expect((await service.request<Rec[]>('GET', '/api/v1/backgrounds')).body.data.map((b) => b.name)).toEqual(['Rooftop at sunset']);
+    expect((await fixture.service.request('DELETE', `/api/v1/backgrounds/${closet.id}`)).status).toBe(200);
+    expect((await fixture.service.request<Rec[]>('GET', '/api/v1/backgrounds')).body.data.map((b) => b.name)).toEqual(['Rooftop at sunset']);
   });
 });
