@@ -59,6 +59,13 @@ export class EntityActions {
     return id;
   }
 
+  /** The live record with this id, or 404. */
+  async requireLive(id: string): Promise<StoredRecord> {
+    const record = await this.store.get(this.checkId(id));
+    if (!record) throw notFound(this.entity.name, id);
+    return record;
+  }
+
   create(body: unknown, db?: DatabaseConnection): Promise<StoredRecord> {
     return this.store.create(this.input.forCreate(body), db);
   }

@@ -4,7 +4,6 @@ import type { Ajv2020 } from '../registry/ajv.ts';
 import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model } from '../registry/model.ts';
 import type { Condition, ListQuery } from '../query/ast.ts';
 import { resolveTarget } from '../query/targets.ts';
-import { idPattern } from '../codegen/json-schema.ts';
 import { coerceValue } from '../query/operators.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore } from '../db/records.ts';
@@ -46,13 +45,16 @@ function actor(c: Context, maxLength = Infinity): string | null {
 export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity)]));
+  const actionsOf = new Map(
+    model.entities.map((entity) => {
+      const referrers = model.entities.flatMap((other) =>
+        other.fields.filter((f) => f.type === 'ref' && f.storage === 'column' && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
+      );
+      return [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrers)];
+    }),
+  );
   for (const entity of model.entities) {
-    const store = stores.get(entity.name)!;
-    const referrers = model.entities.flatMap((other) =>
-      other.fields.filter((f) => f.type === 'ref' && f.storage === 'column' && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
-    );
-    const actions = new EntityActions(entity, store, new RecordInput(entity, model, ajv), pool, referrers);
-    mountEntity(app, { model, entity, store, actions, pool, classify }, version);
+    mountEntity(app, { model, entity, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version);
   }
   return app;
 }
@@ -62,11 +64,13 @@ interface EntityContext {
   readonly entity: EntityDef;
   readonly store: RecordStore;
   readonly actions: EntityActions;
+  /** Every entity's actions by name, for routes under a parent. */
+  readonly actionsOf: ReadonlyMap<string, EntityActions>;
   readonly pool: DatabasePool;
   readonly classify: ErrorClassifier;
 }
 
-function mountEntity(app: Hono, { model, entity, store, actions, pool, classify }: EntityContext, version: string): void {
+function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool, classify }: EntityContext, version: string): void {
   const base = `/api/${version}/${entity.plural}`;
   const item = `${base}/:id`;
   const label = entity.name;
@@ -102,13 +106,11 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
   // Sub-resources: GET /shows/{id}/episodes is the episode list, with the same query language,
   // of the episodes whose show_id is that show.
   for (const route of childRoutes(model, entity, version)) {
-    const parentStore = new RecordStore(pool, route.parent);
-    const parentId = new RegExp(idPattern(route.parent.idPrefix));
+    const parent = actionsOf.get(route.parent.name)!;
     const target = resolveTarget(entity, route.field.name);
     if ('error' in target) throw new Error(target.error);
     app.get(route.path, async (c) => {
-      const id = c.req.param('id') ?? '';
-      if (!parentId.test(id) || !(await parentStore.get(id))) throw notFound(route.parent.name, id);
+      const { id } = await parent.requireLive(c.req.param('id') ?? '');
       const query = parseListQuery(entity, new URL(c.req.url).search.slice(1));
       const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
       return sendPage(c, { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent });
@@ -118,11 +120,9 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
   // A sequence scoped by a ref (episode_number within show_id and season) suggests its next number
   // under the parent: GET /shows/{id}/next-episode-number?season=2.
   for (const route of sequenceRoutes(model, entity, version)) {
-    const parentStore = new RecordStore(pool, route.parent);
-    const parentId = new RegExp(idPattern(route.parent.idPrefix));
+    const parent = actionsOf.get(route.parent.name)!;
     app.get(route.path, async (c) => {
-      const id = c.req.param('id') ?? '';
-      if (!parentId.test(id) || !(await parentStore.get(id))) throw notFound(route.parent.name, id);
+      const { id } = await parent.requireLive(c.req.param('id') ?? '');
       const params = queryParams(c, route.scope.map((f) => f.name));
       const scope: Record<string, unknown> = { [route.parentField]: id };
       for (const def of route.scope) {
@@ -183,8 +183,8 @@ function mountEntity(app: Hono, { model, entity, store, actions, pool, classify 
       queryParams(c, []);
       const record = await store.restore(id, actor(c, restoredByMax));
       if (record) return sendData(c, model, record, { entity });
-      if (await store.get(id)) throw ApiError.single(409, 'CONFLICT', `${label} ${id} is not deleted`);
-      throw notFound(label, id);
+      await actions.requireLive(id);
+      throw ApiError.single(409, 'CONFLICT', `${label} ${id} is not deleted`);
     });
   }
 
