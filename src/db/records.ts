@@ -37,6 +37,8 @@ export class RecordStore {
   private readonly table: FragmentSqlToken;
   private readonly columns: ListSqlToken;
   private readonly softDelete: boolean;
+  /** `, updated_at = now()` for entities with timestamps: appended to every UPDATE's SET. */
+  private readonly touch: FragmentSqlToken;
   private readonly getAny: QuerySqlToken;
   private readonly getLive: QuerySqlToken;
 
@@ -50,6 +52,7 @@ export class RecordStore {
       sql.fragment`, `,
     );
     this.softDelete = hasSoftDelete(entity);
+    this.touch = hasTimestamps(entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
     this.getAny = sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${''}`;
     this.getLive = this.softDelete ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL` : this.getAny;
   }
@@ -193,11 +196,15 @@ export class RecordStore {
     });
   }
 
+  /** Marks the live records matching `condition` deleted; the rows as they are now. */
+  private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: string | null, db: CommonQueryMethods) {
+    return db.any(sql.unsafe`
+      UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${this.touch}
+      WHERE ${condition} AND deleted_at IS NULL RETURNING ${this.columns}`);
+  }
+
   async softDeleteRecord(id: string, by: string | null, reason: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
-    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
-    const row = await db.maybeOne(sql.unsafe`
-      UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${stamp}
-      WHERE id = ${id} AND deleted_at IS NULL RETURNING ${this.columns}`);
+    const [row] = await this.softDeleteWhere(sql.fragment`id = ${id}`, by, reason, db);
     return row ? this.toRecord(row) : null;
   }
 
@@ -209,26 +216,20 @@ export class RecordStore {
 
   /** Soft-deletes the live records whose ref `field` is `id`; how many. */
   async softDeleteReferring(field: string, id: string, by: string | null, reason: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
-    const result = await db.query(sql.unsafe`
-      UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${stamp}
-      WHERE ${sql.identifier([field])} = ${id} AND deleted_at IS NULL`);
-    return result.rowCount;
+    return (await this.softDeleteWhere(sql.fragment`${sql.identifier([field])} = ${id}`, by, reason, db)).length;
   }
 
   /** Clears ref `field` where it is `id` (live or not); how many. */
   async clearReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
-    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field])} = NULL ${stamp} WHERE ${sql.identifier([field])} = ${id}`);
+    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field])} = NULL ${this.touch} WHERE ${sql.identifier([field])} = ${id}`);
     return result.rowCount;
   }
 
   /** Undoes a soft delete; null when there is no soft-deleted record with this id. */
   async restore(id: string, by: string | null): Promise<StoredRecord | null> {
-    const stamp = hasTimestamps(this.entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
     const row = await this.pool.maybeOne(sql.unsafe`
       UPDATE ${this.table}
-      SET deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${stamp}
+      SET deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${this.touch}
       WHERE id = ${id} AND deleted_at IS NOT NULL RETURNING ${this.columns}`);
     return row ? this.toRecord(row) : null;
   }
