@@ -28,7 +28,7 @@ describe('components', () => {
 
     const dangling = await fixture.service.request('POST', '/api/v1/components', { body: appendixC('component-audio') });
     expect(dangling.status).toBe(409);
-    expect(dangling.body.errors[0]).toMatchObject({ field: 'episode_id', message: 'episode_id refers to an episode that does not exist' });
+    expect(dangling.body.errors[0]).toMatchObject({ field: 'episode_id', message: `episode_id refers to an episode that does not exist (${appendixC('component-audio').episode_id as string})` });
 
     const listed = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes/${episode.id}/components?_sort=type&_fields=type,subtype`);
     expect(listed.body.data).toEqual([

@@ -50,7 +50,21 @@ export interface Episode {
     trailer_url?: string | null;
   } | null;
   /**
-   * What was worn (seed 5.1.1, FR-7, FR-9).
+   * The outfits worn in the episode (seed 8.4): [{"id": "out_…", "role": "Lala"}, …]. Query through them: outfits.items.brand=Theory.
+   *
+   * @maxItems 50
+   */
+  outfits?:
+    | {
+        id: string;
+        /**
+         * Who wore it: a talent source (Lala, JustAWomanInHerPrime, Guest - Name). The outfit written through the wardrobe below is linked as "main".
+         */
+        role?: string;
+      }[]
+    | null;
+  /**
+   * What was worn, in the Appendix B shape (seed 5.1.1, FR-7, FR-9). Every write also records it as an outfit of wardrobe items, linked in outfits as "main", reusing items and outfits already on file.
    */
   wardrobe?: {
     main_outfit?: {
@@ -152,7 +166,7 @@ export interface Episode {
     } | null;
   } | null;
   /**
-   * On-screen UI graphics used in the episode.
+   * On-screen UI graphics used in the episode. Every file is also linked, by its slot, to the shared UI element with that file_reference (created when new): see ui_element_refs.
    */
   ui_elements?: {
     /**
@@ -183,7 +197,7 @@ export interface Episode {
     icon_holder?: string | null;
   } | null;
   /**
-   * Sets and backgrounds (image or video files).
+   * Sets and backgrounds (image or video files). Every file is also linked, by its slot, to the shared background with that file_reference (created when new): see background_refs.
    */
   backgrounds?: {
     main_closet?: string | null;
@@ -200,6 +214,30 @@ export interface Episode {
         }[]
       | null;
   } | null;
+  /**
+   * The shared UI elements the episode uses, by slot (server-set from ui_elements).
+   */
+  ui_element_refs?:
+    | {
+        id: string;
+        /**
+         * The slot: login_screen, screen_accessories.minimize, screen_accessories.custom.0.file, …
+         */
+        role: string;
+      }[]
+    | null;
+  /**
+   * The shared backgrounds the episode uses, by slot (server-set from backgrounds).
+   */
+  background_refs?:
+    | {
+        id: string;
+        /**
+         * The slot: main_closet, photoshoot, additional.0.file, …
+         */
+        role: string;
+      }[]
+    | null;
   /**
    * Day of filming.
    */

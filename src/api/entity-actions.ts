@@ -97,15 +97,19 @@ export class EntityActions {
       const detached: Record<string, number> = {};
       for (const { entity, store, field } of this.referrers) {
         if (field.onDelete === 'cascade' && store.supportsSoftDelete) {
-          const n = await store.softDeleteReferring(field.name, id, actor, `deleted with ${this.entity.name} ${id}`, tx);
+          const n = await store.softDeleteReferring(field, id, actor, `deleted with ${this.entity.name} ${id}`, tx);
           if (n > 0) cascaded[entity.plural] = (cascaded[entity.plural] ?? 0) + n;
         } else if (field.onDelete === 'set_null') {
-          const n = await store.clearReferring(field.name, id, tx);
+          const n = await store.clearReferring(field, id, tx);
           if (n > 0) detached[entity.plural] = (detached[entity.plural] ?? 0) + n;
         } else {
-          const live = await store.countReferring(field.name, id, tx);
+          const live = await store.countReferring(field, id, tx);
           if (live > 0) {
-            throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} still has ${live} ${entity.plural} (${field.name}); delete or reassign them first`);
+            const message =
+              field.type === 'refs'
+                ? `${this.entity.name} ${id} is still linked from ${live} ${entity.plural} (${field.name}); unlink it first`
+                : `${this.entity.name} ${id} still has ${live} ${entity.plural} (${field.name}); delete or reassign them first`;
+            throw ApiError.single(409, 'CONFLICT', message);
           }
         }
       }

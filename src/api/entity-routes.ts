@@ -44,11 +44,11 @@ function actor(c: Context, maxLength = Infinity): string | null {
 
 export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier): Hono {
   const app = new Hono();
-  const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity)]));
+  const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   const actionsOf = new Map(
     model.entities.map((entity) => {
       const referrers = model.entities.flatMap((other) =>
-        other.fields.filter((f) => f.type === 'ref' && f.storage === 'column' && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
+        other.fields.filter((f) => ((f.type === 'ref' && f.storage === 'column') || f.type === 'refs') && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
       );
       return [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrers)];
     }),
@@ -71,7 +71,7 @@ interface EntityContext {
 }
 
 function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool, classify }: EntityContext, version: string): void {
-  const base = `/api/${version}/${entity.plural}`;
+  const base = `/api/${version}/${entity.route}`;
   const item = `${base}/:id`;
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
@@ -94,11 +94,11 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
     return sendData(c, model, page.records, { entity, extra });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
-  const list = (c: Context) => sendPage(c, parseListQuery(entity, new URL(c.req.url).search.slice(1)));
+  const list = (c: Context) => sendPage(c, parseListQuery(entity, new URL(c.req.url).search.slice(1), model.entities));
   app.get(base, list);
   app.get(`${base}/search`, list);
   app.get(`${base}/export`, (c) => {
-    const { format, query } = parseExportQuery(entity, new URL(c.req.url).search.slice(1));
+    const { format, query } = parseExportQuery(entity, new URL(c.req.url).search.slice(1), model.entities);
     return streamExport(c, entity, store, format, query);
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
@@ -107,11 +107,11 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
   // of the episodes whose show_id is that show.
   for (const route of childRoutes(model, entity, version)) {
     const parent = actionsOf.get(route.parent.name)!;
-    const target = resolveTarget(entity, route.field.name);
+    const target = resolveTarget(entity, route.via, { entities: model.entities });
     if ('error' in target) throw new Error(target.error);
     app.get(route.path, async (c) => {
       const { id } = await parent.requireLive(c.req.param('id') ?? '');
-      const query = parseListQuery(entity, new URL(c.req.url).search.slice(1));
+      const query = parseListQuery(entity, new URL(c.req.url).search.slice(1), model.entities);
       const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
       return sendPage(c, { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent });
     });

@@ -18,7 +18,7 @@ const NOT_FOR_EXPORT = ['_limit', '_offset', '_cursor', '_count'];
 const CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson' };
 
 /** The list query of an export: the list language minus paging, in id order unless sorted. */
-export function parseExportQuery(entity: EntityDef, search: string): { format: ExportFormat; query: ListQuery } {
+export function parseExportQuery(entity: EntityDef, search: string, entities?: readonly EntityDef[]): { format: ExportFormat; query: ListQuery } {
   const params = new URLSearchParams(search);
   const format = params.get('format') ?? 'ndjson';
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
@@ -29,7 +29,7 @@ export function parseExportQuery(entity: EntityDef, search: string): { format: E
   if (paging.length > 0) {
     throw ApiError.single(400, 'INVALID_QUERY', `an export streams every match; ${paging.join(', ')} do not apply here`, paging[0]!);
   }
-  const parsed = parseListQuery(entity, params.toString());
+  const parsed = parseListQuery(entity, params.toString(), entities);
   // Ranking only orders the best matches; an export wants all of them, so it keeps id order.
   const sort = parsed.sort.some((k) => k.target === 'rank') ? [] : parsed.sort;
   return { format: format as ExportFormat, query: { ...parsed, sort, limit: EXPORT_PAGE_SIZE, offset: 0, count: 'none' } };

@@ -27,9 +27,18 @@ function foreignKeys(model: Model) {
       if (field.type === 'ref' && field.storage === 'column') {
         keys.set(objectName(entity.table, field.name, 'fkey'), { entity: entity.name, plural: entity.plural, field: field.name, target: field.to! });
       }
+      if (field.type === 'refs') {
+        keys.set(objectName(field.junction!, 'target_id', 'fkey'), { entity: entity.name, plural: entity.plural, field: field.name, target: field.to! });
+      }
     }
   }
   return keys;
+}
+
+/** PostgreSQL's detail names the missing key: `Key (target_id)=(out_x) is not present in table "outfits".` */
+function missingId(detail: string): string {
+  const id = /^Key \([a-z_]+\)=\((.*)\) is not present/.exec(detail)?.[1];
+  return id ? ` (${id})` : '';
 }
 
 export type Classified = { status: 400 | 404 | 405 | 409 | 413 | 415 | 422; problems: readonly ApiProblem[] };
@@ -56,7 +65,7 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
     }
     return {
       status: 409,
-      problems: [{ code: 'CONFLICT', message: `${ref?.field ?? 'a reference'} refers to ${withArticle(ref?.target ?? 'record')} that does not exist`, field: ref?.field ?? null }],
+      problems: [{ code: 'CONFLICT', message: `${ref?.field ?? 'a reference'} refers to ${withArticle(ref?.target ?? 'record')} that does not exist${missingId(detail)}`, field: ref?.field ?? null }],
     };
   }
   if (error instanceof UniqueIntegrityConstraintViolationError) {

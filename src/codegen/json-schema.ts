@@ -67,6 +67,21 @@ function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
       const prefix = prefixes.get(field.to ?? '');
       return { type: 'string', ...(prefix ? { pattern: idPattern(prefix) } : {}) };
     }
+    case 'refs': {
+      const prefix = prefixes.get(field.to ?? '');
+      const id = { type: 'string', ...(prefix ? { pattern: idPattern(prefix) } : {}) };
+      const role = field.role && {
+        type: 'string',
+        maxLength: field.role.maxLength,
+        ...(field.role.values ? { enum: [...field.role.values] } : {}),
+        ...(field.role.description ? { description: field.role.description } : {}),
+      };
+      // Without a role a link is the target's id; with one, { id, role }. A link appears once.
+      const link = role
+        ? { type: 'object', additionalProperties: false, properties: { id, role }, required: field.role!.required ? ['id', 'role'] : ['id'] }
+        : id;
+      return { type: 'array', uniqueItems: true, items: link, ...(field.maxItems === undefined ? {} : { maxItems: field.maxItems }) };
+    }
     case 'object':
       return field.fields ? objectSchema(field.fields, prefixes) : { type: 'object' };
     case 'array':

@@ -94,13 +94,17 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
   const indexes: Step[] = [];
   const foreignKeys: Step[] = [];
   const created: string[] = [];
+  let linksCreated = false;
   const addedColumns: string[] = [];
 
   for (const table of after) {
     const old = oldTables.get(table.name);
     if (!old) {
-      created.push(table.name);
-      const body = [...table.columns.map(columnSql), `CONSTRAINT ${t(`${table.name}_pkey`)} PRIMARY KEY (${t('id')})`]
+      // Junction tables (entity "episode.outfits") go unnamed: "…_and_links".
+      if (table.entity.includes('.')) linksCreated = true;
+      else created.push(table.name);
+      const primaryKey = (table.primaryKey ?? ['id']).map(t).join(', ');
+      const body = [...table.columns.map(columnSql), `CONSTRAINT ${t(`${table.name}_pkey`)} PRIMARY KEY (${primaryKey})`]
         .concat(table.checks.map((c) => `CONSTRAINT ${t(c.name)} ${c.definition}`))
         .map((line) => `  ${line}`)
         .join(',\n');
@@ -176,7 +180,7 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
   if (refusals.length > 0) throw new MigrationRefused(refusals);
   const steps = [...creates, ...columns, ...drops, ...adds, ...indexes, ...foreignKeys];
   return {
-    name: migrationName(created, addedColumns),
+    name: migrationName(created, linksCreated, addedColumns),
     up: steps.map((s) => s.up),
     down: steps.map((s) => s.down).reverse(),
   };
@@ -194,9 +198,10 @@ function rebuildGenerated(table: string, was: ColumnSpec, oldIndexes: readonly N
   };
 }
 
-function migrationName(created: string[], addedColumns: string[]): string {
+function migrationName(created: string[], linksCreated: boolean, addedColumns: string[]): string {
   const parts = [
     ...(created.length > 0 ? [`create_${created.join('_')}`] : []),
+    ...(linksCreated ? [created.length > 0 ? 'and_links' : 'create_links'] : []),
     ...(addedColumns.length > 0 ? [`add_${addedColumns.join('_')}`] : []),
   ];
   const name = parts.length > 0 ? parts.join('_') : 'update_constraints';

@@ -115,7 +115,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
   };
   const softDelete = hasSoftDelete(entity);
   return {
-    [`/api/${version}/${entity.plural}`]: {
+    [`/api/${version}/${entity.route}`]: {
       get: {
         tags: [tag],
         operationId: `${version}_list_${entity.plural}`,
@@ -135,7 +135,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         responses: { 201: { description: 'Created', content: json(envelope(ref(name))) }, ...common, 409: errorResponse('Conflict') },
       },
     },
-    [`/api/${version}/${entity.plural}/batch`]: {
+    [`/api/${version}/${entity.route}/batch`]: {
       post: {
         tags: [tag],
         operationId: `${version}_batch_${entity.plural}`,
@@ -153,7 +153,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         },
       },
     },
-    [`/api/${version}/${entity.plural}/export`]: {
+    [`/api/${version}/${entity.route}/export`]: {
       get: {
         tags: [tag],
         operationId: `${version}_export_${entity.plural}`,
@@ -169,7 +169,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         },
       },
     },
-    [`/api/${version}/${entity.plural}/search`]: {
+    [`/api/${version}/${entity.route}/search`]: {
       get: {
         tags: [tag],
         operationId: `${version}_search_${entity.plural}`,
@@ -181,7 +181,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         },
       },
     },
-    [`/api/${version}/${entity.plural}/{id}`]: {
+    [`/api/${version}/${entity.route}/{id}`]: {
       parameters: [idParam],
       get: {
         tags: [tag],
@@ -237,7 +237,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
           get: {
             tags: [tag],
             operationId: `${version}_list_${entity.plural}_of_${route.parent.name}`,
-            summary: `List the ${entity.plural} of ${withArticle(route.parent.name)} (${route.field.name})`,
+            summary: `List the ${entity.plural} of ${withArticle(route.parent.name)} (${route.via})`,
             description: 'The list query language, limited to the records that refer to this one.',
             parameters: listParameters(entity),
             responses: {
@@ -267,7 +267,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
     ),
     ...(softDelete
       ? {
-          [`/api/${version}/${entity.plural}/{id}/restore`]: {
+          [`/api/${version}/${entity.route}/{id}/restore`]: {
             parameters: [idParam],
             post: {
               tags: [tag],

@@ -31,6 +31,8 @@ export interface TableSpec {
   readonly checks: readonly NamedSql[];
   readonly foreignKeys: readonly NamedSql[];
   readonly indexes: readonly NamedSql[];
+  /** Absent means `id` (entity tables); junction tables name theirs. */
+  readonly primaryKey?: readonly string[];
 }
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -58,6 +60,7 @@ const SQL_TYPES: Record<FieldDef['type'], string> = {
   s3_uri: 'text',
   url: 'text',
   ref: 'text',
+  refs: 'text',
   object: 'jsonb',
   array: 'jsonb',
 };
@@ -73,11 +76,50 @@ export function sqlLiteral(value: unknown, field: FieldDef): string {
 }
 
 export function tableSpecs(model: Model): TableSpec[] {
-  return model.entities.map((entity) => tableSpec(entity, model));
+  return model.entities.flatMap((entity) => [
+    tableSpec(entity, model),
+    ...entity.fields.filter((f) => f.type === 'refs').map((field) => junctionSpec(entity, field, model)),
+  ]);
+}
+
+/**
+ * The links of a `refs` field: one row per link, in the order written (`position`). Deleting the
+ * owner deletes its links; deleting a target is refused while linked, or removes the links
+ * (on_delete: set_null). A target appears once per role.
+ */
+function junctionSpec(entity: EntityDef, field: FieldDef, model: Model): TableSpec {
+  const table = field.junction!;
+  const target = findEntity(model, field.to!)!;
+  const role = field.role;
+  const roleCheck = role && [`char_length("role") <= ${role.maxLength}`, ...(role.values ? [`"role" IN (${role.values.map(quoteLiteral).join(', ')})`] : [])].join(' AND ');
+  return {
+    name: table,
+    entity: `${entity.name}.${field.name}`,
+    columns: [
+      { name: 'owner_id', type: 'text', notNull: true },
+      { name: 'target_id', type: 'text', notNull: true },
+      ...(role ? [{ name: 'role', type: 'text', notNull: role.required }] : []),
+      { name: 'position', type: 'integer', notNull: true },
+    ],
+    checks: roleCheck ? [{ name: objectName(table, 'role', 'check'), definition: `CHECK (${roleCheck})` }] : [],
+    foreignKeys: [
+      { name: objectName(table, 'owner_id', 'fkey'), definition: `FOREIGN KEY ("owner_id") REFERENCES ${quoteIdent(entity.table)} ("id") ON DELETE CASCADE` },
+      {
+        name: objectName(table, 'target_id', 'fkey'),
+        definition: `FOREIGN KEY ("target_id") REFERENCES ${quoteIdent(target.table)} ("id")${field.onDelete === 'set_null' ? ' ON DELETE CASCADE' : ''}`,
+      },
+    ],
+    indexes: [
+      { name: objectName(table, 'target_id', 'idx'), definition: 'USING btree ("target_id")' },
+      { name: objectName(table, 'key'), definition: `USING btree ("owner_id", "target_id"${role ? ', "role") NULLS NOT DISTINCT' : ')'}`, unique: true },
+    ],
+    primaryKey: ['owner_id', 'position'],
+  };
 }
 
 function tableSpec(entity: EntityDef, model: Model): TableSpec {
   const table = entity.table;
+  // refs live in junction tables and counts are computed: neither has a column.
   const stored = entity.fields.filter((f) => f.storage === 'column');
   const serverStamped = hasTimestamps(entity) ? ['created_at', 'updated_at'] : [];
 

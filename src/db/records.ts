@@ -2,9 +2,10 @@
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
 import { randomInt } from 'node:crypto';
 import { sql, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
-import { hasSoftDelete, hasTimestamps, writableFields, type EntityDef, type FieldDef } from '../registry/model.ts';
+import { hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
-import { compileFilter, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
+import { compileFilter, computedColumn, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
+import { countRelation } from '../query/targets.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
 
@@ -31,6 +32,14 @@ export function generateId(prefix: string, now = new Date()): string {
   return `${prefix}_${day}_${random}`;
 }
 
+/** The links of a refs field as JSON, in their order: ids, or { id, role } when links have roles. */
+function linksSql(entity: EntityDef, field: FieldDef): FragmentSqlToken {
+  const link = field.role
+    ? sql.fragment`jsonb_build_object('id', l.target_id, 'role', l.role)`
+    : sql.fragment`to_jsonb(l.target_id)`;
+  return sql.fragment`(SELECT coalesce(jsonb_agg(${link} ORDER BY l.position), '[]'::jsonb) FROM ${sql.identifier([field.junction!])} AS l WHERE l.owner_id = ${sql.identifier([entity.table, 'id'])})`;
+}
+
 export class RecordStore {
   readonly entity: EntityDef;
   private readonly pool: DatabasePool;
@@ -42,15 +51,27 @@ export class RecordStore {
   private readonly getAny: QuerySqlToken;
   private readonly getLive: QuerySqlToken;
 
-  constructor(pool: DatabasePool, entity: EntityDef) {
+  /** Every select-list item by name: columns, and the expressions of links and counts. */
+  private readonly selectable: ReadonlyMap<string, FragmentSqlToken>;
+  private readonly linkFields: readonly FieldDef[];
+
+  /** `entities` (the whole model) lets count fields find the records that refer to this one. */
+  constructor(pool: DatabasePool, entity: EntityDef, entities: readonly EntityDef[] = [entity]) {
     this.pool = pool;
     this.entity = entity;
     this.table = sql.fragment`${sql.identifier([entity.table])}`;
-    const names = ['id', 'schema_version', ...entity.fields.filter((f) => f.storage === 'column').map((f) => f.name), 'doc'];
-    this.columns = sql.join(
-      names.map((n) => sql.identifier([n])),
-      sql.fragment`, `,
-    );
+    this.linkFields = entity.fields.filter((f) => f.storage === 'links');
+    const selectable = new Map<string, FragmentSqlToken>();
+    for (const name of ['id', 'schema_version']) selectable.set(name, sql.fragment`${sql.identifier([name])}`);
+    for (const field of entity.fields) {
+      if (field.storage === 'column') selectable.set(field.name, sql.fragment`${sql.identifier([field.name])}`);
+      if (field.storage === 'links') selectable.set(field.name, sql.fragment`${linksSql(entity, field)} AS ${sql.identifier([field.name])}`);
+      const count = field.count && countRelation(field, entities);
+      if (count) selectable.set(field.name, sql.fragment`${computedColumn(count, entity.table)}::int4 AS ${sql.identifier([field.name])}`);
+    }
+    selectable.set('doc', sql.fragment`${sql.identifier(['doc'])}`);
+    this.selectable = selectable;
+    this.columns = sql.join([...selectable.values()], sql.fragment`, `);
     this.softDelete = hasSoftDelete(entity);
     this.touch = hasTimestamps(entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
     this.getAny = sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${''}`;
@@ -72,7 +93,9 @@ export class RecordStore {
   private assignments(values: Row): { column: string; value: ValueExpression }[] {
     const doc: Row = {};
     const out: { column: string; value: ValueExpression }[] = [];
-    for (const field of writableFields(this.entity)) {
+    // Server-owned fields are written only when the server's own rules put them in `values`.
+    const assigned = this.entity.fields.filter((f) => (f.storage === 'column' || f.storage === 'document') && (!f.readOnly || f.name in values));
+    for (const field of assigned) {
       const value = values[field.name] ?? null;
       if (field.storage === 'document') {
         if (value !== null) doc[field.name] = value;
@@ -117,14 +140,38 @@ export class RecordStore {
       INSERT INTO ${this.table} (${sql.join(assigned.map((a) => sql.identifier([a.column])), sql.fragment`, `)})
       VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
       RETURNING ${this.columns}`;
-    if (numbered.length === 0) return this.toRecord(await db.one(insert));
+    const links = this.linkFields.filter((f) => Array.isArray(values[f.name]) && (values[f.name] as unknown[]).length > 0);
+    if (numbered.length === 0 && links.length === 0) return this.toRecord(await db.one(insert));
     return db.transaction(async (tx) => {
       for (const field of numbered) {
         const scope = JSON.stringify([this.entity.table, field.name, ...field.sequence!.within.map((name) => values[name])]);
         await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`);
       }
-      return this.toRecord(await tx.one(insert));
+      const record = this.toRecord(await tx.one(insert));
+      if (links.length === 0) return record;
+      for (const field of links) await this.writeLinks(field, record.id, values[field.name] as unknown[], tx);
+      return (await this.get(record.id, { includeDeleted: true }, tx))!;
     });
+  }
+
+  /** Replaces the links of a refs field, in the order given. */
+  private async writeLinks(field: FieldDef, id: string, links: readonly unknown[], db: CommonQueryMethods): Promise<void> {
+    const junction = sql.identifier([field.junction!]);
+    await db.query(sql.unsafe`DELETE FROM ${junction} WHERE owner_id = ${id}`);
+    if (links.length === 0) return;
+    const targets = links.map((link) => (typeof link === 'string' ? link : (link as { id: string }).id));
+    const positions = links.map((_, index) => index);
+    if (!field.role) {
+      await db.query(sql.unsafe`
+        INSERT INTO ${junction} (owner_id, target_id, position)
+        SELECT ${id}, t.target_id, t.position FROM unnest(${sql.array(targets, 'text')}, ${sql.array(positions, 'int4')}) AS t(target_id, position)`);
+      return;
+    }
+    const roles = links.map((link) => (link as { role?: string | null }).role ?? null);
+    await db.query(sql.unsafe`
+      INSERT INTO ${junction} (owner_id, target_id, role, position)
+      SELECT ${id}, t.target_id, t.role, t.position
+      FROM unnest(${sql.array(targets, 'text')}, ${sql.array(roles as string[], 'text')}, ${sql.array(positions, 'int4')}) AS t(target_id, role, position)`);
   }
 
   async get(id: string, options: { includeDeleted?: boolean } = {}, connection: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
@@ -138,7 +185,7 @@ export class RecordStore {
   pageSql(query: ListQuery, compiled: CompiledFilter = compileFilter(query, this.softDelete)) {
     const { where, pageWhere, keysetWhere, sortKeys } = compiled;
     const columns = query.fields
-      ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => sql.identifier([n])), sql.fragment`, `)
+      ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => this.selectable.get(n)!), sql.fragment`, `)
       : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
     // Ranking reads every match's tsvector; for a broad search over millions of rows that is
@@ -181,12 +228,19 @@ export class RecordStore {
    * Replaces the writable fields of a live record with what `next` computes from the current one,
    * under a row lock so concurrent PATCHes cannot lose each other's changes.
    */
-  async update(id: string, next: (current: StoredRecord) => Row, db: DatabaseConnection = this.pool): Promise<StoredRecord | null> {
+  async update(id: string, next: (current: StoredRecord, tx: DatabaseConnection) => Row | Promise<Row>, db: DatabaseConnection = this.pool): Promise<StoredRecord | null> {
     return db.transaction(async (tx) => {
       const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
       const row = await tx.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`);
       if (!row) return null;
-      const assigned = this.assignments(next(this.toRecord(row)));
+      const current = this.toRecord(row);
+      const values = await next(current, tx);
+      for (const field of this.linkFields) {
+        const links = (values[field.name] ?? []) as unknown[];
+        const unchanged = JSON.stringify(links) === JSON.stringify(current[field.name] ?? []);
+        if ((field.name in values || !field.readOnly) && !unchanged) await this.writeLinks(field, id, links, tx);
+      }
+      const assigned = this.assignments(values);
       const sets = assigned.map((a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`);
       sets.push(sql.fragment`schema_version = ${this.entity.schemaVersion}`);
       if (hasTimestamps(this.entity)) sets.push(sql.fragment`updated_at = now()`);
@@ -208,20 +262,31 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  /** Live records whose ref `field` is `id`. */
-  async countReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
+  /** Which records point at `id` through `field`: a ref column, or the links of a refs field. */
+  private referring(field: FieldDef, id: string): FragmentSqlToken {
+    return field.type === 'refs'
+      ? sql.fragment`id IN (SELECT owner_id FROM ${sql.identifier([field.junction!])} WHERE target_id = ${id})`
+      : sql.fragment`${sql.identifier([field.name])} = ${id}`;
+  }
+
+  /** Live records that point at `id` through `field`. */
+  async countReferring(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
     const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-    return (await db.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} WHERE ${sql.identifier([field])} = ${id} ${live}`)) as number;
+    return (await db.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} WHERE ${this.referring(field, id)} ${live}`)) as number;
   }
 
   /** Soft-deletes the live records whose ref `field` is `id`; how many. */
-  async softDeleteReferring(field: string, id: string, by: string | null, reason: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    return (await this.softDeleteWhere(sql.fragment`${sql.identifier([field])} = ${id}`, by, reason, db)).length;
+  async softDeleteReferring(field: FieldDef, id: string, by: string | null, reason: string, db: CommonQueryMethods = this.pool): Promise<number> {
+    return (await this.softDeleteWhere(this.referring(field, id), by, reason, db)).length;
   }
 
-  /** Clears ref `field` where it is `id` (live or not); how many. */
-  async clearReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field])} = NULL ${this.touch} WHERE ${sql.identifier([field])} = ${id}`);
+  /** Clears ref `field` where it is `id`, or removes the refs links to `id` (live records or not); how many records. */
+  async clearReferring(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
+    if (field.type === 'refs') {
+      const result = await db.query(sql.unsafe`DELETE FROM ${sql.identifier([field.junction!])} WHERE target_id = ${id}`);
+      return result.rowCount;
+    }
+    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field.name])} = NULL ${this.touch} WHERE ${sql.identifier([field.name])} = ${id}`);
     return result.rowCount;
   }
 

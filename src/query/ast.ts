@@ -23,6 +23,35 @@ export interface FieldTarget {
   readonly isColumn: boolean;
   /** The registry field, for enum values and aliases (absent for the system id). */
   readonly def?: FieldDef;
+  /**
+   * A path through ref/refs fields: the rest of the target (column, hops, …) addresses a field of
+   * the last related entity, and the comparison holds when any related record satisfies it.
+   */
+  readonly via?: Relation;
+  /** A count field: computed from the records that refer to this one. */
+  readonly count?: Relation;
+}
+
+/** One step from a record to the records a ref or refs field points at. */
+export interface RelationHop {
+  readonly kind: 'ref' | 'refs';
+  /** ref: the owner's column holding the target id. */
+  readonly column?: string;
+  /** refs: the junction table. */
+  readonly junction?: string;
+  /** The target entity's table, and whether only its live records count. */
+  readonly table: string;
+  readonly softDelete: boolean;
+}
+
+/**
+ * A chain of hops starting at `from`. For `via`, `from` is the queried table itself; for a count,
+ * it is the referring entity's table, and the chain ends at the queried record.
+ */
+export interface Relation {
+  readonly from: string;
+  readonly fromSoftDelete: boolean;
+  readonly hops: readonly RelationHop[];
 }
 
 /** Operators a leaf can hold after parsing; negative operators become `not` of a positive one. */

@@ -4,7 +4,7 @@
 // are exactly the ones codegen indexes (see src/codegen/table-spec.ts), so the planner can use them.
 import { sql, type FragmentSqlToken } from 'slonik';
 import type { FieldType } from '../registry/model.ts';
-import type { Condition, CursorPosition, FieldTarget, ListQuery, ScalarValue } from './ast.ts';
+import type { Condition, CursorPosition, FieldTarget, ListQuery, Relation, RelationHop, ScalarValue } from './ast.ts';
 import { SEARCH_COLUMN, TEXT_SEARCH_CONFIG } from './full-text.ts';
 
 /** PostgreSQL types of top-level columns, for casting bound values to them. */
@@ -15,6 +15,7 @@ const COLUMN_TYPES: Record<FieldType, string> = {
   s3_uri: 'text',
   url: 'text',
   ref: 'text',
+  refs: 'text',
   integer: 'int8',
   number: 'float8',
   boolean: 'bool',
@@ -48,8 +49,44 @@ function scalarAt(base: FragmentSqlToken, path: readonly string[], type: FieldTy
   return cast ? { sql: sql.fragment`${text}::${sql.identifier([cast])}`, pgType: cast } : { sql: text, pgType: 'text' };
 }
 
+/** An alias (r1, c) or a table name, as it qualifies a column. */
+type Qualifier = string;
+const column = (table: Qualifier, name: string) => sql.identifier([table, name]);
+
+/**
+ * Holds when a record reached from `owner` through `hops` is live and satisfies `inner`, which
+ * is compiled inside the innermost subquery (its unqualified columns are the related table's).
+ * Aliases r1, r2, … keep each level's table apart, even when a relation points back at its own
+ * entity; the junction lookup sits in its own subquery so its columns never shadow the target's.
+ */
+function relatedExists(hops: readonly RelationHop[], owner: Qualifier, depth: number, inner: (alias: Qualifier) => FragmentSqlToken): FragmentSqlToken {
+  const [hop, ...rest] = hops;
+  const alias = `r${depth}`;
+  const link =
+    hop!.kind === 'ref'
+      ? sql.fragment`${column(alias, 'id')} = ${column(owner, hop!.column!)}`
+      : sql.fragment`${column(alias, 'id')} IN (SELECT ${sql.identifier(['target_id'])} FROM ${sql.identifier([hop!.junction!])} WHERE ${sql.identifier(['owner_id'])} = ${column(owner, 'id')})`;
+  const live = hop!.softDelete ? sql.fragment` AND ${column(alias, 'deleted_at')} IS NULL` : sql.fragment``;
+  const body = rest.length === 0 ? inner(alias) : relatedExists(rest, alias, depth + 1, inner);
+  return sql.fragment`EXISTS (SELECT 1 FROM ${sql.identifier([hop!.table])} AS ${sql.identifier([alias])} WHERE ${link}${live} AND ${body})`;
+}
+
+/** A count field: the live records of `from` whose chain of hops reaches this record. */
+function countExpression(relation: Relation, self: string): FragmentSqlToken {
+  const source = 'c';
+  const live = relation.fromSoftDelete ? sql.fragment`${column(source, 'deleted_at')} IS NULL AND ` : sql.fragment``;
+  const reaches = relatedExists(relation.hops, source, 1, (alias) => sql.fragment`${column(alias, 'id')} = ${column(self, 'id')}`);
+  return sql.fragment`(SELECT count(*) FROM ${sql.identifier([relation.from])} AS ${sql.identifier([source])} WHERE ${live}${reaches})`;
+}
+
+/** The select-list expression of a computed field, for `table`'s rows. */
+export function computedColumn(relation: Relation, table: string): FragmentSqlToken {
+  return countExpression(relation, table);
+}
+
 /** The typed value of a scalar target that does not cross an array (sort keys, comparisons). */
 export function valueExpression(target: FieldTarget): TypedExpression {
+  if (target.count) return { sql: countExpression(target.count, target.count.hops.at(-1)!.table), pgType: 'int8' };
   if (target.isColumn) return { sql: sql.fragment`${sql.identifier([target.column])}`, pgType: COLUMN_TYPES[target.type] };
   return scalarAt(sql.fragment`${sql.identifier([target.column])}`, target.hops[0]!, target.type);
 }
@@ -64,7 +101,7 @@ function leaf(target: FieldTarget, op: string, values: readonly ScalarValue[], b
     if (op === 'in') return sql.fragment`(${sql.join(values.map((v) => contains([v])), sql.fragment` OR `)})`;
     return contains(values); // eq: one value; contains: all of them
   }
-  const expression = atColumn ? valueExpression(target) : scalarAt(base, path, target.type);
+  const expression = atColumn || target.count ? valueExpression(target) : scalarAt(base, path, target.type);
   const x = expression.sql;
   const [first, second] = values;
   switch (op) {
@@ -120,8 +157,11 @@ export function conditionSql(condition: Condition): FragmentSqlToken {
     case 'not':
       // A missing value makes a comparison unknown (NULL); "not" of it is true, as documented.
       return sql.fragment`(${conditionSql(condition.item)}) IS NOT TRUE`;
-    case 'compare':
-      return comparison(condition.target, condition.op, condition.values);
+    case 'compare': {
+      const { target } = condition;
+      if (!target.via) return comparison(target, condition.op, condition.values);
+      return relatedExists(target.via.hops, target.via.from, 1, () => comparison(target, condition.op, condition.values));
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 import type { EntityDef } from '../registry/model.ts';
 import type { Condition } from './ast.ts';
 import { buildComparison, FILTER_OPERATORS, isFilterOperator, MULTI_VALUE, type FilterOperator } from './operators.ts';
-import { resolveTarget } from './targets.ts';
+import { resolveTarget, type ResolveOptions } from './targets.ts';
 import type { QueryBudget, QueryProblem } from './problems.ts';
 
 const DIRECTUS_SPELLINGS: Record<string, FilterOperator> = { neq: 'ne', starts_with: 'startswith', ends_with: 'endswith' };
@@ -14,7 +14,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const isObject = (value: Json): value is { [key: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export function parseFilterJson(entity: EntityDef, text: string, budget: QueryBudget, problems: QueryProblem[]): Condition | undefined {
+export function parseFilterJson(entity: EntityDef, text: string, budget: QueryBudget, problems: QueryProblem[], options: ResolveOptions = {}): Condition | undefined {
   let tree: Json;
   try {
     tree = JSON.parse(text) as Json;
@@ -26,7 +26,7 @@ export function parseFilterJson(entity: EntityDef, text: string, budget: QueryBu
     problems.push({ field: 'filter', message: 'must be a JSON object, e.g. {"_and":[{"status":{"_eq":"published"}}]}' });
     return undefined;
   }
-  const parser = new FilterParser(entity, budget, problems);
+  const parser = new FilterParser(entity, budget, problems, options);
   return parser.group(tree, [], 'filter', 0);
 }
 
@@ -35,6 +35,7 @@ class FilterParser {
     private readonly entity: EntityDef,
     private readonly budget: QueryBudget,
     private readonly problems: QueryProblem[],
+    private readonly options: ResolveOptions,
   ) {}
 
   private fail(at: string, message: string): undefined {
@@ -58,7 +59,7 @@ class FilterParser {
 
   private field(key: string, value: Json, prefix: readonly string[], at: string, depth: number): Condition | undefined {
     const path = [...prefix, ...key.split('.')];
-    const resolved = resolveTarget(this.entity, path.join('.'));
+    const resolved = resolveTarget(this.entity, path.join('.'), this.options);
     if ('error' in resolved) return this.fail(at, resolved.error);
     // A bare value is shorthand for _eq.
     if (!isObject(value)) return this.operator('eq', value, path, at, depth);
@@ -93,7 +94,7 @@ class FilterParser {
       return this.fail(at, `unknown operator "_${name}"; operators: _and, _or, _not, ${FILTER_OPERATORS.map((o) => `_${o}`).join(', ')}`);
     }
     if (prefix.length === 0) return this.fail(at, `_${name} needs a field, e.g. {"status":{"_${name}":…}}`);
-    const resolved = resolveTarget(this.entity, prefix.join('.'));
+    const resolved = resolveTarget(this.entity, prefix.join('.'), this.options);
     if ('error' in resolved) return this.fail(at, resolved.error);
     this.budget.count();
 

@@ -7,7 +7,7 @@ import { searchableFields } from './full-text.ts';
 import { buildComparison, FILTER_OPERATORS, isFilterOperator, MULTI_VALUE } from './operators.ts';
 import { parseFilterJson } from './parse-filter.ts';
 import { QueryBudget, QueryError, type QueryProblem } from './problems.ts';
-import { crossesArray, resolveTarget } from './targets.ts';
+import { crossesArray, resolveTarget, type ResolveOptions } from './targets.ts';
 
 export const LIST_LIMIT = { default: 50, max: 1000 } as const;
 export const MAX_QUERY_BYTES = 8192;
@@ -17,8 +17,12 @@ const COUNT_MODES: readonly CountMode[] = ['exact', 'estimated', 'none'];
 
 const FILTER_KEY = /^([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)(?:\[([A-Za-z_]+)\])?$/;
 
-/** `search` is the raw query string, without the leading `?`. */
-export function parseListQuery(entity: EntityDef, queryString: string): ListQuery {
+/**
+ * `queryString` is the raw query string, without the leading `?`. With `entities`, filters may
+ * follow ref and refs fields into related records (`outfits.items.brand=Zara`).
+ */
+export function parseListQuery(entity: EntityDef, queryString: string, entities?: readonly EntityDef[]): ListQuery {
+  const options = { entities };
   const size = Buffer.byteLength(queryString);
   if (size > MAX_QUERY_BYTES) {
     throw new QueryError([{ field: 'query', message: `the query string is ${size} bytes, over the ${MAX_QUERY_BYTES}-byte limit; use filter= with _in lists or fewer conditions` }]);
@@ -77,22 +81,22 @@ export function parseListQuery(entity: EntityDef, queryString: string): ListQuer
         else search = raw;
         break;
       case 'filter': {
-        const condition = parseFilterJson(entity, raw, budget, problems);
+        const condition = parseFilterJson(entity, raw, budget, problems, options);
         if (condition) conditions.push(condition);
         break;
       }
       case '_sort':
-        sort = parseSort(entity, raw, problems);
+        sort = parseSort(entity, raw, problems, options);
         break;
       case '_fields':
-        fields = parseFields(entity, raw, problems);
+        fields = parseFields(entity, raw, problems, options);
         break;
       default: {
         if (key.startsWith('_')) {
           problems.push({ field: key, message: `unknown parameter; control parameters: ${CONTROL_PARAMS.join(', ')}` });
           break;
         }
-        const condition = parseFilterParam(entity, key, raw, problems);
+        const condition = parseFilterParam(entity, key, raw, problems, options);
         budget.count();
         if (condition) conditions.push(condition);
       }
@@ -118,7 +122,7 @@ function parseCount(text: string): number | undefined {
   return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
-function parseFilterParam(entity: EntityDef, key: string, raw: string, problems: QueryProblem[]): Condition | undefined {
+function parseFilterParam(entity: EntityDef, key: string, raw: string, problems: QueryProblem[], options: ResolveOptions): Condition | undefined {
   const match = FILTER_KEY.exec(key);
   if (!match) {
     problems.push({ field: key, message: 'expected field=value or field[op]=value, with a field name or dot path (e.g. wardrobe.shoes.brand)' });
@@ -129,7 +133,7 @@ function parseFilterParam(entity: EntityDef, key: string, raw: string, problems:
     problems.push({ field: key, message: `unknown operator "${op}"; operators: ${FILTER_OPERATORS.join(', ')}` });
     return undefined;
   }
-  const resolved = resolveTarget(entity, path!);
+  const resolved = resolveTarget(entity, path!, options);
   if ('error' in resolved) {
     problems.push({ field: key, message: resolved.error });
     return undefined;
@@ -143,14 +147,15 @@ function parseFilterParam(entity: EntityDef, key: string, raw: string, problems:
   return built.condition;
 }
 
-function parseSort(entity: EntityDef, raw: string, problems: QueryProblem[]): SortKey[] {
+function parseSort(entity: EntityDef, raw: string, problems: QueryProblem[], options: ResolveOptions): SortKey[] {
   const keys: SortKey[] = [];
   for (const term of raw.split(',').map((s) => s.trim())) {
     if (term === '') continue;
     const descending = term.startsWith('-');
     const path = descending || term.startsWith('+') ? term.slice(1) : term;
-    const resolved = resolveTarget(entity, path);
+    const resolved = resolveTarget(entity, path, { ...options, mode: 'value' });
     if ('error' in resolved) problems.push({ field: '_sort', message: resolved.error });
+    else if (resolved.target.via) problems.push({ field: '_sort', message: `cannot sort by "${path}": it is a field of related records` });
     else if (resolved.target.kind !== 'scalar' || crossesArray(resolved.target)) {
       problems.push({ field: '_sort', message: `cannot sort by "${path}": sort by a single value, not an object or a list` });
     } else if (keys.some((k) => k.target !== 'rank' && k.target.path === path)) {
@@ -160,12 +165,13 @@ function parseSort(entity: EntityDef, raw: string, problems: QueryProblem[]): So
   return keys;
 }
 
-function parseFields(entity: EntityDef, raw: string, problems: QueryProblem[]): FieldTarget[] {
+function parseFields(entity: EntityDef, raw: string, problems: QueryProblem[], options: ResolveOptions): FieldTarget[] {
   const targets: FieldTarget[] = [];
   for (const path of raw.split(',').map((s) => s.trim())) {
     if (path === '' || targets.some((t) => t.path === path)) continue;
-    const resolved = resolveTarget(entity, path);
+    const resolved = resolveTarget(entity, path, { ...options, mode: 'value' });
     if ('error' in resolved) problems.push({ field: '_fields', message: resolved.error });
+    else if (resolved.target.via) problems.push({ field: '_fields', message: `"${path}" is a field of related records; ask for the ref itself (${path.split('.')[0]})` });
     else targets.push(resolved.target);
   }
   return targets;

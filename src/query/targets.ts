@@ -1,7 +1,7 @@
 // Resolves a dotted field path (`wardrobe.shoes.brand`) through the registry model into a
 // FieldTarget. This is the only way a client's name can reach SQL: as a registry name.
-import type { EntityDef, FieldDef } from '../registry/model.ts';
-import type { FieldTarget } from './ast.ts';
+import { hasSoftDelete, type EntityDef, type FieldDef } from '../registry/model.ts';
+import type { FieldTarget, Relation, RelationHop } from './ast.ts';
 
 const ID_TARGET: FieldTarget = { path: 'id', column: 'id', hops: [[]], kind: 'scalar', type: 'string', isColumn: true };
 
@@ -20,7 +20,42 @@ export function topLevelNames(entity: EntityDef): string {
   return `id, ${fieldList(entity.fields)}`;
 }
 
-export function resolveTarget(entity: EntityDef, path: string): Resolved {
+/** A path may cross at most this many ref/refs fields (each is a nested EXISTS). */
+export const MAX_HOPS = 3;
+
+export interface ResolveOptions {
+  /** Every entity, so that a path can cross ref and refs fields into the records they point at. */
+  readonly entities?: readonly EntityDef[];
+  /**
+   * `filter` (the default) follows a refs field to its targets' ids (`outfits=out_…` means "links
+   * that outfit"); `value` addresses the field's own value (the list of links), for _fields.
+   */
+  readonly mode?: 'filter' | 'value';
+}
+
+function hopTo(field: FieldDef, target: EntityDef): RelationHop {
+  return field.type === 'ref'
+    ? { kind: 'ref', column: field.name, table: target.table, softDelete: hasSoftDelete(target) }
+    : { kind: 'refs', junction: field.junction!, table: target.table, softDelete: hasSoftDelete(target) };
+}
+
+/** The hops of a count field's path, from the referring entity to this one. */
+export function countRelation(field: FieldDef, entities: readonly EntityDef[]): Relation | undefined {
+  let current = entities.find((e) => e.name === field.count?.entity);
+  if (!current) return undefined;
+  const from = current;
+  const hops: RelationHop[] = [];
+  for (const name of field.count!.path) {
+    const hop: FieldDef | undefined = current?.fields.find((f) => f.name === name);
+    const next: EntityDef | undefined = entities.find((e) => e.name === hop?.to);
+    if (!hop || !next) return undefined;
+    hops.push(hopTo(hop, next));
+    current = next;
+  }
+  return { from: from.table, fromSoftDelete: hasSoftDelete(from), hops };
+}
+
+export function resolveTarget(entity: EntityDef, path: string, options: ResolveOptions = {}): Resolved {
   const segments = path.split('.');
   if (segments.length > MAX_SEGMENTS) return { error: `field path "${path}" is longer than ${MAX_SEGMENTS} segments` };
   const [first, ...rest] = segments;
@@ -29,6 +64,16 @@ export function resolveTarget(entity: EntityDef, path: string): Resolved {
   const top = entity.fields.find((f) => f.name === first);
   if (!top) {
     return { error: `unknown field "${first}"; fields: ${topLevelNames(entity)} (fields inside objects by dot path, e.g. wardrobe.shoes.brand)` };
+  }
+  if (top.type === 'refs' && rest.length === 0 && options.mode === 'value') {
+    return { target: { path, column: top.name, hops: [[]], kind: 'group', type: 'refs', isColumn: false, def: top } };
+  }
+  if ((top.type === 'ref' && rest.length > 0) || top.type === 'refs') return resolveThrough(entity, top, rest, path, options);
+  if (top.count) {
+    const count = options.entities && countRelation(top, options.entities);
+    if (!count) return { error: `"${path}" is a count and cannot be queried here` };
+    if (rest.length > 0) return { error: `"${first}" is a number and has no field "${rest[0]}"` };
+    return { target: { path, column: top.name, hops: [[]], kind: 'scalar', type: 'integer', isColumn: false, def: top, count } };
   }
   let def: FieldDef = top;
   const documentField = def.storage === 'document';
@@ -72,6 +117,18 @@ export function resolveTarget(entity: EntityDef, path: string): Resolved {
       def: valueDef,
     },
   };
+}
+
+/** `show_id.title`, `outfits.items.brand`: the rest of the path, resolved on the related entity. */
+function resolveThrough(entity: EntityDef, field: FieldDef, rest: readonly string[], path: string, options: ResolveOptions): Resolved {
+  const target = options.entities?.find((e) => e.name === field.to);
+  if (!target) return { error: `"${field.name}" points at ${field.to} records, which cannot be queried here` };
+  const inner = resolveTarget(target, rest.length === 0 ? 'id' : rest.join('.'), { ...options, mode: 'filter' });
+  if ('error' in inner) return { error: `${field.name}: ${inner.error}` };
+  const hops = [hopTo(field, target), ...(inner.target.via?.hops ?? [])];
+  if (hops.length > MAX_HOPS) return { error: `"${path}" crosses ${hops.length} relations; at most ${MAX_HOPS}` };
+  if (inner.target.count) return { error: `"${path}": counts of related records cannot be compared` };
+  return { target: { ...inner.target, path, via: { from: entity.table, fromSoftDelete: hasSoftDelete(entity), hops } } };
 }
 
 /** Whether the target crosses an array of objects (then it matches when any element does). */

@@ -4,6 +4,7 @@ import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
 import { RESERVED_FIELD_NAMES, type EntityDef, type FieldDef, type FieldType, type Model } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
+import { objectName } from '../codegen/table-spec.ts';
 import { createAjv } from './ajv.ts';
 
 export interface RawRegistry {
@@ -36,7 +37,13 @@ interface RawField {
   sequence?: { within: string[] };
   on_delete?: 'restrict' | 'cascade' | 'set_null';
   at_least?: string;
+  role?: { required?: boolean; values?: string[]; max_length?: number; description?: string };
+  count?: { entity: string; path: string };
+  library?: { refs: string; match: string; name: string };
 }
+
+/** A link's role is short text: a slot such as `main_closet` or a talent's name. */
+const ROLE_MAX_LENGTH = 200;
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
 
@@ -58,7 +65,9 @@ export function compileModel(raw: RawRegistry): Model {
     const data = file.data;
     const name = data.name as string;
     checkFileName(file, name, report);
-    const own = compileFields(file, data.fields as Record<string, RawField>, [], 'fields', report);
+    const own = compileFields(file, data.fields as Record<string, RawField>, [], 'fields', report).map((field) =>
+      field.type === 'refs' ? { ...field, junction: objectName(data.plural as string, field.name) } : field,
+    );
     const fields = [...own];
     const mixins = (data.mixins as string[] | undefined) ?? [];
     mixins.forEach((mixinName, index) => {
@@ -111,6 +120,7 @@ export function compileModel(raw: RawRegistry): Model {
       name,
       unique,
       plural: data.plural as string,
+      route: (data.plural as string).replace(/_/g, '-'),
       idPrefix: data.id_prefix as string,
       table: data.plural as string,
       schemaVersion: data.schema_version as number,
@@ -126,11 +136,12 @@ export function compileModel(raw: RawRegistry): Model {
   for (const [index, entity] of entities.entries()) {
     const file = raw.entities[index]!;
     for (const field of walkFields(entity.fields)) {
-      if (field.type === 'ref' && !entities.some((e) => e.name === field.to)) {
+      if ((field.type === 'ref' || field.type === 'refs') && !entities.some((e) => e.name === field.to)) {
         report(file, `${field.source.path}.to`, `unknown entity "${field.to}"; known: ${entities.map((e) => e.name).join(', ')}`);
       }
     }
   }
+  entities.forEach((entity, index) => checkRelations(raw.entities[index]!, entity, entities, report));
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
   if (problems.length > 0) throw new RegistryError(problems);
 
@@ -226,6 +237,18 @@ function compileField(
       }
     }
   }
+  if (def.type === 'refs') {
+    if (!topLevel) problem('type', 'refs are top-level fields (their links live in a junction table)');
+    if (def.storage === 'document') problem('storage', 'refs live in a junction table, not in the document');
+    if (def.required) problem('required', 'refs cannot be required; an empty list is allowed');
+    if (def.default !== undefined) problem('default', 'refs have no default');
+    if (def.indexed) problem('indexed', 'links are always indexed both ways');
+  }
+  if (def.count) {
+    if (!topLevel) problem('count', 'only top-level fields can be counts');
+    if (def.required || def.default !== undefined || def.storage !== undefined) problem('count', 'a count is computed: no required, default or storage');
+  }
+  if (def.library && !topLevel) problem('library', 'only top-level objects mirror a library');
   if (isElement && (def.required || def.default !== undefined)) {
     problem('required', 'an array element cannot be required or have a default; use the array field');
   }
@@ -255,20 +278,71 @@ function compileField(
     pattern: def.pattern,
     indexed: def.indexed ?? false,
     searchable: def.searchable ?? false,
-    storage: def.storage ?? 'column',
+    storage: def.type === 'refs' ? 'links' : def.count ? 'computed' : (def.storage ?? 'column'),
     deprecated: def.deprecated ?? false,
-    readOnly: def.read_only ?? false,
+    readOnly: (def.read_only ?? false) || def.count !== undefined,
     values: def.values,
     aliases: def.aliases,
     transitions: def.transitions,
     fields,
     items,
     to: def.to,
+    role: def.role && {
+      required: def.role.required ?? false,
+      values: def.role.values,
+      maxLength: def.role.max_length ?? ROLE_MAX_LENGTH,
+      description: def.role.description,
+    },
+    count: def.count && { entity: def.count.entity, path: def.count.path.split('.') },
+    library: def.library,
     sequence: def.sequence,
     atLeast: def.at_least,
-    onDelete: def.type === 'ref' ? (def.on_delete ?? 'restrict') : undefined,
+    onDelete: def.type === 'ref' || def.type === 'refs' ? (def.on_delete ?? 'restrict') : undefined,
     source: { file: file.file, path: yamlPath },
   };
+}
+
+/** Checks what needs every entity compiled: counts' paths, library mirrors, junction names. */
+function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly EntityDef[], report: Report): void {
+  const names = (e: EntityDef) => e.fields.map((f) => f.name).join(', ');
+  for (const field of entity.fields) {
+    if (field.junction && entities.some((e) => e.table === field.junction)) {
+      report(file, field.source.path, `its junction table "${field.junction}" has the name of an entity's table; rename the field`);
+    }
+    if (field.count) {
+      const at = `${field.source.path}.count`;
+      let current = entities.find((e) => e.name === field.count!.entity);
+      if (!current) {
+        report(file, `${at}.entity`, `unknown entity "${field.count.entity}"; known: ${entities.map((e) => e.name).join(', ')}`);
+        continue;
+      }
+      for (const segment of field.count.path) {
+        const hop: FieldDef | undefined = current?.fields.find((f) => f.name === segment);
+        if (!hop || (hop.type !== 'ref' && hop.type !== 'refs') || hop.storage === 'document') {
+          report(file, `${at}.path`, `"${segment}" is not a ref or refs field of ${current?.name}; fields: ${current ? names(current) : ''}`);
+          current = undefined;
+          break;
+        }
+        current = entities.find((e) => e.name === hop.to);
+      }
+      if (current && current.name !== entity.name) report(file, `${at}.path`, `the path ends at ${current.name}, not at ${entity.name}`);
+    }
+    if (field.library) {
+      const at = `${field.source.path}.library`;
+      const refs = entity.fields.find((f) => f.name === field.library!.refs);
+      if (!refs || refs.type !== 'refs' || !refs.readOnly) {
+        report(file, `${at}.refs`, `"${field.library.refs}" must be a read_only refs field of ${entity.name} (the mirror owns its links)`);
+        continue;
+      }
+      const library = entities.find((e) => e.name === refs.to);
+      const match = library?.fields.find((f) => f.name === field.library!.match);
+      const name = library?.fields.find((f) => f.name === field.library!.name);
+      if (match?.type !== 's3_uri' || match.storage !== 'column') report(file, `${at}.match`, `"${field.library.match}" must be an s3_uri column field of ${refs.to}`);
+      if (name?.type !== 'string' || name.storage !== 'column') report(file, `${at}.name`, `"${field.library.name}" must be a string column field of ${refs.to}`);
+      const otherRequired = library?.fields.filter((f) => f.required && f.default === undefined && f !== match && f !== name) ?? [];
+      if (otherRequired.length > 0) report(file, at, `${refs.to} requires ${otherRequired.map((f) => f.name).join(', ')}, which a mirrored URI cannot fill`);
+    }
+  }
 }
 
 /** Every field, nested ones and array elements included. */

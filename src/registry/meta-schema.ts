@@ -43,6 +43,12 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         additionalProperties: false,
         properties: { within: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN } } },
       },
+      count: {
+        type: 'object',
+        required: ['entity', 'path'],
+        additionalProperties: false,
+        properties: { entity: { type: 'string', pattern: NAME_PATTERN }, path: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' } },
+      },
     },
   },
   number: { properties: { ...NUMBER_LIMITS, ...AT_LEAST } },
@@ -60,12 +66,41 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
   s3_uri: { properties: { max_length: STRING_LIMITS.max_length } },
   url: { properties: { max_length: STRING_LIMITS.max_length } },
   // Without `fields`, an object is an open document (any JSON object, e.g. a component's metadata).
-  object: { properties: { fields: { $ref: '#/$defs/fields' } } },
+  object: {
+    properties: {
+      fields: { $ref: '#/$defs/fields' },
+      library: {
+        type: 'object',
+        required: ['refs', 'match', 'name'],
+        additionalProperties: false,
+        properties: { refs: { type: 'string', pattern: NAME_PATTERN }, match: { type: 'string', pattern: NAME_PATTERN }, name: { type: 'string', pattern: NAME_PATTERN } },
+      },
+    },
+  },
   array: {
     properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
     required: ['items'],
   },
   ref: { properties: { to: { type: 'string', pattern: NAME_PATTERN }, on_delete: { enum: ['restrict', 'cascade', 'set_null'] } }, required: ['to'] },
+  refs: {
+    properties: {
+      to: { type: 'string', pattern: NAME_PATTERN },
+      // set_null removes the link when the target is deleted; cascading to the owner is not offered.
+      on_delete: { enum: ['restrict', 'set_null'] },
+      max_items: { type: 'integer', minimum: 1 },
+      role: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          required: { type: 'boolean' },
+          values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 200 } },
+          max_length: { type: 'integer', minimum: 1, maximum: 200 },
+          description: { type: 'string' },
+        },
+      },
+    },
+    required: ['to'],
+  },
 };
 
 /** The options a field of this type accepts, for "allowed: …" hints. */

@@ -14,11 +14,43 @@ export const FIELD_TYPES = [
   'object',
   'array',
   'ref',
+  'refs',
 ] as const;
 
 export type FieldType = (typeof FIELD_TYPES)[number];
 
-export type FieldStorage = 'column' | 'document';
+/**
+ * Where a top-level field's value lives: its own column, a key of the `doc` JSONB column, a
+ * junction table (`refs`), or nowhere (a `count`, computed when read).
+ */
+export type FieldStorage = 'column' | 'document' | 'links' | 'computed';
+
+/** refs: the optional role (slot) each link carries, e.g. `main_closet` or a talent's name. */
+export interface RoleDef {
+  readonly required: boolean;
+  /** The allowed roles; absent means any text up to maxLength. */
+  readonly values?: readonly string[];
+  readonly maxLength: number;
+  readonly description?: string;
+}
+
+/** A read-only integer: how many live records of `entity` reach this one through `path`. */
+export interface CountDef {
+  readonly entity: string;
+  /** ref/refs fields, starting at `entity`, whose last hop points at this entity. */
+  readonly path: readonly string[];
+}
+
+/**
+ * An object field whose S3 URIs are mirrored, on every write, onto links to a shared library
+ * (seed 8.3): each URI is matched to a live library record by `match` (created when missing,
+ * named by its slot) and linked through the refs field `refs` with the slot path as its role.
+ */
+export interface LibraryDef {
+  readonly refs: string;
+  readonly match: string;
+  readonly name: string;
+}
 
 export interface FieldDef {
   /** Last path segment; `items` for an array's element definition. */
@@ -50,9 +82,20 @@ export interface FieldDef {
   readonly fields?: readonly FieldDef[];
   /** array: the element definition. */
   readonly items?: FieldDef;
-  /** ref: target entity name. */
+  /** ref, refs: target entity name. */
   readonly to?: string;
-  /** ref: what deleting the target does to this record: refuse (default), delete it too, or clear the ref. */
+  /** refs: the role each link carries, when the relation has one. */
+  readonly role?: RoleDef;
+  /** refs: the junction table holding the links. */
+  readonly junction?: string;
+  /** integer: computed as a count of referring records. */
+  readonly count?: CountDef;
+  /** object: the S3 URIs inside are mirrored onto links to a shared library. */
+  readonly library?: LibraryDef;
+  /**
+   * ref: what deleting the target does to this record: refuse (default), delete it too, or clear
+   * the ref. refs: refuse (default), or remove the link (`set_null`).
+   */
   readonly onDelete?: 'restrict' | 'cascade' | 'set_null';
   /** The name of another top-level field of the same type this one may not be less than. */
   readonly atLeast?: string;
@@ -65,6 +108,8 @@ export interface FieldDef {
 export interface EntityDef {
   readonly name: string;
   readonly plural: string;
+  /** The plural as a URL segment: `ui_elements` → `ui-elements`. */
+  readonly route: string;
   readonly idPrefix: string;
   readonly table: string;
   readonly schemaVersion: number;
@@ -137,7 +182,7 @@ export function sequenceRoutes(model: Model, entity: EntityDef, version: string)
     const parent = ref?.type === 'ref' ? findEntity(model, ref.to!) : undefined;
     if (!parent) continue;
     routes.push({
-      path: `/api/${version}/${parent.plural}/:id/next-${field.name.replace(/_/g, '-')}`,
+      path: `/api/${version}/${parent.route}/:id/next-${field.name.replace(/_/g, '-')}`,
       field,
       parent,
       parentField: first!,
@@ -151,22 +196,28 @@ export interface ChildRoute {
   /** e.g. `/api/v1/shows/:id/episodes`. */
   readonly path: string;
   readonly parent: EntityDef;
-  /** The child's ref field that names the parent. */
-  readonly field: FieldDef;
+  /** The child's filter path that reaches the parent: `show_id`, `outfits`, `outfits.items`. */
+  readonly via: string;
 }
 
 /**
- * A ref gives the referenced entity a sub-resource listing the referring records. When an entity
- * refers to the same parent through two fields, the path would be ambiguous, so neither gets one.
+ * Records that refer to another get listed under it: a ref or refs field gives its target a
+ * sub-resource (`/shows/{id}/episodes`, `/outfits/{id}/episodes`), and so does a count's longer
+ * path (`/wardrobe-items/{id}/episodes` through outfits.items). When two fields of an entity lead
+ * to the same parent, the path would be ambiguous, so neither gets one.
  */
 export function childRoutes(model: Model, entity: EntityDef, version: string): ChildRoute[] {
-  const refs = entity.fields.filter((f) => f.type === 'ref' && f.storage === 'column');
-  return refs
-    .filter((f) => refs.filter((other) => other.to === f.to).length === 1)
-    .map((field) => {
-      const parent = findEntity(model, field.to!)!;
-      return { path: `/api/${version}/${parent.plural}/:id/${entity.plural}`, parent, field };
-    });
+  const relations = entity.fields.filter((f) => (f.type === 'ref' && f.storage === 'column') || f.type === 'refs');
+  const routes: Omit<ChildRoute, 'path'>[] = relations
+    .filter((f) => relations.filter((other) => other.to === f.to).length === 1)
+    .map((field) => ({ parent: findEntity(model, field.to!)!, via: field.name }));
+  for (const parent of model.entities) {
+    for (const field of parent.fields) {
+      if (field.count?.entity !== entity.name || field.count.path.length < 2) continue;
+      if (!routes.some((r) => r.parent === parent)) routes.push({ parent, via: field.count.path.join('.') });
+    }
+  }
+  return routes.map((route) => ({ ...route, path: `/api/${version}/${route.parent.route}/:id/${entity.route}` }));
 }
 
 /** Looks a dotted path up through nested objects, e.g. `wardrobe.shoes.color`. */
