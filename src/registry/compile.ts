@@ -97,19 +97,12 @@ export function compileModel(raw: RawRegistry): Model {
         }
       }
     }
-    const unique = (data.unique as string[][] | undefined) ?? [];
-    unique.forEach((set, index) => {
-      for (const fieldName of set) {
-        const field = fields.find((f) => f.name === fieldName);
-        if (!field) report(file, `unique.${index}`, `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`);
-        else if (field.type === 'object' || field.type === 'array' || field.storage === 'document') {
-          report(file, `unique.${index}`, `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; unique sets take column fields with single values`);
-        }
-      }
-    });
+    const unique = checkFieldSets(file, 'unique', data.unique, fields, report);
+    const duplicateWarnings = checkFieldSets(file, 'duplicate_warnings', data.duplicate_warnings, fields, report);
     entities.push({
       name,
       unique,
+      duplicateWarnings,
       plural: data.plural as string,
       idPrefix: data.id_prefix as string,
       table: data.plural as string,
@@ -139,6 +132,21 @@ export function compileModel(raw: RawRegistry): Model {
     apiVersions: raw.registry.data.api_versions as string[],
     entities,
   };
+}
+
+/** `unique` and `duplicate_warnings` name sets of top-level fields that hold one value in a column. */
+function checkFieldSets(file: ParsedFile, key: string, raw: unknown, fields: readonly FieldDef[], report: Report): string[][] {
+  const sets = (raw as string[][] | undefined) ?? [];
+  sets.forEach((set, index) => {
+    for (const fieldName of set) {
+      const field = fields.find((f) => f.name === fieldName);
+      if (!field) report(file, `${key}.${index}`, `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`);
+      else if (field.type === 'object' || field.type === 'array' || field.storage === 'document') {
+        report(file, `${key}.${index}`, `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; ${key} sets take column fields with single values`);
+      }
+    }
+  });
+  return sets;
 }
 
 function checkFileName(file: ParsedFile, name: string, report: Report): void {

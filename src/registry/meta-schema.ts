@@ -86,6 +86,11 @@ const fieldSchema = {
 
 const defs = {
   name: { type: 'string', pattern: NAME_PATTERN },
+  /** Lists of top-level field names, e.g. `unique: [[show_id, season, episode_number]]`. */
+  fieldSets: {
+    type: 'array',
+    items: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
+  },
   field: fieldSchema,
   fields: {
     type: 'object',
@@ -126,10 +131,8 @@ export const entityFileSchema = {
     description: { type: 'string' },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
-    unique: {
-      type: 'array',
-      items: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
-    },
+    unique: { $ref: '#/$defs/fieldSets' },
+    duplicate_warnings: { $ref: '#/$defs/fieldSets' },
   },
   $defs: defs,
 };

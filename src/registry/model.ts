@@ -74,6 +74,11 @@ export interface EntityDef {
   readonly fields: readonly FieldDef[];
   /** Sets of top-level fields whose values may appear together on one live record only. */
   readonly unique: readonly (readonly string[])[];
+  /**
+   * Sets of top-level fields that, when another live record has the same values for all of them,
+   * make a create or update answer with a POSSIBLE_DUPLICATE warning (the write still happens).
+   */
+  readonly duplicateWarnings: readonly (readonly string[])[];
   readonly file: string;
 }
 
