@@ -68,6 +68,14 @@ function listParameters(entity: EntityDef): JsonSchema[] {
   if (hasSoftDelete(entity)) {
     params.push({ name: 'include_deleted', in: 'query', description: 'Also list soft-deleted records.', schema: { type: 'boolean', default: false } });
   }
+  for (const preset of entity.presets) {
+    params.push({
+      name: preset.name,
+      in: 'query',
+      description: `${preset.description ? `${preset.description} ` : ''}A preset: true adds the filter \`${JSON.stringify(preset.filter)}\`, false its negation.`,
+      schema: { type: 'boolean' },
+    });
+  }
   for (const field of entity.fields) {
     const resolved = resolveTarget(entity, field.name);
     if ('error' in resolved || resolved.target.kind === 'group') continue;

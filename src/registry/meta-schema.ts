@@ -133,6 +133,17 @@ export const entityFileSchema = {
     fields: { $ref: '#/$defs/fields' },
     unique: { $ref: '#/$defs/fieldSets' },
     duplicate_warnings: { $ref: '#/$defs/fieldSets' },
+    // Named filters (`?unassigned=true`); the filter itself is checked by the query parser.
+    presets: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        required: ['filter'],
+        additionalProperties: false,
+        properties: { description: { type: 'string' }, filter: { type: 'object', minProperties: 1 } },
+      },
+    },
   },
   $defs: defs,
 };
