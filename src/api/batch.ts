@@ -2,6 +2,7 @@
 // each answered with its own status. With ?atomic=true they run in one transaction and the first
 // failure rolls all of them back.
 import type { DatabaseConnection, DatabasePool } from 'slonik';
+import type { Warning } from './duplicates.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 import type { EntityActions } from './entity-actions.ts';
 import type { Classified, ErrorClassifier } from './failures.ts';
@@ -17,6 +18,8 @@ export interface BatchItemResult {
   readonly id: string | null;
   readonly data?: unknown;
   readonly errors?: readonly ApiProblem[];
+  /** Possible duplicates of a created or updated record (the operation still succeeded). */
+  readonly warnings?: readonly Warning[];
 }
 
 export type BatchOutcome =
@@ -42,7 +45,17 @@ interface Runner {
   readonly actor: string | null;
 }
 
-async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Promise<{ status: number; id: string; data: unknown }> {
+type ItemSuccess = { status: number; id: string; data: unknown; warnings?: readonly Warning[] };
+
+/** A write's answer, with its warnings only when there are some. */
+const written = (status: number, { record, warnings }: { record: { id: string }; warnings: readonly Warning[] }): ItemSuccess => ({
+  status,
+  id: record.id,
+  data: record,
+  ...(warnings.length > 0 ? { warnings } : {}),
+});
+
+async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Promise<ItemSuccess> {
   const bad = (message: string, field: string | null = null) => ApiError.single(400, 'INVALID_OPERATION', message, field);
   if (!isObject(raw)) throw bad('an operation is an object such as {"op": "create", "data": {...}}');
   const op = raw.op;
@@ -51,15 +64,11 @@ async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Pro
   if (op !== 'delete' && raw.data === undefined) throw bad(`${op} needs "data", the record's fields`, 'data');
   const { actions } = runner;
   switch (op as OperationName) {
-    case 'create': {
-      const record = await actions.create(raw.data, db);
-      return { status: 201, id: record.id, data: record };
-    }
+    case 'create':
+      return written(201, await actions.create(raw.data, db));
     case 'update':
-    case 'replace': {
-      const record = await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db);
-      return { status: 200, id: record.id, data: record };
-    }
+    case 'replace':
+      return written(200, await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db));
     case 'delete': {
       if (raw.hard !== undefined && typeof raw.hard !== 'boolean') throw bad('hard must be true or false', 'hard');
       if (raw.reason !== undefined && raw.reason !== null && typeof raw.reason !== 'string') throw bad('reason must be a string', 'reason');

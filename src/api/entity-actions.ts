@@ -5,6 +5,7 @@ import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../codegen/json-schema.ts';
+import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import type { RecordInput } from './record-input.ts';
 
@@ -23,6 +24,12 @@ export interface DeleteResult {
   readonly cascaded?: Record<string, number>;
   /** Referring records whose ref was cleared (on_delete: set_null), by plural. */
   readonly detached?: Record<string, number>;
+}
+
+/** A record as written, and what the client should look at (possible duplicates). */
+export interface Written {
+  readonly record: StoredRecord;
+  readonly warnings: readonly Warning[];
 }
 
 /** A ref from another entity to this one, and what deleting this one does to its records. */
@@ -66,17 +73,23 @@ export class EntityActions {
     return record;
   }
 
-  create(body: unknown, db?: DatabaseConnection): Promise<StoredRecord> {
-    return this.store.create(this.input.forCreate(body), db);
+  async create(body: unknown, db?: DatabaseConnection): Promise<Written> {
+    const record = await this.store.create(this.input.forCreate(body), db);
+    return { record, warnings: await duplicateWarnings(this.store, record, undefined, db ?? this.pool) };
   }
 
   /** PUT replaces, PATCH merges; both validate the result and write it under a row lock. */
-  async update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection): Promise<StoredRecord> {
+  async update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection): Promise<Written> {
     this.checkId(id);
-    const prepare = (current: StoredRecord) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current));
+    // The record as it was, so duplicate warnings only look at sets this write changed.
+    let previous: StoredRecord | undefined;
+    const prepare = (current: StoredRecord) => {
+      previous = current;
+      return mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current);
+    };
     const record = await this.store.update(id, prepare, db);
     if (!record) throw notFound(this.entity.name, id);
-    return record;
+    return { record, warnings: await duplicateWarnings(this.store, record, previous, db ?? this.pool) };
   }
 
   async remove(id: string, options: DeleteOptions, db?: DatabaseConnection): Promise<DeleteResult> {

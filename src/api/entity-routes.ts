@@ -11,6 +11,7 @@ import { encodeCursor } from '../query/cursor.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { readOperations, runBatch } from './batch.ts';
 import { limitBatchBody, limitBody, readJsonBody } from './body.ts';
+import { warningsMetadata } from './duplicates.ts';
 import { EntityActions } from './entity-actions.ts';
 import { parseExportQuery, streamExport } from './export.ts';
 import type { ErrorClassifier } from './failures.ts';
@@ -138,9 +139,9 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);
-    const record = await actions.create(await readJsonBody(c));
+    const { record, warnings } = await actions.create(await readJsonBody(c));
     c.header('Location', `${base}/${record.id}`);
-    return sendData(c, model, record, { status: 201, entity });
+    return sendData(c, model, record, { status: 201, entity, extra: warningsMetadata(warnings) });
   });
 
   app.post(`${base}/batch`, limitBatchBody, async (c) => {
@@ -164,7 +165,8 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
   const update = (mode: 'replace' | 'patch') => async (c: Context) => {
     const id = idOf(c);
     queryParams(c, []);
-    return sendData(c, model, await actions.update(id, await readJsonBody(c), mode), { entity });
+    const { record, warnings } = await actions.update(id, await readJsonBody(c), mode);
+    return sendData(c, model, record, { entity, extra: warningsMetadata(warnings) });
   };
   app.put(item, limitBody, update('replace'));
   app.patch(item, limitBody, update('patch'));

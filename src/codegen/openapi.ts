@@ -3,6 +3,7 @@ import { childRoutes, sequenceRoutes, withArticle, type EntityDef, type FieldDef
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
+import { MAX_DUPLICATE_IDS } from '../api/duplicates.ts';
 import { EXACT_COUNT_LIMIT } from '../db/counting.ts';
 import { searchableFields } from '../query/full-text.ts';
 import { operatorsFor } from '../query/operators.ts';
@@ -66,6 +67,14 @@ function listParameters(entity: EntityDef): JsonSchema[] {
   }
   if (hasSoftDelete(entity)) {
     params.push({ name: 'include_deleted', in: 'query', description: 'Also list soft-deleted records.', schema: { type: 'boolean', default: false } });
+  }
+  for (const preset of entity.presets) {
+    params.push({
+      name: preset.name,
+      in: 'query',
+      description: `${preset.description ? `${preset.description} ` : ''}A preset: true adds the filter \`${JSON.stringify(preset.filter)}\`, false its negation.`,
+      schema: { type: 'boolean' },
+    });
   }
   for (const field of entity.fields) {
     const resolved = resolveTarget(entity, field.name);
@@ -146,7 +155,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         parameters: [{ name: 'atomic', in: 'query', description: 'All or nothing.', schema: { type: 'boolean', default: false } }],
         requestBody: { required: true, content: json({ type: 'object', required: ['operations'], properties: { operations: { type: 'array', minItems: 1, maxItems: MAX_BATCH_OPERATIONS, items: { type: 'object' } } } }) },
         responses: {
-          200: { description: 'One result per operation: index, op, status, id, data or errors', content: json(envelope({ type: 'object' }, true)) },
+          200: { description: 'One result per operation: index, op, status, id, data or errors, and warnings (possible duplicates) when there are some', content: json(envelope({ type: 'object' }, true)) },
           400: errorResponse('Not a batch, or more than the maximum of operations'),
           409: errorResponse('atomic=true: an operation conflicted and nothing was applied'),
           422: errorResponse('atomic=true: an operation did not validate and nothing was applied'),
@@ -341,6 +350,18 @@ export function buildOpenApi(model: Model): JsonSchema {
             schema_version: { type: 'integer' },
             registry_version: { type: 'string' },
             timestamp: { type: 'string', format: 'date-time' },
+            warnings: { type: 'array', items: ref('Warning'), description: "On a create or update: other live records sharing the values of one of the entity's duplicate_warnings sets. Absent when there are none." },
+          },
+        },
+        Warning: {
+          type: 'object',
+          required: ['code', 'message', 'fields', 'ids', 'total'],
+          properties: {
+            code: { const: 'POSSIBLE_DUPLICATE' },
+            message: { type: 'string', examples: ['same source_file_hash as clip clip_20260101_k3x9q2m7za'] },
+            fields: { type: 'array', items: { type: 'string' } },
+            ids: { type: 'array', items: { type: 'string' }, maxItems: MAX_DUPLICATE_IDS, description: 'The first matching records, in id order.' },
+            total: { type: 'integer', description: 'How many live records match.' },
           },
         },
         ListMetadata: {

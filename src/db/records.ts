@@ -250,6 +250,20 @@ export class RecordStore {
     });
   }
 
+  /**
+   * Live records other than `exceptId` whose columns hold exactly these values: the first `limit`
+   * ids in id order, and how many there are. Column names come from the registry, values are bound.
+   */
+  async liveMatches(values: Readonly<Record<string, ValueExpression>>, exceptId: string, limit: number, db: CommonQueryMethods = this.pool): Promise<{ ids: string[]; total: number }> {
+    const conditions = Object.entries(values).map(([column, value]) => sql.fragment`${sql.identifier([column])} = ${value}`);
+    conditions.push(sql.fragment`id <> ${exceptId}`);
+    if (this.softDelete) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
+    const rows = await db.any(sql.unsafe`
+      SELECT id, count(*) OVER ()::int AS total FROM ${this.table}
+      WHERE ${sql.join(conditions, sql.fragment` AND `)} ORDER BY id LIMIT ${limit}`);
+    return { ids: rows.map((r) => r.id as string), total: (rows[0]?.total as number | undefined) ?? 0 };
+  }
+
   /** Marks the live records matching `condition` deleted; the rows as they are now. */
   private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: string | null, db: CommonQueryMethods) {
     return db.any(sql.unsafe`

@@ -22,12 +22,17 @@ export function parseFilterJson(entity: EntityDef, text: string, budget: QueryBu
     problems.push({ field: 'filter', message: `is not valid JSON (${(error as Error).message}); e.g. {"status":{"_eq":"published"}}` });
     return undefined;
   }
-  if (!isObject(tree)) {
+  return parseFilterTree(entity, tree, budget, problems, options);
+}
+
+/** An already-parsed filter tree, e.g. a registry preset's; problems are reported under `filter`. */
+export function parseFilterTree(entity: EntityDef, tree: unknown, budget: QueryBudget, problems: QueryProblem[], options: ResolveOptions = {}): Condition | undefined {
+  if (!isObject(tree as Json)) {
     problems.push({ field: 'filter', message: 'must be a JSON object, e.g. {"_and":[{"status":{"_eq":"published"}}]}' });
     return undefined;
   }
   const parser = new FilterParser(entity, budget, problems, options);
-  return parser.group(tree, [], 'filter', 0);
+  return parser.group(tree as { [key: string]: Json }, [], 'filter', 0);
 }
 
 class FilterParser {

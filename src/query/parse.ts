@@ -92,6 +92,15 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
         fields = parseFields(entity, raw, problems, options);
         break;
       default: {
+        const preset = entity.presets.find((p) => p.name === key);
+        if (preset) {
+          once(key);
+          // Declared in the registry, so not counted against the client's condition budget.
+          if (raw === 'true') conditions.push(preset.condition);
+          else if (raw === 'false') conditions.push({ kind: 'not', item: preset.condition });
+          else problems.push({ field: key, message: `must be true or false (a preset${preset.description ? `: ${preset.description}` : ''})` });
+          break;
+        }
         if (key.startsWith('_')) {
           problems.push({ field: key, message: `unknown parameter; control parameters: ${CONTROL_PARAMS.join(', ')}` });
           break;
@@ -135,7 +144,8 @@ function parseFilterParam(entity: EntityDef, key: string, raw: string, problems:
   }
   const resolved = resolveTarget(entity, path!, options);
   if ('error' in resolved) {
-    problems.push({ field: key, message: resolved.error });
+    const presets = entity.presets.length > 0 && !path!.includes('.') ? `; presets: ${entity.presets.map((p) => p.name).join(', ')}` : '';
+    problems.push({ field: key, message: `${resolved.error}${presets}` });
     return undefined;
   }
   const split = MULTI_VALUE.includes(op) || (op === 'contains' && resolved.target.kind === 'list');

@@ -2,9 +2,12 @@
 // references between files, name clashes, enum aliases and that defaults fit their fields.
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
-import { RESERVED_FIELD_NAMES, type EntityDef, type FieldDef, type FieldType, type Model } from './model.ts';
+import { RESERVED_FIELD_NAMES, type EntityDef, type FieldDef, type FieldType, type Model, type PresetDef } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
+import { parseFilterTree } from '../query/parse-filter.ts';
+import { CONTROL_PARAMS } from '../query/parse.ts';
+import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
 
 export interface RawRegistry {
@@ -106,19 +109,12 @@ export function compileModel(raw: RawRegistry): Model {
         }
       }
     }
-    const unique = (data.unique as string[][] | undefined) ?? [];
-    unique.forEach((set, index) => {
-      for (const fieldName of set) {
-        const field = fields.find((f) => f.name === fieldName);
-        if (!field) report(file, `unique.${index}`, `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`);
-        else if (field.type === 'object' || field.type === 'array' || field.storage === 'document') {
-          report(file, `unique.${index}`, `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; unique sets take column fields with single values`);
-        }
-      }
-    });
-    entities.push({
+    const unique = checkFieldSets(file, 'unique', data.unique, fields, report);
+    const duplicateWarnings = checkFieldSets(file, 'duplicate_warnings', data.duplicate_warnings, fields, report);
+    const entity: EntityDef = {
       name,
       unique,
+      duplicateWarnings,
       plural: data.plural as string,
       route: (data.plural as string).replace(/_/g, '-'),
       idPrefix: data.id_prefix as string,
@@ -128,7 +124,9 @@ export function compileModel(raw: RawRegistry): Model {
       mixins,
       fields,
       file: file.file,
-    });
+      presets: [],
+    };
+    entities.push({ ...entity, presets: compilePresets(file, entity, data.presets, report) });
   }
 
   checkUnique(raw.entities, entities, 'plural', (e) => e.plural, report);
@@ -150,6 +148,46 @@ export function compileModel(raw: RawRegistry): Model {
     apiVersions: raw.registry.data.api_versions as string[],
     entities,
   };
+}
+
+/** `unique` and `duplicate_warnings` name sets of top-level fields that hold one value in a column. */
+function checkFieldSets(file: ParsedFile, key: string, raw: unknown, fields: readonly FieldDef[], report: Report): string[][] {
+  const sets = (raw as string[][] | undefined) ?? [];
+  sets.forEach((set, index) => {
+    for (const fieldName of set) {
+      const field = fields.find((f) => f.name === fieldName);
+      if (!field) report(file, `${key}.${index}`, `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`);
+      else if (field.type === 'object' || field.type === 'array' || field.storage === 'document') {
+        report(file, `${key}.${index}`, `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; ${key} sets take column fields with single values`);
+      }
+    }
+  });
+  return sets;
+}
+
+/** Parameters a list route reads besides filters; `format` is the export's. */
+const NOT_A_PRESET_NAME = ['id', ...CONTROL_PARAMS, 'format'];
+
+/**
+ * `presets: { name: { description, filter } }`. Each filter is parsed against the entity now, by the
+ * same parser as `filter=`, so a bad path or operator is a registry error, not a 400 at run time.
+ */
+function compilePresets(file: ParsedFile, entity: EntityDef, raw: unknown, report: Report): PresetDef[] {
+  const declared = (raw as Record<string, { description?: string; filter: Record<string, unknown> }> | undefined) ?? {};
+  const presets: PresetDef[] = [];
+  for (const [name, { description, filter }] of Object.entries(declared)) {
+    const at = `presets.${name}`;
+    if (entity.fields.some((f) => f.name === name)) report(file, at, `"${name}" is also a field; a preset needs a name of its own`);
+    else if (NOT_A_PRESET_NAME.includes(name)) report(file, at, `"${name}" is a list query parameter (${NOT_A_PRESET_NAME.join(', ')})`);
+    const problems: QueryProblem[] = [];
+    const budget = new QueryBudget();
+    const condition = parseFilterTree(entity, filter, budget, problems);
+    if (budget.problem) problems.push({ ...budget.problem, field: 'filter' });
+    // The parser's paths (`filter._or[0].status`) become the YAML's (`presets.x.filter._or.0.status`).
+    for (const p of problems) report(file, `${at}.${p.field.replace(/\[(\d+)\]/g, '.$1')}`, p.message);
+    if (condition && problems.length === 0) presets.push({ name, description, filter, condition });
+  }
+  return presets;
 }
 
 function checkFileName(file: ParsedFile, name: string, report: Report): void {

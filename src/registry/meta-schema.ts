@@ -121,6 +121,11 @@ const fieldSchema = {
 
 const defs = {
   name: { type: 'string', pattern: NAME_PATTERN },
+  /** Lists of top-level field names, e.g. `unique: [[show_id, season, episode_number]]`. */
+  fieldSets: {
+    type: 'array',
+    items: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
+  },
   field: fieldSchema,
   fields: {
     type: 'object',
@@ -161,9 +166,18 @@ export const entityFileSchema = {
     description: { type: 'string' },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
-    unique: {
-      type: 'array',
-      items: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
+    unique: { $ref: '#/$defs/fieldSets' },
+    duplicate_warnings: { $ref: '#/$defs/fieldSets' },
+    // Named filters (`?unassigned=true`); the filter itself is checked by the query parser.
+    presets: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        required: ['filter'],
+        additionalProperties: false,
+        properties: { description: { type: 'string' }, filter: { type: 'object', minProperties: 1 } },
+      },
     },
   },
   $defs: defs,

@@ -1,4 +1,5 @@
 // The compiled registry: what every other part of the platform reads instead of the YAML.
+import type { Condition } from '../query/ast.ts';
 
 export const FIELD_TYPES = [
   'string',
@@ -119,7 +120,23 @@ export interface EntityDef {
   readonly fields: readonly FieldDef[];
   /** Sets of top-level fields whose values may appear together on one live record only. */
   readonly unique: readonly (readonly string[])[];
+  /**
+   * Sets of top-level fields that, when another live record has the same values for all of them,
+   * make a create or update answer with a POSSIBLE_DUPLICATE warning (the write still happens).
+   */
+  readonly duplicateWarnings: readonly (readonly string[])[];
+  /** Named filters a list takes as `?name=true` (the filter) or `?name=false` (its negation). */
+  readonly presets: readonly PresetDef[];
   readonly file: string;
+}
+
+export interface PresetDef {
+  readonly name: string;
+  readonly description?: string;
+  /** The filter as declared, in the JSON form `filter=` takes (for documentation). */
+  readonly filter: Readonly<Record<string, unknown>>;
+  /** The filter parsed against the entity when the registry was compiled. */
+  readonly condition: Condition;
 }
 
 export interface Model {
