@@ -17,6 +17,8 @@ export interface Config {
   readonly migrateOnStart: boolean;
   readonly poolSize: number;
   readonly logLevel: string;
+  /** Days a guest session lasts when not given (seed 8.9). */
+  readonly guestSessionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -52,5 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     poolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
     logLevel: env.LOG_LEVEL || 'info',
+    guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
   };
 }

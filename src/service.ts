@@ -79,7 +79,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     await prepareSchema(config, database.url, logger);
     const pool = await createDatabasePool(database.url, config.poolSize);
     cleanup.push(() => pool.end());
-    const app = createApp({ model, pool, logger });
+    const app = createApp({ model, pool, logger, domain: { guestSessionDays: config.guestSessionDays } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     cleanup.push(

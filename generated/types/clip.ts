@@ -15,7 +15,17 @@ export interface Clip {
   /**
    * Who is on camera: Lala, JustAWomanInHerPrime, or a guest as "Guest - Name".
    */
-  talent_source: string;
+  talent_source: (
+    | ("Lala" | "JustAWomanInHerPrime")
+    | {
+        [k: string]: unknown | undefined;
+      }
+  ) &
+    string;
+  /**
+   * The guest on camera; set from a "Guest - Name" talent_source when not given.
+   */
+  guest_id?: string | null;
   clip_type?: "raw" | "b_roll" | "bts" | "interview" | "voiceover" | "other" | null;
   /**
    * The footage file in S3.

@@ -11,14 +11,16 @@ import { docsRoutes } from './docs.ts';
 import { entityRoutes } from './entity-routes.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { createClassifier } from './failures.ts';
+import type { DomainSettings } from '../domain/index.ts';
 
 export interface AppOptions {
   readonly model: Model;
   readonly pool: DatabasePool;
   readonly logger: Logger;
+  readonly domain?: DomainSettings;
 }
 
-export function createApp({ model, pool, logger }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -41,7 +43,7 @@ export function createApp({ model, pool, logger }: AppOptions): Hono {
   });
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
-  for (const version of model.apiVersions) app.route('/', entityRoutes(model, pool, ajv, version, classify));
+  for (const version of model.apiVersions) app.route('/', entityRoutes(model, pool, ajv, version, classify, domain));
 
   app.notFound((c) => sendErrors(c, model, 404, [{ code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null }]));
 

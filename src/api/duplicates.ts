@@ -7,12 +7,16 @@ import type { RecordStore, StoredRecord } from '../db/records.ts';
 /** At most this many matching ids are listed per warning (`total` counts all of them). */
 export const MAX_DUPLICATE_IDS = 10;
 
+/**
+ * Something the client should look at although the write went ahead: a possible duplicate, or a
+ * record a server rule reused instead of creating it again.
+ */
 export interface Warning {
-  readonly code: 'POSSIBLE_DUPLICATE';
+  readonly code: 'POSSIBLE_DUPLICATE' | 'REUSED';
   readonly message: string;
-  /** The `duplicate_warnings` set whose values matched. */
+  /** The `duplicate_warnings` set whose values matched, or the slot a reused record fills. */
   readonly fields: readonly string[];
-  /** The first matching records, in id order. */
+  /** The first matching or reused records, in id order. */
   readonly ids: readonly string[];
   readonly total: number;
 }

@@ -1,6 +1,6 @@
 // The writes of one entity, shared by the single-record routes and the batch route, so both
 // validate, store and answer the same way. Each takes an optional connection (a transaction).
-import type { DatabaseConnection, DatabasePool } from 'slonik';
+import { sql, type DatabaseConnection, type DatabasePool } from 'slonik';
 import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
@@ -8,6 +8,7 @@ import { idPattern } from '../codegen/json-schema.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import type { RecordInput } from './record-input.ts';
+import type { WriteContext, WriteRule } from './write-rules.ts';
 
 export interface DeleteOptions {
   readonly hard: boolean;
@@ -39,6 +40,20 @@ export interface Referrer {
   readonly field: FieldDef;
 }
 
+/** Sets the value at a path, creating objects on the way; null removes the key. */
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  const [head, ...rest] = path;
+  if (rest.length === 0) {
+    if (value === null) delete target[head!];
+    else target[head!] = value;
+    return;
+  }
+  const child = target[head!];
+  const object = typeof child === 'object' && child !== null && !Array.isArray(child) ? (child as Record<string, unknown>) : {};
+  target[head!] = object;
+  setPath(object, rest, value);
+}
+
 export class EntityActions {
   readonly entity: EntityDef;
   private readonly store: RecordStore;
@@ -48,6 +63,10 @@ export class EntityActions {
   private readonly actorMax: number | undefined;
   private readonly pool: DatabasePool;
   private readonly referrers: readonly Referrer[];
+  private rules: readonly WriteRule[] = [];
+  private actionsOf: (entity: string) => EntityActions = (name) => {
+    throw new Error(`no actions for ${name}: useRules was not called`);
+  };
 
   constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrers: readonly Referrer[]) {
     this.entity = entity;
@@ -73,23 +92,84 @@ export class EntityActions {
     return record;
   }
 
+  /** Server rules (library mirrors, domain rules) and the other entities' actions they use. */
+  useRules(rules: readonly WriteRule[], actionsOf: (entity: string) => EntityActions): void {
+    this.rules = rules;
+    this.actionsOf = actionsOf;
+  }
+
   async create(body: unknown, db?: DatabaseConnection): Promise<Written> {
-    const record = await this.store.create(this.input.forCreate(body), db);
-    return { record, warnings: await duplicateWarnings(this.store, record, undefined, db ?? this.pool) };
+    const values = this.input.forCreate(body);
+    if (this.rules.length === 0) {
+      const record = await this.store.create(values, db);
+      return { record, warnings: await duplicateWarnings(this.store, record, undefined, db ?? this.pool) };
+    }
+    return (db ?? this.pool).transaction(async (tx) => {
+      const warnings: Warning[] = [];
+      await this.applyRules(values, undefined, tx, warnings);
+      const record = await this.store.create(values, tx);
+      return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, undefined, tx))] };
+    });
+  }
+
+  /** The live record with these field values (oldest first), or a new one from `values`. */
+  async findOrCreate(match: Readonly<Record<string, string | null>>, values: Record<string, unknown>, ctx: WriteContext): Promise<Written & { created: boolean }> {
+    // Two writers mirroring the same URI at once take turns, so it is created once.
+    await ctx.tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${JSON.stringify([this.entity.table, match])}, 0))`);
+    const { ids } = await this.store.liveMatches(match, '', 1, ctx.tx);
+    const existing = ids[0] === undefined ? null : await this.store.get(ids[0], {}, ctx.tx);
+    if (existing) return { record: existing, warnings: [], created: false };
+    return { ...(await this.create(values, ctx.tx)), created: true };
+  }
+
+  /**
+   * PUT of a view: the record with the values at these paths replaced (null removes), validated
+   * and written like a PUT of the whole record.
+   */
+  async replaceParts(id: string, parts: readonly { path: readonly string[]; value: unknown }[], db?: DatabaseConnection): Promise<Written> {
+    const body = (current: StoredRecord) => {
+      const next = structuredClone(current) as Record<string, unknown>;
+      for (const { path, value } of parts) setPath(next, path, value);
+      return next;
+    };
+    return this.rewrite(id, (current) => this.input.forReplace(body(current), current), db);
+  }
+
+  /** Ids of the live records linking `id` through this entity's ref or refs field `field`. */
+  idsLinking(field: string, id: string, db: DatabaseConnection): Promise<string[]> {
+    return this.store.referringIds(findField(this.entity, field)!, id, db);
+  }
+
+  /** The live record, read on `db` (a transaction sees what it wrote itself). */
+  getLive(id: string, db: DatabaseConnection): Promise<StoredRecord | null> {
+    return this.store.get(id, {}, db);
   }
 
   /** PUT replaces, PATCH merges; both validate the result and write it under a row lock. */
   async update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection): Promise<Written> {
+    return this.rewrite(id, (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)), db);
+  }
+
+  /** An update: `valuesFor` computes the validated values from the locked current record. */
+  private async rewrite(id: string, valuesFor: (current: StoredRecord) => Record<string, unknown>, db?: DatabaseConnection): Promise<Written> {
     this.checkId(id);
     // The record as it was, so duplicate warnings only look at sets this write changed.
     let previous: StoredRecord | undefined;
-    const prepare = (current: StoredRecord) => {
+    const warnings: Warning[] = [];
+    const prepare = async (current: StoredRecord, tx: DatabaseConnection) => {
       previous = current;
-      return mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current);
+      const values = valuesFor(current);
+      await this.applyRules(values, current, tx, warnings);
+      return values;
     };
     const record = await this.store.update(id, prepare, db);
     if (!record) throw notFound(this.entity.name, id);
-    return { record, warnings: await duplicateWarnings(this.store, record, previous, db ?? this.pool) };
+    return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, previous, db ?? this.pool))] };
+  }
+
+  private async applyRules(values: Record<string, unknown>, current: StoredRecord | undefined, tx: DatabaseConnection, warnings: Warning[]): Promise<void> {
+    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings };
+    for (const rule of this.rules) await rule(values, current, ctx);
   }
 
   async remove(id: string, options: DeleteOptions, db?: DatabaseConnection): Promise<DeleteResult> {

@@ -1,7 +1,7 @@
 // The generic REST surface: the same six handlers serve every entity in the registry.
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model } from '../registry/model.ts';
+import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model, type ViewDef } from '../registry/model.ts';
 import type { Condition, ListQuery } from '../query/ast.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { coerceValue } from '../query/operators.ts';
@@ -18,6 +18,8 @@ import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { RecordInput } from './record-input.ts';
+import { libraryMirror } from './write-rules.ts';
+import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../domain/index.ts';
 
 /** Rejects query parameters a route does not understand, instead of silently ignoring a typo. */
 function queryParams(c: Context, allowed: readonly string[]): URLSearchParams {
@@ -37,13 +39,33 @@ function booleanParam(params: URLSearchParams, name: string): boolean {
   throw ApiError.single(400, 'INVALID_QUERY', `${name} must be true or false`, name);
 }
 
+const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
+  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined), record) ?? null;
+
+/** A view of a record: one field's value, or an object of several. */
+function viewValue(view: ViewDef, record: Record<string, unknown>): unknown {
+  if (view.field) return valueAt(record, view.field);
+  return Object.fromEntries(Object.entries(view.fields!).map(([key, path]) => [key, valueAt(record, path)]));
+}
+
+/** A view's PUT body → the values to write at each path (a key left out is cleared). */
+function viewParts(view: ViewDef, body: unknown): { path: readonly string[]; value: unknown }[] {
+  if (view.field) return [{ path: view.field, value: body }];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw ApiError.single(400, 'INVALID_BODY', `the request body must be a JSON object with: ${Object.keys(view.fields!).join(', ')}`);
+  }
+  const unknown = Object.keys(body).filter((key) => !(key in view.fields!));
+  if (unknown.length > 0) throw ApiError.single(422, 'VALIDATION_ERROR', `${unknown[0]} is not part of ${view.name}; it has: ${Object.keys(view.fields!).join(', ')}`, unknown[0]!);
+  return Object.entries(view.fields!).map(([key, path]) => ({ path, value: (body as Record<string, unknown>)[key] ?? null }));
+}
+
 /** Who is acting; an `X-Actor` header until authentication exists. */
 function actor(c: Context, maxLength = Infinity): string | null {
   const value = c.req.header('x-actor')?.trim();
   return value ? value.slice(0, maxLength) : null;
 }
 
-export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier): Hono {
+export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   const actionsOf = new Map(
@@ -54,6 +76,12 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, ver
       return [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrers)];
     }),
   );
+  const rules = domainRules(domain);
+  const lookup = (name: string) => actionsOf.get(name)!;
+  for (const entity of model.entities) {
+    const mirrors = entity.fields.filter((f) => f.library).map((field) => libraryMirror(entity, field, model));
+    actionsOf.get(entity.name)!.useRules([...mirrors, ...(rules[entity.name] ?? [])], lookup);
+  }
   for (const entity of model.entities) {
     mountEntity(app, { model, entity, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version);
   }
@@ -188,6 +216,22 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
       await actions.requireLive(id);
       throw ApiError.single(409, 'CONFLICT', `${label} ${id} is not deleted`);
     });
+  }
+
+  // Views: part of a record as its own resource (GET/PUT /episodes/{id}/script, /wardrobe, …).
+  for (const view of entity.views) {
+    const path = `${item}/${view.name}`;
+    app.get(path, async (c) => {
+      queryParams(c, []);
+      return sendData(c, model, viewValue(view, await actions.requireLive(idOf(c))), { entity });
+    });
+    app.put(path, limitBody, async (c) => {
+      const id = idOf(c);
+      queryParams(c, []);
+      const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)));
+      return sendData(c, model, viewValue(view, record), { entity, extra: warningsMetadata(warnings) });
+    });
+    app.all(path, methodNotAllowed('GET, PUT'));
   }
 
   app.all(base, methodNotAllowed('GET, POST'));

@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import type { EntityDef, FieldDef, Model } from '../registry/model.ts';
+import { resolvePath, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { entitySchema, HTTP_URL_PATTERN, S3_URI_PATTERN } from '../codegen/json-schema.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
@@ -69,7 +69,7 @@ export class RecordInput {
     for (const field of this.entity.fields) {
       checkDeprecated(field, values[field.name], current?.[field.name], field.name, problems);
     }
-    if (!this.validate(values)) problems.push(...describeErrors(this.validate.errors ?? []));
+    if (!this.validate(values)) problems.push(...describeErrors(this.validate.errors ?? [], this.entity));
     else problems.push(...orderProblems(this.entity, values));
     findNulCharacters(values, '', problems);
     if (problems.length > 0) throw new ApiError(422, problems);
@@ -165,7 +165,7 @@ const ARTICLE: Record<string, string> = {
   array: 'an array',
 };
 
-function describe(error: ErrorObject): ApiProblem {
+function describe(error: ErrorObject, entity: EntityDef): ApiProblem {
   const params = error.params as Record<string, unknown>;
   const field = dottedPath(error.instancePath);
   const problem = (at: string, text: string): ApiProblem => ({ code: 'VALIDATION_ERROR', message: `${at} ${text}`, field: at });
@@ -182,7 +182,9 @@ function describe(error: ErrorObject): ApiProblem {
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).filter((v) => v !== null);
-      return problem(field, `must be one of: ${allowed.join(', ')}`);
+      const def = resolvePath(entity, error.instancePath.split('/').slice(1).filter((s) => !/^\d+$/.test(s)));
+      const other = def?.otherPattern ? `, or text matching ${def.otherPattern}` : '';
+      return problem(field, `must be one of: ${allowed.join(', ')}${other}`);
     }
     case 'format':
       return problem(
@@ -215,10 +217,10 @@ function describe(error: ErrorObject): ApiProblem {
 }
 
 /** One problem per field: a wrong-typed value is reported once, not once per keyword. */
-function describeErrors(errors: readonly ErrorObject[]): ApiProblem[] {
+function describeErrors(errors: readonly ErrorObject[], entity: EntityDef): ApiProblem[] {
   const byField = new Map<string, ApiProblem>();
   for (const error of errors) {
-    const problem = describe(error);
+    const problem = describe(error, entity);
     if (!byField.has(problem.field ?? '')) byField.set(problem.field ?? '', problem);
   }
   return [...byField.values()];

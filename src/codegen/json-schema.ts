@@ -58,7 +58,10 @@ function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
     case 'datetime':
       return { type: 'string', format: 'date-time' };
     case 'enum':
-      return { type: 'string', enum: [...(field.values ?? [])] };
+      // An open enum also takes text matching its pattern (a null, when allowed, passes `pattern`).
+      return field.otherPattern
+        ? { type: 'string', anyOf: [{ enum: [...(field.values ?? [])] }, { pattern: field.otherPattern }] }
+        : { type: 'string', enum: [...(field.values ?? [])] };
     case 's3_uri':
       return { type: 'string', pattern: S3_URI_PATTERN, ...maxLength };
     case 'url':

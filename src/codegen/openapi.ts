@@ -98,7 +98,9 @@ function filterSchema(field: FieldDef): JsonSchema {
     case 'boolean':
       return { type: 'boolean' };
     case 'enum':
-      return { type: 'string', enum: [...(field.values ?? []), ...Object.keys(field.aliases ?? {})] };
+      return field.otherPattern
+        ? { type: 'string', description: `${[...(field.values ?? []), ...Object.keys(field.aliases ?? {})].join(', ')}, or text matching ${field.otherPattern}` }
+        : { type: 'string', enum: [...(field.values ?? []), ...Object.keys(field.aliases ?? {})] };
     case 'date':
       return { type: 'string', format: 'date' };
     case 'datetime':

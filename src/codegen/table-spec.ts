@@ -177,7 +177,10 @@ export const uniqueIndexName = (entity: EntityDef, set: readonly string[]) => ob
 function checkCondition(field: FieldDef): string | undefined {
   const col = quoteIdent(field.name);
   const parts: string[] = [];
-  if (field.type === 'enum' && field.values) parts.push(`${col} IN (${field.values.map(quoteLiteral).join(', ')})`);
+  if (field.type === 'enum' && field.values) {
+    const listed = `${col} IN (${field.values.map(quoteLiteral).join(', ')})`;
+    parts.push(field.otherPattern ? `(${listed} OR ${col} ~ ${quoteLiteral(field.otherPattern)})` : listed);
+  }
   if (field.minimum !== undefined) parts.push(`${col} >= ${field.minimum}`);
   if (field.maximum !== undefined) parts.push(`${col} <= ${field.maximum}`);
   if (field.maxLength !== undefined) parts.push(`char_length(${col}) <= ${field.maxLength}`);

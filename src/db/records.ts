@@ -255,7 +255,10 @@ export class RecordStore {
    * ids in id order, and how many there are. Column names come from the registry, values are bound.
    */
   async liveMatches(values: Readonly<Record<string, ValueExpression>>, exceptId: string, limit: number, db: CommonQueryMethods = this.pool): Promise<{ ids: string[]; total: number }> {
-    const conditions = Object.entries(values).map(([column, value]) => sql.fragment`${sql.identifier([column])} = ${value}`);
+    // A null compares as "is null", so that a lookup by several fields can leave some of them empty.
+    const conditions = Object.entries(values).map(([column, value]) =>
+      value === null ? sql.fragment`${sql.identifier([column])} IS NULL` : sql.fragment`${sql.identifier([column])} = ${value}`,
+    );
     conditions.push(sql.fragment`id <> ${exceptId}`);
     if (this.softDelete) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
     const rows = await db.any(sql.unsafe`
@@ -274,6 +277,13 @@ export class RecordStore {
   async softDeleteRecord(id: string, by: string | null, reason: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
     const [row] = await this.softDeleteWhere(sql.fragment`id = ${id}`, by, reason, db);
     return row ? this.toRecord(row) : null;
+  }
+
+  /** Ids of the live records that point at `id` through `field`, oldest id first. */
+  async referringIds(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
+    const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
+    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, id)} ${live} ORDER BY id`);
+    return rows.map((r) => r.id as string);
   }
 
   /** Which records point at `id` through `field`: a ref column, or the links of a refs field. */

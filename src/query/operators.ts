@@ -125,7 +125,9 @@ export function coerceValue(type: FieldType, text: string, def?: FieldDef): Scal
         : { error: `"${text}" is not a date-time (RFC 3339, e.g. 2025-12-31T10:00:00Z, or a date)` };
     case 'enum': {
       const canonical = def?.values?.includes(text) ? text : def?.aliases?.[text];
-      return canonical ?? { error: `"${text}" is not one of: ${def?.values?.join(', ')}` };
+      if (canonical === undefined && def?.otherPattern && new RegExp(def.otherPattern, 'u').test(text)) return text;
+      const other = def?.otherPattern ? `, or text matching ${def.otherPattern}` : '';
+      return canonical ?? { error: `"${text}" is not one of: ${def?.values?.join(', ')}${other}` };
     }
     default:
       return text;

@@ -2,7 +2,7 @@
 // references between files, name clashes, enum aliases and that defaults fit their fields.
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
-import { RESERVED_FIELD_NAMES, type EntityDef, type FieldDef, type FieldType, type Model, type PresetDef } from './model.ts';
+import { RESERVED_FIELD_NAMES, childRoutes, resolvePath, type ViewDef, type EntityDef, type FieldDef, type FieldType, type Model, type PresetDef } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
 import { parseFilterTree } from '../query/parse-filter.ts';
@@ -33,6 +33,7 @@ interface RawField {
   values?: string[];
   aliases?: Record<string, string>;
   transitions?: Record<string, string[]>;
+  other_pattern?: string;
   fields?: Record<string, RawField>;
   items?: RawField;
   max_items?: number;
@@ -125,8 +126,9 @@ export function compileModel(raw: RawRegistry): Model {
       fields,
       file: file.file,
       presets: [],
+      views: [],
     };
-    entities.push({ ...entity, presets: compilePresets(file, entity, data.presets, report) });
+    entities.push({ ...entity, presets: compilePresets(file, entity, data.presets, report), views: compileViews(file, entity, data.views, report) });
   }
 
   checkUnique(raw.entities, entities, 'plural', (e) => e.plural, report);
@@ -141,13 +143,14 @@ export function compileModel(raw: RawRegistry): Model {
   }
   entities.forEach((entity, index) => checkRelations(raw.entities[index]!, entity, entities, report));
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
-  if (problems.length > 0) throw new RegistryError(problems);
-
-  return {
+  const model: Model = {
     registryVersion: raw.registry.data.registry_version as string,
     apiVersions: raw.registry.data.api_versions as string[],
     entities,
   };
+  if (problems.length === 0) checkViewRoutes(raw, model, report);
+  if (problems.length > 0) throw new RegistryError(problems);
+  return model;
 }
 
 /** `unique` and `duplicate_warnings` name sets of top-level fields that hold one value in a column. */
@@ -255,11 +258,12 @@ function compileField(
   if (def.minimum !== undefined && def.maximum !== undefined && def.minimum > def.maximum) {
     problem('minimum', `minimum ${def.minimum} is greater than maximum ${def.maximum}`);
   }
-  if (def.pattern !== undefined) {
+  for (const option of ['pattern', 'other_pattern'] as const) {
+    if (def[option] === undefined) continue;
     try {
-      new RegExp(def.pattern, 'u');
+      new RegExp(def[option], 'u');
     } catch (error) {
-      problem('pattern', `not a valid regular expression: ${(error as Error).message}`);
+      problem(option, `not a valid regular expression: ${(error as Error).message}`);
     }
   }
   if (def.type === 'enum') {
@@ -322,6 +326,7 @@ function compileField(
     values: def.values,
     aliases: def.aliases,
     transitions: def.transitions,
+    otherPattern: def.other_pattern,
     fields,
     items,
     to: def.to,
@@ -338,6 +343,42 @@ function compileField(
     onDelete: def.type === 'ref' || def.type === 'refs' ? (def.on_delete ?? 'restrict') : undefined,
     source: { file: file.file, path: yamlPath },
   };
+}
+
+/** A view may not take the path of a generated sub-resource (`/shows/{id}/episodes`). */
+function checkViewRoutes(raw: RawRegistry, model: Model, report: Report): void {
+  const taken = new Set(model.entities.flatMap((e) => childRoutes(model, e, 'v').map((r) => r.path)));
+  model.entities.forEach((entity, index) => {
+    for (const view of entity.views) {
+      if (taken.has(`/api/v/${entity.route}/:id/${view.name}`)) report(raw.entities[index]!, `views.${view.name}`, `"${view.name}" is already a sub-resource listing related records`);
+    }
+  });
+}
+
+type RawView = { description?: string; field?: string; fields?: Record<string, string> };
+
+/** Views' paths must name writable fields; names must not shadow the routes every record has. */
+function compileViews(file: ParsedFile, entity: EntityDef, raw: unknown, report: Report): ViewDef[] {
+  const views: ViewDef[] = [];
+  for (const [name, view] of Object.entries((raw ?? {}) as Record<string, RawView>)) {
+    const at = `views.${name}`;
+    if (name === 'restore' || name.startsWith('next-')) report(file, at, `"${name}" is taken by a built-in route`);
+    const check = (path: string, where: string): string[] => {
+      const segments = path.split('.');
+      const def = resolvePath(entity, segments);
+      const top = entity.fields.find((f) => f.name === segments[0]);
+      if (!def) report(file, where, `unknown field "${path}" of ${entity.name}`);
+      else if (top?.readOnly || top?.storage === 'links' || top?.storage === 'computed') report(file, where, `"${path}" is not writable`);
+      return segments;
+    };
+    views.push({
+      name,
+      description: view.description,
+      ...(view.field ? { field: check(view.field, `${at}.field`) } : {}),
+      ...(view.fields ? { fields: Object.fromEntries(Object.entries(view.fields).map(([key, path]) => [key, check(path, `${at}.fields.${key}`)])) } : {}),
+    });
+  }
+  return views;
 }
 
 /** Checks what needs every entity compiled: counts' paths, library mirrors, junction names. */

@@ -60,6 +60,8 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
       values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
       aliases: { type: 'object', additionalProperties: { type: 'string' } },
       transitions: { type: 'object', additionalProperties: { type: 'array', uniqueItems: true, items: { type: 'string' } } },
+      // An open enum: values outside the list are accepted when they match (talent "Guest - Name").
+      other_pattern: { type: 'string', minLength: 1 },
     },
     required: ['values'],
   },
@@ -177,6 +179,21 @@ export const entityFileSchema = {
         required: ['filter'],
         additionalProperties: false,
         properties: { description: { type: 'string' }, filter: { type: 'object', minProperties: 1 } },
+      },
+    },
+    // Sub-resources that read and write part of a record: GET/PUT /episodes/{id}/script.
+    views: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]{0,62}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          description: { type: 'string' },
+          field: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
+          fields: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' } },
+        },
+        oneOf: [{ required: ['field'] }, { required: ['fields'] }],
       },
     },
   },

@@ -77,6 +77,8 @@ export interface FieldDef {
   readonly values?: readonly string[];
   /** enum: accepted spelling → canonical value. */
   readonly aliases?: Readonly<Record<string, string>>;
+  /** enum: other values are accepted when they match this pattern (an open enum). */
+  readonly otherPattern?: string;
   /** enum: the values an update may move to from each value; absent means any change is allowed. */
   readonly transitions?: Readonly<Record<string, readonly string[]>>;
   /** object: nested fields. */
@@ -127,6 +129,8 @@ export interface EntityDef {
   readonly duplicateWarnings: readonly (readonly string[])[];
   /** Named filters a list takes as `?name=true` (the filter) or `?name=false` (its negation). */
   readonly presets: readonly PresetDef[];
+  /** Sub-resources reading and writing part of a record (`/episodes/{id}/script`). */
+  readonly views: readonly ViewDef[];
   readonly file: string;
 }
 
@@ -137,6 +141,17 @@ export interface PresetDef {
   readonly filter: Readonly<Record<string, unknown>>;
   /** The filter parsed against the entity when the registry was compiled. */
   readonly condition: Condition;
+}
+
+/**
+ * GET/PUT `/{plural}/{id}/{name}`: one field's value (`field`), or an object whose keys map to
+ * fields (`fields`), e.g. script → { file_reference: content.script, text: content.script_text }.
+ */
+export interface ViewDef {
+  readonly name: string;
+  readonly description?: string;
+  readonly field?: readonly string[];
+  readonly fields?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface Model {

@@ -1,0 +1,120 @@
+// An episode's wardrobe in the Appendix B shape, recorded as an outfit of wardrobe items (seed
+// 8.4): each garment or accessory is matched to the item already on file with the same product
+// (or created), the outfit with exactly those items is matched (or created), and the episode
+// links it as "main". Reuse is then counted per outfit and per item (times_worn).
+import { isDeepStrictEqual } from 'node:util';
+import type { Warning } from '../api/duplicates.ts';
+import { changes, type Values, type WriteContext, type WriteRule } from '../api/write-rules.ts';
+
+/** The role of the outfit written through the episode's wardrobe. */
+export const MAIN_OUTFIT_ROLE = 'main';
+
+interface ItemSlot {
+  /** Where it sits in the wardrobe document, for messages. */
+  readonly at: string;
+  /** Its role in the outfit. */
+  readonly role: string;
+  readonly item: Values;
+}
+
+const isObject = (value: unknown): value is Values => typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
+/** "belt": "none" in Appendix B says no belt was worn. */
+const worn = (value: unknown): string | undefined => (text(value)?.trim().toLowerCase() === 'none' ? undefined : text(value));
+
+const pick = (source: Values, names: readonly string[]): Values =>
+  Object.fromEntries(names.filter((n) => (source[n] ?? null) !== null).map((n) => [n, source[n]]));
+
+const GARMENT = ['style', 'color', 'brand', 'size', 'notes', 'image_reference'] as const;
+/** What makes two items the same product when no product_url or product_name is known. */
+const IDENTITY = ['item_type', 'brand', 'product_name', 'style', 'color', 'size', 'heel_height'] as const;
+
+/** The items the Appendix B wardrobe describes, each with its slot. */
+function itemSlots(wardrobe: Values): ItemSlot[] {
+  const slots: ItemSlot[] = [];
+  const main = isObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
+  for (const type of ['top', 'bottom', 'dress'] as const) {
+    const garment = main[type];
+    if (isObject(garment) && Object.keys(pick(garment, GARMENT)).length > 0) {
+      slots.push({ at: `main_outfit.${type}`, role: type, item: { item_type: type, ...pick(garment, GARMENT) } });
+    }
+  }
+  const shoes = wardrobe.shoes;
+  if (isObject(shoes)) slots.push({ at: 'shoes', role: 'shoes', item: { item_type: 'shoes', ...pick(shoes, ['style', 'color', 'brand', 'heel_height', 'image_reference']) } });
+  const purse = wardrobe.purse;
+  if (isObject(purse)) slots.push({ at: 'purse', role: 'purse', item: { item_type: 'purse', ...pick(purse, ['style', 'color', 'brand', 'size', 'image_reference']) } });
+
+  const accessories = isObject(wardrobe.accessories) ? wardrobe.accessories : {};
+  const jewelry = isObject(accessories.jewelry) ? accessories.jewelry : {};
+  for (const role of ['necklace', 'earrings', 'bracelets', 'rings'] as const) {
+    const style = worn(jewelry[role]);
+    if (style) slots.push({ at: `accessories.jewelry.${role}`, role, item: { item_type: 'jewelry', style } });
+  }
+  const single = [
+    ['belt', 'belt', 'belt'],
+    ['scarf', 'scarf', 'scarf'],
+    ['hair_accessories', 'hair_accessories', 'hair_accessory'],
+  ] as const;
+  for (const [name, role, type] of single) {
+    const style = worn(accessories[name]);
+    if (style) slots.push({ at: `accessories.${name}`, role, item: { item_type: type, style } });
+  }
+  const others = Array.isArray(accessories.other) ? accessories.other : [];
+  others.forEach((other, index) => {
+    const style = worn(other);
+    if (style) slots.push({ at: `accessories.other.${index}`, role: 'other', item: { item_type: 'other', style } });
+  });
+  return slots;
+}
+
+/** The item on file for this product, or a new one. */
+async function recordItem(slot: ItemSlot, ctx: WriteContext): Promise<{ id: string; created: boolean }> {
+  const items = ctx.actionsOf('wardrobe_item');
+  const match = Object.fromEntries(IDENTITY.map((name) => [name, (slot.item[name] as string | undefined) ?? null]));
+  const { record, created, warnings } = await items.findOrCreate(match, slot.item, ctx);
+  ctx.warnings.push(...warnings.map((w): Warning => ({ ...w, message: `wardrobe.${slot.at}: ${w.message}` })));
+  return { id: record.id, created };
+}
+
+/** The outfit made of exactly these items (and the same type, pattern and photo), or a new one. */
+async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string | undefined> {
+  const slots = itemSlots(wardrobe);
+  if (slots.length === 0) return undefined;
+  const links: { id: string; role: string }[] = [];
+  const reused: { at: string; id: string }[] = [];
+  for (const slot of slots) {
+    const { id, created } = await recordItem(slot, ctx);
+    if (!created) reused.push({ at: `wardrobe.${slot.at}`, id });
+    if (!links.some((l) => l.id === id && l.role === slot.role)) links.push({ id, role: slot.role });
+  }
+  const main = isObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
+  const attributes = { outfit_type: main.outfit_type ?? null, pattern: main.pattern ?? null, overall_image: main.overall_image ?? null };
+
+  const outfits = ctx.actionsOf('outfit');
+  const sameLinks = (record: Values) => {
+    const have = (record.items as { id: string; role: string }[]).map((l) => `${l.role}:${l.id}`).sort();
+    return isDeepStrictEqual(have, links.map((l) => `${l.role}:${l.id}`).sort());
+  };
+  for (const id of await outfits.idsLinking('items', links[0]!.id, ctx.tx)) {
+    const candidate = await outfits.getLive(id, ctx.tx);
+    if (candidate && sameLinks(candidate) && Object.entries(attributes).every(([k, v]) => (candidate[k] ?? null) === v)) {
+      ctx.warnings.push({ code: 'REUSED', message: `the wardrobe is outfit ${id}, already on file`, fields: ['wardrobe'], ids: [id], total: 1 });
+      return id;
+    }
+  }
+  const { record } = await outfits.create({ ...pick(attributes, Object.keys(attributes)), items: links }, ctx.tx);
+  if (reused.length > 0) {
+    const list = reused.map((r) => `${r.at} (${r.id})`).join(', ');
+    ctx.warnings.push({ code: 'REUSED', message: `new outfit ${record.id} reuses wardrobe items already on file: ${list}`, fields: reused.map((r) => r.at), ids: reused.map((r) => r.id), total: reused.length });
+  }
+  return record.id;
+}
+
+/** Keeps the "main" outfit link in step with the wardrobe document. */
+export const wardrobeRule: WriteRule = async (values, current, ctx) => {
+  if (!changes(values, current, 'wardrobe')) return;
+  const others = ((values.outfits ?? []) as { id: string; role?: string | null }[]).filter((l) => l.role !== MAIN_OUTFIT_ROLE);
+  const wardrobe = values.wardrobe;
+  const main = isObject(wardrobe) ? await recordOutfit(wardrobe, ctx) : undefined;
+  values.outfits = main ? [{ id: main, role: MAIN_OUTFIT_ROLE }, ...others] : others;
+};
