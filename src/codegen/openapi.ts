@@ -1,7 +1,7 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import { childRoutes, sequenceRoutes, withArticle, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import { childRoutes, resolvePath, sequenceRoutes, withArticle, type EntityDef, type FieldDef, type Model, type ViewDef } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
-import { entitySchema, schemaTitle, type JsonSchema } from './json-schema.ts';
+import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
 import { MAX_DUPLICATE_IDS } from '../api/duplicates.ts';
 import { EXACT_COUNT_LIMIT } from '../db/counting.ts';
@@ -276,6 +276,27 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         },
       ]),
     ),
+    ...Object.fromEntries(
+      entity.views.map((view) => {
+        const schema = viewSchema(entity, view, model);
+        const answer = { description: `The ${view.name} of the ${entity.name}`, content: json(envelope(schema)) };
+        return [
+          `/api/${version}/${entity.route}/{id}/${view.name}`,
+          {
+            parameters: [idParam],
+            get: { tags: [tag], operationId: `${version}_get_${entity.name}_${view.name}`, summary: view.description ?? `The ${view.name} of ${withArticle(entity.name)}`, responses: { 200: answer, 404: errorResponse('No such record') } },
+            put: {
+              tags: [tag],
+              operationId: `${version}_put_${entity.name}_${view.name}`,
+              summary: `Replace the ${view.name} of ${withArticle(entity.name)}`,
+              description: 'Validated and stored like a PUT of the whole record; metadata.warnings says what server rules reused or found twice.',
+              requestBody: { required: true, content: json(schema) },
+              responses: { 200: answer, 400: errorResponse('Not a JSON object'), 404: errorResponse('No such record'), 409: errorResponse('Conflict'), 422: errorResponse('Validation failed') },
+            },
+          },
+        ];
+      }),
+    ),
     ...(softDelete
       ? {
           [`/api/${version}/${entity.route}/{id}/restore`]: {
@@ -295,6 +316,14 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         }
       : {}),
   };
+}
+
+/** A view's value: one field's schema, or an object of several. */
+function viewSchema(entity: EntityDef, view: ViewDef, model: Model): JsonSchema {
+  const prefixes = idPrefixes(model);
+  const of = (path: readonly string[]) => fieldSchema(resolvePath(entity, path)!, prefixes, true);
+  if (view.field) return of(view.field);
+  return { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(view.fields!).map(([key, path]) => [key, of(path)])) };
 }
 
 export function buildOpenApi(model: Model): JsonSchema {

@@ -1,5 +1,6 @@
 // Facts about the committed registry and migrations, so tests do not hard-code what the next
 // registry change will alter (the migration count, the registry version).
+import { tableSpecs } from '../../src/codegen/table-spec.ts';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.ts';
@@ -18,4 +19,4 @@ const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
 export const REGISTRY_VERSION = model.registryVersion;
 
 /** The tables a fully migrated database holds, sorted as information_schema lists them. */
-export const MIGRATED_TABLES: readonly string[] = [...model.entities.map((e) => e.table), 'reelmeta_migrations'].sort();
+export const MIGRATED_TABLES: readonly string[] = [...tableSpecs(model).map((t) => t.name), 'reelmeta_migrations'].sort();
