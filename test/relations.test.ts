@@ -2,7 +2,6 @@
 // ref and refs paths, and the sub-resources relations give: outfits of wardrobe items (seed 8.4),
 // reuse tracking (times_worn), and what deleting a linked record does.
 import { describe, expect, it } from 'vitest';
-import { sql } from 'slonik';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
 
 const fixture = useServiceForFile();
@@ -18,7 +17,7 @@ describe('refs and counts', () => {
     expect((await get<Rec>(`/outfits/${outfit.id}`)).body.data.items).toEqual(outfit.items);
 
     // The links live in a junction table, one row per link.
-    const rows = await fixture.db.pool.any(sql.unsafe`SELECT target_id, role, position FROM outfits_items WHERE owner_id = ${outfit.id} ORDER BY position`);
+    const rows = await fixture.db.query('SELECT target_id, role, position FROM outfits_items WHERE owner_id = $1 ORDER BY position', [outfit.id]);
     expect(rows).toEqual([{ target_id: shoes.id, role: 'shoes', position: 0 }, { target_id: top.id, role: 'top', position: 1 }]);
 
     const dangling = await fixture.service.request('POST', '/api/v1/outfits', { body: { items: [{ id: 'wi_20250101_missing000', role: 'top' }] } });
@@ -102,7 +101,7 @@ describe('refs and counts', () => {
 
     // Deleting the owner drops its links with it (hard) or keeps them for a restore (soft).
     expect((await fixture.service.request('DELETE', `/api/v1/outfits/${look.id}?hard=true`)).status).toBe(200);
-    expect(await fixture.db.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM outfits_items WHERE owner_id = ${look.id}`)).toBe(0);
+    expect(await fixture.db.query('SELECT 1 FROM outfits_items WHERE owner_id = $1', [look.id])).toEqual([]);
     expect((await fixture.service.request('DELETE', `/api/v1/wardrobe-items/${belt.id}`)).status).toBe(200);
   });
 });
