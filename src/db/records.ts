@@ -211,7 +211,7 @@ export class RecordStore {
   }
 
   /** Marks the live records matching `condition` deleted; the rows as they are now. */
-  private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: string | null, db: CommonQueryMethods) {
+  private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: ValueExpression, db: CommonQueryMethods) {
     return db.any(sql.unsafe`
       UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${this.touch}
       WHERE ${condition} AND deleted_at IS NULL RETURNING ${this.columns}`);
@@ -222,30 +222,65 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  /** Live records whose ref `field` is `id`. */
-  async countReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
+  /** `field = ANY(parents)`: the records whose ref `field` names one of `parents`. */
+  private referringTo(field: string, parents: readonly string[]): FragmentSqlToken {
+    return sql.fragment`${sql.identifier([field])} = ANY(${sql.array([...parents], 'text')})`;
+  }
+
+  /**
+   * The first of `parents` that live records still refer to through `field`, and how many do;
+   * null when none does.
+   */
+  async firstLiveReferring(field: string, parents: readonly string[], db: CommonQueryMethods = this.pool): Promise<{ parent: string; count: number } | null> {
     const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-    return (await db.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} WHERE ${sql.identifier([field])} = ${id} ${live}`)) as number;
+    const row = await db.maybeOne(sql.unsafe`
+      SELECT ${sql.identifier([field])} AS parent, count(*)::int AS count FROM ${this.table}
+      WHERE ${this.referringTo(field, parents)} ${live} GROUP BY 1 ORDER BY 1 LIMIT 1`);
+    return row ? { parent: row.parent as string, count: row.count as number } : null;
   }
 
-  /** Soft-deletes the live records whose ref `field` is `id`; how many. */
-  async softDeleteReferring(field: string, id: string, by: string | null, reason: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    return (await this.softDeleteWhere(sql.fragment`${sql.identifier([field])} = ${id}`, by, reason, db)).length;
+  /**
+   * Soft-deletes the live records whose ref `field` names one of `parents`, each with the reason
+   * `reasonPrefix` followed by its parent's id (so a restore of that parent can find it again).
+   */
+  async softDeleteReferring(field: string, parents: readonly string[], by: string | null, reasonPrefix: string, db: CommonQueryMethods = this.pool): Promise<{ id: string; parent: string }[]> {
+    const reason = sql.fragment`${reasonPrefix} || ${sql.identifier([field])}`;
+    const rows = await this.softDeleteWhere(this.referringTo(field, parents), by, reason, db);
+    return rows.map((row) => ({ id: row.id as string, parent: row[field] as string }));
   }
 
-  /** Clears ref `field` where it is `id` (live or not); how many. */
-  async clearReferring(field: string, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field])} = NULL ${this.touch} WHERE ${sql.identifier([field])} = ${id}`);
+  /** Clears ref `field` where it names one of `parents` (live or not), except on `keep`; how many. */
+  async clearReferring(field: string, parents: readonly string[], keep: readonly string[], db: CommonQueryMethods = this.pool): Promise<number> {
+    const result = await db.query(sql.unsafe`
+      UPDATE ${this.table} SET ${sql.identifier([field])} = NULL ${this.touch}
+      WHERE ${this.referringTo(field, parents)} AND NOT (id = ANY(${sql.array([...keep], 'text')}))`);
     return result.rowCount;
   }
 
+  /** The SET of a restore: the deletion fields cleared, who restored it and when. */
+  private restoreSet(by: string | null): FragmentSqlToken {
+    return sql.fragment`deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${this.touch}`;
+  }
+
   /** Undoes a soft delete; null when there is no soft-deleted record with this id. */
-  async restore(id: string, by: string | null): Promise<StoredRecord | null> {
-    const row = await this.pool.maybeOne(sql.unsafe`
-      UPDATE ${this.table}
-      SET deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${this.touch}
+  async restore(id: string, by: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
+    const row = await db.maybeOne(sql.unsafe`
+      UPDATE ${this.table} SET ${this.restoreSet(by)}
       WHERE id = ${id} AND deleted_at IS NOT NULL RETURNING ${this.columns}`);
     return row ? this.toRecord(row) : null;
+  }
+
+  /**
+   * Restores the records soft-deleted together with one of `parents`: those whose ref `field`
+   * names it and whose deleted_reason is `reasonPrefix` followed by that id. Their ids.
+   */
+  async restoreReferring(field: string, parents: readonly string[], by: string | null, reasonPrefix: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
+    const rows = await db.any(sql.unsafe`
+      UPDATE ${this.table} SET ${this.restoreSet(by)}
+      WHERE ${this.referringTo(field, parents)} AND deleted_at IS NOT NULL
+        AND deleted_reason = ${reasonPrefix} || ${sql.identifier([field])}
+      RETURNING id`);
+    return rows.map((row) => row.id as string);
   }
 
   async hardDelete(id: string, db: CommonQueryMethods = this.pool): Promise<boolean> {
