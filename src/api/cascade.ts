@@ -54,11 +54,13 @@ const keyOf = (entity: EntityDef, id: string) => `${entity.name} ${id}`;
 export async function cascadeSoftDelete(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods): Promise<CascadeResult> {
   const cascaded: Counts = {};
   const detached: Counts = {};
-  /** Every record deleted here → the record it was deleted with (absent for the root). */
   const rootKey = keyOf(root.entity, root.id);
+  /** Every record deleted here → the record it was deleted with (absent for the root). */
   const parentOf = new Map<string, { entity: EntityDef; id: string }>();
   const seen = new Set<string>([rootKey]);
+  /** Ids deleted here, by entity name: their set_null refs are kept. */
   const deletedIds = new Map<string, string[]>([[root.entity.name, [root.id]]]);
+  /** Restrict and set_null referrers of each level, applied once the cascade is complete. */
   const later: { level: Level; referrer: Referrer }[] = [];
 
   const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
