@@ -26,6 +26,34 @@ describe('restore', () => {
     expect((await fixture.service.request('GET', `/api/v1/episodes/${episode.id}`)).status).toBe(200);
   });
 
+  it('brings back the components its delete cascaded to, not those deleted before for their own reason', async () => {
+    const episode = await create({ title: 'With components' });
+    const component = (type: string) => create({ episode_id: episode.id, type, file_reference: `s3://bucket/components/${type}.bin` }, 'components');
+    const [audio, subtitles, earlier] = [await component('audio'), await component('subtitles'), await component('reference_image')];
+    await fixture.service.request('DELETE', `/api/v1/components/${earlier.id}?reason=wrong+file`);
+
+    const deleted = await fixture.service.request<Rec>('DELETE', `/api/v1/episodes/${episode.id}`);
+    expect(deleted.body.data.cascaded).toEqual({ components: 2 });
+    const restored = await fixture.service.request<Rec>('POST', `/api/v1/episodes/${episode.id}/restore`, { headers: { 'X-Actor': 'editor-2' } });
+    expect(restored.status).toBe(200);
+    expect(restored.body.metadata.restored).toEqual({ components: 2 });
+
+    const rows = await fixture.db.query<{ id: string; deleted_at: Date | null; deleted_reason: string | null; restored_by: string | null }>(
+      'SELECT id, deleted_at, deleted_reason, restored_by FROM components WHERE episode_id = $1',
+      [episode.id],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const c of [audio, subtitles]) expect(byId.get(c.id)).toMatchObject({ deleted_at: null, deleted_reason: null, restored_by: 'editor-2' });
+    expect(byId.get(earlier.id)).toMatchObject({ deleted_reason: 'wrong file', restored_by: null });
+    expect(byId.get(earlier.id)!.deleted_at).not.toBeNull();
+
+    // A restore with nothing cascaded says nothing about it.
+    await fixture.service.request('DELETE', `/api/v1/components/${audio.id}`);
+    const alone = await fixture.service.request<Rec>('POST', `/api/v1/components/${audio.id}/restore`);
+    expect(alone.status).toBe(200);
+    expect(alone.body.metadata).not.toHaveProperty('restored');
+  });
+
   it('answers 409 for a live record, 404 for an unknown one, 405 for other methods', async () => {
     const live = await create({ title: 'Never deleted' });
     const again = await fixture.service.request('POST', `/api/v1/episodes/${live.id}/restore`);

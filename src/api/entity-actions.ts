@@ -1,10 +1,11 @@
 // The writes of one entity, shared by the single-record routes and the batch route, so both
 // validate, store and answer the same way. Each takes an optional connection (a transaction).
 import { sql, type DatabaseConnection, type DatabasePool } from 'slonik';
-import type { EntityDef, FieldDef } from '../registry/model.ts';
+import type { EntityDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../codegen/json-schema.ts';
+import { cascadeRestore, cascadeSoftDelete, type Counts, type ReferrersOf } from './cascade.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import type { RecordInput } from './record-input.ts';
@@ -21,23 +22,22 @@ export interface DeleteResult {
   readonly deleted: true;
   readonly hard: boolean;
   readonly deleted_at: unknown;
-  /** Referring records soft-deleted with this one (on_delete: cascade), by plural. */
-  readonly cascaded?: Record<string, number>;
+  /** Referring records soft-deleted with this one (on_delete: cascade, at any depth), by plural. */
+  readonly cascaded?: Counts;
   /** Referring records whose ref was cleared (on_delete: set_null), by plural. */
-  readonly detached?: Record<string, number>;
+  readonly detached?: Counts;
+}
+
+export interface RestoreResult {
+  readonly record: StoredRecord;
+  /** The records its delete had cascaded to, brought back with it, by plural. */
+  readonly restored: Counts;
 }
 
 /** A record as written, and what the client should look at (possible duplicates). */
 export interface Written {
   readonly record: StoredRecord;
   readonly warnings: readonly Warning[];
-}
-
-/** A ref from another entity to this one, and what deleting this one does to its records. */
-export interface Referrer {
-  readonly entity: EntityDef;
-  readonly store: RecordStore;
-  readonly field: FieldDef;
 }
 
 /** Sets the value at a path, creating objects on the way; null removes the key. */
@@ -62,18 +62,18 @@ export class EntityActions {
   private readonly reasonMax: number | undefined;
   private readonly actorMax: number | undefined;
   private readonly pool: DatabasePool;
-  private readonly referrers: readonly Referrer[];
+  private readonly referrersOf: ReferrersOf;
   private rules: readonly WriteRule[] = [];
   private actionsOf: (entity: string) => EntityActions = (name) => {
     throw new Error(`no actions for ${name}: useRules was not called`);
   };
 
-  constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrers: readonly Referrer[]) {
+  constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrersOf: ReferrersOf) {
     this.entity = entity;
     this.store = store;
     this.input = input;
     this.pool = pool;
-    this.referrers = referrers;
+    this.referrersOf = referrersOf;
     this.idShape = new RegExp(idPattern(entity.idPrefix));
     this.reasonMax = findField(entity, 'deleted_reason')?.maxLength;
     this.actorMax = findField(entity, 'deleted_by')?.maxLength;
@@ -182,30 +182,11 @@ export class EntityActions {
       throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${this.reasonMax} characters`, 'reason');
     }
     const actor = options.actor === null || this.actorMax === undefined ? options.actor : options.actor.slice(0, this.actorMax);
-    // The record and what its referrers' on_delete asks for happen together or not at all.
+    // The record and what its referrers' on_delete asks for, at any depth, happen together or not at all.
     return (db ?? this.pool).transaction(async (tx) => {
       const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
       if (!record) throw notFound(this.entity.name, id);
-      const cascaded: Record<string, number> = {};
-      const detached: Record<string, number> = {};
-      for (const { entity, store, field } of this.referrers) {
-        if (field.onDelete === 'cascade' && store.supportsSoftDelete) {
-          const n = await store.softDeleteReferring(field, id, actor, `deleted with ${this.entity.name} ${id}`, tx);
-          if (n > 0) cascaded[entity.plural] = (cascaded[entity.plural] ?? 0) + n;
-        } else if (field.onDelete === 'set_null') {
-          const n = await store.clearReferring(field, id, tx);
-          if (n > 0) detached[entity.plural] = (detached[entity.plural] ?? 0) + n;
-        } else {
-          const live = await store.countReferring(field, id, tx);
-          if (live > 0) {
-            const message =
-              field.type === 'refs'
-                ? `${this.entity.name} ${id} is still linked from ${live} ${entity.plural} (${field.name}); unlink it first`
-                : `${this.entity.name} ${id} still has ${live} ${entity.plural} (${field.name}); delete or reassign them first`;
-            throw ApiError.single(409, 'CONFLICT', message);
-          }
-        }
-      }
+      const { cascaded, detached } = await cascadeSoftDelete(this.referrersOf, { entity: this.entity, id }, actor, tx);
       return {
         id,
         deleted: true as const,
@@ -214,6 +195,23 @@ export class EntityActions {
         ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}),
         ...(Object.keys(detached).length > 0 ? { detached } : {}),
       };
+    });
+  }
+
+  /**
+   * Undoes a soft delete, and brings back in the same transaction what that delete cascaded to
+   * (records deleted earlier for another reason stay deleted). 404 for an unknown record, 409 for
+   * a live one; a unique set a live record now holds is a 409 too, and then nothing is restored.
+   */
+  async restore(id: string, actor: string | null, db?: DatabaseConnection): Promise<RestoreResult> {
+    this.checkId(id);
+    return (db ?? this.pool).transaction(async (tx) => {
+      const record = await this.store.restore(id, actor, tx);
+      if (!record) {
+        if (!(await this.store.get(id, {}, tx))) throw notFound(this.entity.name, id);
+        throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);
+      }
+      return { record, restored: await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx) };
     });
   }
 }

@@ -11,6 +11,7 @@ import { encodeCursor } from '../query/cursor.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { readOperations, runBatch } from './batch.ts';
 import { limitBatchBody, limitBody, readJsonBody } from './body.ts';
+import type { Referrer, ReferrersOf } from './cascade.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { EntityActions } from './entity-actions.ts';
 import { parseExportQuery, streamExport } from './export.ts';
@@ -68,13 +69,18 @@ function actor(c: Context, maxLength = Infinity): string | null {
 export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
-  const actionsOf = new Map(
-    model.entities.map((entity) => {
-      const referrers = model.entities.flatMap((other) =>
+  // Every entity's referrers, so a delete can follow cascades through other entities.
+  const referrers = new Map<string, Referrer[]>(
+    model.entities.map((entity) => [
+      entity.name,
+      model.entities.flatMap((other) =>
         other.fields.filter((f) => ((f.type === 'ref' && f.storage === 'column') || f.type === 'refs') && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
-      );
-      return [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrers)];
-    }),
+      ),
+    ]),
+  );
+  const referrersOf: ReferrersOf = (entity) => referrers.get(entity.name) ?? [];
+  const actionsOf = new Map(
+    model.entities.map((entity) => [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrersOf)]),
   );
   const rules = domainRules(domain);
   const lookup = (name: string) => actionsOf.get(name)!;
@@ -211,10 +217,8 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
     app.post(`${item}/restore`, async (c) => {
       const id = idOf(c);
       queryParams(c, []);
-      const record = await store.restore(id, actor(c, restoredByMax));
-      if (record) return sendData(c, model, record, { entity });
-      await actions.requireLive(id);
-      throw ApiError.single(409, 'CONFLICT', `${label} ${id} is not deleted`);
+      const { record, restored } = await actions.restore(id, actor(c, restoredByMax));
+      return sendData(c, model, record, { entity, extra: Object.keys(restored).length > 0 ? { restored } : {} });
     });
   }
 

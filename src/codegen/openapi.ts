@@ -305,11 +305,12 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
               tags: [tag],
               operationId: `${version}_restore_${entity.name}`,
               summary: `Restore a soft-deleted ${entity.name}`,
-              description: 'Clears the deletion fields and records restored_at and restored_by (X-Actor).',
+              description:
+                'Clears the deletion fields and records restored_at and restored_by (X-Actor). The records the delete cascaded to (their deleted_reason is "deleted with" this record) are restored with it, at any depth, in one transaction; metadata.restored counts them by plural.',
               responses: {
                 200: item,
                 404: errorResponse('No such record'),
-                409: errorResponse('The record is not deleted, or a live record now holds its unique values'),
+                409: errorResponse('The record is not deleted, or a live record now holds its unique values (or those of a record it would bring back)'),
               },
             },
           },
@@ -381,6 +382,7 @@ export function buildOpenApi(model: Model): JsonSchema {
             schema_version: { type: 'integer' },
             registry_version: { type: 'string' },
             timestamp: { type: 'string', format: 'date-time' },
+            restored: { type: 'object', additionalProperties: { type: 'integer' }, description: 'On a restore: the records its delete had cascaded to, restored with it, by plural. Absent when none.' },
             warnings: { type: 'array', items: ref('Warning'), description: "On a create or update: other live records sharing the values of one of the entity's duplicate_warnings sets. Absent when there are none." },
           },
         },
@@ -417,7 +419,14 @@ export function buildOpenApi(model: Model): JsonSchema {
         },
         DeleteResult: {
           type: 'object',
-          properties: { id: { type: 'string' }, deleted: { type: 'boolean' }, hard: { type: 'boolean' }, deleted_at: { type: ['string', 'null'], format: 'date-time' } },
+          properties: {
+            id: { type: 'string' },
+            deleted: { type: 'boolean' },
+            hard: { type: 'boolean' },
+            deleted_at: { type: ['string', 'null'], format: 'date-time' },
+            cascaded: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Soft delete: referring records deleted with it (on_delete: cascade, at any depth), by plural. Absent when none.' },
+            detached: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Soft delete: referring records whose ref was cleared (on_delete: set_null), by plural. Absent when none.' },
+          },
         },
         Health: {
           type: 'object',

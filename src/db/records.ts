@@ -268,7 +268,7 @@ export class RecordStore {
   }
 
   /** Marks the live records matching `condition` deleted; the rows as they are now. */
-  private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: string | null, db: CommonQueryMethods) {
+  private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: ValueExpression, db: CommonQueryMethods) {
     return db.any(sql.unsafe`
       UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${this.touch}
       WHERE ${condition} AND deleted_at IS NULL RETURNING ${this.columns}`);
@@ -282,45 +282,95 @@ export class RecordStore {
   /** Ids of the live records that point at `id` through `field`, oldest id first. */
   async referringIds(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
     const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, id)} ${live} ORDER BY id`);
+    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, [id])} ${live} ORDER BY id`);
     return rows.map((r) => r.id as string);
   }
 
-  /** Which records point at `id` through `field`: a ref column, or the links of a refs field. */
-  private referring(field: FieldDef, id: string): FragmentSqlToken {
+  /** The records that point at one of `parents` through `field`: a ref column, or refs links. */
+  private referring(field: FieldDef, parents: readonly string[]): FragmentSqlToken {
+    const any = sql.fragment`ANY(${sql.array([...parents], 'text')})`;
     return field.type === 'refs'
-      ? sql.fragment`id IN (SELECT owner_id FROM ${sql.identifier([field.junction!])} WHERE target_id = ${id})`
-      : sql.fragment`${sql.identifier([field.name])} = ${id}`;
+      ? sql.fragment`id IN (SELECT owner_id FROM ${sql.identifier([field.junction!])} WHERE target_id = ${any})`
+      : sql.fragment`${sql.identifier([field.name])} = ${any}`;
   }
 
-  /** Live records that point at `id` through `field`. */
-  async countReferring(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-    return (await db.oneFirst(sql.unsafe`SELECT count(*)::int FROM ${this.table} WHERE ${this.referring(field, id)} ${live}`)) as number;
+  /** `field = ANY(parents)`: the records whose ref `field` names one of `parents`. */
+  private referringTo(field: string, parents: readonly string[]): FragmentSqlToken {
+    return sql.fragment`${sql.identifier([field])} = ANY(${sql.array([...parents], 'text')})`;
   }
 
-  /** Soft-deletes the live records whose ref `field` is `id`; how many. */
-  async softDeleteReferring(field: FieldDef, id: string, by: string | null, reason: string, db: CommonQueryMethods = this.pool): Promise<number> {
-    return (await this.softDeleteWhere(this.referring(field, id), by, reason, db)).length;
+  /**
+   * The first of `parents` that live records still point at through `field`, and how many do;
+   * null when none does.
+   */
+  async firstLiveReferring(field: FieldDef, parents: readonly string[], db: CommonQueryMethods = this.pool): Promise<{ parent: string; count: number } | null> {
+    const live = this.softDelete ? sql.fragment`AND t.${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
+    const any = sql.fragment`ANY(${sql.array([...parents], 'text')})`;
+    const row =
+      field.type === 'refs'
+        ? await db.maybeOne(sql.unsafe`
+            SELECT l.target_id AS parent, count(DISTINCT l.owner_id)::int AS count
+            FROM ${sql.identifier([field.junction!])} AS l JOIN ${this.table} AS t ON t.id = l.owner_id
+            WHERE l.target_id = ${any} ${live} GROUP BY 1 ORDER BY 1 LIMIT 1`)
+        : await db.maybeOne(sql.unsafe`
+            SELECT t.${sql.identifier([field.name])} AS parent, count(*)::int AS count FROM ${this.table} AS t
+            WHERE t.${sql.identifier([field.name])} = ${any} ${live} GROUP BY 1 ORDER BY 1 LIMIT 1`);
+    return row ? { parent: row.parent as string, count: row.count as number } : null;
   }
 
-  /** Clears ref `field` where it is `id`, or removes the refs links to `id` (live records or not); how many records. */
-  async clearReferring(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<number> {
+  /**
+   * Soft-deletes the live records whose ref `field` names one of `parents`, each with the reason
+   * `reasonPrefix` followed by its parent's id (so a restore of that parent can find it again).
+   */
+  async softDeleteReferring(field: string, parents: readonly string[], by: string | null, reasonPrefix: string, db: CommonQueryMethods = this.pool): Promise<{ id: string; parent: string }[]> {
+    const reason = sql.fragment`${reasonPrefix} || ${sql.identifier([field])}`;
+    const rows = await this.softDeleteWhere(this.referringTo(field, parents), by, reason, db);
+    return rows.map((row) => ({ id: row.id as string, parent: row[field] as string }));
+  }
+
+  /**
+   * Clears ref `field` where it names one of `parents`, or removes the refs links to them (live
+   * records or not), except on `keep`; how many records.
+   */
+  async clearReferring(field: FieldDef, parents: readonly string[], keep: readonly string[], db: CommonQueryMethods = this.pool): Promise<number> {
+    const kept = sql.fragment`ANY(${sql.array([...keep], 'text')})`;
     if (field.type === 'refs') {
-      const result = await db.query(sql.unsafe`DELETE FROM ${sql.identifier([field.junction!])} WHERE target_id = ${id}`);
-      return result.rowCount;
+      return (await db.oneFirst(sql.unsafe`
+        WITH unlinked AS (
+          DELETE FROM ${sql.identifier([field.junction!])}
+          WHERE target_id = ANY(${sql.array([...parents], 'text')}) AND NOT (owner_id = ${kept}) RETURNING owner_id)
+        SELECT count(DISTINCT owner_id)::int FROM unlinked`)) as number;
     }
-    const result = await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.identifier([field.name])} = NULL ${this.touch} WHERE ${sql.identifier([field.name])} = ${id}`);
+    const result = await db.query(sql.unsafe`
+      UPDATE ${this.table} SET ${sql.identifier([field.name])} = NULL ${this.touch}
+      WHERE ${this.referringTo(field.name, parents)} AND NOT (id = ${kept})`);
     return result.rowCount;
   }
 
+  /** The SET of a restore: the deletion fields cleared, who restored it and when. */
+  private restoreSet(by: string | null): FragmentSqlToken {
+    return sql.fragment`deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${this.touch}`;
+  }
+
   /** Undoes a soft delete; null when there is no soft-deleted record with this id. */
-  async restore(id: string, by: string | null): Promise<StoredRecord | null> {
-    const row = await this.pool.maybeOne(sql.unsafe`
-      UPDATE ${this.table}
-      SET deleted_at = NULL, deleted_by = NULL, deleted_reason = NULL, restored_at = now(), restored_by = ${by} ${this.touch}
+  async restore(id: string, by: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
+    const row = await db.maybeOne(sql.unsafe`
+      UPDATE ${this.table} SET ${this.restoreSet(by)}
       WHERE id = ${id} AND deleted_at IS NOT NULL RETURNING ${this.columns}`);
     return row ? this.toRecord(row) : null;
+  }
+
+  /**
+   * Restores the records soft-deleted together with one of `parents`: those whose ref `field`
+   * names it and whose deleted_reason is `reasonPrefix` followed by that id. Their ids.
+   */
+  async restoreReferring(field: string, parents: readonly string[], by: string | null, reasonPrefix: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
+    const rows = await db.any(sql.unsafe`
+      UPDATE ${this.table} SET ${this.restoreSet(by)}
+      WHERE ${this.referringTo(field, parents)} AND deleted_at IS NOT NULL
+        AND deleted_reason = ${reasonPrefix} || ${sql.identifier([field])}
+      RETURNING id`);
+    return rows.map((row) => row.id as string);
   }
 
   async hardDelete(id: string, db: CommonQueryMethods = this.pool): Promise<boolean> {

@@ -1,0 +1,129 @@
+// What a soft delete does to the records that refer to the deleted one, all the way down, and how
+// a restore brings back what that delete took with it. Both run inside the caller's transaction.
+import type { CommonQueryMethods } from 'slonik';
+import type { EntityDef, FieldDef } from '../registry/model.ts';
+import type { RecordStore } from '../db/records.ts';
+import { ApiError } from './errors.ts';
+
+/** A ref from another entity to this one, and what deleting this one does to its records. */
+export interface Referrer {
+  readonly entity: EntityDef;
+  readonly store: RecordStore;
+  readonly field: FieldDef;
+}
+
+/** The refs pointing at an entity (every entity's, so a cascade can follow them down). */
+export type ReferrersOf = (entity: EntityDef) => readonly Referrer[];
+
+/** Records touched, by plural, e.g. `{ components: 3 }`. */
+export type Counts = Record<string, number>;
+
+export interface CascadeResult {
+  /** Referring records soft-deleted with the root, at any depth (on_delete: cascade). */
+  readonly cascaded: Counts;
+  /** Referring records whose ref was cleared (on_delete: set_null). */
+  readonly detached: Counts;
+}
+
+interface Level {
+  readonly entity: EntityDef;
+  readonly ids: readonly string[];
+}
+
+/**
+ * The deleted_reason of a record deleted with another, followed by that record's id. A restore
+ * of the other record finds exactly these again; records deleted earlier for their own reason stay.
+ */
+export const cascadeReason = (parent: EntityDef) => `deleted with ${parent.name} `;
+
+const add = (counts: Counts, plural: string, n: number) => {
+  if (n > 0) counts[plural] = (counts[plural] ?? 0) + n;
+};
+const keyOf = (entity: EntityDef, id: string) => `${entity.name} ${id}`;
+
+/**
+ * After `root` was soft-deleted: soft-deletes its cascade referrers, then theirs, level by level.
+ * Each record is visited once, and an UPDATE only takes live rows, so a cycle of refs (a self-ref,
+ * or A → B → A) ends when it meets a record this delete already took.
+ *
+ * Restrict and set_null are applied once everything to delete is known: a restrict referrer that
+ * the cascade deletes by another path does not block, and a set_null ref on a record deleted
+ * here is kept so a restore brings the two back together. A restrict referrer left alive anywhere
+ * throws a 409 naming the chain from the root, and the caller's transaction undoes everything.
+ */
+export async function cascadeSoftDelete(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods): Promise<CascadeResult> {
+  const cascaded: Counts = {};
+  const detached: Counts = {};
+  const rootKey = keyOf(root.entity, root.id);
+  /** Every record deleted here → the record it was deleted with (absent for the root). */
+  const parentOf = new Map<string, { entity: EntityDef; id: string }>();
+  const seen = new Set<string>([rootKey]);
+  /** Ids deleted here, by entity name: their set_null refs are kept. */
+  const deletedIds = new Map<string, string[]>([[root.entity.name, [root.id]]]);
+  /** Restrict and set_null referrers of each level, applied once the cascade is complete. */
+  const later: { level: Level; referrer: Referrer }[] = [];
+
+  const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
+  for (let level = pending.shift(); level; level = pending.shift()) {
+    for (const referrer of referrersOf(level.entity)) {
+      const { entity, store, field } = referrer;
+      if (field.onDelete !== 'cascade' || !store.supportsSoftDelete) {
+        later.push({ level, referrer });
+        continue;
+      }
+      const rows = await store.softDeleteReferring(field.name, level.ids, actor, cascadeReason(level.entity), tx);
+      const fresh = rows.filter((row) => !seen.has(keyOf(entity, row.id)));
+      for (const row of fresh) {
+        seen.add(keyOf(entity, row.id));
+        parentOf.set(keyOf(entity, row.id), { entity: level.entity, id: row.parent });
+      }
+      add(cascaded, entity.plural, rows.length);
+      deletedIds.set(entity.name, [...(deletedIds.get(entity.name) ?? []), ...fresh.map((row) => row.id)]);
+      if (fresh.length > 0) pending.push({ entity, ids: fresh.map((row) => row.id) });
+    }
+  }
+
+  for (const { level, referrer } of later) {
+    const { entity, store, field } = referrer;
+    if (field.onDelete === 'set_null') {
+      add(detached, entity.plural, await store.clearReferring(field, level.ids, deletedIds.get(entity.name) ?? [], tx));
+      continue;
+    }
+    // restrict, or a cascade to an entity without soft delete (its rows cannot be marked).
+    const blocking = await store.firstLiveReferring(field, level.ids, tx);
+    if (!blocking) continue;
+    const still =
+      field.type === 'refs'
+        ? `is still linked from ${blocking.count} ${entity.plural} (${field.name}); unlink it first`
+        : `still has ${blocking.count} ${entity.plural} (${field.name}); delete or reassign them first`;
+    // From the blocked record up to the root, through the records each was deleted with.
+    const chain: string[] = [];
+    for (let at: { entity: EntityDef; id: string } | undefined = { entity: level.entity, id: blocking.parent }; at && keyOf(at.entity, at.id) !== rootKey; at = parentOf.get(keyOf(at.entity, at.id))) {
+      chain.unshift(`${at.entity.name} ${at.id}`);
+    }
+    if (chain.length === 0) throw ApiError.single(409, 'CONFLICT', `${root.entity.name} ${root.id} ${still}`);
+    throw ApiError.single(409, 'CONFLICT', `${root.entity.name} ${root.id} cascades to ${chain.join(' → ')} (on_delete: cascade), which ${still}`);
+  }
+  return { cascaded, detached };
+}
+
+/**
+ * After `root` was restored: restores the records its delete cascaded to (their deleted_reason
+ * names it), then theirs, level by level. Counts by plural.
+ */
+export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods): Promise<Counts> {
+  const restored: Counts = {};
+  const seen = new Set<string>([keyOf(root.entity, root.id)]);
+  const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
+  for (let level = pending.shift(); level; level = pending.shift()) {
+    for (const { entity, store, field } of referrersOf(level.entity)) {
+      if (field.onDelete !== 'cascade' || !store.supportsSoftDelete) continue;
+      const ids = await store.restoreReferring(field.name, level.ids, actor, cascadeReason(level.entity), tx);
+      const fresh = ids.filter((id) => !seen.has(keyOf(entity, id)));
+      fresh.forEach((id) => seen.add(keyOf(entity, id)));
+      add(restored, entity.plural, ids.length);
+      if (fresh.length > 0) pending.push({ entity, ids: fresh });
+    }
+  }
+  return restored;
+}
