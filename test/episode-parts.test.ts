@@ -64,15 +64,18 @@ describe('episode wardrobe', () => {
 
 describe('shared assets from the episode documents', () => {
   it('link every UI element and background by slot, reuse library records by file, and refuse deleting one in use', async () => {
-    const existing = await fixture.create({ name: 'Marble icon holder', category: 'icon_holder', file_reference: 's3://bucket/ui/icon_holder_marble.png' }, 'ui-elements');
-    const episode = await fixture.create({ ...appendixB(), title: 'Assets', episode_number: 21 });
+    // A file no other test's episode uses, so this is the only library record that has it.
+    const existing = await fixture.create({ name: 'Onyx icon holder', category: 'icon_holder', file_reference: 's3://bucket/ui/icon_holder_onyx.png' }, 'ui-elements');
+    const record = appendixB();
+    const uiElements = { ...(record.ui_elements as Rec), icon_holder: 's3://bucket/ui/icon_holder_onyx.png' };
+    const episode = await fixture.create({ ...record, ui_elements: uiElements, title: 'Assets', episode_number: 21 });
     const links = episode.ui_element_refs as Link[];
     expect(links.map((l) => l.role)).toEqual(['computer_mouse', 'login_screen', 'screen_accessories.minimize', 'screen_accessories.maximize', 'screen_accessories.exit', 'icon_holder']);
     expect(links.find((l) => l.role === 'icon_holder')!.id).toBe(existing.id);
     expect((episode.background_refs as Link[]).map((l) => l.role)).toEqual(['main_closet', 'photoshoot', 'event']);
 
     // Use case 2, in the Appendix B shape.
-    expect((await get(`/episodes/${episode.id}/ui-elements`)).body.data).toEqual(appendixB().ui_elements);
+    expect((await get(`/episodes/${episode.id}/ui-elements`)).body.data).toEqual(uiElements);
     expect((await get<Rec[]>(`/ui-elements/${existing.id}/episodes?_fields=title`)).body.data).toEqual([{ id: episode.id, title: 'Assets' }]);
     const refused = await fixture.service.request('DELETE', `/api/v1/ui-elements/${existing.id}`);
     expect(refused.status).toBe(409);

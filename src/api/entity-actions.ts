@@ -112,7 +112,7 @@ export class EntityActions {
     });
   }
 
-  /** The live record with these field values (oldest first), or a new one from `values`. */
+  /** The live record with these field values (the first in id order), or a new one from `values`. */
   async findOrCreate(match: Readonly<Record<string, string | null>>, values: Record<string, unknown>, ctx: WriteContext): Promise<Written & { created: boolean }> {
     // Two writers mirroring the same URI at once take turns, so it is created once.
     await ctx.tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${JSON.stringify([this.entity.table, match])}, 0))`);

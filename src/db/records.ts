@@ -279,7 +279,7 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  /** Ids of the live records that point at `id` through `field`, oldest id first. */
+  /** Ids of the live records that point at `id` through `field`, in id order. */
   async referringIds(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
     const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
     const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, [id])} ${live} ORDER BY id`);
