@@ -8,7 +8,7 @@ import { idPattern } from '../codegen/json-schema.ts';
 import { cascadeRestore, cascadeSoftDelete, type Counts, type ReferrersOf } from './cascade.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
-import type { RecordInput } from './record-input.ts';
+import { isPlainObject, type RecordInput } from './record-input.ts';
 import type { WriteContext, WriteRule } from './write-rules.ts';
 
 export interface DeleteOptions {
@@ -49,7 +49,7 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
     return;
   }
   const child = target[head!];
-  const object = typeof child === 'object' && child !== null && !Array.isArray(child) ? (child as Record<string, unknown>) : {};
+  const object = isPlainObject(child) ? child : {};
   target[head!] = object;
   setPath(object, rest, value);
 }

@@ -8,6 +8,7 @@ import type { StoredRecord } from '../db/records.ts';
 import { findEntity, findField, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import type { Warning } from './duplicates.ts';
 import type { EntityActions } from './entity-actions.ts';
+import { isPlainObject } from './record-input.ts';
 
 export type Values = Record<string, unknown>;
 
@@ -25,7 +26,6 @@ export type WriteRule = (values: Values, current: StoredRecord | undefined, ctx:
 export const changes = (values: Values, current: StoredRecord | undefined, name: string): boolean =>
   !current || !isDeepStrictEqual(values[name] ?? null, current[name] ?? null);
 
-const isObject = (value: unknown): value is Values => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 interface Slot {
   /** The URI's path inside the object, e.g. `screen_accessories.custom.0.file`. */
@@ -41,12 +41,12 @@ function slots(fields: readonly FieldDef[], value: Values, prefix: string, out: 
     const v = value[field.name];
     const at = prefix ? `${prefix}.${field.name}` : field.name;
     if (field.type === 's3_uri' && typeof v === 'string') out.push({ role: at, uri: v, name: elementName ?? at });
-    if (field.type === 'object' && field.fields && isObject(v)) slots(field.fields, v, at, out, elementName);
+    if (field.type === 'object' && field.fields && isPlainObject(v)) slots(field.fields, v, at, out, elementName);
     if (field.type === 'array' && Array.isArray(v)) {
       v.forEach((element, index) => {
         const item = field.items!;
         if (item.type === 's3_uri' && typeof element === 'string') out.push({ role: `${at}.${index}`, uri: element, name: `${at} ${index + 1}` });
-        if (item.type === 'object' && item.fields && isObject(element)) {
+        if (item.type === 'object' && item.fields && isPlainObject(element)) {
           const named = typeof element.name === 'string' ? element.name : `${at} ${index + 1}`;
           slots(item.fields, element, `${at}.${index}`, out, named);
         }
@@ -67,7 +67,7 @@ export function libraryMirror(entity: EntityDef, field: FieldDef, model: Model):
   return async (values, current, ctx) => {
     if (!changes(values, current, field.name)) return;
     const value = values[field.name];
-    const found = isObject(value) ? slots(field.fields ?? [], value, '', []) : [];
+    const found = isPlainObject(value) ? slots(field.fields ?? [], value, '', []) : [];
     const actions = ctx.actionsOf(library.name);
     const links: { id: string; role: string }[] = [];
     for (const slot of found) {

@@ -48,6 +48,8 @@ export class RecordStore {
   private readonly softDelete: boolean;
   /** `, updated_at = now()` for entities with timestamps: appended to every UPDATE's SET. */
   private readonly touch: FragmentSqlToken;
+  /** `AND deleted_at IS NULL` for soft-deleted entities: appended where only live rows count. */
+  private readonly andLive: FragmentSqlToken;
   private readonly getAny: QuerySqlToken;
   private readonly getLive: QuerySqlToken;
 
@@ -73,6 +75,7 @@ export class RecordStore {
     this.selectable = selectable;
     this.columns = sql.join([...selectable.values()], sql.fragment`, `);
     this.softDelete = hasSoftDelete(entity);
+    this.andLive = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
     this.touch = hasTimestamps(entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
     this.getAny = sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${''}`;
     this.getLive = this.softDelete ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL` : this.getAny;
@@ -230,8 +233,7 @@ export class RecordStore {
    */
   async update(id: string, next: (current: StoredRecord, tx: DatabaseConnection) => Row | Promise<Row>, db: DatabaseConnection = this.pool): Promise<StoredRecord | null> {
     return db.transaction(async (tx) => {
-      const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-      const row = await tx.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`);
+      const row = await tx.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`);
       if (!row) return null;
       const current = this.toRecord(row);
       const values = await next(current, tx);
@@ -281,17 +283,15 @@ export class RecordStore {
 
   /** Ids of the live records that point at `id` through `field`, in id order. */
   async referringIds(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
-    const live = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
-    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, [id])} ${live} ORDER BY id`);
+    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, [id])} ${this.andLive} ORDER BY id`);
     return rows.map((r) => r.id as string);
   }
 
   /** The records that point at one of `parents` through `field`: a ref column, or refs links. */
   private referring(field: FieldDef, parents: readonly string[]): FragmentSqlToken {
-    const any = sql.fragment`ANY(${sql.array([...parents], 'text')})`;
     return field.type === 'refs'
-      ? sql.fragment`id IN (SELECT owner_id FROM ${sql.identifier([field.junction!])} WHERE target_id = ${any})`
-      : sql.fragment`${sql.identifier([field.name])} = ${any}`;
+      ? sql.fragment`id IN (SELECT owner_id FROM ${sql.identifier([field.junction!])} WHERE ${this.referringTo('target_id', parents)})`
+      : this.referringTo(field.name, parents);
   }
 
   /** `field = ANY(parents)`: the records whose ref `field` names one of `parents`. */

@@ -4,6 +4,7 @@
 // links it as "main". Reuse is then counted per outfit and per item (times_worn).
 import { isDeepStrictEqual } from 'node:util';
 import type { Warning } from '../api/duplicates.ts';
+import { isPlainObject } from '../api/record-input.ts';
 import { changes, type Values, type WriteContext, type WriteRule } from '../api/write-rules.ts';
 
 /** The role of the outfit written through the episode's wardrobe. */
@@ -17,7 +18,6 @@ interface ItemSlot {
   readonly item: Values;
 }
 
-const isObject = (value: unknown): value is Values => typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 /** "belt": "none" in Appendix B says no belt was worn. */
 const worn = (value: unknown): string | undefined => (text(value)?.trim().toLowerCase() === 'none' ? undefined : text(value));
@@ -32,20 +32,20 @@ const IDENTITY = ['item_type', 'brand', 'product_name', 'style', 'color', 'size'
 /** The items the Appendix B wardrobe describes, each with its slot. */
 function itemSlots(wardrobe: Values): ItemSlot[] {
   const slots: ItemSlot[] = [];
-  const main = isObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
+  const main = isPlainObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
   for (const type of ['top', 'bottom', 'dress'] as const) {
     const garment = main[type];
-    if (isObject(garment) && Object.keys(pick(garment, GARMENT)).length > 0) {
+    if (isPlainObject(garment) && Object.keys(pick(garment, GARMENT)).length > 0) {
       slots.push({ at: `main_outfit.${type}`, role: type, item: { item_type: type, ...pick(garment, GARMENT) } });
     }
   }
   const shoes = wardrobe.shoes;
-  if (isObject(shoes)) slots.push({ at: 'shoes', role: 'shoes', item: { item_type: 'shoes', ...pick(shoes, ['style', 'color', 'brand', 'heel_height', 'image_reference']) } });
+  if (isPlainObject(shoes)) slots.push({ at: 'shoes', role: 'shoes', item: { item_type: 'shoes', ...pick(shoes, ['style', 'color', 'brand', 'heel_height', 'image_reference']) } });
   const purse = wardrobe.purse;
-  if (isObject(purse)) slots.push({ at: 'purse', role: 'purse', item: { item_type: 'purse', ...pick(purse, ['style', 'color', 'brand', 'size', 'image_reference']) } });
+  if (isPlainObject(purse)) slots.push({ at: 'purse', role: 'purse', item: { item_type: 'purse', ...pick(purse, ['style', 'color', 'brand', 'size', 'image_reference']) } });
 
-  const accessories = isObject(wardrobe.accessories) ? wardrobe.accessories : {};
-  const jewelry = isObject(accessories.jewelry) ? accessories.jewelry : {};
+  const accessories = isPlainObject(wardrobe.accessories) ? wardrobe.accessories : {};
+  const jewelry = isPlainObject(accessories.jewelry) ? accessories.jewelry : {};
   for (const role of ['necklace', 'earrings', 'bracelets', 'rings'] as const) {
     const style = worn(jewelry[role]);
     if (style) slots.push({ at: `accessories.jewelry.${role}`, role, item: { item_type: 'jewelry', style } });
@@ -87,7 +87,7 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
     if (!created) reused.push({ at: `wardrobe.${slot.at}`, id });
     if (!links.some((l) => l.id === id && l.role === slot.role)) links.push({ id, role: slot.role });
   }
-  const main = isObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
+  const main = isPlainObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
   const attributes = { outfit_type: main.outfit_type ?? null, pattern: main.pattern ?? null, overall_image: main.overall_image ?? null };
 
   const outfits = ctx.actionsOf('outfit');
@@ -115,6 +115,6 @@ export const wardrobeRule: WriteRule = async (values, current, ctx) => {
   if (!changes(values, current, 'wardrobe')) return;
   const others = ((values.outfits ?? []) as { id: string; role?: string | null }[]).filter((l) => l.role !== MAIN_OUTFIT_ROLE);
   const wardrobe = values.wardrobe;
-  const main = isObject(wardrobe) ? await recordOutfit(wardrobe, ctx) : undefined;
+  const main = isPlainObject(wardrobe) ? await recordOutfit(wardrobe, ctx) : undefined;
   values.outfits = main ? [{ id: main, role: MAIN_OUTFIT_ROLE }, ...others] : others;
 };
