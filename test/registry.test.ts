@@ -31,7 +31,7 @@ describe('the registry in this repository', () => {
   it('compiles to show and episode with mixins, nested fields and aliases', () => {
     const model = loadRegistry(`${PROJECT_ROOT}/registry`);
     expect(model.registryVersion).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(model.apiVersions).toEqual(['v1']);
+    expect(model.apiVersions.map((v) => v.name)).toEqual(['v1']);
     expect(model.entities.map((e) => e.name)).toEqual(['show', 'episode', 'component', 'clip', 'ui_element', 'background', 'wardrobe_item', 'outfit', 'guest']);
     const episode = model.entities.find((e) => e.name === 'episode')!;
     expect(hasTimestamps(episode) && hasSoftDelete(episode)).toBe(true);

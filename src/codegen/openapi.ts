@@ -353,7 +353,7 @@ export function buildOpenApi(model: Model): JsonSchema {
     },
   };
   for (const version of model.apiVersions) {
-    for (const entity of model.entities) Object.assign(paths, entityPaths(model, entity, version));
+    for (const entity of model.entities) Object.assign(paths, entityPaths(model, entity, version.name));
   }
   return {
     openapi: '3.1.0',

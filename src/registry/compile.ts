@@ -9,11 +9,14 @@ import { parseFilterTree } from '../query/parse-filter.ts';
 import { CONTROL_PARAMS } from '../query/parse.ts';
 import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
+import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
 
 export interface RawRegistry {
   readonly registry: ParsedFile;
   readonly mixins: readonly ParsedFile[];
   readonly entities: readonly ParsedFile[];
+  /** Released snapshots older API versions name, by registry version. */
+  readonly releases?: ReadonlyMap<string, ReleaseVersions>;
 }
 
 interface RawField {
@@ -127,8 +130,16 @@ export function compileModel(raw: RawRegistry): Model {
       file: file.file,
       presets: [],
       views: [],
+      reserved: (data.reserved as string[] | undefined) ?? [],
+      upgrades: [],
     };
-    entities.push({ ...entity, presets: compilePresets(file, entity, data.presets, report), views: compileViews(file, entity, data.views, report) });
+    checkReserved(file, entity, report);
+    entities.push({
+      ...entity,
+      presets: compilePresets(file, entity, data.presets, report),
+      views: compileViews(file, entity, data.views, report),
+      upgrades: compileUpgrades(file, entity, data.upgrades, report),
+    });
   }
 
   checkUnique(raw.entities, entities, 'plural', (e) => e.plural, report);
@@ -145,7 +156,7 @@ export function compileModel(raw: RawRegistry): Model {
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
   const model: Model = {
     registryVersion: raw.registry.data.registry_version as string,
-    apiVersions: raw.registry.data.api_versions as string[],
+    apiVersions: compileApiVersions(raw.registry, raw.registry.data.api_versions as [], entities, raw.releases ?? new Map(), report),
     entities,
   };
   if (problems.length === 0) checkViewRoutes(raw, model, report);

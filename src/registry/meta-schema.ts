@@ -121,8 +121,45 @@ const fieldSchema = {
   })),
 };
 
+const PATH = { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' } as const;
+const PATHS = { type: 'array', minItems: 2, uniqueItems: true, items: PATH } as const;
+
+/** One upgrade step: an object with exactly one key naming its kind. */
+const upgradeStep = {
+  type: 'object',
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+  properties: {
+    rename: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: PATH, to: PATH } },
+    move: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: PATH, to: PATH } },
+    set_default: { type: 'object', required: ['field', 'value'], additionalProperties: false, properties: { field: PATH, value: {} } },
+    split: {
+      type: 'object',
+      required: ['from', 'to', 'separator'],
+      additionalProperties: false,
+      properties: { from: PATH, to: PATHS, separator: { type: 'string', minLength: 1 } },
+    },
+    join: {
+      type: 'object',
+      required: ['from', 'to', 'separator'],
+      additionalProperties: false,
+      properties: { from: PATHS, to: PATH, separator: { type: 'string' } },
+    },
+    map_values: {
+      type: 'object',
+      required: ['field', 'map'],
+      additionalProperties: false,
+      properties: { field: PATH, map: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } } },
+    },
+    remove: { type: 'object', required: ['field'], additionalProperties: false, properties: { field: PATH } },
+  },
+} as const;
+
 const defs = {
   name: { type: 'string', pattern: NAME_PATTERN },
+  semver: { type: 'string', pattern: '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$' },
+  apiVersionName: { type: 'string', pattern: '^v[1-9][0-9]*$' },
   /** Lists of top-level field names, e.g. `unique: [[show_id, season, episode_number]]`. */
   fieldSets: {
     type: 'array',
@@ -144,8 +181,30 @@ export const registryFileSchema = {
   required: ['registry_version', 'api_versions', 'entities'],
   additionalProperties: false,
   properties: {
-    registry_version: { type: 'string', pattern: '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$' },
-    api_versions: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^v[1-9][0-9]*$' } },
+    registry_version: { $ref: '#/$defs/semver' },
+    // `v1`, or `{ name: v1, release: 1.7.0, deprecation: …, sunset: … }` for a version that keeps an
+    // older release's record shapes; the last one listed is the current version.
+    api_versions: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        oneOf: [
+          { $ref: '#/$defs/apiVersionName' },
+          {
+            type: 'object',
+            required: ['name'],
+            additionalProperties: false,
+            properties: {
+              name: { $ref: '#/$defs/apiVersionName' },
+              release: { $ref: '#/$defs/semver' },
+              deprecation: { type: 'string', format: 'date' },
+              sunset: { type: 'string', format: 'date' },
+              description: { type: 'string' },
+            },
+          },
+        ],
+      },
+    },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     entities: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
   },
@@ -168,6 +227,14 @@ export const entityFileSchema = {
     description: { type: 'string' },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
+    // Names of removed fields, which no field may take again.
+    reserved: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
+    // schema_version → the steps that take a record from the version before to it.
+    upgrades: {
+      type: 'object',
+      propertyNames: { pattern: '^[1-9][0-9]*$' },
+      additionalProperties: { type: 'array', minItems: 1, items: upgradeStep },
+    },
     unique: { $ref: '#/$defs/fieldSets' },
     duplicate_warnings: { $ref: '#/$defs/fieldSets' },
     // Named filters (`?unassigned=true`); the filter itself is checked by the query parser.

@@ -131,7 +131,53 @@ export interface EntityDef {
   readonly presets: readonly PresetDef[];
   /** Sub-resources reading and writing part of a record (`/episodes/{id}/script`). */
   readonly views: readonly ViewDef[];
+  /** Names of removed fields, never to be used again (as protobuf's `reserved`). */
+  readonly reserved: readonly string[];
+  /** Steps that take a stored record from `version - 1` to `version`, oldest first. */
+  readonly upgrades: readonly UpgradeDef[];
   readonly file: string;
+}
+
+/** A path from the record root: `['publish_date']`, `['timing', 'duration_seconds']`. */
+export type FieldPath = readonly string[];
+
+/**
+ * One declarative change of a record's shape. Applied forwards to upgrade a stored record (or a
+ * request in an older API version's shape), backwards to answer in an older shape.
+ */
+export type UpgradeStep =
+  /** rename: within the same object; move: anywhere, e.g. into or out of a nested group. */
+  | { readonly kind: 'rename' | 'move'; readonly from: FieldPath; readonly to: FieldPath }
+  /** An absent or null value takes `value`. */
+  | { readonly kind: 'set_default'; readonly field: FieldPath; readonly value: unknown }
+  /** A string split on `separator` into the `to` fields; the last takes the remainder. */
+  | { readonly kind: 'split'; readonly from: FieldPath; readonly to: readonly FieldPath[]; readonly separator: string }
+  /** The non-empty `from` strings joined with `separator`. */
+  | { readonly kind: 'join'; readonly from: readonly FieldPath[]; readonly to: FieldPath; readonly separator: string }
+  /** Enum values (or an array's elements) renamed: old → new. */
+  | { readonly kind: 'map_values'; readonly field: FieldPath; readonly map: Readonly<Record<string, string>> }
+  /** The field is gone; its name should be in `reserved`. */
+  | { readonly kind: 'remove'; readonly field: FieldPath };
+
+export interface UpgradeDef {
+  /** The schema_version these steps produce. */
+  readonly version: number;
+  readonly steps: readonly UpgradeStep[];
+}
+
+/**
+ * An API version served side by side with the others (`/api/v1`, `/api/v2`). The current one
+ * speaks the current model; an older one names the release whose record shapes it keeps.
+ */
+export interface ApiVersionDef {
+  readonly name: string;
+  /** The released registry version (registry/releases/<release>.json) this API version speaks. */
+  readonly release?: string;
+  /** When the version was deprecated and when it goes away (ISO dates), for the response headers. */
+  readonly deprecation?: string;
+  readonly sunset?: string;
+  /** entity name → the schema_version its records have in this API version. */
+  readonly schemaVersions: Readonly<Record<string, number>>;
 }
 
 export interface PresetDef {
@@ -156,7 +202,7 @@ export interface ViewDef {
 
 export interface Model {
   readonly registryVersion: string;
-  readonly apiVersions: readonly string[];
+  readonly apiVersions: readonly ApiVersionDef[];
   readonly entities: readonly EntityDef[];
 }
 
