@@ -62,13 +62,14 @@ describe('npm run codegen', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`new migration: ${NEXT_MIGRATION}_add_episodes_sponsor`);
     const up = copy.read(`migrations/${NEXT_MIGRATION}_add_episodes_sponsor.up.sql`);
-    expect(up).toContain('ALTER TABLE "episodes" ADD COLUMN "sponsor" text;');
+    expect(up).toMatch(/^-- reelmeta: no-transaction$/m);
+    expect(up).toContain('ALTER TABLE "episodes" ADD COLUMN IF NOT EXISTS "sponsor" text;');
     expect(up).toContain('ADD CONSTRAINT "episodes_sponsor_check" CHECK (char_length("sponsor") <= 120) NOT VALID;');
     expect(up).toContain('VALIDATE CONSTRAINT "episodes_sponsor_check"');
-    expect(up).toContain('CREATE INDEX "episodes_sponsor_idx" ON "episodes" USING btree ("sponsor");');
+    expect(up).toContain('CREATE INDEX CONCURRENTLY "episodes_sponsor_idx" ON "episodes" USING btree ("sponsor");');
     const down = copy.read(`migrations/${NEXT_MIGRATION}_add_episodes_sponsor.down.sql`);
-    expect(down).toContain('DROP INDEX "episodes_sponsor_idx";');
-    expect(down).toContain('ALTER TABLE "episodes" DROP COLUMN "sponsor";');
+    expect(down).toContain('DROP INDEX CONCURRENTLY IF EXISTS "episodes_sponsor_idx";');
+    expect(down).toContain('ALTER TABLE "episodes" DROP COLUMN IF EXISTS "sponsor";');
     expect(down.indexOf('DROP INDEX')).toBeLessThan(down.indexOf('DROP COLUMN'));
     expect(JSON.parse(copy.read('generated/schemas/episode.schema.json')).properties.sponsor).toMatchObject({ type: ['string', 'null'], maxLength: 120 });
     expect(copy.read('generated/types/episode.ts')).toMatch(/sponsor\?: string \| null;/);
@@ -104,9 +105,9 @@ describe('the generated full-text column', () => {
     expect(result.code, result.stderr).toBe(0);
     const [upFile] = readdirSync(copy.migrationsDir).filter((f) => f.startsWith(NEXT_MIGRATION) && f.endsWith('.up.sql'));
     const up = copy.read(`migrations/${upFile}`);
-    expect(up).toContain('ALTER TABLE "episodes" DROP COLUMN "search_vector";');
-    expect(up).toMatch(/ADD COLUMN "search_vector" tsvector GENERATED ALWAYS AS \(.*coalesce\("copyright", ''\).*\) STORED;/);
-    expect(up).toContain('CREATE INDEX "episodes_search_vector_idx" ON "episodes" USING gin ("search_vector");');
+    expect(up).toContain('ALTER TABLE "episodes" DROP COLUMN IF EXISTS "search_vector";');
+    expect(up).toMatch(/ADD COLUMN IF NOT EXISTS "search_vector" tsvector GENERATED ALWAYS AS \(.*coalesce\("copyright", ''\).*\) STORED;/);
+    expect(up).toContain('CREATE INDEX IF NOT EXISTS "episodes_search_vector_idx" ON "episodes" USING gin ("search_vector");');
 
     const db = await createTestDatabase();
     try {

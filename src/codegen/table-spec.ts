@@ -33,6 +33,19 @@ export interface TableSpec {
   readonly indexes: readonly NamedSql[];
   /** Absent means `id` (entity tables); junction tables name theirs. */
   readonly primaryKey?: readonly string[];
+  /**
+   * The `storage: document` fields, kept in the `doc` JSONB column under their name, with the
+   * column type each would have. A migration needs them to see a field move from `doc` to its own
+   * column (a promotion). Absent when there are none (snapshots from before they were recorded
+   * have none either).
+   */
+  readonly documentFields?: readonly DocumentFieldSpec[];
+}
+
+export interface DocumentFieldSpec {
+  readonly name: string;
+  /** The SQL type the field's column would have, e.g. `bigint`. */
+  readonly type: string;
 }
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -166,7 +179,8 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     indexes.push({ name: uniqueIndexName(entity, set), definition: `USING btree (${set.map(quoteIdent).join(', ')})${liveOnly}`, unique: true });
   }
 
-  return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes };
+  const documentFields = entity.fields.filter((f) => f.storage === 'document').map((f) => ({ name: f.name, type: sqlType(f) }));
+  return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes, ...(documentFields.length > 0 ? { documentFields } : {}) };
 }
 
 /** Hard deletes follow the declared on_delete in the database itself. */

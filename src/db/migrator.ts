@@ -1,9 +1,15 @@
 // Applies migrations/NNNN_name.{up,down}.sql in order, recording each with a checksum.
 // Uses a plain pg client: migration files are trusted, multi-statement SQL written by codegen.
+// A plain file runs as one transaction; an online file (see migration-script.ts) runs step by
+// step, partly outside transactions, and is recorded as applied only once every step is done.
+// Every statement waits at most `lockTimeoutMs` for a lock (a DDL statement waiting for its lock
+// makes every later query on the table queue behind it), and what timed out is retried.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { parseMigrationScript, type MigrationScript } from './migration-script.ts';
 
 const TABLE = 'reelmeta_migrations';
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$/;
@@ -27,6 +33,45 @@ export interface MigrationState {
 
 export class MigrationError extends Error {
   override readonly name = 'MigrationError';
+}
+
+export interface MigrateOptions {
+  /** How long one statement may wait for a lock; default MIGRATION_LOCK_TIMEOUT_MS, else 500. */
+  readonly lockTimeoutMs?: number;
+  /** How many times a step that timed out is tried again; default MIGRATION_LOCK_RETRIES, else 10. */
+  readonly lockRetries?: number;
+  /** migrateUp only: apply pending migrations up to this version, not beyond. */
+  readonly to?: number;
+  /** Told about each retry, e.g. to log it. */
+  readonly onRetry?: (retry: { migration: string; step: number; attempt: number; delayMs: number; message: string }) => void;
+}
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 500;
+export const DEFAULT_LOCK_RETRIES = 10;
+/** lock_not_available (lock_timeout) and deadlock_detected: both worth another try. */
+const RETRYABLE = new Set(['55P03', '40P01']);
+
+function envInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new MigrationError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  return value;
+}
+
+interface Settings {
+  readonly lockTimeoutMs: number;
+  readonly lockRetries: number;
+  readonly onRetry?: MigrateOptions['onRetry'];
+}
+
+/** The options, with what is not given taken from the environment (README, "Environment variables"). */
+export function migrationSettings(options: MigrateOptions = {}, env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    lockTimeoutMs: options.lockTimeoutMs ?? envInteger(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, 1, 600_000),
+    lockRetries: options.lockRetries ?? envInteger(env, 'MIGRATION_LOCK_RETRIES', DEFAULT_LOCK_RETRIES, 0, 1000),
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+  };
 }
 
 export function checksum(sqlText: string): string {
@@ -119,13 +164,29 @@ export async function migrationStatus(databaseUrl: string, dir: string): Promise
   return withClient(databaseUrl, async (client) => compare(files, await appliedRows(client)));
 }
 
-async function runInTransaction(client: pg.Client, statements: string, record: () => Promise<unknown>): Promise<void> {
+/** 0.2 s, 0.4 s, 0.8 s … up to 5 s, with ±25 % jitter so that two waiting parties do not meet again. */
+const backoff = (attempt: number) => Math.round(Math.min(5000, 200 * 2 ** attempt) * (0.75 + Math.random() / 2));
+
+/** Runs `work` again after a lock timeout or a deadlock, up to `lockRetries` more times. */
+async function withRetry(settings: Settings, migration: string, step: number, work: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await work();
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (!code || !RETRYABLE.has(code) || attempt >= settings.lockRetries) throw error;
+      const delayMs = backoff(attempt);
+      settings.onRetry?.({ migration, step, attempt: attempt + 1, delayMs, message: (error as Error).message });
+      await sleep(delayMs);
+    }
+  }
+}
+
+async function inTransaction(client: pg.Client, work: () => Promise<unknown>): Promise<void> {
   await client.query('BEGIN');
   try {
-    // Fail fast instead of queueing behind a long transaction and blocking every reader.
-    await client.query("SET LOCAL lock_timeout = '10s'");
-    await client.query(statements);
-    await record();
+    await work();
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -133,21 +194,87 @@ async function runInTransaction(client: pg.Client, statements: string, record: (
   }
 }
 
-/** Applies every pending migration, each in its own transaction. Returns those applied. */
-export async function migrateUp(databaseUrl: string, dir: string): Promise<MigrationFile[]> {
+/**
+ * Runs one direction of a migration and `record`s it. A plain script: one transaction, retried as
+ * a whole. An online one: step by step, each step retried on its own; `record` runs only after the
+ * last step, so an interrupted migration stays pending and runs again from its first step.
+ */
+async function runScript(client: pg.Client, file: string, script: MigrationScript, settings: Settings, record: () => Promise<unknown>): Promise<void> {
+  const timeout = `${settings.lockTimeoutMs}ms`;
+  if (!script.online) {
+    await withRetry(settings, file, 1, () =>
+      inTransaction(client, async () => {
+        await client.query("SELECT set_config('lock_timeout', $1, true)", [timeout]);
+        await client.query(script.steps[0]!.statements[0]!);
+        await record();
+      }),
+    );
+    return;
+  }
+  await client.query("SELECT set_config('lock_timeout', $1, false)", [timeout]);
+  try {
+    for (const [index, step] of script.steps.entries()) {
+      try {
+        await withRetry(settings, file, index + 1, async () => {
+          if (!step.outsideTransaction) return inTransaction(client, () => client.query(step.statements.join('\n')));
+          for (const statement of step.statements) await client.query(statement);
+        });
+      } catch (error) {
+        throw new OnlineStepFailed(index + 1, script.steps.length, error as Error);
+      }
+    }
+    await record();
+  } finally {
+    await client.query('RESET lock_timeout').catch(() => undefined);
+  }
+}
+
+class OnlineStepFailed extends Error {
+  constructor(
+    readonly step: number,
+    readonly steps: number,
+    error: Error,
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
+/** A migration error naming the file and, for an online one, the step and how to carry on. */
+function failure(file: string, error: unknown): MigrationError {
+  if (error instanceof OnlineStepFailed) {
+    return new MigrationError(
+      `${file} failed at step ${error.step} of ${error.steps}: ${error.message}. The steps before it stay done and are safe to run again; fix the cause and run the migration again`,
+    );
+  }
+  return new MigrationError(`${file} failed and was rolled back: ${(error as Error).message}`);
+}
+
+function parse(file: string, text: string): MigrationScript {
+  try {
+    return parseMigrationScript(text);
+  } catch (error) {
+    throw new MigrationError(`${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Applies every pending migration (up to `options.to`), in order. Returns those applied. */
+export async function migrateUp(databaseUrl: string, dir: string, options: MigrateOptions = {}): Promise<MigrationFile[]> {
+  const settings = migrationSettings(options);
   const files = readMigrationFiles(dir);
   return withClient(databaseUrl, async (client) => {
     const states = compare(files, await appliedRows(client));
     assertConsistent(states, dir);
     const pending = new Set(states.filter((s) => s.state === 'pending').map((s) => s.version));
     const applied: MigrationFile[] = [];
-    for (const file of files.filter((f) => pending.has(f.version))) {
+    for (const file of files.filter((f) => pending.has(f.version) && (options.to === undefined || f.version <= options.to))) {
+      const name = `${label(file)}.up.sql`;
+      const script = parse(name, file.up);
       try {
-        await runInTransaction(client, file.up, () =>
+        await runScript(client, name, script, settings, () =>
           client.query(`INSERT INTO ${TABLE} (version, name, checksum) VALUES ($1, $2, $3)`, [file.version, file.name, file.checksum]),
         );
       } catch (error) {
-        throw new MigrationError(`${label(file)}.up.sql failed and was rolled back: ${(error as Error).message}`);
+        throw failure(name, error);
       }
       applied.push(file);
     }
@@ -156,7 +283,8 @@ export async function migrateUp(databaseUrl: string, dir: string): Promise<Migra
 }
 
 /** Reverts the last `steps` applied migrations, newest first. Returns those reverted. */
-export async function migrateDown(databaseUrl: string, dir: string, steps = 1): Promise<MigrationFile[]> {
+export async function migrateDown(databaseUrl: string, dir: string, steps = 1, options: MigrateOptions = {}): Promise<MigrationFile[]> {
+  const settings = migrationSettings(options);
   const files = readMigrationFiles(dir);
   return withClient(databaseUrl, async (client) => {
     const states = compare(files, await appliedRows(client));
@@ -166,10 +294,12 @@ export async function migrateDown(databaseUrl: string, dir: string, steps = 1): 
     const reverted: MigrationFile[] = [];
     for (const state of targets) {
       const file = fileByVersion.get(state.version)!;
+      const name = `${label(file)}.down.sql`;
+      const script = parse(name, file.down);
       try {
-        await runInTransaction(client, file.down, () => client.query(`DELETE FROM ${TABLE} WHERE version = $1`, [file.version]));
+        await runScript(client, name, script, settings, () => client.query(`DELETE FROM ${TABLE} WHERE version = $1`, [file.version]));
       } catch (error) {
-        throw new MigrationError(`${label(file)}.down.sql failed and was rolled back: ${(error as Error).message}`);
+        throw failure(name, error);
       }
       reverted.push(file);
     }
