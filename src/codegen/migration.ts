@@ -172,6 +172,7 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
     const wasInDoc = new Map((old.documentFields ?? []).map((f) => [f.name, f]));
     const nowInDoc = new Set((table.documentFields ?? []).map((f) => f.name));
 
+    const promoted: ColumnSpec[] = [];
     // Generated columns hold derived data: a changed or removed one is dropped and rebuilt,
     // together with its indexes (dropping the column drops them).
     const rebuilt = new Set<string>();
@@ -206,7 +207,7 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
             continue;
           }
           names.promoted.push(`${table.name}_${column.name}`);
-          promote(table.name, column, up, down);
+          promoted.push(column);
           continue;
         }
         if (column.notNull && column.default === undefined) {
@@ -248,6 +249,8 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
         }
       }
     }
+
+    if (promoted.length > 0) promote(table.name, promoted, up, down);
 
     for (const [a, b] of [
       [old.checks, table.checks],
@@ -401,14 +404,14 @@ function docWithColumn(doc: string, column: string, field: string, type: string)
   return `CASE WHEN ${column} IS NULL THEN ${doc} - ${quoteLiteral(field)} ELSE jsonb_set(${doc}, ${quoteLiteral(`{${field}}`)}, ${toJsonSql(column, type)}) END`;
 }
 
-/** The database objects of one promotion, by name. */
-export function promotionObjects(table: string, field: string) {
+/** The database objects of the promotion of `fields` of `table`, by name. */
+export function promotionObjects(table: string, fields: readonly string[]) {
   return {
-    fromDoc: objectName('promote', table, field, 'from_doc'),
-    sync: objectName('promote', table, field, 'sync'),
-    // Triggers on a table fire in name order: the column's mirror into doc runs first.
-    columnTrigger: objectName('promote_1', table, field),
-    docTrigger: objectName('promote_2', table, field),
+    fromDoc: (field: string) => objectName('promote', table, field, 'from_doc'),
+    sync: objectName('promote', table, ...fields, 'sync'),
+    // Triggers on a table fire in name order: the mirror of the columns into doc runs first.
+    columnTrigger: objectName('promote_1', table, ...fields),
+    docTrigger: objectName('promote_2', table, ...fields),
   };
 }
 
@@ -416,7 +419,7 @@ export function promotionObjects(table: string, field: string) {
  * One loop over the table in id order, `BACKFILL_BATCH_ROWS` rows per transaction; rows already
  * right are skipped, so a run that stopped half-way (or a retry) carries on where it was.
  */
-function batchedUpdate(table: string, set: string, unlessAlready: string): string {
+function batchedUpdate(table: string, set: readonly string[], unlessAlready: readonly string[]): string {
   return [
     'DO $backfill$',
     'DECLARE',
@@ -426,8 +429,8 @@ function batchedUpdate(table: string, set: string, unlessAlready: string): strin
     '  LOOP',
     `    SELECT max(id) INTO upto FROM (SELECT id FROM ${t(table)} WHERE id > done ORDER BY id LIMIT ${BACKFILL_BATCH_ROWS}) AS batch;`,
     '    EXIT WHEN upto IS NULL;',
-    `    UPDATE ${t(table)} SET ${set}`,
-    `      WHERE id > done AND id <= upto AND ${unlessAlready};`,
+    `    UPDATE ${t(table)} SET ${set.join(',\n      ')}`,
+    `      WHERE id > done AND id <= upto AND (${unlessAlready.join('\n        OR ')});`,
     '    done := upto;',
     '    COMMIT;',
     '  END LOOP;',
@@ -437,70 +440,89 @@ function batchedUpdate(table: string, set: string, unlessAlready: string): strin
 }
 
 /**
- * The field's column is added (nullable), kept equal to `doc` by two triggers, and filled from
- * `doc` in batches; its constraints are validated and its index built concurrently in the later
- * phases. The value stays in `doc` too, and the triggers keep both in step, because while the
- * migration runs, and during a rolling deploy after it, instances that still read and write `doc`
- * serve next to instances that use the column:
- *   - a write that sets the column (the code that knows it: its UPDATE names the column, its
- *     INSERT gives a value) is mirrored into `doc` first (`UPDATE OF column` trigger);
- *   - then, on every write, the column is set from `doc`, which the code that does not know the
- *     column writes whole.
+ * The fields' columns are added (nullable), kept equal to `doc` by two triggers, and filled from
+ * `doc` in batches; their constraints are validated and their indexes built concurrently in the
+ * later phases. The values stay in `doc` too, and the triggers keep both in step, because while
+ * the migration runs, and during a rolling deploy after it, instances that still read and write
+ * `doc` serve next to instances that use the columns:
+ *   - a write that sets the columns (the code that knows them: its UPDATE names every column, its
+ *     INSERT gives the values) is mirrored into `doc` first (an `UPDATE OF columns` trigger);
+ *   - then, on every write, each column is set from `doc`, which the code that does not know the
+ *     columns writes whole.
  * So neither kind of instance loses the other's writes, and the down step only has to check
- * `doc` (in batches) before it drops the triggers and the column in one short transaction.
+ * `doc` (in batches) before it drops the triggers and the columns in one short transaction.
  */
-function promote(table: string, column: ColumnSpec, up: Script<UpPhase>, down: Script<DownPhase>): void {
-  const name = column.name;
-  const o = promotionObjects(table, name);
-  const col = (row: string) => `${row}.${t(name)}`;
-  const fromDoc = (row: string) => `${t(o.fromDoc)}(${row}${row ? '.' : ''}${t('doc')} -> ${quoteLiteral(name)})`;
+function promote(table: string, columns: readonly ColumnSpec[], up: Script<UpPhase>, down: Script<DownPhase>): void {
+  const o = promotionObjects(table, columns.map((c) => c.name));
+  const doc = (row: string) => (row ? `${row}.${t('doc')}` : t('doc'));
+  const col = (row: string, c: ColumnSpec) => (row ? `${row}.${t(c.name)}` : t(c.name));
+  const fromDoc = (row: string, c: ColumnSpec) => `${t(o.fromDoc(c.name))}(${doc(row)} -> ${quoteLiteral(c.name)})`;
   const syncFunction = [
     `CREATE OR REPLACE FUNCTION ${t(o.sync)}() RETURNS trigger`,
     '  LANGUAGE plpgsql',
     '  AS $fn$',
     'BEGIN',
     "  IF TG_ARGV[0] = 'column' THEN",
-    `    IF (TG_OP = 'INSERT' AND ${col('NEW')} IS NULL) OR ${fromDoc('NEW')} IS NOT DISTINCT FROM ${col('NEW')} THEN`,
-    '      RETURN NEW;',
-    '    END IF;',
-    `    NEW.${t('doc')} := ${docWithColumn(`NEW.${t('doc')}`, col('NEW'), name, column.type)};`,
+    // An INSERT whose doc has the key comes from code that writes doc (its column may only hold
+    // the column default): doc wins. Otherwise the column, which the statement wrote, wins.
+    ...columns.flatMap((c) => [
+      `    IF (TG_OP = 'UPDATE' OR NOT ${doc('NEW')} ? ${quoteLiteral(c.name)}) AND ${fromDoc('NEW', c)} IS DISTINCT FROM ${col('NEW', c)} THEN`,
+      `      NEW.${t('doc')} := ${docWithColumn(doc('NEW'), col('NEW', c), c.name, c.type)};`,
+      '    END IF;',
+    ]),
     '  ELSE',
-    `    ${col('NEW')} := ${fromDoc('NEW')};`,
+    ...columns.map((c) => `    ${col('NEW', c)} := ${fromDoc('NEW', c)};`),
     '  END IF;',
     '  RETURN NEW;',
     'END',
     '$fn$;',
   ].join('\n');
+  const names = columns.map((c) => t(c.name)).join(', ');
   up.add(
     'expand',
     table,
-    `ALTER TABLE ${t(table)} ADD COLUMN IF NOT EXISTS ${t(name)} ${column.type};`,
-    ...(column.default ? [`ALTER TABLE ${t(table)} ALTER COLUMN ${t(name)} SET DEFAULT ${column.default};`] : []),
-    fromDocFunction(o.fromDoc, column.type),
+    ...columns.flatMap((c) => [
+      `ALTER TABLE ${t(table)} ADD COLUMN IF NOT EXISTS ${t(c.name)} ${c.type};`,
+      ...(c.default ? [`ALTER TABLE ${t(table)} ALTER COLUMN ${t(c.name)} SET DEFAULT ${c.default};`] : []),
+      fromDocFunction(o.fromDoc(c.name), c.type),
+    ]),
     syncFunction,
     `DROP TRIGGER IF EXISTS ${t(o.columnTrigger)} ON ${t(table)};`,
-    `CREATE TRIGGER ${t(o.columnTrigger)} BEFORE INSERT OR UPDATE OF ${t(name)} ON ${t(table)} FOR EACH ROW EXECUTE FUNCTION ${t(o.sync)}('column');`,
+    `CREATE TRIGGER ${t(o.columnTrigger)} BEFORE INSERT OR UPDATE OF ${names} ON ${t(table)} FOR EACH ROW EXECUTE FUNCTION ${t(o.sync)}('column');`,
     `DROP TRIGGER IF EXISTS ${t(o.docTrigger)} ON ${t(table)};`,
     `CREATE TRIGGER ${t(o.docTrigger)} BEFORE INSERT OR UPDATE ON ${t(table)} FOR EACH ROW EXECUTE FUNCTION ${t(o.sync)}('doc');`,
   );
-  up.add('backfill', table, batchedUpdate(table, `${t(name)} = ${fromDoc('')}`, `${t(name)} IS DISTINCT FROM ${fromDoc('')}`));
-  if (column.notNull) {
+  up.add(
+    'backfill',
+    table,
+    batchedUpdate(
+      table,
+      columns.map((c) => `${t(c.name)} = ${fromDoc('', c)}`),
+      columns.map((c) => `${t(c.name)} IS DISTINCT FROM ${fromDoc('', c)}`),
+    ),
+  );
+  for (const c of columns.filter((x) => x.notNull)) {
     // After the backfill, so the column is filled by the time existing rows are checked.
-    const steps = notNullOnline(table, name);
+    const steps = notNullOnline(table, c.name);
     up.add('backfill', table, ...steps.add);
     up.add('validate', table, steps.validate);
     up.add('finish', table, ...steps.finish);
   }
 
-  down.add('backfill', table, batchedUpdate(table, `${t('doc')} = ${docWithColumn(t('doc'), t(name), name, column.type)}`, `${fromDoc('')} IS DISTINCT FROM ${t(name)}`));
+  // Down: doc already holds every value (the triggers mirror each write), but check, in batches.
+  // Each key keeps doc's value where it agrees with the column, else takes the column's.
+  const keys = columns.map(
+    (c) => `(${quoteLiteral(c.name)}, CASE WHEN ${fromDoc('', c)} IS NOT DISTINCT FROM ${t(c.name)} THEN ${t('doc')} -> ${quoteLiteral(c.name)} ELSE ${toJsonSql(t(c.name), c.type)} END)`,
+  );
+  const copied = `(${t('doc')} - ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]) || coalesce((SELECT jsonb_object_agg(k, v) FROM (VALUES ${keys.join(', ')}) AS kv(k, v) WHERE v IS NOT NULL), '{}'::jsonb)`;
+  down.add('backfill', table, batchedUpdate(table, [`${t('doc')} = ${copied}`], columns.map((c) => `${fromDoc('', c)} IS DISTINCT FROM ${t(c.name)}`)));
   down.add(
     'contract',
     table,
     `DROP TRIGGER IF EXISTS ${t(o.docTrigger)} ON ${t(table)};`,
     `DROP TRIGGER IF EXISTS ${t(o.columnTrigger)} ON ${t(table)};`,
     `DROP FUNCTION IF EXISTS ${t(o.sync)}();`,
-    `ALTER TABLE ${t(table)} DROP COLUMN IF EXISTS ${t(name)};`,
-    `DROP FUNCTION IF EXISTS ${t(o.fromDoc)}(jsonb);`,
+    ...columns.flatMap((c) => [`ALTER TABLE ${t(table)} DROP COLUMN IF EXISTS ${t(c.name)};`, `DROP FUNCTION IF EXISTS ${t(o.fromDoc(c.name))}(jsonb);`]),
   );
 }
 
