@@ -126,7 +126,10 @@ program
           if (states.length === 0) console.log(`no migrations in ${shown(config.migrationsDir)}`);
           return states.some((s) => s.state === 'changed' || s.state === 'missing') ? 1 : 0;
         }
-        const done = direction === 'up' ? await migrateUp(url, config.migrationsDir) : await migrateDown(url, config.migrationsDir, options.steps);
+        const onRetry = (r: { migration: string; step: number; delayMs: number; message: string }) =>
+          console.error(`${r.migration}: step ${r.step}: ${r.message}; trying again in ${r.delayMs} ms`);
+        const done =
+          direction === 'up' ? await migrateUp(url, config.migrationsDir, { onRetry }) : await migrateDown(url, config.migrationsDir, options.steps, { onRetry });
         for (const m of done) console.log(`${direction === 'up' ? 'applied' : 'reverted'} ${migrationLabel(m)}`);
         if (done.length === 0) console.log(direction === 'up' ? 'database is up to date' : 'nothing to revert');
         return 0;

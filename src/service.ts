@@ -44,7 +44,9 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 
 export async function prepareSchema(config: Config, databaseUrl: string, logger: Logger): Promise<void> {
   if (config.migrateOnStart) {
-    const applied = await migrateUp(databaseUrl, config.migrationsDir);
+    const applied = await migrateUp(databaseUrl, config.migrationsDir, {
+      onRetry: (r) => logger.warn({ migration: r.migration, step: r.step, attempt: r.attempt, delay_ms: r.delayMs, reason: r.message }, 'migration step retried'),
+    });
     for (const m of applied) logger.info({ migration: migrationLabel(m) }, 'migration applied');
     return;
   }

@@ -442,15 +442,20 @@ function batchedUpdate(table: string, set: readonly string[], unlessAlready: rea
 /**
  * The fields' columns are added (nullable), kept equal to `doc` by two triggers, and filled from
  * `doc` in batches; their constraints are validated and their indexes built concurrently in the
- * later phases. The values stay in `doc` too, and the triggers keep both in step, because while
- * the migration runs, and during a rolling deploy after it, instances that still read and write
- * `doc` serve next to instances that use the columns:
- *   - a write that sets the columns (the code that knows them: its UPDATE names every column, its
- *     INSERT gives the values) is mirrored into `doc` first (an `UPDATE OF columns` trigger);
- *   - then, on every write, each column is set from `doc`, which the code that does not know the
- *     columns writes whole.
- * So neither kind of instance loses the other's writes, and the down step only has to check
- * `doc` (in batches) before it drops the triggers and the columns in one short transaction.
+ * later phases. Reads switch to the columns when the instances with the new registry start, which
+ * is after the migration, so after the backfill. The values stay in `doc` too, and the triggers
+ * keep both in step, because while the migration runs, and during a rolling deploy after it,
+ * instances that still read and write `doc` serve next to instances that use the columns:
+ *   1. (`UPDATE OF columns`, and INSERT) a write from code that knows the columns is mirrored into
+ *      `doc`: its UPDATE names every column and writes `doc` without the keys; its INSERT gives the
+ *      values. An INSERT whose `doc` has the key comes from the old code, and `doc` wins.
+ *   2. (every INSERT and UPDATE, after 1) each column is set from `doc`, which the old code writes
+ *      whole, so its writes (a cleared value too) reach the columns.
+ * So neither kind of instance loses the other's writes (an old instance PATCHing another field
+ * writes back the value a new one set, since it read it from `doc`), and the down step only has
+ * to check `doc` (in batches) before it drops the triggers and the columns in one short
+ * transaction. The triggers stay after the up step: they cost a little per write, and the value a
+ * little space twice; they go with the down step (demoting a column back into doc is refused).
  */
 function promote(table: string, columns: readonly ColumnSpec[], up: Script<UpPhase>, down: Script<DownPhase>): void {
   const o = promotionObjects(table, columns.map((c) => c.name));
