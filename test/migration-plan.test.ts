@@ -32,6 +32,19 @@ describe('planMigration', () => {
     expect(plan.down).toEqual([tx('DROP INDEX "items_title_idx";', 'DROP TABLE "items";')]);
   });
 
+  it('creates new tables first, in a step that can run again, when existing tables change too', () => {
+    const tags = items({ name: 'tags', entity: 'tag', indexes: [{ name: 'tags_title_idx', definition: 'USING btree ("title")' }] });
+    const onlyDocument = planMigration([items()], [items({ documentFields: [{ name: 'notes', type: 'text' }] }), tags])!;
+    expect(onlyDocument.online).toBe(false);
+    const plan = planMigration([items()], [items({ indexes: [titleIndex] }), tags])!;
+    expect(plan.name).toBe('create_tags');
+    expect(plan.online).toBe(true);
+    expect(plan.up[0]!.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS "tags" \(/);
+    expect(plan.up[0]!.statements[1]).toBe('CREATE INDEX IF NOT EXISTS "tags_title_idx" ON "tags" USING btree ("title");');
+    expect(plan.up[1]).toEqual(outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";', 'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree ("title");'));
+    expect(plan.down).toEqual([outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";'), tx('DROP INDEX IF EXISTS "tags_title_idx";', 'DROP TABLE IF EXISTS "tags";')]);
+  });
+
   it('adds a column to an existing table nullable, its check NOT VALID then VALIDATE, its index CONCURRENTLY', () => {
     const after = items({
       columns: withColumns(column('sponsor')),

@@ -151,7 +151,6 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
 
   const createdTables = after.filter((table) => !oldTables.has(table.name));
   const changedTables = after.filter((table) => oldTables.has(table.name) && !isDeepStrictEqual(oldTables.get(table.name), table));
-  const online = changedTables.length > 0;
   const up = new Script<UpPhase>();
   const down = new Script<DownPhase>();
   const names = { created: [] as string[], linksCreated: false, added: [] as string[], promoted: [] as string[] };
@@ -161,7 +160,6 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
     if (table.entity.includes('.')) names.linksCreated = true;
     else names.created.push(table.name);
   }
-  createTables(createdTables, online, up, down);
 
   for (const table of changedTables) {
     const old = oldTables.get(table.name)!;
@@ -286,6 +284,9 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
   }
 
   if (refusals.length > 0) throw new MigrationRefused(refusals);
+  // Online as soon as an existing table changes; new tables alone need no care.
+  const online = up.steps(UP_PHASES, false).length > 0;
+  createTables(createdTables, online, up, down);
   const upSteps = up.steps(UP_PHASES, false);
   if (upSteps.length === 0) return undefined;
   const downSteps = down.steps(DOWN_PHASES, true);
