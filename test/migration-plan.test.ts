@@ -69,6 +69,19 @@ describe('planMigration', () => {
     ]);
   });
 
+  it('replaces a changed check NOT VALID, validates it after, and puts the old one back the same way', () => {
+    const check = (max: number): NamedSql => ({ name: 'items_title_check', definition: `CHECK (char_length("title") <= ${max})` });
+    const plan = planMigration([items({ checks: [check(300)] })], [items({ checks: [check(20)] })])!;
+    const swap = (max: number) => [
+      'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_check";',
+      'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_check";',
+      `ALTER TABLE "items" ADD CONSTRAINT "items_title_check" CHECK (char_length("title") <= ${max}) NOT VALID;`,
+    ];
+    const validate = tx('ALTER TABLE "items" VALIDATE CONSTRAINT "items_title_check";');
+    expect(plan.up).toEqual([tx(...swap(20)), validate]);
+    expect(plan.down).toEqual([tx(...swap(300)), validate]);
+  });
+
   it('builds a replacement index before dropping the old one, and rebuilds a redefined one under its name', () => {
     const before = items({ indexes: [titleIndex, { name: 'items_old_idx', definition: 'USING btree ("title", "id")' }] });
     const after = items({ indexes: [{ ...titleIndex, definition: 'USING btree (lower("title"))' }, { name: 'items_new_idx', definition: 'USING btree ("id", "title")' }] });
