@@ -11,6 +11,9 @@ import { isPlainObject } from './record-input.ts';
 
 type Json = Record<string, unknown>;
 
+/** A field a later version introduced, sent to an older one (named as the client sent it). */
+const NOT_IN_VERSION = 'FIELD_NOT_IN_VERSION';
+
 const dotted = (path: FieldPath) => path.join('.');
 const split = (path: string): FieldPath => path.split('.');
 
@@ -64,7 +67,7 @@ export class ApiShape {
       .map((path) => {
         const was = dotted(pathBackward(path, this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
         const hint = was === dotted(path) ? '' : `; send ${was}`;
-        return { code: 'VALIDATION_ERROR', message: `${dotted(path)} is not a field of ${this.entity.name} in ${this.version.name}${hint}, or use the current API version`, field: dotted(path) };
+        return { code: NOT_IN_VERSION, message: `${dotted(path)} is not a field of ${this.entity.name} in ${this.version.name}${hint}, or use the current API version`, field: dotted(path) };
       });
     if (problems.length > 0) throw new ApiError(422, problems);
     return upgradeRecord(body, this.entity.upgrades, this.schemaVersion, this.entity.schemaVersion);
@@ -156,7 +159,7 @@ export class ApiShape {
     const body = (await c.res.clone().json()) as { errors?: ApiProblem[] };
     if (!Array.isArray(body.errors)) return;
     body.errors = body.errors.map((problem) => {
-      if (typeof problem.field !== 'string') return problem;
+      if (typeof problem.field !== 'string' || problem.code === NOT_IN_VERSION) return problem;
       const [, prefix = '', path = ''] = /^(operations\[\d+\]\.(?:data\.)?)?(.*)$/.exec(problem.field) ?? [];
       return path ? { ...problem, field: `${prefix}${this.pathOut(path)}` } : problem;
     });

@@ -67,7 +67,8 @@ function actor(c: Context, maxLength = Infinity): string | null {
   return value ? value.slice(0, maxLength) : null;
 }
 
-export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
+/** Every entity's routes under every API version; the stores and write rules are shared by all versions. */
+export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   // Every entity's referrers, so a delete can follow cascades through other entities.
@@ -89,11 +90,12 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, ver
     const mirrors = entity.fields.filter((f) => f.library).map((field) => libraryMirror(entity, field, model));
     actionsOf.get(entity.name)!.useRules([...mirrors, ...(rules[entity.name] ?? [])], lookup);
   }
-  const versionDef = model.apiVersions.find((v) => v.name === version)!;
-  app.use(`/api/${version}/*`, deprecationHeaders(versionDef, model.apiVersions.at(-1)!));
-  for (const entity of model.entities) {
-    const shape = new ApiShape(entity, versionDef);
-    mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version);
+  for (const version of model.apiVersions) {
+    app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
+    for (const entity of model.entities) {
+      const shape = new ApiShape(entity, version);
+      mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version.name);
+    }
   }
   return app;
 }

@@ -78,7 +78,8 @@ export class RecordStore {
     if (entity.upgrades.length > 0) {
       selectable.set(
         LEGACY,
-        sql.fragment`CASE WHEN schema_version < ${entity.schemaVersion} THEN to_jsonb(${sql.identifier([entity.table])}.*) END AS ${sql.identifier([LEGACY])}`,
+        // A literal, not a bound value: `get` reuses this select list with the id as its only value.
+        sql.fragment`CASE WHEN schema_version < ${sql.literalValue(String(entity.schemaVersion))}::int4 THEN to_jsonb(${sql.identifier([entity.table])}.*) END AS ${sql.identifier([LEGACY])}`,
       );
     }
     this.selectable = selectable;

@@ -7,9 +7,11 @@ type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The value at `path`: undefined when absent, null when it or an object on the way is null. */
 function getAt(record: Json, path: FieldPath): unknown {
   let value: unknown = record;
   for (const key of path) {
+    if (value === null) return null;
     if (!isObject(value) || !(key in value)) return undefined;
     value = value[key];
   }
