@@ -4,6 +4,10 @@
 // rows stored before the change are upgraded on read, and in bulk by `npm run upgrade`.
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabasePool } from '../src/db/pool.ts';
+import { RecordStore } from '../src/db/records.ts';
+import { upgradeStored } from '../src/db/upgrade-stored.ts';
+import { loadRegistry } from '../src/registry/load.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
@@ -163,4 +167,45 @@ describe('two API versions from one model', () => {
     const csv = await fetch(`${service.url}/api/v1/episodes/export?format=csv&_fields=title,release_date&_sort=release_date&title=Old%200`);
     expect(await csv.text()).toBe('id,title,release_date\n' + `${old[0]!.id},Old 0,2025-03-01\n`);
   });
+});
+
+describe('npm run upgrade while the service writes', () => {
+  it('upgrades thousands of old rows in batches, survives an interruption, and loses no concurrent write', async () => {
+    await db.query(`
+      INSERT INTO episodes (id, schema_version, title, release_date, duration_seconds, status, doc)
+      SELECT 'ep_20250101_bulk' || lpad(n::text, 6, '0'), 1, 'Bulk ' || n, date '2024-01-01' + n, n, 'draft', '{}'::jsonb
+      FROM generate_series(1, 3000) AS n`);
+    const model = loadRegistry(copy.registryDir);
+    const pool = await createDatabasePool(db.url, 2);
+    const store = new RecordStore(pool, model.entities.find((e) => e.name === 'episode')!, model.entities);
+    try {
+      // A run that dies after its first batch leaves the rest for the next run.
+      const crash = new Error('interrupted');
+      await expect(upgradeStored(store, { batchSize: 250, onProgress: () => { throw crash; } })).rejects.toBe(crash);
+      expect(await store.countOutdated()).toBe(3000 - 250);
+
+      let writing = true;
+      const failures: number[] = [];
+      const writes = (async () => {
+        for (let n = 1; writing; n = (n % 3000) + 1) {
+          const id = `ep_20250101_bulk${String(n).padStart(6, '0')}`;
+          const reply = await service.request('PATCH', `/api/v2/episodes/${id}`, { body: { title: `Edited ${n}` } });
+          if (reply.status !== 200) failures.push(reply.status);
+        }
+      })();
+      const outcome = await upgradeStored(store, { batchSize: 250 });
+      writing = false;
+      await writes;
+      expect(failures).toEqual([]);
+      expect(outcome.remaining).toBe(0);
+      const rows = await db.query<{ n: number; wrong: number }>(`
+        SELECT count(*)::int AS n, count(*) FILTER (WHERE premiere_date IS DISTINCT FROM release_date OR (timing->>'duration_seconds')::int IS DISTINCT FROM duration_seconds)::int AS wrong
+        FROM episodes WHERE id LIKE 'ep_20250101_bulk%' AND schema_version = 2`);
+      expect(rows).toEqual([{ n: 3000, wrong: 0 }]);
+      const edited = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM episodes WHERE title LIKE 'Edited %'");
+      expect(edited[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+    }
+  }, 120_000);
 });
