@@ -142,6 +142,23 @@ describe('two API versions from one model', () => {
     expect(inV2.body.errors[0]?.field).toBe('release_date');
   });
 
+  it('documents each version in its own shape in /openapi.json', async () => {
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string }[]; requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+      components: { schemas: Record<string, { properties: Record<string, { properties?: Record<string, unknown> }> }> };
+    };
+    const v1 = doc.components.schemas.Episode_v1!;
+    expect(Object.keys(v1.properties)).toEqual(expect.arrayContaining(['release_date', 'duration_seconds']));
+    expect(v1.properties).not.toHaveProperty('premiere_date');
+    expect(Object.keys(v1.properties.timing!.properties!)).toEqual(['intro_seconds']);
+    expect(doc.components.schemas.Episode!.properties).toHaveProperty('premiere_date');
+    expect(doc.paths['/api/v1/episodes']!.post!.requestBody!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Episode_v1' });
+    expect(doc.paths['/api/v2/episodes']!.post!.requestBody!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Episode' });
+    expect(doc.paths['/api/v1/episodes']!.get!.parameters!.map((p) => p.name)).toContain('release_date');
+    expect(doc.paths['/api/v2/episodes']!.get!.parameters!.map((p) => p.name)).toContain('premiere_date');
+    expect(doc.paths['/api/v1/shows']!.post!.requestBody!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Show' });
+  });
+
   it('upgrades every old row in bulk, resumably, and then v1 queries by the old names find them', async () => {
     const run = await runCli(['upgrade', 'episode', '--batch-size', '2'], { ...copy.env, DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
