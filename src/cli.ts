@@ -10,6 +10,10 @@ import { RegistryError, formatProblem } from './registry/errors.ts';
 import { loadRegistry } from './registry/load.ts';
 import type { Model } from './registry/model.ts';
 import { createLogger, openDatabase, startService } from './service.ts';
+import { Presets, SingleBar } from 'cli-progress';
+import { createDatabasePool } from './db/pool.ts';
+import { RecordStore } from './db/records.ts';
+import { upgradeStored } from './db/upgrade-stored.ts';
 
 const shown = (file: string) => path.relative(process.cwd(), file) || file;
 
@@ -133,6 +137,36 @@ program
         for (const m of done) console.log(`${direction === 'up' ? 'applied' : 'reverted'} ${migrationLabel(m)}`);
         if (done.length === 0) console.log(direction === 'up' ? 'database is up to date' : 'nothing to revert');
         return 0;
+      });
+    }),
+  );
+
+program
+  .command('upgrade')
+  .description('rewrite the records of an entity stored in an older schema_version in the current shape')
+  .argument('<entity>', 'entity name, e.g. episode')
+  .option('--batch-size <n>', 'rows per transaction', steps, 500)
+  .action((entityName: string, options: { batchSize: number }) =>
+    run(async (config) => {
+      const model = loadRegistry(config.registryDir);
+      const entity = model.entities.find((e) => e.name === entityName || e.plural === entityName);
+      if (!entity) throw new Error(`unknown entity "${entityName}"; known: ${model.entities.map((e) => e.name).join(', ')}`);
+      return withDatabase(config, async (url) => {
+        const pool = await createDatabasePool(url, 2);
+        const bar = new SingleBar({ format: `${entity.plural} {bar} {value}/{total} rows  {eta_buffer}`, etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
+        try {
+          const outcome = await upgradeStored(new RecordStore(pool, entity, model.entities), {
+            batchSize: options.batchSize,
+            onStart: (total) => total > 0 && bar.start(total, 0),
+            onProgress: ({ upgraded }) => bar.update(upgraded),
+          });
+          bar.stop();
+          console.log(`upgraded ${outcome.upgraded} ${entity.plural} to schema_version ${entity.schemaVersion}; ${outcome.remaining} left in an older version`);
+          return outcome.remaining === 0 ? 0 : 1;
+        } finally {
+          bar.stop();
+          await pool.end();
+        }
       });
     }),
   );

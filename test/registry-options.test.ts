@@ -85,7 +85,7 @@ describe('deprecated fields', () => {
     expect(read.body.data.legacy_code).toBe('LG-1');
     const write = await service!.request('PATCH', `/api/v1/shows/${created.id}`, { body: { legacy_code: 'LG-2' } });
     expect(write.status).toBe(422);
-    expect(write.body.errors[0]).toMatchObject({ field: 'legacy_code', message: 'legacy_code is deprecated: it can be read but no longer written' });
+    expect(write.body.errors[0]).toMatchObject({ code: 'FIELD_DEPRECATED', field: 'legacy_code', message: 'legacy_code is deprecated: it can be read but no longer written' });
     const other = await service!.request<Rec>('PATCH', `/api/v1/shows/${created.id}`, { body: { rating: 3 } });
     expect(other.status).toBe(200);
     expect(other.body.data).toMatchObject({ rating: 3, legacy_code: 'LG-1' });

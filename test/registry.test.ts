@@ -119,6 +119,41 @@ describe('meta-schema errors', () => {
   });
 });
 
+describe('evolution options in the registry', () => {
+  const withSteps = (steps: string, extra = '') => (c: ProjectCopy) =>
+    c.edit(EPISODE, (t) => t.replace('schema_version: 1\n', `schema_version: 2\n${extra}upgrades:\n  2:\n${steps}`));
+
+  it('checks that each step leads to a field of the current entity, within the declared versions', () => {
+    const malformed = problemsAfter(withSteps('    - { rename: { from: a, to: b }, remove: { field: c } }\n'));
+    expect(malformed).toEqual([expect.stringMatching(/^registry\/entities\/episode\.yaml: upgrades\.2\.0: /)]);
+    const compiled = problemsAfter(
+      withSteps(['    - rename: { from: old_title, to: titel }', '    - rename: { from: runtime, to: content.duration }', '    - map_values: { field: status, map: { cancelled: cancel } }', ''].join('\n')),
+    );
+    expect(compiled).toEqual([
+      expect.stringMatching(/^registry\/entities\/episode\.yaml: upgrades\.2\.0\.rename: "titel" is not a field of episode/),
+      expect.stringMatching(/upgrades\.2\.1\.rename: a rename stays within one object \("runtime" → "content\.duration"\); use move/),
+      expect.stringMatching(/upgrades\.2\.1\.rename: "content\.duration" is not a field of episode/),
+      expect.stringMatching(/upgrades\.2\.2\.map_values: maps to "cancel", not values of status/),
+    ]);
+    const tooNew = problemsAfter((c) => c.edit(EPISODE, (t) => t.replace('schema_version: 1\n', 'schema_version: 1\nupgrades:\n  2:\n    - set_default: { field: title, value: Untitled }\n')));
+    expect(tooNew).toEqual([expect.stringMatching(/upgrades\.2: upgrades lead to versions 2\.\.1 \(schema_version is 1\)/)]);
+  });
+
+  it('keeps removed names reserved', () => {
+    const lines = problemsAfter((c) => c.edit(EPISODE, (t) => t.replace('schema_version: 1\n', 'schema_version: 1\nreserved: [season]\n')));
+    expect(lines).toEqual([expect.stringMatching(/fields\.season: "season" is reserved: it was a removed field's name/)]);
+  });
+
+  it('needs a release and deprecation dates for every API version but the current one', () => {
+    const missing = problemsAfter((c) => c.edit('registry/registry.yaml', (t) => t.replace(/api_versions: .*/, 'api_versions: [v1, v2]')));
+    expect(missing).toEqual([expect.stringMatching(/^registry\/registry\.yaml: api_versions\.0: "v1" is older than the current version: give the release/)]);
+    const noSnapshot = problemsAfter((c) =>
+      c.edit('registry/registry.yaml', (t) => t.replace(/api_versions: .*/, 'api_versions: [{ name: v1, release: 0.9.0, deprecation: 2026-01-01, sunset: 2026-07-01 }, v2]')),
+    );
+    expect(noSnapshot).toEqual([expect.stringMatching(/api_versions\.0\.release: no released snapshot registry\/releases\/0\.9\.0\.json/)]);
+  });
+});
+
 describe('npm run codegen on a broken registry', () => {
   it('exits 1 and prints file: path: message without a stack trace', async () => {
     copy = copyProject();

@@ -43,7 +43,7 @@ export function createApp({ model, pool, logger, domain }: AppOptions): Hono {
   });
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
-  for (const version of model.apiVersions) app.route('/', entityRoutes(model, pool, ajv, version.name, classify, domain));
+  app.route('/', entityRoutes(model, pool, ajv, classify, domain));
 
   app.notFound((c) => sendErrors(c, model, 404, [{ code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null }]));
 

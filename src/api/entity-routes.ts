@@ -17,8 +17,9 @@ import { EntityActions } from './entity-actions.ts';
 import { parseExportQuery, streamExport } from './export.ts';
 import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
-import { sendData, sendErrors } from './envelope.ts';
-import { RecordInput } from './record-input.ts';
+import { sendData, sendErrors, type SendOptions } from './envelope.ts';
+import { isPlainObject, RecordInput } from './record-input.ts';
+import { ApiShape, deprecationHeaders } from './api-shape.ts';
 import { libraryMirror } from './write-rules.ts';
 import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../domain/index.ts';
 
@@ -66,7 +67,8 @@ function actor(c: Context, maxLength = Infinity): string | null {
   return value ? value.slice(0, maxLength) : null;
 }
 
-export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, version: string, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
+/** Every entity's routes under every API version; the stores and write rules are shared by all versions. */
+export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   // Every entity's referrers, so a delete can follow cascades through other entities.
@@ -88,8 +90,12 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, ver
     const mirrors = entity.fields.filter((f) => f.library).map((field) => libraryMirror(entity, field, model));
     actionsOf.get(entity.name)!.useRules([...mirrors, ...(rules[entity.name] ?? [])], lookup);
   }
-  for (const entity of model.entities) {
-    mountEntity(app, { model, entity, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version);
+  for (const version of model.apiVersions) {
+    app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
+    for (const entity of model.entities) {
+      const shape = new ApiShape(entity, version);
+      mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version.name);
+    }
   }
   return app;
 }
@@ -97,6 +103,8 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, ver
 interface EntityContext {
   readonly model: Model;
   readonly entity: EntityDef;
+  /** How this API version sees the entity's records. */
+  readonly shape: ApiShape;
   readonly store: RecordStore;
   readonly actions: EntityActions;
   /** Every entity's actions by name, for routes under a parent. */
@@ -105,9 +113,16 @@ interface EntityContext {
   readonly classify: ErrorClassifier;
 }
 
-function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool, classify }: EntityContext, version: string): void {
+function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsOf, pool, classify }: EntityContext, version: string): void {
   const base = `/api/${version}/${entity.route}`;
   const item = `${base}/:id`;
+  if (!shape.isCurrent) for (const path of [base, `${base}/*`]) app.use(path, shape.errorPaths);
+  /** The envelope, with metadata naming the shape this version answers in. */
+  const send = (c: Context, data: unknown, options: Omit<SendOptions, 'entity' | 'schemaVersion'> = {}) =>
+    sendData(c, model, data, { ...options, entity, schemaVersion: shape.schemaVersion });
+  const out = <T>(record: T): T => shape.recordOut(record);
+  const body = async (c: Context) => shape.bodyIn(await readJsonBody(c));
+  const search = (c: Context) => shape.searchIn(new URL(c.req.url).search.slice(1));
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
   const methodNotAllowed = (allowed: string) => (c: Context) => {
@@ -126,15 +141,15 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
       extra.total_is_estimate = page.total.isEstimate;
     }
     if (page.next) extra.next_cursor = encodeCursor(query.sort, page.next);
-    return sendData(c, model, page.records, { entity, extra });
+    return send(c, page.records.map(out), { extra });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
-  const list = (c: Context) => sendPage(c, parseListQuery(entity, new URL(c.req.url).search.slice(1), model.entities));
+  const list = (c: Context) => sendPage(c, parseListQuery(entity, search(c), model.entities));
   app.get(base, list);
   app.get(`${base}/search`, list);
   app.get(`${base}/export`, (c) => {
-    const { format, query } = parseExportQuery(entity, new URL(c.req.url).search.slice(1), model.entities);
-    return streamExport(c, entity, store, format, query);
+    const { format, query } = parseExportQuery(entity, search(c), model.entities);
+    return streamExport(c, entity, store, format, query, shape);
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
 
@@ -146,7 +161,7 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
     if ('error' in target) throw new Error(target.error);
     app.get(route.path, async (c) => {
       const { id } = await parent.requireLive(c.req.param('id') ?? '');
-      const query = parseListQuery(entity, new URL(c.req.url).search.slice(1), model.entities);
+      const query = parseListQuery(entity, search(c), model.entities);
       const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
       return sendPage(c, { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent });
     });
@@ -167,24 +182,27 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
         if (typeof value === 'object') throw ApiError.single(400, 'INVALID_QUERY', `${def.name}: ${value.error}`, def.name);
         scope[def.name] = value;
       }
-      return sendData(c, model, { ...scope, [`next_${route.field.name}`]: await store.nextNumber(route.field, scope) }, { entity });
+      return send(c, { ...scope, [`next_${route.field.name}`]: await store.nextNumber(route.field, scope) });
     });
   }
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);
-    const { record, warnings } = await actions.create(await readJsonBody(c));
+    const { record, warnings } = await actions.create(await body(c));
     c.header('Location', `${base}/${record.id}`);
-    return sendData(c, model, record, { status: 201, entity, extra: warningsMetadata(warnings) });
+    return send(c, out(record), { status: 201, extra: warningsMetadata(warnings) });
   });
 
   app.post(`${base}/batch`, limitBatchBody, async (c) => {
     const atomic = booleanParam(queryParams(c, ['atomic']), 'atomic');
-    const operations = readOperations(await readJsonBody(c));
+    const operations = readOperations(await readJsonBody(c)).map((op) =>
+      isPlainObject(op) && op.op !== 'delete' && op.data !== undefined ? { ...op, data: shape.bodyIn(op.data) } : op,
+    );
     const outcome = await runBatch(operations, { atomic, actions, actor: actor(c), pool, classify });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
-    return sendData(c, model, outcome.results, { entity, extra: { atomic, succeeded: outcome.results.length - failed, failed } });
+    const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
+    return send(c, results, { extra: { atomic, succeeded: outcome.results.length - failed, failed } });
   });
   app.all(`${base}/batch`, methodNotAllowed('POST'));
 
@@ -193,14 +211,14 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
     const params = queryParams(c, deletedParam);
     const record = await store.get(id, { includeDeleted: booleanParam(params, 'include_deleted') });
     if (!record) throw notFound(label, id);
-    return sendData(c, model, record, { entity });
+    return send(c, out(record));
   });
 
   const update = (mode: 'replace' | 'patch') => async (c: Context) => {
     const id = idOf(c);
     queryParams(c, []);
-    const { record, warnings } = await actions.update(id, await readJsonBody(c), mode);
-    return sendData(c, model, record, { entity, extra: warningsMetadata(warnings) });
+    const { record, warnings } = await actions.update(id, await body(c), mode);
+    return send(c, out(record), { extra: warningsMetadata(warnings) });
   };
   app.put(item, limitBody, update('replace'));
   app.patch(item, limitBody, update('patch'));
@@ -209,7 +227,7 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
     const id = idOf(c);
     const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
     const result = await actions.remove(id, { hard: booleanParam(params, 'hard'), reason: params.get('reason'), actor: actor(c) });
-    return sendData(c, model, result, { entity });
+    return send(c, result);
   });
 
   if (store.supportsSoftDelete) {
@@ -218,7 +236,7 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
       const id = idOf(c);
       queryParams(c, []);
       const { record, restored } = await actions.restore(id, actor(c, restoredByMax));
-      return sendData(c, model, record, { entity, extra: Object.keys(restored).length > 0 ? { restored } : {} });
+      return send(c, out(record), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
     });
   }
 
@@ -227,13 +245,13 @@ function mountEntity(app: Hono, { model, entity, store, actions, actionsOf, pool
     const path = `${item}/${view.name}`;
     app.get(path, async (c) => {
       queryParams(c, []);
-      return sendData(c, model, viewValue(view, await actions.requireLive(idOf(c))), { entity });
+      return send(c, viewValue(view, await actions.requireLive(idOf(c))));
     });
     app.put(path, limitBody, async (c) => {
       const id = idOf(c);
       queryParams(c, []);
       const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)));
-      return sendData(c, model, viewValue(view, record), { entity, extra: warningsMetadata(warnings) });
+      return send(c, viewValue(view, record), { extra: warningsMetadata(warnings) });
     });
     app.all(path, methodNotAllowed('GET, PUT'));
   }

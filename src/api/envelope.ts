@@ -11,17 +11,25 @@ export interface Metadata {
   readonly [extra: string]: unknown;
 }
 
-export function metadata(model: Model, entity?: EntityDef, extra: Record<string, unknown> = {}): Metadata {
+export function metadata(model: Model, entity?: EntityDef, extra: Record<string, unknown> = {}, schemaVersion = entity?.schemaVersion): Metadata {
   return {
-    ...(entity ? { schema_version: entity.schemaVersion } : {}),
+    ...(schemaVersion !== undefined ? { schema_version: schemaVersion } : {}),
     registry_version: model.registryVersion,
     timestamp: new Date().toISOString(),
     ...extra,
   };
 }
 
-export function sendData(c: Context, model: Model, data: unknown, options: { status?: ContentfulStatusCode; entity?: EntityDef; extra?: Record<string, unknown> } = {}) {
-  return c.json({ data, metadata: metadata(model, options.entity, options.extra), errors: [] }, options.status ?? 200);
+export interface SendOptions {
+  readonly status?: ContentfulStatusCode;
+  readonly entity?: EntityDef;
+  /** The shape the data is in, when an older API version answers (default: the entity's current one). */
+  readonly schemaVersion?: number;
+  readonly extra?: Record<string, unknown>;
+}
+
+export function sendData(c: Context, model: Model, data: unknown, options: SendOptions = {}) {
+  return c.json({ data, metadata: metadata(model, options.entity, options.extra, options.schemaVersion), errors: [] }, options.status ?? 200);
 }
 
 export function sendErrors(c: Context, model: Model, status: ContentfulStatusCode, problems: readonly ApiProblem[]) {

@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { EntityDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { parseListQuery } from '../query/parse.ts';
+import type { ApiShape } from './api-shape.ts';
 import type { RecordStore } from '../db/records.ts';
 import { ApiError } from './errors.ts';
 
@@ -41,15 +42,16 @@ function cell(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery): Response {
+export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery, shape: ApiShape): Response {
   c.header('Content-Type', CONTENT_TYPES[format]);
   c.header('Content-Disposition', `attachment; filename="${entity.plural}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
-  const columns = query.fields ? ['id', ...query.fields.map((f) => f.path.split('.')[0]!)].filter((n, i, all) => all.indexOf(n) === i) : null;
+  const columns = query.fields ? ['id', ...query.fields.map((f) => shape.pathOut(f.path).split('.')[0]!)].filter((n, i, all) => all.indexOf(n) === i) : null;
   return stream(c, async (out) => {
     let page = await store.list(query);
-    const header = columns ?? ['id', ...entity.fields.map((f) => f.name), 'schema_version'];
+    const header = columns ?? ['id', ...shape.topLevelNames(), 'schema_version'];
     if (format === 'csv') await out.write(stringify([header]));
     for (;;) {
+      page = { ...page, records: page.records.map((record) => shape.recordOut(record)) };
       const chunk =
         format === 'csv'
           ? stringify(page.records.map((record) => header.map((name) => cell(record[name]))))

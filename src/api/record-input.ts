@@ -126,7 +126,7 @@ function checkDeprecated(field: FieldDef, value: unknown, current: unknown, path
   const normalized = (v: unknown) => (v === undefined ? null : v);
   if (field.deprecated) {
     if (!isDeepStrictEqual(normalized(value), normalized(current))) {
-      problems.push({ code: 'VALIDATION_ERROR', message: `${path} is deprecated: it can be read but no longer written`, field: path });
+      problems.push({ code: 'FIELD_DEPRECATED', message: `${path} is deprecated: it can be read but no longer written`, field: path });
     }
     return;
   }

@@ -1,7 +1,9 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import { childRoutes, resolvePath, sequenceRoutes, withArticle, type EntityDef, type FieldDef, type Model, type ViewDef } from '../registry/model.ts';
+import { childRoutes, resolvePath, sequenceRoutes, withArticle, type ApiVersionDef, type EntityDef, type FieldDef, type Model, type ViewDef } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from './json-schema.ts';
+import { pathBackward } from '../evolution/steps.ts';
+import { schemaForVersion } from './older-shapes.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';
 import { MAX_DUPLICATE_IDS } from '../api/duplicates.ts';
 import { EXACT_COUNT_LIMIT } from '../db/counting.ts';
@@ -29,7 +31,7 @@ function envelope(data: JsonSchema, list = false): JsonSchema {
   };
 }
 
-function listParameters(entity: EntityDef): JsonSchema[] {
+function listParameters(entity: EntityDef, nameOf: (field: string) => string): JsonSchema[] {
   const params: JsonSchema[] = [
     {
       name: 'filter',
@@ -79,10 +81,11 @@ function listParameters(entity: EntityDef): JsonSchema[] {
   for (const field of entity.fields) {
     const resolved = resolveTarget(entity, field.name);
     if ('error' in resolved || resolved.target.kind === 'group') continue;
+    const name = nameOf(field.name);
     params.push({
-      name: field.name,
+      name,
       in: 'query',
-      description: `Equality filter on ${field.name}; \`${field.name}[op]=value\` with op one of ${operatorsFor(resolved.target).join(', ')}. Fields inside objects filter by dot path.`,
+      description: `Equality filter on ${name}; \`${name}[op]=value\` with op one of ${operatorsFor(resolved.target).join(', ')}. Fields inside objects filter by dot path.`,
       schema: filterSchema(field.type === 'array' ? field.items! : field),
     });
   }
@@ -111,8 +114,11 @@ function filterSchema(field: FieldDef): JsonSchema {
 }
 
 
-function entityPaths(model: Model, entity: EntityDef, version: string): Record<string, JsonSchema> {
-  const name = schemaTitle(entity);
+/** `name`: the component schema of the record in this version (an older version's own shape, or the current one). */
+function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef, name: string): Record<string, JsonSchema> {
+  const version = apiVersion.name;
+  const schemaVersion = apiVersion.schemaVersions[entity.name] ?? entity.schemaVersion;
+  const nameOf = (field: string) => pathBackward([field], entity.upgrades, entity.schemaVersion, schemaVersion).join('.');
   const one = withArticle(entity.name);
   const tag = entity.plural;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -131,7 +137,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         tags: [tag],
         operationId: `${version}_list_${entity.plural}`,
         summary: `List ${entity.plural}`,
-        parameters: listParameters(entity),
+        parameters: listParameters(entity, nameOf),
         responses: {
           200: { description: 'A page of records; metadata.total counts all matches', content: json(envelope(ref(name), true)) },
           400: errorResponse('Unknown field, operator or bad value'),
@@ -172,7 +178,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         description: 'The list query language without paging (_limit, _offset, _cursor, _count); rows in id order unless _sort is given. CSV cells hold objects and lists as JSON.',
         parameters: [
           { name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv'], default: 'ndjson' } },
-          ...listParameters(entity).filter((p) => !['_limit', '_offset', '_cursor', '_count'].includes(p.name as string)),
+          ...listParameters(entity, nameOf).filter((p) => !['_limit', '_offset', '_cursor', '_count'].includes(p.name as string)),
         ],
         responses: {
           200: { description: 'One record per line (NDJSON), or a CSV with a header row', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } },
@@ -185,7 +191,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
         tags: [tag],
         operationId: `${version}_search_${entity.plural}`,
         summary: `Search ${entity.plural} (the list query language)`,
-        parameters: listParameters(entity),
+        parameters: listParameters(entity, nameOf),
         responses: {
           200: { description: 'A page of matching records', content: json(envelope(ref(name), true)) },
           400: errorResponse('Unknown field, operator or bad value'),
@@ -250,7 +256,7 @@ function entityPaths(model: Model, entity: EntityDef, version: string): Record<s
             operationId: `${version}_list_${entity.plural}_of_${route.parent.name}`,
             summary: `List the ${entity.plural} of ${withArticle(route.parent.name)} (${route.via})`,
             description: 'The list query language, limited to the records that refer to this one.',
-            parameters: listParameters(entity),
+            parameters: listParameters(entity, nameOf),
             responses: {
               200: { description: 'A page of records', content: json(envelope(ref(name), true)) },
               400: errorResponse('Unknown field, operator or bad value'),
@@ -353,7 +359,15 @@ export function buildOpenApi(model: Model): JsonSchema {
     },
   };
   for (const version of model.apiVersions) {
-    for (const entity of model.entities) Object.assign(paths, entityPaths(model, entity, version.name));
+    for (const entity of model.entities) {
+      const schemaVersion = version.schemaVersions[entity.name] ?? entity.schemaVersion;
+      let name = schemaTitle(entity);
+      if (schemaVersion !== entity.schemaVersion) {
+        name = `${name}_${version.name}`;
+        schemas[name] = schemaForVersion(schemas[schemaTitle(entity)]!, entity, schemaVersion);
+      }
+      Object.assign(paths, entityPaths(model, entity, version, name));
+    }
   }
   return {
     openapi: '3.1.0',

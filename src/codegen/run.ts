@@ -10,6 +10,7 @@ import type { Model } from '../registry/model.ts';
 import { entitySchema } from './json-schema.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
 import { buildOpenApi } from './openapi.ts';
+import { retainRetiredColumns } from './retired-columns.ts';
 import { tableSpecs, type TableSpec } from './table-spec.ts';
 
 export interface CodegenPaths {
@@ -99,7 +100,7 @@ export async function runCodegen(model: Model, paths: CodegenPaths, options: { c
   const expected = await generatedFiles(model, paths.generatedDir);
 
   const snapshot = readSnapshot(paths.migrationsDir);
-  const specs = tableSpecs(model);
+  const specs = retainRetiredColumns(snapshot.tables, tableSpecs(model), model);
   const plan = planMigration(snapshot.tables, specs);
   let migration: string | undefined;
   if (plan) {

@@ -8,6 +8,7 @@ import { compileFilter, computedColumn, orderBySql, type CompiledFilter } from '
 import { countRelation } from '../query/targets.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
+import { LEGACY, upgradeRow } from './legacy-rows.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
 
@@ -72,6 +73,15 @@ export class RecordStore {
       if (count) selectable.set(field.name, sql.fragment`${computedColumn(count, entity.table)}::int4 AS ${sql.identifier([field.name])}`);
     }
     selectable.set('doc', sql.fragment`${sql.identifier(['doc'])}`);
+    // A row stored in an older schema_version may hold values in columns the current model no
+    // longer has (a renamed field's old column): it comes back whole, for the upgrade steps.
+    if (entity.upgrades.length > 0) {
+      selectable.set(
+        LEGACY,
+        // A literal, not a bound value: `get` reuses this select list with the id as its only value.
+        sql.fragment`CASE WHEN schema_version < ${sql.literalValue(String(entity.schemaVersion))}::int4 THEN to_jsonb(${sql.identifier([entity.table])}.*) END AS ${sql.identifier([LEGACY])}`,
+      );
+    }
     this.selectable = selectable;
     this.columns = sql.join([...selectable.values()], sql.fragment`, `);
     this.softDelete = hasSoftDelete(entity);
@@ -83,6 +93,7 @@ export class RecordStore {
 
   /** Row → API record: id, every declared field (null when unset), schema_version. */
   private toRecord(row: Row): StoredRecord {
+    if (row[LEGACY]) return upgradeRow(this.entity, row);
     const doc = (row.doc ?? {}) as Row;
     const record: Row = { id: row.id };
     for (const field of this.entity.fields) {
@@ -188,7 +199,7 @@ export class RecordStore {
   pageSql(query: ListQuery, compiled: CompiledFilter = compileFilter(query, this.softDelete)) {
     const { where, pageWhere, keysetWhere, sortKeys } = compiled;
     const columns = query.fields
-      ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields)].map((n) => this.selectable.get(n)!), sql.fragment`, `)
+      ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields), ...(this.selectable.has(LEGACY) ? [LEGACY] : [])].map((n) => this.selectable.get(n)!), sql.fragment`, `)
       : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
     // Ranking reads every match's tsvector; for a broad search over millions of rows that is
@@ -250,6 +261,31 @@ export class RecordStore {
         UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id} RETURNING ${this.columns}`);
       return this.toRecord(updated);
     });
+  }
+
+  /**
+   * Rewrites up to `limit` rows stored in an older schema_version, after `afterId` in id order, in
+   * the current shape (deleted rows too; updated_at is left alone: the record did not change).
+   * Rows a request holds locked are skipped; that request's own write stores the current version.
+   */
+  async upgradeBatch(afterId: string, limit: number): Promise<{ upgraded: number; lastId: string | null }> {
+    return this.pool.transaction(async (tx) => {
+      const rows = await tx.any(sql.unsafe`
+        SELECT ${this.columns} FROM ${this.table}
+        WHERE schema_version < ${this.entity.schemaVersion} AND id > ${afterId}
+        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
+      for (const row of rows) {
+        const sets = this.assignments(this.toRecord(row)).map((a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`);
+        sets.push(sql.fragment`schema_version = ${this.entity.schemaVersion}`);
+        await tx.query(sql.unsafe`UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${row.id as string}`);
+      }
+      return { upgraded: rows.length, lastId: rows.length > 0 ? (rows[rows.length - 1]!.id as string) : null };
+    });
+  }
+
+  /** How many rows are stored in an older schema_version than the current one. */
+  async countOutdated(): Promise<number> {
+    return (await this.pool.oneFirst(sql.unsafe`SELECT count(*)::int4 FROM ${this.table} WHERE schema_version < ${this.entity.schemaVersion}`)) as number;
   }
 
   /**

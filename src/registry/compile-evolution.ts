@@ -128,7 +128,9 @@ export function compileApiVersions(
     seen.add(def.name);
     const last = index === raw.length - 1;
     if (last && def.release) report(file, `${at}.release`, 'the last API version listed is the current one: it speaks the current registry, not a release');
-    if (!last && !def.release) report(file, at, `"${def.name}" is older than ${JSON.stringify(raw.at(-1))}: name the release whose shapes it keeps (release: x.y.z)`);
+    if (!last && (!def.release || !def.deprecation || !def.sunset)) {
+      report(file, at, `"${def.name}" is older than the current version: give the release whose shapes it keeps, and its deprecation and sunset dates ({ name, release: x.y.z, deprecation: YYYY-MM-DD, sunset: YYYY-MM-DD })`);
+    }
     const release = def.release ? releases.get(def.release) : undefined;
     if (def.release && !release) report(file, `${at}.release`, `no released snapshot registry/releases/${def.release}.json; run \`npm run registry:release\` when releasing`);
     const schemaVersions = { ...current };

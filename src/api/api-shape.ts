@@ -1,0 +1,181 @@
+// One entity as an API version sees it. The current version speaks the current model; an older
+// one (`/api/v1` after a breaking change made v2) keeps the record shape of the release it names:
+// its requests are taken forwards through the registry's upgrade steps, its answers backwards,
+// and the field paths in its queries and errors are translated both ways. One model, one store.
+import type { MiddlewareHandler } from 'hono';
+import { downgradeRecord, pathBackward, pathForward, pathsIntroduced, upgradeRecord } from '../evolution/steps.ts';
+import { CONTROL_PARAMS } from '../query/parse.ts';
+import type { ApiVersionDef, EntityDef, FieldPath } from '../registry/model.ts';
+import { ApiError, type ApiProblem } from './errors.ts';
+import { isPlainObject } from './record-input.ts';
+
+type Json = Record<string, unknown>;
+
+/** A field a later version introduced, sent to an older one (named as the client sent it). */
+const NOT_IN_VERSION = 'FIELD_NOT_IN_VERSION';
+
+const dotted = (path: FieldPath) => path.join('.');
+const split = (path: string): FieldPath => path.split('.');
+
+function has(record: Json, path: FieldPath): boolean {
+  let value: unknown = record;
+  for (const key of path) {
+    if (!isPlainObject(value) || !(key in value)) return false;
+    value = value[key];
+  }
+  return true;
+}
+
+export class ApiShape {
+  readonly entity: EntityDef;
+  readonly version: ApiVersionDef;
+  /** The schema_version of this entity's records in this API version. */
+  readonly schemaVersion: number;
+  /** True when this version speaks the entity's current shape: nothing to translate. */
+  readonly isCurrent: boolean;
+  private readonly introduced: readonly FieldPath[];
+
+  constructor(entity: EntityDef, version: ApiVersionDef) {
+    this.entity = entity;
+    this.version = version;
+    this.schemaVersion = version.schemaVersions[entity.name] ?? entity.schemaVersion;
+    this.isCurrent = this.schemaVersion === entity.schemaVersion;
+    this.introduced = pathsIntroduced(entity.upgrades, this.schemaVersion, entity.schemaVersion);
+  }
+
+  /** A stored record (current shape) as this version answers it. */
+  recordOut<T>(record: T): T {
+    if (this.isCurrent || !isPlainObject(record)) return record;
+    const older = downgradeRecord(record, this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion);
+    if ('schema_version' in older) older.schema_version = this.schemaVersion;
+    return older as T;
+  }
+
+  /** The record's top-level field names in this version, in the current model's order. */
+  topLevelNames(): string[] {
+    const names = this.entity.fields.map((f) => f.name);
+    if (this.isCurrent) return names;
+    const template = (fields: EntityDef['fields']): Json => Object.fromEntries(fields.map((f) => [f.name, f.type === 'object' && f.fields ? template(f.fields) : null]));
+    return Object.keys(downgradeRecord(template(this.entity.fields), this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
+  }
+
+  /** A request body (a record, or a merge patch) in this version's shape → the current shape. */
+  bodyIn(body: unknown): unknown {
+    if (this.isCurrent || !isPlainObject(body)) return body;
+    const problems: ApiProblem[] = this.introduced
+      .filter((path) => has(body, path))
+      .map((path) => {
+        const was = dotted(pathBackward(path, this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
+        const hint = was === dotted(path) ? '' : `; send ${was}`;
+        return { code: NOT_IN_VERSION, message: `${dotted(path)} is not a field of ${this.entity.name} in ${this.version.name}${hint}, or use the current API version`, field: dotted(path) };
+      });
+    if (problems.length > 0) throw new ApiError(422, problems);
+    return upgradeRecord(body, this.entity.upgrades, this.schemaVersion, this.entity.schemaVersion);
+  }
+
+  /** A field path of this version → the current model's path, or a 400 when it has no single place. */
+  pathIn(path: string, param: string): string {
+    if (this.isCurrent) return path;
+    const translated = pathForward(split(path), this.entity.upgrades, this.schemaVersion, this.entity.schemaVersion);
+    if ('error' in translated) {
+      throw ApiError.single(400, 'INVALID_QUERY', `${path} ${translated.error} in a later schema; query it through the current API version`, param);
+    }
+    return dotted(translated.path);
+  }
+
+  /** A current path (in an error) as this version names it. */
+  pathOut(path: string): string {
+    if (this.isCurrent) return path;
+    return dotted(pathBackward(split(path), this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
+  }
+
+  /** A list query string of this version → the same query over the current model. */
+  searchIn(search: string): string {
+    if (this.isCurrent || search === '') return search;
+    const params = new URLSearchParams(search);
+    const out = new URLSearchParams();
+    for (const [key, value] of params) {
+      if (key === '_sort' || key === '_fields') {
+        const items = value.split(',').map((item) => {
+          const trimmed = item.trim();
+          const descending = trimmed.startsWith('-');
+          const path = descending ? trimmed.slice(1) : trimmed;
+          return path === '' || path === 'id' || path === 'rank' ? trimmed : `${descending ? '-' : ''}${this.pathIn(path, key)}`;
+        });
+        out.append(key, items.join(','));
+      } else if (key === 'filter') {
+        out.append(key, this.filterIn(value));
+      } else if ((CONTROL_PARAMS as readonly string[]).includes(key) || key === 'format' || key === 'id') {
+        out.append(key, value);
+      } else {
+        // `path`, `path[op]`, or a preset name (not a field: left as it is).
+        const match = /^([^[]+)(\[.*)?$/.exec(key);
+        const path = match?.[1] ?? key;
+        const isPreset = this.entity.presets.some((p) => p.name === path);
+        out.append(isPreset ? key : `${this.pathIn(path, key)}${match?.[2] ?? ''}`, value);
+      }
+    }
+    return out.toString();
+  }
+
+  /** `filter=` JSON: field keys (dotted, or nested objects of fields) translated; anything unreadable is left for the parser to report. */
+  private filterIn(text: string): string {
+    let tree: unknown;
+    try {
+      tree = JSON.parse(text);
+    } catch {
+      return text;
+    }
+    const walk = (node: unknown, prefix: string): unknown => {
+      if (Array.isArray(node)) return node.map((item) => walk(item, prefix));
+      if (!isPlainObject(node)) return node;
+      const result: Json = {};
+      for (const [key, value] of Object.entries(node)) {
+        if (key.startsWith('_')) {
+          // An operator keeps its operand; a logical group's members are conditions again.
+          result[key] = ['_and', '_or', '_not'].includes(key) ? walk(value, prefix) : value;
+          continue;
+        }
+        const path = prefix ? `${prefix}.${key}` : key;
+        const isField = isPlainObject(value) && Object.keys(value).some((k) => !k.startsWith('_'));
+        if (isField) {
+          Object.assign(result, walk(value, path));
+        } else {
+          result[this.pathIn(path, 'filter')] = value;
+        }
+      }
+      return result;
+    };
+    return JSON.stringify(walk(tree, ''));
+  }
+
+  /**
+   * Error responses name fields as this version does: a middleware over the entity's routes, so
+   * every handler (and the batch's `operations[i].…` paths) is covered.
+   */
+  readonly errorPaths: MiddlewareHandler = async (c, next) => {
+    await next();
+    if (this.isCurrent || c.res.status < 400 || !c.res.headers.get('content-type')?.includes('json')) return;
+    const body = (await c.res.clone().json()) as { errors?: ApiProblem[] };
+    if (!Array.isArray(body.errors)) return;
+    body.errors = body.errors.map((problem) => {
+      if (typeof problem.field !== 'string' || problem.code === NOT_IN_VERSION) return problem;
+      const [, prefix = '', path = ''] = /^(operations\[\d+\]\.(?:data\.)?)?(.*)$/.exec(problem.field) ?? [];
+      return path ? { ...problem, field: `${prefix}${this.pathOut(path)}` } : problem;
+    });
+    const headers = new Headers(c.res.headers);
+    headers.delete('content-length');
+    c.res = new Response(JSON.stringify(body), { status: c.res.status, headers });
+  };
+}
+
+/** RFC 9745 `Deprecation` and RFC 8594 `Sunset` headers, and a link to the current version, on every answer of an older API version. */
+export function deprecationHeaders(version: ApiVersionDef, current: ApiVersionDef): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    if (version === current) return;
+    if (version.deprecation) c.header('Deprecation', `@${Date.parse(`${version.deprecation}T00:00:00Z`) / 1000}`);
+    if (version.sunset) c.header('Sunset', new Date(`${version.sunset}T00:00:00Z`).toUTCString());
+    c.header('Link', `</api/${current.name}>; rel="successor-version"`);
+  };
+}
