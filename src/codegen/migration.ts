@@ -15,6 +15,9 @@
 //   indexes   CREATE / DROP INDEX CONCURRENTLY, outside any transaction
 //   rebuild   generated columns (the full-text vector): dropped and added again, which rewrites
 //             the table; the one change here that is not online
+// The down steps go the other way: indexes, a promotion's batched check that doc holds every
+// value, one short transaction per table that drops what the up step added (and puts back, NOT
+// VALID, what it dropped), their validation, and new tables last.
 // Every statement of an online migration can be run again (IF NOT EXISTS, DROP … IF EXISTS first),
 // so a migration interrupted half-way is finished by running it again.
 import { isDeepStrictEqual } from 'node:util';
