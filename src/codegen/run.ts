@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compile as compileTypes } from 'json-schema-to-typescript';
+import { changelogFile } from '../evolution/changelog.ts';
 import type { Model } from '../registry/model.ts';
 import { entitySchema } from './json-schema.ts';
 import { planMigration, type MigrationPlan } from './migration.ts';
@@ -13,6 +14,8 @@ import { tableSpecs, type TableSpec } from './table-spec.ts';
 export interface CodegenPaths {
   readonly generatedDir: string;
   readonly migrationsDir: string;
+  /** With it, generated/CHANGELOG.md is written from the release snapshots in registry/releases/. */
+  readonly registryDir?: string;
 }
 
 export interface CodegenResult {
@@ -73,6 +76,7 @@ function migrationFiles(plan: MigrationPlan, label: string, model: Model): { up:
 
 export async function runCodegen(model: Model, paths: CodegenPaths, options: { check: boolean }): Promise<CodegenResult> {
   const expected = await generatedFiles(model, paths.generatedDir);
+  if (paths.registryDir) expected.set(...changelogFile(model, paths.registryDir, paths.generatedDir));
 
   const snapshot = readSnapshot(paths.migrationsDir);
   const specs = tableSpecs(model);
