@@ -15,6 +15,7 @@ import {
   type RegistryContract,
   type StepContract,
 } from './contract.ts';
+import { stepSources, stepTargets } from '../registry/compile-evolution.ts';
 import type { RuleCode } from './rules.ts';
 
 export interface Change {
@@ -281,13 +282,21 @@ function compareFields(entity: string, before: EntityContract, after: EntityCont
     return parent === undefined || (!addedSet.has(parent) && !typeChangedAfter.has(parent));
   });
 
-  // A field removed and one of the same shape added beside it, with no step saying so: a rename.
+  // A field removed and one of the same shape added beside it, with no step naming either: a rename.
+  const named = new Set(
+    stepsSince(after, before.schema_version).flatMap(({ step }) => {
+      const s = stepFromContract(step);
+      return [...stepSources(s), ...stepTargets(s)].map((p) => p.join('.'));
+    }),
+  );
+  const unnamedRemoved = topRemoved.filter((k) => !named.has(stepPath(k)));
+  const unnamedAdded = topAdded.filter((k) => !named.has(stepPath(k)));
   const guessed = new Map<string, string>();
-  for (const old of topRemoved) {
+  for (const old of unnamedRemoved) {
     const parent = parentKey(old);
     const newParent = parent === undefined ? undefined : mapped.get(parent);
-    const candidates = topAdded.filter((k) => parentKey(k) === newParent && sameJson(subtree(before, old), subtree(after, k)));
-    const rivals = topRemoved.filter((k) => candidates.length === 1 && parentKey(k) === parent && sameJson(subtree(before, k), subtree(after, candidates[0]!)));
+    const candidates = unnamedAdded.filter((k) => parentKey(k) === newParent && sameJson(subtree(before, old), subtree(after, k)));
+    const rivals = unnamedRemoved.filter((k) => candidates.length === 1 && parentKey(k) === parent && sameJson(subtree(before, k), subtree(after, candidates[0]!)));
     if (candidates.length === 1 && rivals.length === 1 && ![...guessed.values()].includes(candidates[0]!)) guessed.set(old, candidates[0]!);
   }
   for (const [old, now] of guessed) push('FIELD_RENAMED', now, after, `looks renamed from ${old} (removed, and a field of the same shape added)`, { from: old });
@@ -371,7 +380,8 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
   if (was.indexed && !is.indexed) at('INDEX_REMOVED', 'no longer indexed');
   if (!was.deprecated && is.deprecated) at('DEPRECATED', 'deprecated: still readable, no longer writable');
   if (was.deprecated && !is.deprecated) at('OPTION_CHANGED', 'no longer deprecated');
-  const options = ['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'library', 'mixin'] as const;
+  // ref ↔ refs moves the field between a column and links: that is the cardinality change itself.
+  const options = (['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'library', 'mixin'] as const).filter((o) => o !== 'storage' || was.type === is.type);
   for (const option of options) {
     if (!sameJson(was[option], is[option])) at('OPTION_CHANGED', `${option} changed from ${json(was[option] ?? null)} to ${json(is[option] ?? null)}`);
   }
