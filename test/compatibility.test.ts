@@ -454,7 +454,7 @@ describe('registry:check output', () => {
     const line = formatChange(report.checks[0]!.changes[0]!);
     expect(line).toBe(
       'registry/entities/episode.yaml: fields.release_date: FIELD_REMOVED: breaking: episode.release_date removed (was: optional date); ' +
-        'needs a major registry_version bump (2.0.0), an upgrade step (raise schema_version to 2 and add it under upgrades.2) that removes it ({remove: {field: release_date}}) or renames or moves it away and "release_date" in reserved (reserved: [release_date])',
+        'needs a major registry_version bump (2.0.0), plus an upgrade step (raise schema_version to 2 and add it under upgrades.2) that removes it ({remove: {field: release_date}}) or renames or moves it away, plus "release_date" in reserved (reserved: [release_date])',
     );
   });
 

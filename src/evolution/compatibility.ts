@@ -103,7 +103,7 @@ export function judge(change: Change, release: RegistryContract, current: Regist
   return { ...change, status: 'covered', note: `covered by registry_version ${current.registry_version}${covering ? ` and ${covering}` : ''}` };
 }
 
-const joinWords = (items: readonly string[]) => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+const joinWords = (items: readonly string[]) => items.join(', plus ');
 
 /** A top-level field that disappears (removed, renamed, moved away) leaves its name in `reserved`. */
 function reservedNeeded(change: Change, after: EntityContract): string | undefined {
