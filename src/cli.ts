@@ -6,6 +6,7 @@ import { MigrationRefused } from './codegen/migration.ts';
 import { runCodegen } from './codegen/run.ts';
 import { loadConfig, type Config } from './config.ts';
 import { migrateDown, migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
+import { registryCommand } from './evolution/commands.ts';
 import { RegistryError, formatProblem } from './registry/errors.ts';
 import { loadRegistry } from './registry/load.ts';
 import type { Model } from './registry/model.ts';
@@ -170,5 +171,8 @@ program
       });
     }),
   );
+
+// registry check | release | diff: the registry against its released snapshots.
+program.addCommand(registryCommand());
 
 await program.parseAsync();

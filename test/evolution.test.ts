@@ -9,7 +9,8 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { NEXT_MIGRATION } from './support/project-facts.ts';
+import { bumped } from '../src/evolution/releases.ts';
+import { NEXT_MIGRATION, REGISTRY_VERSION } from './support/project-facts.ts';
 import { startTestService, type TestService } from './support/service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
@@ -67,6 +68,10 @@ describe('schema evolution (FR-11)', () => {
     // The product owner's pull request: YAML only.
     const projectBefore = fingerprint(copy.root);
     copy.edit('registry/entities/episode.yaml', (t) => t.replace('  # --- Production content', `${NEW_FIELDS}  # --- Production content`));
+    copy.edit('registry/registry.yaml', (t) => t.replace(/^registry_version: .*$/m, `registry_version: ${bumped(REGISTRY_VERSION, 'minor')}`));
+    const check = await runCli(['registry', 'check'], copy.env);
+    expect(check.code, check.stdout).toBe(0);
+    expect(check.stdout.match(/FIELD_ADDED: compatible/g)).toHaveLength(3);
     const codegen = await runCli(['codegen'], copy.env);
     expect(codegen.code, codegen.stderr).toBe(0);
     const migrate = await runCli(['migrate'], { ...copy.env, DATABASE_URL: db.url });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { compile as compileTypes } from 'json-schema-to-typescript';
 import { ONLINE_DIRECTIVE, STATEMENT_MARKER, STEP_MARKER } from '../db/migration-script.ts';
+import { changelogFile } from '../evolution/changelog.ts';
 import type { Model } from '../registry/model.ts';
 import { entitySchema } from './json-schema.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
@@ -16,6 +17,8 @@ import { tableSpecs, type TableSpec } from './table-spec.ts';
 export interface CodegenPaths {
   readonly generatedDir: string;
   readonly migrationsDir: string;
+  /** With it, generated/CHANGELOG.md is written from the release snapshots in registry/releases/. */
+  readonly registryDir?: string;
 }
 
 export interface CodegenResult {
@@ -98,6 +101,7 @@ function migrationFiles(plan: MigrationPlan, label: string, model: Model): { up:
 
 export async function runCodegen(model: Model, paths: CodegenPaths, options: { check: boolean }): Promise<CodegenResult> {
   const expected = await generatedFiles(model, paths.generatedDir);
+  if (paths.registryDir) expected.set(...changelogFile(model, paths.registryDir, paths.generatedDir));
 
   const snapshot = readSnapshot(paths.migrationsDir);
   const specs = retainRetiredColumns(snapshot.tables, tableSpecs(model), model);
