@@ -2,7 +2,6 @@
 // duration_seconds moved into a new `timing` group) makes registry 2.0.0 and API v2. One process,
 // one model, serves /api/v1 in the 1.x shape through the recorded steps and /api/v2 in the new one;
 // rows stored before the change are upgraded on read, and in bulk by `npm run upgrade`.
-import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { RecordStore } from '../src/db/records.ts';
@@ -37,6 +36,7 @@ let copy: ProjectCopy;
 let db: TestDatabase;
 let service: TestService;
 const old: Rec[] = [];
+let checkOutput = '';
 
 beforeAll(async () => {
   copy = copyProject();
@@ -51,8 +51,6 @@ beforeAll(async () => {
   await before.stop();
 
   // The breaking change, as a registry pull request: release 1.7.0 is what v1 keeps speaking.
-  mkdirSync(`${copy.registryDir}/releases`, { recursive: true });
-  copy.write('registry/releases/1.7.0.json', JSON.stringify({ registry_version: '1.7.0', entities: { episode: { schema_version: 1 } } }));
   copy.edit('registry/registry.yaml', (t) =>
     t
       .replace(/registry_version: .*/, 'registry_version: 2.0.0')
@@ -64,6 +62,9 @@ beforeAll(async () => {
       .replace(/ {2}duration_seconds: \{[^\n]*\}/, TIMING)
       .replace('  release_date: {', '  premiere_date: {'),
   );
+  const check = await runCli(['registry', 'check'], copy.env);
+  checkOutput = check.stdout;
+  expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
   const codegen = await runCli(['codegen'], copy.env);
   expect(codegen.code, codegen.stderr).toBe(0);
   service = await startTestService({ databaseUrl: db.url, ...dirs });
@@ -76,6 +77,12 @@ afterAll(async () => {
 });
 
 describe('two API versions from one model', () => {
+  it('passes registry:check as a major version whose steps cover the rename and the move', () => {
+    expect(checkOutput).toMatch(/episode\.yaml: fields\.premiere_date: FIELD_RENAMED: breaking \(covered\): episode\.premiere_date renamed from release_date; covered by registry_version 2\.0\.0 and upgrades\.2\.0/);
+    expect(checkOutput).toMatch(/episode\.yaml: fields\.timing\.fields\.duration_seconds: FIELD_RENAMED: breaking \(covered\): .* and upgrades\.2\.1/);
+    expect(checkOutput).toMatch(/^registry check passed: 2\.0\.0/m);
+  });
+
   it('keeps the renamed and moved columns for old rows, and adds the new ones', async () => {
     const columns = (await db.query<{ column_name: string; is_nullable: string }>("SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'episodes'")).map(
       (c) => c.column_name,

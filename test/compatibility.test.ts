@@ -399,13 +399,13 @@ const CASES: Case[] = [
   {
     name: 'a new API version, the old one keeping a release',
     before: v('1.0.0'),
-    after: v('2.0.0', undefined, { api: '[{ name: v1, release: 1.0.0, sunset: 2027-06-30 }, v2]' }),
+    after: v('2.0.0', undefined, { api: '[{ name: v1, release: 1.0.0, deprecation: 2026-06-30, sunset: 2027-06-30 }, v2]' }),
     ok: true,
     codes: ['API_VERSION_ADDED:compatible', 'OPTION_CHANGED:compatible'],
   },
   {
     name: 'an old API version no longer served',
-    before: [v('1.0.0'), v('2.0.0', undefined, { api: '[{ name: v1, release: 1.0.0 }, v2]' })],
+    before: [v('1.0.0'), v('2.0.0', undefined, { api: '[{ name: v1, release: 1.0.0, deprecation: 2026-06-30, sunset: 2027-06-30 }, v2]' })],
     after: v('2.1.0', undefined, { api: '[v2]' }),
     ok: true,
     codes: ['API_VERSION_REMOVED:compatible'],
@@ -500,7 +500,7 @@ describe('every served release', () => {
   it('checks each release of the current major and of the majors older API versions keep, and the latest', () => {
     const releases = [v('1.0.0'), v('1.1.0'), v('2.0.0', { sv: 2, extra: `reserved: [slug]\n${upgrades(2, '{ remove: { field: slug } }')}`, fields: drop('slug: { type: string, max_length: 100 }') })];
     const served = (api: string) => check(releases, { ...v('2.1.0', { sv: 2, extra: `reserved: [slug]\n${upgrades(2, '{ remove: { field: slug } }')}`, fields: (f) => drop('slug: { type: string, max_length: 100 }')(f) + SUBTITLE }), api });
-    const both = served('[{ name: v1, release: 1.1.0, sunset: 2027-01-01 }, v2]');
+    const both = served('[{ name: v1, release: 1.1.0, deprecation: 2026-06-30, sunset: 2027-01-01 }, v2]');
     expect(both.checks.map((c) => c.release.version)).toEqual(['1.0.0', '1.1.0', '2.0.0']);
     expect(both.ok).toBe(true);
     const current = served('[v2]');
