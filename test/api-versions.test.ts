@@ -141,6 +141,7 @@ describe('two API versions from one model', () => {
     const bad = await service.request('POST', '/api/v1/episodes', { body: { title: 'x', release_date: 'soon', duration_seconds: -1 } });
     expect(bad.status).toBe(422);
     expect(bad.body.errors.map((e) => e.field).sort()).toEqual(['duration_seconds', 'release_date']);
+    expect(bad.body.errors.find((e) => e.field === 'duration_seconds')?.message).toBe('duration_seconds must be at least 0');
     const newName = await service.request('POST', '/api/v1/episodes', { body: { title: 'x', premiere_date: '2026-01-01' } });
     expect(newName.status).toBe(422);
     expect(newName.body.errors[0]).toMatchObject({ field: 'premiere_date', message: 'premiere_date is not a field of episode in v1; send release_date, or use the current API version' });

@@ -161,7 +161,11 @@ export class ApiShape {
     body.errors = body.errors.map((problem) => {
       if (typeof problem.field !== 'string' || problem.code === NOT_IN_VERSION) return problem;
       const [, prefix = '', path = ''] = /^(operations\[\d+\]\.(?:data\.)?)?(.*)$/.exec(problem.field) ?? [];
-      return path ? { ...problem, field: `${prefix}${this.pathOut(path)}` } : problem;
+      if (!path) return problem;
+      const named = this.pathOut(path);
+      // Messages start with the path they are about: "timing.duration_seconds must be at least 0".
+      const message = problem.message.startsWith(`${path} `) ? `${named}${problem.message.slice(path.length)}` : problem.message;
+      return { ...problem, field: `${prefix}${named}`, message };
     });
     const headers = new Headers(c.res.headers);
     headers.delete('content-length');
