@@ -234,3 +234,49 @@ describe('npm run upgrade while the service writes', () => {
     }
   }, 120_000);
 });
+
+describe('an enum value renamed by map_values', () => {
+  it('migrates without validating old rows against the new values, reads them mapped, and upgrades them in bulk', async () => {
+    const mapped = copyProject();
+    const database = await createTestDatabase();
+    const dirs = { registryDir: mapped.registryDir, generatedDir: mapped.generatedDir, migrationsDir: mapped.migrationsDir };
+    let running: TestService | undefined;
+    try {
+      running = await startTestService({ databaseUrl: database.url, ...dirs });
+      const paused = (await running.request<Rec>('POST', '/api/v1/shows', { body: { title: 'On a break', status: 'on_hold' } })).body.data;
+      await running.stop();
+
+      mapped.edit('registry/registry.yaml', (t) =>
+        t.replace(/registry_version: .*/, 'registry_version: 2.0.0').replace(/api_versions: .*/, 'api_versions:\n  - { name: v1, release: 1.7.0, deprecation: 2026-11-25, sunset: 2027-05-31 }\n  - v2'),
+      );
+      mapped.edit('registry/entities/show.yaml', (t) =>
+        t
+          .replace('schema_version: 1\n', 'schema_version: 2\nupgrades:\n  2:\n    - map_values: { field: status, map: { on_hold: paused } }\n')
+          .replace('values: [active, on_hold, ended]\n    aliases:\n      on-hold: on_hold', 'values: [active, paused, ended]\n    aliases:\n      on-hold: paused'),
+      );
+      const check = await runCli(['registry', 'check'], mapped.env);
+      expect(check.stdout).toMatch(/show\.yaml: fields\.status: ENUM_VALUE_REMOVED: breaking \(covered\)/);
+      expect(check.code, check.stdout).toBe(0);
+      expect((await runCli(['codegen'], mapped.env)).code).toBe(0);
+      running = await startTestService({ databaseUrl: database.url, ...dirs });
+
+      const constraint = await database.query<{ convalidated: boolean }>("SELECT convalidated FROM pg_constraint WHERE conname = 'shows_status_check'");
+      expect(constraint).toEqual([{ convalidated: false }]);
+      expect((await running.request<Rec>('GET', `/api/v2/shows/${paused.id}`)).body.data.status).toBe('paused');
+      expect((await running.request<Rec>('GET', `/api/v1/shows/${paused.id}`)).body.data.status).toBe('on_hold');
+      // New writes are held to the new values (v1's old value is mapped on the way in).
+      expect((await running.request('POST', '/api/v2/shows', { body: { title: 'x', status: 'on_hold' } })).status).toBe(422);
+      const throughV1 = await running.request<Rec>('POST', '/api/v1/shows', { body: { title: 'y', status: 'on_hold' } });
+      expect(throughV1.status).toBe(201);
+      expect((await database.query<{ status: string }>('SELECT status FROM shows WHERE id = $1', [throughV1.body.data.id]))[0]!.status).toBe('paused');
+
+      const upgrade = await runCli(['upgrade', 'show'], { ...mapped.env, DATABASE_URL: database.url });
+      expect(upgrade.stdout, upgrade.stderr).toContain('upgraded 1 shows to schema_version 2');
+      expect(await database.query('SELECT status, schema_version FROM shows WHERE id = $1', [paused.id])).toEqual([{ status: 'paused', schema_version: 2 }]);
+    } finally {
+      await running?.stop();
+      await database.drop();
+      mapped.remove();
+    }
+  }, 120_000);
+});

@@ -1,9 +1,11 @@
-// A column whose field a breaking change renamed, moved or removed still holds the values of rows
-// stored in older schema_versions, which the upgrade steps read (src/db/legacy-rows.ts). So it is
-// kept, no longer NOT NULL and without a default, instead of being refused as a removal.
+// Rows stored in older schema_versions are upgraded when read (src/db/legacy-rows.ts), not by the
+// migration, so the table has to keep accepting what they hold. A column whose field a breaking
+// change renamed, moved or removed is kept (no longer NOT NULL, without a default) instead of
+// being refused as a removal; and the check of an enum whose values were mapped is not validated
+// against those rows.
 import { stepSources } from '../registry/compile-evolution.ts';
 import type { Model } from '../registry/model.ts';
-import type { TableSpec } from './table-spec.ts';
+import { objectName, type TableSpec } from './table-spec.ts';
 
 export function retainRetiredColumns(before: readonly TableSpec[], after: readonly TableSpec[], model: Model): TableSpec[] {
   return after.map((table) => {
@@ -16,4 +18,15 @@ export function retainRetiredColumns(before: readonly TableSpec[], after: readon
       .map((c) => ({ name: c.name, type: c.type, notNull: false }));
     return kept.length === 0 ? table : { ...table, columns: [...table.columns, ...kept] };
   });
+}
+
+/** The CHECKs of top-level enum columns a `map_values` step renames values of. */
+export function checksOfMappedValues(model: Model): Set<string> {
+  const names = new Set<string>();
+  for (const entity of model.entities) {
+    for (const step of entity.upgrades.flatMap((u) => u.steps)) {
+      if (step.kind === 'map_values' && step.field.length === 1) names.add(objectName(entity.table, step.field[0]!, 'check'));
+    }
+  }
+  return names;
 }

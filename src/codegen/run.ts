@@ -11,7 +11,7 @@ import type { Model } from '../registry/model.ts';
 import { entitySchema } from './json-schema.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
 import { buildOpenApi } from './openapi.ts';
-import { retainRetiredColumns } from './retired-columns.ts';
+import { checksOfMappedValues, retainRetiredColumns } from './retired-columns.ts';
 import { tableSpecs, type TableSpec } from './table-spec.ts';
 
 export interface CodegenPaths {
@@ -105,7 +105,7 @@ export async function runCodegen(model: Model, paths: CodegenPaths, options: { c
 
   const snapshot = readSnapshot(paths.migrationsDir);
   const specs = retainRetiredColumns(snapshot.tables, tableSpecs(model), model);
-  const plan = planMigration(snapshot.tables, specs);
+  const plan = planMigration(snapshot.tables, specs, { unvalidated: checksOfMappedValues(model) });
   let migration: string | undefined;
   if (plan) {
     migration = `${String(nextMigrationNumber(paths.migrationsDir)).padStart(4, '0')}_${plan.name}`;
