@@ -3,6 +3,7 @@
 // diff. Fields are keyed by dotted path (`wardrobe.shoes.color`); an array's element is `tags[]`,
 // fields of list elements `backgrounds.additional[].location`. Mixins' fields are included.
 import path from 'node:path';
+import { parseStep } from '../registry/compile-evolution.ts';
 import type { EntityDef, FieldDef, FieldPath, FieldStorage, FieldType, Model, UpgradeStep } from '../registry/model.ts';
 
 export interface RoleContract {
@@ -155,26 +156,8 @@ export function stepContract(step: UpgradeStep): StepContract {
   }
 }
 
-/** The inverse of stepContract, for snapshots read back from disk. */
-export function stepFromContract(raw: StepContract): UpgradeStep {
-  const [kind, args] = Object.entries(raw)[0]!;
-  const p = (value: unknown): FieldPath => String(value).split('.');
-  switch (kind) {
-    case 'rename':
-    case 'move':
-      return { kind, from: p(args.from), to: p(args.to) };
-    case 'set_default':
-      return { kind, field: p(args.field), value: args.value };
-    case 'split':
-      return { kind, from: p(args.from), to: (args.to as string[]).map(p), separator: String(args.separator) };
-    case 'join':
-      return { kind, from: (args.from as string[]).map(p), to: p(args.to), separator: String(args.separator) };
-    case 'map_values':
-      return { kind, field: p(args.field), map: args.map as Record<string, string> };
-    default:
-      return { kind: 'remove', field: p(args.field) };
-  }
-}
+/** The inverse of stepContract, for snapshots read back from disk: the YAML form, parsed as the compiler does. */
+export const stepFromContract = (raw: StepContract): UpgradeStep => parseStep(raw);
 
 export function entityContract(entity: EntityDef): EntityContract {
   const fields: Record<string, FieldContract> = {};

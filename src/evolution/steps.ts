@@ -1,6 +1,7 @@
 // Declarative upgrade steps applied to plain JSON records. Forwards, they take a stored record (or a
 // request in an older API version's shape) to the current shape; backwards, they answer an older
 // API version in the shape it knows. Pure functions: no database, no HTTP.
+import { stepTargets } from '../registry/compile-evolution.ts';
 import type { FieldPath, UpgradeDef, UpgradeStep } from '../registry/model.ts';
 
 type Json = Record<string, unknown>;
@@ -185,18 +186,9 @@ export function pathBackward(path: FieldPath, upgrades: readonly UpgradeDef[], f
   return current;
 }
 
-/** The paths an older version does not have: every step's targets since then. */
+/** The paths an older version does not have: where steps since then put renamed, moved, split or joined values. */
 export function pathsIntroduced(upgrades: readonly UpgradeDef[], since: number, to: number): FieldPath[] {
-  return stepsBetween(upgrades, since, to).flatMap((step) => {
-    switch (step.kind) {
-      case 'rename':
-      case 'move':
-      case 'join':
-        return [step.to];
-      case 'split':
-        return [...step.to];
-      default:
-        return [];
-    }
-  });
+  return stepsBetween(upgrades, since, to)
+    .filter((step) => step.kind !== 'set_default' && step.kind !== 'map_values')
+    .flatMap(stepTargets);
 }

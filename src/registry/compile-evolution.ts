@@ -12,12 +12,13 @@ export interface ReleaseVersions {
   readonly entities: Readonly<Record<string, { readonly schema_version: number }>>;
 }
 
-type RawStep = Record<string, Record<string, unknown>>;
+type RawStep = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 const toPath = (dotted: unknown): FieldPath => String(dotted).split('.');
 const dotted = (path: FieldPath) => path.join('.');
 
-function compileStep(raw: RawStep): UpgradeStep {
+/** A step in its YAML form (`{ rename: { from, to } }`) → UpgradeStep. */
+export function parseStep(raw: RawStep): UpgradeStep {
   const [kind, args] = Object.entries(raw)[0]!;
   switch (kind) {
     case 'rename':
@@ -71,7 +72,7 @@ export function stepSources(step: UpgradeStep): FieldPath[] {
 
 export function compileUpgrades(file: ParsedFile, entity: EntityDef, raw: unknown, report: Report): UpgradeDef[] {
   const declared = Object.entries((raw as Record<string, RawStep[]> | undefined) ?? {})
-    .map(([version, steps]) => ({ version: Number(version), steps: steps.map(compileStep) }))
+    .map(([version, steps]) => ({ version: Number(version), steps: steps.map(parseStep) }))
     .sort((a, b) => a.version - b.version);
   for (const { version } of declared) {
     if (version < 2 || version > entity.schemaVersion) {
