@@ -6,7 +6,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv } from './ajv.ts';
 import { compileModel, type RawRegistry } from './compile.ts';
-import type { ReleaseVersions } from './compile-evolution.ts';
+import { readReleases } from '../evolution/releases.ts';
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import { allowedOptions, entityFileSchema, mixinFileSchema, NAME_PATTERN, registryFileSchema } from './meta-schema.ts';
 import { FIELD_TYPES, type FieldType, type Model } from './model.ts';
@@ -82,19 +82,10 @@ export function loadRegistry(registryDir: string): Model {
   const entities = loadListed('entities', listed('entities'), checkEntity, 'entities');
   if (problems.length > 0) throw new RegistryError(problems);
 
-  const raw: RawRegistry = { registry, mixins, entities, releases: readReleases(registryDir, registry.data.api_versions as unknown[]) };
+  // The released snapshots, for the schema_versions older API versions keep.
+  const releases = new Map(readReleases(registryDir).map((r) => [r.version, r.contract]));
+  const raw: RawRegistry = { registry, mixins, entities, releases };
   return compileModel(raw);
-}
-
-/** The released snapshots that older API versions name (the compiler reports a missing one). */
-function readReleases(registryDir: string, apiVersions: readonly unknown[]): Map<string, ReleaseVersions> {
-  const releases = new Map<string, ReleaseVersions>();
-  for (const item of apiVersions) {
-    const release = typeof item === 'object' && item !== null ? (item as { release?: string }).release : undefined;
-    const file = release && path.join(registryDir, 'releases', `${release}.json`);
-    if (file && existsSync(file)) releases.set(release, JSON.parse(readFileSync(file, 'utf8')) as ReleaseVersions);
-  }
-  return releases;
 }
 
 function parseFile(
