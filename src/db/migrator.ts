@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { integer } from '../config.ts';
 import { parseMigrationScript, type MigrationScript } from './migration-script.ts';
 
 const TABLE = 'reelmeta_migrations';
@@ -51,14 +52,6 @@ export const DEFAULT_LOCK_RETRIES = 10;
 /** lock_not_available (lock_timeout) and deadlock_detected: both worth another try. */
 const RETRYABLE = new Set(['55P03', '40P01']);
 
-function envInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new MigrationError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  return value;
-}
-
 interface Settings {
   readonly lockTimeoutMs: number;
   readonly lockRetries: number;
@@ -68,8 +61,8 @@ interface Settings {
 /** The options, with what is not given taken from the environment (README, "Environment variables"). */
 export function migrationSettings(options: MigrateOptions = {}, env: NodeJS.ProcessEnv = process.env): Settings {
   return {
-    lockTimeoutMs: options.lockTimeoutMs ?? envInteger(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, 1, 600_000),
-    lockRetries: options.lockRetries ?? envInteger(env, 'MIGRATION_LOCK_RETRIES', DEFAULT_LOCK_RETRIES, 0, 1000),
+    lockTimeoutMs: options.lockTimeoutMs ?? integer(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, 1, 600_000),
+    lockRetries: options.lockRetries ?? integer(env, 'MIGRATION_LOCK_RETRIES', DEFAULT_LOCK_RETRIES, 0, 1000),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
   };
 }
