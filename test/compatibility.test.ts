@@ -45,6 +45,32 @@ const EPISODE_FIELDS = `fields:
       writer: { type: string, max_length: 200 }
 `;
 
+/** An episode's draft (main or teaser), with numbered versions when `versions` is given. */
+const draft = (versions = '') => `name: draft
+plural: drafts
+id_prefix: dr
+schema_version: 1
+unique:
+  - [episode_id, kind]
+${versions}fields:
+  episode_id: { type: ref, to: episode, required: true }
+  kind: { type: enum, values: [main, teaser], default: main }
+  active: { type: integer, read_only: true }
+`;
+const DRAFT_VERSION = `name: draft_version
+plural: draft_versions
+id_prefix: drv
+schema_version: 1
+fields:
+  draft_id: { type: ref, to: draft, required: true }
+  n: { type: integer, sequence: { within: [draft_id] } }
+  body: { type: text }
+  summary: { type: text }
+`;
+const versionsOf = (text: string) => `versions: { entity: draft_version, via: draft_id, number: n, active: active, text: ${text} }\n`;
+const drafts = (versions = '') => ({ entities: { draft: draft(versions), draft_version: DRAFT_VERSION } });
+const part = (name: string, kind: string) => `  ${name}: { entity: draft, via: episode_id, where: { kind: ${kind} } }\n`;
+
 interface EpisodeOptions {
   /** schema_version (default 1). */
   readonly sv?: number;
@@ -430,6 +456,23 @@ const CASES: Case[] = [
     codes: ['FIELD_ADDED:compatible', 'RESERVED_NAME_REUSED:breaking'],
   },
 ];
+
+CASES.push(
+  {
+    name: 'a view replaced by a part at the same route, and versions declared',
+    before: v('1.0.0', { extra: 'views:\n  draft: { field: credits }\n' }, drafts()),
+    after: v('1.1.0', { extra: `parts:\n${part('draft', 'main')}` }, drafts(versionsOf('body'))),
+    ok: true,
+    codes: ['VERSIONS_ADDED:compatible', 'VIEW_BECAME_PART:compatible'],
+  },
+  {
+    name: 'parts added, changed and removed without a major bump',
+    before: v('1.0.0', { extra: `parts:\n${part('draft', 'main')}${part('teaser', 'teaser')}` }, drafts(versionsOf('body'))),
+    after: v('1.1.0', { extra: `parts:\n${part('draft', 'teaser')}${part('main-draft', 'main')}` }, drafts(versionsOf('summary'))),
+    ok: false,
+    codes: ['PART_ADDED:compatible', 'PART_CHANGED:breaking', 'PART_REMOVED:breaking', 'VERSIONS_CHANGED:breaking'],
+  },
+);
 
 describe('registry:check on the breaking-change corpus', () => {
   it('has at least 30 cases, and covers every rule code but the fallback', () => {

@@ -93,17 +93,19 @@ describe('shared assets from the episode documents', () => {
 });
 
 describe('script and trailer views', () => {
-  it('read and write the reference and text, and refuse other keys', async () => {
+  it('serve the script as its active version (PUT adds one) and the trailer as a view, refusing other keys', async () => {
     const episode = await fixture.create({ ...appendixB(), title: 'Script', episode_number: 31 });
-    expect((await get(`/episodes/${episode.id}/script`)).body.data).toEqual({ file_reference: 's3://bucket/scripts/ep_abc123_v2.pdf', text: null });
+    // The Appendix B document keeps its own script reference; the versioned script starts empty.
+    expect((await get(`/episodes/${episode.id}`)).body.data.content).toMatchObject({ script: 's3://bucket/scripts/ep_abc123_v2.pdf' });
+    expect((await get(`/episodes/${episode.id}/script`)).status).toBe(404);
     const written = await put(`/episodes/${episode.id}/script`, { file_reference: 's3://bucket/scripts/v3.pdf', text: 'INT. WALK-IN CLOSET - DAY' });
-    expect(written.body.data).toEqual({ file_reference: 's3://bucket/scripts/v3.pdf', text: 'INT. WALK-IN CLOSET - DAY' });
-    expect((await get<Rec[]>('/episodes/search?q=closet&_fields=title')).body.data.map((e) => e.id)).toContain(episode.id);
-    expect((await get(`/episodes/${episode.id}`)).body.data.content).toMatchObject({ trailer: 's3://bucket/trailers/ep_abc123_trailer.mp4', script: 's3://bucket/scripts/v3.pdf' });
+    expect(written.body.data).toMatchObject({ version_number: 1, file_reference: 's3://bucket/scripts/v3.pdf', text: 'INT. WALK-IN CLOSET - DAY' });
+    expect((await get(`/episodes/${episode.id}/script`)).body.data).toMatchObject({ file_reference: 's3://bucket/scripts/v3.pdf', text: 'INT. WALK-IN CLOSET - DAY' });
     const unknown = await put(`/episodes/${episode.id}/script`, { file: 's3://bucket/x.pdf' });
     expect(unknown.status).toBe(422);
-    expect(unknown.body.errors[0]!.message).toBe('file is not part of script; it has: file_reference, text');
+    expect(unknown.body.errors[0]!.field).toBe('file');
     expect((await put(`/episodes/${episode.id}/trailer`, { url: 'not a url' })).status).toBe(422);
+    expect((await get(`/episodes/${episode.id}/trailer`)).body.data).toEqual({ file_reference: 's3://bucket/trailers/ep_abc123_trailer.mp4', url: null });
     expect((await get('/episodes/ep_20250101_missing000/script')).status).toBe(404);
     expect((await fixture.service.request('POST', `/api/v1/episodes/${episode.id}/script`)).status).toBe(405);
   });

@@ -17,9 +17,11 @@ import { EntityActions } from './entity-actions.ts';
 import { parseExportQuery, streamExport } from './export.ts';
 import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
-import { sendData, sendErrors, type SendOptions } from './envelope.ts';
+import { methodNotAllowed as notAllowed, sendData, sendErrors, type SendOptions } from './envelope.ts';
 import { isPlainObject, RecordInput } from './record-input.ts';
 import { ApiShape, deprecationHeaders } from './api-shape.ts';
+import { mountPart } from './part-routes.ts';
+import { VersionedRecords } from './versions.ts';
 import { libraryMirror } from './write-rules.ts';
 import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../domain/index.ts';
 
@@ -90,11 +92,38 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
     const mirrors = entity.fields.filter((f) => f.library).map((field) => libraryMirror(entity, field, model));
     actionsOf.get(entity.name)!.useRules([...mirrors, ...(rules[entity.name] ?? [])], lookup);
   }
+  const versioned = new Map(
+    model.entities
+      .filter((e) => e.versions)
+      .map((owner) => {
+        const child = model.entities.find((e) => e.name === owner.versions!.entity)!;
+        const pair = (e: EntityDef) => ({ entity: e, actions: actionsOf.get(e.name)!, store: stores.get(e.name)! });
+        return [owner.name, new VersionedRecords(pair(owner), pair(child), pool)] as const;
+      }),
+  );
   for (const version of model.apiVersions) {
     app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
+    // Searching an entity with versions searches their text (before the generic list's /search).
+    for (const records of versioned.values()) mountVersionSearch(app, model, `/api/${version.name}/${records.owner.route}/search`, records);
     for (const entity of model.entities) {
       const shape = new ApiShape(entity, version);
       mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version.name);
+      for (const part of entity.parts) {
+        const records = versioned.get(part.entity);
+        if (!records) continue;
+        mountPart(app, {
+          base: `/api/${version.name}/${entity.route}`,
+          parent: entity,
+          part,
+          parentActions: actionsOf.get(entity.name)!,
+          partStore: stores.get(part.entity)!,
+          versioned: records,
+          versionStore: stores.get(records.version.name)!,
+          entities: model.entities,
+          send: (c, data, options = {}) => sendData(c, model, data, options),
+          notAllowed: (allowed) => notAllowed(model, allowed),
+        });
+      }
     }
   }
   return app;
@@ -125,10 +154,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   const search = (c: Context) => shape.searchIn(new URL(c.req.url).search.slice(1));
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
-  const methodNotAllowed = (allowed: string) => (c: Context) => {
-    c.header('Allow', allowed);
-    return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
-  };
+  const methodNotAllowed = (allowed: string) => notAllowed(model, allowed);
   /** The `:id` parameter; an id this entity could never have is simply not found. */
   const idOf = (c: Context): string => actions.checkId(c.req.param('id') ?? '');
 
@@ -260,4 +286,22 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   app.all(`${base}/search`, methodNotAllowed('GET'));
   if (store.supportsSoftDelete) app.all(`${item}/restore`, methodNotAllowed('POST'));
   app.all(item, methodNotAllowed('GET, PUT, PATCH, DELETE'));
+}
+
+/** GET /{plural}/search?q=…: full-text search over the versions' text, with highlighted snippets. */
+function mountVersionSearch(app: Hono, model: Model, path: string, records: VersionedRecords): void {
+  app.get(path, async (c) => {
+    const params = queryParams(c, ['q', '_limit']);
+    const q = params.get('q')?.trim();
+    if (!q) throw ApiError.single(400, 'INVALID_QUERY', `q is required: the words to find in ${records.version.plural}' ${records.def.text}`, 'q');
+    const limit = params.has('_limit') ? Number(params.get('_limit')) : 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.single(400, 'INVALID_QUERY', '_limit must be an integer from 1 to 100', '_limit');
+    const hits = await records.search(q, limit);
+    return sendData(
+      c,
+      model,
+      hits.map((hit) => ({ [records.owner.name]: hit.owner, version: hit.version, active: hit.active, snippet: hit.snippet })),
+      { entity: records.owner, extra: { limit } },
+    );
+  });
 }

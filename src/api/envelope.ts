@@ -35,3 +35,9 @@ export function sendData(c: Context, model: Model, data: unknown, options: SendO
 export function sendErrors(c: Context, model: Model, status: ContentfulStatusCode, problems: readonly ApiProblem[]) {
   return c.json({ data: null, metadata: metadata(model), errors: problems }, status);
 }
+
+/** A route's other methods: 405 with an `Allow` header. */
+export const methodNotAllowed = (model: Model, allowed: string) => (c: Context) => {
+  c.header('Allow', allowed);
+  return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
+};

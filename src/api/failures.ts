@@ -10,6 +10,7 @@ import {
 import { withArticle, type Model } from '../registry/model.ts';
 import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { QueryError } from '../query/problems.ts';
+import { SequenceFull } from '../db/records.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
@@ -54,6 +55,7 @@ function sqlState(error: unknown): string | undefined {
 
 function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+  if (error instanceof SequenceFull) return { status: 409, problems: [{ code: 'CONFLICT', message: error.message, field: error.field }] };
   if (error instanceof QueryError) {
     return { status: 400, problems: error.problems.map((p) => ({ code: 'INVALID_QUERY', message: `${p.field}: ${p.message}`, field: p.field })) };
   }

@@ -1,5 +1,5 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import { childRoutes, resolvePath, sequenceRoutes, withArticle, type ApiVersionDef, type EntityDef, type FieldDef, type Model, type ViewDef } from '../registry/model.ts';
+import { childRoutes, findEntity, resolvePath, sequenceRoutes, withArticle, type ApiVersionDef, type EntityDef, type FieldDef, type Model, type PartDef, type ViewDef } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { pathBackward } from '../evolution/steps.ts';
@@ -303,6 +303,8 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         ];
       }),
     ),
+    ...Object.fromEntries(entity.parts.flatMap((part) => partPaths(model, entity, part, version))),
+    ...(entity.versions ? versionSearchPath(model, entity, version) : {}),
     ...(softDelete
       ? {
           [`/api/${version}/${entity.route}/{id}/restore`]: {
@@ -446,6 +448,105 @@ export function buildOpenApi(model: Model): JsonSchema {
           type: 'object',
           properties: { status: { enum: ['ok', 'unavailable'] }, database: { enum: ['ok', 'unreachable'] }, registry_version: { type: 'string' } },
         },
+      },
+    },
+  };
+}
+
+/** A part with versions (`parts:` + `versions:`): /episodes/{id}/script and its versions, diff and active version. */
+function partPaths(model: Model, entity: EntityDef, part: PartDef, version: string): [string, JsonSchema][] {
+  const owner = findEntity(model, part.entity)!;
+  if (!owner.versions) return [];
+  const versionEntity = findEntity(model, owner.versions.entity)!;
+  const base = `/api/${version}/${entity.route}/{id}/${part.name}`;
+  const tag = entity.plural;
+  const op = (what: string) => `${version}_${what}_${entity.name}_${part.name.replace(/-/g, '_')}`;
+  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+  const one = { description: `A version of the ${part.name}`, content: json(envelope(ref(schemaTitle(versionEntity)))) };
+  const missing = errorResponse(`No such ${entity.name}, no ${part.name} yet, or no such version`);
+  const body = { required: true, content: json(ref(schemaTitle(versionEntity))) };
+  const { number, active, text } = owner.versions;
+  return [
+    [
+      base,
+      {
+        parameters: [idParam],
+        get: { tags: [tag], operationId: op('get'), summary: `The active version of the ${part.name}`, responses: { 200: one, 404: missing } },
+        put: {
+          tags: [tag],
+          operationId: op('put'),
+          summary: `Add a version of the ${part.name} and make it the active one`,
+          description: `The ${part.name} record is created with its first version. ${number} is the server's.`,
+          requestBody: body,
+          responses: { 200: one, 404: missing, 409: errorResponse(`The ${part.name} already has the most versions it can have`), 422: errorResponse('Validation failed') },
+        },
+      },
+    ],
+    [
+      `${base}/versions`,
+      {
+        parameters: [idParam],
+        get: { tags: [tag], operationId: op('list_versions'), summary: `The versions of the ${part.name}, oldest first unless _sort is given; metadata.${active} names the active one`, parameters: listParameters(versionEntity, (f) => f), responses: { 200: { description: 'Versions', content: json(envelope(ref(schemaTitle(versionEntity)), true)) }, 404: missing } },
+        post: {
+          tags: [tag],
+          operationId: op('add_version'),
+          summary: `Add a version of the ${part.name} (the first one becomes active; later ones by PUT …/active)`,
+          requestBody: body,
+          responses: { 201: one, 404: missing, 409: errorResponse(`The ${part.name} already has the most versions it can have`), 422: errorResponse('Validation failed') },
+        },
+      },
+    ],
+    [
+      `${base}/versions/{n}`,
+      { parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }], get: { tags: [tag], operationId: op('get_version'), summary: `Version n of the ${part.name}`, responses: { 200: one, 400: errorResponse('n is not a version number'), 404: missing } } },
+    ],
+    [
+      `${base}/active`,
+      {
+        parameters: [idParam],
+        put: {
+          tags: [tag],
+          operationId: op('activate'),
+          summary: `Choose the active version of the ${part.name}: {"version": n}`,
+          requestBody: { required: true, content: json({ type: 'object', required: ['version'], properties: { version: { type: 'integer', minimum: 1 } } }) },
+          responses: { 200: one, 400: errorResponse('version is not a version number'), 404: missing },
+        },
+      },
+    ],
+    [
+      `${base}/diff`,
+      {
+        parameters: [idParam, ...['from', 'to'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'integer', minimum: 1 } }))],
+        get: {
+          tags: [tag],
+          operationId: op('diff'),
+          summary: `A line diff of the ${text} of two versions: unified text and structured hunks`,
+          responses: {
+            200: { description: 'The diff', content: json(envelope({ type: 'object', properties: { from: { type: 'integer' }, to: { type: 'integer' }, unified: { type: 'string' }, hunks: { type: 'array', items: { type: 'object' } } } })) },
+            400: errorResponse('from or to is not a version number'),
+            404: missing,
+          },
+        },
+      },
+    ],
+  ];
+}
+
+/** GET /{plural}/search?q= of an entity with versions: their text, with highlighted snippets. */
+function versionSearchPath(model: Model, entity: EntityDef, version: string): Record<string, JsonSchema> {
+  const versions = entity.versions!;
+  const hit = { type: 'object', properties: { [entity.name]: ref(schemaTitle(entity)), version: { type: 'integer' }, active: { type: 'boolean' }, snippet: { type: 'string', description: 'Matching passages, the matched words in <mark>…</mark>' } } };
+  return {
+    [`/api/${version}/${entity.route}/search`]: {
+      get: {
+        tags: [entity.plural],
+        operationId: `${version}_search_${entity.plural}`,
+        summary: `Full-text search over the ${versions.text} of ${findEntity(model, versions.entity)!.plural}, best match first`,
+        parameters: [
+          { name: 'q', in: 'query', required: true, description: 'Websearch syntax: words, "quoted phrases", or, -excluded', schema: { type: 'string' } },
+          { name: '_limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+        ],
+        responses: { 200: { description: 'Matches', content: json(envelope(hit, true)) }, 400: errorResponse('q is missing') },
       },
     },
   };

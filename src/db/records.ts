@@ -41,6 +41,17 @@ function linksSql(entity: EntityDef, field: FieldDef): FragmentSqlToken {
   return sql.fragment`(SELECT coalesce(jsonb_agg(${link} ORDER BY l.position), '[]'::jsonb) FROM ${sql.identifier([field.junction!])} AS l WHERE l.owner_id = ${sql.identifier([entity.table, 'id'])})`;
 }
 
+/** A sequence with a `max` already holds that many numbers in this scope (a script's 100 versions). */
+export class SequenceFull extends Error {
+  override readonly name = 'SequenceFull';
+  readonly field: string;
+  constructor(entity: EntityDef, field: FieldDef, scope: Row) {
+    const within = field.sequence!.within.map((name) => `${name} ${String(scope[name])}`).join(', ');
+    super(`${within} already has ${field.sequence!.max} ${entity.plural}, the most it can have (${field.name} 1–${field.sequence!.max})`);
+    this.field = field.name;
+  }
+}
+
 export class RecordStore {
   readonly entity: EntityDef;
   private readonly pool: DatabasePool;
@@ -160,6 +171,8 @@ export class RecordStore {
       for (const field of numbered) {
         const scope = JSON.stringify([this.entity.table, field.name, ...field.sequence!.within.map((name) => values[name])]);
         await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`);
+        const max = field.sequence!.max;
+        if (max !== undefined && (await tx.oneFirst(sql.unsafe`SELECT ${this.nextNumberSql(field, values)}`)) > max) throw new SequenceFull(this.entity, field, values);
       }
       const record = this.toRecord(await tx.one(insert));
       if (links.length === 0) return record;

@@ -226,10 +226,26 @@ function compareEntities(entity: string, before: EntityContract, after: EntityCo
     else if (target(old) !== target(view)) at('VIEW_CHANGED', `views.${name}`, `view ${name} now maps ${target(view)} (was ${target(old)})`);
     else if (old.description !== view.description) at('DESCRIPTION_CHANGED', `views.${name}`, `view ${name}'s description changed`);
   }
-  for (const name of Object.keys(before.views)) if (!after.views[name]) at('VIEW_REMOVED', 'views', `view /${before.plural.replace(/_/g, '-')}/{id}/${name} removed`);
+  const route = (name: string) => `/${after.plural.replace(/_/g, '-')}/{id}/${name}`;
+  for (const name of Object.keys(before.views)) {
+    if (after.views[name]) continue;
+    // The same route, now a record of its own: GET still answers its fields (and more), PUT takes them.
+    if (after.parts?.[name]) at('VIEW_BECAME_PART', `parts.${name}`, `view ${route(name)} is now the ${after.parts[name]!.entity} part at the same route`);
+    else at('VIEW_REMOVED', 'views', `view ${route(name)} removed`);
+  }
+  for (const [name, part] of Object.entries(after.parts ?? {})) {
+    const old = before.parts?.[name];
+    if (!old && before.views[name]) continue; // reported as VIEW_BECAME_PART
+    if (!old) at('PART_ADDED', `parts.${name}`, `part ${route(name)} added (${part.entity} by ${part.via})`);
+    else if (!sameJson(old, part)) at('PART_CHANGED', `parts.${name}`, `part ${name} now ${json(part)} (was ${json(old)})`);
+  }
+  for (const name of Object.keys(before.parts ?? {})) if (!after.parts?.[name]) at('PART_REMOVED', 'parts', `part ${route(name)} removed`);
+  if (!sameJson(before.versions ?? null, after.versions ?? null)) {
+    at(before.versions ? 'VERSIONS_CHANGED' : 'VERSIONS_ADDED', 'versions', `versions ${after.versions ? json(after.versions) : 'removed'}`);
+  }
 
-  const { fields: _f, upgrades: _u, reserved: _r, unique: _q, file: _file, mixins: _m, ...restBefore } = before;
-  const { fields: _f2, upgrades: _u2, reserved: _r2, unique: _q2, file: _file2, mixins: _m2, ...restAfter } = after;
+  const { fields: _f, upgrades: _u, reserved: _r, unique: _q, file: _file, mixins: _m, parts: _p, versions: _v, ...restBefore } = before;
+  const { fields: _f2, upgrades: _u2, reserved: _r2, unique: _q2, file: _file2, mixins: _m2, parts: _p2, versions: _v2, ...restAfter } = after;
   if (changes.length === 0 && (!sameJson(restBefore, restAfter) || !sameJson(before.fields, after.fields) || !sameJson(before.upgrades, after.upgrades))) {
     at('CONTRACT_CHANGED', '(root)', 'contract changed');
   }

@@ -63,6 +63,10 @@ export interface EntityContract {
   readonly duplicate_warnings: readonly (readonly string[])[];
   readonly presets: Readonly<Record<string, { readonly description?: string; readonly filter: unknown }>>;
   readonly views: Readonly<Record<string, { readonly description?: string; readonly field?: string; readonly fields?: Readonly<Record<string, string>> }>>;
+  /** Parts served under a record (`/episodes/{id}/script`); absent when there are none. */
+  readonly parts?: Readonly<Record<string, { readonly entity: string; readonly via: string; readonly where: Readonly<Record<string, string>> }>>;
+  /** Numbered versions kept in another entity; absent when none. */
+  readonly versions?: Readonly<Record<string, string>>;
   readonly reserved: readonly string[];
   /** schema_version → the steps that produce it. */
   readonly upgrades: Readonly<Record<string, readonly StepContract[]>>;
@@ -183,6 +187,8 @@ export function entityContract(entity: EntityDef): EntityContract {
         }),
       ]),
     ),
+    parts: entity.parts.length > 0 ? Object.fromEntries(entity.parts.map(({ name, entity: e, via, where }) => [name, { entity: e, via, where }])) : undefined,
+    versions: entity.versions ? { ...entity.versions } : undefined,
     reserved: [...entity.reserved].sort(),
     upgrades: Object.fromEntries(entity.upgrades.map((u) => [String(u.version), u.steps.map(stepContract)])),
   });

@@ -2,7 +2,7 @@
 // references between files, name clashes, enum aliases and that defaults fit their fields.
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
-import { RESERVED_FIELD_NAMES, childRoutes, resolvePath, type ViewDef, type EntityDef, type FieldDef, type FieldType, type Model, type PresetDef } from './model.ts';
+import { RESERVED_FIELD_NAMES, childRoutes, resolvePath, type ViewDef, type EntityDef, type FieldDef, type FieldType, type Model, type PartDef, type PresetDef } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
 import { parseFilterTree } from '../query/parse-filter.ts';
@@ -10,6 +10,7 @@ import { CONTROL_PARAMS } from '../query/parse.ts';
 import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
 import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
+import { checkVersionsAndParts } from './compile-versions.ts';
 
 export interface RawRegistry {
   readonly registry: ParsedFile;
@@ -41,7 +42,7 @@ interface RawField {
   items?: RawField;
   max_items?: number;
   to?: string;
-  sequence?: { within: string[] };
+  sequence?: { within: string[]; max?: number };
   on_delete?: 'restrict' | 'cascade' | 'set_null';
   at_least?: string;
   role?: { required?: boolean; values?: string[]; max_length?: number; description?: string };
@@ -131,6 +132,8 @@ export function compileModel(raw: RawRegistry): Model {
       presets: [],
       views: [],
       reserved: (data.reserved as string[] | undefined) ?? [],
+      versions: data.versions as EntityDef['versions'],
+      parts: Object.entries((data.parts as Record<string, Omit<PartDef, 'name'>> | undefined) ?? {}).map(([name, part]) => ({ name, ...part, where: part.where ?? {} })),
       upgrades: [],
     };
     checkReserved(file, entity, report);
@@ -153,6 +156,7 @@ export function compileModel(raw: RawRegistry): Model {
     }
   }
   entities.forEach((entity, index) => checkRelations(raw.entities[index]!, entity, entities, report));
+  entities.forEach((entity, index) => checkVersionsAndParts(raw.entities[index]!, entity, entities, report));
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
   const model: Model = {
     registryVersion: raw.registry.data.registry_version as string,

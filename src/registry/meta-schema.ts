@@ -41,7 +41,11 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         type: 'object',
         required: ['within'],
         additionalProperties: false,
-        properties: { within: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN } } },
+        properties: {
+          within: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN } },
+          // At most this many numbers in one scope: the next create → 409 (a script's 100 versions).
+          max: { type: 'integer', minimum: 1 },
+        },
       },
       count: {
         type: 'object',
@@ -227,6 +231,26 @@ export const entityFileSchema = {
     description: { type: 'string' },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
+    versions: {
+      type: 'object',
+      required: ['entity', 'via', 'number', 'active', 'text'],
+      additionalProperties: false,
+      properties: Object.fromEntries(['entity', 'via', 'number', 'active', 'text'].map((k) => [k, { type: 'string', pattern: NAME_PATTERN }])),
+    },
+    parts: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]{0,62}$' },
+      additionalProperties: {
+        type: 'object',
+        required: ['entity', 'via'],
+        additionalProperties: false,
+        properties: {
+          entity: { type: 'string', pattern: NAME_PATTERN },
+          via: { type: 'string', pattern: NAME_PATTERN },
+          where: { type: 'object', propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'string' } },
+        },
+      },
+    },
     // Names of removed fields, which no field may take again.
     reserved: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     // schema_version → the steps that take a record from the version before to it.

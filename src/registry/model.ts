@@ -103,7 +103,7 @@ export interface FieldDef {
   /** The name of another top-level field of the same type this one may not be less than. */
   readonly atLeast?: string;
   /** integer: numbered 1, 2, 3… among live records sharing the values of `within`. */
-  readonly sequence?: { readonly within: readonly string[] };
+  readonly sequence?: { readonly within: readonly string[]; readonly max?: number };
   /** Where the field was declared, for error messages. */
   readonly source: { readonly file: string; readonly path: string };
 }
@@ -131,11 +131,40 @@ export interface EntityDef {
   readonly presets: readonly PresetDef[];
   /** Sub-resources reading and writing part of a record (`/episodes/{id}/script`). */
   readonly views: readonly ViewDef[];
+  /** Its records keep numbered versions in another entity (a script's versions, seed 8.10). */
+  readonly versions?: VersionsDef;
+  /** Records of another entity that belong to this one, served under it (`/episodes/{id}/script`). */
+  readonly parts: readonly PartDef[];
   /** Names of removed fields, never to be used again (as protobuf's `reserved`). */
   readonly reserved: readonly string[];
   /** Steps that take a stored record from `version - 1` to `version`, oldest first. */
   readonly upgrades: readonly UpgradeDef[];
   readonly file: string;
+}
+
+/**
+ * `versions: { entity, via, number, active, text }`: the records of `entity` whose ref `via` points
+ * at this one are its versions, numbered by the sequence field `number`; the integer field `active`
+ * holds the number of the version in use (chosen by hand), and `text` is the field diffs compare.
+ */
+export interface VersionsDef {
+  readonly entity: string;
+  readonly via: string;
+  readonly number: string;
+  readonly active: string;
+  readonly text: string;
+}
+
+/**
+ * `parts: { script: { entity: script, via: episode_id, where: { kind: episode } } }`: the one live
+ * record of `entity` whose ref `via` points here and whose fields equal `where` (a unique set makes
+ * it one). An entity with versions is served as such: /episodes/{id}/script/versions…
+ */
+export interface PartDef {
+  readonly name: string;
+  readonly entity: string;
+  readonly via: string;
+  readonly where: Readonly<Record<string, string>>;
 }
 
 /** A path from the record root: `['publish_date']`, `['timing', 'duration_seconds']`. */

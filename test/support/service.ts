@@ -42,6 +42,6 @@ export function serviceClient(baseUrl: string) {
 
 export async function startTestService(overrides: Partial<Config> & { databaseUrl: string }): Promise<TestService> {
   const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides };
-  const service = await startService(config, pino({ level: 'silent' }));
+  const service = await startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return { ...service, request: serviceClient(service.url) };
 }

@@ -1,0 +1,82 @@
+// Parts of a record served under it (`parts:` in the registry): /episodes/{id}/script is the
+// episode's script, a record of its own with versions. The part is found by its ref to the parent
+// and its `where` values, and created with its first version.
+import type { Context, Hono } from 'hono';
+import type { RecordStore, StoredRecord } from '../db/records.ts';
+import { parseListQuery } from '../query/parse.ts';
+import { resolveTarget } from '../query/targets.ts';
+import type { Condition } from '../query/ast.ts';
+import type { EntityDef, PartDef } from '../registry/model.ts';
+import type { EntityActions } from './entity-actions.ts';
+import { ApiError } from './errors.ts';
+import { limitBody, readJsonBody } from './body.ts';
+import { warningsMetadata } from './duplicates.ts';
+import { versionNumber, type VersionedRecords } from './versions.ts';
+
+export interface PartContext {
+  readonly base: string;
+  readonly parent: EntityDef;
+  readonly part: PartDef;
+  readonly parentActions: EntityActions;
+  readonly partStore: RecordStore;
+  readonly versioned: VersionedRecords;
+  readonly versionStore: RecordStore;
+  readonly entities: readonly EntityDef[];
+  readonly notAllowed: (allowed: string) => (c: Context) => Response | Promise<Response>;
+  readonly send: (c: Context, data: unknown, options?: { status?: 200 | 201; extra?: Record<string, unknown>; entity?: EntityDef }) => Response | Promise<Response>;
+}
+
+export function mountPart(app: Hono, ctx: PartContext): void {
+  const { part, parent, versioned } = ctx;
+  const path = `${ctx.base}/:id/${part.name}`;
+  const label = part.name.replace(/-/g, ' ');
+
+  /** The part of a live parent, or null when it has none yet. */
+  const find = async (c: Context): Promise<{ parentId: string; record: StoredRecord | null }> => {
+    const { id: parentId } = await ctx.parentActions.requireLive(c.req.param('id') ?? '');
+    const { ids } = await ctx.partStore.liveMatches({ [part.via]: parentId, ...part.where }, '', 1);
+    return { parentId, record: ids[0] === undefined ? null : await ctx.partStore.get(ids[0]) };
+  };
+  const require = async (c: Context): Promise<StoredRecord> => {
+    const { parentId, record } = await find(c);
+    if (!record) throw ApiError.single(404, 'NOT_FOUND', `${parent.name} ${parentId} has no ${label} yet; add a version with POST ${c.req.path.replace(/\/(versions|active|diff).*$/, '')}/versions`);
+    return record;
+  };
+  /** The part, created (with the `where` values) when a first version arrives. */
+  const findOrCreate = async (c: Context): Promise<StoredRecord> => {
+    const { parentId, record } = await find(c);
+    return record ?? (await versioned.ownerActions.create({ [part.via]: parentId, ...part.where })).record;
+  };
+  const version = { entity: versioned.version };
+
+  app.get(path, async (c) => ctx.send(c, await versioned.active(await require(c)), version));
+  // Replacing "the script" adds a version and makes it the active one.
+  app.put(path, limitBody, async (c) => {
+    const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), true);
+    return ctx.send(c, record, { ...version, extra: warningsMetadata(warnings) });
+  });
+  app.post(`${path}/versions`, limitBody, async (c) => {
+    const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), false);
+    c.header('Location', `${c.req.path}/${record[versioned.def.number] as number}`);
+    return ctx.send(c, record, { ...version, status: 201, extra: warningsMetadata(warnings) });
+  });
+  const via = resolveTarget(versioned.version, versioned.def.via, { entities: ctx.entities });
+  if ('error' in via) throw new Error(via.error);
+  app.get(`${path}/versions`, async (c) => {
+    const owner = await require(c);
+    const search = new URL(c.req.url).search.slice(1);
+    // Oldest first unless the client sorts.
+    const query = parseListQuery(versioned.version, new URLSearchParams(search).has('_sort') ? search : `_sort=${versioned.def.number}&${search}`, ctx.entities);
+    const ofOwner: Condition = { kind: 'compare', target: via.target, op: 'eq', values: [owner.id] };
+    const page = await ctx.versionStore.list({ ...query, where: query.where ? { kind: 'and', items: [ofOwner, query.where] } : ofOwner });
+    const extra: Record<string, unknown> = { limit: query.limit, offset: query.offset, active_version: owner[versioned.def.active] };
+    if (page.total) extra.total = page.total.total;
+    return ctx.send(c, page.records, { ...version, extra });
+  });
+  app.get(`${path}/versions/:n`, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
+  app.put(`${path}/active`, limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c)), version));
+  app.get(`${path}/diff`, async (c) => ctx.send(c, await versioned.diff(await require(c), c.req.query('from'), c.req.query('to')), version));
+  for (const [route, allowed] of [[path, 'GET, PUT'], [`${path}/versions`, 'GET, POST'], [`${path}/versions/:n`, 'GET'], [`${path}/active`, 'PUT'], [`${path}/diff`, 'GET']] as const) {
+    app.all(route, ctx.notAllowed(allowed));
+  }
+}
