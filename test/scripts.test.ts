@@ -83,6 +83,7 @@ describe('episode scripts', () => {
     expect(diff.body.data.unified).toContain('\n-LALA: Champagne or ivory?\n-She picks the champagne one.\n');
     expect((await call('GET', `/episodes/${episode.id}/script/diff?from=1&to=5`)).status).toBe(404);
     expect((await call('GET', `/episodes/${episode.id}/script/diff?from=1`)).status).toBe(400);
+    expect((await call('GET', `/episodes/${episode.id}/script/diff?from=1&to=2&context=9`)).status).toBe(400);
   });
 
   it('refuses the 101st version of a script with a 409 that says so', async () => {

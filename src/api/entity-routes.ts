@@ -19,29 +19,12 @@ import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
 import { methodNotAllowed as notAllowed, sendData, sendErrors, type SendOptions } from './envelope.ts';
 import { isPlainObject, RecordInput } from './record-input.ts';
+import { booleanParam, queryParams } from './params.ts';
 import { ApiShape, deprecationHeaders } from './api-shape.ts';
 import { mountPart } from './part-routes.ts';
 import { VersionedRecords } from './versions.ts';
 import { libraryMirror } from './write-rules.ts';
 import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../domain/index.ts';
-
-/** Rejects query parameters a route does not understand, instead of silently ignoring a typo. */
-function queryParams(c: Context, allowed: readonly string[]): URLSearchParams {
-  const params = new URL(c.req.url).searchParams;
-  for (const key of params.keys()) {
-    if (!allowed.includes(key)) {
-      throw ApiError.single(400, 'INVALID_QUERY', `unknown query parameter "${key}"${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`, key);
-    }
-  }
-  return params;
-}
-
-function booleanParam(params: URLSearchParams, name: string): boolean {
-  const value = params.get(name);
-  if (value === null) return false;
-  if (value === 'true' || value === 'false') return value === 'true';
-  throw ApiError.single(400, 'INVALID_QUERY', `${name} must be true or false`, name);
-}
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
   path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined), record) ?? null;

@@ -10,6 +10,7 @@ import type { EntityDef, PartDef } from '../registry/model.ts';
 import type { EntityActions } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
 import { limitBody, readJsonBody } from './body.ts';
+import { queryParams } from './params.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { versionNumber, type VersionedRecords } from './versions.ts';
 
@@ -49,7 +50,10 @@ export function mountPart(app: Hono, ctx: PartContext): void {
   };
   const version = { entity: versioned.version };
 
-  app.get(path, async (c) => ctx.send(c, await versioned.active(await require(c)), version));
+  app.get(path, async (c) => {
+    queryParams(c, []);
+    return ctx.send(c, await versioned.active(await require(c)), version);
+  });
   // Replacing "the script" adds a version and makes it the active one.
   app.put(path, limitBody, async (c) => {
     const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), true);
@@ -75,7 +79,10 @@ export function mountPart(app: Hono, ctx: PartContext): void {
   });
   app.get(`${path}/versions/:n`, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
   app.put(`${path}/active`, limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c)), version));
-  app.get(`${path}/diff`, async (c) => ctx.send(c, await versioned.diff(await require(c), c.req.query('from'), c.req.query('to')), version));
+  app.get(`${path}/diff`, async (c) => {
+    const params = queryParams(c, ['from', 'to']);
+    return ctx.send(c, await versioned.diff(await require(c), params.get('from'), params.get('to')), version);
+  });
   for (const [route, allowed] of [[path, 'GET, PUT'], [`${path}/versions`, 'GET, POST'], [`${path}/versions/:n`, 'GET'], [`${path}/active`, 'PUT'], [`${path}/diff`, 'GET']] as const) {
     app.all(route, ctx.notAllowed(allowed));
   }
