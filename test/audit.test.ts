@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { purgeAudit } from '../src/audit/audit-log.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { startTestService } from './support/service.ts';
+import { runCli } from './support/cli.ts';
 
 const fixture = useServiceForFile();
 type Entry = Rec & { at: string; actor: string | null; entity: string; record_id: string; operation: string; request_id: string | null; changes: { path: string; old: unknown; new: unknown }[]; before: Rec | null; reverts: string | null; details: Record<string, unknown> | null };
@@ -211,5 +213,23 @@ describe('retention', () => {
     }
     expect((await history('episodes', ep.id)).map((e) => e.operation)).toEqual(['delete']);
     expect(await fixture.db.query("SELECT id FROM audit_entries WHERE id = 'aud_old_script'")).toHaveLength(1);
+  });
+
+  it('purges at start with AUDIT_RETENTION_DAYS, and from the command line (npm run audit:purge)', async () => {
+    const ep = await episode();
+    await request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Older change' } });
+    await fixture.db.query(`UPDATE audit_entries SET at = now() - interval '20 days' WHERE record_id = $1 AND operation = 'update'`, [ep.id]);
+    // A second instance on the same database, started with a 10-day retention, purges at start.
+    const second = await startTestService({ databaseUrl: fixture.db.url, auditRetentionDays: 10 });
+    await second.stop();
+    expect((await history('episodes', ep.id)).map((e) => e.operation)).toEqual(['create']);
+
+    await fixture.db.query(`UPDATE audit_entries SET at = now() - interval '20 days' WHERE record_id = $1`, [ep.id]);
+    const kept = await runCli(['audit', 'purge'], { DATABASE_URL: fixture.db.url });
+    expect(kept.stdout).toContain('every audit entry is kept');
+    const purged = await runCli(['audit', 'purge'], { DATABASE_URL: fixture.db.url, AUDIT_RETENTION_DAYS: '15' });
+    expect(purged.code, purged.stderr).toBe(0);
+    expect(purged.stdout).toContain('purged 1 audit entries older than 15 days');
+    expect(await history('episodes', ep.id)).toEqual([]);
   });
 });
