@@ -1,5 +1,6 @@
 // The audit trail (§8.17, NFR-11) and conditional writes (no lost updates), over real HTTP on a
 // real PostgreSQL.
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { purgeAudit } from '../src/audit/audit-log.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
@@ -80,7 +81,11 @@ describe('audit rows for every write', () => {
     expect(none.body.data).toEqual([]);
     const bad = await request('GET', '/api/v1/audit?colour=red');
     expect(bad.status).toBe(400);
-    expect((await request('POST', '/api/v1/audit', { body: {} })).status).toBe(404);
+    // Written by the service only.
+    const post = await request('POST', '/api/v1/audit', { body: {} });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+    expect((await request('DELETE', `/api/v1/episodes/${a.body.data.id}/history`)).status).toBe(405);
   });
 
   it('records a cascaded soft delete in the parent entry', async () => {
@@ -164,15 +169,33 @@ describe('ETag and If-Match', () => {
   it('two clients read the same episode and both write: one succeeds, one gets 412, one change is audited', async () => {
     const ep = await episode();
     const etag = (await request('GET', `/api/v1/episodes/${ep.id}`)).headers.get('etag')!;
-    const [a, b] = await Promise.all([
-      request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Client A' }, headers: { 'if-match': etag, 'x-actor': 'a' } }),
-      request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Client B' }, headers: { 'if-match': etag, 'x-actor': 'b' } }),
-    ]);
-    expect([a.status, b.status].sort()).toEqual([200, 412]);
-    const winner = a.status === 200 ? 'a' : 'b';
-    const updates = (await history('episodes', ep.id)).filter((e) => e.operation === 'update');
-    expect(updates).toHaveLength(1);
-    expect(updates[0]).toMatchObject({ actor: winner, changes: [{ path: 'title', old: 'Audit me', new: winner === 'a' ? 'Client A' : 'Client B' }] });
+    // Hold the row so that both writes are certainly in flight at once, each past its own read,
+    // then let them go: the check must happen under the row lock for exactly one to win.
+    const holder = new pg.Client({ connectionString: fixture.db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM episodes WHERE id = $1 FOR UPDATE', [ep.id]);
+      const writes = Promise.all([
+        request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Client A' }, headers: { 'if-match': etag, 'x-actor': 'a' } }),
+        request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Client B' }, headers: { 'if-match': etag, 'x-actor': 'b' } }),
+      ]);
+      for (let waited = 0; waited < 100; waited += 1) {
+        const { rows } = await holder.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (rows[0]!.n >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await holder.query('COMMIT');
+      const [a, b] = await writes;
+      expect([a.status, b.status].sort()).toEqual([200, 412]);
+      const winner = a.status === 200 ? 'a' : 'b';
+      const updates = (await history('episodes', ep.id)).filter((e) => e.operation === 'update');
+      expect(updates).toHaveLength(1);
+      expect(updates[0]).toMatchObject({ actor: winner, changes: [{ path: 'title', old: 'Audit me', new: winner === 'a' ? 'Client A' : 'Client B' }] });
+      expect((await request('GET', `/api/v1/episodes/${ep.id}`)).body.data.title).toBe(winner === 'a' ? 'Client A' : 'Client B');
+    } finally {
+      await holder.end();
+    }
   });
 
   it('batch items carry if_match', async () => {

@@ -10,7 +10,7 @@ import type { WriteMeta } from '../audit/write-meta.ts';
 import type { ApiShape } from './api-shape.ts';
 import { readJsonBody } from './body.ts';
 import type { EntityActions } from './entity-actions.ts';
-import { sendData } from './envelope.ts';
+import { sendData, sendErrors } from './envelope.ts';
 import { ApiError } from './errors.ts';
 import { etagOf } from './preconditions.ts';
 
@@ -60,10 +60,17 @@ async function sendAuditPage(c: Context, search: string, { model, audit, shapeOf
   return sendData(c, model, entries, { extra });
 }
 
+/** 405 with an Allow header: the audit trail is written by the service only. */
+const methodNotAllowed = (model: Model, allowed: string) => (c: Context) => {
+  c.header('Allow', allowed);
+  return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
+};
+
 /** GET /api/{version}/audit?entity=&id=&actor=&since=&until= plus the whole list query language. */
 export function mountAuditList(app: Hono, version: string, options: AuditPageOptions): void {
   const path = `/api/${version}/${AUDIT_ENTITY.route}`;
   app.get(path, (c) => sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1)), options));
+  app.all(path, methodNotAllowed(options.model, 'GET'));
 }
 
 interface RecordAuditOptions extends AuditPageOptions {
@@ -94,4 +101,6 @@ export function mountRecordAudit(app: Hono, options: RecordAuditOptions): void {
     if (version) c.header('ETag', etagOf(version));
     return sendData(c, model, shape.recordOut(result.record), { entity, schemaVersion: shape.schemaVersion, extra });
   });
+  app.all(`${item}/history`, methodNotAllowed(model, 'GET'));
+  app.all(`${item}/revert`, methodNotAllowed(model, 'POST'));
 }

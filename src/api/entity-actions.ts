@@ -183,7 +183,9 @@ export class EntityActions {
   }
 
   private async applyRules(values: Record<string, unknown>, current: StoredRecord | undefined, tx: DatabaseConnection, warnings: Warning[], meta: WriteMeta): Promise<void> {
-    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta };
+    // Records the rules write are audited as the same actor and request, as their own changes
+    // (this write's precondition and revert do not apply to them).
+    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta: { actor: meta.actor, requestId: meta.requestId } };
     for (const rule of this.rules) await rule(values, current, ctx);
   }
 
