@@ -164,6 +164,15 @@ describe('ETag and If-Match', () => {
     expect((await request('DELETE', `/api/v1/episodes/${ep.id}`, { headers: { 'if-match': next } })).status).toBe(412);
     const current = (await request('GET', `/api/v1/episodes/${ep.id}`)).headers.get('etag')!;
     expect((await request('DELETE', `/api/v1/episodes/${ep.id}`, { headers: { 'if-match': current } })).status).toBe(200);
+    // A restore and a view's PUT honour it too.
+    expect((await request('POST', `/api/v1/episodes/${ep.id}/restore`, { headers: { 'if-match': current } })).status).toBe(412);
+    const restored = await request('POST', `/api/v1/episodes/${ep.id}/restore`, { headers: { 'if-match': '*' } });
+    expect(restored.status).toBe(200);
+    const live = restored.headers.get('etag')!;
+    expect((await request('PUT', `/api/v1/episodes/${ep.id}/wardrobe`, { body: { shoes: { color: 'red' } }, headers: { 'if-match': current } })).status).toBe(412);
+    const view = await request('PUT', `/api/v1/episodes/${ep.id}/wardrobe`, { body: { shoes: { color: 'red' } }, headers: { 'if-match': live } });
+    expect(view.status).toBe(200);
+    expect(view.headers.get('etag')).not.toBe(live);
   });
 
   it('two clients read the same episode and both write: one succeeds, one gets 412, one change is audited', async () => {
