@@ -15,6 +15,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { createDatabasePool } from './db/pool.ts';
 import { RecordStore } from './db/records.ts';
 import { upgradeStored } from './db/upgrade-stored.ts';
+import { purgeAudit } from './audit/audit-log.ts';
 
 const shown = (file: string) => path.relative(process.cwd(), file) || file;
 
@@ -166,6 +167,34 @@ program
           return outcome.remaining === 0 ? 0 : 1;
         } finally {
           bar.stop();
+          await pool.end();
+        }
+      });
+    }),
+  );
+
+program
+  .command('audit')
+  .description('the audit trail')
+  .command('purge')
+  .description('delete audit entries older than AUDIT_RETENTION_DAYS (or --days), keeping script entities and deletions')
+  .option('--days <n>', 'retention in days (default: AUDIT_RETENTION_DAYS; 0 keeps everything)', (raw: string) => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('a whole number of days, 0 or more');
+    return value;
+  })
+  .action((options: { days?: number }) =>
+    run(async (config) => {
+      const days = options.days ?? config.auditRetentionDays;
+      if (days === 0) {
+        console.log('retention is 0 days (AUDIT_RETENTION_DAYS unset): every audit entry is kept');
+        return 0;
+      }
+      return withDatabase(config, async (url) => {
+        const pool = await createDatabasePool(url, 1);
+        try {
+          console.log(`purged ${await purgeAudit(pool, days)} audit entries older than ${days} days`);
+        } finally {
           await pool.end();
         }
       });

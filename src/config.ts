@@ -19,6 +19,8 @@ export interface Config {
   readonly logLevel: string;
   /** Days a guest session lasts when not given (seed 8.9). */
   readonly guestSessionDays: number;
+  /** Audit entries older than this many days are purged (critical ones kept); 0 keeps all. */
+  readonly auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -56,5 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     poolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
     logLevel: env.LOG_LEVEL || 'info',
     guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500),
   };
 }

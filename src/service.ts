@@ -10,6 +10,7 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loadRegistry } from './registry/load.ts';
+import { scheduleAuditPurge } from './audit/retention.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -81,6 +82,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     await prepareSchema(config, database.url, logger);
     const pool = await createDatabasePool(database.url, config.poolSize);
     cleanup.push(() => pool.end());
+    const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
+    cleanup.push(async () => stopPurge());
     const app = createApp({ model, pool, logger, domain: { guestSessionDays: config.guestSessionDays } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);

@@ -280,3 +280,22 @@ describe('an enum value renamed by map_values', () => {
     }
   }, 120_000);
 });
+
+// Last, so that the row counts above are not disturbed.
+describe('the audit trail in an older API version', () => {
+  it("shows a record's history and answers its revert in the v1 shape", async () => {
+    const created = await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Audited through v1', release_date: '2026-03-01' } });
+    const id = created.body.data.id;
+    expect((await service.request('PATCH', `/api/v1/episodes/${id}`, { body: { release_date: '2026-03-15' } })).status).toBe(200);
+    const history = await service.request<Rec[]>('GET', `/api/v1/episodes/${id}/history`);
+    expect(history.status).toBe(200);
+    const update = history.body.data[0]!;
+    expect(update).toMatchObject({ operation: 'update', before: { release_date: '2026-03-01', schema_version: 1 } });
+    expect(update.before).not.toHaveProperty('premiere_date');
+    const reverted = await service.request<Rec>('POST', `/api/v1/episodes/${id}/revert`, { body: { audit_id: update.id } });
+    expect(reverted.status, JSON.stringify(reverted.body.errors)).toBe(200);
+    expect(reverted.body.data).toMatchObject({ release_date: '2026-03-01', schema_version: 1 });
+    expect(reverted.body.data).not.toHaveProperty('premiere_date');
+    expect((await service.request<Rec>('GET', `/api/v2/episodes/${id}`)).body.data).toMatchObject({ premiere_date: '2026-03-01' });
+  });
+});

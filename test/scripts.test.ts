@@ -26,8 +26,15 @@ describe('episode scripts', () => {
 
     // The first version is active until another is chosen.
     expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 1, file_reference: 's3://scripts/ep/v1.pdf' });
-    const chosen = await call('PUT', `/episodes/${episode.id}/script/active`, { version: 2 });
+    const chosen = await fixture.service.request('PUT', `/api/v1/episodes/${episode.id}/script/active`, { body: { version: 2 }, headers: { 'x-actor': 'showrunner' } });
     expect(chosen.status).toBe(200);
+    // Choosing the active version is audited (seed 8.17: a critical change).
+    const scriptId = first.body.data.script_id as string;
+    const audited = await call<Rec[]>('GET', `/audit?entity=script&id=${scriptId}&operation=activate`);
+    expect(audited.body.data.map((e) => [e.actor, e.changes])).toEqual([
+      ['showrunner', [{ path: 'active_version', old: 1, new: 2 }]],
+      [null, [{ path: 'active_version', old: null, new: 1 }]],
+    ]);
     expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 2, file_reference: 's3://scripts/ep/v2.pdf', text: DRAFT_2 });
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 9 })).status).toBe(404);
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 'two' })).status).toBe(400);

@@ -1,6 +1,7 @@
 // The hono application: generic entity routes for every API version, ops routes, and one error
 // handler that turns every failure into the envelope (a client's mistake is never a 500).
 import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { sql } from 'slonik';
 import { createAjv } from '../registry/ajv.ts';
@@ -26,6 +27,8 @@ export function createApp({ model, pool, logger, domain }: AppOptions): Hono {
   const openapi = buildOpenApi(model);
   const classify = createClassifier(model);
 
+  // X-Request-Id: the client's (letters, digits, -, _, =; at most 200), else a new UUID; echoed back.
+  app.use(requestId({ limitLength: 200 }));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();

@@ -6,6 +6,7 @@ import type { Warning } from './duplicates.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 import type { EntityActions } from './entity-actions.ts';
 import type { Classified, ErrorClassifier } from './failures.ts';
+import type { WriteMeta } from '../audit/write-meta.ts';
 
 export const MAX_BATCH_OPERATIONS = 1000;
 const OPERATIONS = ['create', 'update', 'replace', 'delete'] as const;
@@ -43,6 +44,7 @@ export function readOperations(body: unknown): unknown[] {
 interface Runner {
   readonly actions: EntityActions;
   readonly actor: string | null;
+  readonly meta: WriteMeta;
 }
 
 type ItemSuccess = { status: number; id: string; data: unknown; warnings?: readonly Warning[] };
@@ -62,17 +64,21 @@ async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Pro
   if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) throw bad(`op must be one of: ${OPERATIONS.join(', ')}`, 'op');
   if (op !== 'create' && typeof raw.id !== 'string') throw bad(`${op} needs the record's "id"`, 'id');
   if (op !== 'delete' && raw.data === undefined) throw bad(`${op} needs "data", the record's fields`, 'data');
+  if (raw.if_match !== undefined && typeof raw.if_match !== 'string') throw bad('if_match must be a string: the ETag the record had when it was read', 'if_match');
+  if (op === 'create' && raw.if_match !== undefined) throw bad('if_match applies to update, replace and delete', 'if_match');
   const { actions } = runner;
+  // An item's expected version works as the If-Match header of a single write.
+  const meta: WriteMeta = { ...runner.meta, ifMatch: (raw.if_match as string | undefined) ?? null };
   switch (op as OperationName) {
     case 'create':
-      return written(201, await actions.create(raw.data, db));
+      return written(201, await actions.create(raw.data, db, meta));
     case 'update':
     case 'replace':
-      return written(200, await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db));
+      return written(200, await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db, meta));
     case 'delete': {
       if (raw.hard !== undefined && typeof raw.hard !== 'boolean') throw bad('hard must be true or false', 'hard');
       if (raw.reason !== undefined && raw.reason !== null && typeof raw.reason !== 'string') throw bad('reason must be a string', 'reason');
-      const result = await actions.remove(raw.id as string, { hard: raw.hard === true, reason: (raw.reason as string | undefined) ?? null, actor: runner.actor }, db);
+      const result = await actions.remove(raw.id as string, { hard: raw.hard === true, reason: (raw.reason as string | undefined) ?? null, actor: runner.actor }, db, meta);
       return { status: 200, id: result.id, data: result };
     }
   }
@@ -87,9 +93,9 @@ class RollBack extends Error {}
 
 export async function runBatch(
   operations: readonly unknown[],
-  options: { atomic: boolean; actions: EntityActions; actor: string | null; pool: DatabasePool; classify: ErrorClassifier },
+  options: { atomic: boolean; actions: EntityActions; actor: string | null; meta: WriteMeta; pool: DatabasePool; classify: ErrorClassifier },
 ): Promise<BatchOutcome> {
-  const runner: Runner = { actions: options.actions, actor: options.actor };
+  const runner: Runner = { actions: options.actions, actor: options.actor, meta: options.meta };
   const failureOf = (error: unknown): Classified => {
     if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
     const known = error instanceof Error ? options.classify(error, 'POST') : undefined;

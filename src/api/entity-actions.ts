@@ -10,6 +10,10 @@ import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import { isPlainObject, type RecordInput } from './record-input.ts';
 import type { WriteContext, WriteRule } from './write-rules.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { NO_META, type WriteMeta } from '../audit/write-meta.ts';
+import type { AuditOperation } from '../audit/audit-entity.ts';
+import { checkIfMatch } from './preconditions.ts';
 
 export interface DeleteOptions {
   readonly hard: boolean;
@@ -63,13 +67,15 @@ export class EntityActions {
   private readonly actorMax: number | undefined;
   private readonly pool: DatabasePool;
   private readonly referrersOf: ReferrersOf;
+  private readonly audit: AuditLog;
   private rules: readonly WriteRule[] = [];
   private actionsOf: (entity: string) => EntityActions = (name) => {
     throw new Error(`no actions for ${name}: useRules was not called`);
   };
 
-  constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrersOf: ReferrersOf) {
+  constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrersOf: ReferrersOf, audit: AuditLog) {
     this.entity = entity;
+    this.audit = audit;
     this.store = store;
     this.input = input;
     this.pool = pool;
@@ -98,18 +104,21 @@ export class EntityActions {
     this.actionsOf = actionsOf;
   }
 
-  async create(body: unknown, db?: DatabaseConnection): Promise<Written> {
+  async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
     const values = this.input.forCreate(body);
-    if (this.rules.length === 0) {
-      const record = await this.store.create(values, db);
-      return { record, warnings: await duplicateWarnings(this.store, record, undefined, db ?? this.pool) };
-    }
+    // The record, what the rules made of it and its audit row are written together or not at all.
     return (db ?? this.pool).transaction(async (tx) => {
       const warnings: Warning[] = [];
-      await this.applyRules(values, undefined, tx, warnings);
+      await this.applyRules(values, undefined, tx, warnings, meta);
       const record = await this.store.create(values, tx);
+      await this.audit.record(tx, { entity: this.entity, id: record.id, operation: 'create', before: null, after: record, meta });
       return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, undefined, tx))] };
     });
+  }
+
+  /** The record's row version (its ETag), when this store read or wrote it. */
+  versionOf(record: StoredRecord): string | undefined {
+    return this.store.versionOf(record);
   }
 
   /** The live record with these field values (the first in id order), or a new one from `values`. */
@@ -119,20 +128,20 @@ export class EntityActions {
     const { ids } = await this.store.liveMatches(match, '', 1, ctx.tx);
     const existing = ids[0] === undefined ? null : await this.store.get(ids[0], {}, ctx.tx);
     if (existing) return { record: existing, warnings: [], created: false };
-    return { ...(await this.create(values, ctx.tx)), created: true };
+    return { ...(await this.create(values, ctx.tx, ctx.meta)), created: true };
   }
 
   /**
    * PUT of a view: the record with the values at these paths replaced (null removes), validated
    * and written like a PUT of the whole record.
    */
-  async replaceParts(id: string, parts: readonly { path: readonly string[]; value: unknown }[], db?: DatabaseConnection): Promise<Written> {
+  async replaceParts(id: string, parts: readonly { path: readonly string[]; value: unknown }[], db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
     const body = (current: StoredRecord) => {
       const next = structuredClone(current) as Record<string, unknown>;
       for (const { path, value } of parts) setPath(next, path, value);
       return next;
     };
-    return this.rewrite(id, (current) => this.input.forReplace(body(current), current), db);
+    return this.rewrite(id, (current) => this.input.forReplace(body(current), current), db, meta);
   }
 
   /** Ids of the live records linking `id` through this entity's ref or refs field `field`. */
@@ -146,37 +155,81 @@ export class EntityActions {
   }
 
   /** PUT replaces, PATCH merges; both validate the result and write it under a row lock. */
-  async update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection): Promise<Written> {
-    return this.rewrite(id, (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)), db);
+  async update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+    return this.rewrite(id, (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)), db, meta);
   }
 
-  /** An update: `valuesFor` computes the validated values from the locked current record. */
-  private async rewrite(id: string, valuesFor: (current: StoredRecord) => Record<string, unknown>, db?: DatabaseConnection): Promise<Written> {
+  /**
+   * An update: `valuesFor` computes the validated values from the locked current record, whose
+   * version must meet `meta.ifMatch`; the audit row is written in the same transaction.
+   */
+  private async rewrite(id: string, valuesFor: (current: StoredRecord) => Record<string, unknown>, db: DatabaseConnection | undefined, meta: WriteMeta): Promise<Written> {
     this.checkId(id);
-    // The record as it was, so duplicate warnings only look at sets this write changed.
-    let previous: StoredRecord | undefined;
-    const warnings: Warning[] = [];
-    const prepare = async (current: StoredRecord, tx: DatabaseConnection) => {
-      previous = current;
-      const values = valuesFor(current);
-      await this.applyRules(values, current, tx, warnings);
-      return values;
-    };
-    const record = await this.store.update(id, prepare, db);
-    if (!record) throw notFound(this.entity.name, id);
-    return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, previous, db ?? this.pool))] };
+    return (db ?? this.pool).transaction(async (outer) => {
+      // The record as it was, so duplicate warnings only look at sets this write changed.
+      let previous: StoredRecord | undefined;
+      const warnings: Warning[] = [];
+      const prepare = async (current: StoredRecord, tx: DatabaseConnection) => {
+        checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+        previous = current;
+        const values = valuesFor(current);
+        await this.applyRules(values, current, tx, warnings, meta);
+        return values;
+      };
+      const record = await this.store.update(id, prepare, outer);
+      if (!record) throw notFound(this.entity.name, id);
+      await this.audit.record(outer, { entity: this.entity, id, operation: 'update', before: previous ?? null, after: record, meta });
+      return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, previous, outer))] };
+    });
   }
 
-  private async applyRules(values: Record<string, unknown>, current: StoredRecord | undefined, tx: DatabaseConnection, warnings: Warning[]): Promise<void> {
-    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings };
+  /**
+   * Writes server-owned fields (a script's active version), the record otherwise as it is: under
+   * the row lock, meeting `meta.ifMatch`, audited as `operation` in the same transaction.
+   */
+  async setServerOwned(id: string, values: Record<string, unknown>, operation: AuditOperation, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<StoredRecord> {
+    const serverOwned = new Set(this.entity.fields.filter((f) => f.readOnly).map((f) => f.name));
+    return (db ?? this.pool).transaction(async (outer) => {
+      let previous: StoredRecord | undefined;
+      const record = await this.store.update(
+        id,
+        (current) => {
+          checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+          previous = current;
+          return { ...Object.fromEntries(Object.entries(current).filter(([name]) => !serverOwned.has(name))), ...values };
+        },
+        outer,
+      );
+      if (!record) throw notFound(this.entity.name, id);
+      await this.audit.record(outer, { entity: this.entity, id, operation, before: previous ?? null, after: record, meta });
+      return record;
+    });
+  }
+
+  private async applyRules(values: Record<string, unknown>, current: StoredRecord | undefined, tx: DatabaseConnection, warnings: Warning[], meta: WriteMeta): Promise<void> {
+    // Records the rules write are audited as the same actor and request, as their own changes
+    // (this write's precondition and revert do not apply to them).
+    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta: { actor: meta.actor, requestId: meta.requestId } };
     for (const rule of this.rules) await rule(values, current, ctx);
   }
 
-  async remove(id: string, options: DeleteOptions, db?: DatabaseConnection): Promise<DeleteResult> {
+  /** The record locked for a delete or restore, meeting `meta.ifMatch`; 404 when missing. */
+  private async lockFor(id: string, includeDeleted: boolean, meta: WriteMeta, tx: DatabaseConnection): Promise<StoredRecord> {
+    const current = await this.store.lock(id, { includeDeleted }, tx);
+    if (!current) throw notFound(this.entity.name, id);
+    checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+    return current;
+  }
+
+  async remove(id: string, options: DeleteOptions, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<DeleteResult> {
     this.checkId(id);
     if (!this.store.supportsSoftDelete || options.hard) {
-      if (!(await this.store.hardDelete(id, db))) throw notFound(this.entity.name, id);
-      return { id, deleted: true, hard: true, deleted_at: new Date().toISOString() };
+      return (db ?? this.pool).transaction(async (tx) => {
+        const current = await this.lockFor(id, true, meta, tx);
+        if (!(await this.store.hardDelete(id, tx))) throw notFound(this.entity.name, id);
+        await this.audit.record(tx, { entity: this.entity, id, operation: 'hard_delete', before: current, after: null, meta });
+        return { id, deleted: true as const, hard: true, deleted_at: new Date().toISOString() };
+      });
     }
     if (options.reason !== null && this.reasonMax !== undefined && options.reason.length > this.reasonMax) {
       throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${this.reasonMax} characters`, 'reason');
@@ -184,9 +237,13 @@ export class EntityActions {
     const actor = options.actor === null || this.actorMax === undefined ? options.actor : options.actor.slice(0, this.actorMax);
     // The record and what its referrers' on_delete asks for, at any depth, happen together or not at all.
     return (db ?? this.pool).transaction(async (tx) => {
+      const current = await this.lockFor(id, false, meta, tx);
       const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
       if (!record) throw notFound(this.entity.name, id);
       const { cascaded, detached } = await cascadeSoftDelete(this.referrersOf, { entity: this.entity, id }, actor, tx);
+      // Cascades are recorded in this record's entry, counted by plural (details.cascaded, details.detached).
+      const details = { ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}), ...(Object.keys(detached).length > 0 ? { detached } : {}) };
+      await this.audit.record(tx, { entity: this.entity, id, operation: 'delete', before: current, after: record, meta, details });
       return {
         id,
         deleted: true as const,
@@ -203,15 +260,42 @@ export class EntityActions {
    * (records deleted earlier for another reason stay deleted). 404 for an unknown record, 409 for
    * a live one; a unique set a live record now holds is a 409 too, and then nothing is restored.
    */
-  async restore(id: string, actor: string | null, db?: DatabaseConnection): Promise<RestoreResult> {
+  async restore(id: string, actor: string | null, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<RestoreResult> {
     this.checkId(id);
     return (db ?? this.pool).transaction(async (tx) => {
-      const record = await this.store.restore(id, actor, tx);
-      if (!record) {
-        if (!(await this.store.get(id, {}, tx))) throw notFound(this.entity.name, id);
-        throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);
-      }
-      return { record, restored: await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx) };
+      const current = await this.lockFor(id, true, meta, tx);
+      const record = current.deleted_at === null ? null : await this.store.restore(id, actor, tx);
+      if (!record) throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);
+      const restored = await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx);
+      const details = Object.keys(restored).length > 0 ? { restored } : {};
+      await this.audit.record(tx, { entity: this.entity, id, operation: 'restore', before: current, after: record, meta, details });
+      return { record, restored };
     });
+  }
+
+  /**
+   * Undoes the change audit entry `auditId` made to record `id`, through the normal write paths
+   * (validation and write rules run), audited as a `revert` of that entry: an update (or an
+   * earlier revert) writes back the writable fields of the state before it; a delete is
+   * restored; a create or a restore is undone by a soft delete (a hard one where the entity has
+   * no soft delete). A hard delete cannot be reverted (409): the row is gone.
+   */
+  async revert(id: string, auditId: string, meta: WriteMeta): Promise<{ record: StoredRecord } | { deleted: DeleteResult }> {
+    this.checkId(id);
+    const entry = await this.audit.get(auditId);
+    if (!entry || entry.entity !== this.entity.name || entry.record_id !== id) {
+      throw ApiError.single(404, 'NOT_FOUND', `audit entry ${auditId} is not a change of ${this.entity.name} ${id}`, 'audit_id');
+    }
+    const undo: WriteMeta = { ...meta, reverts: entry.id };
+    const operation = entry.operation as string;
+    if (operation === 'update' || operation === 'revert' || operation === 'activate') {
+      const before = entry.before as Record<string, unknown>;
+      return this.rewrite(id, (current) => this.input.forReplace(before, current), undefined, undo);
+    }
+    if (operation === 'delete') return { record: (await this.restore(id, meta.actor, undefined, undo)).record };
+    if (operation === 'create' || operation === 'restore') {
+      return { deleted: await this.remove(id, { hard: false, reason: `revert of ${entry.id}`, actor: meta.actor }, undefined, undo) };
+    }
+    throw ApiError.single(409, 'CONFLICT', `audit entry ${auditId} is a ${operation}, which cannot be reverted`, 'audit_id');
   }
 }

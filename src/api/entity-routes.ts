@@ -25,6 +25,9 @@ import { mountPart } from './part-routes.ts';
 import { VersionedRecords } from './versions.ts';
 import { libraryMirror } from './write-rules.ts';
 import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../domain/index.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import { mountAuditList, mountRecordAudit, writeMeta } from './audit-routes.ts';
+import { etagOf } from './preconditions.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
   path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined), record) ?? null;
@@ -66,8 +69,9 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
     ]),
   );
   const referrersOf: ReferrersOf = (entity) => referrers.get(entity.name) ?? [];
+  const audit = new AuditLog(pool);
   const actionsOf = new Map(
-    model.entities.map((entity) => [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrersOf)]),
+    model.entities.map((entity) => [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrersOf, audit)]),
   );
   const rules = domainRules(domain);
   const lookup = (name: string) => actionsOf.get(name)!;
@@ -88,8 +92,11 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
     app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
     // Searching an entity with versions searches their text (before the generic list's /search).
     for (const records of versioned.values()) mountVersionSearch(app, model, `/api/${version.name}/${records.owner.route}/search`, records);
+    const shapes = new Map(model.entities.map((entity) => [entity.name, new ApiShape(entity, version)]));
+    const shapeOf = (name: string) => shapes.get(name);
+    mountAuditList(app, version.name, { model, audit, shapeOf });
     for (const entity of model.entities) {
-      const shape = new ApiShape(entity, version);
+      const shape = shapes.get(entity.name)!;
       mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version.name);
       for (const part of entity.parts) {
         const records = versioned.get(part.entity);
@@ -107,6 +114,7 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
           notAllowed: (allowed) => notAllowed(model, allowed),
         });
       }
+      mountRecordAudit(app, { model, audit, shapeOf, item: `/api/${version.name}/${entity.route}/:id`, actions: actionsOf.get(entity.name)!, shape });
     }
   }
   return app;
@@ -140,6 +148,12 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   const methodNotAllowed = (allowed: string) => notAllowed(model, allowed);
   /** The `:id` parameter; an id this entity could never have is simply not found. */
   const idOf = (c: Context): string => actions.checkId(c.req.param('id') ?? '');
+  /** The record's ETag header (its row version), when known. */
+  const tag = <T extends { id: string }>(c: Context, record: T): T => {
+    const version = store.versionOf(record);
+    if (version) c.header('ETag', etagOf(version));
+    return record;
+  };
 
   const sendPage = async (c: Context, query: ListQuery) => {
     const page = await store.list(query);
@@ -197,8 +211,9 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
 
   app.post(base, limitBody, async (c) => {
     queryParams(c, []);
-    const { record, warnings } = await actions.create(await body(c));
+    const { record, warnings } = await actions.create(await body(c), undefined, writeMeta(c, false));
     c.header('Location', `${base}/${record.id}`);
+    tag(c, record);
     return send(c, out(record), { status: 201, extra: warningsMetadata(warnings) });
   });
 
@@ -207,7 +222,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const operations = readOperations(await readJsonBody(c)).map((op) =>
       isPlainObject(op) && op.op !== 'delete' && op.data !== undefined ? { ...op, data: shape.bodyIn(op.data) } : op,
     );
-    const outcome = await runBatch(operations, { atomic, actions, actor: actor(c), pool, classify });
+    const outcome = await runBatch(operations, { atomic, actions, actor: actor(c), meta: writeMeta(c, false), pool, classify });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
     const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
@@ -220,14 +235,14 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const params = queryParams(c, deletedParam);
     const record = await store.get(id, { includeDeleted: booleanParam(params, 'include_deleted') });
     if (!record) throw notFound(label, id);
-    return send(c, out(record));
+    return send(c, out(tag(c, record)));
   });
 
   const update = (mode: 'replace' | 'patch') => async (c: Context) => {
     const id = idOf(c);
     queryParams(c, []);
-    const { record, warnings } = await actions.update(id, await body(c), mode);
-    return send(c, out(record), { extra: warningsMetadata(warnings) });
+    const { record, warnings } = await actions.update(id, await body(c), mode, undefined, writeMeta(c));
+    return send(c, out(tag(c, record)), { extra: warningsMetadata(warnings) });
   };
   app.put(item, limitBody, update('replace'));
   app.patch(item, limitBody, update('patch'));
@@ -235,7 +250,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   app.delete(item, async (c) => {
     const id = idOf(c);
     const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
-    const result = await actions.remove(id, { hard: booleanParam(params, 'hard'), reason: params.get('reason'), actor: actor(c) });
+    const result = await actions.remove(id, { hard: booleanParam(params, 'hard'), reason: params.get('reason'), actor: actor(c) }, undefined, writeMeta(c));
     return send(c, result);
   });
 
@@ -244,8 +259,8 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     app.post(`${item}/restore`, async (c) => {
       const id = idOf(c);
       queryParams(c, []);
-      const { record, restored } = await actions.restore(id, actor(c, restoredByMax));
-      return send(c, out(record), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
+      const { record, restored } = await actions.restore(id, actor(c, restoredByMax), undefined, writeMeta(c));
+      return send(c, out(tag(c, record)), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
     });
   }
 
@@ -259,7 +274,8 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     app.put(path, limitBody, async (c) => {
       const id = idOf(c);
       queryParams(c, []);
-      const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)));
+      const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)), undefined, writeMeta(c));
+      tag(c, record);
       return send(c, viewValue(view, record), { extra: warningsMetadata(warnings) });
     });
     app.all(path, methodNotAllowed('GET, PUT'));

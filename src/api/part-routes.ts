@@ -11,6 +11,7 @@ import type { EntityActions } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
 import { limitBody, readJsonBody } from './body.ts';
 import { queryParams } from './params.ts';
+import { writeMeta } from './audit-routes.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { versionNumber, type VersionedRecords } from './versions.ts';
 
@@ -46,7 +47,7 @@ export function mountPart(app: Hono, ctx: PartContext): void {
   /** The part, created (with the `where` values) when a first version arrives. */
   const findOrCreate = async (c: Context): Promise<StoredRecord> => {
     const { parentId, record } = await find(c);
-    return record ?? (await versioned.ownerActions.create({ [part.via]: parentId, ...part.where })).record;
+    return record ?? (await versioned.ownerActions.create({ [part.via]: parentId, ...part.where }, undefined, writeMeta(c, false))).record;
   };
   const version = { entity: versioned.version };
 
@@ -56,11 +57,11 @@ export function mountPart(app: Hono, ctx: PartContext): void {
   });
   // Replacing "the script" adds a version and makes it the active one.
   app.put(path, limitBody, async (c) => {
-    const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), true);
+    const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), true, writeMeta(c, false));
     return ctx.send(c, record, { ...version, extra: warningsMetadata(warnings) });
   });
   app.post(`${path}/versions`, limitBody, async (c) => {
-    const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), false);
+    const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), false, writeMeta(c, false));
     c.header('Location', `${c.req.path}/${record[versioned.def.number] as number}`);
     return ctx.send(c, record, { ...version, status: 201, extra: warningsMetadata(warnings) });
   });
@@ -78,7 +79,7 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     return ctx.send(c, page.records, { ...version, extra });
   });
   app.get(`${path}/versions/:n`, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
-  app.put(`${path}/active`, limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c)), version));
+  app.put(`${path}/active`, limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c), writeMeta(c)), version));
   app.get(`${path}/diff`, async (c) => {
     const params = queryParams(c, ['from', 'to']);
     return ctx.send(c, await versioned.diff(await require(c), params.get('from'), params.get('to')), version);

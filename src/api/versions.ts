@@ -9,6 +9,7 @@ import { SEARCH_COLUMN, TEXT_SEARCH_CONFIG } from '../query/full-text.ts';
 import type { EntityActions, Written } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
 import { isPlainObject } from './record-input.ts';
+import type { WriteMeta } from '../audit/write-meta.ts';
 
 export interface VersionDiff {
   readonly from: number;
@@ -73,30 +74,23 @@ export class VersionedRecords {
    * Adds a version (numbered by the server; 409 past the sequence's max). The first version of an
    * owner becomes its active one; later ones only when `activate` (or by PUT …/active).
    */
-  async add(owner: StoredRecord, body: unknown, activate: boolean): Promise<Written> {
+  async add(owner: StoredRecord, body: unknown, activate: boolean, meta: WriteMeta): Promise<Written> {
     if (!isPlainObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'the request body must be a JSON object');
     if (this.def.number in body) throw ApiError.single(422, 'VALIDATION_ERROR', `${this.def.number} is given by the server`, this.def.number);
     return this.pool.transaction(async (tx) => {
-      const written = await this.versions.create({ ...body, [this.def.via]: owner.id }, tx);
+      const written = await this.versions.create({ ...body, [this.def.via]: owner.id }, tx, meta);
       const n = written.record[this.def.number] as number;
-      if (activate || owner[this.def.active] === null) await this.setActive(owner.id, n, tx);
+      if (activate || owner[this.def.active] === null) await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, { ...meta, ifMatch: null });
       return written;
     });
   }
 
-  /** Chooses the version in use; the version must exist. Answers that version. */
-  async activate(owner: StoredRecord, body: unknown): Promise<StoredRecord> {
+  /** Chooses the version in use (audited as `activate`); the version must exist. Answers that version. */
+  async activate(owner: StoredRecord, body: unknown, meta: WriteMeta): Promise<StoredRecord> {
     const n = versionNumber(isPlainObject(body) ? body.version : undefined, 'version');
     const version = await this.get(owner, n);
-    await this.setActive(owner.id, n, this.pool);
+    await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', undefined, meta);
     return version;
-  }
-
-  private async setActive(ownerId: string, n: number, db: Parameters<RecordStore['update']>[2]): Promise<void> {
-    // The active field is server-owned: written by the store directly, with the record otherwise as it is.
-    const serverOwned = new Set(this.owner.fields.filter((f) => f.readOnly).map((f) => f.name));
-    const writable = (current: StoredRecord) => Object.fromEntries(Object.entries(current).filter(([name]) => !serverOwned.has(name)));
-    await this.ownerStore.update(ownerId, (current) => ({ ...writable(current), [this.def.active]: n }), db);
   }
 
   async diff(owner: StoredRecord, fromRaw: unknown, toRaw: unknown): Promise<VersionDiff> {

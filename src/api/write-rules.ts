@@ -9,6 +9,7 @@ import { findEntity, findField, type EntityDef, type FieldDef, type Model } from
 import type { Warning } from './duplicates.ts';
 import type { EntityActions } from './entity-actions.ts';
 import { isPlainObject } from './record-input.ts';
+import type { WriteMeta } from '../audit/write-meta.ts';
 
 export type Values = Record<string, unknown>;
 
@@ -17,6 +18,8 @@ export interface WriteContext {
   /** Another entity's actions, to find or create related records in the same transaction. */
   readonly actionsOf: (entity: string) => EntityActions;
   readonly warnings: Warning[];
+  /** Who and which request the write comes from, for the audit rows of the records rules write. */
+  readonly meta?: WriteMeta;
 }
 
 /** `current` is the stored record on an update, undefined on a create. */

@@ -13,6 +13,7 @@ import { LIST_LIMIT, MAX_QUERY_BYTES } from '../query/parse.ts';
 import { MAX_CONDITIONS } from '../query/problems.ts';
 import { MAX_DEPTH } from '../query/parse-filter.ts';
 import { resolveTarget } from '../query/targets.ts';
+import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -131,6 +132,15 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
     422: errorResponse('Validation failed: one error per problem, with dotted field paths'),
   };
   const softDelete = hasSoftDelete(entity);
+  const ifMatch = {
+    name: 'If-Match',
+    in: 'header',
+    description: 'Write only if the record still has this ETag (as GET answered it); `*` matches any existing record. Otherwise 412 PRECONDITION_FAILED.',
+    schema: { type: 'string' },
+  };
+  const etagHeader = { ETag: { description: "The record's version, for If-Match", schema: { type: 'string' } } };
+  const tagged = { ...item, headers: etagHeader };
+  const stale = { 412: errorResponse('If-Match does not match the current ETag: read the record again') };
   return {
     [`/api/${version}/${entity.route}`]: {
       get: {
@@ -205,21 +215,23 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         operationId: `${version}_get_${entity.name}`,
         summary: `Get ${one}`,
         parameters: softDelete ? [{ name: 'include_deleted', in: 'query', schema: { type: 'boolean', default: false } }] : [],
-        responses: { 200: item, 404: errorResponse('No such record') },
+        responses: { 200: tagged, 404: errorResponse('No such record') },
       },
       put: {
         tags: [tag],
         operationId: `${version}_replace_${entity.name}`,
         summary: `Replace ${one}`,
         description: 'Full replace: fields left out are cleared (or reset to their default).',
+        parameters: [ifMatch],
         requestBody: writeBody,
-        responses: { 200: item, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict, or a transition the field does not allow') },
+        responses: { 200: tagged, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict, or a transition the field does not allow'), ...stale },
       },
       patch: {
         tags: [tag],
         operationId: `${version}_patch_${entity.name}`,
         summary: `Patch ${one} (JSON merge patch, RFC 7396)`,
         description: 'Objects merge deeply; null removes a field; arrays are replaced whole.',
+        parameters: [ifMatch],
         requestBody: {
           required: true,
           content: {
@@ -227,7 +239,7 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
             'application/json': { schema: { type: 'object' } },
           },
         },
-        responses: { 200: item, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict') },
+        responses: { 200: tagged, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict'), ...stale },
       },
       delete: {
         tags: [tag],
@@ -237,12 +249,43 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
           ? [
               { name: 'hard', in: 'query', description: 'Remove the row instead of marking it deleted.', schema: { type: 'boolean', default: false } },
               { name: 'reason', in: 'query', description: 'Stored as deleted_reason.', schema: { type: 'string' } },
+              ifMatch,
             ]
-          : [],
+          : [ifMatch],
         responses: {
           200: { description: 'Deleted', content: json(envelope(ref('DeleteResult'))) },
           404: errorResponse('No such record'),
           409: errorResponse('Still referenced by other records'),
+          ...stale,
+        },
+      },
+    },
+    [`/api/${version}/${entity.route}/{id}/history`]: {
+      parameters: [idParam],
+      get: {
+        tags: [tag],
+        operationId: `${version}_history_${entity.name}`,
+        summary: `The audit entries of ${one}, newest first`,
+        description: 'The list query language over its audit entries (operation, actor, at, changes.path …).',
+        parameters: listParameters(AUDIT_ENTITY, (field) => field),
+        responses: { 200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) }, 400: errorResponse('Unknown field, operator or bad value'), 404: errorResponse('Not an id of this entity') },
+      },
+    },
+    [`/api/${version}/${entity.route}/{id}/revert`]: {
+      parameters: [idParam],
+      post: {
+        tags: [tag],
+        operationId: `${version}_revert_${entity.name}`,
+        summary: `Undo one audited change of ${one}`,
+        description:
+          'Body `{"audit_id": "aud_…"}`, an entry of this record. An update (or revert) is undone by writing back the fields as they were before it (validated like a PUT); a delete by a restore; a create or restore by a soft delete. The revert is audited itself (operation `revert`, `reverts` naming the entry).',
+        requestBody: { required: true, content: json({ type: 'object', required: ['audit_id'], properties: { audit_id: { type: 'string' } } }) },
+        responses: {
+          200: { description: 'The record as reverted (or the delete result, for a create undone)', headers: etagHeader, content: json(envelope({})) },
+          400: errorResponse('No audit_id'),
+          404: errorResponse('No such record, or the entry is not one of its changes'),
+          409: errorResponse('The change cannot be undone (a hard delete) or conflicts with the record now'),
+          422: errorResponse('The state before the change no longer validates'),
         },
       },
     },
@@ -312,6 +355,7 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
             post: {
               tags: [tag],
               operationId: `${version}_restore_${entity.name}`,
+              parameters: [ifMatch],
               summary: `Restore a soft-deleted ${entity.name}`,
               description:
                 'Clears the deletion fields and records restored_at and restored_by (X-Actor). The records the delete cascaded to (their deleted_reason is "deleted with" this record) are restored with it, at any depth, in one transaction; metadata.restored counts them by plural.',
@@ -319,6 +363,7 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
                 200: item,
                 404: errorResponse('No such record'),
                 409: errorResponse('The record is not deleted, or a live record now holds its unique values (or those of a record it would bring back)'),
+                ...stale,
               },
             },
           },
@@ -370,7 +415,27 @@ export function buildOpenApi(model: Model): JsonSchema {
       }
       Object.assign(paths, entityPaths(model, entity, version, name));
     }
+    paths[`/api/${version.name}/${AUDIT_ENTITY.route}`] = {
+      get: {
+        tags: ['audit'],
+        operationId: `${version.name}_list_audit`,
+        summary: 'Audit entries, newest first',
+        description:
+          'Every create, update, delete, restore, hard delete and revert, written in the same transaction as the change. `id` filters the audited record (record_id), `since` is at[gte] and `until` at[lt]; the whole list query language applies.',
+        parameters: [
+          { name: 'entity', in: 'query', schema: { type: 'string' } },
+          { name: 'id', in: 'query', description: "The audited record's id.", schema: { type: 'string' } },
+          { name: 'actor', in: 'query', schema: { type: 'string' } },
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          ...listParameters(AUDIT_ENTITY, (field) => field),
+        ],
+        responses: { 200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) }, 400: errorResponse('Unknown field, operator or bad value') },
+      },
+    };
   }
+  const { $schema: _as, $id: _ai, ...auditSchema } = entitySchema(AUDIT_ENTITY, model);
+  schemas.AuditEntry = auditSchema;
   return {
     openapi: '3.1.0',
     info: {
@@ -378,7 +443,7 @@ export function buildOpenApi(model: Model): JsonSchema {
       version: model.registryVersion,
       description: 'Metadata for fashion and lifestyle video production. Every entity route is generated from the schema registry.',
     },
-    tags: [...model.entities.map((e) => ({ name: e.plural, description: e.description })), { name: 'ops' }],
+    tags: [...model.entities.map((e) => ({ name: e.plural, description: e.description })), { name: 'audit', description: AUDIT_ENTITY.description }, { name: 'ops' }],
     paths,
     components: {
       schemas: {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { walkFields } from '../registry/compile.ts';
 import { findEntity, hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { NESTED_CASTS } from '../query/compile-sql.ts';
+import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { SEARCH_COLUMN, searchVectorExpression } from '../query/full-text.ts';
 
 export interface ColumnSpec {
@@ -89,10 +90,20 @@ export function sqlLiteral(value: unknown, field: FieldDef): string {
 }
 
 export function tableSpecs(model: Model): TableSpec[] {
-  return model.entities.flatMap((entity) => [
-    tableSpec(entity, model),
-    ...entity.fields.filter((f) => f.type === 'refs').map((field) => junctionSpec(entity, field, model)),
-  ]);
+  return [
+    ...model.entities.flatMap((entity) => [
+      tableSpec(entity, model),
+      ...entity.fields.filter((f) => f.type === 'refs').map((field) => junctionSpec(entity, field, model)),
+    ]),
+    auditSpec(model),
+  ];
+}
+
+/** The platform's audit table (src/audit): an entity table plus the indexes its reads use. */
+function auditSpec(model: Model): TableSpec {
+  const spec = tableSpec(AUDIT_ENTITY, model);
+  const index = (...columns: string[]): NamedSql => ({ name: objectName(spec.name, ...columns, 'idx'), definition: `USING btree (${columns.map(quoteIdent).join(', ')})` });
+  return { ...spec, indexes: [...spec.indexes, index('entity', 'record_id', 'at'), index('actor', 'at')] };
 }
 
 /**

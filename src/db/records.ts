@@ -23,6 +23,9 @@ type Row = Record<string, unknown>;
 /** How many matches of a full-text search are ranked at most. */
 export const RANK_WINDOW = 1000;
 
+/** The alias of the row version in single-record queries. */
+const VERSION = '_row_version';
+
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Ids in the seed's style, `ep_20251231_k3x9q2m7za`: prefix, UTC day, 10 random characters. */
@@ -64,6 +67,10 @@ export class RecordStore {
   private readonly andLive: FragmentSqlToken;
   private readonly getAny: QuerySqlToken;
   private readonly getLive: QuerySqlToken;
+  /** The select list plus the row version (`xmin`), for single-record reads and writes. */
+  private readonly versioned: FragmentSqlToken;
+  /** Each record read through `versioned` → its row version (see versionOf). */
+  private readonly versions = new WeakMap<object, string>();
 
   /** Every select-list item by name: columns, and the expressions of links and counts. */
   private readonly selectable: ReadonlyMap<string, FragmentSqlToken>;
@@ -98,12 +105,28 @@ export class RecordStore {
     this.softDelete = hasSoftDelete(entity);
     this.andLive = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
     this.touch = hasTimestamps(entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
-    this.getAny = sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${''}`;
+    this.versioned = sql.fragment`${this.columns}, ${sql.identifier([entity.table, 'xmin'])}::text AS ${sql.identifier([VERSION])}`;
+    this.getAny = sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${''}`;
     this.getLive = this.softDelete ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL` : this.getAny;
+  }
+
+  /**
+   * The row version of a record this store read or wrote on its own (not through a list): the
+   * transaction id that last wrote the row (PostgreSQL's `xmin`), which every UPDATE changes.
+   * It is the record's ETag (src/api/preconditions.ts).
+   */
+  versionOf(record: StoredRecord): string | undefined {
+    return this.versions.get(record);
   }
 
   /** Row → API record: id, every declared field (null when unset), schema_version. */
   private toRecord(row: Row): StoredRecord {
+    const record = this.recordOf(row);
+    if (typeof row[VERSION] === 'string') this.versions.set(record, row[VERSION]);
+    return record;
+  }
+
+  private recordOf(row: Row): StoredRecord {
     if (row[LEGACY]) return upgradeRow(this.entity, row);
     const doc = (row.doc ?? {}) as Row;
     const record: Row = { id: row.id };
@@ -164,7 +187,7 @@ export class RecordStore {
     const insert = sql.unsafe`
       INSERT INTO ${this.table} (${sql.join(assigned.map((a) => sql.identifier([a.column])), sql.fragment`, `)})
       VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
-      RETURNING ${this.columns}`;
+      RETURNING ${this.versioned}`;
     const links = this.linkFields.filter((f) => Array.isArray(values[f.name]) && (values[f.name] as unknown[]).length > 0);
     if (numbered.length === 0 && links.length === 0) return this.toRecord(await db.one(insert));
     return db.transaction(async (tx) => {
@@ -257,7 +280,7 @@ export class RecordStore {
    */
   async update(id: string, next: (current: StoredRecord, tx: DatabaseConnection) => Row | Promise<Row>, db: DatabaseConnection = this.pool): Promise<StoredRecord | null> {
     return db.transaction(async (tx) => {
-      const row = await tx.maybeOne(sql.unsafe`SELECT ${this.columns} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`);
+      const row = await tx.maybeOne(sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`);
       if (!row) return null;
       const current = this.toRecord(row);
       const values = await next(current, tx);
@@ -271,7 +294,7 @@ export class RecordStore {
       sets.push(sql.fragment`schema_version = ${this.entity.schemaVersion}`);
       if (hasTimestamps(this.entity)) sets.push(sql.fragment`updated_at = now()`);
       const updated = await tx.one(sql.unsafe`
-        UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id} RETURNING ${this.columns}`);
+        UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id} RETURNING ${this.versioned}`);
       return this.toRecord(updated);
     });
   }
@@ -322,7 +345,7 @@ export class RecordStore {
   private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: ValueExpression, db: CommonQueryMethods) {
     return db.any(sql.unsafe`
       UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${this.touch}
-      WHERE ${condition} AND deleted_at IS NULL RETURNING ${this.columns}`);
+      WHERE ${condition} AND deleted_at IS NULL RETURNING ${this.versioned}`);
   }
 
   async softDeleteRecord(id: string, by: string | null, reason: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
@@ -405,7 +428,7 @@ export class RecordStore {
   async restore(id: string, by: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
     const row = await db.maybeOne(sql.unsafe`
       UPDATE ${this.table} SET ${this.restoreSet(by)}
-      WHERE id = ${id} AND deleted_at IS NOT NULL RETURNING ${this.columns}`);
+      WHERE id = ${id} AND deleted_at IS NOT NULL RETURNING ${this.versioned}`);
     return row ? this.toRecord(row) : null;
   }
 
@@ -420,6 +443,16 @@ export class RecordStore {
         AND deleted_reason = ${reasonPrefix} || ${sql.identifier([field])}
       RETURNING id`);
     return rows.map((row) => row.id as string);
+  }
+
+  /**
+   * The record (live only, unless `includeDeleted`) locked FOR UPDATE until `db`'s transaction
+   * ends, so a precondition checked on it holds for the write that follows.
+   */
+  async lock(id: string, options: { includeDeleted?: boolean }, db: DatabaseConnection): Promise<StoredRecord | null> {
+    const live = options.includeDeleted ? sql.fragment`` : this.andLive;
+    const row = await db.maybeOne(sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`);
+    return row ? this.toRecord(row) : null;
   }
 
   async hardDelete(id: string, db: CommonQueryMethods = this.pool): Promise<boolean> {

@@ -102,7 +102,7 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
       return id;
     }
   }
-  const { record } = await outfits.create({ ...pick(attributes, Object.keys(attributes)), items: links }, ctx.tx);
+  const { record } = await outfits.create({ ...pick(attributes, Object.keys(attributes)), items: links }, ctx.tx, ctx.meta);
   if (reused.length > 0) {
     const list = reused.map((r) => `${r.at} (${r.id})`).join(', ');
     ctx.warnings.push({ code: 'REUSED', message: `new outfit ${record.id} reuses wardrobe items already on file: ${list}`, fields: reused.map((r) => r.at), ids: reused.map((r) => r.id), total: reused.length });

@@ -1,0 +1,61 @@
+// The audit trail's table as a platform entity: not in registry/ (clients never write it), but
+// described with the same EntityDef so codegen derives its table and migration like any other,
+// and the list query language (filters, _sort, paging, _fields) works on it unchanged.
+import type { EntityDef, FieldDef, FieldType } from '../registry/model.ts';
+
+/** What an audit row records; `revert` points at the entry it undid through `reverts`. */
+export const AUDIT_OPERATIONS = ['create', 'update', 'delete', 'restore', 'hard_delete', 'revert', 'activate'] as const;
+export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
+
+const SOURCE = { file: 'src/audit/audit-entity.ts', path: 'fields' } as const;
+
+function field(name: string, type: FieldType, extra: Partial<FieldDef> = {}): FieldDef {
+  return {
+    name,
+    path: [name],
+    type,
+    required: false,
+    indexed: false,
+    searchable: false,
+    storage: 'column',
+    deprecated: false,
+    readOnly: true,
+    source: { ...SOURCE, path: `fields.${name}` },
+    ...extra,
+  };
+}
+
+export const AUDIT_ENTITY: EntityDef = {
+  name: 'audit_entry',
+  plural: 'audit_entries',
+  route: 'audit',
+  idPrefix: 'aud',
+  table: 'audit_entries',
+  schemaVersion: 1,
+  description: 'One write to a record: who, when, what changed (field-level), and the state before.',
+  mixins: [],
+  parts: [],
+  fields: [
+    field('at', 'datetime', { required: true, indexed: true, description: 'When the change was made.' }),
+    field('actor', 'string', { maxLength: 200, description: 'Who made it (X-Actor until authentication exists).' }),
+    field('entity', 'string', { required: true, maxLength: 100, description: 'The entity of the changed record.' }),
+    field('record_id', 'string', { required: true, maxLength: 100, description: 'The id of the changed record.' }),
+    field('operation', 'enum', { required: true, values: AUDIT_OPERATIONS, description: 'What was done.' }),
+    field('request_id', 'string', { maxLength: 200, description: 'The X-Request-Id of the request.' }),
+    field('changes', 'array', {
+      required: true,
+      items: { ...field('items', 'object'), path: ['changes', 'items'] },
+      description: 'Leaf-level differences {path, old, new}; nested objects by dotted path, lists whole.',
+    }),
+    field('before', 'object', { description: 'The whole record before the change (null for a create).' }),
+    field('reverts', 'string', { maxLength: 100, description: 'For a revert: the audit entry it undid.' }),
+    field('details', 'object', { description: 'What else the change did, e.g. cascaded deletes counted by plural.' }),
+  ],
+  unique: [],
+  duplicateWarnings: [],
+  presets: [],
+  views: [],
+  reserved: [],
+  upgrades: [],
+  file: SOURCE.file,
+};

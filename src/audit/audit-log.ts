@@ -1,0 +1,75 @@
+// Writes audit rows (inside the write's own transaction), reads them back, and purges old ones.
+import { sql, type CommonQueryMethods, type DatabaseConnection } from 'slonik';
+import type { EntityDef } from '../registry/model.ts';
+import { RecordStore, type StoredRecord } from '../db/records.ts';
+import type { DatabasePool } from '../db/pool.ts';
+import { AUDIT_ENTITY, type AuditOperation } from './audit-entity.ts';
+import { diffRecords } from './diff.ts';
+import type { WriteMeta } from './write-meta.ts';
+
+/** Entities whose entries are kept whatever the retention (§8.17 calls them critical). */
+export const CRITICAL_ENTITIES = ['script', 'script_version'] as const;
+/** Operations whose entries are kept whatever the retention. */
+export const CRITICAL_OPERATIONS = ['delete', 'hard_delete'] as const;
+
+export interface AuditEvent {
+  readonly entity: EntityDef;
+  readonly id: string;
+  readonly operation: AuditOperation;
+  readonly before: StoredRecord | null;
+  readonly after: StoredRecord | null;
+  readonly meta: WriteMeta;
+  /** What else the write did, e.g. `{ cascaded: { components: 2 } }`. */
+  readonly details?: Record<string, unknown>;
+}
+
+export class AuditLog {
+  readonly store: RecordStore;
+
+  constructor(pool: DatabasePool) {
+    this.store = new RecordStore(pool, AUDIT_ENTITY);
+  }
+
+  /**
+   * One row for one write, on the write's transaction. An update that changed nothing is not
+   * recorded; a revert is recorded as `revert`, pointing at the entry it undid.
+   */
+  async record(tx: DatabaseConnection, event: AuditEvent): Promise<StoredRecord | null> {
+    const changes = diffRecords(event.before, event.after);
+    if (changes.length === 0 && event.operation === 'update' && !event.meta.reverts) return null;
+    const details = { ...(event.meta.reverts ? { undid: event.operation } : {}), ...event.details };
+    return this.store.create(
+      {
+        at: new Date().toISOString(),
+        actor: event.meta.actor,
+        entity: event.entity.name,
+        record_id: event.id,
+        operation: event.meta.reverts ? 'revert' : event.operation,
+        request_id: event.meta.requestId,
+        changes,
+        before: event.before,
+        reverts: event.meta.reverts ?? null,
+        details: Object.keys(details).length > 0 ? details : null,
+      },
+      tx,
+    );
+  }
+
+  get(id: string, db?: CommonQueryMethods): Promise<StoredRecord | null> {
+    return this.store.get(id, {}, db);
+  }
+}
+
+/**
+ * Deletes entries older than `days`, except the critical ones (script entities, deletions).
+ * `days` 0 keeps everything. How many were deleted.
+ */
+export async function purgeAudit(db: CommonQueryMethods, days: number): Promise<number> {
+  if (days <= 0) return 0;
+  const result = await db.query(sql.unsafe`
+    DELETE FROM ${sql.identifier([AUDIT_ENTITY.table])}
+    WHERE at < now() - make_interval(days => ${days})
+      AND NOT (operation = ANY(${sql.array([...CRITICAL_OPERATIONS], 'text')}))
+      AND NOT (entity = ANY(${sql.array([...CRITICAL_ENTITIES], 'text')}))`);
+  return result.rowCount;
+}
