@@ -3,14 +3,13 @@
 import type { Context, Hono } from 'hono';
 import type { Model } from '../registry/model.ts';
 import { parseListQuery } from '../query/parse.ts';
-import { encodeCursor } from '../query/cursor.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 import type { ApiShape } from './api-shape.ts';
 import { readJsonBody } from './body.ts';
 import type { EntityActions } from './entity-actions.ts';
-import { sendData, sendErrors } from './envelope.ts';
+import { pageMetadata, sendData, sendErrors } from './envelope.ts';
 import { ApiError } from './errors.ts';
 import { etagOf } from './preconditions.ts';
 
@@ -46,18 +45,11 @@ interface AuditPageOptions {
 async function sendAuditPage(c: Context, search: string, { model, audit, shapeOf }: AuditPageOptions) {
   const query = parseListQuery(AUDIT_ENTITY, search, [AUDIT_ENTITY]);
   const page = await audit.store.list(query);
-  const extra: Record<string, unknown> = { limit: query.limit };
-  if (!query.after) extra.offset = query.offset;
-  if (page.total) {
-    extra.total = page.total.total;
-    extra.total_is_estimate = page.total.isEstimate;
-  }
-  if (page.next) extra.next_cursor = encodeCursor(query.sort, page.next);
   const entries = page.records.map((entry) => {
     const shape = typeof entry.entity === 'string' ? shapeOf(entry.entity) : undefined;
     return shape && entry.before ? { ...entry, before: shape.recordOut(entry.before) } : entry;
   });
-  return sendData(c, model, entries, { extra });
+  return sendData(c, model, entries, { extra: pageMetadata(query, page) });
 }
 
 /** 405 with an Allow header: the audit trail is written by the service only. */

@@ -7,7 +7,6 @@ import { resolveTarget } from '../query/targets.ts';
 import { coerceValue } from '../query/operators.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore } from '../db/records.ts';
-import { encodeCursor } from '../query/cursor.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { readOperations, runBatch } from './batch.ts';
 import { limitBatchBody, limitBody, readJsonBody } from './body.ts';
@@ -17,7 +16,7 @@ import { EntityActions } from './entity-actions.ts';
 import { parseExportQuery, streamExport } from './export.ts';
 import type { ErrorClassifier } from './failures.ts';
 import { ApiError, notFound } from './errors.ts';
-import { methodNotAllowed as notAllowed, sendData, sendErrors, type SendOptions } from './envelope.ts';
+import { methodNotAllowed as notAllowed, pageMetadata, sendData, sendErrors, type SendOptions } from './envelope.ts';
 import { isPlainObject, RecordInput } from './record-input.ts';
 import { booleanParam, queryParams } from './params.ts';
 import { ApiShape, deprecationHeaders } from './api-shape.ts';
@@ -157,14 +156,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
 
   const sendPage = async (c: Context, query: ListQuery) => {
     const page = await store.list(query);
-    const extra: Record<string, unknown> = { limit: query.limit };
-    if (!query.after) extra.offset = query.offset;
-    if (page.total) {
-      extra.total = page.total.total;
-      extra.total_is_estimate = page.total.isEstimate;
-    }
-    if (page.next) extra.next_cursor = encodeCursor(query.sort, page.next);
-    return send(c, page.records.map(out), { extra });
+    return send(c, page.records.map(out), { extra: pageMetadata(query, page) });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
   const list = (c: Context) => sendPage(c, parseListQuery(entity, search(c), model.entities));

@@ -3,6 +3,9 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EntityDef, Model } from '../registry/model.ts';
 import type { ApiProblem } from './errors.ts';
+import type { ListQuery } from '../query/ast.ts';
+import type { ListPage } from '../db/records.ts';
+import { encodeCursor } from '../query/cursor.ts';
 
 export interface Metadata {
   readonly schema_version?: number;
@@ -41,3 +44,15 @@ export const methodNotAllowed = (model: Model, allowed: string) => (c: Context) 
   c.header('Allow', allowed);
   return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
 };
+
+/** A list page's metadata: limit, offset (offset paging), total and whether it is an estimate, next_cursor. */
+export function pageMetadata(query: ListQuery, page: ListPage): Record<string, unknown> {
+  const extra: Record<string, unknown> = { limit: query.limit };
+  if (!query.after) extra.offset = query.offset;
+  if (page.total) {
+    extra.total = page.total.total;
+    extra.total_is_estimate = page.total.isEstimate;
+  }
+  if (page.next) extra.next_cursor = encodeCursor(query.sort, page.next);
+  return extra;
+}

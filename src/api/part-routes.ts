@@ -12,6 +12,7 @@ import { ApiError } from './errors.ts';
 import { limitBody, readJsonBody } from './body.ts';
 import { queryParams } from './params.ts';
 import { writeMeta } from './audit-routes.ts';
+import { pageMetadata } from './envelope.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { versionNumber, type VersionedRecords } from './versions.ts';
 
@@ -74,9 +75,7 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     const query = parseListQuery(versioned.version, new URLSearchParams(search).has('_sort') ? search : `_sort=${versioned.def.number}&${search}`, ctx.entities);
     const ofOwner: Condition = { kind: 'compare', target: via.target, op: 'eq', values: [owner.id] };
     const page = await ctx.versionStore.list({ ...query, where: query.where ? { kind: 'and', items: [ofOwner, query.where] } : ofOwner });
-    const extra: Record<string, unknown> = { limit: query.limit, offset: query.offset, active_version: owner[versioned.def.active] };
-    if (page.total) extra.total = page.total.total;
-    return ctx.send(c, page.records, { ...version, extra });
+    return ctx.send(c, page.records, { ...version, extra: { ...pageMetadata(query, page), [versioned.def.active]: owner[versioned.def.active] } });
   });
   app.get(`${path}/versions/:n`, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
   app.put(`${path}/active`, limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c), writeMeta(c)), version));
