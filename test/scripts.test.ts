@@ -35,6 +35,11 @@ describe('episode scripts', () => {
       ['showrunner', [{ path: 'active_version', old: 1, new: 2 }]],
       [null, [{ path: 'active_version', old: null, new: 1 }]],
     ]);
+    // Reverting the choice puts the previous version back in use, itself audited.
+    const reverted = await call('POST', `/scripts/${scriptId}/revert`, { audit_id: audited.body.data[0]!.id });
+    expect(reverted.status).toBe(200);
+    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 1 });
+    expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 2 })).status).toBe(200);
     expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 2, file_reference: 's3://scripts/ep/v2.pdf', text: DRAFT_2 });
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 9 })).status).toBe(404);
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 'two' })).status).toBe(400);

@@ -288,7 +288,13 @@ export class EntityActions {
     }
     const undo: WriteMeta = { ...meta, reverts: entry.id };
     const operation = entry.operation as string;
-    if (operation === 'update' || operation === 'revert' || operation === 'activate') {
+    if (operation === 'activate') {
+      // The server-owned fields it changed (a script's active version) go back as they were.
+      const before = (entry.before ?? {}) as Record<string, unknown>;
+      const changed = new Set((entry.changes as { path: string }[]).map((c) => c.path.split('.')[0]!));
+      return { record: await this.setServerOwned(id, Object.fromEntries([...changed].map((name) => [name, before[name] ?? null])), 'revert', undefined, undo) };
+    }
+    if (operation === 'update' || operation === 'revert') {
       const before = entry.before as Record<string, unknown>;
       return this.rewrite(id, (current) => this.input.forReplace(before, current), undefined, undo);
     }
