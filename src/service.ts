@@ -7,10 +7,11 @@ import pino, { type Logger } from 'pino';
 import { createApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
-import { migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
+import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from './db/migrator.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loadRegistry } from './registry/load.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
+import { Metrics } from './observability/metrics.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -80,11 +81,14 @@ export async function startService(config: Config, logger: Logger = createLogger
   };
   try {
     await prepareSchema(config, database.url, logger);
-    const pool = await createDatabasePool(database.url, config.poolSize);
+    const metrics = new Metrics();
+    const pool = await createDatabasePool(database.url, config.poolSize, [metrics.queryInterceptor()]);
+    metrics.watchPool(pool);
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
     cleanup.push(async () => stopPurge());
-    const app = createApp({ model, pool, logger, domain: { guestSessionDays: config.guestSessionDays } });
+    const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
+    const app = createApp({ model, pool, logger, metrics, migrations, domain: { guestSessionDays: config.guestSessionDays } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     cleanup.push(

@@ -1,14 +1,16 @@
 // The hono application: generic entity routes for every API version, ops routes, and one error
 // handler that turns every failure into the envelope (a client's mistake is never a 500).
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
-import { sql } from 'slonik';
 import { createAjv } from '../registry/ajv.ts';
 import type { Model } from '../registry/model.ts';
 import { buildOpenApi } from '../codegen/openapi.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { docsRoutes } from './docs.ts';
+import { opsRoutes } from './ops-routes.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { matchedRoutes } from 'hono/route';
 import { entityRoutes } from './entity-routes.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { createClassifier } from './failures.ts';
@@ -18,10 +20,14 @@ export interface AppOptions {
   readonly model: Model;
   readonly pool: DatabasePool;
   readonly logger: Logger;
+  /** Default: a registry of its own (without query timings, which come from the pool's interceptor). */
+  readonly metrics?: Metrics;
+  /** The migration versions this build ships, for /ready. */
+  readonly migrations?: readonly number[];
   readonly domain?: DomainSettings;
 }
 
-export function createApp({ model, pool, logger, domain }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -29,21 +35,21 @@ export function createApp({ model, pool, logger, domain }: AppOptions): Hono {
 
   // X-Request-Id: the client's (letters, digits, -, _, =; at most 200), else a new UUID; echoed back.
   app.use(requestId({ limitLength: 200 }));
+  // One log line and one metrics observation per request. The route is the matched template;
+  // bodies, tokens and headers other than the request id and actor are never logged.
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    const seconds = (performance.now() - started) / 1000;
+    const route = routeTemplate(c);
+    metrics.observeRequest(c.req.method, route, c.res.status, seconds);
+    logger.info(
+      { request_id: c.get('requestId'), method: c.req.method, route, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.req.header('x-actor')?.trim().slice(0, 200) || null },
+      'request',
+    );
   });
 
-  app.get('/health', async (c) => {
-    try {
-      await pool.oneFirst(sql.unsafe`SELECT 1`);
-      return c.json({ status: 'ok', database: 'ok', registry_version: model.registryVersion });
-    } catch (error) {
-      logger.error({ err: error }, 'health check: database unreachable');
-      return c.json({ status: 'unavailable', database: 'unreachable', registry_version: model.registryVersion }, 503);
-    }
-  });
+  app.route('/', opsRoutes({ model, pool, logger, metrics, migrations }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
   app.route('/', entityRoutes(model, pool, ajv, classify, domain));
@@ -60,3 +66,9 @@ export function createApp({ model, pool, logger, domain }: AppOptions): Hono {
   return app;
 }
 
+
+/** The registered path that answered (`/api/v1/episodes/:id`), or `unmatched`: never the raw path, so labels stay few. */
+function routeTemplate(c: Context): string {
+  const handlers = matchedRoutes(c).filter((r) => r.method !== 'ALL' || !r.path.endsWith('*'));
+  return handlers.at(-1)?.path ?? 'unmatched';
+}

@@ -398,6 +398,25 @@ export function buildOpenApi(model: Model): JsonSchema {
         },
       },
     },
+    '/ready': {
+      get: {
+        tags: ['ops'],
+        operationId: 'ready',
+        summary: 'Readiness: the database answers and every migration this build ships is applied',
+        responses: {
+          200: { description: 'Ready', content: json({ type: 'object', properties: { status: { const: 'ok' }, database: { type: 'string' }, migrations: { type: 'string' }, registry_version: { type: 'string' } } }) },
+          503: { description: 'The database is unreachable, or migrations are pending (listed)', content: json({ type: 'object' }) },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        tags: ['ops'],
+        operationId: 'metrics',
+        summary: 'Prometheus metrics: request durations by route template, method and status; errors; query timings; pool; process',
+        responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
     '/openapi.json': {
       get: { tags: ['ops'], operationId: 'openapi', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } } },
     },

@@ -1,6 +1,6 @@
 // The slonik pool, with type parsers that give JSON-ready values: ISO strings for timestamps,
 // plain 'YYYY-MM-DD' strings for dates, numbers for int8 and numeric.
-import { createPool, type DatabasePool } from 'slonik';
+import { createPool, type DatabasePool, type Interceptor } from 'slonik';
 
 export type { DatabasePool };
 
@@ -14,9 +14,10 @@ export const isoTimestamp = (value: string): string => {
   return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
 };
 
-export async function createDatabasePool(databaseUrl: string, maximumPoolSize: number): Promise<DatabasePool> {
+export async function createDatabasePool(databaseUrl: string, maximumPoolSize: number, interceptors: readonly Interceptor[] = []): Promise<DatabasePool> {
   return createPool(databaseUrl, {
     maximumPoolSize,
+    interceptors,
     // slonik's default runs DISCARD ALL each time a connection returns to the pool: a second
     // round trip per query, and it throws away cached plans. Nothing here sets session state
     // outside a transaction (SET LOCAL ends with its transaction), so there is nothing to reset.

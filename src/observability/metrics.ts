@@ -1,0 +1,81 @@
+// Prometheus metrics (NFR-10), one registry per service instance: HTTP request durations by route
+// template, method and status; error answers; database query timings and errors; the pool's
+// connections; and Node's process metrics. GET /metrics serves them in the text format.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DatabasePool } from 'slonik';
+import type { Interceptor } from 'slonik';
+
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const QUERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly httpErrors: Counter<'method' | 'route' | 'status'>;
+  private readonly queryDuration: Histogram;
+  private readonly queryErrors: Counter;
+  private pool: DatabasePool | undefined;
+
+  constructor() {
+    const registers = [this.registry];
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.httpErrors = new Counter({ name: 'http_request_errors_total', help: 'HTTP answers with a 4xx or 5xx status', labelNames: ['method', 'route', 'status'], registers });
+    this.queryDuration = new Histogram({ name: 'db_query_duration_seconds', help: 'Database query duration', buckets: QUERY_BUCKETS, registers });
+    this.queryErrors = new Counter({ name: 'db_query_errors_total', help: 'Database queries that failed', registers });
+    const metrics = this;
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state (acquired, idle, pending) and clients waiting for one',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const state = metrics.pool?.state();
+        if (!state) return;
+        this.set({ state: 'acquired' }, state.acquiredConnections);
+        this.set({ state: 'idle' }, state.idleConnections);
+        this.set({ state: 'pending' }, state.pendingConnections);
+        this.set({ state: 'waiting_clients' }, state.waitingClients);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One answered request; `route` is the matched template (`/api/v1/episodes/:id`), never the raw path. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.httpDuration.observe(labels, seconds);
+    if (status >= 400) this.httpErrors.inc(labels);
+  }
+
+  /** The pool whose connections the gauge reports. */
+  watchPool(pool: DatabasePool): void {
+    this.pool = pool;
+  }
+
+  /** A slonik interceptor timing every query. */
+  queryInterceptor(): Interceptor {
+    const started = new WeakMap<object, number>();
+    return {
+      name: 'reelmeta-metrics',
+      beforeQueryExecution: (context) => {
+        started.set(context.sandbox, performance.now());
+        return null;
+      },
+      afterQueryExecution: (context) => {
+        const start = started.get(context.sandbox);
+        if (start !== undefined) this.queryDuration.observe((performance.now() - start) / 1000);
+        return null;
+      },
+      queryExecutionError: () => {
+        this.queryErrors.inc();
+        return null;
+      },
+    };
+  }
+}
