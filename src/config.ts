@@ -16,6 +16,8 @@ export interface Config {
   readonly migrationsDir: string;
   readonly migrateOnStart: boolean;
   readonly poolSize: number;
+  /** Longest a single query may run before PostgreSQL cancels it (the request answers 503). */
+  readonly statementTimeoutMs: number;
   readonly logLevel: string;
   /** Days a guest session lasts when not given (seed 8.9). */
   readonly guestSessionDays: number;
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrationsDir: fromRoot('MIGRATIONS_DIR', 'migrations'),
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     poolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
+    statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 1, 3_600_000),
     logLevel: env.LOG_LEVEL || 'info',
     guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500),

@@ -82,7 +82,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   try {
     await prepareSchema(config, database.url, logger);
     const metrics = new Metrics();
-    const pool = await createDatabasePool(database.url, config.poolSize, [metrics.queryInterceptor()]);
+    const pool = await createDatabasePool(database.url, config.poolSize, { interceptors: [metrics.queryInterceptor()], statementTimeoutMs: config.statementTimeoutMs });
     metrics.watchPool(pool);
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);

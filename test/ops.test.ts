@@ -2,6 +2,7 @@
 // requests by route template, query timings, the pool and the process, and every request is one
 // log line with its request id, route, status, duration and actor.
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
@@ -77,5 +78,28 @@ describe('request log', () => {
     expect(line).toMatchObject({ msg: 'request', method: 'GET', route: '/api/v1/shows', path: '/api/v1/shows', status: 200, actor: 'editor-9' });
     expect(typeof line.ms).toBe('number');
     expect(JSON.stringify(lines)).not.toContain('secret-token');
+  });
+});
+
+describe('statement timeout', () => {
+  it('answers 503 TIMEOUT when a query runs past DB_STATEMENT_TIMEOUT_MS, and serves again after', async () => {
+    const impatient = await startService({ ...loadConfig({}), port: 0, host: '127.0.0.1', databaseUrl: db.url, statementTimeoutMs: 300 }, pino({ level: 'silent' }));
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      const show = (await request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Locked' } })).body.data;
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
+      const started = performance.now();
+      const blocked = await serviceClient(impatient.url)('PATCH', `/api/v1/shows/${show.id}`, { body: { title: 'Waited' } });
+      expect(blocked.status).toBe(503);
+      expect(blocked.body.errors[0]).toMatchObject({ code: 'TIMEOUT' });
+      expect(performance.now() - started).toBeLessThan(5_000);
+      await holder.query('ROLLBACK');
+      expect((await serviceClient(impatient.url)('PATCH', `/api/v1/shows/${show.id}`, { body: { title: 'Waited' } })).status).toBe(200);
+    } finally {
+      await holder.end();
+      await impatient.stop();
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   CheckIntegrityConstraintViolationError,
   ForeignKeyIntegrityConstraintViolationError,
   NotNullIntegrityConstraintViolationError,
+  StatementTimeoutError,
   UniqueIntegrityConstraintViolationError,
 } from 'slonik';
 import { withArticle, type Model } from '../registry/model.ts';
@@ -42,7 +43,7 @@ function missingId(detail: string): string {
   return id ? ` (${id})` : '';
 }
 
-export type Classified = { status: 400 | 404 | 405 | 409 | 412 | 413 | 415 | 422; problems: readonly ApiProblem[] };
+export type Classified = { status: 400 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503; problems: readonly ApiProblem[] };
 
 /** The SQLSTATE of a database error, wherever it sits in the cause chain. */
 function sqlState(error: unknown): string | undefined {
@@ -55,6 +56,9 @@ function sqlState(error: unknown): string | undefined {
 
 function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+  if (error instanceof StatementTimeoutError) {
+    return { status: 503, problems: [{ code: 'TIMEOUT', message: 'the database took too long to answer (DB_STATEMENT_TIMEOUT_MS); try again, or narrow the query', field: null }] };
+  }
   if (error instanceof SequenceFull) return { status: 409, problems: [{ code: 'CONFLICT', message: error.message, field: error.field }] };
   if (error instanceof QueryError) {
     return { status: 400, problems: error.problems.map((p) => ({ code: 'INVALID_QUERY', message: `${p.field}: ${p.message}`, field: p.field })) };

@@ -14,10 +14,15 @@ export const isoTimestamp = (value: string): string => {
   return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
 };
 
-export async function createDatabasePool(databaseUrl: string, maximumPoolSize: number, interceptors: readonly Interceptor[] = []): Promise<DatabasePool> {
+export async function createDatabasePool(
+  databaseUrl: string,
+  maximumPoolSize: number,
+  options: { interceptors?: readonly Interceptor[]; statementTimeoutMs?: number } = {},
+): Promise<DatabasePool> {
   return createPool(databaseUrl, {
     maximumPoolSize,
-    interceptors,
+    interceptors: options.interceptors ?? [],
+    statementTimeout: options.statementTimeoutMs ?? 60_000,
     // slonik's default runs DISCARD ALL each time a connection returns to the pool: a second
     // round trip per query, and it throws away cached plans. Nothing here sets session state
     // outside a transaction (SET LOCAL ends with its transaction), so there is nothing to reset.
