@@ -114,7 +114,7 @@ async function main(): Promise<void> {
 
   const pgVersion = await postgresVersion(database.url);
   const scenarios = buildScenarios(await sampleIds(database.url, SAMPLE_IDS));
-  const env = { DATABASE_URL: database.url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn' };
+  const env = { DATABASE_URL: database.url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
   log('servers: starting reelmeta and the baseline ...');
   const reelmeta = await startServer({ name: 'reelmeta', script: ['src/cli.ts', 'serve'], env: { ...env, MIGRATE_ON_START: 'false' } });
   cleanups.push({ name: 'reelmeta', run: () => reelmeta.stop() });

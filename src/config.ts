@@ -23,6 +23,27 @@ export interface Config {
   readonly guestSessionDays: number;
   /** Audit entries older than this many days are purged (critical ones kept); 0 keeps all. */
   readonly auditRetentionDays: number;
+  /** `off` serves every request as an admin (local use only); `cognito` requires a verified JWT. */
+  readonly authMode: AuthMode;
+  readonly cognito: CognitoSettings;
+}
+
+export const AUTH_MODES = ['off', 'cognito'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+export const TOKEN_USES = ['access', 'id'] as const;
+export type TokenUse = (typeof TOKEN_USES)[number];
+
+export interface CognitoSettings {
+  readonly region?: string;
+  readonly userPoolId?: string;
+  /** App client ids a token may be issued to (`client_id` of access tokens, `aud` of id tokens). */
+  readonly clientIds: readonly string[];
+  /** Default: the user pool's `/.well-known/jwks.json`. */
+  readonly jwksUrl?: string;
+  readonly tokenUse: readonly TokenUse[];
+  readonly clockSkewSeconds: number;
+  /** An unknown key id fetches the JWKS again, at most once per this many milliseconds. */
+  readonly jwksCooldownMs: number;
 }
 
 export class ConfigError extends Error {
@@ -36,6 +57,23 @@ export function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
   return value;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${env[name]}")`);
+  return raw as T;
+}
+
+function tokenUses(env: NodeJS.ProcessEnv): TokenUse[] {
+  const given = list(env, 'COGNITO_TOKEN_USE');
+  for (const use of given) if (!(TOKEN_USES as readonly string[]).includes(use)) throw new ConfigError(`COGNITO_TOKEN_USE must list access and/or id (got "${env.COGNITO_TOKEN_USE}")`);
+  return given.length > 0 ? (given as TokenUse[]) : [...TOKEN_USES];
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -62,5 +100,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500),
+    // Off by default only for the embedded local database; a real DATABASE_URL means a deployment.
+    authMode: oneOf(env, 'AUTH_MODE', AUTH_MODES, env.DATABASE_URL ? 'cognito' : 'off'),
+    cognito: {
+      region: env.COGNITO_REGION || undefined,
+      userPoolId: env.COGNITO_USER_POOL_ID || undefined,
+      clientIds: list(env, 'COGNITO_CLIENT_ID'),
+      jwksUrl: env.COGNITO_JWKS_URL || undefined,
+      tokenUse: tokenUses(env),
+      clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
+      jwksCooldownMs: integer(env, 'COGNITO_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
+    },
   };
 }

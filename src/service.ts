@@ -12,6 +12,7 @@ import { createDatabasePool } from './db/pool.ts';
 import { loadRegistry } from './registry/load.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
 import { Metrics } from './observability/metrics.ts';
+import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -72,8 +73,19 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** AUTH_MODE=cognito: the token verifier (a missing setting stops the start); off: said loudly. */
+function authenticationFor(config: Config, logger: Logger): { mode: Config['authMode']; verify?: TokenVerifier } {
+  if (config.authMode === 'cognito') return { mode: 'cognito', verify: cognitoVerifier(config.cognito) };
+  logger.warn(
+    'AUTH_MODE=off: authentication is OFF. Every caller is served as an admin and names itself with X-Actor. ' +
+      'For local use only; set AUTH_MODE=cognito with COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID anywhere else',
+  );
+  return { mode: 'off' };
+}
+
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   const model = loadRegistry(config.registryDir);
+  const auth = authenticationFor(config, logger);
   const database = await openDatabase(config, logger);
   const cleanup: (() => Promise<unknown>)[] = [() => database.close()];
   const stop = async () => {
@@ -88,7 +100,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
     cleanup.push(async () => stopPurge());
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
-    const app = createApp({ model, pool, logger, metrics, migrations, domain: { guestSessionDays: config.guestSessionDays } });
+    const app = createApp({ model, pool, logger, metrics, migrations, auth, domain: { guestSessionDays: config.guestSessionDays } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     cleanup.push(
@@ -100,7 +112,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     );
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${shownHost}:${port}`;
-    logger.info({ url, registry_version: model.registryVersion, embedded_database: database.embedded }, 'reelmeta is listening');
+    logger.info({ url, registry_version: model.registryVersion, embedded_database: database.embedded, auth_mode: config.authMode }, 'reelmeta is listening');
     return { url, port, databaseUrl: database.url, stop };
   } catch (error) {
     await stop();

@@ -15,6 +15,9 @@ import { entityRoutes } from './entity-routes.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { createClassifier } from './failures.ts';
 import type { DomainSettings } from '../domain/index.ts';
+import type { AuthMode } from '../config.ts';
+import type { TokenVerifier } from '../auth/cognito.ts';
+import { authentication } from './authentication.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -25,9 +28,11 @@ export interface AppOptions {
   /** The migration versions this build ships, for /ready. */
   readonly migrations?: readonly number[];
   readonly domain?: DomainSettings;
+  /** Default: AUTH_MODE=off (every caller anonymous with every role). */
+  readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' } }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -44,11 +49,13 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
     const route = routeTemplate(c);
     metrics.observeRequest(c.req.method, route, c.res.status, seconds);
     logger.info(
-      { request_id: c.get('requestId'), method: c.req.method, route, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.req.header('x-actor')?.trim().slice(0, 200) || null },
+      { request_id: c.get('requestId'), method: c.req.method, route, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.subject ?? null },
       'request',
     );
   });
 
+  // Every /api route needs a caller; ops routes, /docs and /openapi.json are open.
+  app.use('/api/*', authentication(auth.mode, model, auth.verify));
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());

@@ -12,10 +12,11 @@ import type { EntityActions } from './entity-actions.ts';
 import { pageMetadata, sendData, sendErrors } from './envelope.ts';
 import { ApiError } from './errors.ts';
 import { etagOf } from './preconditions.ts';
+import { allow, allowEach, forbidden } from './authorization.ts';
 
-/** Who is acting (`X-Actor`, trimmed, at most the audit column's 200 characters) and the request id. */
+/** Who is acting (the token's subject, or X-Actor with authentication off; at most the audit column's 200 characters) and the request id. */
 export function writeMeta(c: Context, ifMatch = true): WriteMeta {
-  const actor = c.req.header('x-actor')?.trim().slice(0, 200) || null;
+  const actor = c.get('principal')?.subject?.slice(0, 200) ?? null;
   return { actor, requestId: c.get('requestId') ?? null, ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}) };
 }
 
@@ -61,7 +62,11 @@ const methodNotAllowed = (model: Model, allowed: string) => (c: Context) => {
 /** GET /api/{version}/audit?entity=&id=&actor=&since=&until= plus the whole list query language. */
 export function mountAuditList(app: Hono, version: string, options: AuditPageOptions): void {
   const path = `/api/${version}/${AUDIT_ENTITY.route}`;
-  app.get(path, (c) => sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1)), options));
+  app.get(path, allow(AUDIT_ENTITY, 'read'), (c) => {
+    // Entries of entities the caller may not read are left out (their `before` holds whole records).
+    const hidden = options.model.entities.filter((entity) => forbidden(c, entity, 'read')).map((entity) => entity.name);
+    return sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1), hidden.length > 0 ? { 'entity[nin]': hidden.join(',') } : {}), options);
+  });
   app.all(path, methodNotAllowed(options.model, 'GET'));
 }
 
@@ -75,11 +80,12 @@ interface RecordAuditOptions extends AuditPageOptions {
 export function mountRecordAudit(app: Hono, options: RecordAuditOptions): void {
   const { item, actions, shape, model } = options;
   const entity = actions.entity;
-  app.get(`${item}/history`, async (c) => {
+  app.get(`${item}/history`, allowEach([entity, 'read'], [AUDIT_ENTITY, 'read']), async (c) => {
     const id = actions.checkId(c.req.param('id') ?? '');
     return sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }), options);
   });
-  app.post(`${item}/revert`, async (c) => {
+  // Undoing a change is a change: it needs the update role, whatever the entry did.
+  app.post(`${item}/revert`, allow(entity, 'update'), async (c) => {
     const id = actions.checkId(c.req.param('id') ?? '');
     const body = await readJsonBody(c);
     const auditId = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).audit_id : undefined;

@@ -5,6 +5,7 @@ import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { Warning } from './duplicates.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 import type { EntityActions } from './entity-actions.ts';
+import type { Operation } from '../registry/model.ts';
 import type { Classified, ErrorClassifier } from './failures.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 
@@ -43,6 +44,8 @@ export function readOperations(body: unknown): unknown[] {
 
 interface Runner {
   readonly actions: EntityActions;
+  /** Throws when the caller may not do this operation (a 403 for that item). */
+  readonly permit: (operation: Operation) => void;
   readonly actor: string | null;
   readonly meta: WriteMeta;
 }
@@ -67,6 +70,7 @@ async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Pro
   if (raw.if_match !== undefined && typeof raw.if_match !== 'string') throw bad('if_match must be a string: the ETag the record had when it was read', 'if_match');
   if (op === 'create' && raw.if_match !== undefined) throw bad('if_match applies to update, replace and delete', 'if_match');
   const { actions } = runner;
+  runner.permit(op === 'create' ? 'create' : op === 'delete' ? (raw.hard === true ? 'hard_delete' : 'delete') : 'update');
   // An item's expected version works as the If-Match header of a single write.
   const meta: WriteMeta = { ...runner.meta, ifMatch: (raw.if_match as string | undefined) ?? null };
   switch (op as OperationName) {
@@ -93,9 +97,9 @@ class RollBack extends Error {}
 
 export async function runBatch(
   operations: readonly unknown[],
-  options: { atomic: boolean; actions: EntityActions; actor: string | null; meta: WriteMeta; pool: DatabasePool; classify: ErrorClassifier },
+  options: { atomic: boolean; actions: EntityActions; permit: Runner['permit']; actor: string | null; meta: WriteMeta; pool: DatabasePool; classify: ErrorClassifier },
 ): Promise<BatchOutcome> {
-  const runner: Runner = { actions: options.actions, actor: options.actor, meta: options.meta };
+  const runner: Runner = { actions: options.actions, permit: options.permit, actor: options.actor, meta: options.meta };
   const failureOf = (error: unknown): Classified => {
     if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
     const known = error instanceof Error ? options.classify(error, 'POST') : undefined;

@@ -1,7 +1,7 @@
 // The generic REST surface: the same six handlers serve every entity in the registry.
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model, type ViewDef } from '../registry/model.ts';
+import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model, type Operation, type ViewDef } from '../registry/model.ts';
 import type { Condition, ListQuery } from '../query/ast.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { coerceValue } from '../query/operators.ts';
@@ -27,6 +27,7 @@ import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../do
 import { AuditLog } from '../audit/audit-log.ts';
 import { mountAuditList, mountRecordAudit, writeMeta } from './audit-routes.ts';
 import { etagOf } from './preconditions.ts';
+import { allow, allowEach, authorize } from './authorization.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
   path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined), record) ?? null;
@@ -48,10 +49,9 @@ function viewParts(view: ViewDef, body: unknown): { path: readonly string[]; val
   return Object.entries(view.fields!).map(([key, path]) => ({ path, value: (body as Record<string, unknown>)[key] ?? null }));
 }
 
-/** Who is acting; an `X-Actor` header until authentication exists. */
+/** Who is acting: the token's subject, or X-Actor with authentication off. */
 function actor(c: Context, maxLength = Infinity): string | null {
-  const value = c.req.header('x-actor')?.trim();
-  return value ? value.slice(0, maxLength) : null;
+  return c.get('principal')?.subject?.slice(0, maxLength) ?? null;
 }
 
 /** Every entity's routes under every API version; the stores and write rules are shared by all versions. */
@@ -155,15 +155,18 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   };
 
   const sendPage = async (c: Context, query: ListQuery) => {
+    if (query.includeDeleted) authorize(c, entity, 'include_deleted');
     const page = await store.list(query);
     return send(c, page.records.map(out), { extra: pageMetadata(query, page) });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
   const list = (c: Context) => sendPage(c, parseListQuery(entity, search(c), model.entities));
-  app.get(base, list);
-  app.get(`${base}/search`, list);
-  app.get(`${base}/export`, (c) => {
+  const read = allow(entity, 'read');
+  app.get(base, read, list);
+  app.get(`${base}/search`, read, list);
+  app.get(`${base}/export`, read, (c) => {
     const { format, query } = parseExportQuery(entity, search(c), model.entities);
+    if (query.includeDeleted) authorize(c, entity, 'include_deleted');
     return streamExport(c, entity, store, format, query, shape);
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
@@ -174,7 +177,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const parent = actionsOf.get(route.parent.name)!;
     const target = resolveTarget(entity, route.via, { entities: model.entities });
     if ('error' in target) throw new Error(target.error);
-    app.get(route.path, async (c) => {
+    app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
       const { id } = await parent.requireLive(c.req.param('id') ?? '');
       const query = parseListQuery(entity, search(c), model.entities);
       const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
@@ -186,7 +189,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   // under the parent: GET /shows/{id}/next-episode-number?season=2.
   for (const route of sequenceRoutes(model, entity, version)) {
     const parent = actionsOf.get(route.parent.name)!;
-    app.get(route.path, async (c) => {
+    app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
       const { id } = await parent.requireLive(c.req.param('id') ?? '');
       const params = queryParams(c, route.scope.map((f) => f.name));
       const scope: Record<string, unknown> = { [route.parentField]: id };
@@ -201,7 +204,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     });
   }
 
-  app.post(base, limitBody, async (c) => {
+  app.post(base, allow(entity, 'create'), limitBody, async (c) => {
     queryParams(c, []);
     const { record, warnings } = await actions.create(await body(c), undefined, writeMeta(c, false));
     c.header('Location', `${base}/${record.id}`);
@@ -214,7 +217,8 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const operations = readOperations(await readJsonBody(c)).map((op) =>
       isPlainObject(op) && op.op !== 'delete' && op.data !== undefined ? { ...op, data: shape.bodyIn(op.data) } : op,
     );
-    const outcome = await runBatch(operations, { atomic, actions, actor: actor(c), meta: writeMeta(c, false), pool, classify });
+    const permit = (operation: Operation) => authorize(c, entity, operation);
+    const outcome = await runBatch(operations, { atomic, actions, permit, actor: actor(c), meta: writeMeta(c, false), pool, classify });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
     const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
@@ -222,10 +226,11 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   });
   app.all(`${base}/batch`, methodNotAllowed('POST'));
 
-  app.get(item, async (c) => {
+  app.get(item, read, async (c) => {
     const id = idOf(c);
-    const params = queryParams(c, deletedParam);
-    const record = await store.get(id, { includeDeleted: booleanParam(params, 'include_deleted') });
+    const includeDeleted = booleanParam(queryParams(c, deletedParam), 'include_deleted');
+    if (includeDeleted) authorize(c, entity, 'include_deleted');
+    const record = await store.get(id, { includeDeleted });
     if (!record) throw notFound(label, id);
     return send(c, out(tag(c, record)));
   });
@@ -236,19 +241,20 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const { record, warnings } = await actions.update(id, await body(c), mode, undefined, writeMeta(c));
     return send(c, out(tag(c, record)), { extra: warningsMetadata(warnings) });
   };
-  app.put(item, limitBody, update('replace'));
-  app.patch(item, limitBody, update('patch'));
+  app.put(item, allow(entity, 'update'), limitBody, update('replace'));
+  app.patch(item, allow(entity, 'update'), limitBody, update('patch'));
 
-  app.delete(item, async (c) => {
+  app.delete(item, allow(entity, 'delete'), async (c) => {
     const id = idOf(c);
     const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
+    if (booleanParam(params, 'hard')) authorize(c, entity, 'hard_delete');
     const result = await actions.remove(id, { hard: booleanParam(params, 'hard'), reason: params.get('reason'), actor: actor(c) }, undefined, writeMeta(c));
     return send(c, result);
   });
 
   if (store.supportsSoftDelete) {
     const restoredByMax = findField(entity, 'restored_by')?.maxLength;
-    app.post(`${item}/restore`, async (c) => {
+    app.post(`${item}/restore`, allow(entity, 'restore'), async (c) => {
       const id = idOf(c);
       queryParams(c, []);
       const { record, restored } = await actions.restore(id, actor(c, restoredByMax), undefined, writeMeta(c));
@@ -259,11 +265,11 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   // Views: part of a record as its own resource (GET/PUT /episodes/{id}/script, /wardrobe, …).
   for (const view of entity.views) {
     const path = `${item}/${view.name}`;
-    app.get(path, async (c) => {
+    app.get(path, read, async (c) => {
       queryParams(c, []);
       return send(c, viewValue(view, await actions.requireLive(idOf(c))));
     });
-    app.put(path, limitBody, async (c) => {
+    app.put(path, allow(entity, 'update'), limitBody, async (c) => {
       const id = idOf(c);
       queryParams(c, []);
       const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)), undefined, writeMeta(c));
@@ -281,7 +287,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
 
 /** GET /{plural}/search?q=…: full-text search over the versions' text, with highlighted snippets. */
 function mountVersionSearch(app: Hono, model: Model, path: string, records: VersionedRecords): void {
-  app.get(path, async (c) => {
+  app.get(path, allowEach([records.owner, 'read'], [records.version, 'read']), async (c) => {
     const params = queryParams(c, ['q', '_limit']);
     const q = params.get('q')?.trim();
     if (!q) throw ApiError.single(400, 'INVALID_QUERY', `q is required: the words to find in ${records.version.plural}' ${records.def.text}`, 'q');

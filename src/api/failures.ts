@@ -43,7 +43,7 @@ function missingId(detail: string): string {
   return id ? ` (${id})` : '';
 }
 
-export type Classified = { status: 400 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503; problems: readonly ApiProblem[] };
+export type Classified = { status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503; problems: readonly ApiProblem[] };
 
 /** The SQLSTATE of a database error, wherever it sits in the cause chain. */
 function sqlState(error: unknown): string | undefined {

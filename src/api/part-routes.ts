@@ -15,6 +15,7 @@ import { writeMeta } from './audit-routes.ts';
 import { pageMetadata } from './envelope.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { versionNumber, type VersionedRecords } from './versions.ts';
+import { allowEach } from './authorization.ts';
 
 export interface PartContext {
   readonly base: string;
@@ -51,24 +52,28 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     return record ?? (await versioned.ownerActions.create({ [part.via]: parentId, ...part.where }, undefined, writeMeta(c, false))).record;
   };
   const version = { entity: versioned.version };
+  // Reading a part reads the parent, its part record and the versions; adding a version creates one
+  // (and may create the part); choosing the active version changes the part.
+  const read = allowEach([parent, 'read'], [versioned.owner, 'read'], [versioned.version, 'read']);
+  const add = allowEach([parent, 'read'], [versioned.owner, 'create'], [versioned.owner, 'update'], [versioned.version, 'create']);
 
-  app.get(path, async (c) => {
+  app.get(path, read, async (c) => {
     queryParams(c, []);
     return ctx.send(c, await versioned.active(await require(c)), version);
   });
   // Replacing "the script" adds a version and makes it the active one.
-  app.put(path, limitBody, async (c) => {
+  app.put(path, add, limitBody, async (c) => {
     const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), true, writeMeta(c, false));
     return ctx.send(c, record, { ...version, extra: warningsMetadata(warnings) });
   });
-  app.post(`${path}/versions`, limitBody, async (c) => {
+  app.post(`${path}/versions`, add, limitBody, async (c) => {
     const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), false, writeMeta(c, false));
     c.header('Location', `${c.req.path}/${record[versioned.def.number] as number}`);
     return ctx.send(c, record, { ...version, status: 201, extra: warningsMetadata(warnings) });
   });
   const via = resolveTarget(versioned.version, versioned.def.via, { entities: ctx.entities });
   if ('error' in via) throw new Error(via.error);
-  app.get(`${path}/versions`, async (c) => {
+  app.get(`${path}/versions`, read, async (c) => {
     const owner = await require(c);
     const search = new URL(c.req.url).search.slice(1);
     // Oldest first unless the client sorts.
@@ -77,9 +82,9 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     const page = await ctx.versionStore.list({ ...query, where: query.where ? { kind: 'and', items: [ofOwner, query.where] } : ofOwner });
     return ctx.send(c, page.records, { ...version, extra: { ...pageMetadata(query, page), [versioned.def.active]: owner[versioned.def.active] } });
   });
-  app.get(`${path}/versions/:n`, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
-  app.put(`${path}/active`, limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c), writeMeta(c)), version));
-  app.get(`${path}/diff`, async (c) => {
+  app.get(`${path}/versions/:n`, read, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
+  app.put(`${path}/active`, allowEach([parent, 'read'], [versioned.owner, 'update']), limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c), writeMeta(c)), version));
+  app.get(`${path}/diff`, read, async (c) => {
     const params = queryParams(c, ['from', 'to']);
     return ctx.send(c, await versioned.diff(await require(c), params.get('from'), params.get('to')), version);
   });

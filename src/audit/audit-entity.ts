@@ -1,7 +1,7 @@
 // The audit trail's table as a platform entity: not in registry/ (clients never write it), but
 // described with the same EntityDef so codegen derives its table and migration like any other,
 // and the list query language (filters, _sort, paging, _fields) works on it unchanged.
-import type { EntityDef, FieldDef, FieldType } from '../registry/model.ts';
+import { DEFAULT_PERMISSIONS, type EntityDef, type FieldDef, type FieldType } from '../registry/model.ts';
 
 /** What an audit row records; `revert` points at the entry it undid through `reverts`. */
 export const AUDIT_OPERATIONS = ['create', 'update', 'delete', 'restore', 'hard_delete', 'revert', 'activate'] as const;
@@ -57,5 +57,7 @@ export const AUDIT_ENTITY: EntityDef = {
   views: [],
   reserved: [],
   upgrades: [],
+  // Entries hold whole records as they were (contact details included): editors and admins only.
+  permissions: { ...DEFAULT_PERMISSIONS, read: 'editor' },
   file: SOURCE.file,
 };

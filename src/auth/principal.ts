@@ -1,9 +1,9 @@
 // Who is calling: the identity the authentication middleware puts on every /api request, read by
 // authorization, rate limiting, the audit trail and the request log.
 
-/** Roles from least to most: each role may do everything the ones before it may. */
-export const ROLES = ['viewer', 'editor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../registry/model.ts';
+
+export { ROLES, type Role };
 
 export interface Principal {
   /** The token's `sub` (AUTH_MODE=cognito), or the `X-Actor` header (AUTH_MODE=off); null when unknown. */

@@ -2,7 +2,7 @@
 // references between files, name clashes, enum aliases and that defaults fit their fields.
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
-import { RESERVED_FIELD_NAMES, childRoutes, resolvePath, type ViewDef, type EntityDef, type FieldDef, type FieldType, type Model, type PartDef, type PresetDef } from './model.ts';
+import { DEFAULT_PERMISSIONS, RESERVED_FIELD_NAMES, type Permissions, childRoutes, resolvePath, type ViewDef, type EntityDef, type FieldDef, type FieldType, type Model, type PartDef, type PresetDef } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
 import { parseFilterTree } from '../query/parse-filter.ts';
@@ -135,6 +135,11 @@ export function compileModel(raw: RawRegistry): Model {
       versions: data.versions as EntityDef['versions'],
       parts: Object.entries((data.parts as Record<string, Omit<PartDef, 'name'>> | undefined) ?? {}).map(([name, part]) => ({ name, ...part, where: part.where ?? {} })),
       upgrades: [],
+      permissions: {
+        ...DEFAULT_PERMISSIONS,
+        ...(raw.registry.data.permissions as Partial<Permissions> | undefined),
+        ...(data.permissions as Partial<Permissions> | undefined),
+      },
     };
     checkReserved(file, entity, report);
     entities.push({

@@ -1,7 +1,7 @@
 // JSON Schemas for the registry's own YAML files: registry.yaml, entities/*.yaml, mixins/*.yaml.
 // A field definition is a discriminated union on `type`, so an unknown type or an option that
 // does not belong to that type is reported precisely.
-import { FIELD_TYPES, type FieldType } from './model.ts';
+import { FIELD_TYPES, OPERATIONS, ROLES, type FieldType } from './model.ts';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
 
@@ -162,6 +162,12 @@ const upgradeStep = {
 
 const defs = {
   name: { type: 'string', pattern: NAME_PATTERN },
+  /** `permissions: { read: viewer, hard_delete: admin }`: the least role each operation needs. */
+  permissions: {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(OPERATIONS.map((operation) => [operation, { enum: [...ROLES] }])),
+  },
   semver: { type: 'string', pattern: '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$' },
   apiVersionName: { type: 'string', pattern: '^v[1-9][0-9]*$' },
   /** Lists of top-level field names, e.g. `unique: [[show_id, season, episode_number]]`. */
@@ -211,6 +217,7 @@ export const registryFileSchema = {
     },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     entities: { type: 'array', minItems: 1, uniqueItems: true, items: { $ref: '#/$defs/name' } },
+    permissions: { $ref: '#/$defs/permissions' },
   },
   $defs: defs,
 };
@@ -231,6 +238,7 @@ export const entityFileSchema = {
     description: { type: 'string' },
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
+    permissions: { $ref: '#/$defs/permissions' },
     versions: {
       type: 'object',
       required: ['entity', 'via', 'number', 'active', 'text'],

@@ -20,6 +20,26 @@ export const FIELD_TYPES = [
 
 export type FieldType = (typeof FIELD_TYPES)[number];
 
+/** Roles from least to most (Cognito groups of these names): each may do all the ones before it may. */
+export const ROLES = ['viewer', 'editor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a request does to an entity's records, each granted to a least role by `permissions:`. */
+export const OPERATIONS = ['read', 'create', 'update', 'delete', 'restore', 'hard_delete', 'include_deleted'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+export type Permissions = Readonly<Record<Operation, Role>>;
+
+/** Seed 8.1: viewers read, editors write, admins everything (hard deletes only they may do). */
+export const DEFAULT_PERMISSIONS: Permissions = {
+  read: 'viewer',
+  create: 'editor',
+  update: 'editor',
+  delete: 'editor',
+  restore: 'editor',
+  hard_delete: 'admin',
+  include_deleted: 'editor',
+};
+
 /**
  * Where a top-level field's value lives: its own column, a key of the `doc` JSONB column, a
  * junction table (`refs`), or nowhere (a `count`, computed when read).
@@ -139,6 +159,8 @@ export interface EntityDef {
   readonly reserved: readonly string[];
   /** Steps that take a stored record from `version - 1` to `version`, oldest first. */
   readonly upgrades: readonly UpgradeDef[];
+  /** The least role each operation needs: the defaults, then registry.yaml's, then the entity's. */
+  readonly permissions: Permissions;
   readonly file: string;
 }
 
