@@ -380,6 +380,28 @@ function viewSchema(entity: EntityDef, view: ViewDef, model: Model): JsonSchema 
   return { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(view.fields!).map(([key, path]) => [key, of(path)])) };
 }
 
+/** The tag text of an entity, ending with the least role each operation needs. */
+function withPermissions(description: string | undefined, entity: EntityDef): string {
+  const roles = Object.entries(entity.permissions).map(([operation, role]) => `${operation} ${role}`).join(', ');
+  return `${description ? `${description} ` : ''}Roles needed: ${roles}.`;
+}
+
+/** /api operations need a token (401) and a role (403); the ops routes are open. */
+function secureApiPaths(paths: Record<string, JsonSchema>): void {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(item as Record<string, JsonSchema>)) {
+      if (method === 'parameters') continue;
+      const op = operation as { security?: unknown[]; responses: Record<string, unknown> };
+      if (!path.startsWith('/api/')) {
+        op.security = [];
+        continue;
+      }
+      op.responses[401] = errorResponse('No token, or a token that does not verify (see the WWW-Authenticate header)');
+      op.responses[403] = errorResponse("The caller's role is below the one the registry's permissions give this operation (the message names it)");
+    }
+  }
+}
+
 export function buildOpenApi(model: Model): JsonSchema {
   const schemas: Record<string, JsonSchema> = {};
   for (const entity of model.entities) {
@@ -455,6 +477,7 @@ export function buildOpenApi(model: Model): JsonSchema {
   }
   const { $schema: _as, $id: _ai, ...auditSchema } = entitySchema(AUDIT_ENTITY, model);
   schemas.AuditEntry = auditSchema;
+  secureApiPaths(paths);
   return {
     openapi: '3.1.0',
     info: {
@@ -462,9 +485,22 @@ export function buildOpenApi(model: Model): JsonSchema {
       version: model.registryVersion,
       description: 'Metadata for fashion and lifestyle video production. Every entity route is generated from the schema registry.',
     },
-    tags: [...model.entities.map((e) => ({ name: e.plural, description: e.description })), { name: 'audit', description: AUDIT_ENTITY.description }, { name: 'ops' }],
+    tags: [
+      ...model.entities.map((e) => ({ name: e.plural, description: withPermissions(e.description, e) })),
+      { name: 'audit', description: withPermissions(AUDIT_ENTITY.description, AUDIT_ENTITY) },
+      { name: 'ops', description: 'Open: no token needed.' },
+    ],
+    security: [{ cognito: [] }],
     paths,
     components: {
+      securitySchemes: {
+        cognito: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "An AWS Cognito access or id token of the user pool (AUTH_MODE=cognito). Roles come from the token's cognito:groups: viewer, editor, admin.",
+        },
+      },
       schemas: {
         ...schemas,
         Error: {
