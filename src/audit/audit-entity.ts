@@ -37,7 +37,7 @@ export const AUDIT_ENTITY: EntityDef = {
   parts: [],
   fields: [
     field('at', 'datetime', { required: true, indexed: true, description: 'When the change was made.' }),
-    field('actor', 'string', { maxLength: 200, description: 'Who made it (X-Actor until authentication exists).' }),
+    field('actor', 'string', { maxLength: 200, description: "Who made it: the token's subject, or X-Actor with AUTH_MODE=off." }),
     field('entity', 'string', { required: true, maxLength: 100, description: 'The entity of the changed record.' }),
     field('record_id', 'string', { required: true, maxLength: 100, description: 'The id of the changed record.' }),
     field('operation', 'enum', { required: true, values: AUDIT_OPERATIONS, description: 'What was done.' }),

@@ -1,7 +1,7 @@
 // Who and what a write comes from, passed from the HTTP edge to the actions and their audit rows.
 
 export interface WriteMeta {
-  /** The acting identity (X-Actor until authentication exists); null when unknown. */
+  /** The acting identity (the token's subject, or X-Actor with AUTH_MODE=off); null when unknown. */
   readonly actor: string | null;
   /** The request's X-Request-Id (given or generated). */
   readonly requestId: string | null;

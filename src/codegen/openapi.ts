@@ -358,7 +358,7 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
               parameters: [ifMatch],
               summary: `Restore a soft-deleted ${entity.name}`,
               description:
-                'Clears the deletion fields and records restored_at and restored_by (X-Actor). The records the delete cascaded to (their deleted_reason is "deleted with" this record) are restored with it, at any depth, in one transaction; metadata.restored counts them by plural.',
+                'Clears the deletion fields and records restored_at and restored_by (the caller). The records the delete cascaded to (their deleted_reason is "deleted with" this record) are restored with it, at any depth, in one transaction; metadata.restored counts them by plural.',
               responses: {
                 200: item,
                 404: errorResponse('No such record'),
