@@ -3,7 +3,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { createApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
@@ -29,8 +29,15 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'reelmeta' } });
+/**
+ * Error fields that can hold record values (a query's bound values, a row, PostgreSQL's `detail`
+ * such as `Key (business_email)=(…)`): contact details must not reach the logs.
+ */
+export const REDACTED_LOG_PATHS = ['err.values', 'err.row', 'err.detail', 'err.where', 'err.cause.values', 'err.cause.row', 'err.cause.detail', 'err.cause.where'];
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options = { level: config.logLevel, base: { service: 'reelmeta' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR. */
