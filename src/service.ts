@@ -12,6 +12,7 @@ import { createDatabasePool } from './db/pool.ts';
 import { loadRegistry } from './registry/load.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
 import { Metrics } from './observability/metrics.ts';
+import { createRateLimiter } from './ratelimit/from-config.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -87,8 +88,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
     cleanup.push(async () => stopPurge());
+    const limiter = await createRateLimiter(config, logger, metrics);
+    if (limiter) cleanup.push(() => limiter.close());
+    const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
-    const app = createApp({ model, pool, logger, metrics, migrations, domain: { guestSessionDays: config.guestSessionDays } });
+    const app = createApp({ model, pool, logger, metrics, migrations, rateLimit, domain: { guestSessionDays: config.guestSessionDays } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     cleanup.push(

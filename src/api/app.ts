@@ -15,6 +15,7 @@ import { entityRoutes } from './entity-routes.ts';
 import { sendData, sendErrors } from './envelope.ts';
 import { createClassifier } from './failures.ts';
 import type { DomainSettings } from '../domain/index.ts';
+import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -25,9 +26,11 @@ export interface AppOptions {
   /** The migration versions this build ships, for /ready. */
   readonly migrations?: readonly number[];
   readonly domain?: DomainSettings;
+  /** Default: no rate limiting. */
+  readonly rateLimit?: RateLimitOptions;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, rateLimit }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -48,6 +51,7 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
       'request',
     );
   });
+  app.use('/api/*', limitRequests(model, rateLimit));
 
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations }));
   app.get('/openapi.json', (c) => c.json(openapi));
