@@ -15,7 +15,7 @@ import { PROJECT_ROOT, type Config } from '../src/config.ts';
 import { RateLimiter, type RoleLimits } from '../src/ratelimit/limiter.ts';
 import { MemoryBucketStore } from '../src/ratelimit/memory-store.ts';
 import { RedisBucketStore } from '../src/ratelimit/redis-store.ts';
-import { takeToken } from '../src/ratelimit/token-bucket.ts';
+import { takeToken, type BucketStore } from '../src/ratelimit/token-bucket.ts';
 import { loadRegistry } from '../src/registry/load.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestService, type TestService } from './support/service.ts';
@@ -149,29 +149,60 @@ describe('in-memory limits on a running service', () => {
   });
 });
 
-describe('separate budgets and refill', () => {
+describe('separate budgets (TRUST_PROXY)', () => {
   let service: TestService;
   beforeAll(async () => {
-    // 3 per second: a token is back every 333 ms.
-    service = await start({ rateLimits: limits(3), rateLimitWindowSeconds: 1, trustProxy: true });
+    service = await start({ rateLimits: limits(3), rateLimitWindowSeconds: 60, trustProxy: true });
   });
   const from = (address: string) => ({ headers: { 'x-forwarded-for': `${address}, 10.0.0.1` } });
 
-  it('gives each client address its own bucket (X-Forwarded-For first entry, with TRUST_PROXY)', async () => {
+  it("gives each client address its own bucket, keyed on X-Forwarded-For's first entry", async () => {
     for (let i = 0; i < 3; i += 1) expect((await service.request('GET', '/api/v1/shows', from('198.51.100.1'))).status).toBe(200);
     const limited = await service.request('GET', '/api/v1/shows', from('198.51.100.1'));
     expect(limited.status).toBe(429);
-    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const other = await service.request('GET', '/api/v1/shows', from('198.51.100.2'));
     expect(other.status).toBe(200);
     expect(other.headers.get('ratelimit-remaining')).toBe('2');
   });
+});
 
-  it('gives tokens back as time passes', async () => {
-    for (let i = 0; i < 3; i += 1) await service.request('GET', '/api/v1/shows', from('198.51.100.3'));
-    expect((await service.request('GET', '/api/v1/shows', from('198.51.100.3'))).status).toBe(429);
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    expect((await service.request('GET', '/api/v1/shows', from('198.51.100.3'))).status).toBe(200);
+describe('refill', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    // 2 per 2 seconds: one token back every second.
+    service = await start({ rateLimits: limits(2), rateLimitWindowSeconds: 2 });
+  });
+
+  it('gives a token back once Retry-After has passed', async () => {
+    // Spend until refused (a slow machine may see a token come back on the way), then wait it out.
+    let limited: Awaited<ReturnType<TestService['request']>> | undefined;
+    for (let i = 0; i < 20 && !limited; i += 1) {
+      const reply = await service.request('GET', '/api/v1/shows');
+      if (reply.status === 429) limited = reply;
+    }
+    expect(limited?.status).toBe(429);
+    expect(limited!.headers.get('retry-after')).toBe('1');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const again = await service.request('GET', '/api/v1/shows');
+    expect(again.status).toBe(200);
+  });
+});
+
+describe('store failures', () => {
+  it('serve the request, count every failure and log one warning a minute', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    let failures = 0;
+    const broken: BucketStore = {
+      take: () => Promise.reject(new Error('store down')),
+      close: () => Promise.resolve(),
+    };
+    const limiter = new RateLimiter({ store: broken, limits: limits(1), windowSeconds: 60, logger, onStoreFailure: () => (failures += 1) });
+    for (let i = 0; i < 5; i += 1) expect(await limiter.check('ip:192.0.2.1', 'anonymous')).toBeNull();
+    expect(failures).toBe(5);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, msg: expect.stringContaining('without a limit') });
   });
 });
 
@@ -234,11 +265,15 @@ describe('Redis shared by instances', () => {
   let a: TestService;
   let b: TestService;
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL);
+    redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect().catch((error: Error) => {
+      throw new Error(`these tests need a Redis at ${REDIS_URL} (set REDIS_URL): ${error.message}`);
+    });
     const shared = { redisUrl: REDIS_URL, rateLimitKeyPrefix: prefix, rateLimits: limits(6), rateLimitWindowSeconds: 60 };
     [a, b] = await Promise.all([start(shared), start(shared)]);
   });
   afterAll(async () => {
+    if (redis.status !== 'ready') return redis.disconnect();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
@@ -303,7 +338,7 @@ describe('Redis unreachable', () => {
       const reply = await service.request('GET', '/api/v1/shows');
       expect(reply.status).toBe(200);
       expect(reply.headers.get('ratelimit-limit')).toBeNull();
-      expect(performance.now() - before).toBeLessThan(2_000);
+      expect(performance.now() - before).toBeLessThan(5_000); // generous: a stall would wait for Redis forever
     }
     expect(await metricsText(service)).toMatch(/^rate_limit_store_failures_total 5$/m);
   });
