@@ -2,6 +2,7 @@
 // (README, "Environment variables").
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RoleLimits } from './ratelimit/limiter.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +27,18 @@ export interface Config {
   /** `off` serves every request as an admin (local use only); `cognito` requires a verified JWT. */
   readonly authMode: AuthMode;
   readonly cognito: CognitoSettings;
+  /** Off: /api answers carry no RateLimit headers and are never 429. */
+  readonly rateLimitEnabled: boolean;
+  /** Requests per window for anonymous callers and each role (burst = the same number); 0 is unlimited. */
+  readonly rateLimits: RoleLimits;
+  readonly rateLimitWindowSeconds: number;
+  /** Rate-limit buckets shared by every instance; unset keeps them in this process's memory. */
+  readonly redisUrl?: string;
+  readonly rateLimitKeyPrefix: string;
+  /** Longest a Redis connect or command may take before the request is served without a limit. */
+  readonly redisTimeoutMs: number;
+  /** Take the client address from X-Forwarded-For's first entry (only behind a proxy that sets it). */
+  readonly trustProxy: boolean;
 }
 
 export const AUTH_MODES = ['off', 'cognito'] as const;
@@ -111,5 +124,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
       jwksCooldownMs: integer(env, 'COGNITO_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
     },
+    rateLimitEnabled: flag(env, 'RATE_LIMIT_ENABLED', true),
+    rateLimits: {
+      anonymous: integer(env, 'RATE_LIMIT_ANONYMOUS', 1200, 0, 10_000_000),
+      viewer: integer(env, 'RATE_LIMIT_VIEWER', 2400, 0, 10_000_000),
+      editor: integer(env, 'RATE_LIMIT_EDITOR', 6000, 0, 10_000_000),
+      admin: integer(env, 'RATE_LIMIT_ADMIN', 12_000, 0, 10_000_000),
+    },
+    rateLimitWindowSeconds: integer(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+    redisUrl: env.REDIS_URL || undefined,
+    rateLimitKeyPrefix: env.RATE_LIMIT_KEY_PREFIX || 'reelmeta:ratelimit:',
+    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 250, 1, 60_000),
+    trustProxy: flag(env, 'TRUST_PROXY', false),
   };
 }

@@ -13,6 +13,7 @@ import { loadRegistry } from './registry/load.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
 import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
+import { createRateLimiter } from './ratelimit/from-config.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -106,8 +107,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
     cleanup.push(async () => stopPurge());
+    const limiter = await createRateLimiter(config, logger, metrics);
+    if (limiter) cleanup.push(() => limiter.close());
+    const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
-    const app = createApp({ model, pool, logger, metrics, migrations, auth, domain: { guestSessionDays: config.guestSessionDays } });
+    const app = createApp({ model, pool, logger, metrics, migrations, auth, rateLimit, domain: { guestSessionDays: config.guestSessionDays } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     cleanup.push(

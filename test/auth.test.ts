@@ -153,6 +153,24 @@ describe('authentication', () => {
     );
   });
 
+  it('counts requests with bad tokens against the client address, so a flood of them is limited', async () => {
+    const limited = await startTestService({
+      databaseUrl: db.url,
+      authMode: 'cognito',
+      cognito: userPool.settings(),
+      rateLimits: { anonymous: 3, viewer: 100, editor: 100, admin: 100 },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i += 1) statuses.push((await limited.request('GET', '/api/v1/shows', { headers: { authorization: 'Bearer not.a.token' } })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // A caller with a valid token has a budget of its own.
+      expect((await limited.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${await tokenFor('good', ['viewer'])}` } })).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('logs the subject as the actor and never the token', async () => {
     const token = await tokenFor('logged-user', ['viewer']);
     await as(token, 'GET', '/api/v1/shows', { headers: { 'x-request-id': 'auth-log-check' } });

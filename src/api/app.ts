@@ -17,7 +17,8 @@ import { createClassifier } from './failures.ts';
 import type { DomainSettings } from '../domain/index.ts';
 import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';
-import { authentication } from './authentication.ts';
+import { identifyCaller, refuseUnauthenticated } from './authentication.ts';
+import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -30,9 +31,11 @@ export interface AppOptions {
   readonly domain?: DomainSettings;
   /** Default: AUTH_MODE=off (every caller anonymous with every role). */
   readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
+  /** Default: no rate limiting. */
+  readonly rateLimit?: RateLimitOptions;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' } }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -53,9 +56,11 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
       'request',
     );
   });
-
-  // Every /api route needs a caller; ops routes, /docs and /openapi.json are open.
-  app.use('/api/*', authentication(auth.mode, model, auth.verify));
+  // Every /api route needs a caller (ops routes, /docs and /openapi.json are open), and each
+  // caller has a request budget; requests with bad tokens spend their address's budget first.
+  app.use('/api/*', identifyCaller(auth.mode, model, auth.verify));
+  app.use('/api/*', limitRequests(model, rateLimit));
+  app.use('/api/*', refuseUnauthenticated);
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());

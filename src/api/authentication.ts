@@ -9,6 +9,14 @@ import type { Model } from '../registry/model.ts';
 import { sendErrors } from './envelope.ts';
 
 const REALM = 'reelmeta';
+
+type Refusal = (c: Context) => Response | Promise<Response>;
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    authRefusal: Refusal;
+  }
+}
 /** RFC 6750's b64token: what a bearer token may be made of. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
@@ -21,7 +29,12 @@ function challenge(c: Context, model: Model, message: string, error?: 'invalid_r
   return sendErrors(c, model, 401, [{ code: 'UNAUTHENTICATED', message, field: null }]);
 }
 
-export function authentication(mode: AuthMode, model: Model, verify?: TokenVerifier): MiddlewareHandler {
+/**
+ * Sets the caller for every /api request. A request that fails to authenticate continues as an
+ * anonymous caller holding no role, with its refusal kept for `refuseUnauthenticated`: the rate
+ * limiter between the two then counts floods of bad tokens against the client address.
+ */
+export function identifyCaller(mode: AuthMode, model: Model, verify?: TokenVerifier): MiddlewareHandler {
   if (mode === 'off') {
     return async (c, next) => {
       c.set('principal', { subject: declaredActor(c), roles: ROLES, anonymous: true } satisfies Principal);
@@ -29,21 +42,35 @@ export function authentication(mode: AuthMode, model: Model, verify?: TokenVerif
     };
   }
   if (!verify) throw new Error('AUTH_MODE=cognito needs a token verifier');
+  const refuse = (c: Context, refusal: Refusal) => {
+    c.set('principal', { subject: null, roles: [], anonymous: true } satisfies Principal);
+    c.set('authRefusal', refusal);
+  };
   return async (c, next) => {
     const header = c.req.header('authorization');
-    if (!header) return challenge(c, model, 'this API needs a Cognito token: send Authorization: Bearer <token>');
-    const token = BEARER.exec(header)?.[1];
-    if (!token) return challenge(c, model, 'the Authorization header must be: Bearer <token>', 'invalid_request');
-    try {
-      c.set('principal', await verify(token));
-    } catch (error) {
-      if (error instanceof AuthenticationError) return challenge(c, model, error.message, 'invalid_token');
-      if (error instanceof AuthenticationUnavailable) {
-        c.header('Retry-After', '5');
-        return sendErrors(c, model, 503, [{ code: 'AUTH_UNAVAILABLE', message: 'tokens cannot be verified right now (the user pool keys are unreachable); try again shortly', field: null }]);
+    const token = header ? BEARER.exec(header)?.[1] : undefined;
+    if (!header) refuse(c, (c) => challenge(c, model, 'this API needs a Cognito token: send Authorization: Bearer <token>'));
+    else if (!token) refuse(c, (c) => challenge(c, model, 'the Authorization header must be: Bearer <token>', 'invalid_request'));
+    else {
+      try {
+        c.set('principal', await verify(token));
+      } catch (error) {
+        if (error instanceof AuthenticationError) refuse(c, (c) => challenge(c, model, error.message, 'invalid_token'));
+        else if (error instanceof AuthenticationUnavailable) {
+          refuse(c, (c) => {
+            c.header('Retry-After', '5');
+            return sendErrors(c, model, 503, [{ code: 'AUTH_UNAVAILABLE', message: 'tokens cannot be verified right now (the user pool keys are unreachable); try again shortly', field: null }]);
+          });
+        } else throw error;
       }
-      throw error;
     }
     await next();
   };
 }
+
+/** Answers the refusal `identifyCaller` kept, if any. */
+export const refuseUnauthenticated: MiddlewareHandler = async (c, next) => {
+  const refusal = c.get('authRefusal');
+  if (refusal) return refusal(c);
+  await next();
+};

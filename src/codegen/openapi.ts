@@ -386,7 +386,7 @@ function withPermissions(description: string | undefined, entity: EntityDef): st
   return `${description ? `${description} ` : ''}Roles needed: ${roles}.`;
 }
 
-/** /api operations need a token (401) and a role (403); the ops routes are open. */
+/** /api operations need a token (401) and a role (403), within a request budget (429); the ops routes are open. */
 function secureApiPaths(paths: Record<string, JsonSchema>): void {
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(item as Record<string, JsonSchema>)) {
@@ -398,6 +398,7 @@ function secureApiPaths(paths: Record<string, JsonSchema>): void {
       }
       op.responses[401] = errorResponse('No token, or a token that does not verify (see the WWW-Authenticate header)');
       op.responses[403] = errorResponse("The caller's role is below the one the registry's permissions give this operation (the message names it)");
+      op.responses[429] = errorResponse("The caller's request budget is spent (RATE_LIMITED); Retry-After says when to try again, RateLimit-* headers where it stands");
     }
   }
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics (NFR-10), one registry per service instance: HTTP request durations by route
 // template, method and status; error answers; database query timings and errors; the pool's
-// connections; and Node's process metrics. GET /metrics serves them in the text format.
+// connections; requests refused by the rate limiter; and Node's process metrics. GET /metrics serves them in the text format.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import type { Interceptor } from 'slonik';
@@ -14,6 +14,8 @@ export class Metrics {
   private readonly httpErrors: Counter<'method' | 'route' | 'status'>;
   private readonly queryDuration: Histogram;
   private readonly queryErrors: Counter;
+  private readonly rateLimited: Counter<'role'>;
+  private readonly rateLimitStoreFailures: Counter;
   private pool: DatabasePool | undefined;
 
   constructor() {
@@ -28,6 +30,12 @@ export class Metrics {
     this.httpErrors = new Counter({ name: 'http_request_errors_total', help: 'HTTP answers with a 4xx or 5xx status', labelNames: ['method', 'route', 'status'], registers });
     this.queryDuration = new Histogram({ name: 'db_query_duration_seconds', help: 'Database query duration', buckets: QUERY_BUCKETS, registers });
     this.queryErrors = new Counter({ name: 'db_query_errors_total', help: 'Database queries that failed', registers });
+    this.rateLimited = new Counter({ name: 'http_requests_rate_limited_total', help: 'Requests answered 429 by the rate limiter, by the limit that applied (anonymous or a role)', labelNames: ['role'], registers });
+    this.rateLimitStoreFailures = new Counter({
+      name: 'rate_limit_store_failures_total',
+      help: 'Requests served without a limit because the rate-limit store (Redis) failed or was unreachable',
+      registers,
+    });
     const metrics = this;
     new Gauge({
       name: 'db_pool_connections',
@@ -51,6 +59,16 @@ export class Metrics {
     const labels = { method, route, status: String(status) };
     this.httpDuration.observe(labels, seconds);
     if (status >= 400) this.httpErrors.inc(labels);
+  }
+
+  /** A request refused with 429; `role` is `anonymous` or the role whose limit applied. */
+  observeRateLimited(role: string): void {
+    this.rateLimited.inc({ role });
+  }
+
+  /** A request served without a limit because the rate-limit store failed (fail open). */
+  observeRateLimitStoreFailure(): void {
+    this.rateLimitStoreFailures.inc();
   }
 
   /** The pool whose connections the gauge reports. */
