@@ -77,7 +77,7 @@ describe('npm run codegen', () => {
     const again = await runCli(['codegen'], copy.env);
     expect(again.stdout).toMatch(/everything is up to date/);
     expect((await runCli(['codegen', '--check'], copy.env)).code).toBe(0);
-  });
+  }, 180_000);
 
   it('refuses to drop a field that holds data, and writes nothing', async () => {
     copy = copyProject();

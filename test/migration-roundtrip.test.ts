@@ -152,5 +152,5 @@ describe('up, down, up', () => {
         { column_name: 'featured', is_nullable: 'YES', column_default: 'false' },
       ]),
     );
-  });
+  }, 180_000);
 });

@@ -92,7 +92,7 @@ describe('a new optional field, from YAML to release', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('VERSION_NOT_BUMPED');
     expect(refused.stderr).toContain('release refused: registry check failed');
-  });
+  }, 180_000);
 });
 
 describe('npm run registry:diff', () => {
