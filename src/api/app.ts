@@ -25,9 +25,11 @@ export interface AppOptions {
   /** The migration versions this build ships, for /ready. */
   readonly migrations?: readonly number[];
   readonly domain?: DomainSettings;
+  /** True once shutdown began (see drain.ts): /ready answers 503 and answers close their connection. */
+  readonly isDraining?: () => boolean;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, isDraining = () => false }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -49,7 +51,13 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
     );
   });
 
-  app.route('/', opsRoutes({ model, pool, logger, metrics, migrations }));
+  // While draining, a keep-alive client is told to reconnect (to another instance) after this answer.
+  app.use(async (c, next) => {
+    await next();
+    if (isDraining()) c.header('Connection', 'close');
+  });
+
+  app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
   app.route('/', entityRoutes(model, pool, ajv, classify, domain));
