@@ -35,6 +35,8 @@ export function opsRoutes({ model, pool, logger, metrics, migrations = [], isDra
       logger.warn({ err: error }, 'readiness: database unreachable');
       return c.json({ status: 'unavailable', database: 'unreachable', registry_version }, 503);
     }
+    // Shutdown may have begun while the query ran: the answer says what holds when it is sent.
+    if (isDraining()) return c.json({ status: 'draining', registry_version }, 503);
     const pending = migrations.filter((v) => !applied.includes(v));
     if (pending.length > 0) {
       return c.json({ status: 'unavailable', database: 'ok', migrations: 'pending', pending: pending.map((v) => String(v).padStart(4, '0')), registry_version }, 503);
