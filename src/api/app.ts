@@ -66,7 +66,12 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
 
   app.onError((error, c) => {
     const known = classify(error, c.req.method);
-    if (known) return sendErrors(c, model, known.status, known.problems);
+    if (known) {
+      if (known.retryAfter !== undefined) c.header('Retry-After', String(known.retryAfter));
+      // The database being away is an operational condition, not a bug: a warning, without a stack.
+      if (known.problems[0]?.code === 'DATABASE_UNAVAILABLE') logger.warn({ reason: error.message, method: c.req.method, path: c.req.path }, 'database unavailable');
+      return sendErrors(c, model, known.status, known.problems);
+    }
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
     return sendErrors(c, model, 500, [{ code: 'INTERNAL_ERROR', message: 'internal error; it has been logged', field: null }]);
   });
