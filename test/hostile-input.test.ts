@@ -23,4 +23,12 @@ describe('hostile request bodies', () => {
     const wardrobe = await fixture.service.request('POST', '/api/v1/episodes', { raw: `{"title":"w","wardrobe":${nested(6000)}}` });
     expect(wardrobe.status).toBe(400);
   });
+
+  it('a body that is not valid UTF-8 is refused with 400, not stored with replacement characters', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"title":"bad '), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from('"}')]);
+    const reply = await fetch(`${fixture.service.url}/api/v1/shows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytes });
+    expect(reply.status).toBe(400);
+    expect(((await reply.json()) as { errors: unknown[] }).errors[0]).toMatchObject({ code: 'INVALID_JSON', message: 'the request body is not valid UTF-8' });
+    expect(await fixture.db.query("SELECT id FROM shows WHERE title LIKE 'bad %'")).toEqual([]);
+  });
 });

@@ -42,6 +42,8 @@ export function jsonDepth(text: string): number {
 export const limitBody = limitOf(MAX_BODY_BYTES);
 export const limitBatchBody = limitOf(MAX_BATCH_BODY_BYTES);
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export async function readJsonBody(c: Context): Promise<unknown> {
@@ -53,7 +55,14 @@ export async function readJsonBody(c: Context): Promise<unknown> {
       `send the body as application/json${c.req.method === 'PATCH' ? ' or application/merge-patch+json' : ''} (got ${type || 'no Content-Type'})`,
     );
   }
-  const text = await c.req.text();
+  let text: string;
+  try {
+    // JSON is UTF-8 (RFC 8259): invalid bytes are refused, not stored as U+FFFD.
+    text = STRICT_UTF8.decode(await c.req.arrayBuffer());
+  } catch (error) {
+    if (error instanceof TypeError && /encoded data was not valid/i.test(error.message)) throw ApiError.single(400, 'INVALID_JSON', 'the request body is not valid UTF-8');
+    throw error;
+  }
   if (text.trim() === '') throw ApiError.single(400, 'INVALID_JSON', 'the request body is empty');
   let parsed: unknown;
   try {
