@@ -19,6 +19,8 @@ export interface Config {
   readonly poolSize: number;
   /** Longest a single query may run before PostgreSQL cancels it (the request answers 503). */
   readonly statementTimeoutMs: number;
+  /** How long a shutdown waits for in-flight requests before it closes their connections. */
+  readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
   /** Days a guest session lasts when not given (seed 8.9). */
   readonly guestSessionDays: number;
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     poolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
     statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: env.LOG_LEVEL || 'info',
     guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500),

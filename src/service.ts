@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { createApp } from './api/app.ts';
+import { drainServer } from './api/drain.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from './db/migrator.ts';
@@ -111,16 +112,15 @@ export async function startService(config: Config, logger: Logger = createLogger
     if (limiter) cleanup.push(() => limiter.close());
     const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
-    const app = createApp({ model, pool, logger, metrics, migrations, auth, rateLimit, domain: { guestSessionDays: config.guestSessionDays } });
+    let draining = false;
+    const app = createApp({ model, pool, logger, metrics, migrations, auth, rateLimit, domain: { guestSessionDays: config.guestSessionDays }, isDraining: () => draining });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
-    cleanup.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    );
+    // Stopping runs the steps backwards: drain HTTP first, then the purge timer, the pool, the database.
+    cleanup.push(() => {
+      draining = true;
+      return drainServer(server, config.shutdownTimeoutMs, logger);
+    });
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${shownHost}:${port}`;
     logger.info({ url, registry_version: model.registryVersion, embedded_database: database.embedded, auth_mode: config.authMode }, 'reelmeta is listening');

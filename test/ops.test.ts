@@ -32,6 +32,29 @@ afterAll(async () => {
   await db?.drop();
 });
 
+describe('GET /health', () => {
+  it('is liveness only: 200 with the registry version even when the database refuses every query', async () => {
+    const admin = new URL(db.url);
+    admin.pathname = '/postgres';
+    const hold = new pg.Client({ connectionString: admin.toString() });
+    await hold.connect();
+    try {
+      // Every new connection is refused while the database does not allow connections; /health
+      // must not care, since it never asks the database.
+      await hold.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS false`);
+      await hold.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
+      const reply = await fetch(`${service.url}/health`);
+      expect(reply.status).toBe(200);
+      expect(await reply.json()).toEqual({ status: 'ok', registry_version: expect.any(String) });
+      expect((await fetch(`${service.url}/ready`)).status).toBe(503);
+    } finally {
+      await hold.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS true`);
+      await hold.end();
+    }
+    expect((await fetch(`${service.url}/ready`)).status).toBe(200);
+  });
+});
+
 describe('GET /ready', () => {
   it('is ready when the database answers and every migration is applied, and says which are pending otherwise', async () => {
     const ready = await fetch(`${service.url}/ready`);

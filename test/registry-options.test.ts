@@ -96,12 +96,13 @@ describe('deprecated fields', () => {
   });
 });
 
-describe('GET /health', () => {
-  it('answers 503 when the database is gone', async () => {
-    expect((await service!.request('GET', '/health')).status).toBe(200);
+describe('GET /health and /ready', () => {
+  it('/ready answers 503 when the database is gone, while /health (liveness) stays 200', async () => {
+    expect((await service!.request('GET', '/ready')).status).toBe(200);
     await db.drop();
-    const reply = await fetch(`${service!.url}/health`);
+    const reply = await fetch(`${service!.url}/ready`);
     expect(reply.status).toBe(503);
     expect(await reply.json()).toMatchObject({ status: 'unavailable', database: 'unreachable' });
+    expect((await fetch(`${service!.url}/health`)).status).toBe(200);
   });
 });

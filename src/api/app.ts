@@ -33,9 +33,11 @@ export interface AppOptions {
   readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
   /** Default: no rate limiting. */
   readonly rateLimit?: RateLimitOptions;
+  /** True once shutdown began (see drain.ts): /ready answers 503 and answers close their connection. */
+  readonly isDraining?: () => boolean;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit, isDraining = () => false }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -56,12 +58,19 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
       'request',
     );
   });
+
+  // While draining, a keep-alive client is told to reconnect (to another instance) after this answer.
+  app.use(async (c, next) => {
+    await next();
+    if (isDraining()) c.header('Connection', 'close');
+  });
+
   // Every /api route needs a caller (ops routes, /docs and /openapi.json are open), and each
   // caller has a request budget; requests with bad tokens spend their address's budget first.
   app.use('/api/*', identifyCaller(auth.mode, model, auth.verify));
   app.use('/api/*', limitRequests(model, rateLimit));
   app.use('/api/*', refuseUnauthenticated);
-  app.route('/', opsRoutes({ model, pool, logger, metrics, migrations }));
+  app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
   app.route('/', entityRoutes(model, pool, ajv, classify, domain));
@@ -70,7 +79,12 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
 
   app.onError((error, c) => {
     const known = classify(error, c.req.method);
-    if (known) return sendErrors(c, model, known.status, known.problems);
+    if (known) {
+      if (known.retryAfter !== undefined) c.header('Retry-After', String(known.retryAfter));
+      // The database being away is an operational condition, not a bug: a warning, without a stack.
+      if (known.problems[0]?.code === 'DATABASE_UNAVAILABLE') logger.warn({ reason: error.message, method: c.req.method, path: c.req.path }, 'database unavailable');
+      return sendErrors(c, model, known.status, known.problems);
+    }
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
     return sendErrors(c, model, 500, [{ code: 'INTERNAL_ERROR', message: 'internal error; it has been logged', field: null }]);
   });

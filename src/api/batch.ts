@@ -1,6 +1,7 @@
 // POST /{plural}/batch (FR-14): up to 1,000 creates, updates, replaces and deletes in one request,
 // each answered with its own status. With ?atomic=true they run in one transaction and the first
 // failure rolls all of them back.
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { Warning } from './duplicates.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
@@ -101,6 +102,8 @@ export async function runBatch(
 ): Promise<BatchOutcome> {
   const runner: Runner = { actions: options.actions, permit: options.permit, actor: options.actor, meta: options.meta };
   const failureOf = (error: unknown): Classified => {
+    // Not one operation's fault: the whole request answers 503 (see failures.ts).
+    if (isDatabaseUnavailable(error)) throw error;
     if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
     const known = error instanceof Error ? options.classify(error, 'POST') : undefined;
     if (!known) throw error;

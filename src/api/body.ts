@@ -1,5 +1,6 @@
 // Reading a JSON request body: the right content type (415), at most 1 MiB (413),
-// well-formed JSON (400). The size cap is enforced while streaming, not only by Content-Length.
+// well-formed JSON (400) nested at most MAX_JSON_DEPTH deep. The size cap is enforced while
+// streaming, not only by Content-Length.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from './errors.ts';
@@ -18,8 +19,30 @@ const limitOf = (bytes: number): MiddlewareHandler =>
     },
   });
 
+/** Far deeper than any record (a few levels), far shallower than what overflows a recursive walk. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of objects and arrays in JSON text, counted without parsing (strings skipped). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return deepest;
+}
+
 export const limitBody = limitOf(MAX_BODY_BYTES);
 export const limitBatchBody = limitOf(MAX_BATCH_BODY_BYTES);
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -32,11 +55,22 @@ export async function readJsonBody(c: Context): Promise<unknown> {
       `send the body as application/json${c.req.method === 'PATCH' ? ' or application/merge-patch+json' : ''} (got ${type || 'no Content-Type'})`,
     );
   }
-  const text = await c.req.text();
-  if (text.trim() === '') throw ApiError.single(400, 'INVALID_JSON', 'the request body is empty');
+  let text: string;
   try {
-    return JSON.parse(text) as unknown;
+    // JSON is UTF-8 (RFC 8259): invalid bytes are refused, not stored as U+FFFD.
+    text = STRICT_UTF8.decode(await c.req.arrayBuffer());
+  } catch (error) {
+    if (error instanceof TypeError && /encoded data was not valid/i.test(error.message)) throw ApiError.single(400, 'INVALID_JSON', 'the request body is not valid UTF-8');
+    throw error;
+  }
+  if (text.trim() === '') throw ApiError.single(400, 'INVALID_JSON', 'the request body is empty');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text) as unknown;
   } catch (error) {
     throw ApiError.single(400, 'INVALID_JSON', `the request body is not valid JSON: ${(error as Error).message}`);
   }
+  // Validation, merge patches and diffs walk the value recursively: refuse what would overflow them.
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw ApiError.single(400, 'INVALID_BODY', `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return parsed;
 }

@@ -12,6 +12,7 @@ import { withArticle, type Model } from '../registry/model.ts';
 import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { QueryError } from '../query/problems.ts';
 import { SequenceFull } from '../db/records.ts';
+import { RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/unavailable.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
@@ -43,7 +44,12 @@ function missingId(detail: string): string {
   return id ? ` (${id})` : '';
 }
 
-export type Classified = { status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503; problems: readonly ApiProblem[] };
+export type Classified = {
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503;
+  problems: readonly ApiProblem[];
+  /** Sent as Retry-After (seconds) when trying again later should work. */
+  retryAfter?: number;
+};
 
 /** The SQLSTATE of a database error, wherever it sits in the cause chain. */
 function sqlState(error: unknown): string | undefined {
@@ -58,6 +64,13 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
   if (error instanceof StatementTimeoutError) {
     return { status: 503, problems: [{ code: 'TIMEOUT', message: 'the database took too long to answer (DB_STATEMENT_TIMEOUT_MS); try again, or narrow the query', field: null }] };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      status: 503,
+      retryAfter: RETRY_AFTER_SECONDS,
+      problems: [{ code: 'DATABASE_UNAVAILABLE', message: 'the database cannot be reached right now; nothing was changed by this request, try again shortly', field: null }],
+    };
   }
   if (error instanceof SequenceFull) return { status: 409, problems: [{ code: 'CONFLICT', message: error.message, field: error.field }] };
   if (error instanceof QueryError) {

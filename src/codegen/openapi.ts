@@ -414,10 +414,9 @@ export function buildOpenApi(model: Model): JsonSchema {
       get: {
         tags: ['ops'],
         operationId: 'health',
-        summary: 'Liveness and database check',
+        summary: 'Liveness: the process answers (no database round trip)',
         responses: {
-          200: { description: 'Healthy', content: json(ref('Health')) },
-          503: { description: 'The database is unreachable', content: json(ref('Health')) },
+          200: { description: 'Alive', content: json(ref('Health')) },
         },
       },
     },
@@ -425,10 +424,10 @@ export function buildOpenApi(model: Model): JsonSchema {
       get: {
         tags: ['ops'],
         operationId: 'ready',
-        summary: 'Readiness: the database answers and every migration this build ships is applied',
+        summary: 'Readiness: the database answers and every migration this build ships is applied; 503 while shutting down',
         responses: {
           200: { description: 'Ready', content: json({ type: 'object', properties: { status: { const: 'ok' }, database: { type: 'string' }, migrations: { type: 'string' }, registry_version: { type: 'string' } } }) },
-          503: { description: 'The database is unreachable, or migrations are pending (listed)', content: json({ type: 'object' }) },
+          503: { description: 'The database is unreachable, migrations are pending (listed), or the instance is draining for shutdown', content: json({ type: 'object' }) },
         },
       },
     },
@@ -567,7 +566,7 @@ export function buildOpenApi(model: Model): JsonSchema {
         },
         Health: {
           type: 'object',
-          properties: { status: { enum: ['ok', 'unavailable'] }, database: { enum: ['ok', 'unreachable'] }, registry_version: { type: 'string' } },
+          properties: { status: { const: 'ok' }, registry_version: { type: 'string' } },
         },
       },
     },

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { integer } from '../config.ts';
 import { parseMigrationScript, type MigrationScript } from './migration-script.ts';
+import { databaseTarget, explainConnectionFailure } from './tls.ts';
 
 const TABLE = 'reelmeta_migrations';
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$/;
@@ -103,8 +104,11 @@ interface AppliedRow {
 }
 
 async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const target = databaseTarget(databaseUrl);
+  const client = new pg.Client({ connectionString: target.url, ssl: target.ssl });
+  await client.connect().catch((error: unknown) => {
+    throw explainConnectionFailure(error, target);
+  });
   try {
     await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`);
     await client.query(

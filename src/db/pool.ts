@@ -1,6 +1,7 @@
 // The slonik pool, with type parsers that give JSON-ready values: ISO strings for timestamps,
 // plain 'YYYY-MM-DD' strings for dates, numbers for int8 and numeric.
 import { createPool, type DatabasePool, type Interceptor } from 'slonik';
+import { databaseTarget, explainConnectionFailure } from './tls.ts';
 
 export type { DatabasePool };
 
@@ -19,7 +20,10 @@ export async function createDatabasePool(
   maximumPoolSize: number,
   options: { interceptors?: readonly Interceptor[]; statementTimeoutMs?: number } = {},
 ): Promise<DatabasePool> {
-  return createPool(databaseUrl, {
+  // TLS comes from DATABASE_URL's libpq parameters, read in tls.ts (slonik's parser knows fewer).
+  const target = databaseTarget(databaseUrl);
+  return createPool(target.url, {
+    ...(target.ssl ? { ssl: target.ssl } : {}),
     maximumPoolSize,
     interceptors: options.interceptors ?? [],
     statementTimeout: options.statementTimeoutMs ?? 60_000,
@@ -34,5 +38,7 @@ export async function createDatabasePool(
       { name: 'int8', parse: (value) => Number(value) },
       { name: 'numeric', parse: (value) => Number(value) },
     ],
+  }).catch((error: unknown) => {
+    throw explainConnectionFailure(error, target);
   });
 }

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startTestService, type TestService } from './service.ts';
+import type { Config } from '../../src/config.ts';
 
 export type Rec = Record<string, unknown> & { id: string };
 
@@ -13,12 +14,12 @@ export interface FileService {
   create(body: Record<string, unknown>, plural?: string): Promise<Rec>;
 }
 
-export function useServiceForFile(): FileService {
+export function useServiceForFile(overrides: Partial<Config> = {}): FileService {
   let db: TestDatabase | undefined;
   let service: TestService | undefined;
   beforeAll(async () => {
     db = await createTestDatabase();
-    service = await startTestService({ databaseUrl: db.url });
+    service = await startTestService({ ...overrides, databaseUrl: db.url });
   });
   afterAll(async () => {
     await service?.stop();
