@@ -17,7 +17,7 @@ import { createClassifier } from './failures.ts';
 import type { DomainSettings } from '../domain/index.ts';
 import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';
-import { identifyCaller, refuseUnauthenticated } from './authentication.ts';
+import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 
 export interface AppOptions {
@@ -54,7 +54,7 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
     const route = routeTemplate(c);
     metrics.observeRequest(c.req.method, route, c.res.status, seconds);
     logger.info(
-      { request_id: c.get('requestId'), method: c.req.method, route, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.subject ?? null },
+      { request_id: c.get('requestId'), method: c.req.method, route, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: actorOf(c) },
       'request',
     );
   });

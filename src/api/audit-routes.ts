@@ -13,11 +13,11 @@ import { pageMetadata, sendData, sendErrors } from './envelope.ts';
 import { ApiError } from './errors.ts';
 import { etagOf } from './preconditions.ts';
 import { allow, allowEach, forbidden } from './authorization.ts';
+import { actorOf } from './authentication.ts';
 
 /** Who is acting (the token's subject, or X-Actor with authentication off; at most the audit column's 200 characters) and the request id. */
 export function writeMeta(c: Context, ifMatch = true): WriteMeta {
-  const actor = c.get('principal')?.subject?.slice(0, 200) ?? null;
-  return { actor, requestId: c.get('requestId') ?? null, ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}) };
+  return { actor: actorOf(c, 200), requestId: c.get('requestId') ?? null, ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}) };
 }
 
 /**

@@ -68,6 +68,11 @@ export function identifyCaller(mode: AuthMode, model: Model, verify?: TokenVerif
   };
 }
 
+/** Who is acting, for the audit trail and the deletion fields: the caller's subject, or null. */
+export function actorOf(c: Context, maxLength = Infinity): string | null {
+  return c.get('principal')?.subject?.slice(0, maxLength) ?? null;
+}
+
 /** Answers the refusal `identifyCaller` kept, if any. */
 export const refuseUnauthenticated: MiddlewareHandler = async (c, next) => {
   const refusal = c.get('authRefusal');

@@ -28,6 +28,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { mountAuditList, mountRecordAudit, writeMeta } from './audit-routes.ts';
 import { etagOf } from './preconditions.ts';
 import { allow, allowEach, authorize } from './authorization.ts';
+import { actorOf } from './authentication.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
   path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined), record) ?? null;
@@ -47,11 +48,6 @@ function viewParts(view: ViewDef, body: unknown): { path: readonly string[]; val
   const unknown = Object.keys(body).filter((key) => !(key in view.fields!));
   if (unknown.length > 0) throw ApiError.single(422, 'VALIDATION_ERROR', `${unknown[0]} is not part of ${view.name}; it has: ${Object.keys(view.fields!).join(', ')}`, unknown[0]!);
   return Object.entries(view.fields!).map(([key, path]) => ({ path, value: (body as Record<string, unknown>)[key] ?? null }));
-}
-
-/** Who is acting: the token's subject, or X-Actor with authentication off. */
-function actor(c: Context, maxLength = Infinity): string | null {
-  return c.get('principal')?.subject?.slice(0, maxLength) ?? null;
 }
 
 /** Every entity's routes under every API version; the stores and write rules are shared by all versions. */
@@ -218,7 +214,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
       isPlainObject(op) && op.op !== 'delete' && op.data !== undefined ? { ...op, data: shape.bodyIn(op.data) } : op,
     );
     const permit = (operation: Operation) => authorize(c, entity, operation);
-    const outcome = await runBatch(operations, { atomic, actions, permit, actor: actor(c), meta: writeMeta(c, false), pool, classify });
+    const outcome = await runBatch(operations, { atomic, actions, permit, actor: actorOf(c), meta: writeMeta(c, false), pool, classify });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
     const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
@@ -247,8 +243,9 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   app.delete(item, allow(entity, 'delete'), async (c) => {
     const id = idOf(c);
     const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
-    if (booleanParam(params, 'hard')) authorize(c, entity, 'hard_delete');
-    const result = await actions.remove(id, { hard: booleanParam(params, 'hard'), reason: params.get('reason'), actor: actor(c) }, undefined, writeMeta(c));
+    const hard = booleanParam(params, 'hard');
+    if (hard) authorize(c, entity, 'hard_delete');
+    const result = await actions.remove(id, { hard, reason: params.get('reason'), actor: actorOf(c) }, undefined, writeMeta(c));
     return send(c, result);
   });
 
@@ -257,7 +254,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     app.post(`${item}/restore`, allow(entity, 'restore'), async (c) => {
       const id = idOf(c);
       queryParams(c, []);
-      const { record, restored } = await actions.restore(id, actor(c, restoredByMax), undefined, writeMeta(c));
+      const { record, restored } = await actions.restore(id, actorOf(c, restoredByMax), undefined, writeMeta(c));
       return send(c, out(tag(c, record)), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
     });
   }
