@@ -158,6 +158,7 @@ describe('authentication', () => {
       databaseUrl: db.url,
       authMode: 'cognito',
       cognito: userPool.settings(),
+      rateLimitEnabled: true,
       rateLimits: { anonymous: 3, viewer: 100, editor: 100, admin: 100 },
     });
     try {

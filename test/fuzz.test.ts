@@ -12,8 +12,7 @@ import { useServiceForFile, type Rec } from './support/file-service.ts';
 const RUNS = Number(process.env.FUZZ_RUNS || 3000);
 const SEED = Number(process.env.FUZZ_SEED || 20260701);
 
-// Thousands of requests from one address: without this most would stop at the rate limit (429).
-const fixture = useServiceForFile({ rateLimitEnabled: false });
+const fixture = useServiceForFile();
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
 /** Seed records: the fuzzer may GET them, never send them a write. */

@@ -29,7 +29,7 @@ let db: TestDatabase;
 const services: TestService[] = [];
 
 async function start(overrides: Partial<Config>): Promise<TestService> {
-  const service = await startTestService({ databaseUrl: db.url, ...overrides });
+  const service = await startTestService({ databaseUrl: db.url, rateLimitEnabled: true, ...overrides });
   services.push(service);
   return service;
 }

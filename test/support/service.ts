@@ -40,8 +40,13 @@ export function serviceClient(baseUrl: string) {
   };
 }
 
+/**
+ * Rate limits are off unless a test turns them on: every request from a test shares one
+ * anonymous bucket (one address), so a busy file or a load test would meet 429s that are not
+ * its subject. test/rate-limit.test.ts and test/auth.test.ts switch them on.
+ */
 export async function startTestService(overrides: Partial<Config> & { databaseUrl: string }): Promise<TestService> {
-  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides };
+  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', rateLimitEnabled: false, ...overrides };
   const service = await startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return { ...service, request: serviceClient(service.url) };
 }
