@@ -154,7 +154,7 @@ program
       const entity = model.entities.find((e) => e.name === entityName || e.plural === entityName);
       if (!entity) throw new Error(`unknown entity "${entityName}"; known: ${model.entities.map((e) => e.name).join(', ')}`);
       return withDatabase(config, async (url) => {
-        const pool = await createDatabasePool(url, 2);
+        const pool = await createDatabasePool(url, 2, { statementTimeoutMs: config.statementTimeoutMs });
         const bar = new SingleBar({ format: `${entity.plural} {bar} {value}/{total} rows  {eta_buffer}`, etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
         try {
           const outcome = await upgradeStored(new RecordStore(pool, entity, model.entities), {
@@ -191,7 +191,7 @@ program
         return 0;
       }
       return withDatabase(config, async (url) => {
-        const pool = await createDatabasePool(url, 1);
+        const pool = await createDatabasePool(url, 1, { statementTimeoutMs: config.statementTimeoutMs });
         try {
           console.log(`purged ${await purgeAudit(pool, days)} audit entries older than ${days} days`);
         } finally {

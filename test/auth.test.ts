@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/service.ts';
 import { CLIENT_ID, ISSUER, startFakeUserPool, USER_POOL_ID, type FakeUserPool } from './support/cognito.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { copyProject } from './support/project-copy.ts';
 import { serviceClient, startTestService, type Reply, type RequestOptions, type TestService } from './support/service.ts';
 
 let db: TestDatabase;
@@ -237,6 +238,42 @@ describe('authorization from the registry', () => {
     // The audit trail holds whole records: editors read it, viewers do not.
     expect((await as(viewer, 'GET', '/api/v1/audit')).status).toBe(403);
     expect((await as(editor, 'GET', '/api/v1/audit?entity=guest')).body.data).not.toEqual([]);
+  });
+
+  it("leaves out of the audit list the entries of entities the caller may not read", async () => {
+    // The shipped registry lets editors read everything; here guests are for admins only.
+    const copy = copyProject();
+    copy.edit('registry/entities/guest.yaml', (text) => text.replace('permissions:\n  read: editor', 'permissions:\n  read: admin'));
+    const ownDb = await createTestDatabase();
+    const strict = await startTestService({
+      databaseUrl: ownDb.url,
+      registryDir: copy.registryDir,
+      generatedDir: copy.generatedDir,
+      migrationsDir: copy.migrationsDir,
+      authMode: 'cognito',
+      cognito: userPool.settings(),
+    });
+    const call = <T = Rec>(token: string, method: string, path: string, options: RequestOptions = {}) =>
+      strict.request<T>(method, path, { ...options, headers: { authorization: `Bearer ${token}`, ...options.headers } });
+    try {
+      const guest = await call(admin, 'POST', '/api/v1/guests', { body: { name: 'Private Guest' } });
+      expect(guest.status).toBe(201);
+      const show = await call(admin, 'POST', '/api/v1/shows', { body: { title: 'Public show' } });
+      expect(show.status).toBe(201);
+      type Entry = { entity: string; record_id: string };
+      const seenBy = async (token: string, query = '') => (await call<Entry[]>(token, 'GET', `/api/v1/audit${query}`)).body.data.map((e) => `${e.entity}:${e.record_id}`);
+      expect(await seenBy(admin)).toEqual(expect.arrayContaining([`guest:${guest.body.data.id}`, `show:${show.body.data.id}`]));
+      expect(await seenBy(editor)).toContain(`show:${show.body.data.id}`);
+      expect(await seenBy(editor)).not.toContain(`guest:${guest.body.data.id}`);
+      // Asking for the hidden entity by name finds nothing, and its record's history is refused.
+      expect(await seenBy(editor, '?entity=guest')).toEqual([]);
+      expect(await seenBy(admin, '?entity=guest')).toEqual([`guest:${guest.body.data.id}`]);
+      expect((await call(editor, 'GET', `/api/v1/guests/${guest.body.data.id}/history`)).status).toBe(403);
+    } finally {
+      await strict.stop();
+      await ownDb.drop();
+      copy.remove();
+    }
   });
 
   it('checks each batch operation and script version route against its own permission', async () => {
