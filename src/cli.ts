@@ -57,6 +57,15 @@ async function withDatabase<T>(config: Config, work: (url: string) => Promise<T>
   }
 }
 
+/** Refuses to work on a database whose migrations are not all applied: its tables may be missing or old. */
+async function requireMigrated(url: string, config: Config): Promise<void> {
+  const behind = (await migrationStatus(url, config.migrationsDir)).filter((s) => s.state !== 'applied');
+  if (behind.length === 0) return;
+  const first = behind[0]!;
+  const more = behind.length > 1 ? ` and ${behind.length - 1} more` : '';
+  throw new Error(`the database is not migrated: ${migrationLabel(first)} is ${first.state}${more}; run \`npm run migrate\` (or start the server once) first`);
+}
+
 const program = new Command('reelmeta').description('Reelmeta: schema-registry-driven metadata for video production');
 
 program
@@ -154,6 +163,7 @@ program
       const entity = model.entities.find((e) => e.name === entityName || e.plural === entityName);
       if (!entity) throw new Error(`unknown entity "${entityName}"; known: ${model.entities.map((e) => e.name).join(', ')}`);
       return withDatabase(config, async (url) => {
+        await requireMigrated(url, config);
         const pool = await createDatabasePool(url, 2, { statementTimeoutMs: config.statementTimeoutMs });
         const bar = new SingleBar({ format: `${entity.plural} {bar} {value}/{total} rows  {eta_buffer}`, etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
         try {
@@ -191,6 +201,7 @@ program
         return 0;
       }
       return withDatabase(config, async (url) => {
+        await requireMigrated(url, config);
         const pool = await createDatabasePool(url, 1, { statementTimeoutMs: config.statementTimeoutMs });
         try {
           console.log(`purged ${await purgeAudit(pool, days)} audit entries older than ${days} days`);

@@ -167,6 +167,18 @@ describe('two API versions from one model', () => {
     expect(doc.paths['/api/v1/shows']!.post!.requestBody!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Show' });
   });
 
+  it('refuses to upgrade a database that is not migrated, saying what to run', async () => {
+    const empty = await createTestDatabase();
+    try {
+      const run = await runCli(['upgrade', 'episode'], { ...copy.env, DATABASE_URL: empty.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: the database is not migrated: 0001_\w+ is pending and \d+ more; run `npm run migrate`/);
+      expect(run.stderr).not.toMatch(/relation .* does not exist/);
+    } finally {
+      await empty.drop();
+    }
+  });
+
   it('upgrades every old row in bulk, resumably, and then v1 queries by the old names find them', async () => {
     const run = await runCli(['upgrade', 'episode', '--batch-size', '2'], { ...copy.env, DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
