@@ -12,15 +12,14 @@ import { spawnServer, stopServer } from './support/server-process.ts';
 import { serviceClient } from './support/service.ts';
 
 let db: TestDatabase;
-let child: ChildProcess | undefined;
-let output = '';
+const servers: ChildProcess[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 
 afterAll(async () => {
-  if (child) await stopServer(child);
+  for (const server of servers) await stopServer(server);
   await db?.drop();
 });
 
@@ -44,39 +43,49 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** How many of the test database's connections wait on a lock. */
+async function lockWaiters(): Promise<number> {
+  const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]);
+  return row!.n;
+}
+
+/**
+ * A server on its own port, and a show whose row `holder` keeps locked (FOR UPDATE in an open
+ * transaction), so a write to it stays in flight until the holder rolls back.
+ */
+async function serverWithLockedShow(title: string, shutdownTimeoutMs: number) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await spawnServer({ PORT: String(port), DATABASE_URL: db.url, SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) });
+  servers.push(server);
+  let output = '';
+  server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+  const request = serviceClient(base);
+  const show = (await request<{ id: string }>('POST', '/api/v1/shows', { body: { title } })).body.data;
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
+  return { base, server, exited, request, show, holder, output: () => output };
+}
+
 describe('SIGTERM', () => {
   it('finishes every request in flight, refuses new connections, answers /ready draining, and exits 0', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    child = await spawnServer({ PORT: String(port), DATABASE_URL: db.url, AUTH_MODE: 'off', SHUTDOWN_TIMEOUT_MS: '20000' });
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const request = serviceClient(base);
-    const show = (await request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Before shutdown' } })).body.data;
-
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
+    const { base, server, exited, request, show, holder, output } = await serverWithLockedShow('Before shutdown', 20_000);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
       await holder.query('LOCK TABLE reelmeta_migrations IN ACCESS EXCLUSIVE MODE');
       const patches = Array.from({ length: 5 }, (_, i) => request<{ title: string }>('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `In flight ${i}` } }));
       const ready = fetch(`${base}/ready`).then(async (r) => ({ status: r.status, body: (await r.json()) as { status: string } }));
       // Every one of them is now waiting on a lock inside the server.
-      await waitFor(async () => {
-        const [row] = await db.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-          [db.name],
-        );
-        return row!.n >= 6;
-      }, 'six requests blocked on locks');
+      await waitFor(async () => (await lockWaiters()) >= 6, 'six requests blocked on locks');
 
-      child.kill('SIGTERM');
-      await waitFor(async () => output.includes('shutting down'), 'the shutdown log line');
+      server.kill('SIGTERM');
+      await waitFor(async () => output().includes('shutting down'), 'the shutdown log line');
       // New connections are refused, not answered with a 5xx.
       await expect(freshRequest(`${base}/health`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
       await sleep(300);
-      expect(child.exitCode).toBeNull(); // still draining: it waits for the locked requests
+      expect(server.exitCode).toBeNull(); // still draining: it waits for the locked requests
 
       await holder.query('ROLLBACK');
       const answers = await Promise.all(patches);
@@ -89,29 +98,17 @@ describe('SIGTERM', () => {
     // The work done while draining is in the database.
     const [row] = await db.query<{ title: string }>('SELECT title FROM shows WHERE id = $1', [show.id]);
     expect(row!.title).toMatch(/^In flight \d$/);
-    expect(output).toContain('"msg":"stopped"');
+    expect(output()).toContain('"msg":"stopped"');
   });
 
   it('closes the connections of requests still running after SHUTDOWN_TIMEOUT_MS, and still exits 0', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const slow = await spawnServer({ PORT: String(port), DATABASE_URL: db.url, AUTH_MODE: 'off', SHUTDOWN_TIMEOUT_MS: '500' });
-    const exited = new Promise<number | null>((resolve) => slow.once('exit', (code) => resolve(code)));
-    const request = serviceClient(base);
-    const show = (await request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Stuck' } })).body.data;
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
+    const { server: slow, exited, request, show, holder } = await serverWithLockedShow('Stuck', 500);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
       const stuck = request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: 'Never' } }).then(
         (reply) => reply.status,
         () => 'connection closed',
       );
-      await waitFor(async () => {
-        const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]);
-        return row!.n >= 1;
-      }, 'the request to block');
+      await waitFor(async () => (await lockWaiters()) >= 1, 'the request to block');
       const started = performance.now();
       slow.kill('SIGTERM');
       // The client sees its connection closed, never a 5xx.
