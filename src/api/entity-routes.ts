@@ -27,7 +27,7 @@ import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../do
 import { AuditLog } from '../audit/audit-log.ts';
 import { mountAuditList, mountRecordAudit, writeMeta } from './audit-routes.ts';
 import { etagOf } from './preconditions.ts';
-import { allow, allowEach, authorize } from './authorization.ts';
+import { allow, allowEach, authorize, authorizeQuery } from './authorization.ts';
 import { actorOf } from './authentication.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
@@ -151,7 +151,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   };
 
   const sendPage = async (c: Context, query: ListQuery) => {
-    if (query.includeDeleted) authorize(c, entity, 'include_deleted');
+    authorizeQuery(c, entity, query, model.entities);
     const page = await store.list(query);
     return send(c, page.records.map(out), { extra: pageMetadata(query, page) });
   };
@@ -162,7 +162,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   app.get(`${base}/search`, read, list);
   app.get(`${base}/export`, read, (c) => {
     const { format, query } = parseExportQuery(entity, search(c), model.entities);
-    if (query.includeDeleted) authorize(c, entity, 'include_deleted');
+    authorizeQuery(c, entity, query, model.entities);
     return streamExport(c, entity, store, format, query, shape);
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
@@ -173,11 +173,16 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const parent = actionsOf.get(route.parent.name)!;
     const target = resolveTarget(entity, route.via, { entities: model.entities });
     if ('error' in target) throw new Error(target.error);
-    app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
-      const { id } = await parent.requireLive(c.req.param('id') ?? '');
-      const query = parseListQuery(entity, search(c), model.entities);
+    const under = (query: ListQuery, id: string): ListQuery => {
       const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
-      return sendPage(c, { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent });
+      return { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent };
+    };
+    app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
+      const query = parseListQuery(entity, search(c), model.entities);
+      // Refused before the parent is looked up, so a refusal says nothing about which ids exist.
+      authorizeQuery(c, entity, under(query, ''), model.entities);
+      const { id } = await parent.requireLive(c.req.param('id') ?? '');
+      return sendPage(c, under(query, id));
     });
   }
 

@@ -1,0 +1,50 @@
+// Which other entities a parsed query reads. A filter, sort or projection through a ref or refs
+// field (`guest_id.business_email`) or on a count field (`times_worn`) answers questions about
+// the related records, so the caller needs read on each of them as much as on the queried one.
+// Worked out from the AST, never from the query string, so no spelling or API-version renaming
+// can reach a related entity unseen.
+import type { Condition, FieldTarget, ListQuery } from './ast.ts';
+
+/** One related entity a query reads, and the client's path that reads it (for the error). */
+export interface RelatedRead {
+  readonly entity: string;
+  readonly path: string;
+}
+
+/**
+ * The entities a target reads besides the queried one, in path order: every entity a `via` path
+ * crosses; for a count, the counted entity and every entity its chain passes through.
+ */
+export function entitiesReached(target: FieldTarget): string[] {
+  const names = [...(target.via?.hops.map((hop) => hop.entity) ?? [])];
+  if (target.count) names.push(target.count.fromEntity, ...target.count.hops.map((hop) => hop.entity));
+  return [...new Set(names)];
+}
+
+function conditionTargets(condition: Condition | undefined, into: FieldTarget[]): void {
+  if (!condition) return;
+  if (condition.kind === 'compare') into.push(condition.target);
+  else if (condition.kind === 'not') conditionTargets(condition.item, into);
+  else for (const item of condition.items) conditionTargets(item, into);
+}
+
+/**
+ * Every field a query uses: its conditions (client filters, `filter=`, presets and any scope a
+ * route adds), its sort keys (which a cursor's values belong to) and its projection.
+ */
+export function queryTargets(query: ListQuery): FieldTarget[] {
+  const targets: FieldTarget[] = [];
+  conditionTargets(query.where, targets);
+  for (const key of query.sort) if (key.target !== 'rank') targets.push(key.target);
+  targets.push(...(query.fields ?? []));
+  return targets;
+}
+
+/** Each related entity the query reads, once, with the first path that reads it. */
+export function relatedReads(query: ListQuery): RelatedRead[] {
+  const reads = new Map<string, RelatedRead>();
+  for (const target of queryTargets(query)) {
+    for (const entity of entitiesReached(target)) if (!reads.has(entity)) reads.set(entity, { entity, path: target.path });
+  }
+  return [...reads.values()];
+}
