@@ -252,6 +252,42 @@ describe('reads through relations', () => {
   });
 });
 
+describe('count fields of records the caller may not read', () => {
+  it('are left out of the records they see (record, list, export), and refused when asked for by name', async () => {
+    const counted = model.entities.flatMap(pathsFrom).find((p) => p.count && p.entity.name === 'wardrobe_item')!;
+    // In the copy, editors read wardrobe items but not the outfits their times_worn counts through.
+    expect(counted.reaches.map((e) => `${e.name}:${e.permissions.read}`)).toContain('outfit:admin');
+    expect(counted.entity.permissions.read).toBe('editor');
+    const created = await fetch(`${service.url}/api/v1/${counted.entity.route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.get('admin')!}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ item_type: 'shoes' }),
+    });
+    expect(created.status).toBe(201);
+    const { data } = (await created.json()) as { data: { id: string } };
+    const read = async (caller: Caller, path: string) => {
+      const response = await fetch(`${service.url}/api/v1/${counted.entity.route}${path}`, { headers: { authorization: `Bearer ${tokens.get(caller)!}` } });
+      expect(response.status, `${caller} ${path}`).toBe(200);
+      return response.text();
+    };
+    const one = (text: string) => (JSON.parse(text) as { data: Record<string, unknown> }).data;
+    const list = (text: string) => (JSON.parse(text) as { data: Record<string, unknown>[] }).data.find((r) => r.id === data.id)!;
+    const exported = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => r.id === data.id)!;
+    expect(one(await read('admin', `/${data.id}`))).toHaveProperty(counted.path, 0);
+    expect(list(await read('admin', ''))).toHaveProperty(counted.path, 0);
+    expect(exported(await read('admin', '/export'))).toHaveProperty(counted.path, 0);
+    expect((await read('admin', '/export?format=csv')).split('\n')[0]).toContain(counted.path);
+    expect(one(await read('editor', `/${data.id}`))).not.toHaveProperty(counted.path);
+    expect(list(await read('editor', ''))).not.toHaveProperty(counted.path);
+    expect(exported(await read('editor', '/export'))).not.toHaveProperty(counted.path);
+    expect((await read('editor', '/export?format=csv')).split('\n')[0]).not.toContain(counted.path);
+    expect(one(await read('editor', `/${data.id}`))).toHaveProperty('item_type', 'shoes');
+    const named = await get('editor', `/api/v1/${counted.entity.route}?${q({ _fields: counted.path })}`);
+    expect(named.status).toBe(403);
+    expect(named.errors[0]!.message).toContain('reading outfits needs the admin role');
+  });
+});
+
 describe("a guest's address through a clip (the reported oracle)", () => {
   let shipped: TestService;
   let shippedDb: TestDatabase;

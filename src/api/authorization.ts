@@ -3,7 +3,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { hasRole } from '../auth/principal.ts';
 import type { ListQuery } from '../query/ast.ts';
-import { relatedReads } from '../query/reach.ts';
+import { relatedReads, type countFieldReaches } from '../query/reach.ts';
 import type { EntityDef, Operation } from '../registry/model.ts';
 import { ApiError } from './errors.ts';
 
@@ -67,3 +67,23 @@ export const allowEach =
     for (const [entity, operation] of checks) authorize(c, entity, operation);
     await next();
   };
+
+/**
+ * The count fields whose counted records the caller may not read: left out of the records they
+ * see (a count asked for by name, in a filter, sort or `_fields`, is refused by authorizeQuery).
+ */
+export function unreadableCounts(c: Context, counts: ReturnType<typeof countFieldReaches>, entities: readonly EntityDef[]): string[] {
+  const unreadable = (name: string) => {
+    const related = entities.find((e) => e.name === name);
+    return !related || refusal(c, related, 'read') !== undefined;
+  };
+  return counts.filter((count) => count.entities.some(unreadable)).map((count) => count.field);
+}
+
+/** A copy of the record without `names` (the record itself when there are none). */
+export function withoutFields<T>(record: T, names: readonly string[]): T {
+  if (names.length === 0 || typeof record !== 'object' || record === null) return record;
+  const copy = { ...(record as Record<string, unknown>) };
+  for (const name of names) delete copy[name];
+  return copy as T;
+}

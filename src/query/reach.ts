@@ -3,7 +3,9 @@
 // the related records, so the caller needs read on each of them as much as on the queried one.
 // Worked out from the AST, never from the query string, so no spelling or API-version renaming
 // can reach a related entity unseen.
-import type { Condition, FieldTarget, ListQuery } from './ast.ts';
+import type { EntityDef } from '../registry/model.ts';
+import type { Condition, FieldTarget, ListQuery, Relation } from './ast.ts';
+import { countRelation } from './targets.ts';
 
 /** One related entity a query reads, and the client's path that reads it (for the error). */
 export interface RelatedRead {
@@ -17,8 +19,19 @@ export interface RelatedRead {
  */
 export function entitiesReached(target: FieldTarget): string[] {
   const names = [...(target.via?.hops.map((hop) => hop.entity) ?? [])];
-  if (target.count) names.push(target.count.fromEntity, ...target.count.hops.map((hop) => hop.entity));
+  if (target.count) names.push(...countedEntities(target.count));
   return [...new Set(names)];
+}
+
+/** A count's entities: the one counted and each its chain passes through (ending at the counting entity). */
+const countedEntities = (count: Relation): string[] => [count.fromEntity, ...count.hops.map((hop) => hop.entity)];
+
+/** Each count field of `entity` with the entities its value is computed from, for leaving it out of answers. */
+export function countFieldReaches(entity: EntityDef, entities: readonly EntityDef[]): { readonly field: string; readonly entities: readonly string[] }[] {
+  return entity.fields.flatMap((field) => {
+    const count = field.count && countRelation(field, entities);
+    return count ? [{ field: field.name, entities: [...new Set(countedEntities(count))] }] : [];
+  });
 }
 
 function conditionTargets(condition: Condition | undefined, into: FieldTarget[]): void {
