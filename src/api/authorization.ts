@@ -3,7 +3,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { hasRole } from '../auth/principal.ts';
 import type { ListQuery } from '../query/ast.ts';
-import { relatedReads, type countFieldReaches } from '../query/reach.ts';
+import { relatedReads, type CountReach } from '../query/reach.ts';
 import type { EntityDef, Operation } from '../registry/model.ts';
 import { ApiError } from './errors.ts';
 
@@ -72,7 +72,7 @@ export const allowEach =
  * The count fields whose counted records the caller may not read: left out of the records they
  * see (a count asked for by name, in a filter, sort or `_fields`, is refused by authorizeQuery).
  */
-export function unreadableCounts(c: Context, counts: ReturnType<typeof countFieldReaches>, entities: readonly EntityDef[]): string[] {
+export function unreadableCounts(c: Context, counts: readonly CountReach[], entities: readonly EntityDef[]): string[] {
   const unreadable = (name: string) => {
     const related = entities.find((e) => e.name === name);
     return !related || refusal(c, related, 'read') !== undefined;

@@ -26,8 +26,14 @@ export function entitiesReached(target: FieldTarget): string[] {
 /** A count's entities: the one counted and each its chain passes through (ending at the counting entity). */
 const countedEntities = (count: Relation): string[] => [count.fromEntity, ...count.hops.map((hop) => hop.entity)];
 
+/** A count field and the entities its value is computed from. */
+export interface CountReach {
+  readonly field: string;
+  readonly entities: readonly string[];
+}
+
 /** Each count field of `entity` with the entities its value is computed from, for leaving it out of answers. */
-export function countFieldReaches(entity: EntityDef, entities: readonly EntityDef[]): { readonly field: string; readonly entities: readonly string[] }[] {
+export function countFieldReaches(entity: EntityDef, entities: readonly EntityDef[]): CountReach[] {
   return entity.fields.flatMap((field) => {
     const count = field.count && countRelation(field, entities);
     return count ? [{ field: field.name, entities: [...new Set(countedEntities(count))] }] : [];
