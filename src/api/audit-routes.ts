@@ -12,7 +12,7 @@ import type { EntityActions } from './entity-actions.ts';
 import { pageMetadata, sendData, sendErrors } from './envelope.ts';
 import { ApiError } from './errors.ts';
 import { etagOf } from './preconditions.ts';
-import { allow, allowEach, forbidden } from './authorization.ts';
+import { allow, allowEach, authorizeQuery, forbidden } from './authorization.ts';
 import { actorOf } from './authentication.ts';
 
 /** Who is acting (the token's subject, or X-Actor with authentication off; at most the audit column's 200 characters) and the request id. */
@@ -45,6 +45,7 @@ interface AuditPageOptions {
 
 async function sendAuditPage(c: Context, search: string, { model, audit, shapeOf }: AuditPageOptions) {
   const query = parseListQuery(AUDIT_ENTITY, search, [AUDIT_ENTITY]);
+  authorizeQuery(c, AUDIT_ENTITY, query, [AUDIT_ENTITY]);
   const page = await audit.store.list(query);
   const entries = page.records.map((entry) => {
     const shape = typeof entry.entity === 'string' ? shapeOf(entry.entity) : undefined;

@@ -27,7 +27,8 @@ import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../do
 import { AuditLog } from '../audit/audit-log.ts';
 import { mountAuditList, mountRecordAudit, writeMeta } from './audit-routes.ts';
 import { etagOf } from './preconditions.ts';
-import { allow, allowEach, authorize } from './authorization.ts';
+import { allow, allowEach, authorize, authorizeQuery, unreadableCounts, withoutFields } from './authorization.ts';
+import { countFieldReaches } from '../query/reach.ts';
 import { actorOf } from './authentication.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
@@ -135,7 +136,9 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   /** The envelope, with metadata naming the shape this version answers in. */
   const send = (c: Context, data: unknown, options: Omit<SendOptions, 'entity' | 'schemaVersion'> = {}) =>
     sendData(c, model, data, { ...options, entity, schemaVersion: shape.schemaVersion });
-  const out = <T>(record: T): T => shape.recordOut(record);
+  // Count fields computed from records the caller may not read are left out of what they see.
+  const counts = countFieldReaches(entity, model.entities);
+  const out = <T>(c: Context, record: T): T => withoutFields(shape.recordOut(record), unreadableCounts(c, counts, model.entities));
   const body = async (c: Context) => shape.bodyIn(await readJsonBody(c));
   const search = (c: Context) => shape.searchIn(new URL(c.req.url).search.slice(1));
   const label = entity.name;
@@ -151,9 +154,9 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   };
 
   const sendPage = async (c: Context, query: ListQuery) => {
-    if (query.includeDeleted) authorize(c, entity, 'include_deleted');
+    authorizeQuery(c, entity, query, model.entities);
     const page = await store.list(query);
-    return send(c, page.records.map(out), { extra: pageMetadata(query, page) });
+    return send(c, page.records.map((record) => out(c, record)), { extra: pageMetadata(query, page) });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
   const list = (c: Context) => sendPage(c, parseListQuery(entity, search(c), model.entities));
@@ -162,8 +165,8 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   app.get(`${base}/search`, read, list);
   app.get(`${base}/export`, read, (c) => {
     const { format, query } = parseExportQuery(entity, search(c), model.entities);
-    if (query.includeDeleted) authorize(c, entity, 'include_deleted');
-    return streamExport(c, entity, store, format, query, shape);
+    authorizeQuery(c, entity, query, model.entities);
+    return streamExport(c, entity, store, format, query, shape, unreadableCounts(c, counts, model.entities));
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
 
@@ -173,11 +176,16 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const parent = actionsOf.get(route.parent.name)!;
     const target = resolveTarget(entity, route.via, { entities: model.entities });
     if ('error' in target) throw new Error(target.error);
-    app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
-      const { id } = await parent.requireLive(c.req.param('id') ?? '');
-      const query = parseListQuery(entity, search(c), model.entities);
+    const under = (query: ListQuery, id: string): ListQuery => {
       const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
-      return sendPage(c, { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent });
+      return { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent };
+    };
+    app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
+      const query = parseListQuery(entity, search(c), model.entities);
+      // Refused before the parent is looked up, so a refusal says nothing about which ids exist.
+      authorizeQuery(c, entity, under(query, ''), model.entities);
+      const { id } = await parent.requireLive(c.req.param('id') ?? '');
+      return sendPage(c, under(query, id));
     });
   }
 
@@ -205,7 +213,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const { record, warnings } = await actions.create(await body(c), undefined, writeMeta(c, false));
     c.header('Location', `${base}/${record.id}`);
     tag(c, record);
-    return send(c, out(record), { status: 201, extra: warningsMetadata(warnings) });
+    return send(c, out(c, record), { status: 201, extra: warningsMetadata(warnings) });
   });
 
   app.post(`${base}/batch`, limitBatchBody, async (c) => {
@@ -217,7 +225,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const outcome = await runBatch(operations, { atomic, actions, permit, actor: actorOf(c), meta: writeMeta(c, false), pool, classify });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
-    const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
+    const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(c, r.data) } : r));
     return send(c, results, { extra: { atomic, succeeded: outcome.results.length - failed, failed } });
   });
   app.all(`${base}/batch`, methodNotAllowed('POST'));
@@ -228,14 +236,14 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     if (includeDeleted) authorize(c, entity, 'include_deleted');
     const record = await store.get(id, { includeDeleted });
     if (!record) throw notFound(label, id);
-    return send(c, out(tag(c, record)));
+    return send(c, out(c, tag(c, record)));
   });
 
   const update = (mode: 'replace' | 'patch') => async (c: Context) => {
     const id = idOf(c);
     queryParams(c, []);
     const { record, warnings } = await actions.update(id, await body(c), mode, undefined, writeMeta(c));
-    return send(c, out(tag(c, record)), { extra: warningsMetadata(warnings) });
+    return send(c, out(c, tag(c, record)), { extra: warningsMetadata(warnings) });
   };
   app.put(item, allow(entity, 'update'), limitBody, update('replace'));
   app.patch(item, allow(entity, 'update'), limitBody, update('patch'));
@@ -255,7 +263,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
       const id = idOf(c);
       queryParams(c, []);
       const { record, restored } = await actions.restore(id, actorOf(c, restoredByMax), undefined, writeMeta(c));
-      return send(c, out(tag(c, record)), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
+      return send(c, out(c, tag(c, record)), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
     });
   }
 

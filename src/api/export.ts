@@ -8,6 +8,7 @@ import type { ListQuery } from '../query/ast.ts';
 import { parseListQuery } from '../query/parse.ts';
 import type { ApiShape } from './api-shape.ts';
 import type { RecordStore } from '../db/records.ts';
+import { withoutFields } from './authorization.ts';
 import { ApiError } from './errors.ts';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
@@ -42,16 +43,17 @@ function cell(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery, shape: ApiShape): Response {
+/** `hidden`: top-level fields the caller may not see (counts of records they may not read), left out. */
+export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery, shape: ApiShape, hidden: readonly string[] = []): Response {
   c.header('Content-Type', CONTENT_TYPES[format]);
   c.header('Content-Disposition', `attachment; filename="${entity.plural}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
   const columns = query.fields ? ['id', ...query.fields.map((f) => shape.pathOut(f.path).split('.')[0]!)].filter((n, i, all) => all.indexOf(n) === i) : null;
   return stream(c, async (out) => {
     let page = await store.list(query);
-    const header = columns ?? ['id', ...shape.topLevelNames(), 'schema_version'];
+    const header = columns ?? ['id', ...shape.topLevelNames().filter((name) => !hidden.includes(name)), 'schema_version'];
     if (format === 'csv') await out.write(stringify([header]));
     for (;;) {
-      page = { ...page, records: page.records.map((record) => shape.recordOut(record)) };
+      page = { ...page, records: page.records.map((record) => withoutFields(shape.recordOut(record), hidden)) };
       const chunk =
         format === 'csv'
           ? stringify(page.records.map((record) => header.map((name) => cell(record[name]))))

@@ -5,7 +5,7 @@ import type { Context, Hono } from 'hono';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { resolveTarget } from '../query/targets.ts';
-import type { Condition } from '../query/ast.ts';
+import type { Condition, ListQuery } from '../query/ast.ts';
 import type { EntityDef, PartDef } from '../registry/model.ts';
 import type { EntityActions } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
@@ -15,7 +15,7 @@ import { writeMeta } from './audit-routes.ts';
 import { pageMetadata } from './envelope.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { versionNumber, type VersionedRecords } from './versions.ts';
-import { allowEach } from './authorization.ts';
+import { allowEach, authorizeQuery } from './authorization.ts';
 
 export interface PartContext {
   readonly base: string;
@@ -73,13 +73,18 @@ export function mountPart(app: Hono, ctx: PartContext): void {
   });
   const via = resolveTarget(versioned.version, versioned.def.via, { entities: ctx.entities });
   if ('error' in via) throw new Error(via.error);
+  const ofOwner = (query: ListQuery, id: string): ListQuery => {
+    const scope: Condition = { kind: 'compare', target: via.target, op: 'eq', values: [id] };
+    return { ...query, where: query.where ? { kind: 'and', items: [scope, query.where] } : scope };
+  };
   app.get(`${path}/versions`, read, async (c) => {
-    const owner = await require(c);
     const search = new URL(c.req.url).search.slice(1);
     // Oldest first unless the client sorts.
     const query = parseListQuery(versioned.version, new URLSearchParams(search).has('_sort') ? search : `_sort=${versioned.def.number}&${search}`, ctx.entities);
-    const ofOwner: Condition = { kind: 'compare', target: via.target, op: 'eq', values: [owner.id] };
-    const page = await ctx.versionStore.list({ ...query, where: query.where ? { kind: 'and', items: [ofOwner, query.where] } : ofOwner });
+    // Refused before the part is looked up, so a refusal says nothing about which ids exist.
+    authorizeQuery(c, versioned.version, ofOwner(query, ''), ctx.entities);
+    const owner = await require(c);
+    const page = await ctx.versionStore.list(ofOwner(query, owner.id));
     return ctx.send(c, page.records, { ...version, extra: { ...pageMetadata(query, page), [versioned.def.active]: owner[versioned.def.active] } });
   });
   app.get(`${path}/versions/:n`, read, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));

@@ -39,7 +39,8 @@ export interface RelationHop {
   readonly column?: string;
   /** refs: the junction table. */
   readonly junction?: string;
-  /** The target entity's table, and whether only its live records count. */
+  /** The target entity's name (for the read permission a path through it needs), its table, and whether only its live records count. */
+  readonly entity: string;
   readonly table: string;
   readonly softDelete: boolean;
 }
@@ -49,6 +50,8 @@ export interface RelationHop {
  * it is the referring entity's table, and the chain ends at the queried record.
  */
 export interface Relation {
+  /** The starting entity's name and table. */
+  readonly fromEntity: string;
   readonly from: string;
   readonly fromSoftDelete: boolean;
   readonly hops: readonly RelationHop[];

@@ -35,8 +35,8 @@ export interface ResolveOptions {
 
 function hopTo(field: FieldDef, target: EntityDef): RelationHop {
   return field.type === 'ref'
-    ? { kind: 'ref', column: field.name, table: target.table, softDelete: hasSoftDelete(target) }
-    : { kind: 'refs', junction: field.junction!, table: target.table, softDelete: hasSoftDelete(target) };
+    ? { kind: 'ref', column: field.name, entity: target.name, table: target.table, softDelete: hasSoftDelete(target) }
+    : { kind: 'refs', junction: field.junction!, entity: target.name, table: target.table, softDelete: hasSoftDelete(target) };
 }
 
 /** The hops of a count field's path, from the referring entity to this one. */
@@ -52,7 +52,7 @@ export function countRelation(field: FieldDef, entities: readonly EntityDef[]): 
     hops.push(hopTo(hop, next));
     current = next;
   }
-  return { from: from.table, fromSoftDelete: hasSoftDelete(from), hops };
+  return { fromEntity: from.name, from: from.table, fromSoftDelete: hasSoftDelete(from), hops };
 }
 
 export function resolveTarget(entity: EntityDef, path: string, options: ResolveOptions = {}): Resolved {
@@ -128,7 +128,7 @@ function resolveThrough(entity: EntityDef, field: FieldDef, rest: readonly strin
   const hops = [hopTo(field, target), ...(inner.target.via?.hops ?? [])];
   if (hops.length > MAX_HOPS) return { error: `"${path}" crosses ${hops.length} relations; at most ${MAX_HOPS}` };
   if (inner.target.count) return { error: `"${path}": counts of related records cannot be compared` };
-  return { target: { ...inner.target, path, via: { from: entity.table, fromSoftDelete: hasSoftDelete(entity), hops } } };
+  return { target: { ...inner.target, path, via: { fromEntity: entity.name, from: entity.table, fromSoftDelete: hasSoftDelete(entity), hops } } };
 }
 
 /** Whether the target crosses an array of objects (then it matches when any element does). */
