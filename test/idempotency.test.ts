@@ -145,6 +145,33 @@ describe('a retried POST', () => {
   });
 });
 
+describe('every POST route', () => {
+  it('is documented with the header, replays a stored answer and refuses another request under the key', async () => {
+    const document = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, { post?: { parameters?: { $ref?: string }[] } }>;
+      components: { parameters: Record<string, { name: string; in: string }> };
+    };
+    expect(document.components.parameters.IdempotencyKey).toMatchObject({ name: 'Idempotency-Key', in: 'header' });
+    const posts = Object.entries(document.paths).filter(([path, item]) => path.startsWith('/api/') && item.post);
+    expect(posts.length).toBeGreaterThan(20);
+    for (const [template, item] of posts) {
+      expect(item.post!.parameters?.map((p) => p.$ref), template).toContain('#/components/parameters/IdempotencyKey');
+      // Ids that match nothing: every route answers a 4xx, which is kept like any answer.
+      const path = template.replace(/\{[^}]+\}/g, 'nothing_here');
+      const key = randomUUID();
+      const first = await post(service, path, key, { body: { nothing: true } });
+      expect(first.status, `${template}: ${JSON.stringify(first.body.errors)}`).toBeLessThan(500);
+      const retry = await post(service, path, key, { body: { nothing: true } });
+      expect(retry.status, template).toBe(first.status);
+      expect(retry.headers.get('idempotent-replayed'), template).toBe('true');
+      const other = await post(service, path, key, { body: { nothing: false } });
+      expect(other.status, template).toBe(422);
+      expect(other.body.errors[0]!.code, template).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect((await post(service, path, '', { body: { nothing: true } })).status, template).toBe(400);
+    }
+  });
+});
+
 describe('a key used for another request', () => {
   it('answers 422 IDEMPOTENCY_KEY_REUSED for another body or another path, and runs nothing', async () => {
     const key = randomUUID();
