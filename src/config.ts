@@ -26,6 +26,8 @@ export interface Config {
   readonly guestSessionDays: number;
   /** Audit entries older than this many days are purged (critical ones kept); 0 keeps all. */
   readonly auditRetentionDays: number;
+  /** How long an Idempotency-Key is remembered (its answer replayed) after its first request. */
+  readonly idempotencyKeyTtlSeconds: number;
   /** `off` serves every request as an admin (local use only); `cognito` requires a verified JWT. */
   readonly authMode: AuthMode;
   readonly cognito: CognitoSettings;
@@ -116,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500),
+    idempotencyKeyTtlSeconds: integer(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24, 1, 8760) * 3600,
     // Off by default only for the embedded local database; a real DATABASE_URL means a deployment.
     authMode: oneOf(env, 'AUTH_MODE', AUTH_MODES, env.DATABASE_URL ? 'cognito' : 'off'),
     cognito: {

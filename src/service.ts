@@ -12,6 +12,7 @@ import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from '
 import { createDatabasePool } from './db/pool.ts';
 import { loadRegistry } from './registry/load.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
+import { scheduleIdempotencyPurge } from './idempotency/key-store.ts';
 import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
 import { createRateLimiter } from './ratelimit/from-config.ts';
@@ -108,12 +109,14 @@ export async function startService(config: Config, logger: Logger = createLogger
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
     cleanup.push(async () => stopPurge());
+    const stopKeyPurge = await scheduleIdempotencyPurge(pool, logger);
+    cleanup.push(async () => stopKeyPurge());
     const limiter = await createRateLimiter(config, logger, metrics);
     if (limiter) cleanup.push(() => limiter.close());
     const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
     let draining = false;
-    const app = createApp({ model, pool, logger, metrics, migrations, auth, rateLimit, domain: { guestSessionDays: config.guestSessionDays }, isDraining: () => draining });
+    const app = createApp({ model, pool, logger, metrics, migrations, auth, rateLimit, domain: { guestSessionDays: config.guestSessionDays }, isDraining: () => draining, idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds } });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     // Stopping runs the steps backwards: drain HTTP first, then the purge timer, the pool, the database.

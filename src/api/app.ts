@@ -19,6 +19,7 @@ import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';
 import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
+import { idempotentPosts, type IdempotencyOptions } from './idempotency.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -35,9 +36,11 @@ export interface AppOptions {
   readonly rateLimit?: RateLimitOptions;
   /** True once shutdown began (see drain.ts): /ready answers 503 and answers close their connection. */
   readonly isDraining?: () => boolean;
+  /** Default: keys kept 24 hours. */
+  readonly idempotency?: IdempotencyOptions;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit, isDraining = () => false }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit, isDraining = () => false, idempotency }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -70,6 +73,7 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
   app.use('/api/*', identifyCaller(auth.mode, model, auth.verify));
   app.use('/api/*', limitRequests(model, rateLimit));
   app.use('/api/*', refuseUnauthenticated);
+  app.use('/api/*', idempotentPosts(pool, logger, idempotency));
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());

@@ -9,8 +9,9 @@ export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 
 const SOURCE = { file: 'src/audit/audit-entity.ts', path: 'fields' } as const;
 
-function field(name: string, type: FieldType, extra: Partial<FieldDef> = {}): FieldDef {
-  return {
+/** The field helper of a platform entity declared in `file`: read-only columns, unindexed unless told. */
+export function platformField(file: string) {
+  return (name: string, type: FieldType, extra: Partial<FieldDef> = {}): FieldDef => ({
     name,
     path: [name],
     type,
@@ -20,10 +21,12 @@ function field(name: string, type: FieldType, extra: Partial<FieldDef> = {}): Fi
     storage: 'column',
     deprecated: false,
     readOnly: true,
-    source: { ...SOURCE, path: `fields.${name}` },
+    source: { file, path: `fields.${name}` },
     ...extra,
-  };
+  });
 }
+
+const field = platformField(SOURCE.file);
 
 export const AUDIT_ENTITY: EntityDef = {
   name: 'audit_entry',

@@ -14,6 +14,8 @@ import { MAX_CONDITIONS } from '../query/problems.ts';
 import { MAX_DEPTH } from '../query/parse-filter.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../api/idempotency.ts';
+import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -403,6 +405,33 @@ function secureApiPaths(paths: Record<string, JsonSchema>): void {
   }
 }
 
+const IDEMPOTENCY_PARAMETER = 'IdempotencyKey';
+const idempotencyKey = {
+  name: IDEMPOTENCY_HEADER,
+  in: 'header',
+  required: false,
+  description:
+    `Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value per request, e.g. a UUID, bare or as a quoted string; printable ASCII, 1–${MAX_KEY_LENGTH} characters (else 400 INVALID_IDEMPOTENCY_KEY). ` +
+    `Keys are per caller. The same key with the same request (method, path, query, Content-Type, If-Match, body) answers the first answer again, status, body, Location and ETag, with \`${REPLAYED_HEADER}: true\`, without running it again; ` +
+    'another request under the key answers 422 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_KEY_IN_USE. ' +
+    'Answers 2xx and 4xx are kept; a 5xx (or 408, 425, 429) is not, so the retry runs. Keys are kept IDEMPOTENCY_KEY_TTL_HOURS (default 24) from their first use.',
+  schema: { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH + 2 },
+};
+
+/** Every /api POST takes an Idempotency-Key: the header, its replay marker and its two refusals. */
+function keyedPosts(paths: Record<string, JsonSchema>): void {
+  for (const [path, item] of Object.entries(paths)) {
+    const post = (item as { post?: { parameters?: unknown[]; responses: Record<string, { headers?: Record<string, unknown>; [other: string]: unknown }> } }).post;
+    if (!post || !path.startsWith('/api/')) continue;
+    post.parameters = [...(post.parameters ?? []), { $ref: `#/components/parameters/${IDEMPOTENCY_PARAMETER}` }];
+    for (const [status, response] of Object.entries(post.responses)) {
+      if (status.startsWith('2')) response.headers = { ...response.headers, [REPLAYED_HEADER]: { description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key', schema: { const: 'true' } } };
+    }
+    post.responses[409] ??= errorResponse('IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still running (Retry-After)');
+    post.responses[422] ??= errorResponse('IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was sent with another request');
+  }
+}
+
 export function buildOpenApi(model: Model): JsonSchema {
   const schemas: Record<string, JsonSchema> = {};
   for (const entity of model.entities) {
@@ -478,6 +507,7 @@ export function buildOpenApi(model: Model): JsonSchema {
   const { $schema: _as, $id: _ai, ...auditSchema } = entitySchema(AUDIT_ENTITY, model);
   schemas.AuditEntry = auditSchema;
   secureApiPaths(paths);
+  keyedPosts(paths);
   return {
     openapi: '3.1.0',
     info: {
@@ -493,6 +523,7 @@ export function buildOpenApi(model: Model): JsonSchema {
     security: [{ cognito: [] }],
     paths,
     components: {
+      parameters: { [IDEMPOTENCY_PARAMETER]: idempotencyKey },
       securitySchemes: {
         cognito: {
           type: 'http',

@@ -5,6 +5,7 @@ import { walkFields } from '../registry/compile.ts';
 import { findEntity, hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { NESTED_CASTS } from '../query/compile-sql.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
+import { IDEMPOTENCY_ENTITY } from '../idempotency/idempotency-entity.ts';
 import { SEARCH_COLUMN, searchVectorExpression } from '../query/full-text.ts';
 
 export interface ColumnSpec {
@@ -96,6 +97,7 @@ export function tableSpecs(model: Model): TableSpec[] {
       ...entity.fields.filter((f) => f.type === 'refs').map((field) => junctionSpec(entity, field, model)),
     ]),
     auditSpec(model),
+    tableSpec(IDEMPOTENCY_ENTITY, model),
   ];
 }
 
