@@ -103,7 +103,11 @@ export async function startService(config: Config, logger: Logger = createLogger
   try {
     await prepareSchema(config, database.url, logger);
     const metrics = new Metrics();
-    const pool = await createDatabasePool(database.url, config.poolSize, { interceptors: [metrics.queryInterceptor()], statementTimeoutMs: config.statementTimeoutMs });
+    const pool = await createDatabasePool(database.url, config.poolSize, {
+      interceptors: [metrics.queryInterceptor()],
+      statementTimeoutMs: config.statementTimeoutMs,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+    });
     metrics.watchPool(pool);
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
