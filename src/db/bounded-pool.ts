@@ -2,6 +2,7 @@
 // and never starts its queries once it has stopped waiting: a request that answered 503, or whose
 // client went away (see request-scope.ts), must not have its write land later. A call whose wait
 // ended keeps its place in slonik's queue; when its turn comes it hands the connection straight back.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabasePool, DatabasePoolConnection } from 'slonik';
 import { requestSignal } from './request-scope.ts';
 import { ConnectionWaitTimeout, RequestAbandoned } from './unavailable.ts';
@@ -49,7 +50,7 @@ export function boundConnectionWait(pool: DatabasePool, timeoutMs: number): Data
     });
   };
 
-  type Methods = Pick<DatabasePool, 'any' | 'anyFirst' | 'exists' | 'many' | 'manyFirst' | 'maybeOne' | 'maybeOneFirst' | 'one' | 'oneFirst' | 'query' | 'stream' | 'transaction' | 'connect'>;
+  type Methods = Pick<DatabasePool, 'any' | 'anyFirst' | 'exists' | 'many' | 'manyFirst' | 'maybeOne' | 'maybeOneFirst' | 'one' | 'oneFirst' | 'query' | 'stream' | 'transaction' | 'connect' | 'end'>;
   const methods: Methods = {
     any: ((query) => withConnection((c) => c.any(query))) as DatabasePool['any'],
     anyFirst: ((query) => withConnection((c) => c.anyFirst(query))) as DatabasePool['anyFirst'],
@@ -64,6 +65,9 @@ export function boundConnectionWait(pool: DatabasePool, timeoutMs: number): Data
     stream: ((query, handler) => withConnection((c) => c.stream(query, handler))) as DatabasePool['stream'],
     transaction: (handler, retryLimit) => withConnection((c) => c.transaction(handler, retryLimit)),
     connect: (routine) => withConnection((c) => routine(c)),
+    // slonik's end() waits for every queued call to get a connection, which never happens while the
+    // database is down: closing the pool on shutdown waits a bounded time instead.
+    end: () => Promise.race([pool.end(), sleep(2 * timeoutMs)]),
   };
   // Everything else (configuration, state, end, the error events) is the pool's own.
   return Object.assign(Object.create(pool) as DatabasePool, methods);
