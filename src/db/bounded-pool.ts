@@ -1,7 +1,9 @@
-// Every pool call waits at most `timeoutMs` for a connection (slonik's own queue waits for ever),
-// and never starts its queries once it has stopped waiting: a request that answered 503, or whose
-// client went away (see request-scope.ts), must not have its write land later. A call whose wait
-// ended keeps its place in slonik's queue; when its turn comes it hands the connection straight back.
+// Every pool call waits at most `timeoutMs` for a connection (slonik's own queue waits for ever,
+// and is not woken when a connection attempt fails), and never starts its queries once it has
+// stopped waiting: a request that answered 503, or whose client went away (see request-scope.ts),
+// must not have its write land later. Calls queue here, at most `size` at a time in slonik, so a
+// call that gives up leaves the queue at once; one already handed to slonik hands its connection
+// straight back when it gets one.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabasePool, DatabasePoolConnection } from 'slonik';
 import { requestSignal } from './request-scope.ts';
@@ -10,47 +12,65 @@ import { ConnectionWaitTimeout, RequestAbandoned } from './unavailable.ts';
 /** What a call that stopped waiting returns to slonik instead of running its queries. */
 const ABANDONED = Symbol('abandoned');
 
-export function boundConnectionWait(pool: DatabasePool, timeoutMs: number): DatabasePool {
+export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs: number): DatabasePool {
+  let inSlonik = 0;
+  // Set: first in, first out, and a call that gives up leaves from the middle at once.
+  const queued = new Set<() => void>();
+  const next = () => {
+    const first = queued.values().next();
+    if (first.done) inSlonik -= 1;
+    else {
+      queued.delete(first.value);
+      first.value();
+    }
+  };
+
   const withConnection = <T>(work: (connection: DatabasePoolConnection) => Promise<T>): Promise<T> => {
     const signal = requestSignal();
     if (signal?.aborted) return Promise.reject(new RequestAbandoned());
     return new Promise<T>((resolve, reject) => {
       let waiting = true;
-      const stopWaiting = (error: Error) => {
-        if (!waiting) return;
+      const stopWaiting = () => {
         waiting = false;
-        done();
-        reject(error);
-      };
-      const timer = setTimeout(() => stopWaiting(new ConnectionWaitTimeout(timeoutMs)), timeoutMs);
-      const onAbort = () => stopWaiting(new RequestAbandoned());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
-      pool
-        .connect(async (connection) => {
-          if (!waiting) return ABANDONED;
-          waiting = false;
-          done();
-          return work(connection);
-        })
-        .then(
-          (value) => {
-            if (value !== ABANDONED) resolve(value as T);
-          },
-          (error: unknown) => {
-            // After the wait ended the caller has its answer; a late connect failure is nobody's.
-            if (waiting) done();
-            waiting = false;
-            reject(error as Error);
-          },
-        );
+      const giveUp = (error: Error) => {
+        if (!waiting) return;
+        stopWaiting();
+        queued.delete(enter);
+        reject(error);
+      };
+      const timer = setTimeout(() => giveUp(new ConnectionWaitTimeout(timeoutMs)), timeoutMs);
+      const onAbort = () => giveUp(new RequestAbandoned());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const enter = () => {
+        pool
+          .connect(async (connection) => {
+            if (!waiting) return ABANDONED;
+            stopWaiting();
+            return work(connection);
+          })
+          .then(
+            (value) => {
+              if (value !== ABANDONED) resolve(value as T);
+            },
+            (error: unknown) => {
+              // A connect failure after the call gave up is nobody's: it has its answer already.
+              if (waiting) stopWaiting();
+              reject(error as Error);
+            },
+          )
+          .finally(next);
+      };
+      if (inSlonik < size) {
+        inSlonik += 1;
+        enter();
+      } else queued.add(enter);
     });
   };
 
-  type Methods = Pick<DatabasePool, 'any' | 'anyFirst' | 'exists' | 'many' | 'manyFirst' | 'maybeOne' | 'maybeOneFirst' | 'one' | 'oneFirst' | 'query' | 'stream' | 'transaction' | 'connect' | 'end'>;
+  type Methods = Pick<DatabasePool, 'any' | 'anyFirst' | 'exists' | 'many' | 'manyFirst' | 'maybeOne' | 'maybeOneFirst' | 'one' | 'oneFirst' | 'query' | 'stream' | 'transaction' | 'connect' | 'end' | 'state'>;
   const methods: Methods = {
     any: ((query) => withConnection((c) => c.any(query))) as DatabasePool['any'],
     anyFirst: ((query) => withConnection((c) => c.anyFirst(query))) as DatabasePool['anyFirst'],
@@ -68,7 +88,12 @@ export function boundConnectionWait(pool: DatabasePool, timeoutMs: number): Data
     // slonik's end() waits for every queued call to get a connection, which never happens while the
     // database is down: closing the pool on shutdown waits a bounded time instead.
     end: () => Promise.race([pool.end(), sleep(2 * timeoutMs)]),
+    // The calls queued here are the clients waiting for a connection (db_pool_connections).
+    state: () => {
+      const state = pool.state();
+      return { ...state, waitingClients: state.waitingClients + queued.size };
+    },
   };
-  // Everything else (configuration, state, end, the error events) is the pool's own.
+  // Everything else (configuration, the error events) is the pool's own.
   return Object.assign(Object.create(pool) as DatabasePool, methods);
 }

@@ -57,5 +57,5 @@ export async function createDatabasePool(
   }).catch((error: unknown) => {
     throw explainConnectionFailure(error, target);
   });
-  return connectTimeoutMs !== undefined ? boundConnectionWait(pool, connectTimeoutMs) : pool;
+  return connectTimeoutMs !== undefined ? boundConnectionWait(pool, maximumPoolSize, connectTimeoutMs) : pool;
 }
