@@ -1,7 +1,8 @@
 // A busy pool (issue 13): when every connection is in use a request waits for one at most
 // DB_CONNECT_TIMEOUT_MS and then answers 503 DATABASE_UNAVAILABLE, instead of queueing for ever;
 // and a write that stopped waiting (answered 503, or its client went away) never runs later, when
-// a connection frees up. Two requests held on a row lock fill a pool of two.
+// a connection frees up. Two requests held on a row lock fill a pool of two. And a connection whose
+// backend dies mid-query is given up by the pool, not counted in use for ever.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,5 +76,29 @@ describe('every connection in use', () => {
     } finally {
       await holder.end();
     }
+  });
+});
+
+describe('connections killed mid-query', () => {
+  it('are replaced: the pool keeps its size after its backends are terminated', async () => {
+    const show = (await service.request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Terminated' } })).body.data;
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
+      const held = [1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `Killed ${i}` } }));
+      await waitFor(async () => (await lockWaiters()) >= 2, 'two requests to hold the pool');
+      await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]);
+      for (const reply of await Promise.all(held)) expect(reply.body.errors[0]?.code).toBe('DATABASE_UNAVAILABLE');
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    // Both connections are usable again: two requests at once, each holding one, both answer.
+    const again = await Promise.all([1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `Again ${i}` } })));
+    expect(again.map((r) => r.status)).toEqual([200, 200]);
+    const both = await Promise.all([1, 2].map((i) => service.request('POST', '/api/v1/shows', { body: { title: `New ${i}` } })));
+    expect(both.map((r) => r.status)).toEqual([201, 201]);
   });
 });
