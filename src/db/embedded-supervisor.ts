@@ -49,7 +49,7 @@ export async function superviseEmbedded(start: () => Promise<EmbeddedDatabase>, 
         logger.warn({ attempt: attempts, reason: error instanceof Error ? error.message : String(error) }, 'the embedded PostgreSQL did not start');
       }
     }
-    const reason = lastError instanceof Error ? `: ${lastError.message}` : '';
+    const reason = lastError instanceof Error ? `: ${lastError.message}` : maxRestarts > 0 ? '; each time it died again within a minute' : '';
     giveUp(new Error(`the embedded PostgreSQL stopped and could not be started again after ${maxRestarts} attempts (EMBEDDED_DB_RESTARTS)${reason}`));
   };
 

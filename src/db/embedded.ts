@@ -120,7 +120,7 @@ export async function startEmbeddedPostgres(options: {
     if (!child || !alive()) resolve({ code: child?.exitCode ?? null, signal: child?.signalCode ?? null });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  exited.then(() => process.off('exit', killOnExit), () => undefined);
+  void exited.then(() => process.off('exit', killOnExit));
 
   const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
   try {
