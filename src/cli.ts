@@ -77,15 +77,22 @@ program
       const service = await startService(config, logger);
       // Graceful shutdown: stop accepting requests, let in-flight ones finish, close the pool,
       // then stop the embedded PostgreSQL.
-      await new Promise<void>((resolve) => {
+      // The embedded PostgreSQL gone for good also ends it, with status 1 and the reason.
+      const code = await new Promise<number>((resolve) => {
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'shutting down');
-          service.stop().then(resolve, resolve);
+          service.stop().then(() => resolve(0), () => resolve(0));
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
+        void service.failed.then((error) => {
+          logger.fatal({ reason: error.message }, 'cannot go on without the database; exiting');
+          console.error(`error: ${error.message}`);
+          service.stop().then(() => resolve(1), () => resolve(1));
+        });
       });
       logger.info('stopped');
+      return code;
     }),
   );
 

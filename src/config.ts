@@ -17,6 +17,10 @@ export interface Config {
   readonly migrationsDir: string;
   readonly migrateOnStart: boolean;
   readonly poolSize: number;
+  /** Longest a request waits for a database connection (free or newly opened) before it answers 503. */
+  readonly dbConnectTimeoutMs: number;
+  /** How many times in a row a dead embedded PostgreSQL is started again before the server exits. */
+  readonly embeddedDbRestarts: number;
   /** Longest a single query may run before PostgreSQL cancels it (the request answers 503). */
   readonly statementTimeoutMs: number;
   /** How long a shutdown waits for in-flight requests before it closes their connections. */
@@ -113,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrationsDir: fromRoot('MIGRATIONS_DIR', 'migrations'),
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     poolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
+    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 1500, 1, 600_000),
+    embeddedDbRestarts: integer(env, 'EMBEDDED_DB_RESTARTS', 5, 0, 1000),
     statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 1, 3_600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: env.LOG_LEVEL || 'info',

@@ -7,7 +7,8 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { createApp } from './api/app.ts';
 import { drainServer } from './api/drain.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedPostgres } from './db/embedded.ts';
+import { freePort, startEmbeddedPostgres } from './db/embedded.ts';
+import { superviseEmbedded } from './db/embedded-supervisor.ts';
 import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from './db/migrator.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loadRegistry } from './registry/load.ts';
@@ -22,6 +23,8 @@ export const EMBEDDED_DATABASE = 'reelmeta';
 export interface Database {
   readonly url: string;
   readonly embedded: boolean;
+  /** Settles when the database is gone for good (the embedded one could not be restarted). */
+  readonly gaveUp: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly databaseUrl: string;
+  /** Settles when the service cannot go on (its embedded database is gone for good): stop it and exit non-zero. */
+  readonly failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -43,16 +48,21 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR. */
+/** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR, started again if it dies. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, close: async () => undefined };
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, gaveUp: new Promise(() => undefined), close: async () => undefined };
   logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
-  const embedded = await startEmbeddedPostgres({
-    dataDir: config.dataDir,
-    database: EMBEDDED_DATABASE,
-    log: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
-  });
-  return { url: embedded.url, embedded: true, close: () => embedded.stop() };
+  // One port for every start, so the pool's address stays right after a restart.
+  const port = await freePort();
+  const start = () =>
+    startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      database: EMBEDDED_DATABASE,
+      port,
+      log: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+    });
+  const embedded = await superviseEmbedded(start, config.embeddedDbRestarts, logger);
+  return { url: embedded.url, embedded: true, gaveUp: embedded.gaveUp, close: () => embedded.stop() };
 }
 
 export async function prepareSchema(config: Config, databaseUrl: string, logger: Logger): Promise<void> {
@@ -104,7 +114,11 @@ export async function startService(config: Config, logger: Logger = createLogger
   try {
     await prepareSchema(config, database.url, logger);
     const metrics = new Metrics();
-    const pool = await createDatabasePool(database.url, config.poolSize, { interceptors: [metrics.queryInterceptor()], statementTimeoutMs: config.statementTimeoutMs });
+    const pool = await createDatabasePool(database.url, config.poolSize, {
+      interceptors: [metrics.queryInterceptor()],
+      statementTimeoutMs: config.statementTimeoutMs,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+    });
     metrics.watchPool(pool);
     cleanup.push(() => pool.end());
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
@@ -127,7 +141,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${shownHost}:${port}`;
     logger.info({ url, registry_version: model.registryVersion, embedded_database: database.embedded, auth_mode: config.authMode }, 'reelmeta is listening');
-    return { url, port, databaseUrl: database.url, stop };
+    return { url, port, databaseUrl: database.url, failed: database.gaveUp, stop };
   } catch (error) {
     await stop();
     throw error;

