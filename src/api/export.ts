@@ -9,6 +9,7 @@ import { parseListQuery } from '../query/parse.ts';
 import type { ApiShape } from './api-shape.ts';
 import type { RecordStore } from '../db/records.ts';
 import { ApiError } from './errors.ts';
+import { csvCell } from './csv-cell.ts';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -36,12 +37,6 @@ export function parseExportQuery(entity: EntityDef, search: string, entities?: r
   return { format: format as ExportFormat, query: { ...parsed, sort, limit: EXPORT_PAGE_SIZE, offset: 0, count: 'none' } };
 }
 
-/** CSV cells: objects and lists as JSON, missing values empty. */
-function cell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
 export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery, shape: ApiShape): Response {
   c.header('Content-Type', CONTENT_TYPES[format]);
   c.header('Content-Disposition', `attachment; filename="${entity.plural}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
@@ -54,7 +49,7 @@ export function streamExport(c: Context, entity: EntityDef, store: RecordStore, 
       page = { ...page, records: page.records.map((record) => shape.recordOut(record)) };
       const chunk =
         format === 'csv'
-          ? stringify(page.records.map((record) => header.map((name) => cell(record[name]))))
+          ? stringify(page.records.map((record) => header.map((name) => csvCell(record[name]))))
           : page.records.map((record) => `${JSON.stringify(record)}\n`).join('');
       await out.write(chunk);
       if (!page.next) return;
