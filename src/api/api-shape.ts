@@ -140,7 +140,8 @@ export class ApiShape {
         const path = prefix ? `${prefix}.${key}` : key;
         const isField = isPlainObject(value) && Object.keys(value).some((k) => !k.startsWith('_'));
         if (isField) {
-          Object.assign(result, walk(value, path));
+          // Not Object.assign: it would take a `__proto__` key as the prototype.
+          for (const [inner, operand] of Object.entries(walk(value, path) as Json)) setOwn(result, inner, operand);
         } else {
           setOwn(result, this.pathIn(path, 'filter'), value);
         }
