@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { loadRegistry } from '../src/registry/load.ts';
 import { AUDIT_ENTITY } from '../src/audit/audit-entity.ts';
+import { InvalidInputError } from 'slonik';
+import { createClassifier } from '../src/api/failures.ts';
 import type { EntityDef, FieldDef } from '../src/registry/model.ts';
 import { useServiceForFile } from './support/file-service.ts';
 
@@ -96,6 +98,17 @@ function sampleValue(field: FieldDef, made: Map<string, string>): unknown {
 const writable = (entity: EntityDef) => entity.fields.filter((f) => !f.readOnly && !f.deprecated && !f.count);
 const minimalRecord = (entity: EntityDef, made: Map<string, string>) =>
   Object.fromEntries(writable(entity).filter((f) => f.required).map((f) => [f.name, sampleValue(f, made)]));
+
+describe('database errors a client caused, as the driver reports them', () => {
+  it("takes slonik's InvalidInputError (22P02, which it passes on without the SQLSTATE) as the client's value: 400 on a read, 422 on a write", () => {
+    const classify = createClassifier(model);
+    const error = new InvalidInputError('invalid input syntax for type bigint: "1.5"');
+    expect(classify(error, 'GET')).toMatchObject({ status: 400, problems: [{ code: 'INVALID_QUERY', message: expect.stringContaining('bigint') }] });
+    expect(classify(error, 'POST')).toMatchObject({ status: 422, problems: [{ code: 'VALIDATION_ERROR' }] });
+    // The same class is also slonik's refusal of several statements in one query: our bug, a 500.
+    expect(classify(new InvalidInputError('Must not use multiple statements in a single query.'), 'GET')).toBeUndefined();
+  });
+});
 
 describe('names that exist on Object.prototype, and lone surrogates, in every position of every entity route', () => {
   const seeds = new Map<string, string>();
