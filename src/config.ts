@@ -65,6 +65,14 @@ export interface CognitoSettings {
   readonly clockSkewSeconds: number;
   /** An unknown key id fetches the JWKS again, at most once per this many milliseconds. */
   readonly jwksCooldownMs: number;
+  /** A JWKS fetch that has not answered in this time has failed (a hanging endpoint answers 503 promptly). */
+  readonly jwksTimeoutMs: number;
+  /** Cached keys are fetched again once this old. */
+  readonly jwksMaxAgeSeconds: number;
+  /** While the JWKS cannot be fetched, cached keys older than the max age are still used for this long. */
+  readonly jwksStaleSeconds: number;
+  /** After a failed JWKS fetch, the next is tried no sooner than this. */
+  readonly jwksRetryMs: number;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +143,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokenUse: tokenUses(env),
       clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
       jwksCooldownMs: integer(env, 'COGNITO_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
+      jwksTimeoutMs: integer(env, 'AUTH_JWKS_TIMEOUT_MS', 1500, 100, 30_000),
+      jwksMaxAgeSeconds: integer(env, 'AUTH_JWKS_MAX_AGE_SECONDS', 600, 1, 86_400),
+      jwksStaleSeconds: integer(env, 'AUTH_JWKS_STALE_SECONDS', 3600, 0, 604_800),
+      jwksRetryMs: integer(env, 'AUTH_JWKS_RETRY_MS', 2000, 0, 600_000),
     },
     rateLimitEnabled: flag(env, 'RATE_LIMIT_ENABLED', true),
     rateLimits: {

@@ -154,6 +154,94 @@ describe('authentication', () => {
     );
   });
 
+  it('refuses a token issued in the future beyond the clock skew, a sub that is not a non-empty string, and group names in another case', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    /** A token signed by the pool with exactly these claims (over the usual ones). */
+    const mint = (claims: Record<string, unknown>) =>
+      new SignJWT({ token_use: 'access', client_id: CLIENT_ID, iss: ISSUER, sub: 'claims', iat: now, exp: now + 3600, 'cognito:groups': ['viewer'], ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+        .sign(userPool.key('key-1').privateKey);
+    for (const [what, claims, message] of [
+      ['iat two minutes ahead', { iat: now + 120 }, /iat/],
+      ['numeric sub', { sub: 12345 }, /sub/],
+      ['empty sub', { sub: '' }, /sub/],
+      ['object sub', { sub: { id: 1 } }, /sub/],
+      ['no sub', { sub: undefined }, /sub/],
+    ] as const) {
+      const reply = await as(await mint(claims), 'GET', '/api/v1/shows');
+      expectChallenge(reply, 'invalid_token');
+      expect(reply.body.errors[0]!.message, what).toMatch(message);
+    }
+    expect((await as(await mint({ iat: now + 10 }), 'GET', '/api/v1/shows')).status, 'iat within the skew').toBe(200);
+    // Cognito group names are case-sensitive: ADMIN, Admin and EDITOR are not roles.
+    for (const groups of [['ADMIN'], ['Admin', 'EDITOR'], [' admin']]) {
+      const reply = await as(await tokenFor('case', groups), 'GET', '/api/v1/shows');
+      expect(reply.status, groups.join()).toBe(403);
+    }
+    const viewerOnly = await as(await tokenFor('case', ['ADMIN', 'viewer']), 'POST', '/api/v1/shows', { body: { title: 'by ADMIN' } });
+    expect(viewerOnly.status).toBe(403);
+  });
+
+  it('keeps verifying with the cached keys while the JWKS endpoint is down or hanging, for AUTH_JWKS_STALE_SECONDS, then answers 503', async () => {
+    const pool = await startFakeUserPool();
+    await pool.addKey('key-1');
+    const token = await pool.token('stale', ['viewer']);
+    const patient = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 3600, jwksTimeoutMs: 300 }) });
+    const strict = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 1, jwksTimeoutMs: 300 }) });
+    const read = (service: TestService) => service.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
+    try {
+      expect((await read(patient)).status).toBe(200);
+      expect((await read(strict)).status).toBe(200);
+      const fetched = pool.fetches;
+      pool.setMode('down');
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      // Past the max age: a refresh is tried (and fails), the cached keys still verify.
+      expect((await read(patient)).status).toBe(200);
+      pool.setMode('hang');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await read(patient)).status).toBe(200);
+      expect(pool.fetches).toBeGreaterThan(fetched);
+      // Past max age + stale: the keys are too old to trust.
+      const refused = await read(strict);
+      expect(refused.status).toBe(503);
+      expect(refused.body.errors[0]).toMatchObject({ code: 'AUTH_UNAVAILABLE', message: expect.stringMatching(/keys/) });
+      pool.setMode('up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await read(strict)).status).toBe(200);
+      expect((await read(patient)).status).toBe(200);
+    } finally {
+      await patient.stop();
+      await strict.stop();
+      await pool.close();
+    }
+  });
+
+  it('answers a cold start with a hanging JWKS endpoint with 503 after AUTH_JWKS_TIMEOUT_MS, and does not wait on it again until AUTH_JWKS_RETRY_MS', async () => {
+    const pool = await startFakeUserPool();
+    await pool.addKey('key-1');
+    const token = await pool.token('cold', ['viewer']);
+    pool.setMode('hang');
+    const cold = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: pool.settings({ jwksTimeoutMs: 300, jwksRetryMs: 1500 }) });
+    const read = () => cold.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
+    try {
+      // Two callers at once share the one fetch; the next one meets the recent failure.
+      const replies = [...(await Promise.all([read(), read()])), await read()];
+      for (const reply of replies) {
+        expect(reply.status).toBe(503);
+        expect(reply.body.errors[0]).toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+      }
+      expect(replies[0]!.body.errors[0]!.message).toMatch(/user pool keys are unreachable/);
+      expect(pool.fetches).toBe(1);
+      pool.setMode('up');
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      expect((await read()).status).toBe(200);
+      expect(pool.fetches).toBe(2);
+    } finally {
+      await cold.stop();
+      await pool.close();
+    }
+  });
+
   it('counts requests with bad tokens against the client address, so a flood of them is limited', async () => {
     const limited = await startTestService({
       databaseUrl: db.url,

@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { spawnServer, stopServer } from './support/server-process.ts';
+import { csvCell } from '../src/api/csv-cell.ts';
 
 const ROWS = 100_000;
 let db: TestDatabase;
@@ -86,6 +87,27 @@ describe('export', () => {
     expect(JSON.parse(body[0]![3]!)).toEqual({ shoes: { brand: 'Brand 3' } });
     expect(JSON.parse(body[0]![4]!)).toEqual({ lighting_setup: 'A "quoted", comma-laden; note. '.repeat(90) });
   }, 60_000);
+
+  it('writes CSV cells that a spreadsheet would run as formulas with a leading single quote (OWASP), and numbers as they are', async () => {
+    const shows = base.replace('/episodes/export', '/shows');
+    const formulas = ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1:A2)', '\tindented', '\rreturn', '=cmd|\' /C calc\'!A0'];
+    const harmless = ['plain title', 'a=b', '1+1', ' =leading space'];
+    for (const title of [...formulas, ...harmless]) {
+      const reply = await fetch(shows, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title, description: title }) });
+      expect(reply.status, title).toBe(201);
+    }
+    const response = await fetch(`${base.replace('/episodes/', '/shows/')}?format=csv&_fields=title,description`);
+    expect(response.status).toBe(200);
+    const rows = (parse(await response.text(), { relax_quotes: true }) as string[][]).slice(1);
+    const titles = rows.map((r) => r[1]!);
+    expect(titles.sort()).toEqual([...formulas.map((t) => `'${t}`), ...harmless].sort());
+    expect(rows.every((r) => r[1] === r[2])).toBe(true);
+    // The same export as NDJSON keeps the values exactly.
+    const ndjson = (await (await fetch(`${base.replace('/episodes/', '/shows/')}?_fields=title`)).text()).trim().split('\n').map((line) => (JSON.parse(line) as { title: string }).title);
+    expect(ndjson.sort()).toEqual([...formulas, ...harmless].sort());
+    // Numbers (and booleans) of typed fields are values, not formulas; objects are JSON.
+    expect([csvCell(-5), csvCell(-0.5), csvCell(true), csvCell('-5'), csvCell({ a: '=1' }), csvCell(['@x']), csvCell(null)]).toEqual(['-5', '-0.5', 'true', "'-5", '{"a":"=1"}', '["@x"]', '']);
+  });
 
   it('refuses paging parameters and unknown formats', async () => {
     const paging = await fetch(`${base}?_limit=10`);

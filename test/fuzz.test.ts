@@ -5,8 +5,11 @@
 // process), and seed records the fuzzer may only read are byte-identical afterwards.
 // FUZZ_RUNS and FUZZ_SEED override the defaults (README, "Tests and CI").
 import http from 'node:http';
+import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/config.ts';
+import { loadRegistry } from '../src/registry/load.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS || 3000);
@@ -69,6 +72,33 @@ async function dumpSeeds(): Promise<string> {
 
 // ---- generators ---------------------------------------------------------------------------
 
+/** Every name Object.prototype has (constructor, __proto__, toString, valueOf, hasOwnProperty, …): data, never members. */
+const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
+const protoName = fc.constantFrom(...PROTO_NAMES);
+/** Lone UTF-16 surrogates, as JSON escapes (how they arrive in a body, a filter= or a cursor). */
+const LONE_SURROGATES = ['\ud800', '\udfff', 'a\udc00b', '\ud83d', '\ude00x'];
+const loneSurrogate = fc.constantFrom(...LONE_SURROGATES.map((escaped) => JSON.parse(`"${escaped}"`) as string));
+/** A query value as percent-encoded bytes: lone surrogates written as their three (WTF-8) bytes. */
+const encodeQueryValue = (text: string) =>
+  text.replace(/\p{Cs}|[^\p{Cs}]+/gu, (part) => {
+    if (!/\p{Cs}/u.test(part)) return encodeURIComponent(part);
+    const unit = part.charCodeAt(0);
+    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
+  });
+const SORTABLE = ['title', 'season', 'created_at', 'filming_date', 'status', 'id', 'wardrobe.shoes.brand', 'consent_given'];
+/** base64url JSON cursors whose values have the wrong type for their sort (or the wrong shape altogether). */
+const typedGarbageCursor = fc
+  .tuple(
+    fc.option(fc.constantFrom(...SORTABLE), { nil: undefined }),
+    fc.oneof(fc.jsonValue({ maxDepth: 2 }), protoName, loneSurrogate, fc.constantFrom(1.5, -1, 1e300, 2 ** 53, true, '2026-02-30', 'not a date', '')),
+    fc.oneof(fc.string({ maxLength: 12 }), protoName, loneSurrogate, fc.jsonValue({ maxDepth: 1 })),
+    fc.boolean(),
+  )
+  .map(([sort, value, id, asObject]) => {
+    const payload = asObject ? { s: sort ?? '', v: sort ? [value] : [], id } : { [String(value)]: id, s: value, v: value };
+    return `${sort ? `_sort=${encodeURIComponent(sort)}&` : ''}_cursor=${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  });
+
 const junkText = fc.string({ maxLength: 40 });
 const longText = fc.integer({ min: 300, max: 3000 }).map((n) => 'x'.repeat(n));
 const hugeNumbers = ['1e400', '-1e400', '-0', '18446744073709551616', '1e-400', '9007199254740993', '0.0000000000000000000001', 'NaN', 'Infinity', '-1', '2147483648'];
@@ -101,8 +131,10 @@ const pathShape = fc.oneof(
 );
 
 const FIELDS = ['title', 'status', 'show_id', 'season', 'episode_number', 'wardrobe.shoes.brand', 'wardrobe.shoes.color', 'tags', 'created_at', 'updated_at', 'id', 'guest_info.name', 'name', 'email', 'operation', 'entity', 'actor', 'since', 'until', 'nope', '__proto__', 'constructor.prototype', 'constructor'];
-const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'icontains', 'startswith', 'exists', 'null', 'bogus', '__proto__', ''];
-const CONTROLS = ['q', 'filter', 'or', '_sort', '_fields', '_limit', '_offset', '_cursor', '_count', 'include_deleted', 'hard', 'reason', 'atomic', 'format', 'season', '__proto__[x]', '__proto__[polluted]', 'constructor[prototype][polluted]', 'constructor.prototype.polluted', '__proto__.polluted'];
+const PROTO_FIELDS = [...PROTO_NAMES, ...PROTO_NAMES.map((n) => `wardrobe.${n}`), ...PROTO_NAMES.map((n) => `metadata.${n}`), ...PROTO_NAMES.map((n) => `guest_id.${n}`)];
+const filterField = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.constantFrom(...PROTO_FIELDS) });
+const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'icontains', 'startswith', 'exists', 'null', 'bogus', '__proto__', '', ...PROTO_NAMES];
+const CONTROLS = ['q', 'filter', 'or', '_sort', '_fields', '_limit', '_offset', '_cursor', '_count', 'include_deleted', 'hard', 'reason', 'atomic', 'format', 'season', '__proto__[x]', '__proto__[polluted]', 'constructor[prototype][polluted]', 'constructor.prototype.polluted', '__proto__.polluted', ...PROTO_NAMES];
 const filterJson = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.constantFrom(
@@ -114,12 +146,19 @@ const filterJson = fc.oneof(
     '{"wardrobe.shoes.brand":{"in":[1,2,{"a":[]}]}}',
     `${'{"or":['.repeat(200)}{}${']}'.repeat(200)}`,
     '{"title":',
+    ...LONE_SURROGATES.map((escaped) => `{"title":"${escaped}"}`),
+    ...LONE_SURROGATES.map((escaped) => `{"wardrobe.shoes.brand":{"_in":["x","${escaped}"]}}`),
+  ),
+  // Object.prototype names as filter keys, operators and values (computed keys are own properties, __proto__ too).
+  fc.tuple(fc.constantFrom('title', 'status', 'season', 'tags', 'wardrobe.shoes.brand', 'metadata', ...PROTO_NAMES), protoName, protoName, fc.nat(4)).map(([field, key, value, shape]) =>
+    JSON.stringify([{ [key]: value }, { [field]: value }, { [field]: { [`_${key}`]: value } }, { [field]: { _in: [value, 'x'] } }, { _and: [{ [field]: { [key]: value } }] }][shape]),
   ),
 );
-const queryValue = fc.oneof(junkText, fc.constantFrom(...hugeNumbers), filterJson, fc.constantFrom('true', 'false', 'exact', 'estimated', 'none', 'csv', 'ndjson', '-title,updated_at', 'title,__proto__', '1000000', '-5', ''), longText);
+const queryValue = fc.oneof(junkText, { weight: 2, arbitrary: protoName }, loneSurrogate, protoName.map((n) => `${n},draft,${n}`), fc.constantFrom(...hugeNumbers), filterJson, fc.constantFrom('true', 'false', 'exact', 'estimated', 'none', 'csv', 'ndjson', '-title,updated_at', 'title,__proto__', '1000000', '-5', ''), longText);
 const queryPair = fc.oneof(
-  fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom(...OPERATORS), queryValue).map(([f, op, v]) => `${encodeURIComponent(op ? `${f}[${op}]` : f)}=${encodeURIComponent(v)}`),
-  fc.tuple(fc.constantFrom(...CONTROLS), queryValue).map(([k, v]) => `${k.replace(/\[/g, '%5B').replace(/\]/g, '%5D')}=${encodeURIComponent(v)}`),
+  fc.tuple(filterField, fc.constantFrom(...OPERATORS), queryValue).map(([f, op, v]) => `${encodeURIComponent(op ? `${f}[${op}]` : f)}=${encodeQueryValue(v)}`),
+  fc.tuple(fc.constantFrom(...CONTROLS), queryValue).map(([k, v]) => `${k.replace(/\[/g, '%5B').replace(/\]/g, '%5D')}=${encodeQueryValue(v)}`),
+  typedGarbageCursor,
   fc.constantFrom('__proto__[x]=1', 'constructor.prototype.polluted=1', '%zz=%zz', '=', '&&', 'a=%', 'title', '%00=%00', '_limit=1&_limit=2'),
 );
 const queryString = fc.oneof({ weight: 2, arbitrary: fc.constant('') }, { weight: 5, arbitrary: fc.array(queryPair, { minLength: 1, maxLength: 5 }).map((pairs) => `?${pairs.join('&')}`) });
@@ -155,19 +194,35 @@ const headers = fc
   .map(([type, others, padding]) => ({ ...others, ...(type === null ? {} : { 'content-type': type }), ...(padding === null ? {} : { 'x-padding': 'p'.repeat(padding) }) }));
 
 const entityLike = fc.dictionary(
-  fc.constantFrom('title', 'status', 'season', 'episode_number', 'show_id', 'wardrobe', 'tags', 'name', 'email', 'operations', 'audit_id', 'text', 'data', 'op', 'id', '__proto__', 'constructor', 'prototype', 'ext', 'guest_info', 'backgrounds', 'ui_elements', 'version_number'),
-  fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('published', 'draft', 'in_production', 'ep_20250101_missing000')),
+  fc.constantFrom('title', 'status', 'season', 'episode_number', 'show_id', 'wardrobe', 'tags', 'name', 'email', 'operations', 'audit_id', 'text', 'data', 'op', 'id', '__proto__', 'constructor', 'prototype', 'ext', 'guest_info', 'backgrounds', 'ui_elements', 'version_number', 'metadata', ...PROTO_NAMES),
+  fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.constantFrom('published', 'draft', 'in_production', 'ep_20250101_missing000'),
+    protoName,
+    loneSurrogate,
+    fc.dictionary(fc.oneof(protoName, loneSurrogate), fc.oneof(protoName, fc.jsonValue({ maxDepth: 1 })), { maxKeys: 3 }),
+  ),
   { maxKeys: 6 },
 );
 /** Close to a valid record of each entity, with one field odd: gets past validation often enough to reach the stores. */
-const hostileValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('', ' ', '\u0000', '\ud800', 'x'.repeat(5000), '2026-02-30', 'ep_20250101_missing000'), fc.double(), fc.integer());
+const hostileValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom('', ' ', '\u0000', '\ud800', 'x'.repeat(5000), '2026-02-30', 'ep_20250101_missing000'),
+  fc.double(),
+  fc.integer(),
+  protoName,
+  loneSurrogate,
+  fc.array(fc.oneof(protoName, loneSurrogate), { maxLength: 3 }),
+  // Nested keys: Object.prototype names and lone surrogates as keys of objects inside the record.
+  fc.dictionary(fc.oneof(protoName, loneSurrogate), fc.oneof(protoName, loneSurrogate, fc.jsonValue({ maxDepth: 1 })), { minKeys: 1, maxKeys: 3 }),
+);
 const text = (max: number) => fc.string({ minLength: 1, maxLength: max });
 const RECORDS = {
-  shows: fc.record({ title: text(30), slug: fc.stringMatching(/^[a-z0-9-]{1,12}$/), description: text(50), status: fc.constantFrom('active', 'on_hold', 'ended', 'gone'), language: fc.constantFrom('en', 'fr', 'xx-YY') }, { requiredKeys: ['title'] }),
+  shows: fc.record({ title: text(30), slug: fc.stringMatching(/^[a-z0-9-]{1,12}$/), description: text(50), status: fc.constantFrom('active', 'on_hold', 'ended', 'gone', ...PROTO_NAMES), language: fc.constantFrom('en', 'fr', 'xx-YY') }, { requiredKeys: ['title'] }),
   episodes: fc.record(
     {
       title: text(30),
-      status: fc.constantFrom('draft', 'in_production', 'in-production', 'published', 'archived'),
+      status: fc.constantFrom('draft', 'in_production', 'in-production', 'published', 'archived', ...PROTO_NAMES),
       season: fc.integer({ min: -2, max: 40 }),
       episode_number: fc.integer({ min: -2, max: 400 }),
       tags: fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 }),
@@ -179,7 +234,7 @@ const RECORDS = {
   ),
   guests: fc.record({ name: text(30), business_name: text(30), business_email: fc.constantFrom('a@example.com', 'not-an-email'), website: fc.constantFrom('https://example.com', 'javascript:alert(1)'), notes: text(100), consent_given: fc.boolean() }, { requiredKeys: ['name'] }),
 };
-const oddField = fc.option(fc.tuple(fc.constantFrom('title', 'name', 'status', 'season', 'tags', 'wardrobe', 'show_id', 'ext', 'id', 'created_at', 'schema_version', '__proto__', 'constructor', 'deleted_at'), hostileValue), { freq: 2 });
+const oddField = fc.option(fc.tuple(fc.constantFrom('title', 'name', 'status', 'season', 'tags', 'wardrobe', 'show_id', 'ext', 'id', 'created_at', 'schema_version', 'deleted_at', ...PROTO_NAMES), hostileValue), { freq: 2 });
 /** A JSON body close to a record of `plural` (episodes for the others). */
 const plausibleFor = (plural: string) =>
   fc.tuple(RECORDS[plural as keyof typeof RECORDS] ?? RECORDS.episodes, oddField).map(([record, odd]) => JSON.stringify(odd ? { ...record, [odd[0]]: odd[1] } : record));
@@ -211,6 +266,14 @@ const bodyText = fc.oneof(
       '{"operations":[{"op":"__proto__","data":{}}],"__proto__":{"polluted":1}}',
       '{"audit_id":{"__proto__":{"polluted":1}}}',
       '{"title":"a","title":"b"}',
+      '{"status":"constructor"}',
+      '{"status":"toString","title":"p"}',
+      '{"__proto__":null}',
+      '{"__proto__":{"title":"inherited"}}',
+      '{"wardrobe":{"__proto__":{"shoes":{"brand":"x"}}}}',
+      '{"metadata":{"constructor":"x","__proto__":{"polluted":1}}}',
+      '{"type":"audio","file_reference":"s3://b/k.mp3","metadata":{"constructor":"x","toString":"y","__proto__":"z"}}',
+      ...LONE_SURROGATES.flatMap((escaped) => [`{"title":"${escaped}"}`, `{"title":"t","wardrobe":{"shoes":{"brand":"${escaped}"}}}`, `{"title":"t","tags":["${escaped}"]}`, `{"${escaped}":1}`, `{"name":"n","notes":"${escaped}"}`]),
     ),
   },
   { weight: 3, arbitrary: jsonText.chain((text) => fc.integer({ min: 0, max: Math.max(0, text.length - 1) }).map((cut) => text.slice(0, cut))) },
@@ -273,7 +336,51 @@ const aimedWrite = fc
     return { method: method!, path: path!, headers, ...(body ? { body } : {}) };
   });
 
-const request = fc.oneof({ weight: 3, arbitrary: anyRequest }, { weight: 2, arbitrary: aimedWrite });
+/**
+ * Object.prototype names and lone surrogates aimed at the registry's own fields, so they get past
+ * the unknown-field checks: enum values and `in` lists, keys inside object fields, typed garbage
+ * in cursors over each entity's sortable fields; and bodies with the same names as keys and values.
+ */
+const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+const targets = model.entities.map((entity) => ({
+  route: entity.route,
+  plural: entity.plural,
+  enums: entity.fields.filter((f) => f.type === 'enum').map((f) => f.name),
+  objects: entity.fields.filter((f) => f.type === 'object').map((f) => f.name),
+  scalars: entity.fields.filter((f) => !['object', 'array', 'refs'].includes(f.type)).map((f) => f.name),
+}));
+const hostileText = fc.oneof({ weight: 3, arbitrary: protoName }, { weight: 1, arbitrary: loneSurrogate });
+const aimedQuery = fc
+  .tuple(fc.constantFrom(...targets), fc.nat(), fc.nat(), hostileText, fc.nat(7), fc.constantFrom('', '/search', '/export?format=csv&'))
+  .map(([target, a, b, text, shape, tail]): Sent => {
+    const pick = (list: readonly string[], n: number) => list[n % Math.max(1, list.length)] ?? 'id';
+    const field = pick(target.enums.length > 0 && a % 2 === 0 ? target.enums : target.scalars, b);
+    const object = pick(target.objects, a);
+    const pair = [
+      `${field}=${encodeQueryValue(text)}`,
+      `${field}%5Bin%5D=${encodeQueryValue(`${text},x`)}`,
+      `${field}%5Bnin%5D=${encodeQueryValue(`x,${text}`)}`,
+      `filter=${encodeURIComponent(JSON.stringify({ [field]: { _in: [text] } }))}`,
+      `filter=${encodeURIComponent(JSON.stringify({ [`${object}.${text}`]: text }))}`,
+      `_fields=${encodeQueryValue(`${object}.${text}`)}`,
+      `_sort=${field}&_cursor=${Buffer.from(JSON.stringify({ s: field, v: [[text, 1.5, true, {}, 1e300][a % 5]], id: text })).toString('base64url')}`,
+      `${encodeQueryValue(`${object}.${text}`)}=${encodeQueryValue(text)}`,
+    ][shape]!;
+    const base = `/api/v1/${target.route}${tail.replace(/&$/, '')}`;
+    return { method: 'GET', path: tail.endsWith('&') ? `${base}&${pair}` : `${base}?${pair}`, headers: {} };
+  });
+const aimedBody = fc
+  .tuple(fc.constantFrom(...targets), fc.nat(), hostileText, fc.nat(3), fc.constantFrom('POST', 'PATCH', 'PUT'), itemId)
+  .map(([target, a, text, shape, method, id]): Sent => {
+    const pick = (list: readonly string[]) => list[a % Math.max(1, list.length)] ?? 'title';
+    const key = JSON.stringify(text);
+    const part = [`${key}:"x"`, `"${pick(target.enums)}":${key}`, `"${pick(target.objects)}":{${key}:${key}}`, `"${pick(target.objects)}":{${key}:{"polluted":1}}`][shape]!;
+    const path = method === 'POST' ? `/api/v1/${target.route}` : `/api/v1/${target.route}/${resolveId(id, target.plural, false, false)}`;
+    const body = Buffer.from(`{${part}}`);
+    return { method, path, headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body };
+  });
+
+const request = fc.oneof({ weight: 3, arbitrary: anyRequest }, { weight: 2, arbitrary: aimedWrite }, { weight: 1, arbitrary: aimedQuery }, { weight: 1, arbitrary: aimedBody });
 
 // ---- the test -----------------------------------------------------------------------------
 

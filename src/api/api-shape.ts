@@ -8,6 +8,7 @@ import { CONTROL_PARAMS } from '../query/parse.ts';
 import type { ApiVersionDef, EntityDef, FieldPath } from '../registry/model.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 import { isPlainObject } from './record-input.ts';
+import { setOwn } from '../registry/own.ts';
 
 type Json = Record<string, unknown>;
 
@@ -20,7 +21,7 @@ const split = (path: string): FieldPath => path.split('.');
 function has(record: Json, path: FieldPath): boolean {
   let value: unknown = record;
   for (const key of path) {
-    if (!isPlainObject(value) || !(key in value)) return false;
+    if (!isPlainObject(value) || !Object.hasOwn(value, key)) return false;
     value = value[key];
   }
   return true;
@@ -133,15 +134,16 @@ export class ApiShape {
       for (const [key, value] of Object.entries(node)) {
         if (key.startsWith('_')) {
           // An operator keeps its operand; a logical group's members are conditions again.
-          result[key] = ['_and', '_or', '_not'].includes(key) ? walk(value, prefix) : value;
+          setOwn(result, key, ['_and', '_or', '_not'].includes(key) ? walk(value, prefix) : value);
           continue;
         }
         const path = prefix ? `${prefix}.${key}` : key;
         const isField = isPlainObject(value) && Object.keys(value).some((k) => !k.startsWith('_'));
         if (isField) {
-          Object.assign(result, walk(value, path));
+          // Not Object.assign: it would take a `__proto__` key as the prototype.
+          for (const [inner, operand] of Object.entries(walk(value, path) as Json)) setOwn(result, inner, operand);
         } else {
-          result[this.pathIn(path, 'filter')] = value;
+          setOwn(result, this.pathIn(path, 'filter'), value);
         }
       }
       return result;

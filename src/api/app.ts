@@ -21,6 +21,7 @@ import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 import { idempotentPosts, type IdempotencyOptions } from './idempotency.ts';
 import { scopeToClient } from './client-gone.ts';
+import { refuseMalformedQuery } from './params.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -76,6 +77,7 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
   app.use('/api/*', identifyCaller(auth.mode, model, auth.verify));
   app.use('/api/*', limitRequests(model, rateLimit));
   app.use('/api/*', refuseUnauthenticated);
+  app.use('/api/*', refuseMalformedQuery);
   app.use('/api/*', idempotentPosts(pool, logger, idempotency));
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));

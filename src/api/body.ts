@@ -3,7 +3,8 @@
 // streaming, not only by Content-Length.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ApiError } from './errors.ts';
+import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
+import { ApiError, type ApiProblem } from './errors.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** A batch of up to 1,000 records needs more room than one record. */
@@ -72,5 +73,30 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   }
   // Validation, merge patches and diffs walk the value recursively: refuse what would overflow them.
   if (jsonDepth(text) > MAX_JSON_DEPTH) throw ApiError.single(400, 'INVALID_BODY', `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  // Escapes make lone surrogates valid JSON; refused here, for every body, in keys and values.
+  if (text.includes('\\u')) {
+    const problems: ApiProblem[] = [];
+    findLoneSurrogates(parsed, '', problems);
+    if (problems.length > 0) throw new ApiError(422, problems);
+  }
   return parsed;
+}
+
+const MAX_SURROGATE_PROBLEMS = 20;
+
+/** Field paths as validation names them: `wardrobe.shoes.brand`, `tags[2]`. */
+function findLoneSurrogates(value: unknown, path: string, problems: ApiProblem[]): void {
+  if (problems.length >= MAX_SURROGATE_PROBLEMS) return;
+  if (typeof value === 'string') {
+    if (hasLoneSurrogate(value)) problems.push({ code: 'VALIDATION_ERROR', message: `${path || 'the body'} ${LONE_SURROGATE_MESSAGE}`, field: path || null });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => findLoneSurrogates(item, `${path}[${index}]`, problems));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (hasLoneSurrogate(key)) {
+        if (problems.length < MAX_SURROGATE_PROBLEMS) problems.push({ code: 'VALIDATION_ERROR', message: `the key ${JSON.stringify(at)} ${LONE_SURROGATE_MESSAGE}`, field: at });
+      } else findLoneSurrogates(child, at, problems);
+    }
+  }
 }

@@ -30,9 +30,10 @@ import { etagOf } from './preconditions.ts';
 import { allow, allowEach, authorize, authorizeQuery, unreadableCounts, withoutFields } from './authorization.ts';
 import { countFieldReaches } from '../query/reach.ts';
 import { actorOf } from './authentication.ts';
+import { ownValue } from '../registry/own.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
-  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined), record) ?? null;
+  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? ownValue(value as Record<string, unknown>, key) : undefined), record) ?? null;
 
 /** A view of a record: one field's value, or an object of several. */
 function viewValue(view: ViewDef, record: Record<string, unknown>): unknown {
@@ -46,9 +47,9 @@ function viewParts(view: ViewDef, body: unknown): { path: readonly string[]; val
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw ApiError.single(400, 'INVALID_BODY', `the request body must be a JSON object with: ${Object.keys(view.fields!).join(', ')}`);
   }
-  const unknown = Object.keys(body).filter((key) => !(key in view.fields!));
+  const unknown = Object.keys(body).filter((key) => !Object.hasOwn(view.fields!, key));
   if (unknown.length > 0) throw ApiError.single(422, 'VALIDATION_ERROR', `${unknown[0]} is not part of ${view.name}; it has: ${Object.keys(view.fields!).join(', ')}`, unknown[0]!);
-  return Object.entries(view.fields!).map(([key, path]) => ({ path, value: (body as Record<string, unknown>)[key] ?? null }));
+  return Object.entries(view.fields!).map(([key, path]) => ({ path, value: ownValue(body as Record<string, unknown>, key) ?? null }));
 }
 
 /** Every entity's routes under every API version; the stores and write rules are shared by all versions. */

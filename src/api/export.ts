@@ -10,6 +10,7 @@ import type { ApiShape } from './api-shape.ts';
 import type { RecordStore } from '../db/records.ts';
 import { withoutFields } from './authorization.ts';
 import { ApiError } from './errors.ts';
+import { csvCell } from './csv-cell.ts';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -37,12 +38,6 @@ export function parseExportQuery(entity: EntityDef, search: string, entities?: r
   return { format: format as ExportFormat, query: { ...parsed, sort, limit: EXPORT_PAGE_SIZE, offset: 0, count: 'none' } };
 }
 
-/** CSV cells: objects and lists as JSON, missing values empty. */
-function cell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
 /** `hidden`: top-level fields the caller may not see (counts of records they may not read), left out. */
 export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery, shape: ApiShape, hidden: readonly string[] = []): Response {
   c.header('Content-Type', CONTENT_TYPES[format]);
@@ -56,7 +51,7 @@ export function streamExport(c: Context, entity: EntityDef, store: RecordStore, 
       page = { ...page, records: page.records.map((record) => withoutFields(shape.recordOut(record), hidden)) };
       const chunk =
         format === 'csv'
-          ? stringify(page.records.map((record) => header.map((name) => cell(record[name]))))
+          ? stringify(page.records.map((record) => header.map((name) => csvCell(record[name]))))
           : page.records.map((record) => `${JSON.stringify(record)}\n`).join('');
       await out.write(chunk);
       if (!page.next) return;

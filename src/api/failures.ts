@@ -4,6 +4,7 @@
 import {
   CheckIntegrityConstraintViolationError,
   ForeignKeyIntegrityConstraintViolationError,
+  InvalidInputError,
   NotNullIntegrityConstraintViolationError,
   StatementTimeoutError,
   UniqueIntegrityConstraintViolationError,
@@ -103,8 +104,9 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
   if (error instanceof CheckIntegrityConstraintViolationError || error instanceof NotNullIntegrityConstraintViolationError) {
     return { status: 422, problems: [{ code: 'VALIDATION_ERROR', message: `the database refused the values (${error.constraint ?? 'constraint'})`, field: null }] };
   }
-  // Class 22, data exception: a value PostgreSQL cannot hold that validation let through.
-  if (sqlState(error)?.startsWith('22')) {
+  // Class 22, data exception: a value PostgreSQL cannot hold that validation let through. The
+  // driver turns 22P02 (invalid text representation) into InvalidInputError without the SQLSTATE.
+  if (sqlState(error)?.startsWith('22') || isInvalidInput(error)) {
     const detail = (error.cause instanceof Error ? error.cause.message : error.message).split('\n')[0];
     return method === 'GET'
       ? { status: 400, problems: [{ code: 'INVALID_QUERY', message: `a query value cannot be used: ${detail}`, field: null }] }
@@ -113,6 +115,8 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
   return undefined;
 }
 
+/** slonik's InvalidInputError is also its refusal of several statements in one query: that is our bug, not the client's. */
+const isInvalidInput = (error: Error) => error instanceof InvalidInputError && !/multiple statements/i.test(error.message);
 
 export type ErrorClassifier = (error: Error, method: string) => Classified | undefined;
 

@@ -5,6 +5,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from '../registry/ajv.ts';
 import { resolvePath, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
 import { entitySchema, HTTP_URL_PATTERN, S3_URI_PATTERN } from '../codegen/json-schema.ts';
+import { ownValue, setOwn } from '../registry/own.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
 type Json = Record<string, unknown>;
@@ -16,9 +17,10 @@ export const isPlainObject = (value: unknown): value is Json =>
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return patch;
   const result: Json = isPlainObject(target) ? { ...target } : {};
+  // A key is data even when it is a name of Object.prototype (`__proto__`, `constructor`).
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key], value);
+    else setOwn(result, key, mergePatch(ownValue(result, key), value));
   }
   return result;
 }
@@ -59,7 +61,7 @@ export class RecordInput {
       throw ApiError.single(400, 'INVALID_BODY', 'the request body must be a JSON object');
     }
     const values: Json = {};
-    for (const [key, value] of Object.entries(body)) if (!this.serverOwned.has(key)) values[key] = value;
+    for (const [key, value] of Object.entries(body)) if (!this.serverOwned.has(key)) setOwn(values, key, value);
     return structuredClone(values);
   }
 
@@ -84,7 +86,7 @@ export class RecordInput {
       const from = current[field.name];
       const to = next[field.name];
       if (typeof from !== 'string' || typeof to !== 'string' || from === to) continue;
-      const allowed = field.transitions[from] ?? [];
+      const allowed = ownValue(field.transitions, from) ?? [];
       if (!allowed.includes(to)) {
         const choices = allowed.length > 0 ? `from "${from}" it can change to: ${allowed.join(', ')}` : `"${from}" is final`;
         throw ApiError.single(409, 'INVALID_TRANSITION', `${field.name} cannot change from "${from}" to "${to}"; ${choices}`, field.name);
@@ -116,7 +118,7 @@ function canonicalizeAliases(fields: readonly FieldDef[], values: Json): void {
 }
 
 function canonicalValue(field: FieldDef, value: unknown): unknown {
-  if (field.type === 'enum' && typeof value === 'string') return field.aliases?.[value] ?? value;
+  if (field.type === 'enum' && typeof value === 'string') return ownValue(field.aliases, value) ?? value;
   if (field.type === 'object' && isPlainObject(value) && field.fields) canonicalizeAliases(field.fields, value);
   if (field.type === 'array' && Array.isArray(value) && field.items) return value.map((v) => canonicalValue(field.items!, v));
   return value;

@@ -1,6 +1,7 @@
 // The field-level difference between two states of a record, as the audit trail keeps it: one
 // entry per changed leaf, nested objects by dotted path, lists compared whole.
 import { isDeepStrictEqual } from 'node:util';
+import { ownValue } from '../registry/own.ts';
 
 export interface FieldChange {
   readonly path: string;
@@ -20,7 +21,7 @@ function walk(before: unknown, after: unknown, path: string, out: FieldChange[])
   if ((isObject(old) || old === null) && (isObject(now) || now === null) && (old !== null || now !== null)) {
     const a = (old ?? {}) as Record<string, unknown>;
     const b = (now ?? {}) as Record<string, unknown>;
-    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[key], b[key], path ? `${path}.${key}` : key, out);
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(ownValue(a, key), ownValue(b, key), path ? `${path}.${key}` : key, out);
     return;
   }
   if (!isDeepStrictEqual(old, now)) out.push({ path, old, new: now });

@@ -1,9 +1,11 @@
 // Verifying AWS Cognito JWTs (seed 8.1, NFR-12) with jose: the signature against the user pool's
-// JWKS (cached, fetched again when a token names a key id it has not seen), the issuer, the app
-// client (`client_id` of an access token, `aud` of an id token), `token_use`, and expiry with a
-// small clock skew. Only RS256 is accepted, so `alg: none` and HMAC-with-the-public-key tokens fail.
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+// JWKS (jwks.ts: cached, fetched again when a token names a key id it has not seen), the issuer,
+// the app client (`client_id` of an access token, `aud` of an id token), `token_use`, a string
+// `sub`, and `exp` and `iat` with a small clock skew. Only RS256 is accepted, so `alg: none` and
+// HMAC-with-the-public-key tokens fail.
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { ConfigError, type CognitoSettings, type TokenUse } from '../config.ts';
+import { JwksUnavailable, remoteKeys } from './jwks.ts';
 import { ROLES, type Principal, type Role } from './principal.ts';
 
 /** The token is missing something or is not to be trusted: the client's problem (401). */
@@ -48,10 +50,11 @@ function describe(error: unknown): string {
   return 'the token is malformed';
 }
 
+/** Cognito group names are case-sensitive: only a group named exactly `admin` grants admin (not `ADMIN`). */
 function rolesOf(payload: JWTPayload): Role[] {
   const groups = payload['cognito:groups'];
   if (!Array.isArray(groups)) return [];
-  return ROLES.filter((role) => groups.some((group) => typeof group === 'string' && group.toLowerCase() === role));
+  return ROLES.filter((role) => groups.includes(role));
 }
 
 /** The app client a token was issued to: `client_id` for access tokens, `aud` for id tokens. */
@@ -62,11 +65,14 @@ function clientOf(payload: JWTPayload, use: TokenUse): string[] {
 
 export function cognitoVerifier(settings: CognitoSettings): TokenVerifier {
   const { issuer, jwksUrl } = cognitoEndpoints(settings);
-  const keys = createRemoteJWKSet(new URL(jwksUrl), {
-    timeoutDuration: 5_000,
+  const keys = remoteKeys({
+    url: jwksUrl,
+    timeoutMs: settings.jwksTimeoutMs,
+    maxAgeMs: settings.jwksMaxAgeSeconds * 1000,
+    staleMs: settings.jwksStaleSeconds * 1000,
     // An unknown kid refetches the keys at most this often (a rotated pool key is picked up).
-    cooldownDuration: settings.jwksCooldownMs,
-    cacheMaxAge: 10 * 60_000,
+    cooldownMs: settings.jwksCooldownMs,
+    retryMs: settings.jwksRetryMs,
   });
   return async (token) => {
     let payload: JWTPayload;
@@ -78,13 +84,18 @@ export function cognitoVerifier(settings: CognitoSettings): TokenVerifier {
         requiredClaims: ['sub', 'exp', 'token_use'],
       }));
     } catch (error) {
-      // A timeout, an unreachable or non-200 JWKS endpoint (a plain JOSEError), or a broken key set.
-      const keysUnavailable = error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError) || error.constructor === errors.JOSEError;
-      if (keysUnavailable) {
-        throw new AuthenticationUnavailable(`the user pool's keys could not be fetched: ${error instanceof Error ? error.message : String(error)}`);
+      // The keys could not be fetched, or something other than the token failed.
+      if (error instanceof JwksUnavailable || !(error instanceof errors.JOSEError)) {
+        throw new AuthenticationUnavailable(error instanceof Error ? error.message : String(error));
       }
       throw new AuthenticationError(describe(error));
     }
+    // jose checks that `iat` is a number, not that it is in the past.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + settings.clockSkewSeconds) {
+      throw new AuthenticationError(`the token's iat claim is in the future (more than AUTH_CLOCK_SKEW_SECONDS, ${settings.clockSkewSeconds} s, ahead)`);
+    }
+    // The subject names the caller in the audit trail and the rate limits: a non-empty string.
+    if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new AuthenticationError("the token's sub claim must be a non-empty string");
     const use = payload.token_use;
     if (typeof use !== 'string' || !(settings.tokenUse as readonly string[]).includes(use)) {
       throw new AuthenticationError(`the token's token_use claim is not accepted (accepted: ${settings.tokenUse.join(', ')})`);

@@ -4,6 +4,7 @@
 import { upgradeRecord } from '../evolution/steps.ts';
 import { SYSTEM_COLUMNS, type EntityDef } from '../registry/model.ts';
 import { isoTimestamp } from './pool.ts';
+import { setOwn } from '../registry/own.ts';
 
 type Row = Record<string, unknown>;
 
@@ -18,7 +19,7 @@ export function upgradeRow(entity: EntityDef, row: Row): Row & { id: string } {
   const old: Row = {};
   // Columns the current model no longer has (JSON text for timestamps: normalised below).
   for (const [name, value] of Object.entries(whole)) if (!known.has(name) && !NOT_FIELDS.has(name) && value !== null) old[name] = value;
-  Object.assign(old, (row.doc ?? {}) as Row);
+  for (const [name, value] of Object.entries((row.doc ?? {}) as Row)) setOwn(old, name, value);
   for (const field of entity.fields) {
     if (field.storage === 'document') continue;
     const value = row[field.name] ?? null;

@@ -3,6 +3,7 @@
 // API version in the shape it knows. Pure functions: no database, no HTTP.
 import { stepTargets } from '../registry/compile-evolution.ts';
 import type { FieldPath, UpgradeDef, UpgradeStep } from '../registry/model.ts';
+import { ownValue } from '../registry/own.ts';
 
 type Json = Record<string, unknown>;
 
@@ -13,7 +14,7 @@ function getAt(record: Json, path: FieldPath): unknown {
   let value: unknown = record;
   for (const key of path) {
     if (value === null) return null;
-    if (!isObject(value) || !(key in value)) return undefined;
+    if (!isObject(value) || !Object.hasOwn(value, key)) return undefined;
     value = value[key];
   }
   return value;
@@ -52,7 +53,7 @@ function move(record: Json, from: FieldPath, to: FieldPath): void {
 }
 
 function mapValue(value: unknown, map: Readonly<Record<string, string>>): unknown {
-  if (typeof value === 'string') return map[value] ?? value;
+  if (typeof value === 'string') return ownValue(map, value) ?? value;
   if (Array.isArray(value)) return value.map((item) => mapValue(item, map));
   return value;
 }

@@ -1,5 +1,8 @@
 // Keyset cursors: an opaque token holding the sort-key values and id of the last row of a page.
 // The sort it was made for is part of it, so a cursor cannot be replayed against another order.
+import { isStorableDate, isStorableDateTime } from '../registry/ajv.ts';
+import type { FieldType } from '../registry/model.ts';
+import { unusableText } from '../registry/text.ts';
 import type { CursorPosition, ScalarValue, SortKey } from './ast.ts';
 
 interface CursorPayload {
@@ -18,7 +21,27 @@ export function encodeCursor(sort: readonly SortKey[], position: CursorPosition)
   return Buffer.from(JSON.stringify(payload)).toString('base64url');
 }
 
-const NUMERIC = ['integer', 'number'];
+/**
+ * Whether a cursor value can stand for a value of this type. The cursor is the client's text: a
+ * value of another type would reach PostgreSQL as a bound parameter it cannot cast (a 500 once).
+ */
+function fitsType(value: ScalarValue, type: FieldType | 'rank'): boolean {
+  switch (type) {
+    case 'integer':
+      return Number.isSafeInteger(value);
+    case 'number':
+    case 'rank':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'date':
+      return typeof value === 'string' && isStorableDate(value);
+    case 'datetime':
+      return typeof value === 'string' && isStorableDateTime(value) && Number.isFinite(Date.parse(value));
+    default:
+      return typeof value === 'string' && unusableText(value) === undefined;
+  }
+}
 
 /** The position a cursor stands for, or why it cannot be used with this sort. */
 export function decodeCursor(token: string, sort: readonly SortKey[]): CursorPosition | { error: string } {
@@ -30,17 +53,15 @@ export function decodeCursor(token: string, sort: readonly SortKey[]): CursorPos
   } catch {
     return invalid;
   }
-  if (typeof payload !== 'object' || payload === null) return invalid;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return invalid;
   const { s, v, id } = payload as Partial<CursorPayload>;
-  if (typeof s !== 'string' || !Array.isArray(v) || typeof id !== 'string' || id.includes('\u0000')) return invalid;
+  if (typeof s !== 'string' || !Array.isArray(v) || typeof id !== 'string' || id === '' || unusableText(id) !== undefined) return invalid;
   if (s !== sortSignature(sort)) return { error: `was made for _sort=${s || '(default)'}; send the same _sort (and q) as the request that returned it` };
   if (v.length !== sort.length) return invalid;
   for (const [index, value] of v.entries()) {
     if (value === null) continue;
     const key = sort[index]!;
-    const type = key.target === 'rank' ? 'number' : key.target.type;
-    const expected = NUMERIC.includes(type) ? 'number' : type === 'boolean' ? 'boolean' : 'string';
-    if (typeof value !== expected || (typeof value === 'string' && value.includes('\u0000'))) return invalid;
+    if (!fitsType(value as ScalarValue, key.target === 'rank' ? 'rank' : key.target.type)) return invalid;
   }
   return { values: v as (ScalarValue | null)[], id };
 }

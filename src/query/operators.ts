@@ -3,6 +3,8 @@
 // and the documented semantics agree on missing values: `ne` is exactly "not eq".
 import { isStorableDate, isStorableDateTime } from '../registry/ajv.ts';
 import type { FieldDef, FieldType } from '../registry/model.ts';
+import { ownValue } from '../registry/own.ts';
+import { unusableText } from '../registry/text.ts';
 import type { Condition, FieldTarget, PositiveOperator, ScalarValue } from './ast.ts';
 
 export const FILTER_OPERATORS = [
@@ -94,7 +96,8 @@ export function parseBoolean(text: string): boolean | undefined {
 }
 
 function checkText(text: string): string | { error: string } {
-  return text.includes('\u0000') ? { error: 'must not contain the NUL character' } : text;
+  const problem = unusableText(text);
+  return problem ? { error: problem } : text;
 }
 
 function parseInteger(text: string): number | undefined {
@@ -103,7 +106,8 @@ function parseInteger(text: string): number | undefined {
 
 /** Coerces a client's text to the field's type, or explains why it cannot. */
 export function coerceValue(type: FieldType, text: string, def?: FieldDef): ScalarValue | { error: string } {
-  if (text.includes('\u0000')) return { error: 'must not contain the NUL character' };
+  const problem = unusableText(text);
+  if (problem) return { error: problem };
   switch (type) {
     case 'integer': {
       const n = parseInteger(text);
@@ -124,7 +128,7 @@ export function coerceValue(type: FieldType, text: string, def?: FieldDef): Scal
         ? new Date(text).toISOString()
         : { error: `"${text}" is not a date-time (RFC 3339, e.g. 2025-12-31T10:00:00Z, or a date)` };
     case 'enum': {
-      const canonical = def?.values?.includes(text) ? text : def?.aliases?.[text];
+      const canonical = def?.values?.includes(text) ? text : ownValue(def?.aliases, text);
       if (canonical === undefined && def?.otherPattern && new RegExp(def.otherPattern, 'u').test(text)) return text;
       const other = def?.otherPattern ? `, or text matching ${def.otherPattern}` : '';
       return canonical ?? { error: `"${text}" is not one of: ${def?.values?.join(', ')}${other}` };

@@ -2,6 +2,7 @@
 // name, dot path or nested objects; operators prefixed with `_` (Directus's `_neq`, `_nnull`,
 // `_starts_with` and `_ends_with` spellings are accepted too).
 import type { EntityDef } from '../registry/model.ts';
+import { ownValue } from '../registry/own.ts';
 import type { Condition } from './ast.ts';
 import { buildComparison, FILTER_OPERATORS, isFilterOperator, MULTI_VALUE, type FilterOperator } from './operators.ts';
 import { resolveTarget, type ResolveOptions } from './targets.ts';
@@ -94,7 +95,7 @@ class FilterParser {
       return item && { kind: 'not', item };
     }
 
-    const op = name === 'nnull' ? 'null' : (DIRECTUS_SPELLINGS[name] ?? name);
+    const op = name === 'nnull' ? 'null' : (ownValue(DIRECTUS_SPELLINGS, name) ?? name);
     if (!isFilterOperator(op)) {
       return this.fail(at, `unknown operator "_${name}"; operators: _and, _or, _not, ${FILTER_OPERATORS.map((o) => `_${o}`).join(', ')}`);
     }

@@ -1,6 +1,7 @@
 // Step 1 of the query compiler: a list request's query string → the ListQuery AST.
 // Names resolve through the registry model; values are coerced to their field's type here.
 import { hasSoftDelete, type EntityDef } from '../registry/model.ts';
+import { unusableText } from '../registry/text.ts';
 import type { Condition, CountMode, CursorPosition, FieldTarget, ListQuery, SortKey } from './ast.ts';
 import { decodeCursor } from './cursor.ts';
 import { searchableFields } from './full-text.ts';
@@ -77,7 +78,7 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
         if (searchableFields(entity).length === 0) problems.push({ field: key, message: `${entity.plural} have no searchable fields` });
         else if (raw.trim() === '') problems.push({ field: key, message: 'must not be empty' });
         else if (raw.length > MAX_SEARCH_LENGTH) problems.push({ field: key, message: `must be at most ${MAX_SEARCH_LENGTH} characters` });
-        else if (raw.includes('\u0000')) problems.push({ field: key, message: 'must not contain the NUL character' });
+        else if (unusableText(raw)) problems.push({ field: key, message: unusableText(raw)! });
         else search = raw;
         break;
       case 'filter': {

@@ -1,6 +1,7 @@
 // `_fields`: keeps only the requested paths of a record (and always its id). Paths through a list
 // of objects keep that field of every element.
 import type { FieldTarget } from './ast.ts';
+import { ownValue, setOwn } from '../registry/own.ts';
 
 type Json = unknown;
 type JsonObject = Record<string, Json>;
@@ -9,22 +10,29 @@ const isObject = (value: Json): value is JsonObject => typeof value === 'object'
 
 function copyPath(source: Json, target: JsonObject, path: readonly string[]): void {
   const [head, ...rest] = path;
-  const value = isObject(source) ? source[head!] : undefined;
+  const key = head!;
+  // Keys inside free-form objects are the client's: `constructor` is data, not Object's.
+  const value = isObject(source) ? ownValue(source, key) : undefined;
   if (rest.length === 0 || value === null || value === undefined) {
-    if (!(head! in target) || rest.length === 0) target[head!] = value ?? null;
+    if (!Object.hasOwn(target, key) || rest.length === 0) setOwn(target, key, value ?? null);
     return;
   }
+  const existing = ownValue(target, key);
   if (Array.isArray(value)) {
-    const existing = Array.isArray(target[head!]) ? (target[head!] as Json[]) : [];
-    target[head!] = value.map((element, index) => {
-      const into = isObject(existing[index]) ? (existing[index] as JsonObject) : {};
-      copyPath(element, into, rest);
-      return into;
-    });
+    const elements = Array.isArray(existing) ? (existing as Json[]) : [];
+    setOwn(
+      target,
+      key,
+      value.map((element, index) => {
+        const into = isObject(elements[index]) ? (elements[index] as JsonObject) : {};
+        copyPath(element, into, rest);
+        return into;
+      }),
+    );
     return;
   }
-  const into = isObject(target[head!]) ? (target[head!] as JsonObject) : {};
-  target[head!] = into;
+  const into = isObject(existing) ? existing : {};
+  setOwn(target, key, into);
   copyPath(value, into, rest);
 }
 

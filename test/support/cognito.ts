@@ -24,10 +24,15 @@ export interface TokenOptions {
   readonly claims?: JWTPayload;
 }
 
+/** How the JWKS endpoint answers: with the keys, with a 503, or never (the connection stays open). */
+export type JwksMode = 'up' | 'down' | 'hang';
+
 export interface FakeUserPool {
   readonly jwksUrl: string;
-  /** How many times the JWKS was fetched. */
+  /** How many times the JWKS was fetched (asked for, whatever the answer). */
   readonly fetches: number;
+  /** Makes the JWKS endpoint go down or hang, or come back. */
+  setMode(mode: JwksMode): void;
   /** Settings pointing the service at this pool. */
   settings(overrides?: Partial<CognitoSettings>): CognitoSettings;
   /** A new key pair; published in the JWKS unless told not to. */
@@ -42,10 +47,13 @@ export async function startFakeUserPool(): Promise<FakeUserPool> {
   const keys = new Map<string, SigningKey>();
   const published: JWK[] = [];
   let fetches = 0;
+  let mode: JwksMode = 'up';
   const server: Server = createServer((req, res) => {
     fetches += 1;
+    if (mode === 'hang') return;
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ keys: published }));
+    if (mode === 'down') res.statusCode = 503;
+    res.end(JSON.stringify(mode === 'down' ? { message: 'unavailable' } : { keys: published }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${USER_POOL_ID}/.well-known/jwks.json`;
@@ -55,7 +63,10 @@ export async function startFakeUserPool(): Promise<FakeUserPool> {
     get fetches() {
       return fetches;
     },
-    settings: (overrides = {}) => ({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], jwksUrl, tokenUse: ['access', 'id'], clockSkewSeconds: 30, jwksCooldownMs: 0, ...overrides }),
+    setMode(next) {
+      mode = next;
+    },
+    settings: (overrides = {}) => ({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], jwksUrl, tokenUse: ['access', 'id'], clockSkewSeconds: 30, jwksCooldownMs: 0, jwksTimeoutMs: 1500, jwksMaxAgeSeconds: 600, jwksStaleSeconds: 3600, jwksRetryMs: 0, ...overrides }),
     async addKey(kid, publish = true) {
       const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
       const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
@@ -86,7 +97,12 @@ export async function startFakeUserPool(): Promise<FakeUserPool> {
         .setExpirationTime(now + (options.expiresIn ?? 3600))
         .sign(key.privateKey);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Hanging requests keep their connections open: end them.
+        server.closeAllConnections();
+      }),
   };
   return pool;
 }

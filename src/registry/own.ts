@@ -1,0 +1,14 @@
+// Client names (query keys, body keys, enum values) meet plain objects in many places. A name
+// such as `constructor`, `toString` or `__proto__` exists on every object through
+// Object.prototype: reading it must not find the inherited member, and writing it must create a
+// property rather than set the object's prototype.
+
+/** The value of `key` when `record` has it as its own property; otherwise undefined. */
+export function ownValue<T>(record: Readonly<Record<string, T>> | undefined | null, key: string): T | undefined {
+  return record !== undefined && record !== null && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** Sets `key` as an own, enumerable data property (for `__proto__` too: `record[key] = …` would replace the prototype). */
+export function setOwn(record: object, key: string, value: unknown): void {
+  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+}
