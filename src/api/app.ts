@@ -19,6 +19,7 @@ import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';
 import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
+import { limitBodies } from './body.ts';
 
 export interface AppOptions {
   readonly model: Model;
@@ -70,6 +71,8 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
   app.use('/api/*', identifyCaller(auth.mode, model, auth.verify));
   app.use('/api/*', limitRequests(model, rateLimit));
   app.use('/api/*', refuseUnauthenticated);
+  // Every route's body is capped here, so no route can forget it (see body.ts).
+  app.use(limitBodies);
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
