@@ -20,6 +20,9 @@ import type { TokenVerifier } from '../auth/cognito.ts';
 import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 import { limitBodies } from './body.ts';
+import { withDeadline } from '../db/work.ts';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AppOptions {
   readonly model: Model;
@@ -34,11 +37,13 @@ export interface AppOptions {
   readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
   /** Default: no rate limiting. */
   readonly rateLimit?: RateLimitOptions;
+  /** REQUEST_TIMEOUT_MS: how long an /api request may work (default 30 s; see db/work.ts). */
+  readonly requestTimeoutMs?: number;
   /** True once shutdown began (see drain.ts): /ready answers 503 and answers close their connection. */
   readonly isDraining?: () => boolean;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit, isDraining = () => false }: AppOptions): Hono {
+export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit, isDraining = () => false, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -73,6 +78,8 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
   app.use('/api/*', refuseUnauthenticated);
   // Every route's body is capped here, so no route can forget it (see body.ts).
   app.use(limitBodies);
+  // Each request's database work ends by its deadline (see db/work.ts).
+  app.use('/api/*', (c, next) => withDeadline(requestTimeoutMs, next));
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());

@@ -2,6 +2,7 @@
 // each answered with its own status. With ?atomic=true they run in one transaction and the first
 // failure rolls all of them back.
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { transact } from '../db/work.ts';
 import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { Warning } from './duplicates.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
@@ -127,7 +128,7 @@ export async function runBatch(
 
   let failure: Classified | undefined;
   try {
-    await options.pool.transaction(async (tx) => {
+    await transact(options.pool, async (tx) => {
       for (const [index, raw] of operations.entries()) {
         try {
           results.push({ index, op: opName(raw), ...(await runOne(runner, raw, tx)) });

@@ -2,6 +2,7 @@
 // plain 'YYYY-MM-DD' strings for dates, numbers for int8 and numeric.
 import { createPool, type DatabasePool, type Interceptor } from 'slonik';
 import { databaseTarget, explainConnectionFailure } from './tls.ts';
+import { deadlineInterceptor } from './work.ts';
 
 export type { DatabasePool };
 
@@ -25,8 +26,12 @@ export async function createDatabasePool(
   return createPool(target.url, {
     ...(target.ssl ? { ssl: target.ssl } : {}),
     maximumPoolSize,
-    interceptors: options.interceptors ?? [],
+    // A request past its deadline runs no more queries (work.ts).
+    interceptors: [deadlineInterceptor, ...(options.interceptors ?? [])],
     statementTimeout: options.statementTimeoutMs ?? 60_000,
+    // Deadlocks are retried by work.ts's transact, the whole transaction: slonik's own retry
+    // would run a savepoint again while the outer transaction keeps its locks.
+    transactionRetryLimit: 0,
     // slonik's default runs DISCARD ALL each time a connection returns to the pool: a second
     // round trip per query, and it throws away cached plans. Nothing here sets session state
     // outside a transaction (SET LOCAL ends with its transaction), so there is nothing to reset.
