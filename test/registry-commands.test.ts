@@ -25,7 +25,7 @@ describe('npm run registry:check', () => {
     const result = await runCli(['registry', 'check']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^registry check passed: ${REGISTRY_VERSION.replace(/\./g, '\\.')} against releases .*1\\.0\\.0`, 'm'));
+    expect(result.stdout).toMatch(new RegExp(`^registry check passed: ${REGISTRY_VERSION.replace(/\./g, '\\.')} against release`, 'm'));
   });
 
   it('fails on a removed field and prints file: path: rule: verdict: message', async () => {
