@@ -8,8 +8,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type CommonQueryMethods, type DatabaseConnection, type DatabasePool, type DatabaseTransactionConnection, type Interceptor } from 'slonik';
 
-/** Records one write transaction may create, its own and those its rules create (a batch counts once). */
-export const MAX_RECORDS_PER_TRANSACTION = 5000;
+/**
+ * Records one write transaction may create, its own and those its rules create: an atomic batch
+ * of 1,000 creates fits, with room for what their lists link.
+ */
+export const MAX_RECORDS_PER_TRANSACTION = 2000;
 /**
  * Advisory locks on single keys one transaction may hold. PostgreSQL's lock table is shared by
  * every database on the server (max_locks_per_transaction × max_connections, 6,400 by default):
