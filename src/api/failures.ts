@@ -64,7 +64,7 @@ function sqlState(error: unknown): string | undefined {
 function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
   // A statement cut short because the request's deadline came (work.ts) is the request's timeout.
-  if (error instanceof RequestTimedOut || (error instanceof StatementTimeoutError && deadlinePassed())) {
+  if (error instanceof RequestTimedOut || (error instanceof StatementTimeoutError && deadlinePassed(50))) {
     return {
       status: 503,
       retryAfter: 1,

@@ -59,8 +59,11 @@ function remainingMs(): number | undefined {
   return scope?.open ? scope.deadline - Date.now() : undefined;
 }
 
-/** Whether the current request is past its deadline. */
-export const deadlinePassed = (): boolean => (remainingMs() ?? 1) <= 0;
+/**
+ * Whether the current request is past its deadline (or within `slackMs` of it: a statement
+ * timeout lowered to the deadline may fire a moment early).
+ */
+export const deadlinePassed = (slackMs = 0): boolean => (remainingMs() ?? Infinity) <= slackMs;
 
 /** Refuses every query of a request past its deadline (the transaction it is in rolls back). */
 export const deadlineInterceptor: Interceptor = {
