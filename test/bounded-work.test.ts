@@ -5,7 +5,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
+import { PROJECT_ROOT, loadConfig } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { MAX_KEY_LOCKS_PER_TRANSACTION, MAX_RECORDS_PER_TRANSACTION, WorkLimitExceeded, countRecordCreated, lockKeys, transact } from '../src/db/work.ts';
 import { RegistryError } from '../src/registry/errors.ts';
@@ -183,6 +183,12 @@ describe('one write transaction', () => {
 });
 
 describe('REQUEST_TIMEOUT_MS', () => {
+  it('defaults to 30 s and takes 100 ms to an hour', () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(30_000);
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '5000' }).requestTimeoutMs).toBe(5000);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '50' })).toThrow(/REQUEST_TIMEOUT_MS must be an integer from 100 to 3600000/);
+  });
+
   let db: TestDatabase | undefined;
   let service: TestService | undefined;
   beforeAll(async () => {
