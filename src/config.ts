@@ -23,6 +23,8 @@ export interface Config {
   readonly embeddedDbRestarts: number;
   /** Longest a single query may run before PostgreSQL cancels it (the request answers 503). */
   readonly statementTimeoutMs: number;
+  /** Longest a request under /api may work; past it, it answers 503 REQUEST_TIMEOUT and its transaction rolls back. */
+  readonly requestTimeoutMs: number;
   /** How long a shutdown waits for in-flight requests before it closes their connections. */
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 1500, 1, 600_000),
     embeddedDbRestarts: integer(env, 'EMBEDDED_DB_RESTARTS', 5, 0, 1000),
     statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: env.LOG_LEVEL || 'info',
     guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),

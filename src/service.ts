@@ -130,7 +130,19 @@ export async function startService(config: Config, logger: Logger = createLogger
     const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
     let draining = false;
-    const app = createApp({ model, pool, logger, metrics, migrations, auth, rateLimit, domain: { guestSessionDays: config.guestSessionDays }, isDraining: () => draining, idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds } });
+    const app = createApp({
+      model,
+      pool,
+      logger,
+      metrics,
+      migrations,
+      auth,
+      rateLimit,
+      domain: { guestSessionDays: config.guestSessionDays },
+      isDraining: () => draining,
+      idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds },
+      requestTimeoutMs: config.requestTimeoutMs,
+    });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     // Stopping runs the steps backwards: drain HTTP first, then the purge timer, the pool, the database.

@@ -1,5 +1,5 @@
 // NFR-16, NFR-17: a breaking registry change (release_date renamed to premiere_date, and
-// duration_seconds moved into a new `timing` group) makes registry 2.0.0 and API v2. One process,
+// duration_seconds moved into a new `timing` group) makes the next major registry version and API v2. One process,
 // one model, serves /api/v1 in the 1.x shape through the recorded steps and /api/v2 in the new one;
 // rows stored before the change are upgraded on read, and in bulk by `npm run upgrade`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,12 @@ import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { startTestService, type TestService } from './support/service.ts';
+import { bumped } from '../src/evolution/releases.ts';
+import { REGISTRY_VERSION } from './support/project-facts.ts';
+
+/** The breaking change's registry version: the next major after the committed one. */
+const MAJOR = bumped(REGISTRY_VERSION, 'major');
+const MAJOR_PATTERN = MAJOR.replace(/\./g, '\\.');
 
 type Rec = Record<string, unknown> & { id: string };
 
@@ -53,7 +59,7 @@ beforeAll(async () => {
   // The breaking change, as a registry pull request: release 1.7.0 is what v1 keeps speaking.
   copy.edit('registry/registry.yaml', (t) =>
     t
-      .replace(/registry_version: .*/, 'registry_version: 2.0.0')
+      .replace(/registry_version: .*/, `registry_version: ${MAJOR}`)
       .replace(/api_versions: .*/, 'api_versions:\n  - { name: v1, release: 1.7.0, deprecation: 2026-11-25, sunset: 2027-05-31 }\n  - v2'),
   );
   copy.edit('registry/entities/episode.yaml', (t) =>
@@ -78,9 +84,9 @@ afterAll(async () => {
 
 describe('two API versions from one model', () => {
   it('passes registry:check as a major version whose steps cover the rename and the move', () => {
-    expect(checkOutput).toMatch(/episode\.yaml: fields\.premiere_date: FIELD_RENAMED: breaking \(covered\): episode\.premiere_date renamed from release_date; covered by registry_version 2\.0\.0 and upgrades\.2\.0/);
+    expect(checkOutput).toMatch(new RegExp(`episode\\.yaml: fields\\.premiere_date: FIELD_RENAMED: breaking \\(covered\\): episode\\.premiere_date renamed from release_date; covered by registry_version ${MAJOR_PATTERN} and upgrades\\.2\\.0`));
     expect(checkOutput).toMatch(/episode\.yaml: fields\.timing\.fields\.duration_seconds: FIELD_RENAMED: breaking \(covered\): .* and upgrades\.2\.1/);
-    expect(checkOutput).toMatch(/^registry check passed: 2\.0\.0/m);
+    expect(checkOutput).toMatch(new RegExp(`^registry check passed: ${MAJOR_PATTERN}`, 'm'));
   });
 
   it('keeps the renamed and moved columns for old rows, and adds the new ones', async () => {
@@ -98,7 +104,7 @@ describe('two API versions from one model', () => {
     expect(reply.body.data).toMatchObject({ premiere_date: '2025-03-01', timing: { duration_seconds: 600 }, schema_version: 2 });
     expect(reply.body.data).not.toHaveProperty('release_date');
     expect(reply.body.data).not.toHaveProperty('duration_seconds');
-    expect(reply.body.metadata).toMatchObject({ schema_version: 2, registry_version: '2.0.0' });
+    expect(reply.body.metadata).toMatchObject({ schema_version: 2, registry_version: MAJOR });
     expect(reply.headers.get('deprecation')).toBeNull();
   });
 
@@ -108,7 +114,7 @@ describe('two API versions from one model', () => {
     expect(reply.body.data).toMatchObject({ release_date: '2025-04-01', duration_seconds: 601, schema_version: 1 });
     expect(reply.body.data).not.toHaveProperty('premiere_date');
     expect(reply.body.data).not.toHaveProperty('timing');
-    expect(reply.body.metadata).toMatchObject({ schema_version: 1, registry_version: '2.0.0' });
+    expect(reply.body.metadata).toMatchObject({ schema_version: 1, registry_version: MAJOR });
     expect(reply.headers.get('deprecation')).toBe(`@${Date.UTC(2026, 10, 25) / 1000}`);
     expect(reply.headers.get('sunset')).toBe('Mon, 31 May 2027 00:00:00 GMT');
     expect(reply.headers.get('link')).toBe('</api/v2>; rel="successor-version"');
@@ -259,7 +265,7 @@ describe('an enum value renamed by map_values', () => {
       await running.stop();
 
       mapped.edit('registry/registry.yaml', (t) =>
-        t.replace(/registry_version: .*/, 'registry_version: 2.0.0').replace(/api_versions: .*/, 'api_versions:\n  - { name: v1, release: 1.7.0, deprecation: 2026-11-25, sunset: 2027-05-31 }\n  - v2'),
+        t.replace(/registry_version: .*/, `registry_version: ${MAJOR}`).replace(/api_versions: .*/, 'api_versions:\n  - { name: v1, release: 1.7.0, deprecation: 2026-11-25, sunset: 2027-05-31 }\n  - v2'),
       );
       mapped.edit('registry/entities/show.yaml', (t) =>
         t

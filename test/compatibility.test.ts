@@ -204,7 +204,7 @@ const CASES: Case[] = [
   { name: 'a pattern added', before: v('1.0.0'), after: v('1.1.0', { fields: field('slug: { type: string, max_length: 100 }', 'slug: { type: string, max_length: 100, pattern: "^[a-z-]+$" }') }), ok: false, codes: ['PATTERN_ADDED:breaking'] },
   { name: 'a uniqueness constraint added', before: v('1.0.0'), after: v('1.1.0', { extra: 'unique: [[slug]]\n' }), ok: false, codes: ['UNIQUE_ADDED:breaking'] },
   { name: "a ref's target changed", before: v('1.0.0'), after: v('1.1.0', { fields: field('show_id: { type: ref, to: show }', 'show_id: { type: ref, to: network }') }), ok: false, codes: ['REF_TARGET_CHANGED:breaking'] },
-  { name: "a ref's cardinality changed", before: v('1.0.0'), after: v('1.1.0', { fields: field('show_id: { type: ref, to: show }', 'show_id: { type: refs, to: show }') }), ok: false, codes: ['REF_CARDINALITY_CHANGED:breaking'] },
+  { name: "a ref's cardinality changed", before: v('1.0.0'), after: v('1.1.0', { fields: field('show_id: { type: ref, to: show }', 'show_id: { type: refs, to: show, max_items: 5 }') }), ok: false, codes: ['MAX_ITEMS_LOWERED:breaking', 'REF_CARDINALITY_CHANGED:breaking'] },
   {
     name: "an array's element limit lowered, and max_items",
     before: v('1.0.0'),
@@ -396,8 +396,8 @@ const CASES: Case[] = [
   },
   {
     name: "refs roles narrowed and removed",
-    before: v('1.0.0', { fields: (f) => `${f}  networks: { type: refs, to: network, role: { max_length: 100 } }\n  hosts: { type: refs, to: show, role: { values: [main, guest] } }\n` }),
-    after: v('2.0.0', { fields: (f) => `${f}  networks: { type: refs, to: network, role: { required: true, max_length: 100 } }\n  hosts: { type: refs, to: show }\n` }),
+    before: v('1.0.0', { fields: (f) => `${f}  networks: { type: refs, to: network, max_items: 9, role: { max_length: 100 } }\n  hosts: { type: refs, to: show, max_items: 9, role: { values: [main, guest] } }\n` }),
+    after: v('2.0.0', { fields: (f) => `${f}  networks: { type: refs, to: network, max_items: 9, role: { required: true, max_length: 100 } }\n  hosts: { type: refs, to: show, max_items: 9 }\n` }),
     ok: true,
     codes: ['ROLE_NARROWED:covered', 'ROLE_REMOVED:covered'],
   },

@@ -52,6 +52,9 @@ export interface Clip {
    * Hash of the source file, to spot the same footage uploaded twice.
    */
   source_file_hash?: string | null;
+  /**
+   * @maxItems 50
+   */
   tags?: string[] | null;
   /**
    * When the record was created (server-set).

@@ -139,7 +139,158 @@ export interface Episode {
        */
       scarf?: string | null;
       hair_accessories?: string | null;
-      other?: string[] | null;
+      /**
+       * @maxItems 20
+       */
+      other?:
+        | []
+        | [string]
+        | [string, string]
+        | [string, string, string]
+        | [string, string, string, string]
+        | [string, string, string, string, string]
+        | [string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string, string, string, string, string, string]
+        | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | [
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string,
+            string
+          ]
+        | null;
     } | null;
     shoes?: {
       /**
@@ -183,6 +334,8 @@ export interface Episode {
       exit?: string | null;
       /**
        * Custom UI elements.
+       *
+       * @maxItems 50
        */
       custom?:
         | {
@@ -205,6 +358,8 @@ export interface Episode {
     event?: string | null;
     /**
      * Additional location backgrounds.
+     *
+     * @maxItems 50
      */
     additional?:
       | {
@@ -216,6 +371,8 @@ export interface Episode {
   } | null;
   /**
    * The shared UI elements the episode uses, by slot (server-set from ui_elements).
+   *
+   * @maxItems 56
    */
   ui_element_refs?:
     | {
@@ -228,6 +385,8 @@ export interface Episode {
     | null;
   /**
    * The shared backgrounds the episode uses, by slot (server-set from backgrounds).
+   *
+   * @maxItems 53
    */
   background_refs?:
     | {
@@ -268,6 +427,8 @@ export interface Episode {
   release_date?: string | null;
   /**
    * Free-form tags and categories (fashion, lifestyle, tutorial, ...).
+   *
+   * @maxItems 50
    */
   tags?: string[] | null;
   /**
@@ -276,8 +437,143 @@ export interface Episode {
   thumbnail_url?: string | null;
   /**
    * Thumbnail files (1280x720 and derivatives).
+   *
+   * @maxItems 20
    */
-  thumbnails?: string[] | null;
+  thumbnails?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | null;
   /**
    * The episode's guest.
    */
@@ -305,6 +601,8 @@ export interface Episode {
   language?: string | null;
   /**
    * ISO 3166-1 alpha-2 country codes where the episode may be shown.
+   *
+   * @maxItems 250
    */
   geographic_availability?: string[] | null;
   /**
@@ -313,6 +611,9 @@ export interface Episode {
   production_notes?: {
     lighting_setup?: string | null;
     camera_setup?: string | null;
+    /**
+     * @maxItems 50
+     */
     color_palette?: string[] | null;
     mood_board?: string | null;
   } | null;

@@ -18,6 +18,9 @@ export interface UiElement {
    * The asset's version, e.g. v3.
    */
   version?: string | null;
+  /**
+   * @maxItems 50
+   */
   tags?: string[] | null;
   description?: string | null;
   /**

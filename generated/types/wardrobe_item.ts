@@ -40,6 +40,9 @@ export interface WardrobeItem {
    * Photo of the item.
    */
   image_reference?: string | null;
+  /**
+   * @maxItems 50
+   */
   tags?: string[] | null;
   /**
    * How many live episodes feature the item (through their outfits). Filter and sort on it: times_worn[gte]=2. The episodes themselves: GET /wardrobe-items/{id}/episodes.

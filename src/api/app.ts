@@ -22,6 +22,10 @@ import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 import { idempotentPosts, type IdempotencyOptions } from './idempotency.ts';
 import { scopeToClient } from './client-gone.ts';
 import { refuseMalformedQuery } from './params.ts';
+import { limitBodies } from './body.ts';
+import { withDeadline } from '../db/work.ts';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AppOptions {
   readonly model: Model;
@@ -36,13 +40,27 @@ export interface AppOptions {
   readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
   /** Default: no rate limiting. */
   readonly rateLimit?: RateLimitOptions;
+  /** REQUEST_TIMEOUT_MS: how long an /api request may work (default 30 s; see db/work.ts). */
+  readonly requestTimeoutMs?: number;
   /** True once shutdown began (see drain.ts): /ready answers 503 and answers close their connection. */
   readonly isDraining?: () => boolean;
   /** Default: keys kept 24 hours. */
   readonly idempotency?: IdempotencyOptions;
 }
 
-export function createApp({ model, pool, logger, domain, metrics = new Metrics(), migrations, auth = { mode: 'off' }, rateLimit, isDraining = () => false, idempotency }: AppOptions): Hono {
+export function createApp({
+  model,
+  pool,
+  logger,
+  domain,
+  metrics = new Metrics(),
+  migrations,
+  auth = { mode: 'off' },
+  rateLimit,
+  isDraining = () => false,
+  idempotency,
+  requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+}: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
@@ -78,6 +96,10 @@ export function createApp({ model, pool, logger, domain, metrics = new Metrics()
   app.use('/api/*', limitRequests(model, rateLimit));
   app.use('/api/*', refuseUnauthenticated);
   app.use('/api/*', refuseMalformedQuery);
+  // Every route's body is capped here, so no route can forget it (see body.ts).
+  app.use(limitBodies);
+  // Each request's database work ends by its deadline (see db/work.ts), the idempotency claim's included.
+  app.use('/api/*', (c, next) => withDeadline(requestTimeoutMs, next));
   app.use('/api/*', idempotentPosts(pool, logger, idempotency));
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));

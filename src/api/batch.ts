@@ -2,9 +2,10 @@
 // each answered with its own status. With ?atomic=true they run in one transaction and the first
 // failure rolls all of them back.
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { transact } from '../db/work.ts';
 import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { Warning } from './duplicates.ts';
-import { ApiError, type ApiProblem } from './errors.ts';
+import { ApiError, listedProblems, type ApiProblem } from './errors.ts';
 import type { EntityActions } from './entity-actions.ts';
 import type { Operation } from '../registry/model.ts';
 import type { Classified, ErrorClassifier } from './failures.ts';
@@ -89,9 +90,12 @@ async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Pro
   }
 }
 
-/** Field paths of an item's problems, as seen from the request body. */
+/** An item lists fewer problems than a whole answer may, so 1,000 failed items stay a bounded answer. */
+export const MAX_ITEM_ERRORS_LISTED = 10;
+
+/** Field paths of an item's problems, as seen from the request body (the first few; the rest counted). */
 function located(index: number, problems: readonly ApiProblem[]): ApiProblem[] {
-  return problems.map((p) => ({ ...p, field: `operations[${index}]${p.field ? `.${p.field}` : ''}` }));
+  return listedProblems(problems, MAX_ITEM_ERRORS_LISTED).map((p) => (p.code === 'TOO_MANY_ERRORS' ? p : { ...p, field: `operations[${index}]${p.field ? `.${p.field}` : ''}` }));
 }
 
 class RollBack extends Error {}
@@ -127,7 +131,7 @@ export async function runBatch(
 
   let failure: Classified | undefined;
   try {
-    await options.pool.transaction(async (tx) => {
+    await transact(options.pool, async (tx) => {
       for (const [index, raw] of operations.entries()) {
         try {
           results.push({ index, op: opName(raw), ...(await runOne(runner, raw, tx)) });

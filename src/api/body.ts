@@ -1,6 +1,6 @@
 // Reading a JSON request body: the right content type (415), at most 1 MiB (413),
-// well-formed JSON (400) nested at most MAX_JSON_DEPTH deep. The size cap is enforced while
-// streaming, not only by Content-Length.
+// well-formed JSON (400) nested at most MAX_JSON_DEPTH deep. The size cap is one middleware for
+// every route (limitBodies, in app.ts), enforced while streaming, not only by Content-Length.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
@@ -40,8 +40,18 @@ export function jsonDepth(text: string): number {
   return deepest;
 }
 
-export const limitBody = limitOf(MAX_BODY_BYTES);
-export const limitBatchBody = limitOf(MAX_BATCH_BODY_BYTES);
+const limitBody = limitOf(MAX_BODY_BYTES);
+const limitBatchBody = limitOf(MAX_BATCH_BODY_BYTES);
+
+/** The one route with a larger body: POST /api/{version}/{plural}/batch. */
+const BATCH_PATH = /^\/api\/[^/]+\/[^/]+\/batch\/?$/;
+
+/**
+ * Every request's body, whatever the route and method, at most MAX_BODY_BYTES (the batch route:
+ * MAX_BATCH_BODY_BYTES). A body without Content-Length is read here, up to the limit, so a route
+ * that never reads its body cannot be sent an unbounded one either.
+ */
+export const limitBodies: MiddlewareHandler = (c, next) => (c.req.method === 'POST' && BATCH_PATH.test(c.req.path) ? limitBatchBody : limitBody)(c, next);
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 

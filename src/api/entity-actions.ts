@@ -1,6 +1,6 @@
 // The writes of one entity, shared by the single-record routes and the batch route, so both
 // validate, store and answer the same way. Each takes an optional connection (a transaction).
-import { sql, type DatabaseConnection, type DatabasePool } from 'slonik';
+import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { EntityDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
@@ -14,6 +14,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { NO_META, type WriteMeta } from '../audit/write-meta.ts';
 import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
+import { countRecordCreated, lockKeys, transact } from '../db/work.ts';
 
 export interface DeleteOptions {
   readonly hard: boolean;
@@ -107,7 +108,8 @@ export class EntityActions {
   async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
     const values = this.input.forCreate(body);
     // The record, what the rules made of it and its audit row are written together or not at all.
-    return (db ?? this.pool).transaction(async (tx) => {
+    return transact(db ?? this.pool, async (tx) => {
+      countRecordCreated();
       const warnings: Warning[] = [];
       await this.applyRules(values, undefined, tx, warnings, meta);
       const record = await this.store.create(values, tx);
@@ -121,10 +123,24 @@ export class EntityActions {
     return this.store.versionOf(record);
   }
 
+  /**
+   * Locks these match sets until the transaction ends, so two writers mirroring the same URI at
+   * once take turns and it is created once. A rule locks all its sets first: in sorted order
+   * (see lockKeys), so writers that name the same sets in other orders cannot deadlock.
+   */
+  async lockMatches(matches: readonly Readonly<Record<string, string | null>>[], ctx: WriteContext): Promise<void> {
+    const byNames = new Map<string, string[]>();
+    for (const match of matches) {
+      const names = Object.keys(match).sort();
+      const namespace = `${this.entity.table}(${names.join(',')})`;
+      byNames.set(namespace, [...(byNames.get(namespace) ?? []), JSON.stringify(names.map((name) => match[name]))]);
+    }
+    for (const [namespace, keys] of byNames) await lockKeys(ctx.tx, namespace, keys);
+  }
+
   /** The live record with these field values (the first in id order), or a new one from `values`. */
   async findOrCreate(match: Readonly<Record<string, string | null>>, values: Record<string, unknown>, ctx: WriteContext): Promise<Written & { created: boolean }> {
-    // Two writers mirroring the same URI at once take turns, so it is created once.
-    await ctx.tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${JSON.stringify([this.entity.table, match])}, 0))`);
+    await this.lockMatches([match], ctx);
     const { ids } = await this.store.liveMatches(match, '', 1, ctx.tx);
     const existing = ids[0] === undefined ? null : await this.store.get(ids[0], {}, ctx.tx);
     if (existing) return { record: existing, warnings: [], created: false };
@@ -165,7 +181,7 @@ export class EntityActions {
    */
   private async rewrite(id: string, valuesFor: (current: StoredRecord) => Record<string, unknown>, db: DatabaseConnection | undefined, meta: WriteMeta): Promise<Written> {
     this.checkId(id);
-    return (db ?? this.pool).transaction(async (outer) => {
+    return transact(db ?? this.pool, async (outer) => {
       // The record as it was, so duplicate warnings only look at sets this write changed.
       let previous: StoredRecord | undefined;
       const warnings: Warning[] = [];
@@ -189,7 +205,7 @@ export class EntityActions {
    */
   async setServerOwned(id: string, values: Record<string, unknown>, operation: AuditOperation, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<StoredRecord> {
     const serverOwned = new Set(this.entity.fields.filter((f) => f.readOnly).map((f) => f.name));
-    return (db ?? this.pool).transaction(async (outer) => {
+    return transact(db ?? this.pool, async (outer) => {
       let previous: StoredRecord | undefined;
       const record = await this.store.update(
         id,
@@ -224,7 +240,7 @@ export class EntityActions {
   async remove(id: string, options: DeleteOptions, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<DeleteResult> {
     this.checkId(id);
     if (!this.store.supportsSoftDelete || options.hard) {
-      return (db ?? this.pool).transaction(async (tx) => {
+      return transact(db ?? this.pool, async (tx) => {
         const current = await this.lockFor(id, true, meta, tx);
         if (!(await this.store.hardDelete(id, tx))) throw notFound(this.entity.name, id);
         await this.audit.record(tx, { entity: this.entity, id, operation: 'hard_delete', before: current, after: null, meta });
@@ -236,7 +252,7 @@ export class EntityActions {
     }
     const actor = options.actor === null || this.actorMax === undefined ? options.actor : options.actor.slice(0, this.actorMax);
     // The record and what its referrers' on_delete asks for, at any depth, happen together or not at all.
-    return (db ?? this.pool).transaction(async (tx) => {
+    return transact(db ?? this.pool, async (tx) => {
       const current = await this.lockFor(id, false, meta, tx);
       const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
       if (!record) throw notFound(this.entity.name, id);
@@ -262,7 +278,7 @@ export class EntityActions {
    */
   async restore(id: string, actor: string | null, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<RestoreResult> {
     this.checkId(id);
-    return (db ?? this.pool).transaction(async (tx) => {
+    return transact(db ?? this.pool, async (tx) => {
       const current = await this.lockFor(id, true, meta, tx);
       const record = current.deleted_at === null ? null : await this.store.restore(id, actor, tx);
       if (!record) throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);

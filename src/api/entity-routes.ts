@@ -9,7 +9,7 @@ import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore } from '../db/records.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { readOperations, runBatch } from './batch.ts';
-import { limitBatchBody, limitBody, readJsonBody } from './body.ts';
+import { readJsonBody } from './body.ts';
 import type { Referrer, ReferrersOf } from './cascade.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { EntityActions } from './entity-actions.ts';
@@ -209,7 +209,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     });
   }
 
-  app.post(base, allow(entity, 'create'), limitBody, async (c) => {
+  app.post(base, allow(entity, 'create'), async (c) => {
     queryParams(c, []);
     const { record, warnings } = await actions.create(await body(c), undefined, writeMeta(c, false));
     c.header('Location', `${base}/${record.id}`);
@@ -217,7 +217,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     return send(c, out(c, record), { status: 201, extra: warningsMetadata(warnings) });
   });
 
-  app.post(`${base}/batch`, limitBatchBody, async (c) => {
+  app.post(`${base}/batch`, async (c) => {
     const atomic = booleanParam(queryParams(c, ['atomic']), 'atomic');
     const operations = readOperations(await readJsonBody(c)).map((op) =>
       isPlainObject(op) && op.op !== 'delete' && op.data !== undefined ? { ...op, data: shape.bodyIn(op.data) } : op,
@@ -246,8 +246,8 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const { record, warnings } = await actions.update(id, await body(c), mode, undefined, writeMeta(c));
     return send(c, out(c, tag(c, record)), { extra: warningsMetadata(warnings) });
   };
-  app.put(item, allow(entity, 'update'), limitBody, update('replace'));
-  app.patch(item, allow(entity, 'update'), limitBody, update('patch'));
+  app.put(item, allow(entity, 'update'), update('replace'));
+  app.patch(item, allow(entity, 'update'), update('patch'));
 
   app.delete(item, allow(entity, 'delete'), async (c) => {
     const id = idOf(c);
@@ -275,7 +275,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
       queryParams(c, []);
       return send(c, viewValue(view, await actions.requireLive(idOf(c))));
     });
-    app.put(path, allow(entity, 'update'), limitBody, async (c) => {
+    app.put(path, allow(entity, 'update'), async (c) => {
       const id = idOf(c);
       queryParams(c, []);
       const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)), undefined, writeMeta(c));

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EntityDef, Model } from '../registry/model.ts';
-import type { ApiProblem } from './errors.ts';
+import { listedProblems, type ApiProblem } from './errors.ts';
 import type { ListQuery } from '../query/ast.ts';
 import type { ListPage } from '../db/records.ts';
 import { encodeCursor } from '../query/cursor.ts';
@@ -35,8 +35,11 @@ export function sendData(c: Context, model: Model, data: unknown, options: SendO
   return c.json({ data, metadata: metadata(model, options.entity, options.extra, options.schemaVersion), errors: [] }, options.status ?? 200);
 }
 
+/** The error envelope; past MAX_ERRORS_LISTED problems, metadata.error_count says how many there were. */
 export function sendErrors(c: Context, model: Model, status: ContentfulStatusCode, problems: readonly ApiProblem[]) {
-  return c.json({ data: null, metadata: metadata(model), errors: problems }, status);
+  const listed = listedProblems(problems);
+  const extra = listed === problems ? {} : { error_count: problems.length };
+  return c.json({ data: null, metadata: metadata(model, undefined, extra), errors: listed }, status);
 }
 
 /** A route's other methods: 405 with an `Allow` header. */

@@ -14,6 +14,7 @@ import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { QueryError } from '../query/problems.ts';
 import { SequenceFull } from '../db/records.ts';
 import { RETRY_AFTER_SECONDS, RequestAbandoned, isDatabaseUnavailable } from '../db/unavailable.ts';
+import { RequestTimedOut, WorkLimitExceeded, deadlinePassed, isTransactionConflict } from '../db/work.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
@@ -63,6 +64,22 @@ function sqlState(error: unknown): string | undefined {
 
 function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+  // A statement cut short because the request's deadline came (work.ts) is the request's timeout.
+  if (error instanceof RequestTimedOut || (error instanceof StatementTimeoutError && deadlinePassed(50))) {
+    return {
+      status: 503,
+      retryAfter: 1,
+      problems: [{ code: 'REQUEST_TIMEOUT', message: 'the request took longer than REQUEST_TIMEOUT_MS and was stopped; nothing it was writing was kept. Try again, or send less at once', field: null }],
+    };
+  }
+  if (error instanceof WorkLimitExceeded) return { status: 413, problems: [{ code: 'WORK_LIMIT_EXCEEDED', message: error.message, field: null }] };
+  if (isTransactionConflict(error)) {
+    return {
+      status: 503,
+      retryAfter: 1,
+      problems: [{ code: 'TRANSACTION_CONFLICT', message: 'concurrent writes to the same records kept conflicting; nothing was changed by this request, try again', field: null }],
+    };
+  }
   if (error instanceof StatementTimeoutError) {
     return { status: 503, problems: [{ code: 'TIMEOUT', message: 'the database took too long to answer (DB_STATEMENT_TIMEOUT_MS); try again, or narrow the query', field: null }] };
   }

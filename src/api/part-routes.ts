@@ -9,7 +9,7 @@ import type { Condition, ListQuery } from '../query/ast.ts';
 import type { EntityDef, PartDef } from '../registry/model.ts';
 import type { EntityActions } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
-import { limitBody, readJsonBody } from './body.ts';
+import { readJsonBody } from './body.ts';
 import { queryParams } from './params.ts';
 import { writeMeta } from './audit-routes.ts';
 import { pageMetadata } from './envelope.ts';
@@ -62,11 +62,11 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     return ctx.send(c, await versioned.active(await require(c)), version);
   });
   // Replacing "the script" adds a version and makes it the active one.
-  app.put(path, add, limitBody, async (c) => {
+  app.put(path, add, async (c) => {
     const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), true, writeMeta(c, false));
     return ctx.send(c, record, { ...version, extra: warningsMetadata(warnings) });
   });
-  app.post(`${path}/versions`, add, limitBody, async (c) => {
+  app.post(`${path}/versions`, add, async (c) => {
     const { record, warnings } = await versioned.add(await findOrCreate(c), await readJsonBody(c), false, writeMeta(c, false));
     c.header('Location', `${c.req.path}/${record[versioned.def.number] as number}`);
     return ctx.send(c, record, { ...version, status: 201, extra: warningsMetadata(warnings) });
@@ -88,7 +88,7 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     return ctx.send(c, page.records, { ...version, extra: { ...pageMetadata(query, page), [versioned.def.active]: owner[versioned.def.active] } });
   });
   app.get(`${path}/versions/:n`, read, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));
-  app.put(`${path}/active`, allowEach([parent, 'read'], [versioned.owner, 'update']), limitBody, async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c), writeMeta(c)), version));
+  app.put(`${path}/active`, allowEach([parent, 'read'], [versioned.owner, 'update']), async (c) => ctx.send(c, await versioned.activate(await require(c), await readJsonBody(c), writeMeta(c)), version));
   app.get(`${path}/diff`, read, async (c) => {
     const params = queryParams(c, ['from', 'to']);
     return ctx.send(c, await versioned.diff(await require(c), params.get('from'), params.get('to')), version);

@@ -10,6 +10,7 @@ import type { EntityActions, Written } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
 import { isPlainObject } from './record-input.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
+import { transact } from '../db/work.ts';
 
 export interface VersionDiff {
   readonly from: number;
@@ -77,7 +78,7 @@ export class VersionedRecords {
   async add(owner: StoredRecord, body: unknown, activate: boolean, meta: WriteMeta): Promise<Written> {
     if (!isPlainObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'the request body must be a JSON object');
     if (this.def.number in body) throw ApiError.single(422, 'VALIDATION_ERROR', `${this.def.number} is given by the server`, this.def.number);
-    return this.pool.transaction(async (tx) => {
+    return transact(this.pool, async (tx) => {
       const written = await this.versions.create({ ...body, [this.def.via]: owner.id }, tx, meta);
       const n = written.record[this.def.number] as number;
       if (activate || owner[this.def.active] === null) await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, { ...meta, ifMatch: null });

@@ -73,6 +73,7 @@ export function libraryMirror(entity: EntityDef, field: FieldDef, model: Model):
     const found = isPlainObject(value) ? slots(field.fields ?? [], value, '', []) : [];
     const actions = ctx.actionsOf(library.name);
     const links: { id: string; role: string }[] = [];
+    await actions.lockMatches(found.map((slot) => ({ [match]: slot.uri })), ctx);
     for (const slot of found) {
       const { record } = await actions.findOrCreate({ [match]: slot.uri }, { [match]: slot.uri, [name]: slot.name.slice(0, 200) }, ctx);
       links.push({ id: record.id, role: slot.role });

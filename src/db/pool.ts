@@ -4,6 +4,7 @@ import { createPool, type DatabasePool, type Interceptor } from 'slonik';
 import { boundConnectionWait } from './bounded-pool.ts';
 import { createPgDriverWithoutLeaks } from './driver.ts';
 import { databaseTarget, explainConnectionFailure } from './tls.ts';
+import { deadlineInterceptor } from './work.ts';
 
 export type { DatabasePool };
 
@@ -41,8 +42,12 @@ export async function createDatabasePool(
     // A refused connection is not retried at once (slonik would try four times): the request
     // answers 503 with Retry-After and the next one tries again.
     ...(connectTimeoutMs !== undefined ? { connectionTimeout: connectTimeoutMs, connectionRetryLimit: 0 } : {}),
-    interceptors: options.interceptors ?? [],
+    // A request past its deadline runs no more queries (work.ts).
+    interceptors: [deadlineInterceptor, ...(options.interceptors ?? [])],
     statementTimeout: options.statementTimeoutMs ?? 60_000,
+    // Deadlocks are retried by work.ts's transact, the whole transaction: slonik's own retry
+    // would run a savepoint again while the outer transaction keeps its locks.
+    transactionRetryLimit: 0,
     // slonik's default runs DISCARD ALL each time a connection returns to the pool: a second
     // round trip per query, and it throws away cached plans. Nothing here sets session state
     // outside a transaction (SET LOCAL ends with its transaction), so there is nothing to reset.

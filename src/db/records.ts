@@ -9,6 +9,7 @@ import { countRelation } from '../query/targets.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
 import { LEGACY, upgradeRow } from './legacy-rows.ts';
+import { lockKeys } from './work.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
 
@@ -192,8 +193,7 @@ export class RecordStore {
     if (numbered.length === 0 && links.length === 0) return this.toRecord(await db.one(insert));
     return db.transaction(async (tx) => {
       for (const field of numbered) {
-        const scope = JSON.stringify([this.entity.table, field.name, ...field.sequence!.within.map((name) => values[name])]);
-        await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`);
+        await lockKeys(tx, `${this.entity.table}.${field.name}`, [JSON.stringify(field.sequence!.within.map((name) => values[name]))]);
         const max = field.sequence!.max;
         if (max !== undefined && (await tx.oneFirst(sql.unsafe`SELECT ${this.nextNumberSql(field, values)}`)) > max) throw new SequenceFull(this.entity, field, values);
       }

@@ -67,11 +67,12 @@ function itemSlots(wardrobe: Values): ItemSlot[] {
   return slots;
 }
 
+const identity = (slot: ItemSlot) => Object.fromEntries(IDENTITY.map((name) => [name, (slot.item[name] as string | undefined) ?? null]));
+
 /** The item on file for this product, or a new one. */
 async function recordItem(slot: ItemSlot, ctx: WriteContext): Promise<{ id: string; created: boolean }> {
   const items = ctx.actionsOf('wardrobe_item');
-  const match = Object.fromEntries(IDENTITY.map((name) => [name, (slot.item[name] as string | undefined) ?? null]));
-  const { record, created, warnings } = await items.findOrCreate(match, slot.item, ctx);
+  const { record, created, warnings } = await items.findOrCreate(identity(slot), slot.item, ctx);
   ctx.warnings.push(...warnings.map((w): Warning => ({ ...w, message: `wardrobe.${slot.at}: ${w.message}` })));
   return { id: record.id, created };
 }
@@ -82,6 +83,7 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
   if (slots.length === 0) return undefined;
   const links: { id: string; role: string }[] = [];
   const reused: { at: string; id: string }[] = [];
+  await ctx.actionsOf('wardrobe_item').lockMatches(slots.map(identity), ctx);
   for (const slot of slots) {
     const { id, created } = await recordItem(slot, ctx);
     if (!created) reused.push({ at: `wardrobe.${slot.at}`, id });

@@ -440,8 +440,24 @@ function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly 
       if (name?.type !== 'string' || name.storage !== 'column') report(file, `${at}.name`, `"${field.library.name}" must be a string column field of ${refs.to}`);
       const otherRequired = library?.fields.filter((f) => f.required && f.default === undefined && f !== match && f !== name) ?? [];
       if (otherRequired.length > 0) report(file, at, `${refs.to} requires ${otherRequired.map((f) => f.name).join(', ')}, which a mirrored URI cannot fill`);
+      // The mirror links every URI the object holds: its refs must have room for all of them.
+      const most = mostUris(field.fields ?? []);
+      if (refs.maxItems !== undefined && refs.maxItems < most) {
+        report(file, `${at}.refs`, `${refs.name} has max_items ${refs.maxItems}, but ${field.name} can hold ${most} S3 URIs (each one a link); raise it to at least ${most}`);
+      }
     }
   }
+}
+
+/** The most S3 URIs a value of these fields can hold (each array at its max_items). */
+function mostUris(fields: readonly FieldDef[]): number {
+  const of = (field: FieldDef): number => {
+    if (field.type === 's3_uri') return 1;
+    if (field.type === 'object') return mostUris(field.fields ?? []);
+    if (field.type === 'array' && field.items) return (field.maxItems ?? 0) * of(field.items);
+    return 0;
+  };
+  return fields.reduce((sum, field) => sum + of(field), 0);
 }
 
 /** Every field, nested ones and array elements included. */

@@ -83,9 +83,12 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
       },
     },
   },
+  // Every list declares how long it may be: a list's items may become records or links (a refs
+  // field's junction rows, a library mirror's assets, a domain rule's wardrobe items), and one
+  // request may not fan out without bound. The API answers 422 past it.
   array: {
     properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
-    required: ['items'],
+    required: ['items', 'max_items'],
   },
   ref: { properties: { to: { type: 'string', pattern: NAME_PATTERN }, on_delete: { enum: ['restrict', 'cascade', 'set_null'] } }, required: ['to'] },
   refs: {
@@ -93,6 +96,7 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
       to: { type: 'string', pattern: NAME_PATTERN },
       // set_null removes the link when the target is deleted; cascading to the owner is not offered.
       on_delete: { enum: ['restrict', 'set_null'] },
+      // Required, like an array's: each link is a junction row.
       max_items: { type: 'integer', minimum: 1 },
       role: {
         type: 'object',
@@ -105,7 +109,7 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         },
       },
     },
-    required: ['to'],
+    required: ['to', 'max_items'],
   },
 };
 
