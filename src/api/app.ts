@@ -23,7 +23,7 @@ import { idempotentPosts, type IdempotencyOptions } from './idempotency.ts';
 import { scopeToClient } from './client-gone.ts';
 import { refuseMalformedQuery } from './params.ts';
 import { limitBodies } from './body.ts';
-import { withDeadline } from '../db/work.ts';
+import { withDeadline } from '../db/request-scope.ts';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 

@@ -14,6 +14,7 @@ import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
 import { QueryError } from '../query/problems.ts';
 import { SequenceFull } from '../db/records.ts';
 import { RETRY_AFTER_SECONDS, RequestAbandoned, isDatabaseUnavailable } from '../db/unavailable.ts';
+import { sqlState } from '../db/sql-state.ts';
 import { RequestTimedOut, WorkLimitExceeded, deadlinePassed, isTransactionConflict } from '../db/work.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
@@ -52,15 +53,6 @@ export type Classified = {
   /** Sent as Retry-After (seconds) when trying again later should work. */
   retryAfter?: number;
 };
-
-/** The SQLSTATE of a database error, wherever it sits in the cause chain. */
-function sqlState(error: unknown): string | undefined {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
-}
 
 function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: ReturnType<typeof uniqueSets>, method: string): Classified | undefined {
   if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };

@@ -14,7 +14,6 @@ import type { Logger } from 'pino';
 import type { DatabasePool } from '../db/pool.ts';
 import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
 import { IdempotencyKeys, type KeyedRequest, type KeyHolder, type StoredAnswer } from '../idempotency/key-store.ts';
-import { MAX_BATCH_BODY_BYTES } from './body.ts';
 import { ApiError } from './errors.ts';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -63,38 +62,11 @@ export function parseIdempotencyKey(raw: string): string {
 }
 
 /**
- * The body, read here (at most the largest any route accepts) to fingerprint it, and put back
- * on the request so the route's own limit and reader see it as sent.
+ * The body, to fingerprint it. limitBodies (body.ts) already capped it; hono keeps what was read,
+ * so the route's own reader sees it as sent.
  */
 async function readBody(c: Context): Promise<Uint8Array> {
-  const raw = c.req.raw;
-  if (!raw.body) return new Uint8Array(0);
-  const tooLarge = () => {
-    c.header('Connection', 'close');
-    return ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BATCH_BODY_BYTES} bytes`);
-  };
-  if (Number(raw.headers.get('content-length') ?? 0) > MAX_BATCH_BODY_BYTES) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = raw.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_BATCH_BODY_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
-  }
-  c.req.raw = new Request(raw, { body });
-  return body;
+  return c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0);
 }
 
 /** Keys are per caller: the token's subject, or with AUTH_MODE=off the X-Actor (blank for none). */

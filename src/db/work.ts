@@ -3,9 +3,11 @@
 //   write transaction's statements may not outlive it, so its transaction rolls back;
 // - per write transaction, the records it creates and the advisory locks it holds;
 // - a transaction that lost a deadlock or a serialization race is run again, a few times.
-// The state rides on AsyncLocalStorage, so the code between the route and the query need not
-// carry it.
+// The deadline rides on the request's scope (request-scope.ts) and a transaction's counts on
+// AsyncLocalStorage, so the code between the route and the query need not carry them.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { remainingMs } from './request-scope.ts';
+import { sqlState } from './sql-state.ts';
 import { sql, type CommonQueryMethods, type DatabaseConnection, type DatabasePool, type DatabaseTransactionConnection, type Interceptor } from 'slonik';
 
 /**
@@ -33,30 +35,6 @@ export class RequestTimedOut extends Error {
   constructor() {
     super('the request took longer than REQUEST_TIMEOUT_MS');
   }
-}
-
-interface RequestScope {
-  readonly deadline: number;
-  /** False once the route answered: a streamed body (an export) is not cut by the deadline. */
-  open: boolean;
-}
-
-const requests = new AsyncLocalStorage<RequestScope>();
-
-/** Runs a request's handling under a deadline `timeoutMs` from now. */
-export async function withDeadline<T>(timeoutMs: number, handle: () => Promise<T>): Promise<T> {
-  const scope: RequestScope = { deadline: Date.now() + timeoutMs, open: true };
-  try {
-    return await requests.run(scope, handle);
-  } finally {
-    scope.open = false;
-  }
-}
-
-/** Milliseconds left before the current request's deadline; undefined outside one. */
-function remainingMs(): number | undefined {
-  const scope = requests.getStore();
-  return scope?.open ? scope.deadline - Date.now() : undefined;
 }
 
 /**
@@ -87,15 +65,6 @@ class TransactionWork {
 const transactions = new AsyncLocalStorage<TransactionWork>();
 
 const isPool = (db: DatabaseConnection): db is DatabasePool => 'connect' in db && 'end' in db;
-
-const SQLSTATE = /^[0-9A-Z]{5}$/;
-function sqlState(error: unknown): string | undefined {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && SQLSTATE.test(code)) return code;
-  }
-  return undefined;
-}
 
 /** 40P01 deadlock_detected, 40001 serialization_failure: the transaction may work when run again. */
 export const isTransactionConflict = (error: unknown): boolean => ['40P01', '40001'].includes(sqlState(error) ?? '');
