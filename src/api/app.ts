@@ -113,7 +113,7 @@ export function createApp({
     if (known) {
       if (known.retryAfter !== undefined) c.header('Retry-After', String(known.retryAfter));
       // The database being away is an operational condition, not a bug: a warning, without a stack.
-      if (known.problems[0]?.code === 'DATABASE_UNAVAILABLE') logger.warn({ reason: error.message, method: c.req.method, path: c.req.path }, 'database unavailable');
+      if (known.problems[0]?.code === 'DATABASE_UNAVAILABLE' || known.problems[0]?.code === 'COMMIT_UNCONFIRMED') logger.warn({ reason: error.message, method: c.req.method, path: c.req.path }, 'database unavailable');
       return sendErrors(c, model, known.status, known.problems);
     }
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');

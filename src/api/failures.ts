@@ -15,7 +15,7 @@ import { QueryError } from '../query/problems.ts';
 import { SequenceFull } from '../db/records.ts';
 import { RETRY_AFTER_SECONDS, RequestAbandoned, isDatabaseUnavailable } from '../db/unavailable.ts';
 import { sqlState } from '../db/sql-state.ts';
-import { RequestTimedOut, WorkLimitExceeded, deadlinePassed, isTransactionConflict } from '../db/work.ts';
+import { CommitUnconfirmed, RequestTimedOut, WorkLimitExceeded, deadlinePassed, isTransactionConflict } from '../db/work.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
@@ -74,6 +74,9 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
   }
   if (error instanceof StatementTimeoutError) {
     return { status: 503, problems: [{ code: 'TIMEOUT', message: 'the database took too long to answer (DB_STATEMENT_TIMEOUT_MS); try again, or narrow the query', field: null }] };
+  }
+  if (error instanceof CommitUnconfirmed) {
+    return { status: 503, retryAfter: RETRY_AFTER_SECONDS, problems: [{ code: 'COMMIT_UNCONFIRMED', message: error.message, field: null }] };
   }
   // Nobody reads this answer (the client has gone); it is what the log and metrics record.
   if (error instanceof RequestAbandoned) return { status: 503, problems: [{ code: 'REQUEST_ABANDONED', message: error.message, field: null }] };

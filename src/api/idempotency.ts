@@ -3,7 +3,8 @@
 // The key is per caller; the request it stands for is its method, path, query, Content-Type,
 // If-Match and body (one SHA-256).
 // - first use: the key is claimed, the request runs, and its answer is stored (2xx and 4xx; a 5xx
-//   or a "try again" status releases the key, so the retry runs afresh);
+//   or a "try again" status releases the key, so the retry runs afresh, except a commit the
+//   database did not confirm, which may have been saved);
 // - same key, same request, answered: the stored status, body and headers, marked Idempotent-Replayed;
 // - same key, another request: 422 IDEMPOTENCY_KEY_REUSED; still running: 409 IDEMPOTENCY_KEY_IN_USE;
 // - a malformed key: 400 INVALID_IDEMPOTENCY_KEY. Keys are forgotten after IDEMPOTENCY_KEY_TTL_HOURS.
@@ -15,6 +16,7 @@ import type { DatabasePool } from '../db/pool.ts';
 import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
 import { IdempotencyKeys, type KeyedRequest, type KeyHolder, type StoredAnswer } from '../idempotency/key-store.ts';
 import { ApiError } from './errors.ts';
+import { CommitUnconfirmed } from '../db/work.ts';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** Set on an answer that was stored, not produced by running the request again. */
@@ -122,7 +124,9 @@ async function runClaimed(c: Context, next: Next, keys: IdempotencyKeys, claim: 
   try {
     await next();
     const { status } = c.res;
-    if (status < 500 && !TRY_AGAIN.has(status)) {
+    // A write whose commit went unconfirmed may have been saved: its answer stands for the key,
+    // so a retry is told to read back rather than write a second time.
+    if ((status < 500 && !TRY_AGAIN.has(status)) || c.error instanceof CommitUnconfirmed) {
       kept = true;
       try {
         await keys.complete(claim, answerOf(c.res, await c.res.clone().text()));

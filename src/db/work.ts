@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { remainingMs } from './request-scope.ts';
 import { sqlState } from './sql-state.ts';
+import { isDatabaseUnavailable } from './unavailable.ts';
 import { sql, type CommonQueryMethods, type DatabaseConnection, type DatabasePool, type DatabaseTransactionConnection, type Interceptor } from 'slonik';
 
 /**
@@ -27,6 +28,31 @@ export const TRANSACTION_ATTEMPTS = 4;
 /** A transaction would create more records than MAX_RECORDS_PER_TRANSACTION. */
 export class WorkLimitExceeded extends Error {
   override readonly name = 'WorkLimitExceeded';
+}
+
+/**
+ * The database went away between a write's last statement and the answer to its COMMIT: the
+ * write may or may not have been saved, so the client must not be told that nothing changed.
+ */
+export class CommitUnconfirmed extends Error {
+  override readonly name = 'CommitUnconfirmed';
+  constructor(
+    /** The id of the record the write made or changed, when it names one. */
+    readonly recordId: string | undefined,
+    cause: unknown,
+  ) {
+    super(
+      `the database connection was lost while the write was being committed: it may or may not have been saved; read ${recordId ?? 'the records'} back before writing again`,
+      { cause },
+    );
+  }
+}
+
+/** `{ record: { id } }` (what the actions return): the id, else undefined. */
+function recordIdOf(result: unknown): string | undefined {
+  const record = typeof result === 'object' && result !== null ? (result as { record?: unknown }).record : undefined;
+  const id = typeof record === 'object' && record !== null ? (record as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** The request's deadline passed; its transaction is rolled back. */
@@ -81,12 +107,17 @@ export async function transact<T>(db: DatabaseConnection, handler: (tx: Database
   if (!isPool(db)) return db.transaction(handler, 0);
   for (let attempt = 1; ; attempt++) {
     try {
+      let done: { result: T } | undefined;
       return await transactions.run(new TransactionWork(), () =>
         db.transaction(async (tx) => {
           await boundStatements(tx);
-          return handler(tx);
+          done = { result: await handler(tx) };
+          return done.result;
         }, 0),
-      );
+      ).catch((error: unknown) => {
+        // The work was done and COMMIT sent when the connection died: it may have been saved.
+        throw done && isDatabaseUnavailable(error) ? new CommitUnconfirmed(recordIdOf(done.result), error) : error;
+      });
     } catch (error) {
       if (!isTransactionConflict(error) || attempt >= TRANSACTION_ATTEMPTS || deadlinePassed()) throw error;
       // Both sides of a deadlock are run again: a random pause keeps them from meeting again.
