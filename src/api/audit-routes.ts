@@ -89,7 +89,8 @@ export function mountRecordAudit(app: Hono, options: RecordAuditOptions): void {
     const id = actions.checkId(c.req.param('id') ?? '');
     return sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }), options);
   });
-  // Undoing a change is a change: it needs the update role, whatever the entry did.
+  // Undoing a change is a change: it needs the update role, whatever the entry did, and what the
+  // undo does needs its own (a restore of what a delete took, a delete of what a create made).
   app.post(`${item}/revert`, allow(entity, 'update'), async (c) => {
     const id = actions.checkId(c.req.param('id') ?? '');
     const body = await readJsonBody(c);
