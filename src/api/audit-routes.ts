@@ -12,12 +12,16 @@ import type { EntityActions } from './entity-actions.ts';
 import { pageMetadata, sendData, sendErrors } from './envelope.ts';
 import { ApiError } from './errors.ts';
 import { etagOf } from './preconditions.ts';
-import { allow, allowEach, authorizeQuery, forbidden } from './authorization.ts';
+import { allow, allowEach, authorizeQuery, forbidden, writePermit } from './authorization.ts';
 import { actorOf } from './authentication.ts';
 
-/** Who is acting (the token's subject, or X-Actor with authentication off; at most the audit column's 200 characters) and the request id. */
+/**
+ * Who is acting (the token's subject, or X-Actor with authentication off; at most the audit
+ * column's 200 characters), the request id, and the caller's permission check for every other
+ * entity the write touches.
+ */
 export function writeMeta(c: Context, ifMatch = true): WriteMeta {
-  return { actor: actorOf(c, 200), requestId: c.get('requestId') ?? null, ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}) };
+  return { actor: actorOf(c, 200), requestId: c.get('requestId') ?? null, permit: writePermit(c), ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}) };
 }
 
 /**
@@ -85,7 +89,8 @@ export function mountRecordAudit(app: Hono, options: RecordAuditOptions): void {
     const id = actions.checkId(c.req.param('id') ?? '');
     return sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }), options);
   });
-  // Undoing a change is a change: it needs the update role, whatever the entry did.
+  // Undoing a change is a change: it needs the update role, whatever the entry did, and what the
+  // undo does needs its own (a restore of what a delete took, a delete of what a create made).
   app.post(`${item}/revert`, allow(entity, 'update'), async (c) => {
     const id = actions.checkId(c.req.param('id') ?? '');
     const body = await readJsonBody(c);

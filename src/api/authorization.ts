@@ -5,6 +5,7 @@ import { hasRole } from '../auth/principal.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { relatedReads, type CountReach } from '../query/reach.ts';
 import type { EntityDef, Operation } from '../registry/model.ts';
+import type { WritePermit } from '../audit/write-meta.ts';
 import { ApiError } from './errors.ts';
 
 const DOING: Record<Operation, string> = {
@@ -55,6 +56,19 @@ export function authorizeQuery(c: Context, entity: EntityDef, query: ListQuery, 
 export function authorize(c: Context, entity: EntityDef, operation: Operation): void {
   const refusal = forbidden(c, entity, operation);
   if (refusal) throw refusal;
+}
+
+/**
+ * The caller's check for everything a write touches besides its route's entity (records server
+ * rules create, records a delete cascades to, the targets of the refs it sets): a 403 that says
+ * what the write does there, e.g. `guest_id links guests: reading guests needs the admin role; …`.
+ */
+export function writePermit(c: Context): WritePermit {
+  return (entity, operation, context = {}) => {
+    const reason = refusal(c, entity, operation);
+    if (reason === undefined) return;
+    throw ApiError.single(403, 'FORBIDDEN', context.cause ? `${context.cause}: ${reason}` : reason, context.field ?? null);
+  };
 }
 
 /** The same check as a route's first handler. */

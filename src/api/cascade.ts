@@ -1,8 +1,11 @@
 // What a soft delete does to the records that refer to the deleted one, all the way down, and how
 // a restore brings back what that delete took with it. Both run inside the caller's transaction.
+// Each entity whose records a cascade deletes, clears or restores needs the caller's permission
+// for that on it (`permit`, absent for writes with no request); a refusal undoes the whole write.
 import type { CommonQueryMethods } from 'slonik';
-import type { EntityDef, FieldDef } from '../registry/model.ts';
+import type { EntityDef, FieldDef, Operation } from '../registry/model.ts';
 import type { RecordStore } from '../db/records.ts';
+import type { WritePermit } from '../audit/write-meta.ts';
 import { ApiError } from './errors.ts';
 
 /** A ref from another entity to this one, and what deleting this one does to its records. */
@@ -51,7 +54,13 @@ const keyOf = (entity: EntityDef, id: string) => `${entity.name} ${id}`;
  * here is kept so a restore brings the two back together. A restrict referrer left alive anywhere
  * throws a 409 naming the chain from the root, and the caller's transaction undoes everything.
  */
-export async function cascadeSoftDelete(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods): Promise<CascadeResult> {
+export async function cascadeSoftDelete(
+  referrersOf: ReferrersOf,
+  root: { entity: EntityDef; id: string },
+  actor: string | null,
+  tx: CommonQueryMethods,
+  permit?: WritePermit,
+): Promise<CascadeResult> {
   const cascaded: Counts = {};
   const detached: Counts = {};
   const rootKey = keyOf(root.entity, root.id);
@@ -72,6 +81,7 @@ export async function cascadeSoftDelete(referrersOf: ReferrersOf, root: { entity
         continue;
       }
       const rows = await store.softDeleteReferring(field.name, level.ids, actor, cascadeReason(level.entity), tx);
+      if (rows.length > 0) permit?.(entity, 'delete', { cause: `deleting ${root.entity.name} ${root.id} deletes ${entity.plural} with it (${field.name}, on_delete: cascade)` });
       const fresh = rows.filter((row) => !seen.has(keyOf(entity, row.id)));
       for (const row of fresh) {
         seen.add(keyOf(entity, row.id));
@@ -86,7 +96,9 @@ export async function cascadeSoftDelete(referrersOf: ReferrersOf, root: { entity
   for (const { level, referrer } of later) {
     const { entity, store, field } = referrer;
     if (field.onDelete === 'set_null') {
-      add(detached, entity.plural, await store.clearReferring(field, level.ids, deletedIds.get(entity.name) ?? [], tx));
+      const cleared = await store.clearReferring(field, level.ids, deletedIds.get(entity.name) ?? [], tx);
+      if (cleared > 0) permit?.(entity, 'update', { cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)` });
+      add(detached, entity.plural, cleared);
       continue;
     }
     // restrict, or a cascade to an entity without soft delete (its rows cannot be marked).
@@ -111,7 +123,7 @@ export async function cascadeSoftDelete(referrersOf: ReferrersOf, root: { entity
  * After `root` was restored: restores the records its delete cascaded to (their deleted_reason
  * names it), then theirs, level by level. Counts by plural.
  */
-export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods): Promise<Counts> {
+export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods, permit?: WritePermit): Promise<Counts> {
   const restored: Counts = {};
   const seen = new Set<string>([keyOf(root.entity, root.id)]);
   const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
@@ -119,6 +131,7 @@ export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: E
     for (const { entity, store, field } of referrersOf(level.entity)) {
       if (field.onDelete !== 'cascade' || !store.supportsSoftDelete) continue;
       const ids = await store.restoreReferring(field.name, level.ids, actor, cascadeReason(level.entity), tx);
+      if (ids.length > 0) permit?.(entity, 'restore', { cause: `restoring ${root.entity.name} ${root.id} restores ${entity.plural} deleted with it (${field.name})` });
       const fresh = ids.filter((id) => !seen.has(keyOf(entity, id)));
       fresh.forEach((id) => seen.add(keyOf(entity, id)));
       add(restored, entity.plural, ids.length);
@@ -126,4 +139,30 @@ export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: E
     }
   }
   return restored;
+}
+
+/**
+ * Before `root` is removed from the database, whose foreign keys then delete (on_delete: cascade)
+ * or clear (set_null) the referring rows, deleted ones included, at any depth: the caller needs
+ * `operation` on each entity whose rows go with it and update on each whose refs are cleared.
+ * Restrict referrers are left to the database, which refuses the delete (409).
+ */
+export async function permitHardDelete(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, operation: Operation, permit: WritePermit, tx: CommonQueryMethods): Promise<void> {
+  const seen = new Set<string>([keyOf(root.entity, root.id)]);
+  const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
+  for (let level = pending.shift(); level; level = pending.shift()) {
+    for (const { entity, store, field } of referrersOf(level.entity)) {
+      if (field.onDelete !== 'cascade' && field.onDelete !== 'set_null') continue;
+      const ids = await store.anyReferringIds(field, level.ids, tx);
+      if (ids.length === 0) continue;
+      if (field.onDelete === 'set_null') {
+        permit(entity, 'update', { cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)` });
+        continue;
+      }
+      permit(entity, operation, { cause: `deleting ${root.entity.name} ${root.id} deletes ${entity.plural} with it (${field.name}, on_delete: cascade)` });
+      const fresh = ids.filter((id) => !seen.has(keyOf(entity, id)));
+      fresh.forEach((id) => seen.add(keyOf(entity, id)));
+      if (fresh.length > 0) pending.push({ entity, ids: fresh });
+    }
+  }
 }

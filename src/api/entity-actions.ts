@@ -5,7 +5,7 @@ import type { EntityDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../codegen/json-schema.ts';
-import { cascadeRestore, cascadeSoftDelete, type Counts, type ReferrersOf } from './cascade.ts';
+import { cascadeRestore, cascadeSoftDelete, permitHardDelete, type Counts, type ReferrersOf } from './cascade.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import { isPlainObject, type RecordInput } from './record-input.ts';
@@ -15,6 +15,7 @@ import { NO_META, type WriteMeta } from '../audit/write-meta.ts';
 import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
 import { countRecordCreated, lockKeys, transact } from '../db/work.ts';
+import { newLinks } from './write-links.ts';
 
 export interface DeleteOptions {
   readonly hard: boolean;
@@ -106,7 +107,9 @@ export class EntityActions {
   }
 
   async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+    meta.permit?.(this.entity, 'create');
     const values = this.input.forCreate(body);
+    this.permitLinks(values, undefined, meta);
     // The record, what the rules made of it and its audit row are written together or not at all.
     return transact(db ?? this.pool, async (tx) => {
       countRecordCreated();
@@ -140,6 +143,7 @@ export class EntityActions {
 
   /** The live record with these field values (the first in id order), or a new one from `values`. */
   async findOrCreate(match: Readonly<Record<string, string | null>>, values: Record<string, unknown>, ctx: WriteContext): Promise<Written & { created: boolean }> {
+    this.permitLookUp(ctx);
     await this.lockMatches([match], ctx);
     const { ids } = await this.store.liveMatches(match, '', 1, ctx.tx);
     const existing = ids[0] === undefined ? null : await this.store.get(ids[0], {}, ctx.tx);
@@ -160,14 +164,24 @@ export class EntityActions {
     return this.rewrite(id, (current) => this.input.forReplace(body(current), current), db, meta);
   }
 
-  /** Ids of the live records linking `id` through this entity's ref or refs field `field`. */
-  idsLinking(field: string, id: string, db: DatabaseConnection): Promise<string[]> {
-    return this.store.referringIds(findField(this.entity, field)!, id, db);
+  /**
+   * A rule looking up records of this entity for the caller: it needs their read, whether or not
+   * a record is found (so a refusal never says whether one exists); creating one then needs create.
+   */
+  private permitLookUp(ctx: WriteContext): void {
+    ctx.meta?.permit?.(this.entity, 'read', { cause: `this write looks up ${this.entity.plural} on file` });
   }
 
-  /** The live record, read on `db` (a transaction sees what it wrote itself). */
-  getLive(id: string, db: DatabaseConnection): Promise<StoredRecord | null> {
-    return this.store.get(id, {}, db);
+  /** Ids of the live records linking `id` through this entity's ref or refs field `field`. */
+  idsLinking(field: string, id: string, ctx: WriteContext): Promise<string[]> {
+    this.permitLookUp(ctx);
+    return this.store.referringIds(findField(this.entity, field)!, id, ctx.tx);
+  }
+
+  /** The live record, read in the write's transaction (which sees what it wrote itself). */
+  getLive(id: string, ctx: WriteContext): Promise<StoredRecord | null> {
+    this.permitLookUp(ctx);
+    return this.store.get(id, {}, ctx.tx);
   }
 
   /** PUT replaces, PATCH merges; both validate the result and write it under a row lock. */
@@ -181,6 +195,7 @@ export class EntityActions {
    */
   private async rewrite(id: string, valuesFor: (current: StoredRecord) => Record<string, unknown>, db: DatabaseConnection | undefined, meta: WriteMeta): Promise<Written> {
     this.checkId(id);
+    meta.permit?.(this.entity, 'update');
     return transact(db ?? this.pool, async (outer) => {
       // The record as it was, so duplicate warnings only look at sets this write changed.
       let previous: StoredRecord | undefined;
@@ -189,6 +204,7 @@ export class EntityActions {
         checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
         previous = current;
         const values = valuesFor(current);
+        this.permitLinks(values, current, meta);
         await this.applyRules(values, current, tx, warnings, meta);
         return values;
       };
@@ -204,6 +220,7 @@ export class EntityActions {
    * the row lock, meeting `meta.ifMatch`, audited as `operation` in the same transaction.
    */
   async setServerOwned(id: string, values: Record<string, unknown>, operation: AuditOperation, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<StoredRecord> {
+    meta.permit?.(this.entity, 'update');
     const serverOwned = new Set(this.entity.fields.filter((f) => f.readOnly).map((f) => f.name));
     return transact(db ?? this.pool, async (outer) => {
       let previous: StoredRecord | undefined;
@@ -225,8 +242,22 @@ export class EntityActions {
   private async applyRules(values: Record<string, unknown>, current: StoredRecord | undefined, tx: DatabaseConnection, warnings: Warning[], meta: WriteMeta): Promise<void> {
     // Records the rules write are audited as the same actor and request, as their own changes
     // (this write's precondition and revert do not apply to them).
-    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta: { actor: meta.actor, requestId: meta.requestId } };
+    // The caller's permissions hold for them as for this record.
+    const ruleMeta: WriteMeta = { actor: meta.actor, requestId: meta.requestId, ...(meta.permit ? { permit: meta.permit } : {}) };
+    const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta: ruleMeta };
     for (const rule of this.rules) await rule(values, current, ctx);
+    // The links the rules set (a library record, an outfit on file) read their records too.
+    this.permitLinks(values, current, meta);
+  }
+
+  /** Read on the entity of every record `values` links that `current` did not (see write-links.ts). */
+  private permitLinks(values: Record<string, unknown>, current: StoredRecord | undefined, meta: WriteMeta): void {
+    const permit = meta.permit;
+    if (!permit) return;
+    for (const { field, to } of newLinks(this.entity.fields, values, current)) {
+      const target = this.actionsOf(to).entity;
+      permit(target, 'read', { field, cause: `${field} links ${target.plural}` });
+    }
   }
 
   /** The record locked for a delete or restore, meeting `meta.ifMatch`; 404 when missing. */
@@ -239,9 +270,13 @@ export class EntityActions {
 
   async remove(id: string, options: DeleteOptions, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<DeleteResult> {
     this.checkId(id);
+    const operation = options.hard ? 'hard_delete' : 'delete';
+    meta.permit?.(this.entity, operation);
     if (!this.store.supportsSoftDelete || options.hard) {
       return transact(db ?? this.pool, async (tx) => {
         const current = await this.lockFor(id, true, meta, tx);
+        // The database deletes or clears the referring rows itself: the caller's rights on them first.
+        if (meta.permit) await permitHardDelete(this.referrersOf, { entity: this.entity, id }, operation, meta.permit, tx);
         if (!(await this.store.hardDelete(id, tx))) throw notFound(this.entity.name, id);
         await this.audit.record(tx, { entity: this.entity, id, operation: 'hard_delete', before: current, after: null, meta });
         return { id, deleted: true as const, hard: true, deleted_at: new Date().toISOString() };
@@ -256,7 +291,7 @@ export class EntityActions {
       const current = await this.lockFor(id, false, meta, tx);
       const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
       if (!record) throw notFound(this.entity.name, id);
-      const { cascaded, detached } = await cascadeSoftDelete(this.referrersOf, { entity: this.entity, id }, actor, tx);
+      const { cascaded, detached } = await cascadeSoftDelete(this.referrersOf, { entity: this.entity, id }, actor, tx, meta.permit);
       // Cascades are recorded in this record's entry, counted by plural (details.cascaded, details.detached).
       const details = { ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}), ...(Object.keys(detached).length > 0 ? { detached } : {}) };
       await this.audit.record(tx, { entity: this.entity, id, operation: 'delete', before: current, after: record, meta, details });
@@ -278,11 +313,12 @@ export class EntityActions {
    */
   async restore(id: string, actor: string | null, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<RestoreResult> {
     this.checkId(id);
+    meta.permit?.(this.entity, 'restore');
     return transact(db ?? this.pool, async (tx) => {
       const current = await this.lockFor(id, true, meta, tx);
       const record = current.deleted_at === null ? null : await this.store.restore(id, actor, tx);
       if (!record) throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);
-      const restored = await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx);
+      const restored = await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx, meta.permit);
       const details = Object.keys(restored).length > 0 ? { restored } : {};
       await this.audit.record(tx, { entity: this.entity, id, operation: 'restore', before: current, after: record, meta, details });
       return { record, restored };

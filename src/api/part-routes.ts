@@ -2,6 +2,7 @@
 // episode's script, a record of its own with versions. The part is found by its ref to the parent
 // and its `where` values, and created with its first version.
 import type { Context, Hono } from 'hono';
+import type { DatabaseConnection } from 'slonik';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { resolveTarget } from '../query/targets.ts';
@@ -46,10 +47,10 @@ export function mountPart(app: Hono, ctx: PartContext): void {
     if (!record) throw ApiError.single(404, 'NOT_FOUND', `${parent.name} ${parentId} has no ${label} yet; add a version with POST ${c.req.path.replace(/\/(versions|active|diff).*$/, '')}/versions`);
     return record;
   };
-  /** The part, created (with the `where` values) when a first version arrives. */
-  const findOrCreate = async (c: Context): Promise<StoredRecord> => {
+  /** The part, created (with the `where` values) in the version's transaction when a first version arrives. */
+  const findOrCreate = async (c: Context): Promise<(tx: DatabaseConnection) => Promise<StoredRecord>> => {
     const { parentId, record } = await find(c);
-    return record ?? (await versioned.ownerActions.create({ [part.via]: parentId, ...part.where }, undefined, writeMeta(c, false))).record;
+    return async (tx) => record ?? (await versioned.ownerActions.create({ [part.via]: parentId, ...part.where }, tx, writeMeta(c, false))).record;
   };
   const version = { entity: versioned.version };
   // Reading a part reads the parent, its part record and the versions; adding a version creates one

@@ -2,7 +2,7 @@
 // listing, reading and comparing versions, adding one (at most the sequence's max), and choosing
 // the active one by hand. Works on any entity pair the registry declares; no entity is named here.
 import { structuredPatch, createTwoFilesPatch } from 'diff';
-import { sql, type DatabasePool } from 'slonik';
+import { sql, type DatabaseConnection, type DatabasePool } from 'slonik';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { findField, type EntityDef, type VersionsDef } from '../registry/model.ts';
 import { SEARCH_COLUMN, TEXT_SEARCH_CONFIG } from '../query/full-text.ts';
@@ -72,13 +72,16 @@ export class VersionedRecords {
   }
 
   /**
-   * Adds a version (numbered by the server; 409 past the sequence's max). The first version of an
-   * owner becomes its active one; later ones only when `activate` (or by PUT …/active).
+   * Adds a version (numbered by the server; 409 past the sequence's max) to the owner `ownerIn`
+   * finds or creates in the same transaction. The first version of an owner becomes its active
+   * one; later ones only when `activate` (or by PUT …/active).
    */
-  async add(owner: StoredRecord, body: unknown, activate: boolean, meta: WriteMeta): Promise<Written> {
+  async add(ownerIn: (tx: DatabaseConnection) => Promise<StoredRecord>, body: unknown, activate: boolean, meta: WriteMeta): Promise<Written> {
     if (!isPlainObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'the request body must be a JSON object');
     if (this.def.number in body) throw ApiError.single(422, 'VALIDATION_ERROR', `${this.def.number} is given by the server`, this.def.number);
+    // The owner (found, or created with its first version) and the version are written together or not at all.
     return transact(this.pool, async (tx) => {
+      const owner = await ownerIn(tx);
       const written = await this.versions.create({ ...body, [this.def.via]: owner.id }, tx, meta);
       const n = written.record[this.def.number] as number;
       if (activate || owner[this.def.active] === null) await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, { ...meta, ifMatch: null });

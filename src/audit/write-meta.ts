@@ -1,4 +1,20 @@
 // Who and what a write comes from, passed from the HTTP edge to the actions and their audit rows.
+import type { EntityDef, Operation } from '../registry/model.ts';
+
+/** Why a write needs a permission on an entity besides the route's own, for the refusal's message. */
+export interface PermitContext {
+  /** The field of the written record at fault (a ref or refs value), when there is one. */
+  readonly field?: string;
+  /** What the write does to that entity's records, e.g. `guest_id links guests`. */
+  readonly cause?: string;
+}
+
+/**
+ * Throws (a 403 at the HTTP edge) when the caller may not do `operation` on records of `entity`.
+ * The actions call it for every record of any entity a write creates, changes, deletes, restores
+ * or links, so the records layer stays free of HTTP and roles.
+ */
+export type WritePermit = (entity: EntityDef, operation: Operation, context?: PermitContext) => void;
 
 export interface WriteMeta {
   /** The acting identity (the token's subject, or X-Actor with AUTH_MODE=off); null when unknown. */
@@ -9,6 +25,8 @@ export interface WriteMeta {
   readonly ifMatch?: string | null;
   /** Set when the write undoes an audit entry: it is audited as a `revert` of that entry. */
   readonly reverts?: string;
+  /** The caller's permission check; absent for writes with no request (scripts, the CLI, tests). */
+  readonly permit?: WritePermit;
 }
 
 /** Writes with no request behind them (tests, scripts). */

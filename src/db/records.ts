@@ -359,6 +359,12 @@ export class RecordStore {
     return rows.map((r) => r.id as string);
   }
 
+  /** Ids of every record (deleted ones too) that points at one of `parents` through `field`. */
+  async anyReferringIds(field: FieldDef, parents: readonly string[], db: CommonQueryMethods = this.pool): Promise<string[]> {
+    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, parents)} ORDER BY id`);
+    return rows.map((r) => r.id as string);
+  }
+
   /** The records that point at one of `parents` through `field`: a ref column, or refs links. */
   private referring(field: FieldDef, parents: readonly string[]): FragmentSqlToken {
     return field.type === 'refs'

@@ -97,8 +97,8 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
     const have = (record.items as { id: string; role: string }[]).map((l) => `${l.role}:${l.id}`).sort();
     return isDeepStrictEqual(have, links.map((l) => `${l.role}:${l.id}`).sort());
   };
-  for (const id of await outfits.idsLinking('items', links[0]!.id, ctx.tx)) {
-    const candidate = await outfits.getLive(id, ctx.tx);
+  for (const id of await outfits.idsLinking('items', links[0]!.id, ctx)) {
+    const candidate = await outfits.getLive(id, ctx);
     if (candidate && sameLinks(candidate) && Object.entries(attributes).every(([k, v]) => (candidate[k] ?? null) === v)) {
       ctx.warnings.push({ code: 'REUSED', message: `the wardrobe is outfit ${id}, already on file`, fields: ['wardrobe'], ids: [id], total: 1 });
       return id;
