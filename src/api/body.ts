@@ -51,7 +51,13 @@ const BATCH_PATH = /^\/api\/[^/]+\/[^/]+\/batch\/?$/;
  * MAX_BATCH_BODY_BYTES). A body without Content-Length is read here, up to the limit, so a route
  * that never reads its body cannot be sent an unbounded one either.
  */
-export const limitBodies: MiddlewareHandler = (c, next) => (c.req.method === 'POST' && BATCH_PATH.test(c.req.path) ? limitBatchBody : limitBody)(c, next);
+export const limitBodies: MiddlewareHandler = (c, next) => {
+  // HTTP/1.1 framing: without Content-Length or Transfer-Encoding there is no body (RFC 9112 6.3).
+  // Asking the request for its body would build a full Request under @hono/node-server, a cost
+  // every GET would pay.
+  if (c.req.header('transfer-encoding') === undefined && (c.req.header('content-length') ?? '0') === '0') return next();
+  return (c.req.method === 'POST' && BATCH_PATH.test(c.req.path) ? limitBatchBody : limitBody)(c, next);
+};
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -6,11 +6,8 @@
 // straight back when it gets one.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabasePool, DatabasePoolConnection } from 'slonik';
-import { requestSignal } from './request-scope.ts';
+import { requestClient, type RequestClient } from './request-scope.ts';
 import { ConnectionWaitTimeout, RequestAbandoned } from './unavailable.ts';
-
-/** What a call that stopped waiting returns to slonik instead of running its queries. */
-const ABANDONED = Symbol('abandoned');
 
 export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs: number): DatabasePool {
   let inSlonik = 0;
@@ -25,48 +22,40 @@ export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs:
     }
   };
 
+  /** In slonik: the call's queries run unless its client left meanwhile; the slot passes on after. */
+  const inPool = <T>(work: (connection: DatabasePoolConnection) => Promise<T>, client: RequestClient | undefined): Promise<T> =>
+    pool
+      .connect(async (connection) => {
+        if (client?.gone) throw new RequestAbandoned();
+        return work(connection);
+      })
+      .finally(next);
+
   const withConnection = <T>(work: (connection: DatabasePoolConnection) => Promise<T>): Promise<T> => {
-    const signal = requestSignal();
-    if (signal?.aborted) return Promise.reject(new RequestAbandoned());
+    const client = requestClient();
+    if (client?.gone) return Promise.reject(new RequestAbandoned());
+    // A free slot: slonik has an idle connection or opens one, which pg bounds by the same
+    // timeout (connectionTimeout in pool.ts), so no timer is needed.
+    if (inSlonik < size) {
+      inSlonik += 1;
+      return inPool(work, client);
+    }
+    // Every slot taken: wait here, at most timeoutMs, and not past the client leaving.
     return new Promise<T>((resolve, reject) => {
-      let waiting = true;
-      const stopWaiting = () => {
-        waiting = false;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
       const giveUp = (error: Error) => {
-        if (!waiting) return;
-        stopWaiting();
+        clearTimeout(timer);
+        stopListening?.();
         queued.delete(enter);
         reject(error);
       };
       const timer = setTimeout(() => giveUp(new ConnectionWaitTimeout(timeoutMs)), timeoutMs);
-      const onAbort = () => giveUp(new RequestAbandoned());
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stopListening = client?.onGone(() => giveUp(new RequestAbandoned()));
       const enter = () => {
-        pool
-          .connect(async (connection) => {
-            if (!waiting) return ABANDONED;
-            stopWaiting();
-            return work(connection);
-          })
-          .then(
-            (value) => {
-              if (value !== ABANDONED) resolve(value as T);
-            },
-            (error: unknown) => {
-              // A connect failure after the call gave up is nobody's: it has its answer already.
-              if (waiting) stopWaiting();
-              reject(error as Error);
-            },
-          )
-          .finally(next);
+        clearTimeout(timer);
+        stopListening?.();
+        inPool(work, client).then(resolve, reject);
       };
-      if (inSlonik < size) {
-        inSlonik += 1;
-        enter();
-      } else queued.add(enter);
+      queued.add(enter);
     });
   };
 

@@ -1,36 +1,62 @@
 // The request a database call is made for, without threading it through every store method:
-// - its abort signal: the pool (bounded-pool.ts) never starts a call's queries once the client
-//   has gone, and stops waiting for a connection the moment it leaves;
+// - whether its client has gone: the pool (bounded-pool.ts) never starts a call's queries once
+//   the client left, and a call queued for a connection stops waiting the moment it leaves;
 // - its deadline (REQUEST_TIMEOUT_MS): past it no query runs and a write transaction's
 //   statements may not outlive it (work.ts).
+// A plain flag and listeners, not an AbortSignal: every request pays for this scope.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-interface RequestScope {
-  /** Aborted when the client closes its connection before the answer was sent. */
-  readonly signal: AbortSignal;
+/** The client side of the current request, as the pool sees it. */
+export interface RequestClient {
+  /** True once the client closed its connection before the answer was sent. */
+  readonly gone: boolean;
+  /** Calls `listener` when the client goes; the returned function stops listening. */
+  onGone(listener: () => void): () => void;
+}
+
+class RequestScope implements RequestClient {
+  gone = false;
   /** Epoch milliseconds; unset outside /api routes. */
   deadline?: number;
   /** False once the route answered: a streamed body (an export) is not cut by the deadline. */
-  open: boolean;
+  open = true;
+  private listeners?: Set<() => void>;
+
+  onGone(listener: () => void): () => void {
+    (this.listeners ??= new Set()).add(listener);
+    return () => this.listeners?.delete(listener);
+  }
+
+  /** The client left: tell whoever waits for it. */
+  leave(): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const listener of this.listeners ?? []) listener();
+    this.listeners = undefined;
+  }
 }
 
 const scope = new AsyncLocalStorage<RequestScope>();
 
-export function inRequestScope<T>(signal: AbortSignal, work: () => T): T {
-  return scope.run({ signal, open: true }, work);
+/** Runs `work` as a request; `watch` is handed the function to call when its client goes. */
+export function inRequestScope<T>(watch: (clientGone: () => void) => void, work: () => T): T {
+  const current = new RequestScope();
+  watch(() => current.leave());
+  return scope.run(current, work);
 }
 
-/** The current request's signal; undefined outside a request (start-up, timers, the CLI). */
-export function requestSignal(): AbortSignal | undefined {
-  return scope.getStore()?.signal;
+/** The current request's client; undefined outside a request (start-up, timers, the CLI). */
+export function requestClient(): RequestClient | undefined {
+  return scope.getStore();
 }
 
 /** Runs the rest of a request's handling under a deadline `timeoutMs` from now. */
 export async function withDeadline<T>(timeoutMs: number, handle: () => Promise<T>): Promise<T> {
-  const current = scope.getStore() ?? { signal: new AbortController().signal, open: true };
+  const existing = scope.getStore();
+  const current = existing ?? new RequestScope();
   current.deadline = Date.now() + timeoutMs;
   try {
-    return await (scope.getStore() === current ? handle() : scope.run(current, handle));
+    return await (existing ? handle() : scope.run(current, handle));
   } finally {
     current.open = false;
   }
