@@ -10,55 +10,28 @@
 // part's versions). Expected answers are worked out here from the model, not from the code under test.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeUserPool, type FakeUserPool } from './support/cognito.ts';
+import type { FakeUserPool } from './support/cognito.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import { CALLERS, rank, startRoleService, type Caller, type RoleService } from './support/role-service.ts';
 import { startTestService, type TestService } from './support/service.ts';
-import { loadRegistry } from '../src/registry/load.ts';
 import { childRoutes, ROLES, type EntityDef, type FieldDef, type Model, type Role } from '../src/registry/model.ts';
 
 /** Read roles raised in the copy, so that each hop of a path can be the one refused. */
 const RAISED_READ: Readonly<Record<string, Role>> = { show: 'editor', outfit: 'admin', wardrobe_item: 'editor', ui_element: 'editor', guest: 'editor' };
 
-type Caller = Role | 'none';
-const CALLERS: readonly Caller[] = ['none', ...ROLES];
-const rank = (caller: Caller) => (caller === 'none' ? -1 : ROLES.indexOf(caller));
-
-let copy: ProjectCopy;
-let db: TestDatabase;
+let roles: RoleService;
 let userPool: FakeUserPool;
 let service: TestService;
 let model: Model;
-const tokens = new Map<Caller, string>();
+let tokens: ReadonlyMap<Caller, string>;
 
 beforeAll(async () => {
-  copy = copyProject();
-  for (const [entity, role] of Object.entries(RAISED_READ)) {
-    copy.edit(`registry/entities/${entity}.yaml`, (text) => {
-      const without = text.replace(/^permissions:\n(?: {2}.*\n)*/m, '');
-      return without.replace(/^fields:$/m, `permissions:\n  read: ${role}\nfields:`);
-    });
-  }
-  model = loadRegistry(copy.registryDir);
-  db = await createTestDatabase();
-  userPool = await startFakeUserPool();
-  await userPool.addKey('key-1');
-  service = await startTestService({
-    databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
-    authMode: 'cognito',
-    cognito: userPool.settings(),
-  });
-  for (const caller of CALLERS) tokens.set(caller, await userPool.token(`${caller}-1`, caller === 'none' ? [] : [caller]));
+  roles = await startRoleService({ permissions: Object.fromEntries(Object.entries(RAISED_READ).map(([entity, role]) => [entity, { read: role }])) });
+  ({ userPool, service, model, tokens } = roles);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await userPool?.close();
-  await db?.drop();
-  copy?.remove();
+  await roles?.stop();
 });
 
 interface Answer {

@@ -11,12 +11,10 @@
 // patch; every cascade scenario × delete, restore, hard delete) and the expected answer is worked
 // out here from the model's permissions, not from the code under test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.ts';
-import { startFakeUserPool, type FakeUserPool } from './support/cognito.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import type { TestDatabase } from './support/database.ts';
+import { CALLERS, rank, startRoleService, type Caller, type RoleService } from './support/role-service.ts';
+import { DOING } from '../src/api/authorization.ts';
 import { startTestService, type Reply, type TestService } from './support/service.ts';
-import { loadRegistry } from '../src/registry/load.ts';
 import { ROLES, type EntityDef, type FieldDef, type Model, type Operation, type Role } from '../src/registry/model.ts';
 
 /** Roles raised (or lowered) in the copy, so that each kind of touch is refused for some role. */
@@ -34,60 +32,24 @@ const PERMISSIONS: Readonly<Record<string, Partial<Record<Operation, Role>>>> = 
   script_version: { delete: 'admin', restore: 'admin' },
 };
 
-type Caller = Role | 'none';
-const CALLERS: readonly Caller[] = ['none', ...ROLES];
-const rank = (caller: Caller) => (caller === 'none' ? -1 : ROLES.indexOf(caller));
-
-const DOING: Record<Operation, string> = {
-  read: 'reading',
-  create: 'creating',
-  update: 'changing',
-  delete: 'deleting',
-  restore: 'restoring',
-  hard_delete: 'hard-deleting',
-  include_deleted: 'reading deleted',
-};
-
-let copy: ProjectCopy;
+let roles: RoleService;
 let db: TestDatabase;
-let userPool: FakeUserPool;
 let service: TestService;
 let model: Model;
-const tokens = new Map<Caller, string>();
+let tokens: ReadonlyMap<Caller, string>;
 
 beforeAll(async () => {
-  copy = copyProject();
-  for (const [entity, permissions] of Object.entries(PERMISSIONS)) {
-    copy.edit(`registry/entities/${entity}.yaml`, (text) => {
-      const without = text.replace(/^permissions:\n(?: {2}.*\n)*/m, '');
-      const block = Object.entries(permissions).map(([operation, role]) => `  ${operation}: ${role}\n`).join('');
-      return without.replace(/^fields:$/m, `permissions:\n${block}fields:`);
-    });
-  }
-  // A deeper chain than the shipped registry: deleting a show deletes its episodes, and theirs.
-  copy.edit('registry/entities/episode.yaml', (text) => text.replace('    to: show\n', '    to: show\n    on_delete: cascade\n'));
-  const codegen = await runCli(['codegen'], copy.env);
-  expect(codegen.code, codegen.stderr).toBe(0);
-  model = loadRegistry(copy.registryDir);
-  db = await createTestDatabase();
-  userPool = await startFakeUserPool();
-  await userPool.addKey('key-1');
-  service = await startTestService({
-    databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
-    authMode: 'cognito',
-    cognito: userPool.settings(),
+  roles = await startRoleService({
+    permissions: PERMISSIONS,
+    // A deeper chain than the shipped registry: deleting a show deletes its episodes, and theirs.
+    edit: (copy) => copy.edit('registry/entities/episode.yaml', (text) => text.replace('    to: show\n', '    to: show\n    on_delete: cascade\n')),
+    codegen: true,
   });
-  for (const caller of CALLERS) tokens.set(caller, await userPool.token(`${caller}-1`, caller === 'none' ? [] : [caller]));
+  ({ db, service, model, tokens } = roles);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await userPool?.close();
-  await db?.drop();
-  copy?.remove();
+  await roles?.stop();
 });
 
 type Rec = Record<string, unknown> & { id: string };

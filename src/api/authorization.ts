@@ -8,7 +8,8 @@ import type { EntityDef, Operation } from '../registry/model.ts';
 import type { WritePermit } from '../audit/write-meta.ts';
 import { ApiError } from './errors.ts';
 
-const DOING: Record<Operation, string> = {
+/** How a 403 names each operation (`changing episodes needs the editor role`). */
+export const DOING: Readonly<Record<Operation, string>> = {
   read: 'reading',
   create: 'creating',
   update: 'changing',
