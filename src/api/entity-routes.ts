@@ -2,7 +2,7 @@
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
 import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model, type Operation, type ViewDef } from '../registry/model.ts';
-import type { Condition, ListQuery } from '../query/ast.ts';
+import { scopedTo, type ListQuery } from '../query/ast.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { coerceValue } from '../query/operators.ts';
 import type { DatabasePool } from '../db/pool.ts';
@@ -139,7 +139,12 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     sendData(c, model, data, { ...options, entity, schemaVersion: shape.schemaVersion });
   // Count fields computed from records the caller may not read are left out of what they see.
   const counts = countFieldReaches(entity, model.entities);
-  const out = <T>(c: Context, record: T): T => withoutFields(shape.recordOut(record), unreadableCounts(c, counts, model.entities));
+  const hiddenFor = (c: Context) => unreadableCounts(c, counts, model.entities);
+  /** The caller's view of records in this version's shape; what they may not see is worked out once a request. */
+  const outFor = (c: Context) => {
+    const hidden = hiddenFor(c);
+    return <T>(record: T): T => withoutFields(shape.recordOut(record), hidden);
+  };
   const body = async (c: Context) => shape.bodyIn(await readJsonBody(c));
   const search = (c: Context) => shape.searchIn(new URL(c.req.url).search.slice(1));
   const label = entity.name;
@@ -157,7 +162,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   const sendPage = async (c: Context, query: ListQuery) => {
     authorizeQuery(c, entity, query, model.entities);
     const page = await store.list(query);
-    return send(c, page.records.map((record) => out(c, record)), { extra: pageMetadata(query, page) });
+    return send(c, page.records.map(outFor(c)), { extra: pageMetadata(query, page) });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
   const list = (c: Context) => sendPage(c, parseListQuery(entity, search(c), model.entities));
@@ -167,7 +172,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
   app.get(`${base}/export`, read, (c) => {
     const { format, query } = parseExportQuery(entity, search(c), model.entities);
     authorizeQuery(c, entity, query, model.entities);
-    return streamExport(c, entity, store, format, query, shape, unreadableCounts(c, counts, model.entities));
+    return streamExport(c, entity, store, format, query, shape, hiddenFor(c));
   });
   app.all(`${base}/export`, methodNotAllowed('GET'));
 
@@ -177,16 +182,12 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const parent = actionsOf.get(route.parent.name)!;
     const target = resolveTarget(entity, route.via, { entities: model.entities });
     if ('error' in target) throw new Error(target.error);
-    const under = (query: ListQuery, id: string): ListQuery => {
-      const ofParent: Condition = { kind: 'compare', target: target.target, op: 'eq', values: [id] };
-      return { ...query, where: query.where ? { kind: 'and', items: [ofParent, query.where] } : ofParent };
-    };
     app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
       const query = parseListQuery(entity, search(c), model.entities);
       // Refused before the parent is looked up, so a refusal says nothing about which ids exist.
-      authorizeQuery(c, entity, under(query, ''), model.entities);
+      authorizeQuery(c, entity, scopedTo(query, target.target, ''), model.entities);
       const { id } = await parent.requireLive(c.req.param('id') ?? '');
-      return sendPage(c, under(query, id));
+      return sendPage(c, scopedTo(query, target.target, id));
     });
   }
 
@@ -214,7 +215,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const { record, warnings } = await actions.create(await body(c), undefined, writeMeta(c, false));
     c.header('Location', `${base}/${record.id}`);
     tag(c, record);
-    return send(c, out(c, record), { status: 201, extra: warningsMetadata(warnings) });
+    return send(c, outFor(c)(record), { status: 201, extra: warningsMetadata(warnings) });
   });
 
   app.post(`${base}/batch`, async (c) => {
@@ -226,7 +227,8 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const outcome = await runBatch(operations, { atomic, actions, permit, actor: actorOf(c), meta: writeMeta(c, false), pool, classify });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
-    const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(c, r.data) } : r));
+    const out = outFor(c);
+    const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
     return send(c, results, { extra: { atomic, succeeded: outcome.results.length - failed, failed } });
   });
   app.all(`${base}/batch`, methodNotAllowed('POST'));
@@ -237,14 +239,14 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     if (includeDeleted) authorize(c, entity, 'include_deleted');
     const record = await store.get(id, { includeDeleted });
     if (!record) throw notFound(label, id);
-    return send(c, out(c, tag(c, record)));
+    return send(c, outFor(c)(tag(c, record)));
   });
 
   const update = (mode: 'replace' | 'patch') => async (c: Context) => {
     const id = idOf(c);
     queryParams(c, []);
     const { record, warnings } = await actions.update(id, await body(c), mode, undefined, writeMeta(c));
-    return send(c, out(c, tag(c, record)), { extra: warningsMetadata(warnings) });
+    return send(c, outFor(c)(tag(c, record)), { extra: warningsMetadata(warnings) });
   };
   app.put(item, allow(entity, 'update'), update('replace'));
   app.patch(item, allow(entity, 'update'), update('patch'));
@@ -264,7 +266,7 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
       const id = idOf(c);
       queryParams(c, []);
       const { record, restored } = await actions.restore(id, actorOf(c, restoredByMax), undefined, writeMeta(c));
-      return send(c, out(c, tag(c, record)), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
+      return send(c, outFor(c)(tag(c, record)), { extra: Object.keys(restored).length > 0 ? { restored } : {} });
     });
   }
 

@@ -6,7 +6,7 @@ import type { DatabaseConnection } from 'slonik';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { resolveTarget } from '../query/targets.ts';
-import type { Condition, ListQuery } from '../query/ast.ts';
+import { scopedTo } from '../query/ast.ts';
 import type { EntityDef, PartDef } from '../registry/model.ts';
 import type { EntityActions } from './entity-actions.ts';
 import { ApiError } from './errors.ts';
@@ -74,18 +74,14 @@ export function mountPart(app: Hono, ctx: PartContext): void {
   });
   const via = resolveTarget(versioned.version, versioned.def.via, { entities: ctx.entities });
   if ('error' in via) throw new Error(via.error);
-  const ofOwner = (query: ListQuery, id: string): ListQuery => {
-    const scope: Condition = { kind: 'compare', target: via.target, op: 'eq', values: [id] };
-    return { ...query, where: query.where ? { kind: 'and', items: [scope, query.where] } : scope };
-  };
   app.get(`${path}/versions`, read, async (c) => {
     const search = new URL(c.req.url).search.slice(1);
     // Oldest first unless the client sorts.
     const query = parseListQuery(versioned.version, new URLSearchParams(search).has('_sort') ? search : `_sort=${versioned.def.number}&${search}`, ctx.entities);
     // Refused before the part is looked up, so a refusal says nothing about which ids exist.
-    authorizeQuery(c, versioned.version, ofOwner(query, ''), ctx.entities);
+    authorizeQuery(c, versioned.version, scopedTo(query, via.target, ''), ctx.entities);
     const owner = await require(c);
-    const page = await ctx.versionStore.list(ofOwner(query, owner.id));
+    const page = await ctx.versionStore.list(scopedTo(query, via.target, owner.id));
     return ctx.send(c, page.records, { ...version, extra: { ...pageMetadata(query, page), [versioned.def.active]: owner[versioned.def.active] } });
   });
   app.get(`${path}/versions/:n`, read, async (c) => ctx.send(c, await versioned.get(await require(c), versionNumber(c.req.param('n'), 'n')), version));

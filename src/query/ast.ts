@@ -105,3 +105,9 @@ export interface CursorPosition {
   readonly values: readonly (ScalarValue | null)[];
   readonly id: string;
 }
+
+/** `query` limited to the records whose `target` equals `value` (a route's scope: a parent's id). */
+export function scopedTo(query: ListQuery, target: FieldTarget, value: ScalarValue): ListQuery {
+  const scope: Condition = { kind: 'compare', target, op: 'eq', values: [value] };
+  return { ...query, where: query.where ? { kind: 'and', items: [scope, query.where] } : scope };
+}
