@@ -78,8 +78,11 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
         if (searchableFields(entity).length === 0) problems.push({ field: key, message: `${entity.plural} have no searchable fields` });
         else if (raw.trim() === '') problems.push({ field: key, message: 'must not be empty' });
         else if (raw.length > MAX_SEARCH_LENGTH) problems.push({ field: key, message: `must be at most ${MAX_SEARCH_LENGTH} characters` });
-        else if (unusableText(raw)) problems.push({ field: key, message: unusableText(raw)! });
-        else search = raw;
+        else {
+          const unusable = unusableText(raw);
+          if (unusable) problems.push({ field: key, message: unusable });
+          else search = raw;
+        }
         break;
       case 'filter': {
         const condition = parseFilterJson(entity, raw, budget, problems, options);

@@ -8,7 +8,11 @@ export function ownValue<T>(record: Readonly<Record<string, T>> | undefined | nu
   return record !== undefined && record !== null && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-/** Sets `key` as an own, enumerable data property (for `__proto__` too: `record[key] = …` would replace the prototype). */
+/**
+ * Sets `key` as an own, enumerable data property. `__proto__` is the one name whose assignment
+ * does something else on a plain object (it replaces the prototype), so only it is defined.
+ */
 export function setOwn(record: object, key: string, value: unknown): void {
-  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+  else (record as Record<string, unknown>)[key] = value;
 }
