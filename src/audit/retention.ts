@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { DatabasePool } from '../db/pool.ts';
 import { purgeAudit } from './audit-log.ts';
+import { runNowAndEvery } from '../db/periodic.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -16,8 +17,5 @@ export async function scheduleAuditPurge(pool: DatabasePool, days: number, logge
       logger.error({ err: error }, 'audit purge failed; it runs again tomorrow');
     }
   };
-  await purge();
-  const timer = setInterval(() => void purge(), DAY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  return runNowAndEvery(DAY_MS, purge);
 }

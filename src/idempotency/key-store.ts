@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { generateId } from '../db/records.ts';
+import { runNowAndEvery } from '../db/periodic.ts';
 import { IDEMPOTENCY_ENTITY, type IdempotencyState } from './idempotency-entity.ts';
 
 const TABLE = sql.identifier([IDEMPOTENCY_ENTITY.table]);
@@ -137,8 +138,5 @@ export async function scheduleIdempotencyPurge(db: CommonQueryMethods, logger: L
       logger.error({ err: error }, 'idempotency key purge failed; it runs again within the hour');
     }
   };
-  await purge();
-  const timer = setInterval(() => void purge(), HOUR_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  return runNowAndEvery(HOUR_MS, purge);
 }
