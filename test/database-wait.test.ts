@@ -34,18 +34,31 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 const lockWaiters = async () =>
   (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]))[0]!.n;
 
+/**
+ * Fills the pool of two: a connection of the test's own locks a new show's row, and two PATCHes of
+ * it then wait on that lock, each holding a pooled connection inside its transaction.
+ */
+async function fillPool(title: string) {
+  const show = (await service.request<{ id: string }>('POST', '/api/v1/shows', { body: { title } })).body.data;
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
+    const held = [1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `${title} ${i}` } }));
+    await waitFor(async () => (await lockWaiters()) >= 2, 'two requests to hold the pool');
+    return { show, holder, held };
+  } catch (error) {
+    await holder.end();
+    throw error;
+  }
+}
+
 describe('every connection in use', () => {
   it('answers 503 after DB_CONNECT_TIMEOUT_MS, and a write that stopped waiting never lands', async () => {
-    const show = (await service.request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Locked' } })).body.data;
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
+    // Both pooled connections wait on the lock inside a transaction.
+    const { holder, held } = await fillPool('Held');
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
-      // Both pooled connections now wait on the lock inside a transaction.
-      const held = [1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `Held ${i}` } }));
-      await waitFor(async () => (await lockWaiters()) >= 2, 'two requests to hold the pool');
-
       const started = performance.now();
       const waited = await service.request('POST', '/api/v1/shows', { body: { title: 'Waited past the bound' } });
       const elapsed = performance.now() - started;
@@ -81,14 +94,8 @@ describe('every connection in use', () => {
 
 describe('connections killed mid-query', () => {
   it('are replaced: the pool keeps its size after its backends are terminated', async () => {
-    const show = (await service.request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Terminated' } })).body.data;
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
+    const { show, holder, held } = await fillPool('Killed');
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
-      const held = [1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `Killed ${i}` } }));
-      await waitFor(async () => (await lockWaiters()) >= 2, 'two requests to hold the pool');
       await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]);
       for (const reply of await Promise.all(held)) expect(reply.body.errors[0]?.code).toBe('DATABASE_UNAVAILABLE');
     } finally {
