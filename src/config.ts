@@ -49,7 +49,43 @@ export interface Config {
   readonly redisTimeoutMs: number;
   /** Take the client address from X-Forwarded-For's first entry (only behind a proxy that sets it). */
   readonly trustProxy: boolean;
+  readonly s3: S3Settings;
+  readonly jobs: JobSettings;
 }
+
+export interface S3Settings {
+  /** Unset: the embedded S3-compatible server runs with its files in DATA_DIR/s3. */
+  readonly endpoint?: string;
+  readonly region: string;
+  /** Uploads land here; s3_uri media fields point into it. */
+  readonly bucket: string;
+  /** Generated thumbnails (seed 8.12: a separate bucket). */
+  readonly thumbnailBucket: string;
+  readonly forcePathStyle: boolean;
+  /** How long a presigned PUT or GET URL works. */
+  readonly presignExpiresSeconds: number;
+  /** The embedded server's port; 0 picks a free one. */
+  readonly embeddedPort: number;
+  /** Uploads larger than this are multipart (one presigned URL per part). */
+  readonly multipartThresholdBytes: number;
+  /** Each part's size (S3 needs at least 5 MB for all but the last). */
+  readonly partBytes: number;
+  /** An upload not completed by then is expired, and its partial object removed. */
+  readonly uploadExpiresSeconds: number;
+}
+
+export interface JobSettings {
+  /** Whether this instance works the job queue (every instance may; each job runs once). */
+  readonly worker: boolean;
+  /** Thumbnail jobs one instance runs at once. */
+  readonly concurrency: number;
+  /** Retries after the first try before a job is failed. */
+  readonly retryLimit: number;
+  /** The first retry's delay; later ones back off exponentially. */
+  readonly retryDelaySeconds: number;
+}
+
+const MB = 1024 * 1024;
 
 export const AUTH_MODES = ['off', 'cognito'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -163,5 +199,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitKeyPrefix: env.RATE_LIMIT_KEY_PREFIX || 'reelmeta:ratelimit:',
     redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 250, 1, 60_000),
     trustProxy: flag(env, 'TRUST_PROXY', false),
+    s3: {
+      endpoint: env.S3_ENDPOINT || undefined,
+      region: env.S3_REGION || 'us-east-1',
+      bucket: env.S3_BUCKET || 'reelmeta-media',
+      thumbnailBucket: env.S3_THUMBNAIL_BUCKET || 'reelmeta-thumbnails',
+      // Path-style for the embedded server and S3-compatible ones; AWS's own endpoints take virtual-hosted style.
+      forcePathStyle: flag(env, 'S3_FORCE_PATH_STYLE', !(env.S3_ENDPOINT ?? '').includes('amazonaws.com')),
+      presignExpiresSeconds: integer(env, 'S3_PRESIGN_EXPIRES_SECONDS', 900, 1, 604_800),
+      embeddedPort: integer(env, 'S3_EMBEDDED_PORT', 0, 0, 65535),
+      multipartThresholdBytes: integer(env, 'UPLOAD_MULTIPART_THRESHOLD_MB', 100, 5, 5120) * MB,
+      partBytes: integer(env, 'UPLOAD_PART_SIZE_MB', 16, 5, 5120) * MB,
+      uploadExpiresSeconds: integer(env, 'UPLOAD_EXPIRES_HOURS', 24, 1, 720) * 3600,
+    },
+    jobs: {
+      worker: flag(env, 'JOBS_WORKER', true),
+      concurrency: integer(env, 'THUMBNAIL_CONCURRENCY', 1, 1, 32),
+      retryLimit: integer(env, 'JOB_RETRY_LIMIT', 5, 0, 100),
+      retryDelaySeconds: integer(env, 'JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
+    },
   };
 }

@@ -17,6 +17,7 @@ import { scheduleIdempotencyPurge } from './idempotency/key-store.ts';
 import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
 import { createRateLimiter } from './ratelimit/from-config.ts';
+import { openMedia } from './media/open.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -113,6 +114,8 @@ export async function startService(config: Config, logger: Logger = createLogger
   };
   try {
     await prepareSchema(config, database.url, logger);
+    const media = await openMedia(config.s3, config.dataDir, logger);
+    cleanup.push(() => media.close());
     const metrics = new Metrics();
     const pool = await createDatabasePool(database.url, config.poolSize, {
       interceptors: [metrics.queryInterceptor()],
@@ -139,6 +142,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       auth,
       rateLimit,
       domain: { guestSessionDays: config.guestSessionDays },
+      media: { storage: media.storage, settings: config.s3 },
       isDraining: () => draining,
       idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds },
       requestTimeoutMs: config.requestTimeoutMs,

@@ -11,6 +11,7 @@ import { CLIENT_ID, ISSUER, startFakeUserPool, USER_POOL_ID, type FakeUserPool }
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject } from './support/project-copy.ts';
 import { serviceClient, startTestService, type Reply, type RequestOptions, type TestService } from './support/service.ts';
+import { testConfig } from './support/s3.ts';
 
 let db: TestDatabase;
 let userPool: FakeUserPool;
@@ -30,7 +31,7 @@ beforeAll(async () => {
     },
   });
   const running = await startService(
-    { ...loadConfig({}), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'cognito', cognito: userPool.settings() },
+    { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'cognito', cognito: userPool.settings() },
     pino({ level: 'info' }, sink),
   );
   service = { ...running, request: serviceClient(running.url) };
@@ -388,7 +389,7 @@ describe('AUTH_MODE=off', () => {
         done();
       },
     });
-    const open = await startService({ ...loadConfig({}), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'off' }, pino({ level: 'info' }, sink));
+    const open = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'off' }, pino({ level: 'info' }, sink));
     try {
       const request = serviceClient(open.url);
       const created = await request<Rec>('POST', '/api/v1/shows', { body: { title: 'Open show' }, headers: { 'x-actor': 'lala' } });

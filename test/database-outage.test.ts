@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
 import { startService, type RunningService } from '../src/service.ts';
 import { serviceClient } from './support/service.ts';
+import { testConfig } from './support/s3.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'reelmeta-outage-'));
 let port: number;
@@ -34,7 +35,7 @@ beforeAll(async () => {
     },
   });
   // DB_CONNECT_TIMEOUT_MS is left at its default: the bound below is the documented one.
-  service = await startService({ ...loadConfig({}), port: 0, host: '127.0.0.1', databaseUrl: database.url, rateLimitEnabled: false }, pino({ level: 'info' }, sink));
+  service = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: database.url, rateLimitEnabled: false }, pino({ level: 'info' }, sink));
 });
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config.ts';
 import { startService, type RunningService } from '../src/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { serviceClient } from './support/service.ts';
+import { testConfig } from './support/s3.ts';
 
 let db: TestDatabase;
 let service: RunningService;
@@ -23,7 +24,7 @@ beforeAll(async () => {
       done();
     },
   });
-  service = await startService({ ...loadConfig({}), port: 0, host: '127.0.0.1', databaseUrl: db.url }, pino({ level: 'info' }, sink));
+  service = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url }, pino({ level: 'info' }, sink));
   request = serviceClient(service.url);
 });
 
@@ -106,7 +107,7 @@ describe('request log', () => {
 
 describe('statement timeout', () => {
   it('answers 503 TIMEOUT when a query runs past DB_STATEMENT_TIMEOUT_MS, and serves again after', async () => {
-    const impatient = await startService({ ...loadConfig({}), port: 0, host: '127.0.0.1', databaseUrl: db.url, statementTimeoutMs: 300 }, pino({ level: 'silent' }));
+    const impatient = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, statementTimeoutMs: 300 }, pino({ level: 'silent' }));
     const holder = new pg.Client({ connectionString: db.url });
     await holder.connect();
     try {

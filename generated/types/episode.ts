@@ -436,7 +436,7 @@ export interface Episode {
    */
   thumbnail_url?: string | null;
   /**
-   * Thumbnail files (1280x720 and derivatives).
+   * Thumbnail files, made by the thumbnail job (1280x720, 640x360, 320x180, in the thumbnail bucket); regenerate with POST /episodes/{id}/thumbnails.
    *
    * @maxItems 20
    */
@@ -574,6 +574,14 @@ export interface Episode {
         string
       ]
     | null;
+  /**
+   * A custom thumbnail image (seed 8.12: it overrides the others). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
+   */
+  custom_thumbnail?: string | null;
+  /**
+   * The thumbnail job's state (queued, running, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
+   */
+  thumbnail_status?: {} | null;
   /**
    * The episode's guest.
    */

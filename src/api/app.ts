@@ -24,6 +24,7 @@ import { scopeToClient } from './client-gone.ts';
 import { refuseMalformedQuery } from './params.ts';
 import { limitBodies } from './body.ts';
 import { withDeadline } from '../db/request-scope.ts';
+import type { MediaServices } from '../media/services.ts';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -46,6 +47,8 @@ export interface AppOptions {
   readonly isDraining?: () => boolean;
   /** Default: keys kept 24 hours. */
   readonly idempotency?: IdempotencyOptions;
+  /** The object store and thumbnail jobs; without it, media routes answer 503 and media fields are not checked. */
+  readonly media?: MediaServices;
 }
 
 export function createApp({
@@ -60,6 +63,7 @@ export function createApp({
   isDraining = () => false,
   idempotency,
   requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  media,
 }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
@@ -104,7 +108,7 @@ export function createApp({
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
-  app.route('/', entityRoutes(model, pool, ajv, classify, domain));
+  app.route('/', entityRoutes(model, pool, ajv, classify, domain, media));
 
   app.notFound((c) => sendErrors(c, model, 404, [{ code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null }]));
 

@@ -31,6 +31,12 @@ import { allow, allowEach, authorize, authorizeQuery, unreadableCounts, withoutF
 import { countFieldReaches } from '../query/reach.ts';
 import { actorOf } from './authentication.ts';
 import { ownValue } from '../registry/own.ts';
+import type { MediaServices } from '../media/services.ts';
+import type { MediaRouteContext } from './media-context.ts';
+import { mountUploads } from './upload-routes.ts';
+import { mountRegister } from './register-routes.ts';
+import { mountMediaAccess } from './media-access-routes.ts';
+import { mountJobs, mountThumbnails } from './thumbnail-routes.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
   path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? ownValue(value as Record<string, unknown>, key) : undefined), record) ?? null;
@@ -53,7 +59,7 @@ function viewParts(view: ViewDef, body: unknown): { path: readonly string[]; val
 }
 
 /** Every entity's routes under every API version; the stores and write rules are shared by all versions. */
-export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS): Hono {
+export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS, media?: MediaServices): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   // Every entity's referrers, so a delete can follow cascades through other entities.
@@ -85,15 +91,31 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
         return [owner.name, new VersionedRecords(pair(owner), pair(child), pool)] as const;
       }),
   );
+  const shapesByVersion = new Map(model.apiVersions.map((version) => [version.name, new Map(model.entities.map((entity) => [entity.name, new ApiShape(entity, version)]))]));
+  const mediaContext: MediaRouteContext = {
+    model,
+    pool,
+    media,
+    stores,
+    actionsOf,
+    classify,
+    shapeOf: (version, entity) => shapesByVersion.get(version)!.get(entity)!,
+  };
   for (const version of model.apiVersions) {
     app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
     // Searching an entity with versions searches their text (before the generic list's /search).
     for (const records of versioned.values()) mountVersionSearch(app, model, `/api/${version.name}/${records.owner.route}/search`, records);
-    const shapes = new Map(model.entities.map((entity) => [entity.name, new ApiShape(entity, version)]));
+    const shapes = shapesByVersion.get(version.name)!;
     const shapeOf = (name: string) => shapes.get(name);
     mountAuditList(app, version.name, { model, audit, shapeOf });
+    mountUploads(app, mediaContext, version.name);
+    mountJobs(app, mediaContext, version.name);
     for (const entity of model.entities) {
       const shape = shapes.get(entity.name)!;
+      // Before the entity's own routes: /{plural}/register would otherwise meet /{plural}/:id's 405.
+      mountRegister(app, mediaContext, entity, version.name);
+      mountMediaAccess(app, mediaContext, entity, version.name);
+      mountThumbnails(app, mediaContext, entity, version.name);
       mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version.name);
       for (const part of entity.parts) {
         const records = versioned.get(part.entity);

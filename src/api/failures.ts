@@ -17,6 +17,7 @@ import { RETRY_AFTER_SECONDS, RequestAbandoned, isDatabaseUnavailable } from '..
 import { sqlState } from '../db/sql-state.ts';
 import { CommitUnconfirmed, RequestTimedOut, WorkLimitExceeded, deadlinePassed, isTransactionConflict } from '../db/work.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
+import { MediaUnavailable } from '../media/storage.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
 function uniqueSets(model: Model) {
@@ -63,6 +64,9 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
       retryAfter: 1,
       problems: [{ code: 'REQUEST_TIMEOUT', message: 'the request took longer than REQUEST_TIMEOUT_MS and was stopped; nothing it was writing was kept. Try again, or send less at once', field: null }],
     };
+  }
+  if (error instanceof MediaUnavailable) {
+    return { status: 503, retryAfter: RETRY_AFTER_SECONDS, problems: [{ code: 'S3_UNAVAILABLE', message: `${error.message}; nothing was changed, try again later`, field: null }] };
   }
   if (error instanceof WorkLimitExceeded) return { status: 413, problems: [{ code: 'WORK_LIMIT_EXCEEDED', message: error.message, field: null }] };
   if (isTransactionConflict(error)) {

@@ -6,6 +6,7 @@ import { findEntity, hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef
 import { NESTED_CASTS } from '../query/compile-sql.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_ENTITY } from '../idempotency/idempotency-entity.ts';
+import { UPLOAD_ENTITY } from '../media/upload-entity.ts';
 import { SEARCH_COLUMN, searchVectorExpression } from '../query/full-text.ts';
 
 export interface ColumnSpec {
@@ -98,6 +99,7 @@ export function tableSpecs(model: Model): TableSpec[] {
     ]),
     auditSpec(model),
     tableSpec(IDEMPOTENCY_ENTITY, model),
+    tableSpec(UPLOAD_ENTITY, model),
   ];
 }
 

@@ -11,6 +11,10 @@ import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
 import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
 import { checkVersionsAndParts } from './compile-versions.ts';
+import { acceptsContentType, keyFields, keyTemplateProblems, MAX_OBJECT_BYTES, parseBytes, type MediaDef, type MediaKind, type ThumbnailSource, type ThumbnailsDef } from './media.ts';
+
+/** A thumbnail job writes 1280×720, 640×360 and 320×180 (seed 8.12). */
+const THUMBNAIL_COUNT = 3;
 
 export interface RawRegistry {
   readonly registry: ParsedFile;
@@ -48,6 +52,7 @@ interface RawField {
   role?: { required?: boolean; values?: string[]; max_length?: number; description?: string };
   count?: { entity: string; path: string };
   library?: { refs: string; match: string; name: string };
+  media?: { kinds: MediaKind[]; content_types?: string[]; max_bytes: number | string; key: string; verify?: boolean };
 }
 
 /** A link's role is short text: a slot such as `main_closet` or a talent's name. */
@@ -142,8 +147,10 @@ export function compileModel(raw: RawRegistry): Model {
       },
     };
     checkReserved(file, entity, report);
+    checkMediaKeys(file, entity, report);
     entities.push({
       ...entity,
+      ...(data.thumbnails ? { thumbnails: compileThumbnails(file, entity, data.thumbnails as RawThumbnails, report) } : {}),
       presets: compilePresets(file, entity, data.presets, report),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
@@ -171,6 +178,55 @@ export function compileModel(raw: RawRegistry): Model {
   if (problems.length === 0) checkViewRoutes(raw, model, report);
   if (problems.length > 0) throw new RegistryError(problems);
   return model;
+}
+
+function compileMedia(raw: NonNullable<RawField['media']>, problem: (option: string, message: string) => void): MediaDef {
+  const maxBytes = parseBytes(raw.max_bytes);
+  if (!Number.isFinite(maxBytes) || maxBytes < 1 || maxBytes > MAX_OBJECT_BYTES) problem('media.max_bytes', `must be from 1 byte to 5TB (S3's largest object); got ${raw.max_bytes}`);
+  const contentTypes = (raw.content_types ?? []).map((t) => t.toLowerCase());
+  const media: MediaDef = { kinds: raw.kinds, contentTypes, maxBytes, key: raw.key, prefix: raw.key.split('{')[0]!, verify: raw.verify ?? true };
+  for (const type of contentTypes) if (!acceptsContentType({ ...media, contentTypes: [] }, type)) problem('media.content_types', `"${type}" is not a type of ${raw.kinds.join(', ')}`);
+  return media;
+}
+
+/** Key templates may use the built-in placeholders and the entity's single-value column fields. */
+function checkMediaKeys(file: ParsedFile, entity: EntityDef, report: Report): void {
+  const fields = keyFields(entity.fields);
+  for (const field of walkFields(entity.fields)) {
+    if (!field.media) continue;
+    for (const message of keyTemplateProblems(field.media.key, fields)) report(file, `${field.source.path}.media.key`, message);
+  }
+}
+
+type RawThumbnails = { field: string; status: string; sources: { image?: string; frame?: string; at_seconds?: number; compose?: { over: string; under?: string } }[] };
+
+/** `thumbnails:` names a read-only s3_uri list, a read-only status object and sources that are s3_uri fields. */
+function compileThumbnails(file: ParsedFile, entity: EntityDef, raw: RawThumbnails, report: Report): ThumbnailsDef {
+  const top = (name: string) => entity.fields.find((f) => f.name === name);
+  const list = top(raw.field);
+  if (list?.type !== 'array' || list.items?.type !== 's3_uri' || !list.readOnly || (list.maxItems ?? 0) < THUMBNAIL_COUNT) {
+    report(file, 'thumbnails.field', `"${raw.field}" must be a read_only array of s3_uri with max_items of at least ${THUMBNAIL_COUNT}`);
+  }
+  const status = top(raw.status);
+  if (status?.type !== 'object' || !status.readOnly || status.fields) report(file, 'thumbnails.status', `"${raw.status}" must be a read_only object field without declared fields (the job's state)`);
+  const uri = (path: string, at: string): string[] => {
+    const segments = path.split('.');
+    const def = resolvePath(entity, segments);
+    if (def?.type !== 's3_uri') report(file, at, `"${path}" must be an s3_uri field of ${entity.name}`);
+    return segments;
+  };
+  const sources = raw.sources.map((source, index): ThumbnailSource => {
+    const at = `thumbnails.sources.${index}`;
+    const kinds = ['image', 'frame', 'compose'].filter((k) => Object.hasOwn(source, k));
+    if (kinds.length !== 1) report(file, at, 'a source is one of image, frame (with at_seconds) or compose');
+    if (source.at_seconds !== undefined && !source.frame) report(file, `${at}.at_seconds`, 'only a frame source takes at_seconds');
+    if (source.frame) return { kind: 'frame', path: uri(source.frame, `${at}.frame`), atSeconds: source.at_seconds ?? 1 };
+    if (source.compose) {
+      return { kind: 'compose', over: uri(source.compose.over, `${at}.compose.over`), ...(source.compose.under ? { under: uri(source.compose.under, `${at}.compose.under`) } : {}) };
+    }
+    return { kind: 'image', path: uri(source.image ?? '', `${at}.image`) };
+  });
+  return { field: raw.field, status: raw.status, sources };
 }
 
 /** `unique` and `duplicate_warnings` name sets of top-level fields that hold one value in a column. */
@@ -311,6 +367,8 @@ function compileField(
     if (def.required || def.default !== undefined || def.storage !== undefined) problem('count', 'a count is computed: no required, default or storage');
   }
   if (def.library && !topLevel) problem('library', 'only top-level objects mirror a library');
+  const media = def.media && compileMedia(def.media, problem);
+  if (media && insideArray) problem('media', 'fields inside arrays cannot take uploads; use a field of an object');
   if (isElement && (def.required || def.default !== undefined)) {
     problem('required', 'an array element cannot be required or have a default; use the array field');
   }
@@ -358,6 +416,7 @@ function compileField(
     },
     count: def.count && { entity: def.count.entity, path: def.count.path.split('.') },
     library: def.library,
+    ...(media ? { media } : {}),
     sequence: def.sequence,
     atLeast: def.at_least,
     onDelete: def.type === 'ref' || def.type === 'refs' ? (def.on_delete ?? 'restrict') : undefined,
@@ -382,7 +441,7 @@ function compileViews(file: ParsedFile, entity: EntityDef, raw: unknown, report:
   const views: ViewDef[] = [];
   for (const [name, view] of Object.entries((raw ?? {}) as Record<string, RawView>)) {
     const at = `views.${name}`;
-    if (name === 'restore' || name.startsWith('next-')) report(file, at, `"${name}" is taken by a built-in route`);
+    if (['restore', 'media', 'thumbnails'].includes(name) || name.startsWith('next-')) report(file, at, `"${name}" is taken by a built-in route`);
     const check = (path: string, where: string): string[] => {
       const segments = path.split('.');
       const def = resolvePath(entity, segments);

@@ -2,6 +2,7 @@
 // A field definition is a discriminated union on `type`, so an unknown type or an option that
 // does not belong to that type is reported precisely.
 import { FIELD_TYPES, OPERATIONS, ROLES, type FieldType } from './model.ts';
+import { BYTES_PATTERN, MEDIA_KINDS } from './media.ts';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
 
@@ -69,7 +70,24 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
     },
     required: ['values'],
   },
-  s3_uri: { properties: { max_length: STRING_LIMITS.max_length } },
+  s3_uri: {
+    properties: {
+      max_length: STRING_LIMITS.max_length,
+      // Uploadable media (see registry/media.ts): what may be uploaded, how large, and where it lands.
+      media: {
+        type: 'object',
+        required: ['kinds', 'max_bytes', 'key'],
+        additionalProperties: false,
+        properties: {
+          kinds: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...MEDIA_KINDS] } },
+          content_types: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[a-z]+/[a-z0-9][a-z0-9.+-]*$' } },
+          max_bytes: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: BYTES_PATTERN }] },
+          key: { type: 'string', minLength: 1, maxLength: 500 },
+          verify: { type: 'boolean' },
+        },
+      },
+    },
+  },
   url: { properties: { max_length: STRING_LIMITS.max_length } },
   // Without `fields`, an object is an open document (any JSON object, e.g. a component's metadata).
   object: {
@@ -243,6 +261,32 @@ export const entityFileSchema = {
     mixins: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     fields: { $ref: '#/$defs/fields' },
     permissions: { $ref: '#/$defs/permissions' },
+    // How the entity's thumbnails are made (seed 8.12): the first source that yields an image wins.
+    thumbnails: {
+      type: 'object',
+      required: ['field', 'status', 'sources'],
+      additionalProperties: false,
+      properties: {
+        field: { type: 'string', pattern: NAME_PATTERN },
+        status: { type: 'string', pattern: NAME_PATTERN },
+        sources: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            minProperties: 1,
+            maxProperties: 2,
+            additionalProperties: false,
+            properties: {
+              image: PATH,
+              frame: PATH,
+              at_seconds: { type: 'number', minimum: 0 },
+              compose: { type: 'object', required: ['over'], additionalProperties: false, properties: { over: PATH, under: PATH } },
+            },
+          },
+        },
+      },
+    },
     versions: {
       type: 'object',
       required: ['entity', 'via', 'number', 'active', 'text'],

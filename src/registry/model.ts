@@ -1,5 +1,6 @@
 // The compiled registry: what every other part of the platform reads instead of the YAML.
 import type { Condition } from '../query/ast.ts';
+import type { MediaDef, ThumbnailsDef } from './media.ts';
 
 export const FIELD_TYPES = [
   'string',
@@ -124,6 +125,8 @@ export interface FieldDef {
   readonly atLeast?: string;
   /** integer: numbered 1, 2, 3… among live records sharing the values of `within`. */
   readonly sequence?: { readonly within: readonly string[]; readonly max?: number };
+  /** s3_uri: uploadable media (registry/media.ts). */
+  readonly media?: MediaDef;
   /** Where the field was declared, for error messages. */
   readonly source: { readonly file: string; readonly path: string };
 }
@@ -155,6 +158,8 @@ export interface EntityDef {
   readonly versions?: VersionsDef;
   /** Records of another entity that belong to this one, served under it (`/episodes/{id}/script`). */
   readonly parts: readonly PartDef[];
+  /** How its thumbnails are made (registry/media.ts), when it has them. */
+  readonly thumbnails?: ThumbnailsDef;
   /** Names of removed fields, never to be used again (as protobuf's `reserved`). */
   readonly reserved: readonly string[];
   /** Steps that take a stored record from `version - 1` to `version`, oldest first. */

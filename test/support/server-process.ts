@@ -2,12 +2,14 @@
 // the embedded database, or a memory limit on the server alone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT } from '../../src/config.ts';
+import { testS3Env } from './s3.ts';
 
 /** Starts the server with these environment variables (and node flags), resolving once it listens. */
 export async function spawnServer(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'off', ...env },
+    // The run's S3 server unless the test asks for the embedded one (S3_ENDPOINT: '').
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'off', ...testS3Env(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

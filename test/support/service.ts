@@ -3,6 +3,7 @@
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import pino from 'pino';
+import { testS3Settings } from './s3.ts';
 
 export interface Envelope<T = Record<string, unknown>> {
   data: T;
@@ -46,7 +47,7 @@ export function serviceClient(baseUrl: string) {
  * its subject. test/rate-limit.test.ts and test/auth.test.ts switch them on.
  */
 export async function startTestService(overrides: Partial<Config> & { databaseUrl: string }): Promise<TestService> {
-  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', rateLimitEnabled: false, ...overrides };
+  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', rateLimitEnabled: false, s3: testS3Settings(), ...overrides };
   const service = await startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return { ...service, request: serviceClient(service.url) };
 }

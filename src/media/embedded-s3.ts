@@ -1,0 +1,89 @@
+// The zero-setup default object store: a real S3-compatible server (s3rver) with its files in
+// DATA_DIR/s3, the media buckets made at start. It is fronted by a Signature V4 check
+// (signature-check.ts) so presigned URLs behave as on S3: signed length and type are enforced,
+// expired or edited URLs refused. Its access key is made on first start and kept beside the data.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import S3rver from 's3rver';
+import { checkSignature, type SigningKey } from './signature-check.ts';
+
+export interface EmbeddedS3 {
+  /** http://127.0.0.1:PORT */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly credentials: SigningKey;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedS3Options {
+  /** Holds `data/` (the objects) and `credentials.json`. */
+  readonly directory: string;
+  readonly buckets: readonly string[];
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+}
+
+interface AccountModule {
+  DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+}
+
+function credentials(directory: string): SigningKey {
+  const file = path.join(directory, 'credentials.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SigningKey;
+  const made: SigningKey = { accessKeyId: `RM${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64url') };
+  writeFileSync(file, JSON.stringify(made), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return made;
+}
+
+function refusalXml(code: string, message: string): string {
+  const escape = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`;
+}
+
+export async function startEmbeddedS3({ directory, buckets, port = 0, host = '127.0.0.1' }: EmbeddedS3Options): Promise<EmbeddedS3> {
+  mkdirSync(path.join(directory, 'data'), { recursive: true });
+  const key = credentials(directory);
+  const s3rver = new S3rver({ directory: path.join(directory, 'data'), silent: true, configureBuckets: buckets.map((name) => ({ name })), vhostBuckets: false });
+  // s3rver looks the access key up in its own account registry before serving.
+  const { createRequire } = await import('node:module');
+  const accounts = createRequire(import.meta.url)('s3rver/lib/models/account') as AccountModule;
+  accounts.DUMMY_ACCOUNT.createKeyPair(key.accessKeyId, key.secretAccessKey);
+  await s3rver.configureBuckets();
+  const serveS3 = s3rver.getMiddleware();
+  const keyFor = (id: string) => (id === key.accessKeyId ? key : undefined);
+  const server: Server = createServer((req, res) => {
+    checkSignature({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, keyFor)
+      .then((refusal) => {
+        if (!refusal) return serveS3(req, res);
+        res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
+        res.end(refusalXml(refusal.code, refusal.message));
+        // The body the client is still sending is not read.
+        req.resume();
+      })
+      .catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/xml' });
+        res.end(refusalXml('InternalError', error instanceof Error ? error.message : String(error)));
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    endpoint: `http://${host}:${bound}`,
+    port: bound,
+    credentials: key,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+

@@ -1,0 +1,50 @@
+// The run's S3-compatible server (started once by global-setup.ts, like the PostgreSQL): settings
+// that point a service at it, and a client to put objects in place before a test writes their URIs.
+import { inject } from 'vitest';
+import { loadConfig, type Config, type S3Settings } from '../../src/config.ts';
+import { MediaStorage, parseS3Uri } from '../../src/media/storage.ts';
+
+/** The buckets every test service uses; Appendix B and C records name `s3://bucket/…`. */
+export const TEST_BUCKET = 'bucket';
+export const TEST_THUMBNAIL_BUCKET = 'thumbnails';
+
+/** The shared server's address and keys, also as the SDK's environment credentials. */
+export function testS3Server(): { endpoint: string; accessKeyId: string; secretAccessKey: string } {
+  const server = inject('s3');
+  // The services find the keys through the SDK's default credential chain, as in production.
+  process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
+  return server;
+}
+
+export function testS3Settings(overrides: Partial<S3Settings> = {}): S3Settings {
+  return { ...loadConfig({}).s3, endpoint: testS3Server().endpoint, bucket: TEST_BUCKET, thumbnailBucket: TEST_THUMBNAIL_BUCKET, forcePathStyle: true, ...overrides };
+}
+
+/** The environment a spawned `reelmeta serve` needs to use the shared server. */
+export function testS3Env(): Record<string, string> {
+  const server = testS3Server();
+  return { S3_ENDPOINT: server.endpoint, S3_BUCKET: TEST_BUCKET, S3_THUMBNAIL_BUCKET: TEST_THUMBNAIL_BUCKET, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey };
+}
+
+/** loadConfig's defaults with the shared S3 server: for tests that start the service themselves. */
+export function testConfig(): Config {
+  return { ...loadConfig({}), s3: testS3Settings() };
+}
+
+let storage: MediaStorage | undefined;
+export function testStorage(): MediaStorage {
+  const server = testS3Server();
+  storage ??= new MediaStorage({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: server, bucket: TEST_BUCKET, thumbnailBucket: TEST_THUMBNAIL_BUCKET, presignExpiresSeconds: 300 });
+  return storage;
+}
+
+/** Puts a small object at each s3:// URI (its bucket made if missing), so writes naming them pass the HEAD check. */
+export async function putTestObjects(uris: readonly string[], body: Buffer = Buffer.from('test media'), contentType = 'application/octet-stream'): Promise<void> {
+  const s3 = testStorage();
+  for (const uri of uris) {
+    const parsed = parseS3Uri(uri);
+    if (!parsed) throw new Error(`not an s3:// URI: ${uri}`);
+    await s3.putObject(parsed.bucket, parsed.key, body, contentType);
+  }
+}
