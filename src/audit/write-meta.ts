@@ -27,6 +27,11 @@ export interface WriteMeta {
   readonly reverts?: string;
   /** The caller's permission check; absent for writes with no request (scripts, the CLI, tests). */
   readonly permit?: WritePermit;
+  /**
+   * s3:// URIs this write's caller has just seen in the object store (an upload it HEADed, keys it
+   * listed): media fields holding them are not checked again (see media/verify-writes.ts).
+   */
+  readonly verifiedMedia?: ReadonlySet<string>;
 }
 
 /** Writes with no request behind them (tests, scripts). */
