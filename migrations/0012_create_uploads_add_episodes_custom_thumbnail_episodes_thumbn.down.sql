@@ -5,6 +5,9 @@
 -- Every statement waits at most MIGRATION_LOCK_TIMEOUT_MS for its locks, and a step that timed out
 -- is retried. Every step can run again, so an interrupted migration is finished by running it again.
 
+-- reelmeta: step outside-transaction
+DROP INDEX CONCURRENTLY IF EXISTS "clips_file_size_bytes_idx";
+
 -- reelmeta: step
 ALTER TABLE "outfits" DROP CONSTRAINT IF EXISTS "outfits_thumbnail_status_check";
 ALTER TABLE "outfits" DROP CONSTRAINT IF EXISTS "outfits_thumbnails_check";
@@ -15,9 +18,13 @@ ALTER TABLE "outfits" DROP COLUMN IF EXISTS "thumbnails";
 -- reelmeta: step
 ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_thumbnail_status_check";
 ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_thumbnails_check";
+ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_file_etag_check";
+ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_file_size_bytes_check";
 ALTER TABLE "clips" DROP COLUMN IF EXISTS "thumbnail_status";
 ALTER TABLE "clips" DROP COLUMN IF EXISTS "custom_thumbnail";
 ALTER TABLE "clips" DROP COLUMN IF EXISTS "thumbnails";
+ALTER TABLE "clips" DROP COLUMN IF EXISTS "file_etag";
+ALTER TABLE "clips" DROP COLUMN IF EXISTS "file_size_bytes";
 
 -- reelmeta: step
 ALTER TABLE "episodes" DROP CONSTRAINT IF EXISTS "episodes_thumbnail_status_check";

@@ -64,9 +64,15 @@ ALTER TABLE "episodes" DROP CONSTRAINT IF EXISTS "episodes_thumbnail_status_chec
 ALTER TABLE "episodes" ADD CONSTRAINT "episodes_thumbnail_status_check" CHECK (jsonb_typeof("thumbnail_status") = 'object') NOT VALID;
 
 -- reelmeta: step
+ALTER TABLE "clips" ADD COLUMN IF NOT EXISTS "file_size_bytes" bigint;
+ALTER TABLE "clips" ADD COLUMN IF NOT EXISTS "file_etag" text;
 ALTER TABLE "clips" ADD COLUMN IF NOT EXISTS "thumbnails" jsonb;
 ALTER TABLE "clips" ADD COLUMN IF NOT EXISTS "custom_thumbnail" text;
 ALTER TABLE "clips" ADD COLUMN IF NOT EXISTS "thumbnail_status" jsonb;
+ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_file_size_bytes_check";
+ALTER TABLE "clips" ADD CONSTRAINT "clips_file_size_bytes_check" CHECK ("file_size_bytes" >= 0) NOT VALID;
+ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_file_etag_check";
+ALTER TABLE "clips" ADD CONSTRAINT "clips_file_etag_check" CHECK (char_length("file_etag") <= 200) NOT VALID;
 ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_thumbnails_check";
 ALTER TABLE "clips" ADD CONSTRAINT "clips_thumbnails_check" CHECK (jsonb_typeof("thumbnails") = 'array') NOT VALID;
 ALTER TABLE "clips" DROP CONSTRAINT IF EXISTS "clips_thumbnail_status_check";
@@ -85,9 +91,16 @@ ALTER TABLE "outfits" ADD CONSTRAINT "outfits_thumbnail_status_check" CHECK (jso
 ALTER TABLE "episodes" VALIDATE CONSTRAINT "episodes_thumbnail_status_check";
 
 -- reelmeta: step
+ALTER TABLE "clips" VALIDATE CONSTRAINT "clips_file_size_bytes_check";
+ALTER TABLE "clips" VALIDATE CONSTRAINT "clips_file_etag_check";
 ALTER TABLE "clips" VALIDATE CONSTRAINT "clips_thumbnails_check";
 ALTER TABLE "clips" VALIDATE CONSTRAINT "clips_thumbnail_status_check";
 
 -- reelmeta: step
 ALTER TABLE "outfits" VALIDATE CONSTRAINT "outfits_thumbnails_check";
 ALTER TABLE "outfits" VALIDATE CONSTRAINT "outfits_thumbnail_status_check";
+
+-- reelmeta: step outside-transaction
+DROP INDEX CONCURRENTLY IF EXISTS "clips_file_size_bytes_idx";
+-- reelmeta: statement
+CREATE INDEX CONCURRENTLY "clips_file_size_bytes_idx" ON "clips" USING btree ("file_size_bytes");

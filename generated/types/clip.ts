@@ -32,6 +32,14 @@ export interface Clip {
    */
   file_reference: string;
   /**
+   * The footage file's size in bytes, set whenever Reelmeta sees the object (upload, register, direct write).
+   */
+  file_size_bytes?: number | null;
+  /**
+   * The footage file's S3 ETag, set whenever Reelmeta sees the object.
+   */
+  file_etag?: string | null;
+  /**
    * Thumbnail files made by the thumbnail job (1280x720, 640x360, 320x180).
    *
    * @maxItems 20

@@ -52,7 +52,7 @@ interface RawField {
   role?: { required?: boolean; values?: string[]; max_length?: number; description?: string };
   count?: { entity: string; path: string };
   library?: { refs: string; match: string; name: string };
-  media?: { kinds: MediaKind[]; content_types?: string[]; max_bytes: number | string; key: string; verify?: boolean };
+  media?: { kinds: MediaKind[]; content_types?: string[]; max_bytes: number | string; key: string; verify?: boolean; size_field?: string; etag_field?: string };
 }
 
 /** A link's role is short text: a slot such as `main_closet` or a talent's name. */
@@ -184,7 +184,16 @@ function compileMedia(raw: NonNullable<RawField['media']>, problem: (option: str
   const maxBytes = parseBytes(raw.max_bytes);
   if (!Number.isFinite(maxBytes) || maxBytes < 1 || maxBytes > MAX_OBJECT_BYTES) problem('media.max_bytes', `must be from 1 byte to 5TB (S3's largest object); got ${raw.max_bytes}`);
   const contentTypes = (raw.content_types ?? []).map((t) => t.toLowerCase());
-  const media: MediaDef = { kinds: raw.kinds, contentTypes, maxBytes, key: raw.key, prefix: raw.key.split('{')[0]!, verify: raw.verify ?? true };
+  const media: MediaDef = {
+    kinds: raw.kinds,
+    contentTypes,
+    maxBytes,
+    key: raw.key,
+    prefix: raw.key.split('{')[0]!,
+    verify: raw.verify ?? true,
+    ...(raw.size_field ? { sizeField: raw.size_field } : {}),
+    ...(raw.etag_field ? { etagField: raw.etag_field } : {}),
+  };
   for (const type of contentTypes) if (!acceptsContentType({ ...media, contentTypes: [] }, type)) problem('media.content_types', `"${type}" is not a type of ${raw.kinds.join(', ')}`);
   return media;
 }
@@ -195,6 +204,13 @@ function checkMediaKeys(file: ParsedFile, entity: EntityDef, report: Report): vo
   for (const field of walkFields(entity.fields)) {
     if (!field.media) continue;
     for (const message of keyTemplateProblems(field.media.key, fields)) report(file, `${field.source.path}.media.key`, message);
+    const companion = (name: string | undefined, option: string, type: FieldType) => {
+      if (name === undefined) return;
+      const target = entity.fields.find((f) => f.name === name);
+      if (target?.type !== type || target.storage !== 'column' || target.readOnly) report(file, `${field.source.path}.media.${option}`, `"${name}" must be a writable top-level ${type} field of ${entity.name}`);
+    };
+    companion(field.media.sizeField, 'size_field', 'integer');
+    companion(field.media.etagField, 'etag_field', 'string');
   }
 }
 

@@ -32,6 +32,10 @@ export interface MediaDef {
   readonly prefix: string;
   /** A direct write of the field checks the object exists (HEAD); `verify: false` skips it. */
   readonly verify: boolean;
+  /** A top-level integer field set to the object's size whenever the server sees the object. */
+  readonly sizeField?: string;
+  /** A top-level string field set to the object's ETag likewise. */
+  readonly etagField?: string;
 }
 
 /** One way of getting a thumbnail's source image, tried in the order declared. */

@@ -84,6 +84,9 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
           max_bytes: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: BYTES_PATTERN }] },
           key: { type: 'string', minLength: 1, maxLength: 500 },
           verify: { type: 'boolean' },
+          // Top-level fields the server fills with the object's size and ETag whenever it sees the object.
+          size_field: { type: 'string', pattern: NAME_PATTERN },
+          etag_field: { type: 'string', pattern: NAME_PATTERN },
         },
       },
     },
