@@ -16,6 +16,7 @@ import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
 import { countRecordCreated, lockKeys, transact } from '../db/work.ts';
 import { newLinks } from './write-links.ts';
+import { mediaValues, type MediaWriteCheck } from '../media/verify-writes.ts';
 
 export interface DeleteOptions {
   readonly hard: boolean;
@@ -71,6 +72,7 @@ export class EntityActions {
   private readonly referrersOf: ReferrersOf;
   private readonly audit: AuditLog;
   private rules: readonly WriteRule[] = [];
+  private mediaCheck: MediaWriteCheck | undefined;
   private actionsOf: (entity: string) => EntityActions = (name) => {
     throw new Error(`no actions for ${name}: useRules was not called`);
   };
@@ -100,6 +102,27 @@ export class EntityActions {
     return record;
   }
 
+  /** The HEAD check of media fields a write sets (absent: this service runs without S3). */
+  useMediaCheck(check: MediaWriteCheck | undefined): void {
+    this.mediaCheck = check;
+  }
+
+  /**
+   * The body after its media URIs were checked in S3 (see media/verify-writes.ts), before any
+   * transaction: URIs the caller has just seen, and values the record holds already, are not asked again.
+   */
+  private async checkMedia(body: unknown, meta: WriteMeta, id?: string): Promise<unknown> {
+    const check = this.mediaCheck;
+    if (!check) return body;
+    const verified = meta.verifiedMedia;
+    const fresh = (uri: string) => verified?.has(uri) === true;
+    if (mediaValues(this.entity, body, fresh).length === 0) return body;
+    const current = id === undefined ? null : await this.store.get(id);
+    const unchanged = (uri: string, field: { path: readonly string[] }) =>
+      current !== null && field.path.reduce<unknown>((v, key) => (isPlainObject(v) ? v[key] : undefined), current) === uri;
+    return check.check(this.entity, body, (uri, field) => fresh(uri) || unchanged(uri, field));
+  }
+
   /** Server rules (library mirrors, domain rules) and the other entities' actions they use. */
   useRules(rules: readonly WriteRule[], actionsOf: (entity: string) => EntityActions): void {
     this.rules = rules;
@@ -108,7 +131,7 @@ export class EntityActions {
 
   async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
     meta.permit?.(this.entity, 'create');
-    const values = this.input.forCreate(body);
+    const values = this.input.forCreate(await this.checkMedia(body, meta));
     this.permitLinks(values, undefined, meta);
     // The record, what the rules made of it and its audit row are written together or not at all.
     return transact(db ?? this.pool, async (tx) => {
@@ -156,6 +179,9 @@ export class EntityActions {
    * and written like a PUT of the whole record.
    */
   async replaceParts(id: string, parts: readonly { path: readonly string[]; value: unknown }[], db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+    const partial: Record<string, unknown> = {};
+    for (const { path, value } of parts) setPath(partial, path, value);
+    await this.checkMedia(partial, meta, id);
     const body = (current: StoredRecord) => {
       const next = structuredClone(current) as Record<string, unknown>;
       for (const { path, value } of parts) setPath(next, path, value);
@@ -185,7 +211,8 @@ export class EntityActions {
   }
 
   /** PUT replaces, PATCH merges; both validate the result and write it under a row lock. */
-  async update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+  async update(id: string, given: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+    const body = await this.checkMedia(given, meta, this.checkId(id));
     return this.rewrite(id, (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)), db, meta);
   }
 

@@ -32,6 +32,7 @@ import { countFieldReaches } from '../query/reach.ts';
 import { actorOf } from './authentication.ts';
 import { ownValue } from '../registry/own.ts';
 import type { MediaServices } from '../media/services.ts';
+import { MediaWriteCheck } from '../media/verify-writes.ts';
 import type { MediaRouteContext } from './media-context.ts';
 import { mountUploads } from './upload-routes.ts';
 import { mountRegister } from './register-routes.ts';
@@ -78,6 +79,8 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
   );
   const rules = domainRules(domain);
   const lookup = (name: string) => actionsOf.get(name)!;
+  const mediaCheck = media ? new MediaWriteCheck(media.storage) : undefined;
+  for (const actions of actionsOf.values()) actions.useMediaCheck(mediaCheck);
   for (const entity of model.entities) {
     const mirrors = entity.fields.filter((f) => f.library).map((field) => libraryMirror(entity, field, model));
     actionsOf.get(entity.name)!.useRules([...mirrors, ...(rules[entity.name] ?? [])], lookup);

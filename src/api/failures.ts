@@ -18,6 +18,7 @@ import { sqlState } from '../db/sql-state.ts';
 import { CommitUnconfirmed, RequestTimedOut, WorkLimitExceeded, deadlinePassed, isTransactionConflict } from '../db/work.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 import { MediaUnavailable } from '../media/storage.ts';
+import { MediaCheckFailed } from '../media/verify-writes.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
 function uniqueSets(model: Model) {
@@ -65,6 +66,7 @@ function classify(error: Error, refs: ReturnType<typeof foreignKeys>, unique: Re
       problems: [{ code: 'REQUEST_TIMEOUT', message: 'the request took longer than REQUEST_TIMEOUT_MS and was stopped; nothing it was writing was kept. Try again, or send less at once', field: null }],
     };
   }
+  if (error instanceof MediaCheckFailed) return { status: 422, problems: error.problems };
   if (error instanceof MediaUnavailable) {
     return { status: 503, retryAfter: RETRY_AFTER_SECONDS, problems: [{ code: 'S3_UNAVAILABLE', message: `${error.message}; nothing was changed, try again later`, field: null }] };
   }
