@@ -138,6 +138,8 @@ export class JobQueue {
   private readonly stopping = new AbortController();
   private readonly loops = new Set<Promise<void>>();
   private readonly running = new Map<string, Running>();
+  /** Jobs stop() gave up on and failed back to retry: a late result must not be recorded. */
+  private readonly abandoned = new Set<string>();
   private readonly defined = new Map<string, QueueDefinition>();
   private readonly wakers = new Map<string, Set<() => void>>();
   private stopped: Promise<void> | undefined;
@@ -200,6 +202,7 @@ export class JobQueue {
         const code = (error as { code?: unknown }).code;
         const race = code === '40P01' || code === '23505' || code === '42P07';
         if (!race || attempt >= 5) throw error;
+        this.options.logger.debug({ queue: name, code }, 'job queue: creating the queue raced another instance; checking again');
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
       }
     }
@@ -267,14 +270,17 @@ export class JobQueue {
             abort.abort();
             reject(new Error(`the job ran longer than its ${expireMs / 1000} s`));
           }, expireMs);
+          expiry.unref(); // an abandoned try must not hold the process open
         });
         const context: JobContext<T> = { id: job.id, name, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit, signal: abort.signal };
         const output = await Promise.race([handler(context), expired]);
         clearTimeout(expiry);
+        if (this.abandoned.has(job.id)) return;
         await this.boss.complete(name, job.id, output ?? {});
         this.settled({ name, id: job.id, state: 'completed', seconds: (performance.now() - started) / 1000 });
       } catch (error) {
         clearTimeout(expiry);
+        if (this.abandoned.has(job.id)) return;
         await this.recordFailure(name, job, error, started);
       }
     };
@@ -382,6 +388,7 @@ export class JobQueue {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       for (const job of this.running.values()) {
+        this.abandoned.add(job.id);
         job.abort.abort();
         this.options.logger.warn({ queue: job.name, job: job.id }, 'job queue: stopped while a job ran; it goes back to retry');
         await this.boss.fail(job.name, job.id, { message: 'the worker stopped while the job ran' }).catch(() => undefined);
