@@ -1,12 +1,20 @@
 // Prometheus metrics (NFR-10), one registry per service instance: HTTP request durations by route
 // template, method and status; error answers; database query timings and errors; the pool's
-// connections; requests refused by the rate limiter; and Node's process metrics. GET /metrics serves them in the text format.
+// connections; requests refused by the rate limiter; background jobs (durations by queue and
+// outcome, failures, queue depth by state read at scrape time); and Node's process metrics. GET /metrics serves them in the text format.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import type { Interceptor } from 'slonik';
 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const QUERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** What the queue-depth gauge reads on each scrape (src/jobs/queue.ts JobQueue fits it). */
+export interface JobDepthSource {
+  queueNames(): readonly string[];
+  counts(name: string): Promise<Readonly<Record<string, number>>>;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -16,7 +24,10 @@ export class Metrics {
   private readonly queryErrors: Counter;
   private readonly rateLimited: Counter<'role'>;
   private readonly rateLimitStoreFailures: Counter;
+  private readonly jobDuration: Histogram<'queue' | 'state'>;
+  private readonly jobsFailed: Counter<'queue'>;
   private pool: DatabasePool | undefined;
+  private jobSource: JobDepthSource | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -51,6 +62,30 @@ export class Metrics {
         this.set({ state: 'waiting_clients' }, state.waitingClients);
       },
     });
+    this.jobDuration = new Histogram({
+      name: 'job_duration_seconds',
+      help: 'Background job tries by queue and what was recorded (completed, retry, failed)',
+      labelNames: ['queue', 'state'],
+      buckets: JOB_BUCKETS,
+      registers,
+    });
+    this.jobsFailed = new Counter({ name: 'jobs_failed_total', help: 'Background jobs that ended failed (no tries left, or a non-retryable error)', labelNames: ['queue'], registers });
+    new Gauge({
+      name: 'job_queue_jobs',
+      help: 'Jobs in the queue table by queue and state (created and retry are the depth waiting to run)',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        const source = metrics.jobSource;
+        if (!source) return;
+        this.reset();
+        for (const queue of source.queueNames()) {
+          // A database hiccup must not fail the whole scrape: the gauge is then empty for this scrape.
+          const counts = await source.counts(queue).catch(() => undefined);
+          for (const [state, value] of Object.entries(counts ?? {})) this.set({ queue, state }, value);
+        }
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -69,6 +104,17 @@ export class Metrics {
   /** A request served without a limit because the rate-limit store failed (fail open). */
   observeRateLimitStoreFailure(): void {
     this.rateLimitStoreFailures.inc();
+  }
+
+  /** One settled job try (wire to JobQueueOptions.onSettled). */
+  observeJob(event: { name: string; state: string; seconds: number }): void {
+    this.jobDuration.observe({ queue: event.name, state: event.state }, event.seconds);
+    if (event.state === 'failed') this.jobsFailed.inc({ queue: event.name });
+  }
+
+  /** The job queue whose depth the gauge reports. */
+  watchJobQueue(source: JobDepthSource): void {
+    this.jobSource = source;
   }
 
   /** The pool whose connections the gauge reports. */
