@@ -49,6 +49,8 @@ export interface QueueDefinition {
 }
 
 export interface SendOptions {
+  /** The job's id (a uuid) chosen by the caller; sending an id that exists already queues nothing (null). */
+  readonly id?: string;
   /** With a `singletonSeconds` window, one job per key and window; otherwise only recorded. */
   readonly singletonKey?: string;
   readonly singletonSeconds?: number;
@@ -211,6 +213,7 @@ export class JobQueue {
   /** Queues a job; its id, or null when a singleton window already holds one for the key. */
   async send<T extends object>(name: string, data: T, options: SendOptions = {}): Promise<string | null> {
     const id = await this.boss.send(name, data, {
+      ...(options.id === undefined ? {} : { id: options.id }),
       ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
       ...(options.singletonSeconds === undefined ? {} : { singletonSeconds: options.singletonSeconds }),
       ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
