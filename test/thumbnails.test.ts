@@ -265,3 +265,156 @@ describe('/metrics', () => {
     expect(text).toMatch(/job_duration_seconds_count\{queue="thumbnails",state="completed"\} [1-9]/);
   });
 });
+
+/** A port nobody listens on now (the S3 server comes back on it). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForJob(svc: TestService, jobId: string, until: (job: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  let last: unknown;
+  for (let i = 0; i < 300; i++) {
+    const reply = await svc.request<Record<string, unknown>>('GET', `/api/v1/jobs/${jobId}`);
+    last = reply.body?.data;
+    if (reply.status === 200 && until(reply.body.data)) return reply.body.data;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`job ${jobId} never matched; last ${JSON.stringify(last)}`);
+}
+
+describe('the S3 server stopped and started again', () => {
+  let own: { s3: EmbeddedS3; directory: string; port: number; db: TestDatabase; service: TestService; storage: MediaStorage } | undefined;
+
+  afterAll(async () => {
+    await own?.service.stop();
+    await own?.s3.stop();
+    await own?.db.drop();
+    if (own) await rm(own.directory, { recursive: true, force: true });
+  });
+
+  it('a job that meets it down is retried with backoff and completes once it is back', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'reelmeta-own-s3-'));
+    await mkdir(directory, { recursive: true });
+    // The same keys as the run's server: the service finds them in the environment (the SDK's chain).
+    const shared = testS3Server();
+    await writeFile(path.join(directory, 'credentials.json'), JSON.stringify({ accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey }));
+    const port = await freePort();
+    const start = () => startEmbeddedS3({ directory, buckets: ['bucket', 'thumbnails'], port });
+    const s3 = await start();
+    const ownDb = await createTestDatabase();
+    const ownService = await startTestService({ databaseUrl: ownDb.url, jobs, s3: testS3Settings({ endpoint: s3.endpoint }) });
+    const storage = new MediaStorage({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: shared, bucket: 'bucket', thumbnailBucket: 'thumbnails', presignExpiresSeconds: 300 });
+    own = { s3, directory, port, db: ownDb, service: ownService, storage };
+
+    const source = 's3://bucket/outage/custom.jpg';
+    await storage.putObject('bucket', 'outage/custom.jpg', await jpeg(1920, 1080), 'image/jpeg');
+    const created = await ownService.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Through an outage', custom_thumbnail: source } });
+    expect(created.status).toBe(201);
+    const id = created.body.data.id;
+    await waitForStatus(ownService, 'episodes', id, (s) => s.state === 'done');
+
+    await own.s3.stop();
+    const asked = await ownService.request<{ job_id: string }>('POST', `/api/v1/episodes/${id}/thumbnails`);
+    expect(asked.status).toBe(202);
+    const jobId = asked.body.data.job_id;
+    const retrying = await waitForJob(ownService, jobId, (job) => job.state === 'retry');
+    expect(String(retrying.error)).toMatch(/S3|object store|unavailable|ECONNREFUSED/i);
+    const { status: during } = await waitForStatus(ownService, 'episodes', id, (s) => s.job_id === jobId && s.state === 'retrying');
+    expect(during.error).toBeTruthy();
+
+    own.s3 = await start();
+    expect(own.s3.port).toBe(port);
+    const completed = await waitForJob(ownService, jobId, (job) => job.state === 'completed' || job.state === 'failed');
+    expect(completed.state).toBe('completed');
+    expect(completed.retry_count).toBeGreaterThanOrEqual(1);
+    const { record, status } = await waitForStatus(ownService, 'episodes', id, (s) => s.job_id === jobId && settled(s));
+    expect(status).toMatchObject({ state: 'done', source: 'image:custom_thumbnail' });
+    expect(status.error).toBeUndefined();
+    await expectThumbnails(record, status, 'episodes', storage);
+  });
+});
+
+describe('jobs and restarts', () => {
+  it('jobs queued by a service without a worker are done by the next service started with one', async () => {
+    const ownDb = await createTestDatabase();
+    try {
+      const sources = [0, 1, 2].map((n) => uri(`restart/${n}.jpg`));
+      for (const source of sources) await putTestObjects([source], await jpeg(1280, 720), 'image/jpeg');
+      const idle = await startTestService({ databaseUrl: ownDb.url, jobs: { ...jobs, worker: false } });
+      const queued: { id: string; job: string }[] = [];
+      try {
+        for (const source of sources) {
+          const created = await idle.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Queued ${source}`, custom_thumbnail: source } });
+          expect(created.status).toBe(201);
+          queued.push({ id: created.body.data.id, job: (created.body.data.thumbnail_status as Status).job_id });
+        }
+        for (const { job } of queued) expect((await waitForJob(idle, job, () => true)).state).toBe('created');
+      } finally {
+        await idle.stop();
+      }
+      const worker = await startTestService({ databaseUrl: ownDb.url, jobs });
+      try {
+        for (const { id, job } of queued) {
+          const { record, status } = await waitForStatus(worker, 'episodes', id, settled);
+          expect(status).toMatchObject({ state: 'done', job_id: job });
+          expect(record.thumbnails).toHaveLength(3);
+        }
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await ownDb.drop();
+    }
+  });
+
+  it('two instances sharing the queue do every job exactly once', async () => {
+    const ownDb = await createTestDatabase();
+    // One after the other: the second finds the migrations applied (starting together is not this test's subject).
+    const one = await startTestService({ databaseUrl: ownDb.url, jobs });
+    const two = await startTestService({ databaseUrl: ownDb.url, jobs }).catch(async (error: unknown) => {
+      await one.stop();
+      throw error;
+    });
+    try {
+      const n = 12;
+      const image = await jpeg(1280, 720);
+      const made: { id: string; job: string }[] = [];
+      for (let i = 0; i < n; i++) {
+        const source = uri(`shared/${i}.jpg`);
+        await putTestObjects([source], image, 'image/jpeg');
+        const svc = i % 2 === 0 ? one : two;
+        const created = await svc.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Shared ${i}`, custom_thumbnail: source } });
+        expect(created.status).toBe(201);
+        made.push({ id: created.body.data.id, job: (created.body.data.thumbnail_status as Status).job_id });
+      }
+      for (const { id, job } of made) {
+        const { status } = await waitForStatus(one, 'episodes', id, settled);
+        expect(status).toMatchObject({ state: 'done', job_id: job });
+      }
+      // Each job ran once: one `running` status write (from queued) and one `done` (from running) per
+      // record in the audit trail, and pg-boss has
+      // each job completed on its first try.
+      const writes = await ownDb.query<{ record_id: string; running: number; done: number }>(
+        `SELECT record_id,
+                count(*) FILTER (WHERE before->'thumbnail_status'->>'state' = 'queued')::int AS running,
+                count(*) FILTER (WHERE before->'thumbnail_status'->>'state' = 'running')::int AS done
+           FROM audit_entries WHERE actor = 'reelmeta-thumbnails' GROUP BY record_id`,
+      );
+      expect(writes).toHaveLength(n);
+      for (const row of writes) expect({ running: row.running, done: row.done }).toEqual({ running: 1, done: 1 });
+      const runs = await ownDb.query<{ id: string; state: string; retry_count: number }>(`SELECT id::text, state::text, retry_count FROM pgboss.job WHERE name = 'thumbnails'`);
+      expect(runs.map((r) => r.id).sort()).toEqual(made.map((m) => m.job).sort());
+      for (const run of runs) expect({ state: run.state, retry_count: run.retry_count }).toEqual({ state: 'completed', retry_count: 0 });
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+      await ownDb.drop();
+    }
+  });
+});
