@@ -342,7 +342,7 @@ describe('the S3 server stopped and started again', () => {
 });
 
 describe('jobs and restarts', () => {
-  it('jobs queued by a service without a worker are done by the next service started with one', async () => {
+  it('jobs queued by a service without a worker are done by the next service started with one, lost sends included', async () => {
     const ownDb = await createTestDatabase();
     try {
       const sources = [0, 1, 2].map((n) => uri(`restart/${n}.jpg`));
@@ -359,6 +359,12 @@ describe('jobs and restarts', () => {
       } finally {
         await idle.stop();
       }
+      // A write whose job never reached the queue (the send failed after the commit): status
+      // queued with a job id pg-boss does not know. The next start's sweep sends it under that id.
+      const lost = queued[2]!;
+      const lostJob = randomUUID();
+      await ownDb.query(`UPDATE episodes SET thumbnail_status = jsonb_build_object('state', 'queued', 'job_id', $1::text, 'requested_at', now()) WHERE id = $2`, [lostJob, lost.id]);
+      queued[2] = { id: lost.id, job: lostJob };
       const worker = await startTestService({ databaseUrl: ownDb.url, jobs });
       try {
         for (const { id, job } of queued) {
@@ -366,6 +372,8 @@ describe('jobs and restarts', () => {
           expect(status).toMatchObject({ state: 'done', job_id: job });
           expect(record.thumbnails).toHaveLength(3);
         }
+        // The job the lost one replaced found itself superseded and did nothing.
+        expect((await waitForJob(worker, lost.job, (j) => j.state === 'completed')).output).toMatchObject({ skipped: expect.stringContaining('superseded') });
       } finally {
         await worker.stop();
       }
