@@ -97,7 +97,8 @@ export class MediaStorage {
       maxAttempts: 2,
       requestHandler: { requestTimeout: settings.requestTimeoutMs ?? 10_000, connectionTimeout: Math.min(settings.requestTimeoutMs ?? 10_000, 3000) },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      // A copy: the SDK marks the credentials object it is given.
+      ...(settings.credentials ? { credentials: { accessKeyId: settings.credentials.accessKeyId, secretAccessKey: settings.credentials.secretAccessKey } } : {}),
     };
     this.client = new S3Client(config);
     this.bucket = settings.bucket;
