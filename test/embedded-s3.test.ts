@@ -97,3 +97,16 @@ describe('the embedded S3 server', () => {
     }
   });
 });
+
+describe('browser uploads to the embedded S3 server', () => {
+  it('answer a CORS preflight for a presigned PUT and expose the ETag', async () => {
+    const url = await storage.presignPut('cors/photo.jpg', 'image/jpeg', 5);
+    const preflight = await fetch(url, { method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' } });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+    const upload = await fetch(url, { method: 'PUT', body: 'hello', headers: { 'content-type': 'image/jpeg', origin: 'http://localhost:3000' } });
+    expect(upload.status).toBe(200);
+    expect(upload.headers.get('access-control-expose-headers')).toContain('ETag');
+  });
+});
