@@ -61,7 +61,7 @@ function complete(id: string, actor = 'lala', body?: unknown, on: TestService = 
 
 /** PUT to a presigned URL, as a browser or curl would. */
 function put(url: string, body: Buffer, contentType?: string) {
-  return fetch(url, { method: 'PUT', body, headers: contentType ? { 'content-type': contentType } : {} });
+  return fetch(url, { method: 'PUT', body: new Uint8Array(body), headers: contentType ? { 'content-type': contentType } : {} });
 }
 
 const video = (size: number, fill = 7) => Buffer.alloc(size, fill);
