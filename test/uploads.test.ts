@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { putTestObjects, testS3Settings, testStorage } from './support/s3.ts';
 import { startTestService, type TestService } from './support/service.ts';
+import { startRoleService, type Caller } from './support/role-service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 interface Presigned extends Rec {
@@ -431,5 +432,44 @@ describe('S3 down', () => {
     expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
     const after = await service.request<Rec[]>('GET', '/api/v1/uploads?_count=exact');
     expect(after.body.metadata.total).toBe(before.body.metadata.total);
+  });
+});
+
+describe('If-Match and roles', () => {
+  it("passes If-Match through to the record's write: a stale ETag is 412 and the upload stays pending", async () => {
+    const record = await clip();
+    const current = await service.request<Rec>('GET', `/api/v1/clips/${record.id}`);
+    const presigned = await presign({ entity: 'clip', id: record.id, field: 'file_reference', filename: 'if.mp4', content_type: 'video/mp4', size_bytes: 10 });
+    expect((await put(presigned.body.data.upload!.url, video(10), 'video/mp4')).status).toBe(200);
+    const stale = await service.request<Rec>('POST', `/api/v1/uploads/${presigned.body.data.id}/complete`, { headers: { ...as('lala'), 'if-match': '"1"' } });
+    expect(stale.status).toBe(412);
+    expect((await service.request<Rec>('GET', `/api/v1/uploads/${presigned.body.data.id}`)).body.data.state).toBe('pending');
+    const fresh = await service.request<Rec>('POST', `/api/v1/uploads/${presigned.body.data.id}/complete`, { headers: { ...as('lala'), 'if-match': current.headers.get('etag')! } });
+    expect(fresh.status, JSON.stringify(fresh.body.errors)).toBe(200);
+  });
+
+  it('needs create or update on the entity to presign and complete, and the editor role to list', async () => {
+    const roles = await startRoleService({ permissions: {} });
+    try {
+      const bearer = (caller: Caller) => ({ authorization: `Bearer ${roles.tokens.get(caller)!}` });
+      const body = { entity: 'clip', field: 'file_reference', filename: 'r.mp4', content_type: 'video/mp4', size_bytes: 10, defaults: { talent_source: 'Lala' } };
+      const viewer = await roles.service.request('POST', '/api/v1/uploads', { body, headers: bearer('viewer') });
+      expect(viewer.status).toBe(403);
+      expect(viewer.body.errors[0]!.message).toMatch(/creating clips needs the editor role/);
+      expect((await roles.service.request('GET', '/api/v1/uploads', { headers: bearer('viewer') })).status).toBe(403);
+
+      const editor = await roles.service.request<Presigned>('POST', '/api/v1/uploads', { body, headers: bearer('editor') });
+      expect(editor.status, JSON.stringify(editor.body.errors)).toBe(201);
+      expect(editor.body.data.created_by).toBe('editor-1');
+      expect((await put(editor.body.data.upload!.url, video(10), 'video/mp4')).status).toBe(200);
+      const otherAdmin = await roles.service.request('POST', `/api/v1/uploads/${editor.body.data.id}/complete`, { headers: bearer('admin') });
+      expect(otherAdmin.status).toBe(403);
+      const done = await roles.service.request<Rec>('POST', `/api/v1/uploads/${editor.body.data.id}/complete`, { headers: bearer('editor') });
+      expect(done.status, JSON.stringify(done.body.errors)).toBe(201);
+      const listed = await roles.service.request<Rec[]>('GET', '/api/v1/uploads?state=completed', { headers: bearer('editor') });
+      expect(listed.body.data.map((u) => u.id)).toEqual([editor.body.data.id]);
+    } finally {
+      await roles.stop();
+    }
   });
 });

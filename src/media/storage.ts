@@ -132,7 +132,8 @@ export class MediaStorage {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      throw new MediaUnavailable('HeadBucket', error);
+      // S3 answered: credentials allowed to PutObject may still lack s3:ListBucket, which HeadBucket needs.
+      if (statusOf(error) !== 403) throw new MediaUnavailable('HeadBucket', error);
     }
     this.reachableUntil = Date.now() + cacheMs;
   }
