@@ -11,7 +11,8 @@ import { parseUploadRequest } from '../media/upload-request.ts';
 import { UploadService } from '../media/uploads.ts';
 import { writeMeta } from './audit-routes.ts';
 import { actorOf } from './authentication.ts';
-import { allow, authorize, authorizeQuery } from './authorization.ts';
+import { allow, authorize, authorizeQuery, unreadableCounts, withoutFields } from './authorization.ts';
+import { countFieldReaches } from '../query/reach.ts';
 import { readJsonBody } from './body.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { methodNotAllowed, pageMetadata, sendData } from './envelope.ts';
@@ -73,9 +74,12 @@ export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string)
     queryParams(c, []);
     const body = await readJsonBody(c);
     const service = serviceOf(ctx);
-    const request = await answering(async () => parseUploadRequest(ctx.model, body));
+    const parsed = await answering(async () => parseUploadRequest(ctx.model, body));
     // Updating a record needs update; an upload that creates its record on complete needs create.
-    authorize(c, request.entity, request.id === null ? 'create' : 'update');
+    authorize(c, parsed.entity, parsed.id === null ? 'create' : 'update');
+    // Defaults are a record body in this API version's shape, like a POST's.
+    const shape = ctx.shapeOf(version, parsed.entity.name);
+    const request = parsed.defaults === null || shape.isCurrent ? parsed : { ...parsed, defaults: shape.bodyIn(parsed.defaults) as Record<string, unknown> };
     const presigned = await answering(() => service.presign(request, actorOf(c, ACTOR_MAX)));
     c.header('Location', `${base}/${presigned.id}`);
     return send(c, presigned, { status: 201 });
@@ -116,10 +120,12 @@ export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string)
     // The write checks it too (meta.permit); checked first so a refusal costs no S3 call.
     authorize(c, entity, pending.record_id === null ? 'create' : 'update');
     const done = await answering(() => service.complete(id, body, actorOf(c, ACTOR_MAX), writeMeta(c, pending.record_id !== null)));
-    const version_ = ctx.actionsOf.get(entity.name)?.versionOf(done.record);
-    if (version_) c.header('ETag', etagOf(version_));
+    const rowVersion = ctx.actionsOf.get(entity.name)?.versionOf(done.record);
+    if (rowVersion) c.header('ETag', etagOf(rowVersion));
     if (done.created) c.header('Location', `/api/${version}/${entity.route}/${done.record.id}`);
-    const record = ctx.shapeOf(version, entity.name).recordOut(done.record);
+    // As the entity's own routes answer it: count fields over records the caller may not read left out.
+    const hidden = unreadableCounts(c, countFieldReaches(entity, ctx.model.entities), ctx.model.entities);
+    const record = withoutFields(ctx.shapeOf(version, entity.name).recordOut(done.record), hidden);
     return sendRecord(ctx, c, version, entity, record, { status: done.created ? 201 : 200, extra: { upload: done.upload, ...warningsMetadata(done.warnings as Parameters<typeof warningsMetadata>[0]) } });
   });
 
