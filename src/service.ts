@@ -18,6 +18,7 @@ import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
 import { createRateLimiter } from './ratelimit/from-config.ts';
 import { openMedia } from './media/open.ts';
+import { scheduleUploadSweep, UploadCleanup } from './media/upload-cleanup.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -128,6 +129,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     cleanup.push(async () => stopPurge());
     const stopKeyPurge = await scheduleIdempotencyPurge(pool, logger);
     cleanup.push(async () => stopKeyPurge());
+    const stopUploadSweep = await scheduleUploadSweep(new UploadCleanup(pool, media.storage, model), logger);
+    cleanup.push(async () => stopUploadSweep());
     const limiter = await createRateLimiter(config, logger, metrics);
     if (limiter) cleanup.push(() => limiter.close());
     const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;

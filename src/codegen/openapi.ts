@@ -16,6 +16,7 @@ import { resolveTarget } from '../query/targets.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../api/idempotency.ts';
 import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
+import { addUploadPaths, UPLOADS_TAG } from './openapi-uploads.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -504,6 +505,7 @@ export function buildOpenApi(model: Model): JsonSchema {
       },
     };
   }
+  addUploadPaths(model, paths, schemas, (entity) => listParameters(entity, (field) => field));
   const { $schema: _as, $id: _ai, ...auditSchema } = entitySchema(AUDIT_ENTITY, model);
   schemas.AuditEntry = auditSchema;
   secureApiPaths(paths);
@@ -518,6 +520,7 @@ export function buildOpenApi(model: Model): JsonSchema {
     tags: [
       ...model.entities.map((e) => ({ name: e.plural, description: withPermissions(e.description, e) })),
       { name: 'audit', description: withPermissions(AUDIT_ENTITY.description, AUDIT_ENTITY) },
+      UPLOADS_TAG,
       { name: 'ops', description: 'Open: no token needed.' },
     ],
     security: [{ cognito: [] }],

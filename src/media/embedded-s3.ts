@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { checkSignature, type SigningKey } from './signature-check.ts';
+import { multipartGaps } from './embedded-multipart.ts';
 
 export interface EmbeddedS3 {
   /** http://127.0.0.1:PORT */
@@ -68,7 +69,8 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
     if (req.method === 'OPTIONS') return serveS3(req, res);
     checkSignature({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, keyFor)
       .then((refusal) => {
-        if (!refusal) return serveS3(req, res);
+        // What s3rver lacks of multipart uploads (abort, NoSuchUpload, part ETags) is served first.
+        if (!refusal) return multipartGaps(path.join(directory, 'data'), req, res).then((request) => request && serveS3(request, res));
         res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
         res.end(refusalXml(refusal.code, refusal.message));
         // The body the client is still sending is not read.
