@@ -27,7 +27,7 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-const put = (url: string, body: string | Buffer, type?: string) => fetch(url, { method: 'PUT', body, headers: type ? { 'content-type': type } : {} });
+const put = (url: string, body: string | Buffer, type?: string) => fetch(url, { method: 'PUT', body: typeof body === 'string' ? body : new Uint8Array(body), headers: type ? { 'content-type': type } : {} });
 const code = async (response: Response) => /<Code>([^<]+)<\/Code>/.exec(await response.text())?.[1];
 
 describe('the embedded S3 server', () => {
