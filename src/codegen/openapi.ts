@@ -16,6 +16,8 @@ import { resolveTarget } from '../query/targets.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../api/idempotency.ts';
 import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
+import { registerPaths } from './openapi-register.ts';
+import { mediaAccessPaths } from './openapi-media-access.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -506,6 +508,7 @@ export function buildOpenApi(model: Model): JsonSchema {
   }
   const { $schema: _as, $id: _ai, ...auditSchema } = entitySchema(AUDIT_ENTITY, model);
   schemas.AuditEntry = auditSchema;
+  Object.assign(paths, registerPaths(model), mediaAccessPaths(model));
   secureApiPaths(paths);
   keyedPosts(paths);
   return {
