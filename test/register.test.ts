@@ -2,9 +2,15 @@
 // server and a real PostgreSQL: objects put under a prefix become records with their key, size and
 // ETag; a second run creates nothing; concurrent runs do not duplicate; progress streams as NDJSON.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startEmbeddedS3 } from '../src/media/embedded-s3.ts';
+import { MediaStorage } from '../src/media/storage.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
-import { testStorage, TEST_BUCKET } from './support/s3.ts';
+import { startTestService, serviceClient } from './support/service.ts';
+import { testS3Server, testS3Settings, testStorage, TEST_BUCKET, TEST_THUMBNAIL_BUCKET } from './support/s3.ts';
 
 // A JSON answer for 1,000 keys takes a while on two shared cores: room for it, so the test is about results.
 const fixture = useServiceForFile({ requestTimeoutMs: 300_000 });
@@ -38,8 +44,8 @@ async function clipCount(prefix: string): Promise<number> {
   return rows[0]!.n;
 }
 
-async function ndjson(body: Record<string, unknown>): Promise<{ status: number; type: string | null; lines: Record<string, unknown>[] }> {
-  const response = await fetch(`${fixture.service.url}/api/v1/clips/register`, {
+async function ndjson(body: Record<string, unknown>, baseUrl = fixture.service.url): Promise<{ status: number; type: string | null; lines: Record<string, unknown>[] }> {
+  const response = await fetch(`${baseUrl}/api/v1/clips/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
     body: JSON.stringify(body),
@@ -169,6 +175,79 @@ describe('registering', () => {
     expect(bad!.id).toBeUndefined();
     expect(good).toMatchObject({ status: 'created' });
     expect(await clipCount(prefix)).toBe(1);
+  });
+});
+
+describe('limits of a run', () => {
+  it('a JSON answer stops at the request deadline (truncated_by deadline); the NDJSON stream is not cut by it', async () => {
+    const prefix = uniquePrefix('deadline');
+    await putObjects(prefix, 20);
+    // A deadline shorter than the slack a JSON answer keeps: it stops before its first key.
+    const hurried = await startTestService({ databaseUrl: fixture.db.url, requestTimeoutMs: 1000 });
+    try {
+      const body = { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } };
+      const json = await serviceClient(hurried.url)('POST', '/api/v1/clips/register', { body });
+      expect(json.status, JSON.stringify(json.body)).toBe(200);
+      expect(json.body.metadata).toMatchObject({ listed: 0, created: 0, truncated: true, truncated_by: 'deadline' });
+      const streamed = await ndjson(body, hurried.url);
+      expect(streamed.lines.at(-1)).toEqual({ summary: expect.objectContaining({ listed: 20, created: 20, truncated: false }) });
+    } finally {
+      await hurried.stop();
+    }
+  });
+
+  it('S3 down: 503 before the first key; S3 gone mid-stream: a last summary line with the error', async () => {
+    // A private S3 server (same keys as the shared one), to stop without disturbing other files.
+    const directory = mkdtempSync(path.join(tmpdir(), 'reelmeta-register-s3-'));
+    const shared = testS3Server();
+    writeFileSync(path.join(directory, 'credentials.json'), JSON.stringify({ accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey }));
+    let s3 = await startEmbeddedS3({ directory, buckets: [TEST_BUCKET, TEST_THUMBNAIL_BUCKET] });
+    const service = await startTestService({ databaseUrl: fixture.db.url, s3: testS3Settings({ endpoint: s3.endpoint }) });
+    try {
+      const own = new MediaStorage({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: shared, bucket: TEST_BUCKET, thumbnailBucket: TEST_THUMBNAIL_BUCKET, presignExpiresSeconds: 60 });
+      const prefix = uniquePrefix('outage');
+      // More than one page (1,000 a page): the second page is listed after the first page's keys are done.
+      const keys = Array.from({ length: 1005 }, (_, i) => `${prefix}k-${String(i).padStart(5, '0')}.mov`);
+      for (let start = 0; start < keys.length; start += 20) {
+        await Promise.all(keys.slice(start, start + 20).map((key) => own.putObject(TEST_BUCKET, key, Buffer.from('x'), 'video/quicktime')));
+      }
+      const response = await fetch(`${service.url}/api/v1/clips/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } }),
+      });
+      expect(response.status, response.status === 200 ? '' : await response.text()).toBe(200);
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      // The first line is there: the first page was listed. Now the object store goes away.
+      while (!text.includes('\n')) text += decoder.decode((await reader.read()).value, { stream: true });
+      await s3.stop();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toHaveLength(1001);
+      expect(lines.at(-1)).toEqual({ summary: expect.objectContaining({ listed: 1000, created: 1000, error: expect.objectContaining({ code: 'S3_UNAVAILABLE' }) }) });
+
+      // Down before the run: the error envelope, 503 with Retry-After, nothing written.
+      const down = await serviceClient(service.url)('POST', '/api/v1/clips/register', { body: { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } } });
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).not.toBeNull();
+      expect(down.body.errors[0]!.code).toBe('S3_UNAVAILABLE');
+
+      // Back up: the run picks up where it stopped, the 1,000 done are `exists`.
+      s3 = await startEmbeddedS3({ directory, buckets: [TEST_BUCKET, TEST_THUMBNAIL_BUCKET], port: s3.port });
+      const resumed = await serviceClient(service.url)('POST', '/api/v1/clips/register', { body: { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } } });
+      expect(resumed.body.metadata).toMatchObject({ listed: 1005, exists: 1000, created: 5 });
+      expect(await clipCount(prefix)).toBe(1005);
+    } finally {
+      await service.stop();
+      await s3.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { checkSignature, type SigningKey } from './signature-check.ts';
+import { listObjectsV2Bucket, serveListObjectsV2, type ListingStore } from './list-objects-v2.ts';
 
 export interface EmbeddedS3 {
   /** http://127.0.0.1:PORT */
@@ -59,7 +60,11 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
   const server: Server = createServer((req, res) => {
     checkSignature({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, keyFor)
       .then((refusal) => {
-        if (!refusal) return serveS3(req, res);
+        if (!refusal) {
+          // s3rver's own ListObjectsV2 fails past one page on Node 20 (see list-objects-v2.ts).
+          const listing = listObjectsV2Bucket(req.method ?? 'GET', req.url ?? '/');
+          return listing ? serveListObjectsV2((s3rver as unknown as { store: ListingStore }).store, listing.bucket, listing.query, res) : serveS3(req, res);
+        }
         res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
         res.end(refusalXml(refusal.code, refusal.message));
         // The body the client is still sending is not read.
