@@ -5,10 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedS3 } from '../src/media/embedded-s3.ts';
 import { MediaStorage } from '../src/media/storage.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { startRoleService, type RoleService } from './support/role-service.ts';
 import { startTestService, serviceClient } from './support/service.ts';
 import { testS3Server, testS3Settings, testStorage, TEST_BUCKET, TEST_THUMBNAIL_BUCKET } from './support/s3.ts';
 
@@ -312,5 +313,37 @@ describe('bad register requests', () => {
     const reply = await fixture.service.request('GET', '/api/v1/clips/register');
     expect(reply.status).toBe(405);
     expect(reply.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('who may register', () => {
+  let roles: RoleService;
+  beforeAll(async () => {
+    roles = await startRoleService({ permissions: {} });
+  });
+  afterAll(async () => {
+    await roles?.stop();
+  });
+
+  it('needs create (and read) on the entity: a viewer is refused before anything is listed, an editor registers', async () => {
+    const prefix = uniquePrefix('roles');
+    await putObjects(prefix, 3);
+    const body = { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } };
+    const as = (caller: 'none' | 'viewer' | 'editor') => roles.service.request<KeyResult[]>('POST', '/api/v1/clips/register', { body, headers: { authorization: `Bearer ${roles.tokens.get(caller)}` } });
+
+    const viewer = await as('viewer');
+    expect(viewer.status).toBe(403);
+    expect(viewer.body.errors[0]!.message).toContain('creating clips needs the editor role');
+    const nobody = await as('none');
+    expect(nobody.status).toBe(403);
+    const rows = await roles.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clips');
+    expect(rows[0]!.n).toBe(0);
+
+    const editor = await as('editor');
+    expect(editor.status).toBe(200);
+    expect(editor.body.metadata).toMatchObject({ created: 3 });
+    // Audited as the caller.
+    const audit = await roles.db.query<{ actor: string }>('SELECT DISTINCT actor FROM audit_entries WHERE entity = $1', ['clip']);
+    expect(audit.map((r) => r.actor)).toEqual(['editor-1']);
   });
 });
