@@ -77,8 +77,11 @@ export function mountRegister(app: Hono, ctx: MediaRouteContext, entity: EntityD
         if (out.aborted) return;
         if (!(error instanceof RegistrationStopped)) throw error;
         const cause = error.cause instanceof Error ? error.cause : new Error(String(error.cause));
-        const problem = ctx.classify(cause, 'POST')?.problems[0] ?? { code: 'INTERNAL_ERROR', message: `the run stopped on an unexpected error: ${cause.message}`, field: null };
+        const known = ctx.classify(cause, 'POST')?.problems[0];
+        const problem = known ?? { code: 'INTERNAL_ERROR', message: 'the run stopped on an unexpected error; the keys before it are done, running again is safe', field: null };
         await out.write(`${JSON.stringify({ summary: { ...error.summary, error: problem } })}\n`);
+        // Not the client's to read, but someone's to see: hono's stream helper prints it.
+        if (!known) throw cause;
       }
     });
   });
