@@ -10,6 +10,7 @@ import path from 'node:path';
 import S3rver from 's3rver';
 import { checkSignature, type SigningKey } from './signature-check.ts';
 import { multipartGaps } from './embedded-multipart.ts';
+import { listObjectsV2Bucket, serveListObjectsV2, type ListingStore } from './list-objects-v2.ts';
 
 export interface EmbeddedS3 {
   /** http://127.0.0.1:PORT */
@@ -69,8 +70,13 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
     if (req.method === 'OPTIONS') return serveS3(req, res);
     checkSignature({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, keyFor)
       .then((refusal) => {
-        // What s3rver lacks of multipart uploads (abort, NoSuchUpload, part ETags) is served first.
-        if (!refusal) return multipartGaps(path.join(directory, 'data'), req, res).then((request) => request && serveS3(request, res));
+        if (!refusal) {
+          // s3rver's own ListObjectsV2 fails past one page on Node 20 (see list-objects-v2.ts).
+          const listing = listObjectsV2Bucket(req.method ?? 'GET', req.url ?? '/');
+          if (listing) return serveListObjectsV2((s3rver as unknown as { store: ListingStore }).store, listing.bucket, listing.query, res);
+          // What s3rver lacks of multipart uploads (abort, NoSuchUpload, part ETags) is served first.
+          return multipartGaps(path.join(directory, 'data'), req, res).then((request) => request && serveS3(request, res));
+        }
         res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
         res.end(refusalXml(refusal.code, refusal.message));
         // The body the client is still sending is not read.
