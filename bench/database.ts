@@ -112,6 +112,16 @@ export async function postgresVersion(url: string): Promise<string> {
 }
 
 /** Live ids to read in scenario (a), in random order. */
+/** The media line's presigned uploads are test rows: they go, so the reused seed stays as seeded. */
+export async function forgetBenchUploads(url: string): Promise<void> {
+  const client = await connectClient(url);
+  try {
+    await client.query("DELETE FROM uploads WHERE created_by = 'bench'");
+  } finally {
+    await client.end();
+  }
+}
+
 export async function sampleIds(url: string, count: number): Promise<string[]> {
   const client = await connectClient(url);
   try {

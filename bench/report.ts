@@ -79,6 +79,8 @@ export interface RunDescription {
   /** One line per preflight request: status, time and total of each server, whether they agree. */
   readonly preflight: readonly string[];
   readonly notes: readonly string[];
+  /** The media line: thumbnails and presigns per second. */
+  readonly media?: readonly string[];
 }
 
 export function markdown(measurements: readonly Measurement[], checks: readonly TargetCheck[], run: RunDescription): string {
@@ -120,6 +122,7 @@ export function markdown(measurements: readonly Measurement[], checks: readonly 
       'each server, and whether both returned the same records (⚠ marks a failure or a disagreement).',
     '',
     ...run.preflight.map((l) => `- ${l}`),
+    ...(run.media && run.media.length > 0 ? ['', '## Media', '', ...run.media.map((l) => `- ${l}`)] : []),
     ...(run.notes.length > 0 ? ['', '## Notes', '', ...run.notes.map((l) => `- ${l}`)] : []),
     '',
   ].join('\n');

@@ -10,11 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { startServer, type ServerChild } from './children.ts';
-import { migrateBenchDatabase, openBenchDatabase, postgresVersion, sampleIds, waitForIdle } from './database.ts';
+import { forgetBenchUploads, migrateBenchDatabase, openBenchDatabase, postgresVersion, sampleIds, waitForIdle } from './database.ts';
 import { probe, runLoad, stopCurrentLoad, type LoadOptions, type Probe } from './load.ts';
 import { checkTargets, markdown, textTable, type Measurement, type ServerName } from './report.ts';
 import { buildScenarios, type Scenario } from './scenarios.ts';
 import { ensureSeeded } from './seed.ts';
+import { benchMedia } from './media.ts';
 
 const POOL_SIZE = '20';
 const SAMPLE_IDS = 10_000;
@@ -113,11 +114,17 @@ async function main(): Promise<void> {
   if (seedOnly || interrupted) return;
 
   const pgVersion = await postgresVersion(database.url);
-  const scenarios = buildScenarios(await sampleIds(database.url, SAMPLE_IDS));
+  const ids = await sampleIds(database.url, SAMPLE_IDS);
+  const scenarios = buildScenarios(ids);
   const env = { DATABASE_URL: database.url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
   log('servers: starting reelmeta and the baseline ...');
   // Rate limiting off: the load comes from one address at far more than an anonymous caller's limit.
-  const reelmeta = await startServer({ name: 'reelmeta', script: ['src/cli.ts', 'serve'], env: { ...env, MIGRATE_ON_START: 'false', RATE_LIMIT_ENABLED: 'false' } });
+  // Its embedded S3 server (for the media line) keeps its files beside the bench database.
+  const reelmeta = await startServer({
+    name: 'reelmeta',
+    script: ['src/cli.ts', 'serve'],
+    env: { ...env, MIGRATE_ON_START: 'false', RATE_LIMIT_ENABLED: 'false', DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'), JOBS_WORKER: 'false' },
+  });
   cleanups.push({ name: 'reelmeta', run: () => reelmeta.stop() });
   const baseline = await startServer({ name: 'baseline', script: ['bench/baseline-server.ts'], env });
   cleanups.push({ name: 'baseline', run: () => baseline.stop() });
@@ -140,6 +147,10 @@ async function main(): Promise<void> {
       measurements.push({ scenario, server: name, result });
     }
   }
+  if (interrupted) return;
+  await waitForIdle(database.url, 30, log);
+  const media = await benchMedia(reelmeta.url, ids[0]!, { connections: load.connections, seconds: load.durationSeconds }, log);
+  await forgetBenchUploads(database.url);
   if (interrupted) return;
 
   const checks = scenarios.filter((s) => !s.informational).flatMap((s) => {
@@ -171,6 +182,7 @@ async function main(): Promise<void> {
     ],
     preflight: probeNotes.map((p) => `(${p.scenario.key}) \`${p.line}\`${p.problem ? ' ⚠' : ''}`),
     notes: serverLogs,
+    media: media.lines,
   });
   const file = path.join(PROJECT_ROOT, 'bench', 'RESULTS.md');
   writeFileSync(file, report);

@@ -20,6 +20,7 @@ import { createRateLimiter } from './ratelimit/from-config.ts';
 import { openMedia } from './media/open.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { THUMBNAIL_QUEUE, ThumbnailService } from './media/thumbnail-jobs.ts';
+import { scheduleUploadSweep, UploadCleanup } from './media/upload-cleanup.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -137,6 +138,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     metrics.watchJobQueue(queue);
     await queue.define(THUMBNAIL_QUEUE, { retryLimit: config.jobs.retryLimit, retryDelaySeconds: config.jobs.retryDelaySeconds, retryBackoff: true, expireInSeconds: 300 });
     const thumbnails = new ThumbnailService({ queue, storage: media.storage, pool, logger });
+    const stopUploadSweep = await scheduleUploadSweep(new UploadCleanup(pool, media.storage, model), logger);
+    cleanup.push(async () => stopUploadSweep());
     const limiter = await createRateLimiter(config, logger, metrics);
     if (limiter) cleanup.push(() => limiter.close());
     const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;

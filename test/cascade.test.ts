@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import type { Rec } from './support/file-service.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { startTestService, type TestService } from './support/service.ts';
+import { putMediaOf } from './support/s3.ts';
 
 const NOTE = `name: note
 plural: notes
@@ -45,6 +46,7 @@ afterAll(async () => {
 });
 
 async function post(plural: string, body: Record<string, unknown>): Promise<Rec> {
+  await putMediaOf(body);
   const reply = await service.request<Rec>('POST', `/api/v1/${plural}`, { body });
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
   return reply.body.data;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { useServiceForFile } from './support/file-service.ts';
+import { putMediaOf } from './support/s3.ts';
 
 type Rec = Record<string, unknown> & { id: string };
 const appendixC = (name: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<string, unknown>;
@@ -17,7 +18,11 @@ beforeAll(async () => {
   episode = (await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })).body.data;
 });
 
-const post = (body: Record<string, unknown>) => fixture.service.request<Rec>('POST', '/api/v1/clips', { body });
+/** Posts a clip whose footage is in S3 first, as a real client would have uploaded it. */
+const post = async (body: Record<string, unknown>) => {
+  await putMediaOf(body);
+  return fixture.service.request<Rec>('POST', '/api/v1/clips', { body });
+};
 
 describe('clips', () => {
   it('accept the Appendix C records as written, and answer use case 3', async () => {

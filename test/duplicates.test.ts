@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
 import { copyProject } from './support/project-copy.ts';
+import { putMediaOf } from './support/s3.ts';
 
 const fixture = useServiceForFile();
 
@@ -17,9 +18,10 @@ interface Warning {
 
 let serial = 0;
 /** A clip with its own file, unless the test says otherwise. */
-const clipBody = (fields: Record<string, unknown> = {}) => ({ talent_source: 'Lala', file_reference: `s3://footage/raw/take-${(serial += 1)}.mov`, ...fields });
+const clipBody = (fields: Record<string, unknown> = {}) => ({ talent_source: 'Lala', file_reference: `s3://bucket/duplicates/raw/take-${(serial += 1)}.mov`, ...fields });
 
 async function write(method: 'POST' | 'PATCH' | 'PUT', path: string, body: Record<string, unknown>) {
+  await putMediaOf(body);
   const reply = await fixture.service.request<Rec>(method, path, { body });
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(method === 'POST' ? 201 : 200);
   return { record: reply.body.data, warnings: reply.body.metadata.warnings as Warning[] | undefined, metadata: reply.body.metadata };
@@ -39,7 +41,7 @@ describe('duplicate warnings on create', () => {
   });
 
   it('match a set only when every field is equal and none is null', async () => {
-    const file = 's3://footage/raw/shared-name.mov';
+    const file = 's3://bucket/duplicates/raw/shared-name.mov';
     const original = await createClip({ file_reference: file, duration_seconds: 42.5 });
     const same = await createClip({ file_reference: file, duration_seconds: 42.5 });
     expect(same.warnings).toEqual([
@@ -59,7 +61,7 @@ describe('duplicate warnings on create', () => {
   });
 
   it('give one warning per matching set, in declaration order', async () => {
-    const file = 's3://footage/raw/both-sets.mov';
+    const file = 's3://bucket/duplicates/raw/both-sets.mov';
     const original = await createClip({ file_reference: file, duration_seconds: 10, source_file_hash: 'sha256:both' });
     const copy = await createClip({ file_reference: file, duration_seconds: 10, source_file_hash: 'sha256:both' });
     expect(copy.warnings!.map((w) => [w.fields, w.ids])).toEqual([
@@ -111,16 +113,14 @@ describe('duplicate warnings in a batch', () => {
   it('are carried by each item result, including duplicates created earlier in the same batch', async () => {
     const existing = await createClip({ source_file_hash: 'sha256:batch-0' });
     for (const atomic of [false, true]) {
-      const reply = await fixture.service.request<Rec[]>('POST', `/api/v1/clips/batch?atomic=${atomic}`, {
-        body: {
-          operations: [
-            { op: 'create', data: clipBody({ source_file_hash: 'sha256:batch-0' }) },
-            { op: 'create', data: clipBody({ source_file_hash: `sha256:batch-new-${atomic}` }) },
-            { op: 'create', data: clipBody({ source_file_hash: `sha256:batch-new-${atomic}` }) },
-            { op: 'update', id: existing.record.id, data: { notes: 'untouched hash' } },
-          ],
-        },
-      });
+      const operations = [
+        { op: 'create', data: clipBody({ source_file_hash: 'sha256:batch-0' }) },
+        { op: 'create', data: clipBody({ source_file_hash: `sha256:batch-new-${atomic}` }) },
+        { op: 'create', data: clipBody({ source_file_hash: `sha256:batch-new-${atomic}` }) },
+        { op: 'update', id: existing.record.id, data: { notes: 'untouched hash' } },
+      ];
+      await putMediaOf(operations);
+      const reply = await fixture.service.request<Rec[]>('POST', `/api/v1/clips/batch?atomic=${atomic}`, { body: { operations } });
       expect(reply.status).toBe(200);
       const [dup, fresh, second, update] = reply.body.data;
       expect(dup!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE', ids: expect.arrayContaining([existing.record.id]) })]);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { putTestObjects } from './support/s3.ts';
 
 const fixture = useServiceForFile();
 const appendixB = (): Record<string, unknown> => {
@@ -131,6 +132,7 @@ describe('guests and talent', () => {
   });
 
   it('accept the canonical talent, aliases and any "Guest - Name", and link the guest', async () => {
+    await putTestObjects(['s3://bucket/raw/take.mov']);
     const clip = (talent: string) => fixture.service.request<Rec>('POST', '/api/v1/clips', { body: { talent_source: talent, file_reference: 's3://bucket/raw/take.mov' } });
     expect((await clip('lala')).body.data.talent_source).toBe('Lala');
     const bob = await clip('Bob');

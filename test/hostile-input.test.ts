@@ -10,6 +10,7 @@ import { InvalidInputError } from 'slonik';
 import { createClassifier } from '../src/api/failures.ts';
 import type { EntityDef, FieldDef } from '../src/registry/model.ts';
 import { useServiceForFile } from './support/file-service.ts';
+import { putTestObjects } from './support/s3.ts';
 
 const fixture = useServiceForFile();
 
@@ -123,6 +124,8 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
 
   beforeAll(async () => {
     prototypeBefore = prototypeSnapshot();
+    // Media fields name objects that must exist (media/verify-writes.ts).
+    await putTestObjects(['s3://bucket/sweep/file.txt']);
     // Records of every entity, referenced ones first: a seed that is only ever read, and a target for writes.
     const pending = [...model.entities];
     while (pending.length > 0) {

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
 import { copyProject } from './support/project-copy.ts';
+import { putTestObjects } from './support/s3.ts';
 
 const fixture = useServiceForFile();
 
@@ -13,7 +14,8 @@ let loose: Rec[];
 
 beforeAll(async () => {
   episode = await fixture.create({ title: 'Preset episode' });
-  const clip = (fields: Record<string, unknown>) => fixture.create({ talent_source: 'Lala', file_reference: 's3://footage/raw/preset.mov', ...fields }, 'clips');
+  await putTestObjects(['s3://bucket/raw/preset.mov']);
+  const clip = (fields: Record<string, unknown>) => fixture.create({ talent_source: 'Lala', file_reference: 's3://bucket/raw/preset.mov', ...fields }, 'clips');
   assigned = await clip({ episode_id: episode.id, scene_description: 'closet tour', take_number: 1 });
   loose = [await clip({ scene_description: 'closet tour', take_number: 2 }), await clip({ scene_description: 'street walk', take_number: 3 })];
 });

@@ -15,6 +15,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { CALLERS, rank, startRoleService, type Caller, type RoleService } from './support/role-service.ts';
 import { startTestService, type TestService } from './support/service.ts';
 import { childRoutes, ROLES, type EntityDef, type FieldDef, type Model, type Role } from '../src/registry/model.ts';
+import { putTestObjects } from './support/s3.ts';
 
 /** Read roles raised in the copy, so that each hop of a path can be the one refused. */
 const RAISED_READ: Readonly<Record<string, Role>> = { show: 'editor', outfit: 'admin', wardrobe_item: 'editor', ui_element: 'editor', guest: 'editor' };
@@ -279,6 +280,7 @@ describe("a guest's address through a clip (the reported oracle)", () => {
   it('is closed to viewers in every form, and still answers editors', async () => {
     const guest = await as('editor', 'POST', '/api/v1/guests', { name: 'Sarah Johnson', business_email: 'sarah@example.com', consent_given: true });
     expect(guest.status).toBe(201);
+    await putTestObjects(['s3://bucket/raw/take.mov']);
     const clip = await as('editor', 'POST', '/api/v1/clips', { talent_source: 'Guest - Sarah Johnson', file_reference: 's3://bucket/raw/take.mov', guest_id: guest.body.data.id });
     expect(clip.status).toBe(201);
 

@@ -16,6 +16,7 @@ import { CALLERS, rank, startRoleService, type Caller, type RoleService } from '
 import { DOING } from '../src/api/authorization.ts';
 import { startTestService, type Reply, type TestService } from './support/service.ts';
 import { ROLES, type EntityDef, type FieldDef, type Model, type Operation, type Role } from '../src/registry/model.ts';
+import { putTestObjects } from './support/s3.ts';
 
 /** Roles raised (or lowered) in the copy, so that each kind of touch is refused for some role. */
 const PERMISSIONS: Readonly<Record<string, Partial<Record<Operation, Role>>>> = {
@@ -39,6 +40,7 @@ let model: Model;
 let tokens: ReadonlyMap<Caller, string>;
 
 beforeAll(async () => {
+  await putTestObjects([CLIP_FILE]);
   roles = await startRoleService({
     permissions: PERMISSIONS,
     // A deeper chain than the shipped registry: deleting a show deletes its episodes, and theirs.
@@ -61,12 +63,15 @@ const route = (name: string) => `/api/v1/${entity(name).route}`;
 let serial = 0;
 const unique = (what: string) => `${what}-${process.pid}-${(serial += 1)}`;
 
+const CLIP_FILE = 's3://bucket/write-authorization/take.mov';
+
 /** What a record of each entity needs besides its required refs (test data, one line each). */
 const BASE: Readonly<Record<string, () => Record<string, unknown>>> = {
   show: () => ({ title: unique('Show') }),
   episode: () => ({ title: unique('Episode') }),
   component: () => ({ type: 'audio', file_reference: `s3://bucket/${unique('c')}.wav` }),
-  clip: () => ({ talent_source: 'Lala', file_reference: `s3://bucket/${unique('k')}.mov` }),
+  // One footage file for every clip: it is put in S3 before the tests (media/verify-writes.ts).
+  clip: () => ({ talent_source: 'Lala', file_reference: CLIP_FILE }),
   guest: () => ({ name: unique('Guest') }),
   outfit: () => ({ name: unique('Outfit') }),
   wardrobe_item: () => ({ item_type: 'shoes', brand: unique('Brand') }),

@@ -39,8 +39,77 @@ export interface Clip {
    * The footage file's S3 ETag, set whenever Reelmeta sees the object.
    */
   file_etag?: string | null;
+  duration_seconds?: number | null;
   /**
-   * Thumbnail files made by the thumbnail job (1280x720, 640x360, 320x180).
+   * Start timecode, HH:MM:SS:FF.
+   */
+  timecode_in?: string | null;
+  /**
+   * End timecode, HH:MM:SS:FF; not before timecode_in.
+   */
+  timecode_out?: string | null;
+  scene_description?: string | null;
+  take_number?: number | null;
+  /**
+   * hero, good, maybe or reject (seed 8.14); the older "use" means good.
+   */
+  quality_rating?: "hero" | "good" | "maybe" | "reject" | null;
+  status?: "pending_review" | "approved" | "rejected" | "used" | null;
+  notes?: string | null;
+  /**
+   * Hash of the source file, to spot the same footage uploaded twice.
+   */
+  source_file_hash?: string | null;
+  /**
+   * @maxItems 50
+   */
+  tags?: string[] | null;
+  /**
+   * When the record was created (server-set).
+   */
+  created_at?: string | null;
+  /**
+   * When the record was last modified (server-set).
+   */
+  updated_at?: string | null;
+  /**
+   * When the record was soft-deleted; null while it is live.
+   */
+  deleted_at?: string | null;
+  /**
+   * Who soft-deleted the record (X-Actor header until authentication exists).
+   */
+  deleted_by?: string | null;
+  /**
+   * Why the record was soft-deleted (the `reason` query parameter of DELETE).
+   */
+  deleted_reason?: string | null;
+  /**
+   * When the record was last restored from a soft delete.
+   */
+  restored_at?: string | null;
+  /**
+   * Who last restored the record.
+   */
+  restored_by?: string | null;
+  /**
+   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
+   */
+  approval_status?: "draft" | "approved" | "rejected" | null;
+  /**
+   * Who uploaded or created the record.
+   */
+  uploaded_by?: string | null;
+  /**
+   * Who approved the record, when approval is used.
+   */
+  original_approver?: string | null;
+  /**
+   * A custom thumbnail image (seed 8.12: it overrides the other sources). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
+   */
+  custom_thumbnail?: string | null;
+  /**
+   * The thumbnail files the thumbnail job made (1280x720, 640x360, 320x180, in the thumbnail bucket), largest first; made again with POST /{plural}/{id}/thumbnails.
    *
    * @maxItems 20
    */
@@ -179,78 +248,9 @@ export interface Clip {
       ]
     | null;
   /**
-   * A custom thumbnail image (seed 8.12: it overrides the others). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
-   */
-  custom_thumbnail?: string | null;
-  /**
    * The thumbnail job's state (queued, running, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
    */
   thumbnail_status?: {} | null;
-  duration_seconds?: number | null;
-  /**
-   * Start timecode, HH:MM:SS:FF.
-   */
-  timecode_in?: string | null;
-  /**
-   * End timecode, HH:MM:SS:FF; not before timecode_in.
-   */
-  timecode_out?: string | null;
-  scene_description?: string | null;
-  take_number?: number | null;
-  /**
-   * hero, good, maybe or reject (seed 8.14); the older "use" means good.
-   */
-  quality_rating?: "hero" | "good" | "maybe" | "reject" | null;
-  status?: "pending_review" | "approved" | "rejected" | "used" | null;
-  notes?: string | null;
-  /**
-   * Hash of the source file, to spot the same footage uploaded twice.
-   */
-  source_file_hash?: string | null;
-  /**
-   * @maxItems 50
-   */
-  tags?: string[] | null;
-  /**
-   * When the record was created (server-set).
-   */
-  created_at?: string | null;
-  /**
-   * When the record was last modified (server-set).
-   */
-  updated_at?: string | null;
-  /**
-   * When the record was soft-deleted; null while it is live.
-   */
-  deleted_at?: string | null;
-  /**
-   * Who soft-deleted the record (X-Actor header until authentication exists).
-   */
-  deleted_by?: string | null;
-  /**
-   * Why the record was soft-deleted (the `reason` query parameter of DELETE).
-   */
-  deleted_reason?: string | null;
-  /**
-   * When the record was last restored from a soft delete.
-   */
-  restored_at?: string | null;
-  /**
-   * Who last restored the record.
-   */
-  restored_by?: string | null;
-  /**
-   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
-   */
-  approval_status?: "draft" | "approved" | "rejected" | null;
-  /**
-   * Who uploaded or created the record.
-   */
-  uploaded_by?: string | null;
-  /**
-   * Who approved the record, when approval is used.
-   */
-  original_approver?: string | null;
   /**
    * Schema version the record was written with.
    */

@@ -436,7 +436,94 @@ export interface Episode {
    */
   thumbnail_url?: string | null;
   /**
-   * Thumbnail files, made by the thumbnail job (1280x720, 640x360, 320x180, in the thumbnail bucket); regenerate with POST /episodes/{id}/thumbnails.
+   * The episode's guest.
+   */
+  guest_info?: {
+    name?: string | null;
+    role?: string | null;
+    business_name?: string | null;
+    bio_url?: string | null;
+    notes?: string | null;
+  } | null;
+  /**
+   * Where the episode was filmed.
+   */
+  location?: {
+    name?: string | null;
+    address?: string | null;
+    city?: string | null;
+    country?: string | null;
+    notes?: string | null;
+  } | null;
+  copyright?: string | null;
+  /**
+   * BCP 47 language tag, e.g. en-US.
+   */
+  language?: string | null;
+  /**
+   * ISO 3166-1 alpha-2 country codes where the episode may be shown.
+   *
+   * @maxItems 250
+   */
+  geographic_availability?: string[] | null;
+  /**
+   * Mood, color and setup notes for the crew.
+   */
+  production_notes?: {
+    lighting_setup?: string | null;
+    camera_setup?: string | null;
+    /**
+     * @maxItems 50
+     */
+    color_palette?: string[] | null;
+    mood_board?: string | null;
+  } | null;
+  /**
+   * When the record was created (server-set).
+   */
+  created_at?: string | null;
+  /**
+   * When the record was last modified (server-set).
+   */
+  updated_at?: string | null;
+  /**
+   * When the record was soft-deleted; null while it is live.
+   */
+  deleted_at?: string | null;
+  /**
+   * Who soft-deleted the record (X-Actor header until authentication exists).
+   */
+  deleted_by?: string | null;
+  /**
+   * Why the record was soft-deleted (the `reason` query parameter of DELETE).
+   */
+  deleted_reason?: string | null;
+  /**
+   * When the record was last restored from a soft delete.
+   */
+  restored_at?: string | null;
+  /**
+   * Who last restored the record.
+   */
+  restored_by?: string | null;
+  /**
+   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
+   */
+  approval_status?: "draft" | "approved" | "rejected" | null;
+  /**
+   * Who uploaded or created the record.
+   */
+  uploaded_by?: string | null;
+  /**
+   * Who approved the record, when approval is used.
+   */
+  original_approver?: string | null;
+  /**
+   * A custom thumbnail image (seed 8.12: it overrides the other sources). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
+   */
+  custom_thumbnail?: string | null;
+  /**
+   * The thumbnail files the thumbnail job made (1280x720, 640x360, 320x180, in the thumbnail bucket), largest first; made again with POST /{plural}/{id}/thumbnails.
    *
    * @maxItems 20
    */
@@ -575,96 +662,9 @@ export interface Episode {
       ]
     | null;
   /**
-   * A custom thumbnail image (seed 8.12: it overrides the others). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
-   */
-  custom_thumbnail?: string | null;
-  /**
    * The thumbnail job's state (queued, running, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
    */
   thumbnail_status?: {} | null;
-  /**
-   * The episode's guest.
-   */
-  guest_info?: {
-    name?: string | null;
-    role?: string | null;
-    business_name?: string | null;
-    bio_url?: string | null;
-    notes?: string | null;
-  } | null;
-  /**
-   * Where the episode was filmed.
-   */
-  location?: {
-    name?: string | null;
-    address?: string | null;
-    city?: string | null;
-    country?: string | null;
-    notes?: string | null;
-  } | null;
-  copyright?: string | null;
-  /**
-   * BCP 47 language tag, e.g. en-US.
-   */
-  language?: string | null;
-  /**
-   * ISO 3166-1 alpha-2 country codes where the episode may be shown.
-   *
-   * @maxItems 250
-   */
-  geographic_availability?: string[] | null;
-  /**
-   * Mood, color and setup notes for the crew.
-   */
-  production_notes?: {
-    lighting_setup?: string | null;
-    camera_setup?: string | null;
-    /**
-     * @maxItems 50
-     */
-    color_palette?: string[] | null;
-    mood_board?: string | null;
-  } | null;
-  /**
-   * When the record was created (server-set).
-   */
-  created_at?: string | null;
-  /**
-   * When the record was last modified (server-set).
-   */
-  updated_at?: string | null;
-  /**
-   * When the record was soft-deleted; null while it is live.
-   */
-  deleted_at?: string | null;
-  /**
-   * Who soft-deleted the record (X-Actor header until authentication exists).
-   */
-  deleted_by?: string | null;
-  /**
-   * Why the record was soft-deleted (the `reason` query parameter of DELETE).
-   */
-  deleted_reason?: string | null;
-  /**
-   * When the record was last restored from a soft delete.
-   */
-  restored_at?: string | null;
-  /**
-   * Who last restored the record.
-   */
-  restored_by?: string | null;
-  /**
-   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
-   */
-  approval_status?: "draft" | "approved" | "rejected" | null;
-  /**
-   * Who uploaded or created the record.
-   */
-  uploaded_by?: string | null;
-  /**
-   * Who approved the record, when approval is used.
-   */
-  original_approver?: string | null;
   /**
    * Schema version the record was written with.
    */

@@ -22,7 +22,83 @@ export interface Outfit {
    */
   overall_image?: string | null;
   /**
-   * Thumbnail files made by the thumbnail job (1280x720, 640x360, 320x180).
+   * The items, each with its slot: [{"id": "wi_…", "role": "top"}, …]. A wardrobe item in use cannot be deleted until the outfits that use it let it go.
+   *
+   * @maxItems 50
+   */
+  items?:
+    | {
+        id: string;
+        /**
+         * The item's place in the outfit.
+         */
+        role:
+          | "top"
+          | "bottom"
+          | "dress"
+          | "shoes"
+          | "purse"
+          | "necklace"
+          | "earrings"
+          | "bracelets"
+          | "rings"
+          | "belt"
+          | "scarf"
+          | "hair_accessories"
+          | "other";
+      }[]
+    | null;
+  notes?: string | null;
+  /**
+   * How many live episodes link the outfit. Filter and sort on it: times_worn[gte]=2. The episodes themselves: GET /outfits/{id}/episodes.
+   */
+  times_worn?: number | null;
+  /**
+   * When the record was created (server-set).
+   */
+  created_at?: string | null;
+  /**
+   * When the record was last modified (server-set).
+   */
+  updated_at?: string | null;
+  /**
+   * When the record was soft-deleted; null while it is live.
+   */
+  deleted_at?: string | null;
+  /**
+   * Who soft-deleted the record (X-Actor header until authentication exists).
+   */
+  deleted_by?: string | null;
+  /**
+   * Why the record was soft-deleted (the `reason` query parameter of DELETE).
+   */
+  deleted_reason?: string | null;
+  /**
+   * When the record was last restored from a soft delete.
+   */
+  restored_at?: string | null;
+  /**
+   * Who last restored the record.
+   */
+  restored_by?: string | null;
+  /**
+   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
+   */
+  approval_status?: "draft" | "approved" | "rejected" | null;
+  /**
+   * Who uploaded or created the record.
+   */
+  uploaded_by?: string | null;
+  /**
+   * Who approved the record, when approval is used.
+   */
+  original_approver?: string | null;
+  /**
+   * A custom thumbnail image (seed 8.12: it overrides the other sources). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
+   */
+  custom_thumbnail?: string | null;
+  /**
+   * The thumbnail files the thumbnail job made (1280x720, 640x360, 320x180, in the thumbnail bucket), largest first; made again with POST /{plural}/{id}/thumbnails.
    *
    * @maxItems 20
    */
@@ -161,85 +237,9 @@ export interface Outfit {
       ]
     | null;
   /**
-   * A custom thumbnail image (seed 8.12: it overrides the others). Upload it with POST /api/v1/uploads; the thumbnails are then made from it.
-   */
-  custom_thumbnail?: string | null;
-  /**
    * The thumbnail job's state (queued, running, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
    */
   thumbnail_status?: {} | null;
-  /**
-   * The items, each with its slot: [{"id": "wi_…", "role": "top"}, …]. A wardrobe item in use cannot be deleted until the outfits that use it let it go.
-   *
-   * @maxItems 50
-   */
-  items?:
-    | {
-        id: string;
-        /**
-         * The item's place in the outfit.
-         */
-        role:
-          | "top"
-          | "bottom"
-          | "dress"
-          | "shoes"
-          | "purse"
-          | "necklace"
-          | "earrings"
-          | "bracelets"
-          | "rings"
-          | "belt"
-          | "scarf"
-          | "hair_accessories"
-          | "other";
-      }[]
-    | null;
-  notes?: string | null;
-  /**
-   * How many live episodes link the outfit. Filter and sort on it: times_worn[gte]=2. The episodes themselves: GET /outfits/{id}/episodes.
-   */
-  times_worn?: number | null;
-  /**
-   * When the record was created (server-set).
-   */
-  created_at?: string | null;
-  /**
-   * When the record was last modified (server-set).
-   */
-  updated_at?: string | null;
-  /**
-   * When the record was soft-deleted; null while it is live.
-   */
-  deleted_at?: string | null;
-  /**
-   * Who soft-deleted the record (X-Actor header until authentication exists).
-   */
-  deleted_by?: string | null;
-  /**
-   * Why the record was soft-deleted (the `reason` query parameter of DELETE).
-   */
-  deleted_reason?: string | null;
-  /**
-   * When the record was last restored from a soft delete.
-   */
-  restored_at?: string | null;
-  /**
-   * Who last restored the record.
-   */
-  restored_by?: string | null;
-  /**
-   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
-   */
-  approval_status?: "draft" | "approved" | "rejected" | null;
-  /**
-   * Who uploaded or created the record.
-   */
-  uploaded_by?: string | null;
-  /**
-   * Who approved the record, when approval is used.
-   */
-  original_approver?: string | null;
   /**
    * Schema version the record was written with.
    */

@@ -154,6 +154,14 @@ export class EntityActions {
     this.actionsOf = actionsOf;
   }
 
+  /**
+   * The values a create of `body` would store, validated as a POST would (422 when not), without
+   * writing: for a write that happens later (an upload that creates its record on complete).
+   */
+  checkCreate(body: unknown): Record<string, unknown> {
+    return this.input.forCreate(body);
+  }
+
   async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
     meta.permit?.(this.entity, 'create');
     const values = this.input.forCreate(await this.checkMedia(body, meta));

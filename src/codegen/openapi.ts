@@ -17,6 +17,9 @@ import { resolveTarget } from '../query/targets.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../api/idempotency.ts';
 import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
+import { addUploadPaths, UPLOADS_TAG } from './openapi-uploads.ts';
+import { registerPaths } from './openapi-register.ts';
+import { mediaAccessPaths } from './openapi-media-access.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -506,8 +509,10 @@ export function buildOpenApi(model: Model): JsonSchema {
       },
     };
   }
+  addUploadPaths(model, paths, schemas, (entity) => listParameters(entity, (field) => field));
   const { $schema: _as, $id: _ai, ...auditSchema } = entitySchema(AUDIT_ENTITY, model);
   schemas.AuditEntry = auditSchema;
+  Object.assign(paths, registerPaths(model), mediaAccessPaths(model));
   secureApiPaths(paths);
   keyedPosts(paths);
   return {
@@ -521,6 +526,7 @@ export function buildOpenApi(model: Model): JsonSchema {
       ...model.entities.map((e) => ({ name: e.plural, description: withPermissions(e.description, e) })),
       { name: 'audit', description: withPermissions(AUDIT_ENTITY.description, AUDIT_ENTITY) },
       { name: 'jobs', description: "Background jobs (thumbnails). Reading one needs read permission on its record's entity." },
+      UPLOADS_TAG,
       { name: 'ops', description: 'Open: no token needed.' },
     ],
     security: [{ cognito: [] }],

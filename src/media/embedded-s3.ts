@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { checkSignature, type SigningKey } from './signature-check.ts';
+import { multipartGaps } from './embedded-multipart.ts';
+import { listObjectsV2Bucket, serveListObjectsV2, type ListingStore } from './list-objects-v2.ts';
 
 export interface EmbeddedS3 {
   /** http://127.0.0.1:PORT */
@@ -40,6 +42,13 @@ function credentials(directory: string): SigningKey {
   return made;
 }
 
+/**
+ * Browsers upload straight to the presigned URLs (seed 8.19: "asset upload via API/UI"), so the
+ * embedded buckets answer CORS preflights from any origin and expose the ETag a multipart
+ * complete needs. A real bucket gets its CORS rules from whoever runs it.
+ */
+const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3000</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 function refusalXml(code: string, message: string): string {
   const escape = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`;
@@ -48,7 +57,7 @@ function refusalXml(code: string, message: string): string {
 export async function startEmbeddedS3({ directory, buckets, port = 0, host = '127.0.0.1' }: EmbeddedS3Options): Promise<EmbeddedS3> {
   mkdirSync(path.join(directory, 'data'), { recursive: true });
   const key = credentials(directory);
-  const s3rver = new S3rver({ directory: path.join(directory, 'data'), silent: true, configureBuckets: buckets.map((name) => ({ name })), vhostBuckets: false });
+  const s3rver = new S3rver({ directory: path.join(directory, 'data'), silent: true, configureBuckets: buckets.map((name) => ({ name, configs: [CORS_XML] })), vhostBuckets: false });
   // s3rver looks the access key up in its own account registry before serving.
   const { createRequire } = await import('node:module');
   const accounts = createRequire(import.meta.url)('s3rver/lib/models/account') as AccountModule;
@@ -57,9 +66,17 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
   const serveS3 = s3rver.getMiddleware();
   const keyFor = (id: string) => (id === key.accessKeyId ? key : undefined);
   const server: Server = createServer((req, res) => {
+    // A CORS preflight carries no signature (as on S3): the bucket's CORS rules answer it.
+    if (req.method === 'OPTIONS') return serveS3(req, res);
     checkSignature({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, keyFor)
       .then((refusal) => {
-        if (!refusal) return serveS3(req, res);
+        if (!refusal) {
+          // s3rver's own ListObjectsV2 fails past one page on Node 20 (see list-objects-v2.ts).
+          const listing = listObjectsV2Bucket(req.method ?? 'GET', req.url ?? '/');
+          if (listing) return serveListObjectsV2((s3rver as unknown as { store: ListingStore }).store, listing.bucket, listing.query, res);
+          // What s3rver lacks of multipart uploads (abort, NoSuchUpload, part ETags) is served first.
+          return multipartGaps(path.join(directory, 'data'), req, res).then((request) => request && serveS3(request, res));
+        }
         res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
         res.end(refusalXml(refusal.code, refusal.message));
         // The body the client is still sending is not read.

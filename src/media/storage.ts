@@ -2,12 +2,15 @@
 // and writing objects, over @aws-sdk/client-s3 against S3 or any S3-compatible server. S3 being
 // unreachable or failing is one error, MediaUnavailable (503 with Retry-After); a missing object
 // is `null`, never an error.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -86,6 +89,8 @@ export class MediaStorage {
   readonly bucket: string;
   readonly thumbnailBucket: string;
   readonly presignExpiresSeconds: number;
+  /** Until when (epoch ms) the last successful reachability check counts; see checkReachable. */
+  private reachableUntil = 0;
 
   constructor(settings: StorageSettings) {
     const config: S3ClientConfig = {
@@ -97,7 +102,8 @@ export class MediaStorage {
       maxAttempts: 2,
       requestHandler: { requestTimeout: settings.requestTimeoutMs ?? 10_000, connectionTimeout: Math.min(settings.requestTimeoutMs ?? 10_000, 3000) },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      // A copy: the SDK marks the credentials object it is given.
+      ...(settings.credentials ? { credentials: { accessKeyId: settings.credentials.accessKeyId, secretAccessKey: settings.credentials.secretAccessKey } } : {}),
     };
     this.client = new S3Client(config);
     this.bucket = settings.bucket;
@@ -114,6 +120,51 @@ export class MediaStorage {
       const status = statusOf(error);
       if (status === 404 || status === 403) return null;
       return unavailableUnlessClientError('HeadObject', error);
+    }
+  }
+
+  /**
+   * Throws MediaUnavailable unless the media bucket answers a HeadBucket within `timeoutMs`. A
+   * presigned PUT is signed locally and never touches S3, so this is how a presign learns S3 is
+   * down; a success counts for `cacheMs`, so presigns in a row pay for one call, not one each.
+   */
+  async checkReachable(timeoutMs = 2000, cacheMs = 5000): Promise<void> {
+    if (Date.now() < this.reachableUntil) return;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      // S3 answered: credentials allowed to PutObject may still lack s3:ListBucket, which HeadBucket needs.
+      if (statusOf(error) !== 403) throw new MediaUnavailable('HeadBucket', error);
+    }
+    this.reachableUntil = Date.now() + cacheMs;
+  }
+
+  /** The SHA-256 (hex) of the object's bytes, read as a stream; null when there is no object. */
+  async sha256(bucket: string, key: string): Promise<string | null> {
+    let body: Readable;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      body = out.Body as Readable;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      return unavailableUnlessClientError('GetObject', error);
+    }
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of body) hash.update(chunk as Uint8Array);
+    } catch (error) {
+      throw new MediaUnavailable('GetObject (reading)', error);
+    }
+    return hash.digest('hex');
+  }
+
+  /** Removes an object; one already gone is fine. */
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      unavailableUnlessClientError('DeleteObject', error);
     }
   }
 

@@ -48,3 +48,22 @@ export async function putTestObjects(uris: readonly string[], body: Buffer = Buf
     await s3.putObject(parsed.bucket, parsed.key, body, contentType);
   }
 }
+
+/** Every s3:// URI in the media bucket that a JSON value holds, at any depth. */
+export function mediaUrisIn(value: unknown, found = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    if (parseS3Uri(value)?.bucket === TEST_BUCKET) found.add(value);
+  } else if (Array.isArray(value)) {
+    for (const item of value) mediaUrisIn(item, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) mediaUrisIn(item, found);
+  }
+  return found;
+}
+
+/** Puts an object at each media-bucket URI a body names, so the body's media fields pass the HEAD check. */
+export async function putMediaOf(...bodies: unknown[]): Promise<void> {
+  const uris = new Set<string>();
+  for (const body of bodies) mediaUrisIn(body, uris);
+  await putTestObjects([...uris]);
+}
