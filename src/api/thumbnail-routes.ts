@@ -5,6 +5,7 @@
 import type { Context, Hono } from 'hono';
 import type { EntityDef } from '../registry/model.ts';
 import type { ThumbnailJobs, ThumbnailRecords } from '../media/services.ts';
+import { ThumbnailRecordGone } from '../media/thumbnail-jobs.ts';
 import { readJsonBody } from './body.ts';
 import { actorOf } from './authentication.ts';
 import { allow, authorize } from './authorization.ts';
@@ -88,7 +89,7 @@ export function mountThumbnails(app: Hono, ctx: MediaRouteContext, entity: Entit
       jobId = await thumbnails.request(entity, id, { ...(atSeconds === undefined ? {} : { atSeconds }), actor: actorOf(c, 200) });
     } catch (error) {
       // Deleted between the look-up and the status write.
-      if (error instanceof Error && /is gone$/.test(error.message)) throw notFound(entity.name, id);
+      if (error instanceof ThumbnailRecordGone) throw notFound(entity.name, id);
       throw error;
     }
     const location = `/api/${version}/jobs/${jobId}`;

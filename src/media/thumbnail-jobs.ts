@@ -45,6 +45,11 @@ export const SWEEP_EVERY_MS = 60_000;
 /** Status writes tried again when the record changed in between (each try re-reads it). */
 const WRITE_TRIES = 5;
 
+/** request() for a record that is not (or no longer) live. */
+export class ThumbnailRecordGone extends Error {
+  override readonly name = 'ThumbnailRecordGone';
+}
+
 export interface ThumbnailJobData {
   readonly entity: string;
   readonly id: string;
@@ -157,7 +162,7 @@ export class ThumbnailService implements ThumbnailJobs {
       ...(options.atSeconds === undefined ? {} : { at_seconds: options.atSeconds }),
     };
     const written = await this.writeStatus(records, id, () => status, options.actor ?? THUMBNAIL_ACTOR);
-    if (!written) throw new Error(`${entity.name} ${id} is gone`);
+    if (!written) throw new ThumbnailRecordGone(`${entity.name} ${id} is gone`);
     await this.send({ entity: entity.name, id, ...(options.atSeconds === undefined ? {} : { at_seconds: options.atSeconds }) }, jobId);
     return jobId;
   }
