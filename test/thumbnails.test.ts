@@ -118,7 +118,12 @@ describe('thumbnails from a custom image', () => {
     expect(created.body.data.thumbnail_status).toMatchObject({ state: 'queued', job_id: expect.any(String) });
     const { record, status } = await waitForStatus(service, 'episodes', created.body.data.id, settled);
     expect(status).toMatchObject({ state: 'done', source: 'image:custom_thumbnail' });
-    await expectThumbnails(record, status, 'episodes');
+    const files = await expectThumbnails(record, status, 'episodes');
+    // Downloadable: the record's thumbnail route redirects to a presigned GET of the same bytes.
+    const redirect = await fetch(`${service.url}/api/v1/episodes/${record.id}/thumbnails/640x360`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    const served = Buffer.from(await (await fetch(redirect.headers.get('location')!)).arrayBuffer());
+    expect(served.equals(files[1]!)).toBe(true);
     const job = await service.request<Record<string, unknown>>('GET', `/api/v1/jobs/${status.job_id}`);
     expect(job.status).toBe(200);
     expect(job.body.data).toMatchObject({ id: status.job_id, name: 'thumbnails', state: 'completed', retry_count: 0, data: { entity: 'episode', id: record.id } });
