@@ -2,7 +2,8 @@
 // /complete, /abort, GET /uploads and /uploads/{id}, in every API version, and their schemas.
 // Merged into the document by buildOpenApi (openapi.ts).
 import { UPLOAD_ENTITY } from '../media/upload-entity.ts';
-import { uploadEntities, mediaFields, MAX_SINGLE_PUT_BYTES } from '../media/upload-request.ts';
+import { uploadEntities, MAX_SINGLE_PUT_BYTES } from '../media/upload-request.ts';
+import { mediaFields } from '../media/media-fields.ts';
 import { MAX_PART_URLS_PER_CALL, PART_URLS_LISTED } from '../media/uploads.ts';
 import type { EntityDef, Model } from '../registry/model.ts';
 import { entitySchema, idPattern, type JsonSchema } from './json-schema.ts';

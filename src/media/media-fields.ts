@@ -1,6 +1,7 @@
 // The s3_uri fields of an entity that name one object each (top level or inside objects, never
 // inside arrays): what GET /{plural}/{id}/media/{field} serves and, those with `media:` options,
 // what POST /{plural}/register fills. Found from the registry, so a new field needs no code.
+import type { MediaDef } from '../registry/media.ts';
 import type { EntityDef, FieldDef } from '../registry/model.ts';
 
 export interface FieldAtPath {
@@ -24,9 +25,14 @@ export function s3UriFields(entity: EntityDef): FieldAtPath[] {
   return found;
 }
 
-/** The s3_uri fields with media options (uploadable, registrable). */
-export function mediaFields(entity: EntityDef): FieldAtPath[] {
-  return s3UriFields(entity).filter((f) => f.field.media !== undefined);
+/** An s3_uri field with media options: uploadable, registrable, checked on direct writes. */
+export interface MediaField extends FieldAtPath {
+  readonly media: MediaDef;
+}
+
+/** The s3_uri fields with media options (uploadable, registrable, checked on direct writes). */
+export function mediaFields(entity: EntityDef): MediaField[] {
+  return s3UriFields(entity).flatMap((f) => (f.field.media ? [{ ...f, media: f.field.media }] : []));
 }
 
 /** The field at a dotted path among `fields`, or undefined (names are compared as strings, never used as keys). */

@@ -2,25 +2,18 @@
 // the file is for, and a file name, type and size that field takes. Everything a client sends is
 // checked here before anything is signed or stored; what it may not send gets a 422 that says
 // what it may.
-import { walkFields } from '../registry/compile.ts';
-import { acceptedTypes, acceptsContentType, type MediaDef } from '../registry/media.ts';
-import { resolvePath, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import { acceptedTypes, acceptsContentType } from '../registry/media.ts';
+import type { EntityDef, Model } from '../registry/model.ts';
 import { ownValue } from '../registry/own.ts';
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
 import { UploadRefused } from './upload-refused.ts';
+import { mediaFields, type MediaField } from './media-fields.ts';
 
 /** S3's largest single PUT (5 GiB); larger files are multipart. */
 export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
 
 export const UPLOAD_BODY_KEYS = ['entity', 'id', 'field', 'filename', 'content_type', 'size_bytes', 'sha256', 'defaults'] as const;
 
-/** A media field of an entity, by its dotted path. */
-export interface MediaField {
-  readonly path: readonly string[];
-  readonly name: string;
-  readonly field: FieldDef;
-  readonly media: MediaDef;
-}
 
 export interface UploadRequest {
   readonly entity: EntityDef;
@@ -35,15 +28,6 @@ export interface UploadRequest {
   readonly defaults: Record<string, unknown> | null;
 }
 
-/**
- * The fields of an entity that take uploads (with `media:`), at any depth through objects;
- * fields inside arrays are left out: one upload sets one value, not an element of a list.
- */
-export function mediaFields(entity: EntityDef): MediaField[] {
-  return [...walkFields(entity.fields)]
-    .filter((field) => field.media && resolvePath(entity, field.path) === field)
-    .map((field) => ({ path: field.path, name: field.path.join('.'), field, media: field.media! }));
-}
 
 /** The entities with at least one media field. */
 export function uploadEntities(model: Model): EntityDef[] {

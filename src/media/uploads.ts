@@ -16,7 +16,8 @@ import { ownValue } from '../registry/own.ts';
 import { s3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 import { UPLOAD_ENTITY } from './upload-entity.ts';
 import { UploadRefused } from './upload-refused.ts';
-import { formatBytes, MAX_SINGLE_PUT_BYTES, mediaFields, type MediaField, type UploadRequest } from './upload-request.ts';
+import { formatBytes, MAX_SINGLE_PUT_BYTES, type UploadRequest } from './upload-request.ts';
+import { mediaFields, type MediaField } from './media-fields.ts';
 import { UploadCleanup } from './upload-cleanup.ts';
 import type { UploadRow, UploadStore } from './upload-store.ts';
 

@@ -5,7 +5,7 @@
 // etag_field from what it saw, when the body does not set them.
 import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { acceptedTypes, acceptsContentType } from '../registry/media.ts';
-import { ownValue } from '../registry/own.ts';
+import { mediaFields, valueAtPath } from './media-fields.ts';
 import { parseS3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 
 /** A problem with one media value, as the API reports it (422). */
@@ -28,35 +28,15 @@ const UNTYPED = new Set(['application/octet-stream', 'binary/octet-stream']);
 /** HEADs run a few at a time: a record has few media fields, a batch may have many. */
 const PARALLEL_HEADS = 8;
 
-/** The media fields of an entity (top-level or inside objects; never inside arrays). */
-export function mediaFields(entity: EntityDef): FieldDef[] {
-  const out: FieldDef[] = [];
-  const walk = (fields: readonly FieldDef[]) => {
-    for (const field of fields) {
-      if (field.media) out.push(field);
-      if (field.type === 'object' && field.fields) walk(field.fields);
-    }
-  };
-  walk(entity.fields);
-  return out;
-}
-
-function valueAt(body: unknown, path: readonly string[]): unknown {
-  let value = body;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    value = ownValue(value as Record<string, unknown>, key);
-  }
-  return value;
-}
-
 /** The URIs `body` sets on checked media fields, with their fields (a value `skip` returns true for is left out). */
 export function mediaValues(entity: EntityDef, body: unknown, skip: (uri: string, field: FieldDef) => boolean = () => false): { field: FieldDef; uri: string }[] {
   return mediaFields(entity)
-    .filter((field) => field.media!.verify)
-    .map((field) => ({ field, uri: valueAt(body, field.path) }))
+    .filter((target) => target.media.verify)
+    .map((target) => ({ field: target.field, uri: isRecord(body) ? valueAtPath(body, target.path) : undefined }))
     .filter((v): v is { field: FieldDef; uri: string } => typeof v.uri === 'string' && !skip(v.uri, v.field));
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class MediaWriteCheck {
   constructor(private readonly storage: MediaStorage) {}
