@@ -18,6 +18,8 @@ import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
 import { createRateLimiter } from './ratelimit/from-config.ts';
 import { openMedia } from './media/open.ts';
+import { JobQueue } from './jobs/queue.ts';
+import { THUMBNAIL_QUEUE, ThumbnailService } from './media/thumbnail-jobs.ts';
 import { scheduleUploadSweep, UploadCleanup } from './media/upload-cleanup.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
@@ -129,6 +131,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     cleanup.push(async () => stopPurge());
     const stopKeyPurge = await scheduleIdempotencyPurge(pool, logger);
     cleanup.push(async () => stopKeyPurge());
+    // The job queue (pg-boss, its own schema `pgboss`): stopped before the pool and the object
+    // store its handlers use, after HTTP has drained.
+    const queue = await JobQueue.start({ databaseUrl: database.url, logger, onSettled: (event) => metrics.observeJob(event) });
+    cleanup.push(() => queue.stop());
+    metrics.watchJobQueue(queue);
+    await queue.define(THUMBNAIL_QUEUE, { retryLimit: config.jobs.retryLimit, retryDelaySeconds: config.jobs.retryDelaySeconds, retryBackoff: true, expireInSeconds: 300 });
+    const thumbnails = new ThumbnailService({ queue, storage: media.storage, pool, logger });
     const stopUploadSweep = await scheduleUploadSweep(new UploadCleanup(pool, media.storage, model), logger);
     cleanup.push(async () => stopUploadSweep());
     const limiter = await createRateLimiter(config, logger, metrics);
@@ -145,11 +154,15 @@ export async function startService(config: Config, logger: Logger = createLogger
       auth,
       rateLimit,
       domain: { guestSessionDays: config.guestSessionDays },
-      media: { storage: media.storage, settings: config.s3 },
+      media: { storage: media.storage, settings: config.s3, thumbnails },
       isDraining: () => draining,
       idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds },
       requestTimeoutMs: config.requestTimeoutMs,
     });
+    // createApp handed the thumbnail service its entities: now jobs may run.
+    await thumbnails.startSweep();
+    cleanup.push(async () => thumbnails.stop());
+    if (config.jobs.worker) await thumbnails.work(config.jobs.concurrency);
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
     const port = await listen(server, config.port, config.host);
     // Stopping runs the steps backwards: drain HTTP first, then the purge timer, the pool, the database.

@@ -438,7 +438,15 @@ describe('S3 down', () => {
 describe('If-Match and roles', () => {
   it("passes If-Match through to the record's write: a stale ETag is 412 and the upload stays pending", async () => {
     const record = await clip();
-    const current = await service.request<Rec>('GET', `/api/v1/clips/${record.id}`);
+    // The clip's file_reference is a thumbnail source: its job writes the status (a new ETag), so
+    // the ETag is read once that job has settled (a bounded wait).
+    let current = await service.request<Rec>('GET', `/api/v1/clips/${record.id}`);
+    const settled = (r: typeof current) => ['done', 'failed'].includes(String((r.body.data.thumbnail_status as { state?: unknown } | null)?.state));
+    for (let i = 0; i < 150 && !settled(current); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      current = await service.request<Rec>('GET', `/api/v1/clips/${record.id}`);
+    }
+    expect(settled(current)).toBe(true);
     const presigned = await presign({ entity: 'clip', id: record.id, field: 'file_reference', filename: 'if.mp4', content_type: 'video/mp4', size_bytes: 10 });
     expect((await put(presigned.body.data.upload!.url, video(10), 'video/mp4')).status).toBe(200);
     const stale = await service.request<Rec>('POST', `/api/v1/uploads/${presigned.body.data.id}/complete`, { headers: { ...as('lala'), 'if-match': '"1"' } });

@@ -14,7 +14,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { NO_META, type WriteMeta } from '../audit/write-meta.ts';
 import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
-import { countRecordCreated, lockKeys, transact } from '../db/work.ts';
+import { afterCommit, countRecordCreated, lockKeys, transact } from '../db/work.ts';
 import { newLinks } from './write-links.ts';
 import { mediaValues, type MediaWriteCheck } from '../media/verify-writes.ts';
 
@@ -47,6 +47,14 @@ export interface Written {
   readonly warnings: readonly Warning[];
 }
 
+/**
+ * Told of each record this entity's create or update wrote, with the record before it (null for
+ * a create), once the write's transaction has committed: follow-up work (a thumbnail job) that
+ * must not run for a write that rolls back, nor make the write fail. Server-owned writes
+ * (setServerOwned) are not reported.
+ */
+export type CommittedListener = (previous: StoredRecord | null, record: StoredRecord) => void;
+
 /** Sets the value at a path, creating objects on the way; null removes the key. */
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   const [head, ...rest] = path;
@@ -72,7 +80,10 @@ export class EntityActions {
   private readonly referrersOf: ReferrersOf;
   private readonly audit: AuditLog;
   private rules: readonly WriteRule[] = [];
+  /** Rules added one by one (addRule), run after `rules`, kept when useRules replaces those. */
+  private readonly addedRules: WriteRule[] = [];
   private mediaCheck: MediaWriteCheck | undefined;
+  private readonly committedListeners: CommittedListener[] = [];
   private actionsOf: (entity: string) => EntityActions = (name) => {
     throw new Error(`no actions for ${name}: useRules was not called`);
   };
@@ -123,6 +134,20 @@ export class EntityActions {
     return check.check(this.entity, body, (uri, field) => fresh(uri) || unchanged(uri, field));
   }
 
+  /** Adds a server rule run after the others on every create and update, in its transaction. */
+  addRule(rule: WriteRule): void {
+    this.addedRules.push(rule);
+  }
+
+  /** Adds a listener for this entity's committed creates and updates (see CommittedListener). */
+  onCommitted(listener: CommittedListener): void {
+    this.committedListeners.push(listener);
+  }
+
+  private written(previous: StoredRecord | null, record: StoredRecord): void {
+    for (const listener of this.committedListeners) afterCommit(() => listener(previous, record));
+  }
+
   /** Server rules (library mirrors, domain rules) and the other entities' actions they use. */
   useRules(rules: readonly WriteRule[], actionsOf: (entity: string) => EntityActions): void {
     this.rules = rules;
@@ -148,6 +173,7 @@ export class EntityActions {
       await this.applyRules(values, undefined, tx, warnings, meta);
       const record = await this.store.create(values, tx);
       await this.audit.record(tx, { entity: this.entity, id: record.id, operation: 'create', before: null, after: record, meta });
+      this.written(null, record);
       return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, undefined, tx))] };
     });
   }
@@ -246,6 +272,7 @@ export class EntityActions {
       const record = await this.store.update(id, prepare, outer);
       if (!record) throw notFound(this.entity.name, id);
       await this.audit.record(outer, { entity: this.entity, id, operation: 'update', before: previous ?? null, after: record, meta });
+      this.written(previous ?? null, record);
       return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, previous, outer))] };
     });
   }
@@ -280,7 +307,7 @@ export class EntityActions {
     // The caller's permissions hold for them as for this record.
     const ruleMeta: WriteMeta = { actor: meta.actor, requestId: meta.requestId, ...(meta.permit ? { permit: meta.permit } : {}) };
     const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta: ruleMeta };
-    for (const rule of this.rules) await rule(values, current, ctx);
+    for (const rule of [...this.rules, ...this.addedRules]) await rule(values, current, ctx);
     // The links the rules set (a library record, an outfit on file) read their records too.
     this.permitLinks(values, current, meta);
   }

@@ -12,6 +12,7 @@ import { operatorsFor } from '../query/operators.ts';
 import { LIST_LIMIT, MAX_QUERY_BYTES } from '../query/parse.ts';
 import { MAX_CONDITIONS } from '../query/problems.ts';
 import { MAX_DEPTH } from '../query/parse-filter.ts';
+import { thumbnailPaths } from './openapi-thumbnails.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../api/idempotency.ts';
@@ -488,6 +489,7 @@ export function buildOpenApi(model: Model): JsonSchema {
       }
       Object.assign(paths, entityPaths(model, entity, version, name));
     }
+    Object.assign(paths, thumbnailPaths(model, version.name));
     paths[`/api/${version.name}/${AUDIT_ENTITY.route}`] = {
       get: {
         tags: ['audit'],
@@ -523,6 +525,7 @@ export function buildOpenApi(model: Model): JsonSchema {
     tags: [
       ...model.entities.map((e) => ({ name: e.plural, description: withPermissions(e.description, e) })),
       { name: 'audit', description: withPermissions(AUDIT_ENTITY.description, AUDIT_ENTITY) },
+      { name: 'jobs', description: "Background jobs (thumbnails). Reading one needs read permission on its record's entity." },
       UPLOADS_TAG,
       { name: 'ops', description: 'Open: no token needed.' },
     ],

@@ -86,6 +86,8 @@ class TransactionWork {
   readonly shared = new Set<string>();
   readonly exclusive = new Set<string>();
   readonly keys = new Map<string, Set<string>>();
+  /** Tasks to run once this transaction has committed (see afterCommit). */
+  readonly committed: (() => void)[] = [];
 }
 
 const transactions = new AsyncLocalStorage<TransactionWork>();
@@ -108,7 +110,8 @@ export async function transact<T>(db: DatabaseConnection, handler: (tx: Database
   for (let attempt = 1; ; attempt++) {
     try {
       let done: { result: T } | undefined;
-      return await transactions.run(new TransactionWork(), () =>
+      const work = new TransactionWork();
+      const result = await transactions.run(work, () =>
         db.transaction(async (tx) => {
           await boundStatements(tx);
           done = { result: await handler(tx) };
@@ -118,12 +121,39 @@ export async function transact<T>(db: DatabaseConnection, handler: (tx: Database
         // The work was done and COMMIT sent when the connection died: it may have been saved.
         throw done && isDatabaseUnavailable(error) ? new CommitUnconfirmed(recordIdOf(done.result), error) : error;
       });
+      runCommitted(work);
+      return result;
     } catch (error) {
       if (!isTransactionConflict(error) || attempt >= TRANSACTION_ATTEMPTS || deadlinePassed()) throw error;
       // Both sides of a deadlock are run again: a random pause keeps them from meeting again.
       await pause(Math.random() * 20 * attempt);
     }
   }
+}
+
+/**
+ * Runs `task` once the current write transaction (the outermost transact() on the pool) has
+ * committed: never when it rolls back, and only for the run that committed when it is run again
+ * after a deadlock. Outside transact() there is no transaction to wait for: the task runs at once.
+ * Tasks must not throw (a throw is dropped: the write has already happened).
+ */
+export function afterCommit(task: () => void): void {
+  const work = transactions.getStore();
+  if (work) work.committed.push(task);
+  else runTask(task);
+}
+
+function runTask(task: () => void): void {
+  try {
+    task();
+  } catch {
+    // The write is committed: a follow-up's failure must not turn it into an error.
+  }
+}
+
+function runCommitted(work: TransactionWork): void {
+  // The ALS context is left first, so a task that writes starts a transaction of its own.
+  for (const task of work.committed.splice(0)) transactions.exit(() => runTask(task));
 }
 
 /** Within a request, no statement of the transaction may run past the deadline. */

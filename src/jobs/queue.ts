@@ -15,6 +15,7 @@
 // - a plain JSON view of a job for GET /jobs/{id}, and counts by state for a queue-depth gauge.
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import { databaseTarget } from '../db/tls.ts';
 
 export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -49,6 +50,8 @@ export interface QueueDefinition {
 }
 
 export interface SendOptions {
+  /** The job's id (a uuid) chosen by the caller; sending an id that exists already queues nothing (null). */
+  readonly id?: string;
   /** With a `singletonSeconds` window, one job per key and window; otherwise only recorded. */
   readonly singletonKey?: string;
   readonly singletonSeconds?: number;
@@ -154,8 +157,11 @@ export class JobQueue {
   static async start(options: JobQueueOptions): Promise<JobQueue> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
     if (!SCHEMA_NAME.test(schema)) throw new Error(`job queue schema must be a plain lower-case identifier, not ${JSON.stringify(schema)}`);
+    // DATABASE_URL's TLS parameters with libpq's meaning, as the pool and the migrator read them.
+    const target = databaseTarget(options.databaseUrl);
     const boss = new PgBoss({
-      connectionString: options.databaseUrl,
+      connectionString: target.url,
+      ...(target.ssl ? { ssl: target.ssl } : {}),
       schema,
       max: options.maxConnections ?? 4,
       application_name: 'reelmeta-jobs',
@@ -211,6 +217,7 @@ export class JobQueue {
   /** Queues a job; its id, or null when a singleton window already holds one for the key. */
   async send<T extends object>(name: string, data: T, options: SendOptions = {}): Promise<string | null> {
     const id = await this.boss.send(name, data, {
+      ...(options.id === undefined ? {} : { id: options.id }),
       ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
       ...(options.singletonSeconds === undefined ? {} : { singletonSeconds: options.singletonSeconds }),
       ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),

@@ -5,6 +5,7 @@ import { startFakeUserPool, type FakeUserPool } from './cognito.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { copyProject, type ProjectCopy } from './project-copy.ts';
 import { startTestService, type TestService } from './service.ts';
+import { loadConfig } from '../../src/config.ts';
 import { runCli } from './cli.ts';
 import { loadRegistry } from '../../src/registry/load.ts';
 import { ROLES, type Model, type Operation, type Role } from '../../src/registry/model.ts';
@@ -33,9 +34,11 @@ export interface RoleServiceOptions {
   /** Further edits of the copy before it starts; `codegen: true` regenerates after them. */
   readonly edit?: (copy: ProjectCopy) => void;
   readonly codegen?: boolean;
+  /** Whether the service runs queued jobs (thumbnails) in the background (default true). */
+  readonly jobWorker?: boolean;
 }
 
-export async function startRoleService({ permissions, edit, codegen = false }: RoleServiceOptions): Promise<RoleService> {
+export async function startRoleService({ permissions, edit, codegen = false, jobWorker = true }: RoleServiceOptions): Promise<RoleService> {
   const copy = copyProject();
   let db: TestDatabase | undefined;
   let userPool: FakeUserPool | undefined;
@@ -70,6 +73,7 @@ export async function startRoleService({ permissions, edit, codegen = false }: R
       migrationsDir: copy.migrationsDir,
       authMode: 'cognito',
       cognito: userPool.settings(),
+      jobs: { ...loadConfig({}).jobs, worker: jobWorker },
     });
     const tokens = new Map<Caller, string>();
     for (const caller of CALLERS) tokens.set(caller, await userPool.token(`${caller}-1`, caller === 'none' ? [] : [caller]));
