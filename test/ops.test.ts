@@ -79,6 +79,9 @@ describe('GET /metrics', () => {
     await request('GET', `/api/v1/shows/${b.id}`);
     await request('GET', '/api/v1/shows/show_20250101_missing000');
     await request('GET', '/no/such/route');
+    // Routes registered before a wider one that matches too are named as themselves.
+    await fetch(`${service.url}/api/v1/shows/export`).then((r) => r.text());
+    await request('POST', '/api/v1/clips/register', { body: {} });
     const reply = await fetch(`${service.url}/metrics`);
     expect(reply.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await reply.text();
@@ -86,6 +89,9 @@ describe('GET /metrics', () => {
     expect(text).toContain('http_request_duration_seconds_count{method="POST",route="/api/v1/shows",status="201"} 2');
     expect(text).toContain('http_request_errors_total{method="GET",route="/api/v1/shows/:id",status="404"} 1');
     expect(text).toContain('http_request_errors_total{method="GET",route="unmatched",status="404"} 1');
+    expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/api/v1/shows/export",status="200"} 1');
+    expect(text).toMatch(/^http_request_errors_total\{method="POST",route="\/api\/v1\/clips\/register",status="4\d\d"\} 1$/m);
+    expect(text).not.toMatch(/route="\/api\/v1\/clips\/:id"/);
     expect(text).not.toContain(a.id); // raw paths never become labels
     expect(Number(/^db_query_duration_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(4);
     expect(text).toMatch(/^db_pool_connections\{state="idle"\} \d+$/m);

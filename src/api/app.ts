@@ -128,8 +128,16 @@ export function createApp({
 }
 
 
-/** The registered path that answered (`/api/v1/episodes/:id`), or `unmatched`: never the raw path, so labels stay few. */
+/**
+ * The registered path that answered (`/api/v1/episodes/:id`), or `unmatched`: never the raw path,
+ * so labels stay few. Later routes may match too (`/clips/register` also matches `/clips/:id`'s
+ * 405), so it is the route whose handler ran last; when a middleware answered (401, 413, 429), the
+ * route the request was for.
+ */
 function routeTemplate(c: Context): string {
-  const handlers = matchedRoutes(c).filter((r) => r.method !== 'ALL' || !r.path.endsWith('*'));
-  return handlers.at(-1)?.path ?? 'unmatched';
+  const routes = matchedRoutes(c);
+  const isRoute = (r: (typeof routes)[number] | undefined) => r !== undefined && (r.method !== 'ALL' || !r.path.endsWith('*'));
+  const answered = routes[c.req.routeIndex];
+  if (isRoute(answered)) return answered!.path;
+  return routes.filter(isRoute).at(-1)?.path ?? 'unmatched';
 }
