@@ -248,7 +248,7 @@ export interface Clip {
       ]
     | null;
   /**
-   * The thumbnail job's state (queued, running, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
+   * The thumbnail job's state (queued, running, retrying, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
    */
   thumbnail_status?: {} | null;
   /**
