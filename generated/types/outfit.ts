@@ -237,9 +237,122 @@ export interface Outfit {
       ]
     | null;
   /**
-   * The thumbnail job's state (queued, running, retrying, done or failed), its job id, the source used, the error when it failed, and each size made ({size, width, height, uri}).
+   * The thumbnail job's state, its job id, the source used, the error when it failed, and each size made. Filter on it: thumbnail_status.state=failed.
    */
-  thumbnail_status?: {} | null;
+  thumbnail_status?: {
+    /**
+     * queued, running, retrying (after a failed try), done or failed.
+     */
+    state?: "queued" | "running" | "retrying" | "done" | "failed" | null;
+    /**
+     * The job: GET /api/v1/jobs/{job_id}.
+     */
+    job_id?: string | null;
+    /**
+     * Where the image came from: image:<field>, frame:<field> or compose.
+     */
+    source?: string | null;
+    /**
+     * The last try's error, when one failed.
+     */
+    error?: string | null;
+    /**
+     * A frame source's time asked for.
+     */
+    at_seconds?: number | null;
+    /**
+     * Which try is running or ran last.
+     */
+    try?: number | null;
+    requested_at?: string | null;
+    started_at?: string | null;
+    finished_at?: string | null;
+    failed_at?: string | null;
+    /**
+     * When a try failed and the job was left to retry.
+     */
+    retry_after_error_at?: string | null;
+    /**
+     * The sizes made, largest first.
+     *
+     * @maxItems 3
+     */
+    images?:
+      | []
+      | [
+          {
+            /**
+             * 1280x720, 640x360 or 320x180.
+             */
+            size?: string | null;
+            width?: number | null;
+            height?: number | null;
+            uri?: string | null;
+            content_type?: string | null;
+            bytes?: number | null;
+          }
+        ]
+      | [
+          {
+            /**
+             * 1280x720, 640x360 or 320x180.
+             */
+            size?: string | null;
+            width?: number | null;
+            height?: number | null;
+            uri?: string | null;
+            content_type?: string | null;
+            bytes?: number | null;
+          },
+          {
+            /**
+             * 1280x720, 640x360 or 320x180.
+             */
+            size?: string | null;
+            width?: number | null;
+            height?: number | null;
+            uri?: string | null;
+            content_type?: string | null;
+            bytes?: number | null;
+          }
+        ]
+      | [
+          {
+            /**
+             * 1280x720, 640x360 or 320x180.
+             */
+            size?: string | null;
+            width?: number | null;
+            height?: number | null;
+            uri?: string | null;
+            content_type?: string | null;
+            bytes?: number | null;
+          },
+          {
+            /**
+             * 1280x720, 640x360 or 320x180.
+             */
+            size?: string | null;
+            width?: number | null;
+            height?: number | null;
+            uri?: string | null;
+            content_type?: string | null;
+            bytes?: number | null;
+          },
+          {
+            /**
+             * 1280x720, 640x360 or 320x180.
+             */
+            size?: string | null;
+            width?: number | null;
+            height?: number | null;
+            uri?: string | null;
+            content_type?: string | null;
+            bytes?: number | null;
+          }
+        ]
+      | null;
+  } | null;
   /**
    * Schema version the record was written with.
    */

@@ -338,7 +338,7 @@ export class ThumbnailService implements ThumbnailJobs {
       const live = entity.fields.some((f) => f.name === 'deleted_at') ? sql.fragment`AND deleted_at IS NULL` : sql.fragment``;
       const rows = await this.options.pool.any(sql.unsafe`
         SELECT id, ${status} AS status FROM ${sql.identifier([entity.table])}
-        WHERE ${status}->>'state' = 'queued' ${live} ORDER BY id LIMIT 1000`);
+        WHERE (${status} #>> ${sql.literalValue('{state}')}) = 'queued' ${live} ORDER BY id LIMIT 1000`);
       for (const row of rows as readonly { id: string; status: Status }[]) {
         const jobId = row.status.job_id;
         if (typeof jobId !== 'string' || (await this.options.queue.get(THUMBNAIL_QUEUE, jobId))) continue;

@@ -224,7 +224,10 @@ function compileThumbnails(file: ParsedFile, entity: EntityDef, raw: RawThumbnai
     report(file, 'thumbnails.field', `"${raw.field}" must be a read_only array of s3_uri with max_items of at least ${THUMBNAIL_COUNT}`);
   }
   const status = top(raw.status);
-  if (status?.type !== 'object' || !status.readOnly || status.fields) report(file, 'thumbnails.status', `"${raw.status}" must be a read_only object field without declared fields (the job's state)`);
+  const state = status?.fields?.find((f) => f.name === 'state');
+  if (status?.type !== 'object' || !status.readOnly || (status.fields && state?.type !== 'enum')) {
+    report(file, 'thumbnails.status', `"${raw.status}" must be a read_only object field (the job's state), open or with a \`state\` enum`);
+  }
   const uri = (path: string, at: string): string[] => {
     const segments = path.split('.');
     const def = resolvePath(entity, segments);
