@@ -4,11 +4,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { RegistryError } from '../src/registry/errors.ts';
 import { loadRegistry } from '../src/registry/load.ts';
 import { acceptsContentType, parseBytes, renderKey, type MediaDef } from '../src/registry/media.ts';
 import { findField, resolvePath } from '../src/registry/model.ts';
-import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import type { ProjectCopy } from './support/project-copy.ts';
+import { problemsAfter as loadProblems } from './support/registry-problems.ts';
 
 let copy: ProjectCopy | undefined;
 afterEach(() => copy?.remove());
@@ -16,17 +16,7 @@ afterEach(() => copy?.remove());
 const CLIP = 'registry/entities/clip.yaml';
 const OUTFIT = 'registry/entities/outfit.yaml';
 
-function problemsAfter(change: (copy: ProjectCopy) => void): string[] {
-  copy = copyProject();
-  change(copy);
-  try {
-    loadRegistry(copy.registryDir);
-  } catch (error) {
-    expect(error).toBeInstanceOf(RegistryError);
-    return (error as RegistryError).message.split('\n');
-  }
-  throw new Error('the registry loaded without problems');
-}
+const problemsAfter = (change: (copy: ProjectCopy) => void) => loadProblems(change, (made) => (copy = made));
 
 const KEY = 'key: "raw/{episode_id}/{upload_id}-{filename}"';
 

@@ -3,29 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { RegistryError } from '../src/registry/errors.ts';
 import { loadRegistry } from '../src/registry/load.ts';
 import { hasSoftDelete, hasTimestamps, resolvePath } from '../src/registry/model.ts';
 import { runCli } from './support/cli.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import { problemsAfter as loadProblems } from './support/registry-problems.ts';
 
 let copy: ProjectCopy | undefined;
 afterEach(() => copy?.remove());
 
 const EPISODE = 'registry/entities/episode.yaml';
 
-/** Loads a changed copy of the registry and returns its problems as `file: path: message` lines. */
-function problemsAfter(change: (copy: ProjectCopy) => void): string[] {
-  copy = copyProject();
-  change(copy);
-  try {
-    loadRegistry(copy.registryDir);
-  } catch (error) {
-    expect(error).toBeInstanceOf(RegistryError);
-    return (error as RegistryError).message.split('\n');
-  }
-  throw new Error('the registry loaded without problems');
-}
+const problemsAfter = (change: (copy: ProjectCopy) => void) => loadProblems(change, (made) => (copy = made));
 
 describe('the registry in this repository', () => {
   it('compiles to show and episode with mixins, nested fields and aliases', () => {

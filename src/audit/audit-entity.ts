@@ -26,18 +26,35 @@ export function platformField(file: string) {
   });
 }
 
+/**
+ * A platform entity from what sets it apart; the rest is what no platform entity has (mixins,
+ * parts, unique sets, presets, views, upgrades), and its route and table follow its plural.
+ */
+export function platformEntity(def: Pick<EntityDef, 'name' | 'plural' | 'idPrefix' | 'description' | 'fields' | 'permissions' | 'file'> & Partial<Pick<EntityDef, 'route' | 'unique'>>): EntityDef {
+  return {
+    route: def.plural.replace(/_/g, '-'),
+    table: def.plural,
+    schemaVersion: 1,
+    mixins: [],
+    parts: [],
+    unique: [],
+    duplicateWarnings: [],
+    presets: [],
+    views: [],
+    reserved: [],
+    upgrades: [],
+    ...def,
+  };
+}
+
 const field = platformField(SOURCE.file);
 
-export const AUDIT_ENTITY: EntityDef = {
+export const AUDIT_ENTITY: EntityDef = platformEntity({
   name: 'audit_entry',
   plural: 'audit_entries',
   route: 'audit',
   idPrefix: 'aud',
-  table: 'audit_entries',
-  schemaVersion: 1,
   description: 'One write to a record: who, when, what changed (field-level), and the state before.',
-  mixins: [],
-  parts: [],
   fields: [
     field('at', 'datetime', { required: true, indexed: true, description: 'When the change was made.' }),
     field('actor', 'string', { maxLength: 200, description: "Who made it: the token's subject, or X-Actor with AUTH_MODE=off." }),
@@ -54,13 +71,7 @@ export const AUDIT_ENTITY: EntityDef = {
     field('reverts', 'string', { maxLength: 100, description: 'For a revert: the audit entry it undid.' }),
     field('details', 'object', { description: 'What else the change did, e.g. cascaded deletes counted by plural.' }),
   ],
-  unique: [],
-  duplicateWarnings: [],
-  presets: [],
-  views: [],
-  reserved: [],
-  upgrades: [],
   // Entries hold whole records as they were (contact details included): editors and admins only.
   permissions: { ...DEFAULT_PERMISSIONS, read: 'editor' },
   file: SOURCE.file,
-};
+});

@@ -1,7 +1,7 @@
 // The Idempotency-Key store's table as a platform entity (like the audit trail): not in registry/
 // and never served, but described with the same EntityDef so codegen derives its table and
 // migration. One row per (caller, key): claimed while its request runs, then holding the answer.
-import { platformField } from '../audit/audit-entity.ts';
+import { platformEntity, platformField } from '../audit/audit-entity.ts';
 import { DEFAULT_PERMISSIONS, type EntityDef } from '../registry/model.ts';
 
 export const IDEMPOTENCY_STATES = ['in_progress', 'completed'] as const;
@@ -13,16 +13,11 @@ export const MAX_KEY_LENGTH = 255;
 const FILE = 'src/idempotency/idempotency-entity.ts';
 const field = platformField(FILE);
 
-export const IDEMPOTENCY_ENTITY: EntityDef = {
+export const IDEMPOTENCY_ENTITY: EntityDef = platformEntity({
   name: 'idempotency_key',
   plural: 'idempotency_keys',
-  route: 'idempotency-keys',
   idPrefix: 'idem',
-  table: 'idempotency_keys',
-  schemaVersion: 1,
   description: 'An Idempotency-Key a caller sent with a POST: the request it stands for and, once answered, the answer to replay.',
-  mixins: [],
-  parts: [],
   fields: [
     field('scope', 'string', { required: true, maxLength: 300, description: 'Whose key it is: keys are per caller (the token subject, or X-Actor with AUTH_MODE=off).' }),
     field('key', 'string', { required: true, maxLength: MAX_KEY_LENGTH, description: 'The Idempotency-Key value.' }),
@@ -38,11 +33,6 @@ export const IDEMPOTENCY_ENTITY: EntityDef = {
     field('body', 'text', { description: 'The stored answer: its body, as sent.' }),
   ],
   unique: [['scope', 'key']],
-  duplicateWarnings: [],
-  presets: [],
-  views: [],
-  reserved: [],
-  upgrades: [],
   permissions: { ...DEFAULT_PERMISSIONS, read: 'admin' },
   file: FILE,
-};
+});

@@ -2,7 +2,7 @@
 // but described with the same EntityDef, so codegen derives their table and migration and the
 // list query language (filters, _sort, paging, _fields) works on GET /api/v1/uploads unchanged.
 // One row per presigned upload: what it is for, where it lands, and how it ended.
-import { platformField } from '../audit/audit-entity.ts';
+import { platformEntity, platformField } from '../audit/audit-entity.ts';
 import { DEFAULT_PERMISSIONS, type EntityDef } from '../registry/model.ts';
 
 export const UPLOAD_STATES = ['pending', 'completed', 'aborted', 'expired'] as const;
@@ -11,16 +11,11 @@ export type UploadState = (typeof UPLOAD_STATES)[number];
 const FILE = 'src/media/upload-entity.ts';
 const field = platformField(FILE);
 
-export const UPLOAD_ENTITY: EntityDef = {
+export const UPLOAD_ENTITY: EntityDef = platformEntity({
   name: 'upload',
   plural: 'uploads',
-  route: 'uploads',
   idPrefix: 'upl',
-  table: 'uploads',
-  schemaVersion: 1,
   description: 'A presigned upload of a file into a media field of a record: where it lands, who asked, and how it ended.',
-  mixins: [],
-  parts: [],
   fields: [
     field('entity', 'string', { required: true, indexed: true, maxLength: 100, description: 'The entity of the record the file is for.' }),
     field('record_id', 'string', { indexed: true, maxLength: 100, description: 'The record the file is for; null when completing creates it.' }),
@@ -44,13 +39,7 @@ export const UPLOAD_ENTITY: EntityDef = {
     field('expires_at', 'datetime', { required: true, indexed: true, description: 'A pending upload past this is expired and its partial object removed.' }),
     field('completed_at', 'datetime', { description: 'When it was completed.' }),
   ],
-  unique: [],
-  duplicateWarnings: [],
-  presets: [],
-  views: [],
-  reserved: [],
-  upgrades: [],
   // Uploads name files of records: who may write records may see them.
   permissions: { ...DEFAULT_PERMISSIONS, read: 'editor' },
   file: FILE,
-};
+});
