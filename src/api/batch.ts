@@ -10,6 +10,7 @@ import type { EntityActions } from './entity-actions.ts';
 import type { Operation } from '../registry/model.ts';
 import type { Classified, ErrorClassifier } from './failures.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
+import { isJsonObject } from '../registry/own.ts';
 
 export const MAX_BATCH_OPERATIONS = 1000;
 const OPERATIONS = ['create', 'update', 'replace', 'delete'] as const;
@@ -30,11 +31,10 @@ export type BatchOutcome =
   | { readonly applied: true; readonly results: readonly BatchItemResult[] }
   | { readonly applied: false; readonly failure: Classified };
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The operations of a batch body, or a 400 for the request as a whole. */
 export function readOperations(body: unknown): unknown[] {
-  const operations = isObject(body) ? body.operations : undefined;
+  const operations = isJsonObject(body) ? body.operations : undefined;
   if (!Array.isArray(operations) || operations.length === 0) {
     throw ApiError.single(400, 'INVALID_BODY', 'send {"operations": [{"op": "create", "data": {...}}, {"op": "update", "id": "...", "data": {...}}, ...]}', 'operations');
   }
@@ -64,7 +64,7 @@ const written = (status: number, { record, warnings }: { record: { id: string };
 
 async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Promise<ItemSuccess> {
   const bad = (message: string, field: string | null = null) => ApiError.single(400, 'INVALID_OPERATION', message, field);
-  if (!isObject(raw)) throw bad('an operation is an object such as {"op": "create", "data": {...}}');
+  if (!isJsonObject(raw)) throw bad('an operation is an object such as {"op": "create", "data": {...}}');
   const op = raw.op;
   if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) throw bad(`op must be one of: ${OPERATIONS.join(', ')}`, 'op');
   if (op !== 'create' && typeof raw.id !== 'string') throw bad(`${op} needs the record's "id"`, 'id');
@@ -113,7 +113,7 @@ export async function runBatch(
     if (!known) throw error;
     return known;
   };
-  const opName = (raw: unknown) => (isObject(raw) && (OPERATIONS as readonly unknown[]).includes(raw.op) ? (raw.op as OperationName) : null);
+  const opName = (raw: unknown) => (isJsonObject(raw) && (OPERATIONS as readonly unknown[]).includes(raw.op) ? (raw.op as OperationName) : null);
   const results: BatchItemResult[] = [];
 
   if (!options.atomic) {
@@ -122,7 +122,7 @@ export async function runBatch(
         results.push({ index, op: opName(raw), ...(await runOne(runner, raw, options.pool)) });
       } catch (error) {
         const failure = failureOf(error);
-        const id = isObject(raw) && typeof raw.id === 'string' ? raw.id : null;
+        const id = isJsonObject(raw) && typeof raw.id === 'string' ? raw.id : null;
         results.push({ index, op: opName(raw), status: failure.status, id, errors: located(index, failure.problems) });
       }
     }

@@ -63,6 +63,12 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
+/** The JSON body when one was sent, undefined for none: for routes whose body is optional. */
+export async function readOptionalJsonBody(c: Context): Promise<unknown> {
+  const sent = c.req.header('transfer-encoding') !== undefined || (c.req.header('content-length') ?? '0') !== '0';
+  return sent ? readJsonBody(c) : undefined;
+}
+
 export async function readJsonBody(c: Context): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!JSON_TYPE.test(type)) {

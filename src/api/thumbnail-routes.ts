@@ -6,7 +6,7 @@ import type { Context, Hono } from 'hono';
 import type { EntityDef } from '../registry/model.ts';
 import type { ThumbnailJobs, ThumbnailRecords } from '../media/services.ts';
 import { ThumbnailRecordGone } from '../media/thumbnail-jobs.ts';
-import { readJsonBody } from './body.ts';
+import { readOptionalJsonBody } from './body.ts';
 import { actorOf } from './authentication.ts';
 import { allow, authorize } from './authorization.ts';
 import type { EntityActions } from './entity-actions.ts';
@@ -55,8 +55,7 @@ function parseAt(value: unknown, field: string): number {
 /** `?at=` or a body `{at_seconds}`; neither: the source's own time. */
 async function atSecondsOf(c: Context): Promise<number | undefined> {
   const at = queryParams(c, ['at']).get('at');
-  const hasBody = (c.req.header('content-length') ?? '0') !== '0' || c.req.header('transfer-encoding') !== undefined;
-  const body = hasBody ? await readJsonBody(c) : undefined;
+  const body = await readOptionalJsonBody(c);
   if (body !== undefined && !isPlainObject(body)) throw ApiError.single(422, 'VALIDATION_ERROR', 'the body must be an object such as {"at_seconds": 2}');
   if (body !== undefined) {
     const unknown = Object.keys(body).filter((key) => key !== 'at_seconds');

@@ -13,7 +13,7 @@ import { writeMeta } from './audit-routes.ts';
 import { actorOf } from './authentication.ts';
 import { allow, authorize, authorizeQuery, unreadableCounts, withoutFields } from './authorization.ts';
 import { countFieldReaches } from '../query/reach.ts';
-import { readJsonBody } from './body.ts';
+import { readJsonBody, readOptionalJsonBody } from './body.ts';
 import { warningsMetadata } from './duplicates.ts';
 import { methodNotAllowed, pageMetadata, sendData } from './envelope.ts';
 import { ApiError, notFound } from './errors.ts';
@@ -45,12 +45,6 @@ async function answering<T>(work: () => Promise<T>): Promise<T> {
     if (error instanceof UploadRefused) throw ApiError.single(error.status, error.code, error.message, error.field);
     throw error;
   }
-}
-
-/** A JSON body when one was sent; undefined for none (complete and abort need not send one). */
-async function optionalBody(c: Context): Promise<unknown> {
-  const sent = c.req.header('transfer-encoding') !== undefined || (c.req.header('content-length') ?? '0') !== '0';
-  return sent ? readJsonBody(c) : undefined;
 }
 
 const uploadIdShape = new RegExp(idPattern(UPLOAD_ENTITY.idPrefix));
@@ -112,7 +106,7 @@ export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string)
   app.post(`${item}/complete`, async (c) => {
     const id = idOf(c);
     queryParams(c, []);
-    const body = await optionalBody(c);
+    const body = await readOptionalJsonBody(c);
     const service = serviceOf(ctx);
     const pending = await service.uploads.get(id);
     if (!pending) throw notFound('upload', id);
@@ -132,7 +126,7 @@ export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string)
   app.post(`${item}/abort`, async (c) => {
     const id = idOf(c);
     queryParams(c, []);
-    await optionalBody(c);
+    await readOptionalJsonBody(c);
     const { upload, leftover } = await answering(() => serviceOf(ctx).abort(id, actorOf(c, ACTOR_MAX)));
     return send(c, upload, { extra: leftover ? { leftover } : {} });
   });

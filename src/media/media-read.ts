@@ -2,6 +2,7 @@
 // service manages (only those it presigns), the thumbnail sizes, and which image of a record's
 // thumbnail status serves a size. Used by api/media-access-routes.ts.
 import { parseS3Uri } from './storage.ts';
+import { isJsonObject } from '../registry/own.ts';
 
 /** The sizes a thumbnail job makes (seed 8.12: 16:9, cover crop), largest first. */
 export const THUMBNAIL_SIZES = ['1280x720', '640x360', '320x180'] as const;
@@ -24,18 +25,17 @@ export function managedObject(uri: string, buckets: readonly string[]): ManagedO
   return { ...parsed, filename: parsed.key.split('/').at(-1) || parsed.key };
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The URI of the image of `size` in a thumbnail status (`{state, images: [{size, width, height, uri}]}`),
  * or the state it is in when there is none (`none` when the record never had a job).
  */
 export function thumbnailUri(status: unknown, size: ThumbnailSize): { uri: string } | { state: string } {
-  const state = isObject(status) && typeof status.state === 'string' ? status.state : 'none';
-  const images = isObject(status) && Array.isArray(status.images) ? status.images : [];
+  const state = isJsonObject(status) && typeof status.state === 'string' ? status.state : 'none';
+  const images = isJsonObject(status) && Array.isArray(status.images) ? status.images : [];
   const [width, height] = size.split('x').map(Number);
   const image = images.find(
-    (i): i is Record<string, unknown> => isObject(i) && typeof i.uri === 'string' && (i.size === size || (i.width === width && i.height === height)),
+    (i): i is Record<string, unknown> => isJsonObject(i) && typeof i.uri === 'string' && (i.size === size || (i.width === width && i.height === height)),
   );
   return image ? { uri: image.uri as string } : { state };
 }

@@ -17,6 +17,7 @@ import { ApiError, listedProblems, type ApiProblem } from '../api/errors.ts';
 import type { ErrorClassifier } from '../api/failures.ts';
 import { fieldNamed, mediaFields, type FieldAtPath } from './media-fields.ts';
 import { MediaUnavailable, s3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
+import { isJsonObject } from '../registry/own.ts';
 
 /** Keys one run handles when the body does not say. */
 export const DEFAULT_REGISTER_KEYS = 10_000;
@@ -94,7 +95,6 @@ export class RegistrationStopped extends Error {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const invalid = (message: string, field: string) => ApiError.single(422, 'VALIDATION_ERROR', message, field);
 
 /**
@@ -102,7 +102,7 @@ const invalid = (message: string, field: string) => ApiError.single(422, 'VALIDA
  * arrive already in the current model's shape (the route translates older API versions).
  */
 export function parseRegisterBody(entity: EntityDef, body: unknown, fieldIn: (path: string) => string = (p) => p): RegisterPlan {
-  if (!isObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'send {"prefix": "raw/2024/", "field": "file_reference", "defaults": {...}, "dry_run": false, "max_keys": 10000}');
+  if (!isJsonObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'send {"prefix": "raw/2024/", "field": "file_reference", "defaults": {...}, "dry_run": false, "max_keys": 10000}');
   const unknown = Object.keys(body).filter((key) => !(BODY_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) throw ApiError.single(400, 'INVALID_BODY', `unknown key "${unknown[0]}"; a register body has: ${BODY_KEYS.join(', ')}`, unknown[0]!);
 
@@ -125,7 +125,7 @@ export function parseRegisterBody(entity: EntityDef, body: unknown, fieldIn: (pa
   }
 
   const defaults = body.defaults ?? {};
-  if (!isObject(defaults)) throw invalid('defaults must be an object: the values every registered record starts from', 'defaults');
+  if (!isJsonObject(defaults)) throw invalid('defaults must be an object: the values every registered record starts from', 'defaults');
   const filled = [field!.path[0]!, field!.field.media?.sizeField, field!.field.media?.etagField].filter((name): name is string => name !== undefined);
   const clash = filled.find((name) => Object.hasOwn(defaults, name));
   if (clash) throw invalid(`defaults may not set ${clash}: registering fills it from each object`, `defaults.${clash}`);
@@ -143,7 +143,7 @@ function setAt(target: Record<string, unknown>, path: readonly string[], value: 
   let at = target;
   for (const key of path.slice(0, -1)) {
     const child = Object.hasOwn(at, key) ? at[key] : undefined;
-    const next = isObject(child) ? child : {};
+    const next = isJsonObject(child) ? child : {};
     Object.defineProperty(at, key, { value: next, enumerable: true, writable: true, configurable: true });
     at = next;
   }

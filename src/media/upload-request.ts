@@ -4,7 +4,7 @@
 // what it may.
 import { acceptedTypes, acceptsContentType } from '../registry/media.ts';
 import type { EntityDef, Model } from '../registry/model.ts';
-import { ownValue } from '../registry/own.ts';
+import { ownValue, isJsonObject } from '../registry/own.ts';
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
 import { UploadRefused } from './upload-refused.ts';
 import { mediaFields, type MediaField } from './media-fields.ts';
@@ -34,7 +34,6 @@ export function uploadEntities(model: Model): EntityDef[] {
   return model.entities.filter((entity) => mediaFields(entity).length > 0);
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // C0 controls, DEL and C1 controls: never part of a file name a person typed.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -63,7 +62,7 @@ function findEntity(model: Model, name: string): EntityDef | undefined {
 
 /** The body of POST /uploads as an UploadRequest, or the refusal that says what is wrong. */
 export function parseUploadRequest(model: Model, body: unknown): UploadRequest {
-  if (!isObject(body)) throw new UploadRefused(400, 'INVALID_BODY', `the request body must be a JSON object with ${UPLOAD_BODY_KEYS.join(', ')}`);
+  if (!isJsonObject(body)) throw new UploadRefused(400, 'INVALID_BODY', `the request body must be a JSON object with ${UPLOAD_BODY_KEYS.join(', ')}`);
   const unknown = Object.keys(body).filter((key) => !(UPLOAD_BODY_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) throw invalid(unknown[0]!, `${unknown[0]} is not part of an upload request; send ${UPLOAD_BODY_KEYS.join(', ')}`);
   const value = (key: string) => ownValue(body, key);
@@ -84,7 +83,7 @@ export function parseUploadRequest(model: Model, body: unknown): UploadRequest {
   const id = value('id') ?? null;
   if (id !== null && (typeof id !== 'string' || id === '')) throw invalid('id', `id must be the id of the ${entity.name} the file is for (or left out to create one on complete)`);
   const defaults = value('defaults') ?? null;
-  if (defaults !== null && !isObject(defaults)) throw invalid('defaults', `defaults must be an object: the other fields of the ${entity.name} completing creates`);
+  if (defaults !== null && !isJsonObject(defaults)) throw invalid('defaults', `defaults must be an object: the other fields of the ${entity.name} completing creates`);
   if (defaults !== null && id !== null) throw invalid('defaults', `defaults are for an upload that creates its ${entity.name} (no id); with an id, the record is updated`);
   if (defaults !== null && Object.hasOwn(defaults, target.path[0]!) && target.path.length === 1) {
     throw invalid(`defaults.${target.name}`, `defaults must not set ${target.name}: the upload sets it`);

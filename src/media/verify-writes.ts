@@ -7,6 +7,7 @@ import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { acceptedTypes, acceptsContentType } from '../registry/media.ts';
 import { mediaFields, valueAtPath } from './media-fields.ts';
 import { parseS3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
+import { isJsonObject } from '../registry/own.ts';
 
 /** A problem with one media value, as the API reports it (422). */
 export interface MediaProblem {
@@ -32,11 +33,10 @@ const PARALLEL_HEADS = 8;
 export function mediaValues(entity: EntityDef, body: unknown, skip: (uri: string, field: FieldDef) => boolean = () => false): { field: FieldDef; uri: string }[] {
   return mediaFields(entity)
     .filter((target) => target.media.verify)
-    .map((target) => ({ field: target.field, uri: isRecord(body) ? valueAtPath(body, target.path) : undefined }))
+    .map((target) => ({ field: target.field, uri: isJsonObject(body) ? valueAtPath(body, target.path) : undefined }))
     .filter((v): v is { field: FieldDef; uri: string } => typeof v.uri === 'string' && !skip(v.uri, v.field));
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class MediaWriteCheck {
   constructor(private readonly storage: MediaStorage) {}

@@ -3,6 +3,9 @@
 // Object.prototype: reading it must not find the inherited member, and writing it must create a
 // property rather than set the object's prototype.
 
+/** A JSON object (not null, not an array): what a body or a document must be before its keys are read. */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** The value of `key` when `record` has it as its own property; otherwise undefined. */
 export function ownValue<T>(record: Readonly<Record<string, T>> | undefined | null, key: string): T | undefined {
   return record !== undefined && record !== null && Object.hasOwn(record, key) ? record[key] : undefined;
