@@ -5,7 +5,8 @@
 import type { Context, Hono } from 'hono';
 import type { EntityDef } from '../registry/model.ts';
 import { fieldNamed, s3UriFields, valueAtPath } from '../media/media-fields.ts';
-import { managedObject, MAX_READ_URL_SECONDS, THUMBNAIL_SIZES, thumbnailUri, type ThumbnailSize } from '../media/media-read.ts';
+import { managedObject, MAX_READ_URL_SECONDS, thumbnailUri } from '../media/media-read.ts';
+import { THUMBNAIL_SIZES } from '../registry/media.ts';
 import type { MediaServices } from '../media/services.ts';
 import { ownValue } from '../registry/own.ts';
 import { allow } from './authorization.ts';
@@ -53,15 +54,16 @@ export function mountMediaAccess(app: Hono, ctx: MediaRouteContext, entity: Enti
     const path = `${item}/thumbnails/:size`;
     app.get(path, allow(entity, 'read'), async (c) => {
       queryParams(c, []);
-      const size = c.req.param('size') ?? '';
-      if (!(THUMBNAIL_SIZES as readonly string[]).includes(size)) throw ApiError.single(404, 'NOT_FOUND', `no thumbnail size ${size}; the sizes are ${THUMBNAIL_SIZES.join(', ')}`, 'size');
+      const asked = c.req.param('size') ?? '';
+      const size = THUMBNAIL_SIZES.find((s) => s.label === asked);
+      if (!size) throw ApiError.single(404, 'NOT_FOUND', `no thumbnail size ${asked}; the sizes are ${THUMBNAIL_SIZES.map((s) => s.label).join(', ')}`, 'size');
       const media = requireMedia(ctx);
       const record = await actions.requireLive(c.req.param('id') ?? '');
-      const found = thumbnailUri(ownValue(record, thumbnails.status), size as ThumbnailSize);
+      const found = thumbnailUri(ownValue(record, thumbnails.status), size);
       if ('state' in found) {
-        throw ApiError.single(404, 'THUMBNAIL_NOT_READY', `${entity.name} ${record.id} has no ${size} thumbnail yet (${thumbnails.status}.state: ${found.state}); POST /api/${version}/${entity.route}/${record.id}/thumbnails makes them`);
+        throw ApiError.single(404, 'THUMBNAIL_NOT_READY', `${entity.name} ${record.id} has no ${size.label} thumbnail yet (${thumbnails.status}.state: ${found.state}); POST /api/${version}/${entity.route}/${record.id}/thumbnails makes them`);
       }
-      return redirectTo(c, media, found.uri, `the ${size} thumbnail of ${entity.name} ${record.id}`);
+      return redirectTo(c, media, found.uri, `the ${size.label} thumbnail of ${entity.name} ${record.id}`);
     });
     app.all(path, methodNotAllowed(ctx.model, 'GET'));
   }

@@ -3,7 +3,8 @@
 import { withArticle, type Model } from '../registry/model.ts';
 import type { JsonSchema } from './json-schema.ts';
 import { s3UriFields } from '../media/media-fields.ts';
-import { MAX_READ_URL_SECONDS, THUMBNAIL_SIZES } from '../media/media-read.ts';
+import { MAX_READ_URL_SECONDS } from '../media/media-read.ts';
+import { THUMBNAIL_SIZES } from '../registry/media.ts';
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -40,7 +41,7 @@ export function mediaAccessPaths(model: Model): Record<string, JsonSchema> {
       }
       if (entity.thumbnails) {
         paths[`${item}/thumbnails/{size}`] = {
-          parameters: [idParam, { name: 'size', in: 'path', required: true, schema: { enum: [...THUMBNAIL_SIZES] } }],
+          parameters: [idParam, { name: 'size', in: 'path', required: true, schema: { enum: THUMBNAIL_SIZES.map((s) => s.label) } }],
           get: {
             tags: [entity.plural],
             operationId: `${version.name}_read_${entity.name}_thumbnail`,

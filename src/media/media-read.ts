@@ -3,10 +3,7 @@
 // thumbnail status serves a size. Used by api/media-access-routes.ts.
 import { parseS3Uri } from './storage.ts';
 import { isJsonObject } from '../registry/own.ts';
-
-/** The sizes a thumbnail job makes (seed 8.12: 16:9, cover crop), largest first. */
-export const THUMBNAIL_SIZES = ['1280x720', '640x360', '320x180'] as const;
-export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number];
+import type { ThumbnailSize } from '../registry/media.ts';
 
 /** A presigned download lives this long at most: the redirect is followed at once. */
 export const MAX_READ_URL_SECONDS = 300;
@@ -33,9 +30,8 @@ export function managedObject(uri: string, buckets: readonly string[]): ManagedO
 export function thumbnailUri(status: unknown, size: ThumbnailSize): { uri: string } | { state: string } {
   const state = isJsonObject(status) && typeof status.state === 'string' ? status.state : 'none';
   const images = isJsonObject(status) && Array.isArray(status.images) ? status.images : [];
-  const [width, height] = size.split('x').map(Number);
   const image = images.find(
-    (i): i is Record<string, unknown> => isJsonObject(i) && typeof i.uri === 'string' && (i.size === size || (i.width === width && i.height === height)),
+    (i): i is Record<string, unknown> => isJsonObject(i) && typeof i.uri === 'string' && (i.size === size.label || (i.width === size.width && i.height === size.height)),
   );
   return image ? { uri: image.uri as string } : { state };
 }

@@ -11,10 +11,10 @@ import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
 import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
 import { checkVersionsAndParts } from './compile-versions.ts';
-import { acceptsContentType, keyFields, keyTemplateProblems, MAX_OBJECT_BYTES, parseBytes, type MediaDef, type MediaKind, type ThumbnailSource, type ThumbnailsDef } from './media.ts';
+import { acceptsContentType, keyFields, keyTemplateProblems, MAX_OBJECT_BYTES, parseBytes, THUMBNAIL_SIZES, type MediaDef, type MediaKind, type ThumbnailSource, type ThumbnailsDef } from './media.ts';
 
-/** A thumbnail job writes 1280×720, 640×360 and 320×180 (seed 8.12). */
-const THUMBNAIL_COUNT = 3;
+/** A thumbnail job writes one file per size (seed 8.12). */
+const THUMBNAIL_COUNT = THUMBNAIL_SIZES.length;
 
 export interface RawRegistry {
   readonly registry: ParsedFile;

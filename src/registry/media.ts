@@ -44,6 +44,20 @@ export type ThumbnailSource =
   | { readonly kind: 'frame'; readonly path: readonly string[]; readonly atSeconds: number }
   | { readonly kind: 'compose'; readonly over: readonly string[]; readonly under?: readonly string[] };
 
+export interface ThumbnailSize {
+  /** `1280x720`: the size's name in keys, statuses and URLs. */
+  readonly label: string;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The sizes a thumbnail job makes (seed 8.12: 16:9, cover crop), largest first. */
+export const THUMBNAIL_SIZES: readonly ThumbnailSize[] = Object.freeze([
+  { label: '1280x720', width: 1280, height: 720 },
+  { label: '640x360', width: 640, height: 360 },
+  { label: '320x180', width: 320, height: 180 },
+]);
+
 export interface ThumbnailsDef {
   /** The read-only array of s3_uri the thumbnail job fills, largest first. */
   readonly field: string;
