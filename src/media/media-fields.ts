@@ -3,6 +3,7 @@
 // what POST /{plural}/register fills. Found from the registry, so a new field needs no code.
 import type { MediaDef } from '../registry/media.ts';
 import type { EntityDef, FieldDef } from '../registry/model.ts';
+import { isJsonObject, ownValue, setOwn } from '../registry/own.ts';
 
 export interface FieldAtPath {
   /** The dotted path clients use, e.g. `wardrobe.main_outfit.overall_image`. */
@@ -38,6 +39,27 @@ export function mediaFields(entity: EntityDef): MediaField[] {
 /** The field at a dotted path among `fields`, or undefined (names are compared as strings, never used as keys). */
 export function fieldNamed(fields: readonly FieldAtPath[], name: string): FieldAtPath | undefined {
   return fields.find((f) => f.name === name);
+}
+
+/** Sets `value` at a registry path of `target`, copying (or making) the objects on the way; returns `target`. */
+export function setAtPath(target: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (rest.length === 0) {
+    setOwn(target, head!, value);
+    return target;
+  }
+  const child = ownValue(target, head!);
+  setOwn(target, head!, setAtPath(isJsonObject(child) ? { ...child } : {}, rest, value));
+  return target;
+}
+
+/** `values` with the file's URI in its field, and the object's size and ETag in the field's companions. */
+export function withFile(values: Record<string, unknown>, target: FieldAtPath, uri: string, object: { readonly size: number; readonly etag: string }): Record<string, unknown> {
+  setAtPath(values, target.path, uri);
+  const media = target.field.media;
+  if (media?.sizeField) setOwn(values, media.sizeField, object.size);
+  if (media?.etagField) setOwn(values, media.etagField, object.etag);
+  return values;
 }
 
 /** The value at a path of a record; undefined when any step is missing. */

@@ -15,7 +15,7 @@ import type { EntityActions } from '../api/entity-actions.ts';
 import type { Warning } from '../api/duplicates.ts';
 import { ApiError, listedProblems, type ApiProblem } from '../api/errors.ts';
 import type { ErrorClassifier } from '../api/failures.ts';
-import { fieldNamed, mediaFields, type FieldAtPath } from './media-fields.ts';
+import { fieldNamed, mediaFields, withFile, type FieldAtPath } from './media-fields.ts';
 import { MediaUnavailable, s3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 import { isJsonObject } from '../registry/own.ts';
 
@@ -138,26 +138,9 @@ export function parseRegisterBody(entity: EntityDef, body: unknown, fieldIn: (pa
   return { entity, field: field!, prefix, defaults, dryRun: body.dry_run === true, maxKeys };
 }
 
-/** Sets a value at a path of a plain object, creating the objects on the way. */
-function setAt(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let at = target;
-  for (const key of path.slice(0, -1)) {
-    const child = Object.hasOwn(at, key) ? at[key] : undefined;
-    const next = isJsonObject(child) ? child : {};
-    Object.defineProperty(at, key, { value: next, enumerable: true, writable: true, configurable: true });
-    at = next;
-  }
-  Object.defineProperty(at, path.at(-1)!, { value, enumerable: true, writable: true, configurable: true });
-}
-
 /** The create body for one object: the defaults, the URI in the field, its size and ETag. */
 function recordValues(plan: RegisterPlan, uri: string, size: number, etag: string): Record<string, unknown> {
-  const values = structuredClone(plan.defaults) as Record<string, unknown>;
-  setAt(values, plan.field.path, uri);
-  const media = plan.field.field.media;
-  if (media?.sizeField) setAt(values, [media.sizeField], size);
-  if (media?.etagField) setAt(values, [media.etagField], etag);
-  return values;
+  return withFile(structuredClone(plan.defaults) as Record<string, unknown>, plan.field, uri, { size, etag });
 }
 
 class TrialDone extends Error {}

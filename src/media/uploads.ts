@@ -17,7 +17,7 @@ import { s3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 import { UPLOAD_ENTITY } from './upload-entity.ts';
 import { UploadRefused } from './upload-refused.ts';
 import { formatBytes, MAX_SINGLE_PUT_BYTES, type UploadRequest } from './upload-request.ts';
-import { mediaFields, type MediaField } from './media-fields.ts';
+import { mediaFields, setAtPath, withFile, type MediaField } from './media-fields.ts';
 import { UploadCleanup } from './upload-cleanup.ts';
 import type { UploadRow, UploadStore } from './upload-store.ts';
 
@@ -68,18 +68,6 @@ export function partLayout(sizeBytes: number, partBytes: number): { partSize: nu
 
 const sizeOfPart = (upload: { size_bytes: number; part_size: number | null; part_count: number | null }, n: number) =>
   n < upload.part_count! ? upload.part_size! : upload.size_bytes - upload.part_size! * (upload.part_count! - 1);
-
-/** `{a: {b: value}}` for the path a.b: a merge patch setting one (nested) field. */
-function setAt(target: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
-  const [head, ...rest] = path;
-  if (rest.length === 0) {
-    target[head!] = value;
-    return target;
-  }
-  const child = ownValue(target, head!);
-  target[head!] = setAt(typeof child === 'object' && child !== null && !Array.isArray(child) ? { ...(child as Record<string, unknown>) } : {}, rest, value);
-  return target;
-}
 
 const baseType = (type: string | null) => (type ?? '').split(';')[0]!.trim().toLowerCase();
 
@@ -136,7 +124,7 @@ export class UploadService {
       values = await writes.requireLive(request.id);
     } else {
       // Validated with a stand-in URI of the right shape: the real one needs the values for its key.
-      values = writes.checkCreate(setAt(structuredClone(request.defaults ?? {}), request.target.path, s3Uri(bucket, `${request.target.media.prefix}${uploadId}`)));
+      values = writes.checkCreate(setAtPath(structuredClone(request.defaults ?? {}), request.target.path, s3Uri(bucket, `${request.target.media.prefix}${uploadId}`)));
     }
     const key = renderKey(request.target.media, this.keyValues(request, uploadId, values));
     if (!key.startsWith(request.target.media.prefix)) throw new Error(`the key ${key} left the prefix ${request.target.media.prefix}`);
@@ -282,7 +270,7 @@ export class UploadService {
     const target = entity && mediaFields(entity).find((f) => f.name === row.field);
     if (!entity || !target) throw new UploadRefused(409, 'CONFLICT', `${row.entity}.${row.field} no longer takes uploads (the registry changed since upload ${id} was presigned)`);
     const writes = this.writes(entity.name);
-    const fileValues = (values: Record<string, unknown>) => this.withFile(values, target, row.uri, object);
+    const fileValues = (values: Record<string, unknown>) => withFile(values, target, row.uri, object);
     const writeMeta: WriteMeta = { ...meta, verifiedMedia: new Set([...(meta.verifiedMedia ?? []), row.uri]) };
     return transact(this.options.pool, async (tx) => {
       const locked = await this.uploads.lock(id, tx);
@@ -297,13 +285,6 @@ export class UploadService {
   }
 
   /** The values with the file set at the field's path, and its size and ETag where the media asks. */
-  private withFile(values: Record<string, unknown>, target: MediaField, uri: string, object: ObjectInfo): Record<string, unknown> {
-    setAt(values, target.path, uri);
-    if (target.media.sizeField) values[target.media.sizeField] = object.size;
-    if (target.media.etagField) values[target.media.etagField] = object.etag;
-    return values;
-  }
-
   /**
    * Aborts the caller's pending upload, then S3 drops its parts and an object left at its key
    * (marked first, so a complete cannot set the file while it is being removed). S3 failing the
