@@ -85,7 +85,7 @@ async function total(where: string, params: unknown[], estimatedOnly: boolean): 
 }
 
 async function list(c: Context, search: boolean) {
-  let query;
+  let query: ReturnType<typeof parseList>;
   try {
     query = parseList(new URL(c.req.url).searchParams, search);
   } catch (error) {

@@ -43,7 +43,10 @@ const chance = (rng: Rng, p: number) => rng() < p;
 function weighted<T>(rng: Rng, entries: readonly (readonly [T, number])[]): T {
   const sum = entries.reduce((s, [, w]) => s + w, 0);
   let r = rng() * sum;
-  for (const [value, w] of entries) if ((r -= w) < 0) return value;
+  for (const [value, w] of entries) {
+    r -= w;
+    if (r < 0) return value;
+  }
   return entries[entries.length - 1]![0];
 }
 

@@ -81,7 +81,7 @@ async function recreate(url: string): Promise<void> {
  * dropped and rebuilt from scratch: its data is disposable and is seeded again.
  */
 export async function migrateBenchDatabase(url: string, migrationsDir: string, log: (line: string) => void): Promise<void> {
-  let applied;
+  let applied: Awaited<ReturnType<typeof migrateUp>>;
   try {
     applied = await migrateUp(url, migrationsDir);
   } catch (error) {

@@ -90,7 +90,7 @@ async function preflight(scenarios: readonly Scenario[], servers: Record<ServerN
       const base = await probe(servers.baseline.url, p);
       const agree = mine.status === 200 && base.status === 200 ? (JSON.stringify(ids(mine.body)) === JSON.stringify(ids(base.body)) ? 'same ids' : 'DIFFERENT ids') : '';
       const line =
-        `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}` + (agree ? `; ${agree}` : '');
+        `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}${agree ? `; ${agree}` : ''}`;
       log(`  (${scenario.key}) ${line}`);
       notes.push({ scenario, line, problem: mine.status !== 200 || base.status !== 200 || agree === 'DIFFERENT ids' });
     }

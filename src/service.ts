@@ -85,7 +85,7 @@ export async function prepareSchema(config: Config, databaseUrl: string, logger:
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: Server, port: number, _host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) =>
       reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; set PORT to another one`) : error);

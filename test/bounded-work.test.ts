@@ -203,7 +203,7 @@ describe('REQUEST_TIMEOUT_MS', () => {
   it('a write waiting past the deadline answers 503 REQUEST_TIMEOUT, and what it wrote is rolled back', async () => {
     const holder = new pg.Client({ connectionString: db!.url });
     await holder.connect();
-    let reply;
+    let reply: Awaited<ReturnType<NonNullable<typeof service>["request"]>>;
     try {
       // Another session holds every wardrobe item's lock: the create links its UI element, then
       // waits for the wardrobe past its deadline.

@@ -589,8 +589,8 @@ describe('release snapshots', () => {
     expect(snapshot.registry_version).toBe('1.7.0');
     expect(snapshot.entities.episode).toMatchObject({ schema_version: 1, file: 'registry/entities/episode.yaml' });
     expect(snapshot.entities.episode!.fields['wardrobe.shoes.color']).toMatchObject({ type: 'string', max_length: 100 });
-    expect(snapshot.entities.episode!.fields['approval_status']).toMatchObject({ mixin: 'approval', type: 'enum', default: 'approved' });
-    expect(snapshot.entities.episode!.fields['show_id']).toMatchObject({ type: 'ref', to: 'show', cardinality: 'one', indexed: true });
+    expect(snapshot.entities.episode!.fields.approval_status).toMatchObject({ mixin: 'approval', type: 'enum', default: 'approved' });
+    expect(snapshot.entities.episode!.fields.show_id).toMatchObject({ type: 'ref', to: 'show', cardinality: 'one', indexed: true });
     expect(snapshot.entities.episode!.unique).toEqual([['show_id', 'season', 'episode_number']]);
   });
 

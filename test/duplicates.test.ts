@@ -18,7 +18,7 @@ interface Warning {
 
 let serial = 0;
 /** A clip with its own file, unless the test says otherwise. */
-const clipBody = (fields: Record<string, unknown> = {}) => ({ talent_source: 'Lala', file_reference: `s3://bucket/duplicates/raw/take-${(serial += 1)}.mov`, ...fields });
+const clipBody = (fields: Record<string, unknown> = {}) => ({ talent_source: 'Lala', file_reference: `s3://bucket/duplicates/raw/take-${++serial}.mov`, ...fields });
 
 async function write(method: 'POST' | 'PATCH' | 'PUT', path: string, body: Record<string, unknown>) {
   await putMediaOf(body);

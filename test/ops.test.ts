@@ -5,7 +5,6 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
 import { startService, type RunningService } from '../src/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { serviceClient } from './support/service.ts';

@@ -3,7 +3,7 @@
 // full text, the Appendix D use cases, and bad or hostile input.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
-import { type Reply } from './support/service.ts';
+import type { Reply } from './support/service.ts';
 import { MIGRATED_TABLES } from './support/project-facts.ts';
 
 type Rec = Record<string, unknown> & { id: string };

@@ -51,7 +51,7 @@ describe('token bucket arithmetic', () => {
   const policy = { capacity: 3, refillPerSecond: 1 };
 
   it('starts full, takes one token per request, refuses when empty and says when one is back', () => {
-    let state;
+    let state: Parameters<typeof takeToken>[0];
     const remaining: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       const step = takeToken(state, policy, 1000);

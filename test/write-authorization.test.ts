@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from './support/database.ts';
 import { CALLERS, rank, startRoleService, type Caller, type RoleService } from './support/role-service.ts';
 import { DOING } from '../src/api/authorization.ts';
-import { startTestService, type Reply, type TestService } from './support/service.ts';
+import type { Reply, TestService } from './support/service.ts';
 import { ROLES, type EntityDef, type FieldDef, type Model, type Operation, type Role } from '../src/registry/model.ts';
 import { putTestObjects } from './support/s3.ts';
 
@@ -64,7 +64,7 @@ const as = <T = Rec>(caller: Caller, method: string, path: string, body?: unknow
 const entity = (name: string): EntityDef => model.entities.find((e) => e.name === name)!;
 const route = (name: string) => `/api/v1/${entity(name).route}`;
 let serial = 0;
-const unique = (what: string) => `${what}-${process.pid}-${(serial += 1)}`;
+const unique = (what: string) => `${what}-${process.pid}-${++serial}`;
 
 const CLIP_FILE = 's3://bucket/write-authorization/take.mov';
 

@@ -12,7 +12,7 @@ import { opsRoutes } from './ops-routes.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { matchedRoutes } from 'hono/route';
 import { entityRoutes } from './entity-routes.ts';
-import { sendData, sendErrors } from './envelope.ts';
+import { sendErrors } from './envelope.ts';
 import { createClassifier } from './failures.ts';
 import type { DomainSettings } from '../domain/index.ts';
 import type { AuthMode } from '../config.ts';
@@ -103,7 +103,7 @@ export function createApp({
   // Every route's body is capped here, so no route can forget it (see body.ts).
   app.use(limitBodies);
   // Each request's database work ends by its deadline (see db/work.ts), the idempotency claim's included.
-  app.use('/api/*', (c, next) => withDeadline(requestTimeoutMs, next));
+  app.use('/api/*', (_c, next) => withDeadline(requestTimeoutMs, next));
   app.use('/api/*', idempotentPosts(pool, logger, idempotency));
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));

@@ -53,7 +53,7 @@ export function mountRegister(app: Hono, ctx: MediaRouteContext, entity: EntityD
 
     if (!wantsNdjson(c)) {
       const outcomes: KeyOutcome[] = [];
-      let summary;
+      let summary: Awaited<ReturnType<typeof registration.run>>;
       try {
         summary = await registration.run(
           (outcome) => void outcomes.push(outcome),

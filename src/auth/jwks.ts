@@ -29,9 +29,7 @@ export interface JwksOptions {
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
 
-export interface RemoteKeys {
-  (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey>;
-}
+export type RemoteKeys = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>
 
 export function remoteKeys(options: JwksOptions): RemoteKeys {
   const now = options.now ?? Date.now;

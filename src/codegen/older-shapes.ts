@@ -10,7 +10,8 @@ const isObject = (value: unknown): value is JsonSchema => typeof value === 'obje
 function parentOf(schema: JsonSchema, path: FieldPath, create: boolean): JsonSchema | undefined {
   let node = schema;
   for (const key of path.slice(0, -1)) {
-    const properties = (node.properties ??= {}) as JsonSchema;
+    node.properties ??= {};
+    const properties = node.properties as JsonSchema;
     if (!isObject(properties[key])) {
       if (!create) return undefined;
       properties[key] = { type: ['object', 'null'], additionalProperties: false, properties: {} };

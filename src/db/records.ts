@@ -270,7 +270,7 @@ export class RecordStore {
     const records = page.map((row) => (query.fields ? project(this.toRecord(row), query.fields) : this.toRecord(row)));
     // An estimate is never smaller than what this request has already seen.
     const seen = query.offset + page.length + (last ? 1 : 0);
-    const adjusted = total && total.isEstimate ? { total: Math.max(total.total, seen), isEstimate: true } : total;
+    const adjusted = total?.isEstimate ? { total: Math.max(total.total, seen), isEstimate: true } : total;
     return { records, ...(adjusted ? { total: adjusted } : {}), ...(next ? { next } : {}) };
   }
 

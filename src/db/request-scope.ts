@@ -23,7 +23,8 @@ class RequestScope implements RequestClient {
   private listeners?: Set<() => void>;
 
   onGone(listener: () => void): () => void {
-    (this.listeners ??= new Set()).add(listener);
+    this.listeners ??= new Set();
+    this.listeners.add(listener);
     return () => this.listeners?.delete(listener);
   }
 

@@ -8,6 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { sendS3Error } from './s3-xml.ts';
 
 // s3rver keeps a bucket's multipart uploads in DATA/<bucket>/._S3rver_uploads/<UploadId>/.
 const UPLOADS_DIR = '._S3rver_uploads';
@@ -15,9 +16,7 @@ const SAFE_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const MAX_COMPLETE_BODY = 2 * 1024 * 1024;
 
 function refuse(res: ServerResponse, status: number, code: string, message: string): null {
-  const escape = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-  res.writeHead(status, { 'content-type': 'application/xml' });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`);
+  sendS3Error(res, status, code, message);
   return null;
 }
 

@@ -11,6 +11,7 @@ import S3rver from 's3rver';
 import { checkSignature, type SigningKey } from './signature-check.ts';
 import { multipartGaps } from './embedded-multipart.ts';
 import { listObjectsV2Bucket, serveListObjectsV2, type ListingStore } from './list-objects-v2.ts';
+import { s3ErrorXml } from './s3-xml.ts';
 
 export interface EmbeddedS3 {
   /** http://127.0.0.1:PORT */
@@ -49,11 +50,6 @@ function credentials(directory: string): SigningKey {
  */
 const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3000</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
 
-function refusalXml(code: string, message: string): string {
-  const escape = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`;
-}
-
 export async function startEmbeddedS3({ directory, buckets, port = 0, host = '127.0.0.1' }: EmbeddedS3Options): Promise<EmbeddedS3> {
   mkdirSync(path.join(directory, 'data'), { recursive: true });
   const key = credentials(directory);
@@ -78,13 +74,13 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
           return multipartGaps(path.join(directory, 'data'), req, res).then((request) => request && serveS3(request, res));
         }
         res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
-        res.end(refusalXml(refusal.code, refusal.message));
+        res.end(s3ErrorXml(refusal.code, refusal.message));
         // The body the client is still sending is not read.
         req.resume();
       })
       .catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/xml' });
-        res.end(refusalXml('InternalError', error instanceof Error ? error.message : String(error)));
+        res.end(s3ErrorXml('InternalError', error instanceof Error ? error.message : String(error)));
       });
   });
   await new Promise<void>((resolve, reject) => {

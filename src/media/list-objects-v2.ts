@@ -4,6 +4,7 @@
 // embedded server answers ListObjectsV2 here instead, from s3rver's own store, with a token that
 // is the last key listed (opaque to clients, as S3's are). Other requests go to s3rver unchanged.
 import type { ServerResponse } from 'node:http';
+import { escapeXml, sendS3Error } from './s3-xml.ts';
 
 /** The part of s3rver's filesystem store a listing reads. */
 export interface ListingStore {
@@ -14,8 +15,7 @@ export interface ListingStore {
   ): Promise<{ objects: { key: string; size: number; lastModifiedDate: Date; metadata: Record<string, string> }[]; commonPrefixes: string[]; isTruncated: boolean }>;
 }
 
-const escape = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-const element = (name: string, value: string | number | boolean | undefined) => (value === undefined || value === '' ? '' : `<${name}>${escape(String(value))}</${name}>`);
+const element = (name: string, value: string | number | boolean | undefined) => (value === undefined || value === '' ? '' : `<${name}>${escapeXml(String(value))}</${name}>`);
 
 const encodeToken = (key: string) => `rm1.${Buffer.from(key, 'utf8').toString('base64url')}`;
 function decodeToken(token: string): string | null {
@@ -23,10 +23,6 @@ function decodeToken(token: string): string | null {
   return Buffer.from(token.slice(4), 'base64url').toString('utf8');
 }
 
-function errorXml(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/xml' });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`);
-}
 
 /** The bucket of a `GET /{bucket}?list-type=2` (path style, no encoding-type), else null: s3rver serves it. */
 export function listObjectsV2Bucket(method: string, url: string): { bucket: string; query: URLSearchParams } | null {
@@ -39,12 +35,12 @@ export function listObjectsV2Bucket(method: string, url: string): { bucket: stri
 
 /** Answers one ListObjectsV2 request from the store. */
 export async function serveListObjectsV2(store: ListingStore, bucket: string, query: URLSearchParams, res: ServerResponse): Promise<void> {
-  if (!(await store.getBucket(bucket))) return errorXml(res, 404, 'NoSuchBucket', 'The specified bucket does not exist');
+  if (!(await store.getBucket(bucket))) return sendS3Error(res, 404, 'NoSuchBucket', 'The specified bucket does not exist');
   const token = query.get('continuation-token');
   const startAfter = token === null ? (query.get('start-after') ?? '') : decodeToken(token);
-  if (startAfter === null) return errorXml(res, 400, 'InvalidArgument', 'The continuation token provided is incorrect');
+  if (startAfter === null) return sendS3Error(res, 400, 'InvalidArgument', 'The continuation token provided is incorrect');
   const requested = Number(query.get('max-keys') ?? 1000);
-  if (!Number.isInteger(requested) || requested < 0) return errorXml(res, 400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
+  if (!Number.isInteger(requested) || requested < 0) return sendS3Error(res, 400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
   const maxKeys = Math.min(requested, 1000);
   const prefix = query.get('prefix') ?? '';
   const delimiter = query.get('delimiter') ?? '';
@@ -59,7 +55,7 @@ export async function serveListObjectsV2(store: ListingStore, bucket: string, qu
   const prefixes = result.commonPrefixes.map((p) => `<CommonPrefixes>${element('Prefix', p)}</CommonPrefixes>`).join('');
   const body =
     '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-    `${element('Name', bucket)}<Prefix>${escape(prefix)}</Prefix>${element('StartAfter', token === null ? startAfter : undefined)}${element('ContinuationToken', token ?? undefined)}` +
+    `${element('Name', bucket)}<Prefix>${escapeXml(prefix)}</Prefix>${element('StartAfter', token === null ? startAfter : undefined)}${element('ContinuationToken', token ?? undefined)}` +
     `${element('NextContinuationToken', result.isTruncated && last !== undefined ? encodeToken(last) : undefined)}<KeyCount>${result.objects.length}</KeyCount>` +
     `<MaxKeys>${requested}</MaxKeys>${element('Delimiter', delimiter)}<IsTruncated>${result.isTruncated}</IsTruncated>${contents}${prefixes}</ListBucketResult>`;
   res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });

@@ -3,7 +3,7 @@
 // unreachable or failing is one error, MediaUnavailable (503 with Retry-After); a missing object
 // is `null`, never an error.
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,

@@ -17,7 +17,7 @@ import { s3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 import { UPLOAD_ENTITY } from './upload-entity.ts';
 import { UploadRefused } from './upload-refused.ts';
 import { formatBytes, MAX_SINGLE_PUT_BYTES, type UploadRequest } from './upload-request.ts';
-import { mediaFields, setAtPath, withFile, type MediaField } from './media-fields.ts';
+import { mediaFields, setAtPath, withFile, } from './media-fields.ts';
 import { UploadCleanup } from './upload-cleanup.ts';
 import type { UploadRow, UploadStore } from './upload-store.ts';
 
@@ -135,7 +135,8 @@ export class UploadService {
     }
     const layout = multipart ? partLayout(request.sizeBytes, settings.partBytes) : null;
     // A single PUT is signed locally: ask S3 (cheaply, cached) so a presign never hands out a dead URL.
-    const multipartUploadId = multipart ? await storage.createMultipart(key, request.contentType) : (await storage.checkReachable(), null);
+    if (!multipart) await storage.checkReachable();
+    const multipartUploadId = multipart ? await storage.createMultipart(key, request.contentType) : null;
     const row = await this.uploads.insert({
       id: uploadId,
       entity: request.entity.name,

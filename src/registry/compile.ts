@@ -507,7 +507,7 @@ function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly 
     if (field.library) {
       const at = `${field.source.path}.library`;
       const refs = entity.fields.find((f) => f.name === field.library!.refs);
-      if (!refs || refs.type !== 'refs' || !refs.readOnly) {
+      if (refs?.type !== 'refs' || !refs.readOnly) {
         report(file, `${at}.refs`, `"${field.library.refs}" must be a read_only refs field of ${entity.name} (the mirror owns its links)`);
         continue;
       }

@@ -48,7 +48,7 @@ export async function startFakeUserPool(): Promise<FakeUserPool> {
   const published: JWK[] = [];
   let fetches = 0;
   let mode: JwksMode = 'up';
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     fetches += 1;
     if (mode === 'hang') return;
     res.setHeader('content-type', 'application/json');
