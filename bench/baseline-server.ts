@@ -19,7 +19,11 @@ const types = {
     return pg.types.getTypeParser(oid, format);
   }) as typeof pg.types.getTypeParser,
 };
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE || 20), types });
+const pool = new pg.Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.DB_POOL_SIZE || 20),
+  types,
+});
 // An idle client losing its connection must not kill the server; the next query reports it.
 pool.on('error', () => undefined);
 
@@ -28,7 +32,12 @@ const columnRows = await pool.query<{ column_name: string }>(
     WHERE table_schema = current_schema() AND table_name = 'episodes' AND column_name <> 'search_vector' ORDER BY ordinal_position`,
 );
 const COLUMNS = columnRows.rows.map((r) => `"${r.column_name}"`).join(', ');
-const HAS_SEARCH = (await pool.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'episodes' AND column_name = 'search_vector'`)).rowCount === 1;
+const HAS_SEARCH =
+  (
+    await pool.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'episodes' AND column_name = 'search_vector'`,
+    )
+  ).rowCount === 1;
 
 const envelope = (data: unknown, extra: Record<string, unknown> = {}) => ({
   data,
@@ -36,7 +45,14 @@ const envelope = (data: unknown, extra: Record<string, unknown> = {}) => ({
   errors: [],
 });
 const failure = (c: Context, status: 400 | 404 | 500 | 501, code: string, message: string) =>
-  c.json({ data: null, metadata: { registry_version: 'baseline', timestamp: new Date().toISOString() }, errors: [{ code, message, field: null }] }, status);
+  c.json(
+    {
+      data: null,
+      metadata: { registry_version: 'baseline', timestamp: new Date().toISOString() },
+      errors: [{ code, message, field: null }],
+    },
+    status,
+  );
 
 interface ListSql {
   where: string;
@@ -59,7 +75,8 @@ function parseList(params: URLSearchParams, search: boolean): ListSql & { limit:
     if (key === 'status') clauses.push(`status = ${bind(value)}`);
     else if (key === 'season[gte]') clauses.push(`season >= ${bind(Number(value))}`);
     else if (key === 'wardrobe.shoes.brand') clauses.push(`("wardrobe" #>> '{shoes,brand}') = ${bind(value)}`);
-    else if (key === 'wardrobe.main_outfit.top.color') clauses.push(`("wardrobe" #>> '{main_outfit,top,color}') = ${bind(value)}`);
+    else if (key === 'wardrobe.main_outfit.top.color')
+      clauses.push(`("wardrobe" #>> '{main_outfit,top,color}') = ${bind(value)}`);
     else if (key === '_count' && value === 'estimated') estimatedOnly = true;
     else if (key === '_limit') limit = Math.min(1000, Math.max(1, Number(value) || 50));
     else if (key === '_sort' && value === '-updated_at') orderBy = 'updated_at DESC NULLS FIRST, id ASC';
@@ -75,13 +92,25 @@ function parseList(params: URLSearchParams, search: boolean): ListSql & { limit:
 }
 
 /** The service's total policy: a planner estimate when large, else a count capped at 10,001. */
-async function total(where: string, params: unknown[], estimatedOnly: boolean): Promise<{ total: number; total_is_estimate: boolean }> {
-  const plan = await pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM episodes WHERE ${where}`, params);
+async function total(
+  where: string,
+  params: unknown[],
+  estimatedOnly: boolean,
+): Promise<{ total: number; total_is_estimate: boolean }> {
+  const plan = await pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM episodes WHERE ${where}`,
+    params,
+  );
   const estimate = plan.rows[0]!['QUERY PLAN'][0].Plan['Plan Rows'];
   if (estimatedOnly || estimate > ESTIMATE_ABOVE) return { total: estimate, total_is_estimate: true };
-  const counted = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM episodes WHERE ${where} LIMIT ${COUNT_CAP + 1}) s`, params);
+  const counted = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM episodes WHERE ${where} LIMIT ${COUNT_CAP + 1}) s`,
+    params,
+  );
   const n = counted.rows[0]!.n;
-  return n <= COUNT_CAP ? { total: n, total_is_estimate: false } : { total: Math.max(estimate, COUNT_CAP + 1), total_is_estimate: true };
+  return n <= COUNT_CAP
+    ? { total: n, total_is_estimate: false }
+    : { total: Math.max(estimate, COUNT_CAP + 1), total_is_estimate: true };
 }
 
 async function list(c: Context, search: boolean) {
@@ -93,7 +122,12 @@ async function list(c: Context, search: boolean) {
     throw error;
   }
   if (query.where.includes('search_vector') && !HAS_SEARCH) {
-    return failure(c, 501, 'NOT_IMPLEMENTED', 'episodes has no search_vector column yet (the full-text migration has not been generated)');
+    return failure(
+      c,
+      501,
+      'NOT_IMPLEMENTED',
+      'episodes has no search_vector column yet (the full-text migration has not been generated)',
+    );
   }
   const ranked = query.orderBy.startsWith('ts_rank_cd');
   const pageSql = ranked
@@ -115,13 +149,19 @@ app.get('/health', async (c) => {
 app.get('/api/v1/episodes/search', (c) => list(c, true));
 app.get('/api/v1/episodes', (c) => list(c, false));
 app.get('/api/v1/episodes/:id', async (c) => {
-  const result = await pool.query(`SELECT ${COLUMNS} FROM episodes WHERE id = $1 AND deleted_at IS NULL`, [c.req.param('id')]);
+  const result = await pool.query(`SELECT ${COLUMNS} FROM episodes WHERE id = $1 AND deleted_at IS NULL`, [
+    c.req.param('id'),
+  ]);
   const row = result.rows[0];
   return row ? c.json(envelope(row)) : failure(c, 404, 'NOT_FOUND', `episode ${c.req.param('id')} not found`);
 });
 app.onError((error, c) => failure(c, 500, 'INTERNAL_ERROR', error.message));
 
-const server = serve({ fetch: app.fetch, port: Number(process.env.PORT || 0), hostname: process.env.HOST || '127.0.0.1' });
+const server = serve({
+  fetch: app.fetch,
+  port: Number(process.env.PORT || 0),
+  hostname: process.env.HOST || '127.0.0.1',
+});
 const stop = () => {
   server.close(() => void pool.end().finally(() => process.exit(0)));
   // closeAllConnections exists on http.Server (node-server's default); keep-alive sockets would hold close() open.

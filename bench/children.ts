@@ -16,7 +16,11 @@ export interface ServerChild {
 
 const KEEP_LINES = 40;
 
-export async function startServer(options: { name: string; script: readonly string[]; env: Record<string, string> }): Promise<ServerChild> {
+export async function startServer(options: {
+  name: string;
+  script: readonly string[];
+  env: Record<string, string>;
+}): Promise<ServerChild> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...options.script], {
     cwd: PROJECT_ROOT,
@@ -52,11 +56,19 @@ export async function startServer(options: { name: string; script: readonly stri
   let dead = false;
   void exited.then(() => (dead = true));
   while (Date.now() < deadline) {
-    if (dead) throw new Error(`${options.name} exited with code ${child.exitCode} before it was ready:\n  ${output.slice(-10).join('\n  ')}`);
-    const status = await fetch(`${url}/health`).then((r) => r.status, () => 0);
+    if (dead)
+      throw new Error(
+        `${options.name} exited with code ${child.exitCode} before it was ready:\n  ${output.slice(-10).join('\n  ')}`,
+      );
+    const status = await fetch(`${url}/health`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return server;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop();
-  throw new Error(`${options.name} did not answer GET /health with 200 within 90 s:\n  ${output.slice(-10).join('\n  ')}`);
+  throw new Error(
+    `${options.name} did not answer GET /health with 200 within 90 s:\n  ${output.slice(-10).join('\n  ')}`,
+  );
 }

@@ -8,11 +8,41 @@ export const GENERATOR_VERSION = 'episodes-v4';
 
 /** Explicit COPY column list: generated columns (search_vector) must never be written. */
 export const EPISODE_COLUMNS = [
-  'id', 'schema_version', 'title', 'show_id', 'episode_number', 'season', 'status', 'content', 'wardrobe', 'ui_elements',
-  'backgrounds', 'filming_date', 'edit_deadline', 'publish_date', 'released_at', 'description', 'duration_seconds',
-  'release_date', 'tags', 'thumbnail_url', 'thumbnails', 'guest_info', 'location', 'copyright', 'language',
-  'geographic_availability', 'production_notes', 'created_at', 'updated_at', 'deleted_at', 'deleted_by', 'deleted_reason',
-  'approval_status', 'uploaded_by', 'doc',
+  'id',
+  'schema_version',
+  'title',
+  'show_id',
+  'episode_number',
+  'season',
+  'status',
+  'content',
+  'wardrobe',
+  'ui_elements',
+  'backgrounds',
+  'filming_date',
+  'edit_deadline',
+  'publish_date',
+  'released_at',
+  'description',
+  'duration_seconds',
+  'release_date',
+  'tags',
+  'thumbnail_url',
+  'thumbnails',
+  'guest_info',
+  'location',
+  'copyright',
+  'language',
+  'geographic_availability',
+  'production_notes',
+  'created_at',
+  'updated_at',
+  'deleted_at',
+  'deleted_by',
+  'deleted_reason',
+  'approval_status',
+  'uploaded_by',
+  'doc',
 ] as const;
 
 /** The suffix keeps 5 characters for a bijection of the row number, so ids never collide. */
@@ -51,9 +81,22 @@ function weighted<T>(rng: Rng, entries: readonly (readonly [T, number])[]): T {
 }
 
 const STATUS_WEIGHTS = [
-  ['published', 40], ['draft', 12], ['in_production', 12], ['ready_for_publish', 9], ['archived', 12], ['on_hold', 8], ['canceled', 7],
+  ['published', 40],
+  ['draft', 12],
+  ['in_production', 12],
+  ['ready_for_publish', 9],
+  ['archived', 12],
+  ['on_hold', 8],
+  ['canceled', 7],
 ] as const;
-const OUTFIT_WEIGHTS = [['separates', 45], ['dress', 30], ['suit', 8], ['jumpsuit', 7], ['set', 7], ['other', 3]] as const;
+const OUTFIT_WEIGHTS = [
+  ['separates', 45],
+  ['dress', 30],
+  ['suit', 8],
+  ['jumpsuit', 7],
+  ['set', 7],
+  ['other', 3],
+] as const;
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const compactDay = (ms: number) => day(ms).replace(/-/g, '');
@@ -69,7 +112,11 @@ export function makeId(prefix: string, ms: number, index: number, rng: Rng): str
   return `${prefix}_${compactDay(ms)}_${suffix}`;
 }
 
-const slugify = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slugify = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 const s3 = (bucket: string, key: string) => `s3://${bucket}/${key}`;
 
 export interface ShowRow {
@@ -126,11 +173,17 @@ function wardrobe(rng: Rng, id: string) {
   if (chance(rng, 0.6)) mainOutfit.pattern = pick(rng, v.PATTERNS);
   if (chance(rng, 0.5)) mainOutfit.overall_image = s3('reelmeta-wardrobe', `${id}/outfit.jpg`);
   const shoeStyle = pick(rng, v.SHOE_STYLES);
-  const shoes: Record<string, unknown> = { style: shoeStyle, color: pick(rng, v.COLORS), brand: weighted(rng, v.SHOE_BRAND_WEIGHTS) };
+  const shoes: Record<string, unknown> = {
+    style: shoeStyle,
+    color: pick(rng, v.COLORS),
+    brand: weighted(rng, v.SHOE_BRAND_WEIGHTS),
+  };
   if (/heels|pumps/.test(shoeStyle)) shoes.heel_height = `${int(rng, 2, 5)} inches`;
   if (chance(rng, 0.4)) shoes.image_reference = s3('reelmeta-wardrobe', `${id}/shoes.jpg`);
   const purse = { style: pick(rng, v.PURSE_STYLES), color: pick(rng, v.COLORS), brand: pick(rng, v.BRANDS) };
-  const accessories: Record<string, unknown> = { jewelry: { necklace: pick(rng, v.JEWELRY), earrings: pick(rng, v.JEWELRY) } };
+  const accessories: Record<string, unknown> = {
+    jewelry: { necklace: pick(rng, v.JEWELRY), earrings: pick(rng, v.JEWELRY) },
+  };
   if (chance(rng, 0.3)) accessories.belt = `${pick(rng, v.COLORS)} leather belt`;
   if (chance(rng, 0.2)) accessories.scarf = `${pick(rng, v.COLORS)} silk scarf`;
   if (chance(rng, 0.3)) accessories.other = ['sunglasses', ...(chance(rng, 0.5) ? ['hair clip'] : [])];
@@ -153,8 +206,12 @@ function description(rng: Rng, w: ReturnType<typeof wardrobe>, place: string, oc
     'Tips on fit, fabric care and tailoring are shared along the way.',
     `Viewers asked for more ${pick(rng, v.SEASONS)} outfit ideas, so this one is packed with them.`,
     `Behind the scenes, the crew turns the ${place.toLowerCase()} into a set for the shoot.`,
-    chance(rng, 0.15) ? 'Every piece here belongs to a ten-item capsule that mixes and matches all season.' : 'Three ways to restyle one statement piece close out the episode.',
-    chance(rng, 0.05) ? 'A champagne colored palette ties the whole look together.' : `Expect plenty of ${pick(rng, v.COLORS)} and ${pick(rng, v.COLORS)} tones.`,
+    chance(rng, 0.15)
+      ? 'Every piece here belongs to a ten-item capsule that mixes and matches all season.'
+      : 'Three ways to restyle one statement piece close out the episode.',
+    chance(rng, 0.05)
+      ? 'A champagne colored palette ties the whole look together.'
+      : `Expect plenty of ${pick(rng, v.COLORS)} and ${pick(rng, v.COLORS)} tones.`,
   ];
   const target = int(rng, 20, 60);
   let words = wordCount(sentences[0]!) + wordCount(sentences[1]!);
@@ -202,10 +259,18 @@ function uiElements(season: string, custom: boolean): string {
 const UNSAFE = /[\\"\u0000-\u001f]/; // a double quote becomes \" inside JSON
 for (const [name, list] of Object.entries(v)) {
   const bad = (list as readonly unknown[]).flat(2).find((item) => typeof item === 'string' && UNSAFE.test(item));
-  if (bad !== undefined) throw new Error(`bench vocabulary ${name} has a string COPY would need escaped: ${JSON.stringify(bad)}`);
+  if (bad !== undefined)
+    throw new Error(`bench vocabulary ${name} has a string COPY would need escaped: ${JSON.stringify(bad)}`);
 }
 type Cell = string | number | null | object;
-const cell = (value: Cell) => (value === null ? '\\N' : typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value));
+const cell = (value: Cell) =>
+  value === null
+    ? '\\N'
+    : typeof value === 'string'
+      ? value
+      : typeof value === 'number'
+        ? String(value)
+        : JSON.stringify(value);
 
 export interface EpisodeContext {
   readonly n: number;
@@ -239,7 +304,9 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
     guest ? ` with ${guest}` : '',
     chance(rng, 0.1) ? ` (Part ${int(rng, 2, 4)})` : '',
   ].join('');
-  const tags = Array.from({ length: int(rng, 0, 6) }, () => pick(rng, v.TAGS)).filter((t, k, all) => all.indexOf(t) === k);
+  const tags = Array.from({ length: int(rng, 0, 6) }, () => pick(rng, v.TAGS)).filter(
+    (t, k, all) => all.indexOf(t) === k,
+  );
   const deleted = chance(rng, 0.01);
   const published = status === 'published' || status === 'archived';
   const values: Cell[] = [
@@ -276,14 +343,28 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
     published || chance(rng, 0.5) ? day(publish) : null,
     tags,
     `https://cdn.reelmeta.example/thumbs/${id}.jpg`,
-    [s3('reelmeta-media', `thumbnails/${id}/1280x720.jpg`), ...(chance(rng, 0.5) ? [s3('reelmeta-media', `thumbnails/${id}/640x360.jpg`)] : [])],
-    guest ? { name: guest, role: pick(rng, v.GUEST_ROLES), business_name: pick(rng, v.BUSINESSES), bio_url: `https://guests.reelmeta.example/${slugify(guest)}` } : null,
+    [
+      s3('reelmeta-media', `thumbnails/${id}/1280x720.jpg`),
+      ...(chance(rng, 0.5) ? [s3('reelmeta-media', `thumbnails/${id}/640x360.jpg`)] : []),
+    ],
+    guest
+      ? {
+          name: guest,
+          role: pick(rng, v.GUEST_ROLES),
+          business_name: pick(rng, v.BUSINESSES),
+          bio_url: `https://guests.reelmeta.example/${slugify(guest)}`,
+        }
+      : null,
     { name: placeName, city, country },
     `© ${new Date(created).getUTCFullYear()} Lala Studios`,
     pick(rng, v.LANGUAGES),
     v.COUNTRIES.filter(() => chance(rng, 0.4)),
     chance(rng, 0.5)
-      ? { lighting_setup: 'Two softboxes and a warm key light', camera_setup: '4K, 35mm prime', color_palette: [pick(rng, v.COLORS), pick(rng, v.COLORS)] }
+      ? {
+          lighting_setup: 'Two softboxes and a warm key light',
+          camera_setup: '4K, 35mm prime',
+          color_palette: [pick(rng, v.COLORS), pick(rng, v.COLORS)],
+        }
       : null,
     new Date(created).toISOString(),
     new Date(updated).toISOString(),

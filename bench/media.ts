@@ -27,10 +27,14 @@ async function sourceImage(): Promise<Buffer> {
       pixels[i + 2] = (((x + y) * 128) / (width + height) + noise) & 0xff;
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
-async function thumbnailRate(seconds: number): Promise<{ perSecond: number; count: number; workers: number; sourceBytes: number }> {
+async function thumbnailRate(
+  seconds: number,
+): Promise<{ perSecond: number; count: number; workers: number; sourceBytes: number }> {
   const source = await sourceImage();
   await renderThumbnails(source); // warm-up: libvips loads its codecs once
   const workers = Math.max(1, os.cpus().length);
@@ -49,25 +53,58 @@ async function thumbnailRate(seconds: number): Promise<{ perSecond: number; coun
   return { perSecond: count / ((performance.now() - started) / 1000), count, workers, sourceBytes: source.length };
 }
 
-async function presignRate(baseUrl: string, episodeId: string, connections: number, seconds: number): Promise<autocannon.Result> {
-  const body = JSON.stringify({ entity: 'episode', id: episodeId, field: 'custom_thumbnail', filename: 'poster.jpg', content_type: 'image/jpeg', size_bytes: 2_000_000 });
+async function presignRate(
+  baseUrl: string,
+  episodeId: string,
+  connections: number,
+  seconds: number,
+): Promise<autocannon.Result> {
+  const body = JSON.stringify({
+    entity: 'episode',
+    id: episodeId,
+    field: 'custom_thumbnail',
+    filename: 'poster.jpg',
+    content_type: 'image/jpeg',
+    size_bytes: 2_000_000,
+  });
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: baseUrl, connections, duration: seconds, requests: [{ method: 'POST', path: '/api/v1/uploads', headers: { 'content-type': 'application/json', 'x-actor': 'bench' }, body }] },
+      {
+        url: baseUrl,
+        connections,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/v1/uploads',
+            headers: { 'content-type': 'application/json', 'x-actor': 'bench' },
+            body,
+          },
+        ],
+      },
       (error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
     );
   });
 }
 
-export async function benchMedia(baseUrl: string, episodeId: string, options: { connections: number; seconds: number }, log: (line: string) => void): Promise<MediaFigures> {
+export async function benchMedia(
+  baseUrl: string,
+  episodeId: string,
+  options: { connections: number; seconds: number },
+  log: (line: string) => void,
+): Promise<MediaFigures> {
   log(`media: thumbnails of a 3840×2160 JPEG for ${options.seconds} s ...`);
   const thumbs = await thumbnailRate(options.seconds);
-  log(`      ${thumbs.perSecond.toFixed(1)} source images/s into 1280×720, 640×360 and 320×180 (${thumbs.workers} at once)`);
+  log(
+    `      ${thumbs.perSecond.toFixed(1)} source images/s into 1280×720, 640×360 and 320×180 (${thumbs.workers} at once)`,
+  );
   log(`media: POST /api/v1/uploads (presign) for ${options.seconds} s, ${options.connections} connections ...`);
   const presign = await presignRate(baseUrl, episodeId, options.connections, options.seconds);
   const presignRps = presign.requests.average;
   const bad = presign.non2xx + presign.errors;
-  log(`      ${presignRps.toFixed(0)} req/s, p50 ${presign.latency.p50} ms, p97.5 ${presign.latency.p97_5} ms${bad > 0 ? `  ⚠ ${presign.non2xx} non-2xx, ${presign.errors} errors` : ''}`);
+  log(
+    `      ${presignRps.toFixed(0)} req/s, p50 ${presign.latency.p50} ms, p97.5 ${presign.latency.p97_5} ms${bad > 0 ? `  ⚠ ${presign.non2xx} non-2xx, ${presign.errors} errors` : ''}`,
+  );
   return {
     lines: [
       `thumbnails: ${thumbs.perSecond.toFixed(1)} source images/s, each a ${(thumbs.sourceBytes / 1e6).toFixed(1)} MB 3840×2160 JPEG into 1280×720, 640×360 and 320×180 JPEGs (sharp; ${thumbs.workers} at once in one process; ${thumbs.count} in ${options.seconds} s; decoding and encoding only, S3 writes not included)`,

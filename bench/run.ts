@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { startServer, type ServerChild } from './children.ts';
-import { forgetBenchUploads, migrateBenchDatabase, openBenchDatabase, postgresVersion, sampleIds, waitForIdle } from './database.ts';
+import {
+  forgetBenchUploads,
+  migrateBenchDatabase,
+  openBenchDatabase,
+  postgresVersion,
+  sampleIds,
+  waitForIdle,
+} from './database.ts';
 import { probe, runLoad, stopCurrentLoad, type LoadOptions, type Probe } from './load.ts';
 import { checkTargets, markdown, textTable, type Measurement, type ServerName } from './report.ts';
 import { buildScenarios, type Scenario } from './scenarios.ts';
@@ -35,7 +42,10 @@ const cleanups: { name: string; run: () => Promise<void> }[] = [];
 async function cleanup(): Promise<void> {
   for (const step of cleanups.splice(0).reverse()) {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 20_000).unref());
-    await Promise.race([step.run().catch((error: unknown) => console.error(`cleanup: ${step.name}: ${(error as Error).message}`)), timeout]);
+    await Promise.race([
+      step.run().catch((error: unknown) => console.error(`cleanup: ${step.name}: ${(error as Error).message}`)),
+      timeout,
+    ]);
   }
 }
 
@@ -63,13 +73,22 @@ interface ProbeNote {
 function describeProbe(server: ServerName, { status, body, ms }: Probe): string {
   const label = `${server} ${status} in ${ms.toFixed(0)} ms`;
   if (typeof body !== 'object' || body === null) return `${label}: ${String(body).slice(0, 200)}`;
-  const envelope = body as { data?: unknown; metadata?: { total?: unknown; total_is_estimate?: unknown }; errors?: { code?: string; message?: string }[] };
+  const envelope = body as {
+    data?: unknown;
+    metadata?: { total?: unknown; total_is_estimate?: unknown };
+    errors?: { code?: string; message?: string }[];
+  };
   if (status < 200 || status > 299) {
     const error = envelope.errors?.[0];
     return `${label}: ${error ? `${error.code ?? ''} ${error.message ?? ''}`.trim() : JSON.stringify(body).slice(0, 200)}`;
   }
-  const count = Array.isArray(envelope.data) ? `${envelope.data.length} records, ` : `record ${String((envelope.data as { id?: unknown } | null)?.id)}`;
-  const total = envelope.metadata?.total !== undefined ? `total ${String(envelope.metadata.total)}${envelope.metadata.total_is_estimate ? ' (estimate)' : ''}` : '';
+  const count = Array.isArray(envelope.data)
+    ? `${envelope.data.length} records, `
+    : `record ${String((envelope.data as { id?: unknown } | null)?.id)}`;
+  const total =
+    envelope.metadata?.total !== undefined
+      ? `total ${String(envelope.metadata.total)}${envelope.metadata.total_is_estimate ? ' (estimate)' : ''}`
+      : '';
   return `${label}: ${count}${total}`.replace(/, $/, '');
 }
 
@@ -81,16 +100,23 @@ const ids = (body: unknown): string[] | undefined => {
 };
 
 /** One request per path (three for the id list) to both servers: what works, and whether they agree. */
-async function preflight(scenarios: readonly Scenario[], servers: Record<ServerName, ServerChild>): Promise<ProbeNote[]> {
+async function preflight(
+  scenarios: readonly Scenario[],
+  servers: Record<ServerName, ServerChild>,
+): Promise<ProbeNote[]> {
   const notes: ProbeNote[] = [];
   for (const scenario of scenarios) {
     for (const p of scenario.paths.slice(0, scenario.kind === 'single' ? 3 : undefined)) {
       // One after the other, so each time is that of a request on an otherwise idle machine.
       const mine = await probe(servers.reelmeta.url, p);
       const base = await probe(servers.baseline.url, p);
-      const agree = mine.status === 200 && base.status === 200 ? (JSON.stringify(ids(mine.body)) === JSON.stringify(ids(base.body)) ? 'same ids' : 'DIFFERENT ids') : '';
-      const line =
-        `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}${agree ? `; ${agree}` : ''}`;
+      const agree =
+        mine.status === 200 && base.status === 200
+          ? JSON.stringify(ids(mine.body)) === JSON.stringify(ids(base.body))
+            ? 'same ids'
+            : 'DIFFERENT ids'
+          : '';
+      const line = `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}${agree ? `; ${agree}` : ''}`;
       log(`  (${scenario.key}) ${line}`);
       notes.push({ scenario, line, problem: mine.status !== 200 || base.status !== 200 || agree === 'DIFFERENT ids' });
     }
@@ -123,7 +149,13 @@ async function main(): Promise<void> {
   const reelmeta = await startServer({
     name: 'reelmeta',
     script: ['src/cli.ts', 'serve'],
-    env: { ...env, MIGRATE_ON_START: 'false', RATE_LIMIT_ENABLED: 'false', DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'), JOBS_WORKER: 'false' },
+    env: {
+      ...env,
+      MIGRATE_ON_START: 'false',
+      RATE_LIMIT_ENABLED: 'false',
+      DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'),
+      JOBS_WORKER: 'false',
+    },
   });
   cleanups.push({ name: 'reelmeta', run: () => reelmeta.stop() });
   const baseline = await startServer({ name: 'baseline', script: ['bench/baseline-server.ts'], env });
@@ -138,32 +170,49 @@ async function main(): Promise<void> {
   for (const scenario of scenarios) {
     for (const name of ['reelmeta', 'baseline'] as const) {
       if (interrupted) return;
-      log(`load: (${scenario.key}) ${scenario.title} on ${name}: ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s, ${load.connections} connections`);
+      log(
+        `load: (${scenario.key}) ${scenario.title} on ${name}: ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s, ${load.connections} connections`,
+      );
       await waitForIdle(database.url, 30, log);
       const result = await runLoad(servers[name].url, scenario.paths, load);
       if (interrupted) return;
-      const flag = result.non2xx > 0 || result.errors > 0 ? `  ⚠ ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)` : '';
-      log(`      ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${flag}`);
+      const flag =
+        result.non2xx > 0 || result.errors > 0
+          ? `  ⚠ ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`
+          : '';
+      log(
+        `      ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${flag}`,
+      );
       measurements.push({ scenario, server: name, result });
     }
   }
   if (interrupted) return;
   await waitForIdle(database.url, 30, log);
-  const media = await benchMedia(reelmeta.url, ids[0]!, { connections: load.connections, seconds: load.durationSeconds }, log);
+  const media = await benchMedia(
+    reelmeta.url,
+    ids[0]!,
+    { connections: load.connections, seconds: load.durationSeconds },
+    log,
+  );
   await forgetBenchUploads(database.url);
   if (interrupted) return;
 
-  const checks = scenarios.filter((s) => !s.informational).flatMap((s) => {
-    const mine = measurements.find((m) => m.scenario.key === s.key && m.server === 'reelmeta');
-    const base = measurements.find((m) => m.scenario.key === s.key && m.server === 'baseline');
-    return mine ? checkTargets(s, mine.result, base?.result) : [];
-  });
+  const checks = scenarios
+    .filter((s) => !s.informational)
+    .flatMap((s) => {
+      const mine = measurements.find((m) => m.scenario.key === s.key && m.server === 'reelmeta');
+      const base = measurements.find((m) => m.scenario.key === s.key && m.server === 'baseline');
+      return mine ? checkTargets(s, mine.result, base?.result) : [];
+    });
   const table = textTable(measurements, checks);
   log(`\n${table}\n`);
 
   const serverLogs = (Object.values(servers) as ServerChild[])
     .filter((s) => s.lines() > 0)
-    .map((s) => `${s.name} wrote ${s.lines()} log line(s) at warn or above; the last: \`${s.output.at(-1)?.slice(0, 300) ?? ''}\``);
+    .map(
+      (s) =>
+        `${s.name} wrote ${s.lines()} log line(s) at warn or above; the last: \`${s.output.at(-1)?.slice(0, 300) ?? ''}\``,
+    );
   for (const line of serverLogs) log(line);
   const cpus = os.cpus();
   const report = markdown(measurements, checks, {

@@ -32,15 +32,24 @@ export function buildScenarios(sampleIds: readonly string[]): Scenario[] {
       key: 'd',
       title: 'status+season+top.color, -updated_at',
       kind: 'list',
-      paths: [`${BASE}?status=published&season[gte]=3&wardrobe.main_outfit.top.color=champagne&_sort=-updated_at&_limit=20`],
+      paths: [
+        `${BASE}?status=published&season[gte]=3&wardrobe.main_outfit.top.color=champagne&_sort=-updated_at&_limit=20`,
+      ],
     },
     {
       key: 'd2',
       title: '(d) with _count=estimated',
       kind: 'list',
       informational: true,
-      paths: [`${BASE}?status=published&season[gte]=3&wardrobe.main_outfit.top.color=champagne&_sort=-updated_at&_limit=20&_count=estimated`],
+      paths: [
+        `${BASE}?status=published&season[gte]=3&wardrobe.main_outfit.top.color=champagne&_sort=-updated_at&_limit=20&_count=estimated`,
+      ],
     },
-    { key: 'e', title: 'search q (2 words)', kind: 'list', paths: SEARCHES.map((q) => `${BASE}/search?q=${encodeURIComponent(q)}&_limit=20`) },
+    {
+      key: 'e',
+      title: 'search q (2 words)',
+      kind: 'list',
+      paths: SEARCHES.map((q) => `${BASE}/search?q=${encodeURIComponent(q)}&_limit=20`),
+    },
   ];
 }

@@ -27,7 +27,11 @@ export interface SeedResult {
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Runs `work` on `count` connections at once, closing them afterwards. */
-async function withClients<T>(url: string, count: number, work: (client: pg.Client, index: number) => Promise<T>): Promise<T[]> {
+async function withClients<T>(
+  url: string,
+  count: number,
+  work: (client: pg.Client, index: number) => Promise<T>,
+): Promise<T[]> {
   const clients = await Promise.all(Array.from({ length: count }, () => connectClient(url)));
   try {
     return await Promise.all(clients.map(work));
@@ -56,7 +60,9 @@ async function prepareTables(client: pg.Client): Promise<void> {
 }
 
 async function reusableSeed(client: pg.Client, n: number): Promise<number | undefined> {
-  const marker = await client.query<{ rows: string; generator: string; seconds: number }>(`SELECT rows, generator, seconds FROM ${MARKER} LIMIT 1`);
+  const marker = await client.query<{ rows: string; generator: string; seconds: number }>(
+    `SELECT rows, generator, seconds FROM ${MARKER} LIMIT 1`,
+  );
   const row = marker.rows[0];
   if (!row || Number(row.rows) !== n || row.generator !== GENERATOR_VERSION) return undefined;
   // Indexes still dropped means an interrupted seed: redo it (it rebuilds them).
@@ -73,11 +79,20 @@ async function assertColumns(client: pg.Client): Promise<void> {
   );
   const writable = new Set(found.rows.filter((r) => r.is_generated === 'NEVER').map((r) => r.column_name));
   const missing = EPISODE_COLUMNS.filter((c) => !writable.has(c));
-  if (missing.length > 0) throw new Error(`the episodes table has no writable column(s) ${missing.join(', ')}: bench/data.ts must follow the schema`);
+  if (missing.length > 0)
+    throw new Error(
+      `the episodes table has no writable column(s) ${missing.join(', ')}: bench/data.ts must follow the schema`,
+    );
 }
 
 /** Stream `stream` of `streams` takes every streams-th block, so all streams advance through time together. */
-function* blocks(stream: number, streams: number, n: number, ctx: { n: number; now: number; showIds: readonly string[] }, sent: (rows: number) => void): Generator<Buffer> {
+function* blocks(
+  stream: number,
+  streams: number,
+  n: number,
+  ctx: { n: number; now: number; showIds: readonly string[] },
+  sent: (rows: number) => void,
+): Generator<Buffer> {
   for (let start = stream * BLOCK_ROWS; start < n; start += streams * BLOCK_ROWS) {
     const end = Math.min(n, start + BLOCK_ROWS);
     const text = episodeBlock(start, end, ctx);
@@ -87,13 +102,16 @@ function* blocks(stream: number, streams: number, n: number, ctx: { n: number; n
 }
 
 export async function ensureSeeded(url: string, n: number, log: (line: string) => void): Promise<SeedResult> {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ROWS) throw new Error(`BENCH_N must be an integer from 1 to ${MAX_ROWS}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ROWS)
+    throw new Error(`BENCH_N must be an integer from 1 to ${MAX_ROWS}`);
   const client = await connectClient(url);
   try {
     await prepareTables(client);
     const previous = await reusableSeed(client, n);
     if (previous !== undefined) {
-      log(`seed: reusing the ${n.toLocaleString('en-US')} episodes already there (that seed took ${previous.toFixed(1)} s)`);
+      log(
+        `seed: reusing the ${n.toLocaleString('en-US')} episodes already there (that seed took ${previous.toFixed(1)} s)`,
+      );
       return { reused: true, rows: n, seconds: previous };
     }
     await assertColumns(client);
@@ -116,7 +134,10 @@ export async function ensureSeeded(url: string, n: number, log: (line: string) =
           WHERE i.indrelid = 'episodes'::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
       );
       for (const index of indexes.rows) {
-        await client.query(`INSERT INTO ${DROPPED} (name, def) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [index.name, index.def]);
+        await client.query(`INSERT INTO ${DROPPED} (name, def) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
+          index.name,
+          index.def,
+        ]);
         await client.query(`DROP INDEX ${index.name}`);
       }
       for (const s of shows) {
@@ -147,9 +168,13 @@ export async function ensureSeeded(url: string, n: number, log: (line: string) =
       await pipeline(Readable.from(blocks(stream, STREAMS, n, ctx, sent)), copy);
     });
     const copied = elapsed();
-    log(`seed: COPY done in ${copied.toFixed(1)} s (${Math.round(n / copied).toLocaleString('en-US')} rows/s); rebuilding indexes ...`);
+    log(
+      `seed: COPY done in ${copied.toFixed(1)} s (${Math.round(n / copied).toLocaleString('en-US')} rows/s); rebuilding indexes ...`,
+    );
 
-    const dropped = await client.query<{ name: string; def: string }>(`SELECT name, def FROM ${DROPPED} ORDER BY def LIKE '%USING gin%' DESC, name`);
+    const dropped = await client.query<{ name: string; def: string }>(
+      `SELECT name, def FROM ${DROPPED} ORDER BY def LIKE '%USING gin%' DESC, name`,
+    );
     await buildIndexes(url, dropped.rows); // the slow GIN builds first, so they overlap the rest
     await client.query(`DELETE FROM ${DROPPED}`);
     const indexed = elapsed();
@@ -160,8 +185,14 @@ export async function ensureSeeded(url: string, n: number, log: (line: string) =
     const seconds = elapsed();
     log(`seed: VACUUM (ANALYZE) in ${(seconds - indexed).toFixed(1)} s`);
     // The marker goes last: a seed interrupted before this point is redone on the next run.
-    await client.query(`INSERT INTO ${MARKER} (rows, generator, seconds) VALUES ($1, $2, $3)`, [n, GENERATOR_VERSION, seconds]);
-    log(`seed: ${n.toLocaleString('en-US')} episodes in ${seconds.toFixed(1)} s (${Math.round(n / seconds).toLocaleString('en-US')} rows/s overall)`);
+    await client.query(`INSERT INTO ${MARKER} (rows, generator, seconds) VALUES ($1, $2, $3)`, [
+      n,
+      GENERATOR_VERSION,
+      seconds,
+    ]);
+    log(
+      `seed: ${n.toLocaleString('en-US')} episodes in ${seconds.toFixed(1)} s (${Math.round(n / seconds).toLocaleString('en-US')} rows/s overall)`,
+    );
     return { reused: false, rows: n, seconds };
   } finally {
     await client.end();

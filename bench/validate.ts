@@ -7,7 +7,19 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { createAjv } from '../src/registry/ajv.ts';
 import { EPISODE_COLUMNS, episodeBlock, type EpisodeContext, type ShowRow } from './data.ts';
 
-const JSON_COLUMNS = new Set(['content', 'wardrobe', 'ui_elements', 'backgrounds', 'tags', 'thumbnails', 'guest_info', 'location', 'geographic_availability', 'production_notes', 'doc']);
+const JSON_COLUMNS = new Set([
+  'content',
+  'wardrobe',
+  'ui_elements',
+  'backgrounds',
+  'tags',
+  'thumbnails',
+  'guest_info',
+  'location',
+  'geographic_availability',
+  'production_notes',
+  'doc',
+]);
 const INTEGER_COLUMNS = new Set(['schema_version', 'episode_number', 'season', 'duration_seconds']);
 const ID_SHAPE = /^ep_\d{8}_[a-z0-9]{10}$/;
 
@@ -17,7 +29,14 @@ function toRecord(line: string): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   EPISODE_COLUMNS.forEach((column, i) => {
     const raw = cells[i] ?? '\\N';
-    record[column] = raw === '\\N' ? null : JSON_COLUMNS.has(column) ? JSON.parse(raw) : INTEGER_COLUMNS.has(column) ? Number(raw) : raw;
+    record[column] =
+      raw === '\\N'
+        ? null
+        : JSON_COLUMNS.has(column)
+          ? JSON.parse(raw)
+          : INTEGER_COLUMNS.has(column)
+            ? Number(raw)
+            : raw;
   });
   delete record.doc;
   return record;
@@ -28,12 +47,15 @@ export function assertSampleValid(shows: readonly ShowRow[], ctx: Omit<EpisodeCo
   const schemaFile = path.join(PROJECT_ROOT, 'generated', 'schemas', 'episode.schema.json');
   const ajv = createAjv();
   const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
-  const validateShow = ajv.compile(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'generated', 'schemas', 'show.schema.json'), 'utf8')) as object);
+  const validateShow = ajv.compile(
+    JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'generated', 'schemas', 'show.schema.json'), 'utf8')) as object,
+  );
   const problems: string[] = [];
   for (const show of shows) {
     const { created_at: _created, ...fields } = show;
     if (!validateShow({ ...fields, hosts: JSON.parse(show.hosts) as unknown })) {
-      for (const error of validateShow.errors ?? []) problems.push(`${show.id}: show ${error.instancePath || '/'} ${error.message ?? ''}`);
+      for (const error of validateShow.errors ?? [])
+        problems.push(`${show.id}: show ${error.instancePath || '/'} ${error.message ?? ''}`);
     }
   }
   const starts = [...new Set([0, Math.floor(ctx.n / 2), Math.max(0, ctx.n - sampleRows)])];
@@ -44,12 +66,15 @@ export function assertSampleValid(shows: readonly ShowRow[], ctx: Omit<EpisodeCo
       const id = String(record.id);
       if (!ID_SHAPE.test(id)) problems.push(`${id}: id is not ep_YYYYMMDD_ + 10 of [a-z0-9]`);
       if (!validate(record)) {
-        for (const error of validate.errors ?? []) problems.push(`${id}: ${error.instancePath || '/'} ${error.message ?? ''}`);
+        for (const error of validate.errors ?? [])
+          problems.push(`${id}: ${error.instancePath || '/'} ${error.message ?? ''}`);
       }
     }
   }
   if (problems.length > 0) {
     const distinct = [...new Set(problems.map((p) => p.replace(/^\S+: /, '')))];
-    throw new Error(`generated episodes do not match ${path.relative(PROJECT_ROOT, schemaFile)} or show.schema.json (bench/data.ts must follow the registry):\n  ${distinct.slice(0, 10).join('\n  ')}`);
+    throw new Error(
+      `generated episodes do not match ${path.relative(PROJECT_ROOT, schemaFile)} or show.schema.json (bench/data.ts must follow the registry):\n  ${distinct.slice(0, 10).join('\n  ')}`,
+    );
   }
 }

@@ -63,7 +63,9 @@ async function requireMigrated(url: string, config: Config): Promise<void> {
   if (behind.length === 0) return;
   const first = behind[0]!;
   const more = behind.length > 1 ? ` and ${behind.length - 1} more` : '';
-  throw new Error(`the database is not migrated: ${migrationLabel(first)} is ${first.state}${more}; run \`npm run migrate\` (or start the server once) first`);
+  throw new Error(
+    `the database is not migrated: ${migrationLabel(first)} is ${first.state}${more}; run \`npm run migrate\` (or start the server once) first`,
+  );
 }
 
 const program = new Command('reelmeta').description('Reelmeta: schema-registry-driven metadata for video production');
@@ -81,14 +83,20 @@ program
       const code = await new Promise<number>((resolve) => {
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'shutting down');
-          service.stop().then(() => resolve(0), () => resolve(0));
+          service.stop().then(
+            () => resolve(0),
+            () => resolve(0),
+          );
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
         void service.failed.then((error) => {
           logger.fatal({ reason: error.message }, 'cannot go on without the database; exiting');
           console.error(`error: ${error.message}`);
-          service.stop().then(() => resolve(1), () => resolve(1));
+          service.stop().then(
+            () => resolve(1),
+            () => resolve(1),
+          );
         });
       });
       logger.info('stopped');
@@ -117,12 +125,16 @@ program
           return 0;
         }
         console.error(lines.join('\n'));
-        if (result.migration) console.error(`the registry changed since the last migration: npm run codegen would write ${result.migration}`);
+        if (result.migration)
+          console.error(
+            `the registry changed since the last migration: npm run codegen would write ${result.migration}`,
+          );
         console.error('codegen check failed: run `npm run codegen` and commit the result');
         return 1;
       }
       console.log(lines.length > 0 ? lines.join('\n') : 'codegen: everything is up to date');
-      if (result.migration) console.log(`new migration: ${result.migration} (applied by npm run migrate, or at the next start)`);
+      if (result.migration)
+        console.log(`new migration: ${result.migration} (applied by npm run migrate, or at the next start)`);
       return 0;
     }),
   );
@@ -140,18 +152,22 @@ program
   .option('--steps <n>', 'how many migrations `down` reverts', steps, 1)
   .action((direction: string, options: { steps: number }) =>
     run(async (config) => {
-      if (!['up', 'down', 'status'].includes(direction)) throw new Error(`unknown direction "${direction}"; use up, down or status`);
+      if (!['up', 'down', 'status'].includes(direction))
+        throw new Error(`unknown direction "${direction}"; use up, down or status`);
       return withDatabase(config, async (url) => {
         if (direction === 'status') {
           const states = await migrationStatus(url, config.migrationsDir);
-          for (const s of states) console.log(`${s.state.padEnd(8)} ${migrationLabel(s)}${s.appliedAt ? `  (applied ${s.appliedAt})` : ''}`);
+          for (const s of states)
+            console.log(`${s.state.padEnd(8)} ${migrationLabel(s)}${s.appliedAt ? `  (applied ${s.appliedAt})` : ''}`);
           if (states.length === 0) console.log(`no migrations in ${shown(config.migrationsDir)}`);
           return states.some((s) => s.state === 'changed' || s.state === 'missing') ? 1 : 0;
         }
         const onRetry = (r: { migration: string; step: number; delayMs: number; message: string }) =>
           console.error(`${r.migration}: step ${r.step}: ${r.message}; trying again in ${r.delayMs} ms`);
         const done =
-          direction === 'up' ? await migrateUp(url, config.migrationsDir, { onRetry }) : await migrateDown(url, config.migrationsDir, options.steps, { onRetry });
+          direction === 'up'
+            ? await migrateUp(url, config.migrationsDir, { onRetry })
+            : await migrateDown(url, config.migrationsDir, options.steps, { onRetry });
         for (const m of done) console.log(`${direction === 'up' ? 'applied' : 'reverted'} ${migrationLabel(m)}`);
         if (done.length === 0) console.log(direction === 'up' ? 'database is up to date' : 'nothing to revert');
         return 0;
@@ -168,11 +184,15 @@ program
     run(async (config) => {
       const model = loadRegistry(config.registryDir);
       const entity = model.entities.find((e) => e.name === entityName || e.plural === entityName);
-      if (!entity) throw new Error(`unknown entity "${entityName}"; known: ${model.entities.map((e) => e.name).join(', ')}`);
+      if (!entity)
+        throw new Error(`unknown entity "${entityName}"; known: ${model.entities.map((e) => e.name).join(', ')}`);
       return withDatabase(config, async (url) => {
         await requireMigrated(url, config);
         const pool = await createDatabasePool(url, 2, { statementTimeoutMs: config.statementTimeoutMs });
-        const bar = new SingleBar({ format: `${entity.plural} {bar} {value}/{total} rows  {eta_buffer}`, etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
+        const bar = new SingleBar(
+          { format: `${entity.plural} {bar} {value}/{total} rows  {eta_buffer}`, etaBuffer: 20, hideCursor: true },
+          Presets.shades_classic,
+        );
         try {
           const outcome = await upgradeStored(new RecordStore(pool, entity, model.entities), {
             batchSize: options.batchSize,
@@ -180,7 +200,9 @@ program
             onProgress: ({ upgraded }) => bar.update(upgraded),
           });
           bar.stop();
-          console.log(`upgraded ${outcome.upgraded} ${entity.plural} to schema_version ${entity.schemaVersion}; ${outcome.remaining} left in an older version`);
+          console.log(
+            `upgraded ${outcome.upgraded} ${entity.plural} to schema_version ${entity.schemaVersion}; ${outcome.remaining} left in an older version`,
+          );
           return outcome.remaining === 0 ? 0 : 1;
         } finally {
           bar.stop();
@@ -194,7 +216,9 @@ program
   .command('audit')
   .description('the audit trail')
   .command('purge')
-  .description('delete audit entries older than AUDIT_RETENTION_DAYS (or --days), keeping script entities and deletions')
+  .description(
+    'delete audit entries older than AUDIT_RETENTION_DAYS (or --days), keeping script entities and deletions',
+  )
   .option('--days <n>', 'retention in days (default: AUDIT_RETENTION_DAYS; 0 keeps everything)', (raw: string) => {
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('a whole number of days, 0 or more');

@@ -122,24 +122,31 @@ export function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
   return value;
 }
 
 function list(env: NodeJS.ProcessEnv, name: string): string[] {
-  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${env[name]}")`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${env[name]}")`);
   return raw as T;
 }
 
 function tokenUses(env: NodeJS.ProcessEnv): TokenUse[] {
   const given = list(env, 'COGNITO_TOKEN_USE');
-  for (const use of given) if (!(TOKEN_USES as readonly string[]).includes(use)) throw new ConfigError(`COGNITO_TOKEN_USE must list access and/or id (got "${env.COGNITO_TOKEN_USE}")`);
+  for (const use of given)
+    if (!(TOKEN_USES as readonly string[]).includes(use))
+      throw new ConfigError(`COGNITO_TOKEN_USE must list access and/or id (got "${env.COGNITO_TOKEN_USE}")`);
   return given.length > 0 ? (given as TokenUse[]) : [...TOKEN_USES];
 }
 

@@ -45,16 +45,35 @@ export interface RunningService {
  * Error fields that can hold record values (a query's bound values, a row, PostgreSQL's `detail`
  * such as `Key (business_email)=(…)`): contact details must not reach the logs.
  */
-export const REDACTED_LOG_PATHS = ['err.values', 'err.row', 'err.detail', 'err.where', 'err.cause.values', 'err.cause.row', 'err.cause.detail', 'err.cause.where'];
+export const REDACTED_LOG_PATHS = [
+  'err.values',
+  'err.row',
+  'err.detail',
+  'err.where',
+  'err.cause.values',
+  'err.cause.row',
+  'err.cause.detail',
+  'err.cause.where',
+];
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
-  const options = { level: config.logLevel, base: { service: 'reelmeta' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
+  const options = {
+    level: config.logLevel,
+    base: { service: 'reelmeta' },
+    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+  };
   return destination ? pino(options, destination) : pino(options);
 }
 
 /** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR, started again if it dies. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, gaveUp: new Promise(() => undefined), close: async () => undefined };
+  if (config.databaseUrl)
+    return {
+      url: config.databaseUrl,
+      embedded: false,
+      gaveUp: new Promise(() => undefined),
+      close: async () => undefined,
+    };
   logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
   // One port for every start, so the pool's address stays right after a restart.
   const port = await freePort();
@@ -72,7 +91,11 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 export async function prepareSchema(config: Config, databaseUrl: string, logger: Logger): Promise<void> {
   if (config.migrateOnStart) {
     const applied = await migrateUp(databaseUrl, config.migrationsDir, {
-      onRetry: (r) => logger.warn({ migration: r.migration, step: r.step, attempt: r.attempt, delay_ms: r.delayMs, reason: r.message }, 'migration step retried'),
+      onRetry: (r) =>
+        logger.warn(
+          { migration: r.migration, step: r.step, attempt: r.attempt, delay_ms: r.delayMs, reason: r.message },
+          'migration step retried',
+        ),
     });
     for (const m of applied) logger.info({ migration: migrationLabel(m) }, 'migration applied');
     return;
@@ -88,7 +111,9 @@ export async function prepareSchema(config: Config, databaseUrl: string, logger:
 function listen(server: Server, port: number, _host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; set PORT to another one`) : error);
+      reject(
+        error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; set PORT to another one`) : error,
+      );
     server.once('error', onError);
     server.once('listening', () => {
       server.off('error', onError);
@@ -113,7 +138,8 @@ export async function startService(config: Config, logger: Logger = createLogger
   const database = await openDatabase(config, logger);
   const cleanup: (() => Promise<unknown>)[] = [() => database.close()];
   const stop = async () => {
-    for (const step of cleanup.splice(0).reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+    for (const step of cleanup.splice(0).reverse())
+      await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
   };
   try {
     await prepareSchema(config, database.url, logger);
@@ -133,10 +159,19 @@ export async function startService(config: Config, logger: Logger = createLogger
     cleanup.push(async () => stopKeyPurge());
     // The job queue (pg-boss, its own schema `pgboss`): stopped before the pool and the object
     // store its handlers use, after HTTP has drained.
-    const queue = await JobQueue.start({ databaseUrl: database.url, logger, onSettled: (event) => metrics.observeJob(event) });
+    const queue = await JobQueue.start({
+      databaseUrl: database.url,
+      logger,
+      onSettled: (event) => metrics.observeJob(event),
+    });
     cleanup.push(() => queue.stop());
     metrics.watchJobQueue(queue);
-    await queue.define(THUMBNAIL_QUEUE, { retryLimit: config.jobs.retryLimit, retryDelaySeconds: config.jobs.retryDelaySeconds, retryBackoff: true, expireInSeconds: 300 });
+    await queue.define(THUMBNAIL_QUEUE, {
+      retryLimit: config.jobs.retryLimit,
+      retryDelaySeconds: config.jobs.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: 300,
+    });
     const thumbnails = new ThumbnailService({ queue, storage: media.storage, pool, logger });
     const stopUploadSweep = await scheduleUploadSweep(new UploadCleanup(pool, media.storage, model), logger);
     cleanup.push(async () => stopUploadSweep());
@@ -172,7 +207,15 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${shownHost}:${port}`;
-    logger.info({ url, registry_version: model.registryVersion, embedded_database: database.embedded, auth_mode: config.authMode }, 'reelmeta is listening');
+    logger.info(
+      {
+        url,
+        registry_version: model.registryVersion,
+        embedded_database: database.embedded,
+        auth_mode: config.authMode,
+      },
+      'reelmeta is listening',
+    );
     return { url, port, databaseUrl: database.url, failed: database.gaveUp, stop };
   } catch (error) {
     await stop();

@@ -13,7 +13,9 @@ type Rec = Record<string, unknown> & { id: string };
 
 const SERVER_OWNED = ['id', 'created_at', 'updated_at', 'schema_version'];
 const appendixB = (name: string): Record<string, unknown> => {
-  const record = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b', `${name}.json`), 'utf8')) as Record<string, unknown>;
+  const record = JSON.parse(
+    readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b', `${name}.json`), 'utf8'),
+  ) as Record<string, unknown>;
   for (const key of SERVER_OWNED) delete record[key];
   return record;
 };
@@ -42,7 +44,10 @@ describe('Appendix B records', () => {
     expect(created.status).toBe('in_production');
     const rows = await fixture.db.query<{ status: string }>('SELECT status FROM episodes WHERE id = $1', [created.id]);
     expect(rows[0]?.status).toBe('in_production');
-    const listed = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?status=in-production&title=Alias%20check');
+    const listed = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?status=in-production&title=Alias%20check',
+    );
     expect(listed.body.data.map((r) => r.id)).toEqual([created.id]);
   });
 });
@@ -83,7 +88,9 @@ describe('create', () => {
     expect(show.id).toMatch(/^show_/);
     const episode = await create({ title: 'Pilot', show_id: show.id });
     expect(episode.show_id).toBe(show.id);
-    const dangling = await fixture.service.request('POST', '/api/v1/episodes', { body: { title: 'Orphan', show_id: 'show_20250101_missing' } });
+    const dangling = await fixture.service.request('POST', '/api/v1/episodes', {
+      body: { title: 'Orphan', show_id: 'show_20250101_missing' },
+    });
     expect(dangling.status).toBe(409);
     expect(dangling.body.errors[0]).toMatchObject({ code: 'CONFLICT', field: 'show_id' });
     const blocked = await fixture.service.request('DELETE', `/api/v1/shows/${show.id}?hard=true`);
@@ -148,7 +155,10 @@ describe('validation', () => {
   it('rejects a ref whose id has the wrong prefix', async () => {
     const reply = await post({ title: 'Wrong ref', show_id: 'ep_20250101_abc' });
     expect(reply.status).toBe(422);
-    expect(reply.body.errors[0]).toMatchObject({ field: 'show_id', message: 'show_id must be an id starting with show_' });
+    expect(reply.body.errors[0]).toMatchObject({
+      field: 'show_id',
+      message: 'show_id must be an id starting with show_',
+    });
   });
 
   it('answers 400 for malformed JSON and for a body that is not an object', async () => {
@@ -163,7 +173,10 @@ describe('validation', () => {
   });
 
   it('answers 415 for a body that is not JSON', async () => {
-    const reply = await fixture.service.request('POST', '/api/v1/episodes', { raw: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const reply = await fixture.service.request('POST', '/api/v1/episodes', {
+      raw: 'title=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(reply.status).toBe(415);
     expect(reply.body.errors[0]?.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -193,16 +206,28 @@ describe('validation', () => {
 describe('values PostgreSQL cannot hold are client errors, not 500s', () => {
   it('refuses out-of-range integers, NUL characters and year 0000 with field paths', async () => {
     const reply = await fixture.service.request('POST', '/api/v1/episodes', {
-      body: { title: 'nul \u0000 here', season: 1e20, release_date: '0000-01-01', wardrobe: { shoes: { color: 'a\u0000b' } } },
+      body: {
+        title: 'nul \u0000 here',
+        season: 1e20,
+        release_date: '0000-01-01',
+        wardrobe: { shoes: { color: 'a\u0000b' } },
+      },
     });
     expect(reply.status).toBe(422);
-    expect(reply.body.errors.map((e) => e.field).sort()).toEqual(['release_date', 'season', 'title', 'wardrobe.shoes.color']);
+    expect(reply.body.errors.map((e) => e.field).sort()).toEqual([
+      'release_date',
+      'season',
+      'title',
+      'wardrobe.shoes.color',
+    ]);
   });
 
   it('answers 400 or 404 for such values in queries and ids', async () => {
     expect((await fixture.service.request('GET', '/api/v1/episodes?title=%00')).status).toBe(400);
     expect((await fixture.service.request('GET', '/api/v1/episodes?release_date=0000-01-01')).status).toBe(400);
-    expect((await fixture.service.request('GET', '/api/v1/episodes?created_at[gte]=0000-01-01T00:00:00Z')).status).toBe(400);
+    expect((await fixture.service.request('GET', '/api/v1/episodes?created_at[gte]=0000-01-01T00:00:00Z')).status).toBe(
+      400,
+    );
     expect((await fixture.service.request('GET', '/api/v1/episodes/%00')).status).toBe(404);
     expect((await fixture.service.request('GET', '/api/v1/episodes/show_20250101_abc')).status).toBe(404);
   });
@@ -235,7 +260,12 @@ describe('PUT and PATCH', () => {
     });
     expect(reply.status).toBe(200);
     const data = reply.body.data as Rec & { wardrobe: Record<string, Record<string, unknown>> };
-    expect(data.wardrobe.shoes).toEqual({ style: 'pointed toe pumps', color: 'black', brand: 'Christian Louboutin', heel_height: '4 inches' });
+    expect(data.wardrobe.shoes).toEqual({
+      style: 'pointed toe pumps',
+      color: 'black',
+      brand: 'Christian Louboutin',
+      heel_height: '4 inches',
+    });
     expect(data.wardrobe.main_outfit).toEqual((created.wardrobe as Record<string, unknown>).main_outfit);
     expect(data.wardrobe.accessories).toEqual((created.wardrobe as Record<string, unknown>).accessories);
     expect(data.wardrobe.purse).toBeUndefined();
@@ -248,7 +278,9 @@ describe('PUT and PATCH', () => {
 
   it('PATCH validates the merged record and changes nothing when it fails', async () => {
     const created = await create({ title: 'Keep me', season: 2 });
-    const reply = await fixture.service.request('PATCH', `/api/v1/episodes/${created.id}`, { body: { season: 'two', title: null } });
+    const reply = await fixture.service.request('PATCH', `/api/v1/episodes/${created.id}`, {
+      body: { season: 'two', title: null },
+    });
     expect(reply.status).toBe(422);
     expect(reply.body.errors.map((e) => e.field).sort()).toEqual(['season', 'title']);
     const read = await fixture.service.request<Rec>('GET', `/api/v1/episodes/${created.id}`);
@@ -258,12 +290,23 @@ describe('PUT and PATCH', () => {
   it('PUT replaces the whole record: fields left out are cleared or reset to defaults', async () => {
     const created = await create({ title: 'Before', status: 'published', description: 'old', tags: ['a'] });
     await sleep(5);
-    const reply = await fixture.service.request<Rec>('PUT', `/api/v1/episodes/${created.id}`, { body: { title: 'After', season: 3 } });
+    const reply = await fixture.service.request<Rec>('PUT', `/api/v1/episodes/${created.id}`, {
+      body: { title: 'After', season: 3 },
+    });
     expect(reply.status).toBe(200);
-    expect(reply.body.data).toMatchObject({ id: created.id, title: 'After', season: 3, status: 'draft', description: null, tags: null });
+    expect(reply.body.data).toMatchObject({
+      id: created.id,
+      title: 'After',
+      season: 3,
+      status: 'draft',
+      description: null,
+      tags: null,
+    });
     expect(reply.body.data.created_at).toBe(created.created_at);
     expect(Date.parse(String(reply.body.data.updated_at))).toBeGreaterThan(Date.parse(String(created.updated_at)));
-    const missing = await fixture.service.request('PUT', '/api/v1/episodes/ep_20250101_nothere', { body: { title: 'x' } });
+    const missing = await fixture.service.request('PUT', '/api/v1/episodes/ep_20250101_nothere', {
+      body: { title: 'x' },
+    });
     expect(missing.status).toBe(404);
     const invalid = await fixture.service.request('PUT', `/api/v1/episodes/${created.id}`, { body: { season: 1 } });
     expect(invalid.status).toBe(422);
@@ -281,23 +324,38 @@ describe('PUT and PATCH', () => {
 describe('DELETE', () => {
   it('soft-deletes by default: hidden from reads and lists, kept in the table, visible with include_deleted', async () => {
     const created = await create({ title: 'Soft delete me', tags: ['soft-delete-test'] });
-    const tooLong = await fixture.service.request('DELETE', `/api/v1/episodes/${created.id}?reason=${'x'.repeat(2001)}`);
+    const tooLong = await fixture.service.request(
+      'DELETE',
+      `/api/v1/episodes/${created.id}?reason=${'x'.repeat(2001)}`,
+    );
     expect(tooLong.status).toBe(400);
-    expect(tooLong.body.errors[0]).toMatchObject({ field: 'reason', message: 'reason must be at most 2000 characters' });
-    const reply = await fixture.service.request<Rec>('DELETE', `/api/v1/episodes/${created.id}?reason=duplicate`, { headers: { 'x-actor': 'editor@example.com' } });
+    expect(tooLong.body.errors[0]).toMatchObject({
+      field: 'reason',
+      message: 'reason must be at most 2000 characters',
+    });
+    const reply = await fixture.service.request<Rec>('DELETE', `/api/v1/episodes/${created.id}?reason=duplicate`, {
+      headers: { 'x-actor': 'editor@example.com' },
+    });
     expect(reply.status).toBe(200);
     expect(reply.body.data).toMatchObject({ id: created.id, deleted: true, hard: false });
     expect((await fixture.service.request('GET', `/api/v1/episodes/${created.id}`)).status).toBe(404);
     const list = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?title=Soft%20delete%20me');
     expect(list.body.data).toEqual([]);
     expect(list.body.metadata.total).toBe(0);
-    const withDeleted = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?title=Soft%20delete%20me&include_deleted=true');
+    const withDeleted = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?title=Soft%20delete%20me&include_deleted=true',
+    );
     expect(withDeleted.body.data.map((r) => r.id)).toEqual([created.id]);
-    const rows = await fixture.db.query('SELECT deleted_by, deleted_reason, deleted_at FROM episodes WHERE id = $1', [created.id]);
+    const rows = await fixture.db.query('SELECT deleted_by, deleted_reason, deleted_at FROM episodes WHERE id = $1', [
+      created.id,
+    ]);
     expect(rows[0]).toMatchObject({ deleted_by: 'editor@example.com', deleted_reason: 'duplicate' });
     expect(rows[0]?.deleted_at).not.toBeNull();
     expect((await fixture.service.request('DELETE', `/api/v1/episodes/${created.id}`)).status).toBe(404);
-    expect((await fixture.service.request('PATCH', `/api/v1/episodes/${created.id}`, { body: { title: 'x' } })).status).toBe(404);
+    expect(
+      (await fixture.service.request('PATCH', `/api/v1/episodes/${created.id}`, { body: { title: 'x' } })).status,
+    ).toBe(404);
   });
 
   it('removes the row with ?hard=true', async () => {
@@ -316,18 +374,30 @@ describe('list', () => {
   beforeAll(async () => {
     ids = [];
     for (let n = 1; n <= 5; n += 1) {
-      const record = await create({ title: `List ${n}`, season: 9, episode_number: n, status: n % 2 ? 'published' : 'draft', tags: ['list-test'] });
+      const record = await create({
+        title: `List ${n}`,
+        season: 9,
+        episode_number: n,
+        status: n % 2 ? 'published' : 'draft',
+        tags: ['list-test'],
+      });
       ids.push(record.id);
       await sleep(3);
     }
   });
 
   it('filters by equality, counts all matches in metadata.total and pages with _limit/_offset', async () => {
-    const page = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?season=9&status=published&_sort=episode_number&_limit=2');
+    const page = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?season=9&status=published&_sort=episode_number&_limit=2',
+    );
     expect(page.status).toBe(200);
     expect(page.body.data.map((r) => r.episode_number)).toEqual([1, 3]);
     expect(page.body.metadata).toMatchObject({ total: 3, limit: 2, offset: 0 });
-    const next = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?season=9&status=published&_sort=episode_number&_limit=2&_offset=2');
+    const next = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?season=9&status=published&_sort=episode_number&_limit=2&_offset=2',
+    );
     expect(next.body.data.map((r) => r.episode_number)).toEqual([5]);
   });
 
@@ -344,15 +414,27 @@ describe('list', () => {
     const all = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?season=9&_sort=created_at');
     const third = all.body.data[2]!;
     const from = encodeURIComponent(String(third.created_at));
-    const range = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes?season=9&created_at[gte]=${from}&_sort=created_at`);
+    const range = await fixture.service.request<Rec[]>(
+      'GET',
+      `/api/v1/episodes?season=9&created_at[gte]=${from}&_sort=created_at`,
+    );
     expect(range.body.data.map((r) => r.id)).toEqual(ids.slice(2));
     const before = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes?season=9&created_at[lt]=${from}`);
     expect(before.body.metadata.total).toBe(2);
-    const numbers = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?season=9&episode_number[gt]=1&episode_number[lte]=3&_sort=episode_number');
+    const numbers = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?season=9&episode_number[gt]=1&episode_number[lte]=3&_sort=episode_number',
+    );
     expect(numbers.body.data.map((r) => r.episode_number)).toEqual([2, 3]);
-    const inList = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?season=9&episode_number[in]=1,5&_sort=episode_number');
+    const inList = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?season=9&episode_number[in]=1,5&_sort=episode_number',
+    );
     expect(inList.body.data.map((r) => r.episode_number)).toEqual([1, 5]);
-    const dayRange = await fixture.service.request<Rec[]>('GET', '/api/v1/episodes?season=9&created_at[gte]=2000-01-01&created_at[lt]=2999-01-01');
+    const dayRange = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/episodes?season=9&created_at[gte]=2000-01-01&created_at[lt]=2999-01-01',
+    );
     expect(dayRange.body.metadata.total).toBe(5);
   });
 
@@ -366,7 +448,10 @@ describe('list', () => {
   });
 
   it('answers 400 naming the valid choices for an unknown field, operator or bad value', async () => {
-    const reply = await fixture.service.request('GET', '/api/v1/episodes?colour=red&season[near]=2&episode_number=two&created_at[gte]=yesterday&_feilds=title');
+    const reply = await fixture.service.request(
+      'GET',
+      '/api/v1/episodes?colour=red&season[near]=2&episode_number=two&created_at[gte]=yesterday&_feilds=title',
+    );
     expect(reply.status).toBe(400);
     const byField = Object.fromEntries(reply.body.errors.map((e) => [e.field, e.message]));
     expect(byField.colour).toMatch(/unknown field "colour"; fields: id, title/);
@@ -401,13 +486,21 @@ describe('ops routes', () => {
 
 describe('null on optional fields', () => {
   it('accepts null for optional enums too (it means "no value"), on create and in a merge patch', async () => {
-    const created = await create({ title: 'No outfit type yet', status: 'published', wardrobe: { main_outfit: { outfit_type: null } } });
+    const created = await create({
+      title: 'No outfit type yet',
+      status: 'published',
+      wardrobe: { main_outfit: { outfit_type: null } },
+    });
     expect(created.wardrobe).toEqual({ main_outfit: { outfit_type: null } });
-    const patched = await fixture.service.request<Rec>('PATCH', `/api/v1/episodes/${created.id}`, { body: { status: null } });
+    const patched = await fixture.service.request<Rec>('PATCH', `/api/v1/episodes/${created.id}`, {
+      body: { status: null },
+    });
     expect(patched.status, JSON.stringify(patched.body.errors)).toBe(200);
     // Removing a field that has a default resets it to the default, as PUT does.
     expect(patched.body.data.status).toBe('draft');
-    const wrong = await fixture.service.request('PATCH', `/api/v1/episodes/${created.id}`, { body: { status: 'live' } });
+    const wrong = await fixture.service.request('PATCH', `/api/v1/episodes/${created.id}`, {
+      body: { status: 'live' },
+    });
     expect(wrong.status).toBe(422);
   });
 });
@@ -418,10 +511,14 @@ describe('timestamps', () => {
     await other.query(`ALTER DATABASE ${other.name} SET timezone = 'America/New_York'`);
     const local = await startTestService({ databaseUrl: other.url });
     try {
-      const reply = await local.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Zones', released_at: '2025-06-01T12:00:00.5+02:00' } });
+      const reply = await local.request<Rec>('POST', '/api/v1/episodes', {
+        body: { title: 'Zones', released_at: '2025-06-01T12:00:00.5+02:00' },
+      });
       expect(reply.body.data.released_at).toBe('2025-06-01T10:00:00.500Z');
       expect(reply.body.data.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      const utc = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Zones', released_at: '2025-06-01T12:00:00.5+02:00' } });
+      const utc = await fixture.service.request<Rec>('POST', '/api/v1/episodes', {
+        body: { title: 'Zones', released_at: '2025-06-01T12:00:00.5+02:00' },
+      });
       expect(utc.body.data.released_at).toBe('2025-06-01T10:00:00.500Z');
     } finally {
       await local.stop();

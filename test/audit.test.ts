@@ -9,10 +9,24 @@ import { startTestService } from './support/service.ts';
 import { runCli } from './support/cli.ts';
 
 const fixture = useServiceForFile();
-type Entry = Rec & { at: string; actor: string | null; entity: string; record_id: string; operation: string; request_id: string | null; changes: { path: string; old: unknown; new: unknown }[]; before: Rec | null; reverts: string | null; details: Record<string, unknown> | null };
+type Entry = Rec & {
+  at: string;
+  actor: string | null;
+  entity: string;
+  record_id: string;
+  operation: string;
+  request_id: string | null;
+  changes: { path: string; old: unknown; new: unknown }[];
+  before: Rec | null;
+  reverts: string | null;
+  details: Record<string, unknown> | null;
+};
 
-const request = <T = Rec>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  fixture.service.request<T>(method, path, options as never);
+const request = <T = Rec>(
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+) => fixture.service.request<T>(method, path, options as never);
 const history = async (plural: string, id: string, query = '') => {
   const reply = await request<Entry[]>('GET', `/api/v1/${plural}/${id}/history${query}`);
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(200);
@@ -23,12 +37,18 @@ const episode = (extra: Record<string, unknown> = {}) =>
 
 describe('audit rows for every write', () => {
   it('records create, update, delete, restore and hard delete with actor, request id and a field-level diff', async () => {
-    const created = await request('POST', '/api/v1/episodes', { body: { title: 'Diffed', wardrobe: { shoes: { color: 'nude' } } }, headers: { 'x-actor': '  lala  ', 'x-request-id': 'req-create-1' } });
+    const created = await request('POST', '/api/v1/episodes', {
+      body: { title: 'Diffed', wardrobe: { shoes: { color: 'nude' } } },
+      headers: { 'x-actor': '  lala  ', 'x-request-id': 'req-create-1' },
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('x-request-id')).toBe('req-create-1');
     const id = created.body.data.id;
 
-    const patched = await request('PATCH', `/api/v1/episodes/${id}`, { body: { wardrobe: { shoes: { color: 'black' } }, tags: ['a', 'b'] }, headers: { 'x-actor': 'prime' } });
+    const patched = await request('PATCH', `/api/v1/episodes/${id}`, {
+      body: { wardrobe: { shoes: { color: 'black' } }, tags: ['a', 'b'] },
+      headers: { 'x-actor': 'prime' },
+    });
     expect(patched.status).toBe(200);
     const generated = patched.headers.get('x-request-id');
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
@@ -40,7 +60,13 @@ describe('audit rows for every write', () => {
     const entries = await history('episodes', id);
     expect(entries.map((e) => e.operation)).toEqual(['restore', 'delete', 'update', 'create']);
     const [restore, remove, update, create] = entries as [Entry, Entry, Entry, Entry];
-    expect(create).toMatchObject({ actor: 'lala', request_id: 'req-create-1', entity: 'episode', record_id: id, before: null });
+    expect(create).toMatchObject({
+      actor: 'lala',
+      request_id: 'req-create-1',
+      entity: 'episode',
+      record_id: id,
+      before: null,
+    });
     expect(create.changes).toContainEqual({ path: 'wardrobe.shoes.color', old: null, new: 'nude' });
     expect(update).toMatchObject({ actor: 'prime', request_id: generated });
     // Nested objects by dotted path, lists whole; updated_at is bookkeeping, not a change.
@@ -70,11 +96,17 @@ describe('audit rows for every write', () => {
   it('lists entries with the query language: entity, id (the record), actor, since, until', async () => {
     const before = new Date(Date.now() - 1000).toISOString();
     const a = await request('POST', '/api/v1/episodes', { body: { title: 'By Zed' }, headers: { 'x-actor': 'zed' } });
-    await request('PATCH', `/api/v1/episodes/${a.body.data.id}`, { body: { title: 'By Zed again' }, headers: { 'x-actor': 'zed' } });
+    await request('PATCH', `/api/v1/episodes/${a.body.data.id}`, {
+      body: { title: 'By Zed again' },
+      headers: { 'x-actor': 'zed' },
+    });
     const byActor = await request<Entry[]>('GET', `/api/v1/audit?actor=zed&since=${encodeURIComponent(before)}`);
     expect(byActor.status).toBe(200);
     expect(byActor.body.data.map((e) => e.operation)).toEqual(['update', 'create']);
-    const byId = await request<Entry[]>('GET', `/api/v1/audit?entity=episode&id=${a.body.data.id}&operation=update&_fields=operation,changes`);
+    const byId = await request<Entry[]>(
+      'GET',
+      `/api/v1/audit?entity=episode&id=${a.body.data.id}&operation=update&_fields=operation,changes`,
+    );
     expect(byId.body.data).toHaveLength(1);
     expect(byId.body.data[0]!.changes).toEqual([{ path: 'title', old: 'By Zed', new: 'By Zed again' }]);
     const none = await request<Entry[]>('GET', `/api/v1/audit?actor=zed&until=${encodeURIComponent(before)}`);
@@ -90,7 +122,10 @@ describe('audit rows for every write', () => {
 
   it('records a cascaded soft delete in the parent entry', async () => {
     const ep = await episode();
-    await fixture.create({ episode_id: ep.id, type: 'audio', file_reference: 's3://bucket/audio/intro.mp3' }, 'components');
+    await fixture.create(
+      { episode_id: ep.id, type: 'audio', file_reference: 's3://bucket/audio/intro.mp3' },
+      'components',
+    );
     const reply = await request('DELETE', `/api/v1/episodes/${ep.id}`);
     expect(reply.status).toBe(200);
     const [entry] = await history('episodes', ep.id);
@@ -106,14 +141,24 @@ describe('revert', () => {
     const [change] = await history('episodes', ep.id);
     expect(change!.changes).toContainEqual({ path: 'wardrobe.shoes.color', old: 'nude', new: 'black' });
 
-    const reverted = await request('POST', `/api/v1/episodes/${ep.id}/revert`, { body: { audit_id: change!.id }, headers: { 'x-actor': 'ops' } });
+    const reverted = await request('POST', `/api/v1/episodes/${ep.id}/revert`, {
+      body: { audit_id: change!.id },
+      headers: { 'x-actor': 'ops' },
+    });
     expect(reverted.status, JSON.stringify(reverted.body.errors)).toBe(200);
     expect(reverted.body.data.wardrobe).toEqual({ shoes: { color: 'nude', brand: 'Christian Louboutin' } });
     expect(reverted.headers.get('etag')).toMatch(/^"\d+"$/);
-    expect((await request('GET', `/api/v1/episodes/${ep.id}`)).body.data.wardrobe).toEqual({ shoes: { color: 'nude', brand: 'Christian Louboutin' } });
+    expect((await request('GET', `/api/v1/episodes/${ep.id}`)).body.data.wardrobe).toEqual({
+      shoes: { color: 'nude', brand: 'Christian Louboutin' },
+    });
 
     const [revert] = await history('episodes', ep.id);
-    expect(revert).toMatchObject({ operation: 'revert', reverts: change!.id, actor: 'ops', details: { undid: 'update' } });
+    expect(revert).toMatchObject({
+      operation: 'revert',
+      reverts: change!.id,
+      actor: 'ops',
+      details: { undid: 'update' },
+    });
     expect(revert!.changes).toContainEqual({ path: 'wardrobe.shoes.color', old: 'black', new: 'nude' });
   });
 
@@ -147,30 +192,61 @@ describe('ETag and If-Match', () => {
     expect(etag).toMatch(/^"\d+"$/);
     expect((await request('GET', `/api/v1/episodes/${ep.id}`)).headers.get('etag')).toBe(etag);
 
-    const first = await request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'One' }, headers: { 'if-match': etag } });
+    const first = await request('PATCH', `/api/v1/episodes/${ep.id}`, {
+      body: { title: 'One' },
+      headers: { 'if-match': etag },
+    });
     expect(first.status).toBe(200);
     const next = first.headers.get('etag')!;
     expect(next).not.toBe(etag);
     expect((await request('GET', `/api/v1/episodes/${ep.id}`)).headers.get('etag')).toBe(next);
 
-    for (const [method, body] of [['PATCH', { title: 'Two' }], ['PUT', { title: 'Two' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['PATCH', { title: 'Two' }],
+      ['PUT', { title: 'Two' }],
+      ['DELETE', undefined],
+    ] as const) {
       const stale = await request(method, `/api/v1/episodes/${ep.id}`, { body, headers: { 'if-match': etag } });
       expect(stale.status, method).toBe(412);
       expect(stale.body.errors[0]!.code).toBe('PRECONDITION_FAILED');
     }
     expect((await request('GET', `/api/v1/episodes/${ep.id}`)).body.data.title).toBe('One');
-    expect((await request('PUT', `/api/v1/episodes/${ep.id}`, { body: { title: 'Put' }, headers: { 'if-match': `"1", ${next}` } })).status).toBe(200);
-    expect((await request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Any' }, headers: { 'if-match': '*' } })).status).toBe(200);
+    expect(
+      (
+        await request('PUT', `/api/v1/episodes/${ep.id}`, {
+          body: { title: 'Put' },
+          headers: { 'if-match': `"1", ${next}` },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Any' }, headers: { 'if-match': '*' } }))
+        .status,
+    ).toBe(200);
     expect((await request('DELETE', `/api/v1/episodes/${ep.id}`, { headers: { 'if-match': next } })).status).toBe(412);
     const current = (await request('GET', `/api/v1/episodes/${ep.id}`)).headers.get('etag')!;
-    expect((await request('DELETE', `/api/v1/episodes/${ep.id}`, { headers: { 'if-match': current } })).status).toBe(200);
+    expect((await request('DELETE', `/api/v1/episodes/${ep.id}`, { headers: { 'if-match': current } })).status).toBe(
+      200,
+    );
     // A restore and a view's PUT honour it too.
-    expect((await request('POST', `/api/v1/episodes/${ep.id}/restore`, { headers: { 'if-match': current } })).status).toBe(412);
+    expect(
+      (await request('POST', `/api/v1/episodes/${ep.id}/restore`, { headers: { 'if-match': current } })).status,
+    ).toBe(412);
     const restored = await request('POST', `/api/v1/episodes/${ep.id}/restore`, { headers: { 'if-match': '*' } });
     expect(restored.status).toBe(200);
     const live = restored.headers.get('etag')!;
-    expect((await request('PUT', `/api/v1/episodes/${ep.id}/wardrobe`, { body: { shoes: { color: 'red' } }, headers: { 'if-match': current } })).status).toBe(412);
-    const view = await request('PUT', `/api/v1/episodes/${ep.id}/wardrobe`, { body: { shoes: { color: 'red' } }, headers: { 'if-match': live } });
+    expect(
+      (
+        await request('PUT', `/api/v1/episodes/${ep.id}/wardrobe`, {
+          body: { shoes: { color: 'red' } },
+          headers: { 'if-match': current },
+        })
+      ).status,
+    ).toBe(412);
+    const view = await request('PUT', `/api/v1/episodes/${ep.id}/wardrobe`, {
+      body: { shoes: { color: 'red' } },
+      headers: { 'if-match': live },
+    });
     expect(view.status).toBe(200);
     expect(view.headers.get('etag')).not.toBe(live);
   });
@@ -186,11 +262,19 @@ describe('ETag and If-Match', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM episodes WHERE id = $1 FOR UPDATE', [ep.id]);
       const writes = Promise.all([
-        request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Client A' }, headers: { 'if-match': etag, 'x-actor': 'a' } }),
-        request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Client B' }, headers: { 'if-match': etag, 'x-actor': 'b' } }),
+        request('PATCH', `/api/v1/episodes/${ep.id}`, {
+          body: { title: 'Client A' },
+          headers: { 'if-match': etag, 'x-actor': 'a' },
+        }),
+        request('PATCH', `/api/v1/episodes/${ep.id}`, {
+          body: { title: 'Client B' },
+          headers: { 'if-match': etag, 'x-actor': 'b' },
+        }),
       ]);
       for (let waited = 0; waited < 100; waited += 1) {
-        const { rows } = await holder.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        const { rows } = await holder.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
         if (rows[0]!.n >= 2) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -200,8 +284,13 @@ describe('ETag and If-Match', () => {
       const winner = a.status === 200 ? 'a' : 'b';
       const updates = (await history('episodes', ep.id)).filter((e) => e.operation === 'update');
       expect(updates).toHaveLength(1);
-      expect(updates[0]).toMatchObject({ actor: winner, changes: [{ path: 'title', old: 'Audit me', new: winner === 'a' ? 'Client A' : 'Client B' }] });
-      expect((await request('GET', `/api/v1/episodes/${ep.id}`)).body.data.title).toBe(winner === 'a' ? 'Client A' : 'Client B');
+      expect(updates[0]).toMatchObject({
+        actor: winner,
+        changes: [{ path: 'title', old: 'Audit me', new: winner === 'a' ? 'Client A' : 'Client B' }],
+      });
+      expect((await request('GET', `/api/v1/episodes/${ep.id}`)).body.data.title).toBe(
+        winner === 'a' ? 'Client A' : 'Client B',
+      );
     } finally {
       await holder.end();
     }
@@ -210,15 +299,19 @@ describe('ETag and If-Match', () => {
   it('batch items carry if_match', async () => {
     const ep = await episode();
     const etag = (await request('GET', `/api/v1/episodes/${ep.id}`)).headers.get('etag')!;
-    const reply = await request<{ status: number; errors?: { code: string; field: string }[] }[]>('POST', '/api/v1/episodes/batch', {
-      body: {
-        operations: [
-          { op: 'update', id: ep.id, data: { title: 'Batch 1' }, if_match: etag },
-          { op: 'update', id: ep.id, data: { title: 'Batch 2' }, if_match: etag },
-          { op: 'update', id: ep.id, data: { title: 'Batch 3' }, if_match: 5 },
-        ],
+    const reply = await request<{ status: number; errors?: { code: string; field: string }[] }[]>(
+      'POST',
+      '/api/v1/episodes/batch',
+      {
+        body: {
+          operations: [
+            { op: 'update', id: ep.id, data: { title: 'Batch 1' }, if_match: etag },
+            { op: 'update', id: ep.id, data: { title: 'Batch 2' }, if_match: etag },
+            { op: 'update', id: ep.id, data: { title: 'Batch 3' }, if_match: 5 },
+          ],
+        },
       },
-    });
+    );
     expect(reply.status).toBe(200);
     expect(reply.body.data.map((r) => r.status)).toEqual([200, 412, 400]);
     expect(reply.body.data[1]!.errors![0]!.code).toBe('PRECONDITION_FAILED');
@@ -250,7 +343,10 @@ describe('retention', () => {
   it('purges at start with AUDIT_RETENTION_DAYS, and from the command line (npm run audit:purge)', async () => {
     const ep = await episode();
     await request('PATCH', `/api/v1/episodes/${ep.id}`, { body: { title: 'Older change' } });
-    await fixture.db.query(`UPDATE audit_entries SET at = now() - interval '20 days' WHERE record_id = $1 AND operation = 'update'`, [ep.id]);
+    await fixture.db.query(
+      `UPDATE audit_entries SET at = now() - interval '20 days' WHERE record_id = $1 AND operation = 'update'`,
+      [ep.id],
+    );
     // A second instance on the same database, started with a 10-day retention, purges at start.
     const second = await startTestService({ databaseUrl: fixture.db.url, auditRetentionDays: 10 });
     await second.stop();

@@ -10,7 +10,13 @@ import { startService } from '../src/service.ts';
 import { CLIENT_ID, ISSUER, startFakeUserPool, USER_POOL_ID, type FakeUserPool } from './support/cognito.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject } from './support/project-copy.ts';
-import { serviceClient, startTestService, type Reply, type RequestOptions, type TestService } from './support/service.ts';
+import {
+  serviceClient,
+  startTestService,
+  type Reply,
+  type RequestOptions,
+  type TestService,
+} from './support/service.ts';
 import { testConfig } from './support/s3.ts';
 
 let db: TestDatabase;
@@ -26,12 +32,20 @@ beforeAll(async () => {
   await userPool.addKey('key-1');
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const running = await startService(
-    { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'cognito', cognito: userPool.settings() },
+    {
+      ...testConfig(),
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: db.url,
+      authMode: 'cognito',
+      cognito: userPool.settings(),
+    },
     pino({ level: 'info' }, sink),
   );
   service = { ...running, request: serviceClient(running.url) };
@@ -69,8 +83,14 @@ describe('authentication', () => {
     const none = await service.request('GET', '/api/v1/episodes');
     expectChallenge(none);
     expect(none.headers.get('www-authenticate')).toBe('Bearer realm="reelmeta"');
-    expectChallenge(await service.request('GET', '/api/v1/episodes', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 'invalid_request');
-    expectChallenge(await service.request('GET', '/api/v1/episodes', { headers: { authorization: 'Bearer' } }), 'invalid_request');
+    expectChallenge(
+      await service.request('GET', '/api/v1/episodes', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }),
+      'invalid_request',
+    );
+    expectChallenge(
+      await service.request('GET', '/api/v1/episodes', { headers: { authorization: 'Bearer' } }),
+      'invalid_request',
+    );
   });
 
   it('accepts a valid access token, and an id token issued to the app client', async () => {
@@ -90,9 +110,19 @@ describe('authentication', () => {
 
   it('refuses a token from another issuer, for another app client, or of another use', async () => {
     const cases: [string, Promise<string>, RegExp][] = [
-      ['issuer', userPool.token('x', ['admin'], { claims: { iss: `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other` } }), /iss/],
+      [
+        'issuer',
+        userPool.token('x', ['admin'], {
+          claims: { iss: `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other` },
+        }),
+        /iss/,
+      ],
       ['client_id', userPool.token('x', ['admin'], { claims: { client_id: 'someone-elses-client' } }), /app client/],
-      ['audience', userPool.token('x', ['admin'], { use: 'id', claims: { aud: 'someone-elses-client' } }), /app client/],
+      [
+        'audience',
+        userPool.token('x', ['admin'], { use: 'id', claims: { aud: 'someone-elses-client' } }),
+        /app client/,
+      ],
       ['token_use', userPool.token('x', ['admin'], { claims: { token_use: 'refresh' } }), /token_use/],
     ];
     for (const [what, token, message] of cases) {
@@ -105,11 +135,32 @@ describe('authentication', () => {
   it('refuses tampered, unsigned, HMAC-signed and unknown-key tokens', async () => {
     const good = await tokenFor('mallory', ['viewer']);
     const [header, , signature] = good.split('.');
-    const promoted = base64url.encode(JSON.stringify({ sub: 'mallory', token_use: 'access', client_id: CLIENT_ID, iss: ISSUER, exp: Math.floor(Date.now() / 1000) + 3600, 'cognito:groups': ['admin'] }));
+    const promoted = base64url.encode(
+      JSON.stringify({
+        sub: 'mallory',
+        token_use: 'access',
+        client_id: CLIENT_ID,
+        iss: ISSUER,
+        exp: Math.floor(Date.now() / 1000) + 3600,
+        'cognito:groups': ['admin'],
+      }),
+    );
     const tampered = `${header}.${promoted}.${signature}`;
-    const unsigned = new UnsecuredJWT({ token_use: 'access', client_id: CLIENT_ID, 'cognito:groups': ['admin'] }).setSubject('mallory').setIssuer(ISSUER).setExpirationTime('1h').encode();
+    const unsigned = new UnsecuredJWT({ token_use: 'access', client_id: CLIENT_ID, 'cognito:groups': ['admin'] })
+      .setSubject('mallory')
+      .setIssuer(ISSUER)
+      .setExpirationTime('1h')
+      .encode();
     // The public key as an HMAC secret: the classic algorithm confusion.
-    const publicPem = await exportSPKI(await crypto.subtle.importKey('jwk', userPool.key('key-1').publicJwk as JsonWebKey, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']));
+    const publicPem = await exportSPKI(
+      await crypto.subtle.importKey(
+        'jwk',
+        userPool.key('key-1').publicJwk as JsonWebKey,
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        true,
+        ['verify'],
+      ),
+    );
     const hmac = await new SignJWT({ token_use: 'access', client_id: CLIENT_ID, 'cognito:groups': ['admin'] })
       .setProtectedHeader({ alg: 'HS256', kid: 'key-1' })
       .setSubject('mallory')
@@ -142,24 +193,43 @@ describe('authentication', () => {
   });
 
   it('answers 503 when the user pool keys cannot be fetched, and refuses to start without its settings', async () => {
-    const blind = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: userPool.settings({ jwksUrl: 'http://127.0.0.1:9/jwks.json' }) });
+    const blind = await startTestService({
+      databaseUrl: db.url,
+      authMode: 'cognito',
+      cognito: userPool.settings({ jwksUrl: 'http://127.0.0.1:9/jwks.json' }),
+    });
     try {
-      const reply = await blind.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${await tokenFor('x', ['viewer'])}` } });
+      const reply = await blind.request('GET', '/api/v1/shows', {
+        headers: { authorization: `Bearer ${await tokenFor('x', ['viewer'])}` },
+      });
       expect(reply.status).toBe(503);
       expect(reply.body.errors[0]).toMatchObject({ code: 'AUTH_UNAVAILABLE' });
     } finally {
       await blind.stop();
     }
-    await expect(startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: userPool.settings({ userPoolId: undefined, clientIds: [] }) })).rejects.toThrow(
-      /AUTH_MODE=cognito needs COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID/,
-    );
+    await expect(
+      startTestService({
+        databaseUrl: db.url,
+        authMode: 'cognito',
+        cognito: userPool.settings({ userPoolId: undefined, clientIds: [] }),
+      }),
+    ).rejects.toThrow(/AUTH_MODE=cognito needs COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID/);
   });
 
   it('refuses a token issued in the future beyond the clock skew, a sub that is not a non-empty string, and group names in another case', async () => {
     const now = Math.floor(Date.now() / 1000);
     /** A token signed by the pool with exactly these claims (over the usual ones). */
     const mint = (claims: Record<string, unknown>) =>
-      new SignJWT({ token_use: 'access', client_id: CLIENT_ID, iss: ISSUER, sub: 'claims', iat: now, exp: now + 3600, 'cognito:groups': ['viewer'], ...claims })
+      new SignJWT({
+        token_use: 'access',
+        client_id: CLIENT_ID,
+        iss: ISSUER,
+        sub: 'claims',
+        iat: now,
+        exp: now + 3600,
+        'cognito:groups': ['viewer'],
+        ...claims,
+      })
         .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
         .sign(userPool.key('key-1').privateKey);
     for (const [what, claims, message] of [
@@ -179,7 +249,9 @@ describe('authentication', () => {
       const reply = await as(await tokenFor('case', groups), 'GET', '/api/v1/shows');
       expect(reply.status, groups.join()).toBe(403);
     }
-    const viewerOnly = await as(await tokenFor('case', ['ADMIN', 'viewer']), 'POST', '/api/v1/shows', { body: { title: 'by ADMIN' } });
+    const viewerOnly = await as(await tokenFor('case', ['ADMIN', 'viewer']), 'POST', '/api/v1/shows', {
+      body: { title: 'by ADMIN' },
+    });
     expect(viewerOnly.status).toBe(403);
   });
 
@@ -187,9 +259,18 @@ describe('authentication', () => {
     const pool = await startFakeUserPool();
     await pool.addKey('key-1');
     const token = await pool.token('stale', ['viewer']);
-    const patient = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 3600, jwksTimeoutMs: 300 }) });
-    const strict = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 1, jwksTimeoutMs: 300 }) });
-    const read = (service: TestService) => service.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
+    const patient = await startTestService({
+      databaseUrl: db.url,
+      authMode: 'cognito',
+      cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 3600, jwksTimeoutMs: 300 }),
+    });
+    const strict = await startTestService({
+      databaseUrl: db.url,
+      authMode: 'cognito',
+      cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 1, jwksTimeoutMs: 300 }),
+    });
+    const read = (service: TestService) =>
+      service.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
     try {
       expect((await read(patient)).status).toBe(200);
       expect((await read(strict)).status).toBe(200);
@@ -205,7 +286,10 @@ describe('authentication', () => {
       // Past max age + stale: the keys are too old to trust.
       const refused = await read(strict);
       expect(refused.status).toBe(503);
-      expect(refused.body.errors[0]).toMatchObject({ code: 'AUTH_UNAVAILABLE', message: expect.stringMatching(/keys/) });
+      expect(refused.body.errors[0]).toMatchObject({
+        code: 'AUTH_UNAVAILABLE',
+        message: expect.stringMatching(/keys/),
+      });
       pool.setMode('up');
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect((await read(strict)).status).toBe(200);
@@ -222,7 +306,11 @@ describe('authentication', () => {
     await pool.addKey('key-1');
     const token = await pool.token('cold', ['viewer']);
     pool.setMode('hang');
-    const cold = await startTestService({ databaseUrl: db.url, authMode: 'cognito', cognito: pool.settings({ jwksTimeoutMs: 300, jwksRetryMs: 1500 }) });
+    const cold = await startTestService({
+      databaseUrl: db.url,
+      authMode: 'cognito',
+      cognito: pool.settings({ jwksTimeoutMs: 300, jwksRetryMs: 1500 }),
+    });
     const read = () => cold.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
     try {
       // Two callers at once share the one fetch; the next one meets the recent failure.
@@ -253,10 +341,19 @@ describe('authentication', () => {
     });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i += 1) statuses.push((await limited.request('GET', '/api/v1/shows', { headers: { authorization: 'Bearer not.a.token' } })).status);
+      for (let i = 0; i < 5; i += 1)
+        statuses.push(
+          (await limited.request('GET', '/api/v1/shows', { headers: { authorization: 'Bearer not.a.token' } })).status,
+        );
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
       // A caller with a valid token has a budget of its own.
-      expect((await limited.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${await tokenFor('good', ['viewer'])}` } })).status).toBe(200);
+      expect(
+        (
+          await limited.request('GET', '/api/v1/shows', {
+            headers: { authorization: `Bearer ${await tokenFor('good', ['viewer'])}` },
+          })
+        ).status,
+      ).toBe(200);
     } finally {
       await limited.stop();
     }
@@ -277,14 +374,22 @@ describe('authorization from the registry', () => {
   let admin: string;
   let nobody: string;
   beforeAll(async () => {
-    [viewer, editor, admin, nobody] = await Promise.all([tokenFor('vic', ['viewer']), tokenFor('eddie', ['editor', 'some-other-group']), tokenFor('ada', ['admin']), tokenFor('nobody', [])]);
+    [viewer, editor, admin, nobody] = await Promise.all([
+      tokenFor('vic', ['viewer']),
+      tokenFor('eddie', ['editor', 'some-other-group']),
+      tokenFor('ada', ['admin']),
+      tokenFor('nobody', []),
+    ]);
   });
 
   it('lets viewers read and not write, naming the role a write needs', async () => {
     expect((await as(viewer, 'GET', '/api/v1/shows')).status).toBe(200);
     const create = await as(viewer, 'POST', '/api/v1/shows', { body: { title: 'Viewer show' } });
     expect(create.status).toBe(403);
-    expect(create.body.errors[0]).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/creating shows needs the editor role; your roles: viewer/) });
+    expect(create.body.errors[0]).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/creating shows needs the editor role; your roles: viewer/),
+    });
     expect(await db.query(`SELECT 1 FROM shows WHERE title = 'Viewer show'`)).toEqual([]);
   });
 
@@ -301,8 +406,18 @@ describe('authorization from the registry', () => {
     const history = await as<{ actor: string; operation: string }[]>(editor, 'GET', `/api/v1/shows/${id}/history`);
     expect(history.body.data).toEqual([expect.objectContaining({ actor: 'eddie', operation: 'create' })]);
     // X-Actor cannot speak for someone else once there is a token.
-    await as(editor, 'PATCH', `/api/v1/shows/${id}`, { body: { title: 'Edited' }, headers: { 'x-actor': 'someone-else' } });
-    expect((await db.query<{ actor: string }>(`SELECT actor FROM audit_entries WHERE record_id = $1 AND operation = 'update'`, [id]))[0]!.actor).toBe('eddie');
+    await as(editor, 'PATCH', `/api/v1/shows/${id}`, {
+      body: { title: 'Edited' },
+      headers: { 'x-actor': 'someone-else' },
+    });
+    expect(
+      (
+        await db.query<{ actor: string }>(
+          `SELECT actor FROM audit_entries WHERE record_id = $1 AND operation = 'update'`,
+          [id],
+        )
+      )[0]!.actor,
+    ).toBe('eddie');
 
     const hard = await as(editor, 'DELETE', `/api/v1/shows/${id}?hard=true`);
     expect(hard.status).toBe(403);
@@ -329,10 +444,12 @@ describe('authorization from the registry', () => {
     expect((await as(editor, 'GET', '/api/v1/audit?entity=guest')).body.data).not.toEqual([]);
   });
 
-  it("leaves out of the audit list the entries of entities the caller may not read", async () => {
+  it('leaves out of the audit list the entries of entities the caller may not read', async () => {
     // The shipped registry lets editors read everything; here guests are for admins only.
     const copy = copyProject();
-    copy.edit('registry/entities/guest.yaml', (text) => text.replace('permissions:\n  read: editor', 'permissions:\n  read: admin'));
+    copy.edit('registry/entities/guest.yaml', (text) =>
+      text.replace('permissions:\n  read: editor', 'permissions:\n  read: admin'),
+    );
     const ownDb = await createTestDatabase();
     const strict = await startTestService({
       databaseUrl: ownDb.url,
@@ -343,15 +460,21 @@ describe('authorization from the registry', () => {
       cognito: userPool.settings(),
     });
     const call = <T = Rec>(token: string, method: string, path: string, options: RequestOptions = {}) =>
-      strict.request<T>(method, path, { ...options, headers: { authorization: `Bearer ${token}`, ...options.headers } });
+      strict.request<T>(method, path, {
+        ...options,
+        headers: { authorization: `Bearer ${token}`, ...options.headers },
+      });
     try {
       const guest = await call(admin, 'POST', '/api/v1/guests', { body: { name: 'Private Guest' } });
       expect(guest.status).toBe(201);
       const show = await call(admin, 'POST', '/api/v1/shows', { body: { title: 'Public show' } });
       expect(show.status).toBe(201);
       type Entry = { entity: string; record_id: string };
-      const seenBy = async (token: string, query = '') => (await call<Entry[]>(token, 'GET', `/api/v1/audit${query}`)).body.data.map((e) => `${e.entity}:${e.record_id}`);
-      expect(await seenBy(admin)).toEqual(expect.arrayContaining([`guest:${guest.body.data.id}`, `show:${show.body.data.id}`]));
+      const seenBy = async (token: string, query = '') =>
+        (await call<Entry[]>(token, 'GET', `/api/v1/audit${query}`)).body.data.map((e) => `${e.entity}:${e.record_id}`);
+      expect(await seenBy(admin)).toEqual(
+        expect.arrayContaining([`guest:${guest.body.data.id}`, `show:${show.body.data.id}`]),
+      );
       expect(await seenBy(editor)).toContain(`show:${show.body.data.id}`);
       expect(await seenBy(editor)).not.toContain(`guest:${guest.body.data.id}`);
       // Asking for the hidden entity by name finds nothing, and its record's history is refused.
@@ -366,17 +489,29 @@ describe('authorization from the registry', () => {
   });
 
   it('checks each batch operation and script version route against its own permission', async () => {
-    const batch = await as<{ status: number }[]>(viewer, 'POST', '/api/v1/shows/batch', { body: { operations: [{ op: 'create', data: { title: 'Batch by viewer' } }] } });
+    const batch = await as<{ status: number }[]>(viewer, 'POST', '/api/v1/shows/batch', {
+      body: { operations: [{ op: 'create', data: { title: 'Batch by viewer' } }] },
+    });
     expect(batch.body.data.map((r) => r.status)).toEqual([403]);
-    const mixed = await as<{ status: number }[]>(editor, 'POST', '/api/v1/shows/batch', { body: { operations: [{ op: 'create', data: { title: 'Batch by editor' } }] } });
+    const mixed = await as<{ status: number }[]>(editor, 'POST', '/api/v1/shows/batch', {
+      body: { operations: [{ op: 'create', data: { title: 'Batch by editor' } }] },
+    });
     expect(mixed.body.data.map((r) => r.status)).toEqual([201]);
     const showId = (await as(editor, 'POST', '/api/v1/shows', { body: { title: 'Scripted' } })).body.data.id;
-    const episode = (await as(editor, 'POST', '/api/v1/episodes', { body: { title: 'Pilot', show_id: showId, season: 1 } })).body.data;
+    const episode = (
+      await as(editor, 'POST', '/api/v1/episodes', { body: { title: 'Pilot', show_id: showId, season: 1 } })
+    ).body.data;
     const version = { text: 'INT. STUDIO', file_reference: 's3://bucket/scripts/pilot.pdf' };
-    expect((await as(viewer, 'POST', `/api/v1/episodes/${episode.id}/script/versions`, { body: version })).status).toBe(403);
-    expect((await as(editor, 'POST', `/api/v1/episodes/${episode.id}/script/versions`, { body: version })).status).toBe(201);
+    expect((await as(viewer, 'POST', `/api/v1/episodes/${episode.id}/script/versions`, { body: version })).status).toBe(
+      403,
+    );
+    expect((await as(editor, 'POST', `/api/v1/episodes/${episode.id}/script/versions`, { body: version })).status).toBe(
+      201,
+    );
     expect((await as(viewer, 'GET', `/api/v1/episodes/${episode.id}/script`)).status).toBe(200);
-    expect((await as(viewer, 'PUT', `/api/v1/episodes/${episode.id}/script/active`, { body: { version: 1 } })).status).toBe(403);
+    expect(
+      (await as(viewer, 'PUT', `/api/v1/episodes/${episode.id}/script/active`, { body: { version: 1 } })).status,
+    ).toBe(403);
   });
 });
 
@@ -389,10 +524,16 @@ describe('AUTH_MODE=off', () => {
         done();
       },
     });
-    const open = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'off' }, pino({ level: 'info' }, sink));
+    const open = await startService(
+      { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'off' },
+      pino({ level: 'info' }, sink),
+    );
     try {
       const request = serviceClient(open.url);
-      const created = await request<Rec>('POST', '/api/v1/shows', { body: { title: 'Open show' }, headers: { 'x-actor': 'lala' } });
+      const created = await request<Rec>('POST', '/api/v1/shows', {
+        body: { title: 'Open show' },
+        headers: { 'x-actor': 'lala' },
+      });
       expect(created.status).toBe(201);
       expect((await request('DELETE', `/api/v1/shows/${created.body.data.id}?hard=true`)).status).toBe(200);
       expect(lines.join('')).toMatch(/"level":40.*AUTH_MODE=off: authentication is OFF/);
@@ -406,6 +547,9 @@ describe('AUTH_MODE=off', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://db.internal/reelmeta' }).authMode).toBe('cognito');
     expect(loadConfig({ DATABASE_URL: 'postgres://db.internal/reelmeta', AUTH_MODE: 'off' }).authMode).toBe('off');
     expect(() => loadConfig({ AUTH_MODE: 'maybe' })).toThrow(/AUTH_MODE must be one of off, cognito/);
-    expect(loadConfig({ COGNITO_USER_POOL_ID: USER_POOL_ID, COGNITO_CLIENT_ID: 'a, b', COGNITO_TOKEN_USE: 'access' }).cognito).toMatchObject({ clientIds: ['a', 'b'], tokenUse: ['access'] });
+    expect(
+      loadConfig({ COGNITO_USER_POOL_ID: USER_POOL_ID, COGNITO_CLIENT_ID: 'a, b', COGNITO_TOKEN_USE: 'access' })
+        .cognito,
+    ).toMatchObject({ clientIds: ['a', 'b'], tokenUse: ['access'] });
   });
 });

@@ -16,8 +16,10 @@ interface ItemResult {
 const fixture = useServiceForFile();
 
 const { create } = fixture;
-const batch = (operations: unknown, query = '') => fixture.service.request<ItemResult[]>('POST', `/api/v1/episodes/batch${query}`, { body: { operations } });
-const titleOf = async (id: string) => (await fixture.db.query<{ title: string }>('SELECT title FROM episodes WHERE id = $1', [id]))[0]?.title;
+const batch = (operations: unknown, query = '') =>
+  fixture.service.request<ItemResult[]>('POST', `/api/v1/episodes/batch${query}`, { body: { operations } });
+const titleOf = async (id: string) =>
+  (await fixture.db.query<{ title: string }>('SELECT title FROM episodes WHERE id = $1', [id]))[0]?.title;
 
 describe('batch', () => {
   it('answers every operation with its own status, applying the ones that succeed', async () => {
@@ -52,14 +54,20 @@ describe('batch', () => {
       ]),
     );
     expect(items[3]!.errors![0]).toMatchObject({ code: 'NOT_FOUND', field: 'operations[3]' });
-    expect(items[5]!.errors![0]).toMatchObject({ code: 'INVALID_OPERATION', message: 'op must be one of: create, update, replace, delete', field: 'operations[5].op' });
+    expect(items[5]!.errors![0]).toMatchObject({
+      code: 'INVALID_OPERATION',
+      message: 'op must be one of: create, update, replace, delete',
+      field: 'operations[5].op',
+    });
     expect(items[2]!.data).toMatchObject({ title: 'After', season: 1, wardrobe: { shoes: { brand: 'Gucci' } } });
     expect(items[6]!.data).toMatchObject({ title: 'Replaced', season: null, wardrobe: null });
 
     expect(await titleOf(items[0]!.id!)).toBe('Made in a batch');
     expect(await titleOf(existing.id)).toBe('Replaced');
     expect((await fixture.service.request('GET', `/api/v1/episodes/${doomed.id}`)).status).toBe(404);
-    expect((await fixture.db.query('SELECT deleted_reason FROM episodes WHERE id = $1', [doomed.id]))[0]).toEqual({ deleted_reason: 'duplicate' });
+    expect((await fixture.db.query('SELECT deleted_reason FROM episodes WHERE id = $1', [doomed.id]))[0]).toEqual({
+      deleted_reason: 'duplicate',
+    });
   });
 
   it('with atomic=true applies everything or nothing, answering with the failure', async () => {
@@ -81,13 +89,20 @@ describe('batch', () => {
     expect(failing.body.errors).toEqual([
       {
         code: 'CONFLICT',
-        message: 'operation 2 failed, so none was applied: another episode already has the same show_id, season and episode_number',
+        message:
+          'operation 2 failed, so none was applied: another episode already has the same show_id, season and episode_number',
         field: 'operations[2]',
       },
     ]);
     expect(await fixture.db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
 
-    const invalid = await batch([{ op: 'create', data: { title: 'Fine' } }, { op: 'create', data: { title: 5 } }], '?atomic=true');
+    const invalid = await batch(
+      [
+        { op: 'create', data: { title: 'Fine' } },
+        { op: 'create', data: { title: 5 } },
+      ],
+      '?atomic=true',
+    );
     expect(invalid.status).toBe(422);
     expect(invalid.body.errors[0]!.field).toBe('operations[1].title');
     expect(await fixture.db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
@@ -105,18 +120,28 @@ describe('batch', () => {
   });
 
   it('takes up to 1,000 operations and refuses malformed batches as a whole', async () => {
-    const thousand = Array.from({ length: 1000 }, (_, i) => ({ op: 'create', data: { title: `Bulk ${i}`, tags: ['bulk'] } }));
+    const thousand = Array.from({ length: 1000 }, (_, i) => ({
+      op: 'create',
+      data: { title: `Bulk ${i}`, tags: ['bulk'] },
+    }));
     const big = await batch(thousand);
     expect(big.status).toBe(200);
     expect(big.body.metadata).toMatchObject({ succeeded: 1000, failed: 0 });
-    expect((await fixture.db.query(`SELECT count(*)::int AS n FROM episodes WHERE tags @> '["bulk"]'`))[0]).toEqual({ n: 1000 });
+    expect((await fixture.db.query(`SELECT count(*)::int AS n FROM episodes WHERE tags @> '["bulk"]'`))[0]).toEqual({
+      n: 1000,
+    });
 
     const tooMany = await batch([...thousand, { op: 'create', data: { title: 'one more' } }]);
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.errors[0]!.message).toMatch(/at most 1000 operations \(got 1001\)/);
     expect((await batch([])).status).toBe(400);
-    expect((await fixture.service.request('POST', '/api/v1/episodes/batch', { body: [{ op: 'create' }] })).status).toBe(400);
-    expect((await fixture.service.request('POST', '/api/v1/episodes/batch?atomic=maybe', { body: { operations: [] } })).status).toBe(400);
+    expect((await fixture.service.request('POST', '/api/v1/episodes/batch', { body: [{ op: 'create' }] })).status).toBe(
+      400,
+    );
+    expect(
+      (await fixture.service.request('POST', '/api/v1/episodes/batch?atomic=maybe', { body: { operations: [] } }))
+        .status,
+    ).toBe(400);
     const get = await fixture.service.request('GET', '/api/v1/episodes/batch');
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');

@@ -19,9 +19,15 @@ let routes: { method: string; path: string }[] = [];
 
 beforeAll(async () => {
   pool = await createDatabasePool(fixture.db.url, 1);
-  const app = createApp({ model: loadRegistry(path.join(PROJECT_ROOT, 'registry')), pool, logger: pino({ level: 'silent' }) });
+  const app = createApp({
+    model: loadRegistry(path.join(PROJECT_ROOT, 'registry')),
+    pool,
+    logger: pino({ level: 'silent' }),
+  });
   // Concrete paths: parameters filled in, middleware patterns (`*`) left out.
-  const paths = [...new Set(app.routes.map((r) => r.path).filter((p) => !p.includes('*')))].map((p) => p.replace(/:[^/]+/g, 'x1'));
+  const paths = [...new Set(app.routes.map((r) => r.path).filter((p) => !p.includes('*')))].map((p) =>
+    p.replace(/:[^/]+/g, 'x1'),
+  );
   // Every method that may carry a body (GET and HEAD requests have none in fetch and node's server).
   routes = paths.flatMap((p) => ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((method) => ({ method, path: p })));
 });
@@ -33,12 +39,18 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x20);
  * Sends a body declared as `declared` bytes (none of them sent), or a chunked one of `total`
  * bytes (endless by default), until the server answers.
  */
-function sendOverLimit(method: string, target: string, declared?: number, total = Infinity): Promise<{ status: number; code: string | undefined }> {
+function sendOverLimit(
+  method: string,
+  target: string,
+  declared?: number,
+  total = Infinity,
+): Promise<{ status: number; code: string | undefined }> {
   const url = new URL(target, fixture.service.url);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     // Node frames DELETE and OPTIONS bodies only when told to.
-    headers[declared === undefined ? 'transfer-encoding' : 'content-length'] = declared === undefined ? 'chunked' : String(declared);
+    headers[declared === undefined ? 'transfer-encoding' : 'content-length'] =
+      declared === undefined ? 'chunked' : String(declared);
     const request = http.request(url, { method, headers });
     let answered = false;
     request.on('response', (response) => {
@@ -86,7 +98,8 @@ async function refused(method: string, target: string, declared?: number) {
   }
 }
 
-const limitOf = (method: string, target: string) => (method === 'POST' && target.endsWith('/batch') ? MAX_BATCH_BODY_BYTES : MAX_BODY_BYTES);
+const limitOf = (method: string, target: string) =>
+  method === 'POST' && target.endsWith('/batch') ? MAX_BATCH_BODY_BYTES : MAX_BODY_BYTES;
 
 describe('request bodies', () => {
   it('walks a route table that holds every entity route, the revert and the part routes', () => {
@@ -101,7 +114,8 @@ describe('request bodies', () => {
     const wrong: string[] = [];
     for (const { method, path: target } of routes) {
       const reply = await refused(method, target, limitOf(method, target) + 1);
-      if (reply.status !== 413 || reply.code !== 'PAYLOAD_TOO_LARGE') wrong.push(`${method} ${target}: ${reply.status} ${reply.code}`);
+      if (reply.status !== 413 || reply.code !== 'PAYLOAD_TOO_LARGE')
+        wrong.push(`${method} ${target}: ${reply.status} ${reply.code}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -110,7 +124,8 @@ describe('request bodies', () => {
     const wrong: string[] = [];
     for (const { method, path: target } of routes) {
       const reply = await refused(method, target);
-      if (reply.status !== 413 || reply.code !== 'PAYLOAD_TOO_LARGE') wrong.push(`${method} ${target}: ${reply.status} ${reply.code}`);
+      if (reply.status !== 413 || reply.code !== 'PAYLOAD_TOO_LARGE')
+        wrong.push(`${method} ${target}: ${reply.status} ${reply.code}`);
     }
     expect(wrong).toEqual([]);
   });

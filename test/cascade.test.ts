@@ -30,13 +30,27 @@ let service: TestService;
 beforeAll(async () => {
   copy = copyProject();
   db = await createTestDatabase();
-  copy.edit('registry/registry.yaml', (t) => t.replace('entities: [show, episode, component,', 'entities: [show, episode, component, note,'));
+  copy.edit('registry/registry.yaml', (t) =>
+    t.replace('entities: [show, episode, component,', 'entities: [show, episode, component, note,'),
+  );
   copy.write('registry/entities/note.yaml', NOTE);
-  copy.edit('registry/entities/episode.yaml', (t) => `${t.replace('    to: show\n', '    to: show\n    on_delete: cascade\n').trimEnd()}\n  cover_component_id: { type: ref, to: component, on_delete: cascade }\n`);
-  copy.edit('registry/entities/component.yaml', (t) => `${t.trimEnd()}\n  parent_id: { type: ref, to: component, on_delete: cascade }\n`);
+  copy.edit(
+    'registry/entities/episode.yaml',
+    (t) =>
+      `${t.replace('    to: show\n', '    to: show\n    on_delete: cascade\n').trimEnd()}\n  cover_component_id: { type: ref, to: component, on_delete: cascade }\n`,
+  );
+  copy.edit(
+    'registry/entities/component.yaml',
+    (t) => `${t.trimEnd()}\n  parent_id: { type: ref, to: component, on_delete: cascade }\n`,
+  );
   const codegen = await runCli(['codegen'], copy.env);
   expect(codegen.code, codegen.stderr).toBe(0);
-  service = await startTestService({ databaseUrl: db.url, registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir });
+  service = await startTestService({
+    databaseUrl: db.url,
+    registryDir: copy.registryDir,
+    generatedDir: copy.generatedDir,
+    migrationsDir: copy.migrationsDir,
+  });
 });
 
 afterAll(async () => {
@@ -51,7 +65,8 @@ async function post(plural: string, body: Record<string, unknown>): Promise<Rec>
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
   return reply.body.data;
 }
-const component = (fields: Record<string, unknown>) => post('components', { type: 'audio', file_reference: 's3://bucket/c.wav', ...fields });
+const component = (fields: Record<string, unknown>) =>
+  post('components', { type: 'audio', file_reference: 's3://bucket/c.wav', ...fields });
 
 interface Row {
   id: string;
@@ -63,7 +78,9 @@ interface Row {
 /** How the rows with these ids stand now, whatever their table. */
 async function rows(...ids: string[]): Promise<Record<string, Row>> {
   const tables = ['shows', 'episodes', 'components', 'notes', 'clips'];
-  const union = tables.map((t) => `SELECT id, deleted_at IS NOT NULL AS deleted, deleted_by, deleted_reason, restored_by FROM ${t}`).join(' UNION ALL ');
+  const union = tables
+    .map((t) => `SELECT id, deleted_at IS NOT NULL AS deleted, deleted_by, deleted_reason, restored_by FROM ${t}`)
+    .join(' UNION ALL ');
   const found = await db.query<Row>(`SELECT * FROM (${union}) AS everything WHERE id = ANY($1)`, [ids]);
   return Object.fromEntries(found.map((r) => [r.id, r]));
 }
@@ -83,14 +100,31 @@ describe('a soft delete', () => {
     await service.request('DELETE', `/api/v1/components/${earlier.id}?reason=dup`);
     // Refers to c3 with restrict, but goes with e1: deleted by the same cascade, it does not block.
     // Its set_null ref to c1 is kept: the two go, and come back, together.
-    const note = await post('notes', { text: 'check levels', episode_id: e1.id, component_id: c3.id, reviewed_component_id: c1.id });
+    const note = await post('notes', {
+      text: 'check levels',
+      episode_id: e1.id,
+      component_id: c3.id,
+      reviewed_component_id: c1.id,
+    });
     const liveNote = await post('notes', { text: 'stays', episode_id: e3.id, reviewed_component_id: c2.id });
-    const clip = await post('clips', { talent_source: 'Lala', file_reference: 's3://bucket/k1.mov', episode_id: e1.id });
+    const clip = await post('clips', {
+      talent_source: 'Lala',
+      file_reference: 's3://bucket/k1.mov',
+      episode_id: e1.id,
+    });
 
-    const deleted = await service.request<Rec>('DELETE', `/api/v1/shows/${show.id}?reason=cancelled`, { headers: { 'X-Actor': 'producer' } });
+    const deleted = await service.request<Rec>('DELETE', `/api/v1/shows/${show.id}?reason=cancelled`, {
+      headers: { 'X-Actor': 'producer' },
+    });
     expect(deleted.status, JSON.stringify(deleted.body.errors)).toBe(200);
-    expect(deleted.body.data).toMatchObject({ cascaded: { episodes: 2, components: 4, notes: 1 }, detached: { clips: 1, notes: 1 } });
-    const noteRefs = await db.query<{ id: string; reviewed_component_id: string | null }>('SELECT id, reviewed_component_id FROM notes WHERE id = ANY($1) ORDER BY text', [[note.id, liveNote.id]]);
+    expect(deleted.body.data).toMatchObject({
+      cascaded: { episodes: 2, components: 4, notes: 1 },
+      detached: { clips: 1, notes: 1 },
+    });
+    const noteRefs = await db.query<{ id: string; reviewed_component_id: string | null }>(
+      'SELECT id, reviewed_component_id FROM notes WHERE id = ANY($1) ORDER BY text',
+      [[note.id, liveNote.id]],
+    );
     expect(noteRefs).toEqual([
       { id: note.id, reviewed_component_id: c1.id },
       { id: liveNote.id, reviewed_component_id: null },
@@ -98,7 +132,11 @@ describe('a soft delete', () => {
 
     const after = await rows(show.id, e1.id, e2.id, e3.id, c1.id, c2.id, c3.id, child.id, earlier.id, note.id);
     expect(after[show.id]).toMatchObject({ deleted: true, deleted_by: 'producer', deleted_reason: 'cancelled' });
-    expect(after[e1.id]).toMatchObject({ deleted: true, deleted_by: 'producer', deleted_reason: `deleted with show ${show.id}` });
+    expect(after[e1.id]).toMatchObject({
+      deleted: true,
+      deleted_by: 'producer',
+      deleted_reason: `deleted with show ${show.id}`,
+    });
     expect(after[e2.id]!.deleted_reason).toBe(`deleted with show ${show.id}`);
     expect(after[c1.id]!.deleted_reason).toBe(`deleted with episode ${e1.id}`);
     expect(after[c3.id]!.deleted_reason).toBe(`deleted with episode ${e2.id}`);
@@ -108,13 +146,20 @@ describe('a soft delete', () => {
     expect(after[e3.id]!.deleted).toBe(false);
     expect((await service.request<Rec>('GET', `/api/v1/clips/${clip.id}`)).body.data.episode_id).toBeNull();
 
-    const restored = await service.request<Rec>('POST', `/api/v1/shows/${show.id}/restore`, { headers: { 'X-Actor': 'editor' } });
+    const restored = await service.request<Rec>('POST', `/api/v1/shows/${show.id}/restore`, {
+      headers: { 'X-Actor': 'editor' },
+    });
     expect(restored.status, JSON.stringify(restored.body.errors)).toBe(200);
     expect(restored.body.data).toMatchObject({ id: show.id, deleted_at: null });
     expect(restored.body.metadata.restored).toEqual({ episodes: 2, components: 4, notes: 1 });
     const back = await rows(show.id, e1.id, e2.id, c1.id, c2.id, c3.id, child.id, note.id, earlier.id);
     for (const id of [show.id, e1.id, e2.id, c1.id, c2.id, c3.id, child.id, note.id]) {
-      expect(back[id], id).toMatchObject({ deleted: false, deleted_reason: null, deleted_by: null, restored_by: 'editor' });
+      expect(back[id], id).toMatchObject({
+        deleted: false,
+        deleted_reason: null,
+        deleted_by: null,
+        restored_by: 'editor',
+      });
     }
     // Deleted before, for its own reason: stays deleted. A cleared ref is not set again.
     expect(back[earlier.id]).toMatchObject({ deleted: true, deleted_reason: 'dup', restored_by: null });
@@ -137,12 +182,16 @@ describe('a soft delete', () => {
     expect(Object.values(untouched).map((r) => r.deleted)).toEqual([false, false, false]);
 
     // The same from a batch item, and from an atomic batch as a whole.
-    const batch = await service.request<Rec[]>('POST', '/api/v1/shows/batch', { body: { operations: [{ op: 'delete', id: show.id }] } });
+    const batch = await service.request<Rec[]>('POST', '/api/v1/shows/batch', {
+      body: { operations: [{ op: 'delete', id: show.id }] },
+    });
     expect(batch.body.data[0]).toMatchObject({ status: 409, errors: [{ message }] });
 
     // Directly under the root the message is the one-level one.
     const direct = await service.request('DELETE', `/api/v1/components/${comp.id}`);
-    expect(direct.body.errors[0]!.message).toBe(`component ${comp.id} still has 1 notes (component_id); delete or reassign them first`);
+    expect(direct.body.errors[0]!.message).toBe(
+      `component ${comp.id} still has 1 notes (component_id); delete or reassign them first`,
+    );
 
     await service.request('DELETE', `/api/v1/notes/${blocker.id}`);
     const done = await service.request<Rec>('DELETE', `/api/v1/shows/${show.id}`);
@@ -154,7 +203,9 @@ describe('a soft delete', () => {
     // e5 ↔ c5: the component belongs to the episode, and is the episode's cover.
     const e5 = await post('episodes', { title: 'E5' });
     const c5 = await component({ episode_id: e5.id });
-    expect((await service.request('PATCH', `/api/v1/episodes/${e5.id}`, { body: { cover_component_id: c5.id } })).status).toBe(200);
+    expect(
+      (await service.request('PATCH', `/api/v1/episodes/${e5.id}`, { body: { cover_component_id: c5.id } })).status,
+    ).toBe(200);
     const e6 = await post('episodes', { title: 'E6', cover_component_id: c5.id });
     const c6 = await component({ episode_id: e6.id });
 
@@ -173,7 +224,10 @@ describe('a soft delete', () => {
     // Entering the cycle at the component takes both episodes.
     const again = await service.request<Rec>('DELETE', `/api/v1/components/${c5.id}`);
     expect(again.body.data.cascaded).toEqual({ episodes: 2, components: 1 });
-    expect((await service.request<Rec>('POST', `/api/v1/components/${c5.id}/restore`)).body.metadata.restored).toEqual({ episodes: 2, components: 1 });
+    expect((await service.request<Rec>('POST', `/api/v1/components/${c5.id}/restore`)).body.metadata.restored).toEqual({
+      episodes: 2,
+      components: 1,
+    });
     expect(Object.values(await rows(e5.id, c5.id, e6.id, c6.id)).every((r) => !r.deleted)).toBe(true);
   });
 });
@@ -188,7 +242,9 @@ describe('a restore', () => {
 
     const refused = await service.request('POST', `/api/v1/shows/${show.id}/restore`);
     expect(refused.status).toBe(409);
-    expect(refused.body.errors[0]!.message).toBe('another episode already has the same show_id, season and episode_number');
+    expect(refused.body.errors[0]!.message).toBe(
+      'another episode already has the same show_id, season and episode_number',
+    );
     expect(Object.values(await rows(show.id, episode.id, comp.id)).map((r) => r.deleted)).toEqual([true, true, true]);
 
     await service.request('DELETE', `/api/v1/episodes/${taker.id}?hard=true`);

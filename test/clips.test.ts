@@ -9,13 +9,19 @@ import { useServiceForFile } from './support/file-service.ts';
 import { putMediaOf } from './support/s3.ts';
 
 type Rec = Record<string, unknown> & { id: string };
-const appendixC = (name: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<string, unknown>;
+const appendixC = (name: string) =>
+  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 const fixture = useServiceForFile();
 let episode: Rec;
 
 beforeAll(async () => {
-  episode = (await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })).body.data;
+  episode = (
+    await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })
+  ).body.data;
 });
 
 /** Posts a clip whose footage is in S3 first, as a real client would have uploaded it. */
@@ -28,16 +34,29 @@ describe('clips', () => {
   it('accept the Appendix C records as written, and answer use case 3', async () => {
     const lala = await post({ ...appendixC('clip-lala'), episode_id: episode.id });
     expect(lala.status, JSON.stringify(lala.body.errors)).toBe(201);
-    expect(lala.body.data).toMatchObject({ talent_source: 'Lala', clip_type: 'raw', timecode_out: '00:04:05:00', quality_rating: 'good', status: 'approved', take_number: 1 });
+    expect(lala.body.data).toMatchObject({
+      talent_source: 'Lala',
+      clip_type: 'raw',
+      timecode_out: '00:04:05:00',
+      quality_rating: 'good',
+      status: 'approved',
+      take_number: 1,
+    });
     const guest = await post({ ...appendixC('clip-guest'), episode_id: episode.id });
     expect(guest.status, JSON.stringify(guest.body.errors)).toBe(201);
     expect(guest.body.data).toMatchObject({ talent_source: 'Guest - Sarah Johnson', quality_rating: 'good' });
     await post({ ...appendixC('clip-lala'), episode_id: episode.id, status: 'pending_review', take_number: 2 });
 
     // Appendix D use case 3, through the sub-resource the episode_id ref gives.
-    const found = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes/${episode.id}/clips?talent_source=Lala&status=approved`);
+    const found = await fixture.service.request<Rec[]>(
+      'GET',
+      `/api/v1/episodes/${episode.id}/clips?talent_source=Lala&status=approved`,
+    );
     expect(found.body.data.map((c) => c.id)).toEqual([lala.body.data.id]);
-    expect(found.body.data[0]).toMatchObject({ file_reference: 's3://bucket/raw/ep_abc123/lala_take_01.mov', timecode_in: '00:00:00:00' });
+    expect(found.body.data[0]).toMatchObject({
+      file_reference: 's3://bucket/raw/ep_abc123/lala_take_01.mov',
+      timecode_in: '00:00:00:00',
+    });
     const searched = await fixture.service.request<Rec[]>('GET', '/api/v1/clips/search?q=monologue');
     expect(searched.body.data.map((c) => c.take_number as number).sort()).toEqual([1, 2]);
   });
@@ -46,7 +65,13 @@ describe('clips', () => {
     const base = { talent_source: 'Lala', file_reference: 's3://bucket/raw/x.mov' };
     const backwards = await post({ ...base, timecode_in: '00:02:00:00', timecode_out: '00:01:59:23' });
     expect(backwards.status).toBe(422);
-    expect(backwards.body.errors).toEqual([{ code: 'VALIDATION_ERROR', message: 'timecode_out must not be before timecode_in (00:02:00:00)', field: 'timecode_out' }]);
+    expect(backwards.body.errors).toEqual([
+      {
+        code: 'VALIDATION_ERROR',
+        message: 'timecode_out must not be before timecode_in (00:02:00:00)',
+        field: 'timecode_out',
+      },
+    ]);
     const shape = await post({ ...base, timecode_in: '0:02:00', timecode_out: '00:61:00:00' });
     expect(shape.status).toBe(422);
     expect(shape.body.errors.map((e) => e.field).sort()).toEqual(['timecode_in', 'timecode_out']);
@@ -54,13 +79,24 @@ describe('clips', () => {
   });
 
   it('wait unassigned in the library, are assigned by PATCH, and return to it when their episode is deleted', async () => {
-    const loose = (await post({ talent_source: 'JustAWomanInHerPrime', file_reference: 's3://bucket/raw/loose.mov', clip_type: 'b-roll' })).body.data;
+    const loose = (
+      await post({
+        talent_source: 'JustAWomanInHerPrime',
+        file_reference: 's3://bucket/raw/loose.mov',
+        clip_type: 'b-roll',
+      })
+    ).body.data;
     expect(loose).toMatchObject({ episode_id: null, clip_type: 'b_roll', status: 'pending_review' });
-    const unassigned = async () => (await fixture.service.request<Rec[]>('GET', '/api/v1/clips?episode_id[null]=true')).body.data.map((c) => c.id);
+    const unassigned = async () =>
+      (await fixture.service.request<Rec[]>('GET', '/api/v1/clips?episode_id[null]=true')).body.data.map((c) => c.id);
     expect(await unassigned()).toContain(loose.id);
 
-    const other = (await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Spring Capsule' } })).body.data;
-    const assigned = await fixture.service.request<Rec>('PATCH', `/api/v1/clips/${loose.id}`, { body: { episode_id: other.id } });
+    const other = (
+      await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Spring Capsule' } })
+    ).body.data;
+    const assigned = await fixture.service.request<Rec>('PATCH', `/api/v1/clips/${loose.id}`, {
+      body: { episode_id: other.id },
+    });
     expect(assigned.body.data.episode_id).toBe(other.id);
     expect(await unassigned()).not.toContain(loose.id);
 

@@ -71,7 +71,10 @@ describe('npm run codegen', () => {
     expect(down).toContain('DROP INDEX CONCURRENTLY IF EXISTS "episodes_sponsor_idx";');
     expect(down).toContain('ALTER TABLE "episodes" DROP COLUMN IF EXISTS "sponsor";');
     expect(down.indexOf('DROP INDEX')).toBeLessThan(down.indexOf('DROP COLUMN'));
-    expect(JSON.parse(copy.read('generated/schemas/episode.schema.json')).properties.sponsor).toMatchObject({ type: ['string', 'null'], maxLength: 120 });
+    expect(JSON.parse(copy.read('generated/schemas/episode.schema.json')).properties.sponsor).toMatchObject({
+      type: ['string', 'null'],
+      maxLength: 120,
+    });
     expect(copy.read('generated/types/episode.ts')).toMatch(/sponsor\?: string \| null;/);
 
     const again = await runCli(['codegen'], copy.env);
@@ -84,7 +87,9 @@ describe('npm run codegen', () => {
     copy.edit(EPISODE, (t) => t.replace('  copyright: { type: string, max_length: 300 }\n', ''));
     const result = await runCli(['codegen'], copy.env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^registry\/entities\/episode\.yaml: fields\.copyright: field "copyright" was removed .* mark the field deprecated instead/);
+    expect(result.stderr).toMatch(
+      /^registry\/entities\/episode\.yaml: fields\.copyright: field "copyright" was removed .* mark the field deprecated instead/,
+    );
     expect(readdirSync(copy.migrationsDir).filter((f) => f.startsWith(NEXT_MIGRATION))).toEqual([]);
   });
 
@@ -100,31 +105,50 @@ describe('npm run codegen', () => {
 describe('the generated full-text column', () => {
   it('is rebuilt with its index when the searchable fields change, and the down step restores it', async () => {
     copy = copyProject();
-    copy.edit(EPISODE, (t) => t.replace('  copyright: { type: string, max_length: 300 }', '  copyright: { type: string, max_length: 300, searchable: true }'));
+    copy.edit(EPISODE, (t) =>
+      t.replace(
+        '  copyright: { type: string, max_length: 300 }',
+        '  copyright: { type: string, max_length: 300, searchable: true }',
+      ),
+    );
     const result = await runCli(['codegen'], copy.env);
     expect(result.code, result.stderr).toBe(0);
-    const [upFile] = readdirSync(copy.migrationsDir).filter((f) => f.startsWith(NEXT_MIGRATION) && f.endsWith('.up.sql'));
+    const [upFile] = readdirSync(copy.migrationsDir).filter(
+      (f) => f.startsWith(NEXT_MIGRATION) && f.endsWith('.up.sql'),
+    );
     const up = copy.read(`migrations/${upFile}`);
     expect(up).toContain('ALTER TABLE "episodes" DROP COLUMN IF EXISTS "search_vector";');
-    expect(up).toMatch(/ADD COLUMN IF NOT EXISTS "search_vector" tsvector GENERATED ALWAYS AS \(.*coalesce\("copyright", ''\).*\) STORED;/);
-    expect(up).toContain('CREATE INDEX IF NOT EXISTS "episodes_search_vector_idx" ON "episodes" USING gin ("search_vector");');
+    expect(up).toMatch(
+      /ADD COLUMN IF NOT EXISTS "search_vector" tsvector GENERATED ALWAYS AS \(.*coalesce\("copyright", ''\).*\) STORED;/,
+    );
+    expect(up).toContain(
+      'CREATE INDEX IF NOT EXISTS "episodes_search_vector_idx" ON "episodes" USING gin ("search_vector");',
+    );
 
     const db = await createTestDatabase();
     try {
       await migrateUp(db.url, path.join(PROJECT_ROOT, 'migrations'));
-      await db.query("INSERT INTO episodes (id, schema_version, title, copyright) VALUES ('ep_20250101_aaaaaaaaaa', 1, 'Gala', 'Maison Lumiere')");
+      await db.query(
+        "INSERT INTO episodes (id, schema_version, title, copyright) VALUES ('ep_20250101_aaaaaaaaaa', 1, 'Gala', 'Maison Lumiere')",
+      );
       const matches = (word: string) =>
-        db.query(`SELECT id FROM episodes WHERE search_vector @@ websearch_to_tsquery('english', $1)`, [word]).then((rows) => rows.length);
+        db
+          .query(`SELECT id FROM episodes WHERE search_vector @@ websearch_to_tsquery('english', $1)`, [word])
+          .then((rows) => rows.length);
       expect(await matches('lumiere')).toBe(0);
       await migrateUp(db.url, copy.migrationsDir);
       expect(await matches('lumiere')).toBe(1);
       expect(await matches('gala')).toBe(1);
-      const indexes = await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'episodes' AND indexname = 'episodes_search_vector_idx'");
+      const indexes = await db.query<{ indexname: string }>(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'episodes' AND indexname = 'episodes_search_vector_idx'",
+      );
       expect(indexes).toHaveLength(1);
       await migrateDown(db.url, copy.migrationsDir);
       expect(await matches('lumiere')).toBe(0);
       expect(await matches('gala')).toBe(1);
-      expect(await db.query("SELECT indexname FROM pg_indexes WHERE indexname = 'episodes_search_vector_idx'")).toHaveLength(1);
+      expect(
+        await db.query("SELECT indexname FROM pg_indexes WHERE indexname = 'episodes_search_vector_idx'"),
+      ).toHaveLength(1);
     } finally {
       await db.drop();
     }
@@ -138,7 +162,9 @@ describe('generated schemas', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     const validate = ajv.compile(schema);
     for (const name of ['minimal', 'with-production-assets', 'fully-evolved']) {
-      const record = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b', `${name}.json`), 'utf8'));
+      const record = JSON.parse(
+        readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b', `${name}.json`), 'utf8'),
+      );
       for (const key of ['id', 'created_at', 'updated_at', 'schema_version']) delete record[key];
       if (record.status === 'in-production') record.status = 'in_production';
       expect(validate(record), JSON.stringify(validate.errors)).toBe(true);
@@ -183,6 +209,7 @@ describe('generated/openapi.json', () => {
     // Every component schema compiles as JSON Schema 2020-12, its $refs included.
     const defs = JSON.parse(JSON.stringify(openapi.components.schemas).replaceAll('#/components/schemas/', '#/$defs/'));
     ajv.addSchema({ $id: 'https://reelmeta.test/openapi.json', $defs: defs });
-    for (const name of Object.keys(defs)) expect(ajv.getSchema(`https://reelmeta.test/openapi.json#/$defs/${name}`), name).toBeTypeOf('function');
+    for (const name of Object.keys(defs))
+      expect(ajv.getSchema(`https://reelmeta.test/openapi.json#/$defs/${name}`), name).toBeTypeOf('function');
   });
 });

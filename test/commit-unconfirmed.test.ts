@@ -22,7 +22,9 @@ beforeAll(async () => {
       END IF;
       RETURN NULL;
     END $$`);
-  await db.query('CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON shows DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die_at_commit()');
+  await db.query(
+    'CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON shows DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die_at_commit()',
+  );
 });
 
 afterAll(async () => {

@@ -8,34 +8,53 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { useServiceForFile } from './support/file-service.ts';
 
 type Rec = Record<string, unknown> & { id: string };
-const appendixC = (name: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<string, unknown>;
+const appendixC = (name: string) =>
+  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 const fixture = useServiceForFile();
 
 describe('components', () => {
   it('accept the Appendix C records as written, list under their episode, and go with it when it is deleted', async () => {
-    const episode = (await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })).body.data;
+    const episode = (
+      await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New Year Style Reset' } })
+    ).body.data;
     const created: Rec[] = [];
     for (const name of ['component-audio', 'component-voiceover-sync']) {
       const record: Record<string, unknown> = { ...appendixC(name), episode_id: episode.id };
       const reply = await fixture.service.request<Rec>('POST', '/api/v1/components', { body: record });
       expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
       expect(reply.body.data.id).toMatch(/^comp_\d{8}_[a-z0-9]{10}$/);
-      const fields = Object.fromEntries(Object.entries(record).filter(([key]) => !['id', 'created_at', 'updated_at'].includes(key)));
+      const fields = Object.fromEntries(
+        Object.entries(record).filter(([key]) => !['id', 'created_at', 'updated_at'].includes(key)),
+      );
       expect(reply.body.data).toMatchObject(fields);
       created.push(reply.body.data);
     }
 
-    const dangling = await fixture.service.request('POST', '/api/v1/components', { body: appendixC('component-audio') });
+    const dangling = await fixture.service.request('POST', '/api/v1/components', {
+      body: appendixC('component-audio'),
+    });
     expect(dangling.status).toBe(409);
-    expect(dangling.body.errors[0]).toMatchObject({ field: 'episode_id', message: `episode_id refers to an episode that does not exist (${appendixC('component-audio').episode_id as string})` });
+    expect(dangling.body.errors[0]).toMatchObject({
+      field: 'episode_id',
+      message: `episode_id refers to an episode that does not exist (${appendixC('component-audio').episode_id as string})`,
+    });
 
-    const listed = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes/${episode.id}/components?_sort=type&_fields=type,subtype`);
+    const listed = await fixture.service.request<Rec[]>(
+      'GET',
+      `/api/v1/episodes/${episode.id}/components?_sort=type&_fields=type,subtype`,
+    );
     expect(listed.body.data).toEqual([
       { id: created[0]!.id, type: 'audio', subtype: 'background_music' },
       { id: created[1]!.id, type: 'voiceover_sync', subtype: 'timing_data' },
     ]);
-    const byMetadata = await fixture.service.request<Rec[]>('GET', '/api/v1/components?metadata.license=royalty_free&_fields=metadata.track_name');
+    const byMetadata = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/components?metadata.license=royalty_free&_fields=metadata.track_name',
+    );
     expect(byMetadata.body.data).toEqual([{ id: created[0]!.id, metadata: { track_name: 'Uplifting Corporate' } }]);
     const segments = await fixture.service.request<Rec[]>('GET', '/api/v1/components?metadata.segments=24');
     expect(segments.body.data.map((r) => r.id)).toEqual([created[1]!.id]);
@@ -44,6 +63,8 @@ describe('components', () => {
     expect(deleted.status).toBe(200);
     expect(deleted.body.data.cascaded).toEqual({ components: 2 });
     expect((await fixture.service.request<Rec[]>('GET', '/api/v1/components')).body.data).toEqual([]);
-    expect((await fixture.service.request<Rec[]>('GET', '/api/v1/components?include_deleted=true')).body.data).toHaveLength(2);
+    expect(
+      (await fixture.service.request<Rec[]>('GET', '/api/v1/components?include_deleted=true')).body.data,
+    ).toHaveLength(2);
   });
 });

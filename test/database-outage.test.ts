@@ -29,12 +29,16 @@ beforeAll(async () => {
   database = await startDatabase();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as (typeof lines)[number]);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as (typeof lines)[number]);
       done();
     },
   });
   // DB_CONNECT_TIMEOUT_MS is left at its default: the bound below is the documented one.
-  service = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: database.url, rateLimitEnabled: false }, pino({ level: 'info' }, sink));
+  service = await startService(
+    { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: database.url, rateLimitEnabled: false },
+    pino({ level: 'info' }, sink),
+  );
 });
 
 afterAll(async () => {
@@ -62,7 +66,10 @@ describe('PostgreSQL stops and comes back', () => {
     ]) {
       const reply = await attempt();
       expect(reply.status, JSON.stringify(reply.body)).toBe(503);
-      expect(reply.body.errors[0]).toMatchObject({ code: 'DATABASE_UNAVAILABLE', message: expect.stringMatching(/database/) });
+      expect(reply.body.errors[0]).toMatchObject({
+        code: 'DATABASE_UNAVAILABLE',
+        message: expect.stringMatching(/database/),
+      });
       expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     const ready = await fetch(`${service!.url}/ready`);
@@ -112,7 +119,8 @@ describe('PostgreSQL killed with SIGKILL under load', () => {
 
   it('answers every request 503 within the bound while it is down, recovers, and no write answered DATABASE_UNAVAILABLE lands later', async () => {
     const request = serviceClient(service!.url);
-    const show = (await request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Before the crash' } })).body.data;
+    const show = (await request<{ id: string }>('POST', '/api/v1/shows', { body: { title: 'Before the crash' } })).body
+      .data;
     const outcomes: Outcome[] = [];
     let running = true;
     let writes = 0;
@@ -128,9 +136,23 @@ describe('PostgreSQL killed with SIGKILL under load', () => {
           signal: AbortSignal.timeout(BOUND_MS + 1000),
         });
         const envelope = (await response.json()) as { errors?: { code: string }[] };
-        outcomes.push({ kind, title, started: started - t0, ms: performance.now() - started, status: response.status, code: envelope.errors?.[0]?.code, retryAfter: response.headers.get('retry-after') });
+        outcomes.push({
+          kind,
+          title,
+          started: started - t0,
+          ms: performance.now() - started,
+          status: response.status,
+          code: envelope.errors?.[0]?.code,
+          retryAfter: response.headers.get('retry-after'),
+        });
       } catch {
-        outcomes.push({ kind, title, started: started - t0, ms: performance.now() - started, status: 'client gave up' });
+        outcomes.push({
+          kind,
+          title,
+          started: started - t0,
+          ms: performance.now() - started,
+          status: 'client gave up',
+        });
       }
     };
     const worker = async (n: number) => {
@@ -171,7 +193,9 @@ describe('PostgreSQL killed with SIGKILL under load', () => {
       expect(Number(o.retryAfter), JSON.stringify(o)).toBeGreaterThan(0);
     }
     // No request at all waited past the bound (none in flight at the kill, none during the restart), and none was a 500.
-    const late = outcomes.filter((o) => o.started > killedAt - 100 && (o.status === 'client gave up' || o.ms > BOUND_MS));
+    const late = outcomes.filter(
+      (o) => o.started > killedAt - 100 && (o.status === 'client gave up' || o.ms > BOUND_MS),
+    );
     expect(late, JSON.stringify(late.slice(0, 5))).toEqual([]);
     expect(outcomes.filter((o) => typeof o.status === 'number' && o.status >= 500 && o.status !== 503)).toEqual([]);
     expect(outcomes.some((o) => o.started > restartAt && o.status === 201)).toBe(true);
@@ -180,9 +204,15 @@ describe('PostgreSQL killed with SIGKILL under load', () => {
     expect((await request('GET', `/api/v1/shows/${show.id}`)).status).toBe(200);
     expect((await fetch(`${service!.url}/ready`)).status).toBe(200);
     await sleep(3000);
-    const stored = new Set((await request<{ title: string }[]>('GET', '/api/v1/shows?title[startswith]=Load&_limit=1000')).body.data.map((s) => s.title));
+    const stored = new Set(
+      (await request<{ title: string }[]>('GET', '/api/v1/shows?title[startswith]=Load&_limit=1000')).body.data.map(
+        (s) => s.title,
+      ),
+    );
     const writesDone = outcomes.filter((o) => o.kind === 'write');
-    const answered503 = writesDone.filter((o) => o.status === 503 && o.code === 'DATABASE_UNAVAILABLE').map((o) => o.title);
+    const answered503 = writesDone
+      .filter((o) => o.status === 503 && o.code === 'DATABASE_UNAVAILABLE')
+      .map((o) => o.title);
     expect(answered503.length).toBeGreaterThan(0);
     expect(answered503.filter((title) => stored.has(title!))).toEqual([]);
     // A write whose COMMIT was in flight at the kill may have been saved, and says so; no other 503 was a write that landed.

@@ -26,10 +26,51 @@ const serverLog: string[] = [];
 function makeCertificates(): void {
   mkdirSync(tlsDir, { recursive: true });
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: tlsDir, stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=reelmeta test CA');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=reelmeta test CA',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=localhost',
+  );
   writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
   chmodSync(tlsDir, 0o755);
   chmodSync(file('server.crt'), 0o644);
   // PostgreSQL insists that its key is private to the user it runs as (`postgres` when we are root).
@@ -41,7 +82,13 @@ function makeCertificates(): void {
 }
 
 const start = (settings: readonly string[]) =>
-  startEmbeddedPostgres({ dataDir, database: DATABASE, port, settings: ['log_connections=on', ...settings], log: (line) => serverLog.push(line) });
+  startEmbeddedPostgres({
+    dataDir,
+    database: DATABASE,
+    port,
+    settings: ['log_connections=on', ...settings],
+    log: (line) => serverLog.push(line),
+  });
 
 /** The embedded server's URL with other query parameters. */
 function urlWith(params: string, host = '127.0.0.1'): string {
@@ -66,7 +113,9 @@ describe('DATABASE_URL with sslmode', () => {
     await expect(startTestService({ databaseUrl: urlWith('sslmode=require') })).rejects.toThrow(
       /does not accept TLS connections, but DATABASE_URL asks for sslmode=require/,
     );
-    await expect(startTestService({ databaseUrl: urlWith('sslmode=prefer') })).rejects.toThrow(/sslmode=prefer is not supported; use one of disable, require, verify-ca, verify-full/);
+    await expect(startTestService({ databaseUrl: urlWith('sslmode=prefer') })).rejects.toThrow(
+      /sslmode=prefer is not supported; use one of disable, require, verify-ca, verify-full/,
+    );
   });
 
   it('with the server on TLS, connects the migrator and the pool encrypted (require, verify-ca, verify-full)', async () => {
@@ -80,7 +129,11 @@ describe('DATABASE_URL with sslmode', () => {
       expect(created.status).toBe(201);
       expect((await service.request('GET', `/api/v1/shows/${created.body.data.id}`)).status).toBe(200);
       // Every backend serving the service right now is encrypted (this checking one is not).
-      const plain = new pg.Client({ connectionString: urlWith('sslmode=disable'), ssl: false, application_name: 'tls-check' });
+      const plain = new pg.Client({
+        connectionString: urlWith('sslmode=disable'),
+        ssl: false,
+        application_name: 'tls-check',
+      });
       await plain.connect();
       try {
         const { rows } = await plain.query<{ ssl: boolean }>(
@@ -98,12 +151,20 @@ describe('DATABASE_URL with sslmode', () => {
     // And so was every connection since the restart: the migrator's, the type lookup's, the pool's.
     const authorized = serverLog
       .flatMap((chunk) => chunk.split('\n'))
-      .filter((l) => l.includes('connection authorized') && l.includes(`database=${DATABASE}`) && !l.includes('application_name=tls-check'));
+      .filter(
+        (l) =>
+          l.includes('connection authorized') &&
+          l.includes(`database=${DATABASE}`) &&
+          !l.includes('application_name=tls-check'),
+      );
     expect(authorized.length).toBeGreaterThanOrEqual(2);
     expect(authorized.filter((l) => !l.includes('SSL enabled'))).toEqual([]);
 
     // verify-full against the name on the certificate, and verify-ca (chain only) against the address.
-    for (const url of [urlWith(`sslmode=verify-full&sslrootcert=${file('ca.crt')}`, 'localhost'), urlWith(`sslmode=verify-ca&sslrootcert=${file('ca.crt')}`)]) {
+    for (const url of [
+      urlWith(`sslmode=verify-full&sslrootcert=${file('ca.crt')}`, 'localhost'),
+      urlWith(`sslmode=verify-ca&sslrootcert=${file('ca.crt')}`),
+    ]) {
       const pool = await createDatabasePool(url, 1);
       try {
         expect(await pool.oneFirst(sql.unsafe`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`)).toBe(true);
@@ -114,10 +175,12 @@ describe('DATABASE_URL with sslmode', () => {
   });
 
   it('verify-full rejects a certificate for another host name or from an unknown CA, with a clear message', async () => {
-    await expect(startTestService({ databaseUrl: urlWith(`sslmode=verify-full&sslrootcert=${file('ca.crt')}`) })).rejects.toThrow(
-      /presented a TLS certificate that sslmode=verify-full rejects .*sslrootcert/,
+    await expect(
+      startTestService({ databaseUrl: urlWith(`sslmode=verify-full&sslrootcert=${file('ca.crt')}`) }),
+    ).rejects.toThrow(/presented a TLS certificate that sslmode=verify-full rejects .*sslrootcert/);
+    await expect(startTestService({ databaseUrl: urlWith('sslmode=verify-full', 'localhost') })).rejects.toThrow(
+      /sslmode=verify-full rejects/,
     );
-    await expect(startTestService({ databaseUrl: urlWith('sslmode=verify-full', 'localhost') })).rejects.toThrow(/sslmode=verify-full rejects/);
     // A plain connection still works where the server allows it (sslmode=disable is the default).
     const service = await startTestService({ databaseUrl: urlWith('sslmode=disable') });
     await service.stop();

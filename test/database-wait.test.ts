@@ -32,7 +32,12 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 }
 
 const lockWaiters = async () =>
-  (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]))[0]!.n;
+  (
+    await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+      [db.name],
+    )
+  )[0]!.n;
 
 /**
  * Fills the pool of two: a connection of the test's own locks a new show's row, and two PATCHes of
@@ -45,7 +50,9 @@ async function fillPool(title: string) {
   try {
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
-    const held = [1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `${title} ${i}` } }));
+    const held = [1, 2].map((i) =>
+      service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `${title} ${i}` } }),
+    );
     await waitFor(async () => (await lockWaiters()) >= 2, 'two requests to hold the pool');
     return { show, holder, held };
   } catch (error) {
@@ -96,16 +103,23 @@ describe('connections killed mid-query', () => {
   it('are replaced: the pool keeps its size after its backends are terminated', async () => {
     const { show, holder, held } = await fillPool('Killed');
     try {
-      await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]);
+      await db.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+        [db.name],
+      );
       for (const reply of await Promise.all(held)) expect(reply.body.errors[0]?.code).toBe('DATABASE_UNAVAILABLE');
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
     }
     // Both connections are usable again: two requests at once, each holding one, both answer.
-    const again = await Promise.all([1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `Again ${i}` } })));
+    const again = await Promise.all(
+      [1, 2].map((i) => service.request('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `Again ${i}` } })),
+    );
     expect(again.map((r) => r.status)).toEqual([200, 200]);
-    const both = await Promise.all([1, 2].map((i) => service.request('POST', '/api/v1/shows', { body: { title: `New ${i}` } })));
+    const both = await Promise.all(
+      [1, 2].map((i) => service.request('POST', '/api/v1/shows', { body: { title: `New ${i}` } })),
+    );
     expect(both.map((r) => r.status)).toEqual([201, 201]);
   });
 });

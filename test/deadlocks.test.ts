@@ -54,7 +54,11 @@ describe('concurrent creates linking the same new library assets', () => {
       bgUris.push(...backgrounds);
       styles.push(...accessories);
       const replies = await Promise.all(
-        Array.from({ length: WRITERS }, (_, writer) => fixture.service.request('POST', '/api/v1/episodes', { body: episode(round, writer, ui, backgrounds, accessories) })),
+        Array.from({ length: WRITERS }, (_, writer) =>
+          fixture.service.request('POST', '/api/v1/episodes', {
+            body: episode(round, writer, ui, backgrounds, accessories),
+          }),
+        ),
       );
       for (const reply of replies) statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
     }

@@ -18,13 +18,21 @@ interface Warning {
 
 let serial = 0;
 /** A clip with its own file, unless the test says otherwise. */
-const clipBody = (fields: Record<string, unknown> = {}) => ({ talent_source: 'Lala', file_reference: `s3://bucket/duplicates/raw/take-${++serial}.mov`, ...fields });
+const clipBody = (fields: Record<string, unknown> = {}) => ({
+  talent_source: 'Lala',
+  file_reference: `s3://bucket/duplicates/raw/take-${++serial}.mov`,
+  ...fields,
+});
 
 async function write(method: 'POST' | 'PATCH' | 'PUT', path: string, body: Record<string, unknown>) {
   await putMediaOf(body);
   const reply = await fixture.service.request<Rec>(method, path, { body });
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(method === 'POST' ? 201 : 200);
-  return { record: reply.body.data, warnings: reply.body.metadata.warnings as Warning[] | undefined, metadata: reply.body.metadata };
+  return {
+    record: reply.body.data,
+    warnings: reply.body.metadata.warnings as Warning[] | undefined,
+    metadata: reply.body.metadata,
+  };
 }
 const createClip = (fields: Record<string, unknown> = {}) => write('POST', '/api/v1/clips', clipBody(fields));
 
@@ -35,7 +43,13 @@ describe('duplicate warnings on create', () => {
 
     const second = await createClip({ source_file_hash: 'sha256:aaa1' });
     expect(second.warnings).toEqual([
-      { code: 'POSSIBLE_DUPLICATE', message: `same source_file_hash as clip ${first.record.id}`, fields: ['source_file_hash'], ids: [first.record.id], total: 1 },
+      {
+        code: 'POSSIBLE_DUPLICATE',
+        message: `same source_file_hash as clip ${first.record.id}`,
+        fields: ['source_file_hash'],
+        ids: [first.record.id],
+        total: 1,
+      },
     ]);
     expect((await fixture.service.request('GET', `/api/v1/clips/${second.record.id}`)).status).toBe(200);
   });
@@ -95,7 +109,9 @@ describe('duplicate warnings on update', () => {
 
     const moved = await write('PATCH', path, { source_file_hash: 'sha256:upd-1' });
     expect(moved.record.source_file_hash).toBe('sha256:upd-1');
-    expect(moved.warnings).toEqual([expect.objectContaining({ fields: ['source_file_hash'], ids: [original.record.id] })]);
+    expect(moved.warnings).toEqual([
+      expect.objectContaining({ fields: ['source_file_hash'], ids: [original.record.id] }),
+    ]);
 
     // The set did not change: no warning, though the clip is still a possible duplicate.
     expect((await write('PATCH', path, { notes: 'checked' })).metadata).not.toHaveProperty('warnings');
@@ -104,8 +120,15 @@ describe('duplicate warnings on update', () => {
 
     // A replace that changes the file and length onto another clip's warns about that set only.
     const target = await createClip({ duration_seconds: 7 });
-    const replaced = await write('PUT', path, { ...clipBody(), file_reference: target.record.file_reference, duration_seconds: 7, source_file_hash: 'sha256:upd-1' });
-    expect(replaced.warnings!.map((w) => [w.fields, w.ids])).toEqual([[['file_reference', 'duration_seconds'], [target.record.id]]]);
+    const replaced = await write('PUT', path, {
+      ...clipBody(),
+      file_reference: target.record.file_reference,
+      duration_seconds: 7,
+      source_file_hash: 'sha256:upd-1',
+    });
+    expect(replaced.warnings!.map((w) => [w.fields, w.ids])).toEqual([
+      [['file_reference', 'duration_seconds'], [target.record.id]],
+    ]);
   });
 });
 
@@ -120,12 +143,18 @@ describe('duplicate warnings in a batch', () => {
         { op: 'update', id: existing.record.id, data: { notes: 'untouched hash' } },
       ];
       await putMediaOf(operations);
-      const reply = await fixture.service.request<Rec[]>('POST', `/api/v1/clips/batch?atomic=${atomic}`, { body: { operations } });
+      const reply = await fixture.service.request<Rec[]>('POST', `/api/v1/clips/batch?atomic=${atomic}`, {
+        body: { operations },
+      });
       expect(reply.status).toBe(200);
       const [dup, fresh, second, update] = reply.body.data;
-      expect(dup!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE', ids: expect.arrayContaining([existing.record.id]) })]);
+      expect(dup!.warnings).toEqual([
+        expect.objectContaining({ code: 'POSSIBLE_DUPLICATE', ids: expect.arrayContaining([existing.record.id]) }),
+      ]);
       expect(fresh).not.toHaveProperty('warnings');
-      expect(second!.warnings).toEqual([expect.objectContaining({ fields: ['source_file_hash'], ids: [fresh!.id], total: 1 })]);
+      expect(second!.warnings).toEqual([
+        expect.objectContaining({ fields: ['source_file_hash'], ids: [fresh!.id], total: 1 }),
+      ]);
       expect(update!.status).toBe(200);
       expect(update).not.toHaveProperty('warnings');
     }
@@ -141,9 +170,15 @@ describe('the duplicate_warnings option', () => {
       );
       const result = await runCli(['codegen', '--check'], copy.env);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/registry\/entities\/clip\.yaml: duplicate_warnings\.1: unknown field "source_hash"; fields: episode_id, .* \(line \d+\)/);
-      expect(result.stderr).toMatch(/clip\.yaml: duplicate_warnings\.2: "tags" is an array; duplicate_warnings sets take column fields with single values/);
-      copy.edit('registry/entities/clip.yaml', (t) => t.replace('  - [source_hash]\n  - [tags, talent_source]\n', '  - []\n'));
+      expect(result.stderr).toMatch(
+        /registry\/entities\/clip\.yaml: duplicate_warnings\.1: unknown field "source_hash"; fields: episode_id, .* \(line \d+\)/,
+      );
+      expect(result.stderr).toMatch(
+        /clip\.yaml: duplicate_warnings\.2: "tags" is an array; duplicate_warnings sets take column fields with single values/,
+      );
+      copy.edit('registry/entities/clip.yaml', (t) =>
+        t.replace('  - [source_hash]\n  - [tags, talent_source]\n', '  - []\n'),
+      );
       const empty = await runCli(['codegen', '--check'], copy.env);
       expect(empty.code).toBe(1);
       expect(empty.stderr).toMatch(/clip\.yaml: duplicate_warnings\.1: must NOT have fewer than 1 items/);

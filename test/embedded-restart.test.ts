@@ -20,7 +20,8 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const postmasterPid = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+const postmasterPid = (dataDir: string) =>
+  Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 const isAlive = (pid: number) => {
   try {
@@ -36,7 +37,13 @@ async function embeddedServer(env: Record<string, string> = {}) {
   dirs.push(dataDir);
   const port = await freePort();
   // DATABASE_URL empty: the embedded PostgreSQL, whatever the test run itself uses.
-  const server = await spawnServer({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: '', RATE_LIMIT_ENABLED: 'false', ...env });
+  const server = await spawnServer({
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    RATE_LIMIT_ENABLED: 'false',
+    ...env,
+  });
   servers.push(server);
   let output = '';
   server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -67,7 +74,8 @@ describe('the embedded PostgreSQL dies', () => {
     expect(answers.at(-1)?.status, JSON.stringify(answers.slice(-3))).toBe(200);
     const outage = answers.slice(0, -1);
     expect(outage.length).toBeGreaterThan(0);
-    for (const answer of outage) expect(answer, JSON.stringify(answer)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+    for (const answer of outage)
+      expect(answer, JSON.stringify(answer)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
     expect(answers.filter((a) => a.ms > 2500)).toEqual([]);
     expect(output()).toContain('the embedded PostgreSQL exited unexpectedly');
     // Logged once the start has finished, a moment after the database began to answer.
@@ -97,6 +105,8 @@ describe('the embedded PostgreSQL dies', () => {
     const { dataDir, exited, output } = await embeddedServer({ EMBEDDED_DB_RESTARTS: '0' });
     process.kill(postmasterPid(dataDir), 'SIGKILL');
     expect(await exited).toBe(1);
-    expect(output()).toMatch(/the embedded PostgreSQL stopped and could not be started again after 0 attempts \(EMBEDDED_DB_RESTARTS\)/);
+    expect(output()).toMatch(
+      /the embedded PostgreSQL stopped and could not be started again after 0 attempts \(EMBEDDED_DB_RESTARTS\)/,
+    );
   });
 });

@@ -14,7 +14,15 @@ let s3: EmbeddedS3;
 let storage: MediaStorage;
 
 const storageFor = (server: EmbeddedS3, credentials = server.credentials) =>
-  new MediaStorage({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials, bucket: 'media', thumbnailBucket: 'thumbs', presignExpiresSeconds: 60 });
+  new MediaStorage({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    bucket: 'media',
+    thumbnailBucket: 'thumbs',
+    presignExpiresSeconds: 60,
+  });
 
 beforeAll(async () => {
   directory = mkdtempSync(path.join(tmpdir(), 'reelmeta-s3-test-'));
@@ -27,7 +35,12 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-const put = (url: string, body: string | Buffer, type?: string) => fetch(url, { method: 'PUT', body: typeof body === 'string' ? body : new Uint8Array(body), headers: type ? { 'content-type': type } : {} });
+const put = (url: string, body: string | Buffer, type?: string) =>
+  fetch(url, {
+    method: 'PUT',
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+    headers: type ? { 'content-type': type } : {},
+  });
 const code = async (response: Response) => /<Code>([^<]+)<\/Code>/.exec(await response.text())?.[1];
 
 describe('the embedded S3 server', () => {
@@ -41,7 +54,11 @@ describe('the embedded S3 server', () => {
 
     const right = await put(url, 'hello', 'image/jpeg');
     expect(right.status).toBe(200);
-    expect(await storage.head('media', 'raw/a b+(1).jpg')).toMatchObject({ size: 5, contentType: 'image/jpeg', etag: '5d41402abc4b2a76b9719d911017c592' });
+    expect(await storage.head('media', 'raw/a b+(1).jpg')).toMatchObject({
+      size: 5,
+      contentType: 'image/jpeg',
+      etag: '5d41402abc4b2a76b9719d911017c592',
+    });
   });
 
   it('refuses an edited URL, an unsigned request and an unknown key, and an expired URL', async () => {
@@ -50,9 +67,13 @@ describe('the embedded S3 server', () => {
     const unsigned = await fetch(`${s3.endpoint}/media/raw/a%20b%2B%281%29.jpg`);
     expect([unsigned.status, await code(unsigned)]).toEqual([403, 'AccessDenied']);
     const stranger = storageFor(s3, { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'not-the-key' });
-    await expect(stranger.putObject('media', 'x.txt', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({ name: 'InvalidAccessKeyId' });
+    await expect(stranger.putObject('media', 'x.txt', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({
+      name: 'InvalidAccessKeyId',
+    });
     const wrongSecret = storageFor(s3, { accessKeyId: s3.credentials.accessKeyId, secretAccessKey: 'not-the-key' });
-    await expect(wrongSecret.putObject('media', 'x.txt', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    await expect(wrongSecret.putObject('media', 'x.txt', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
 
     const short = await storage.presignGet('media', 'raw/a b+(1).jpg', { expiresIn: 1 });
     expect(await (await fetch(short)).text()).toBe('hello');
@@ -74,7 +95,10 @@ describe('the embedded S3 server', () => {
       { partNumber: 1, etag: one.headers.get('etag')! },
       { partNumber: 2, etag: two.headers.get('etag')! },
     ]);
-    expect(await storage.head('media', 'big/video.mp4')).toMatchObject({ size: first.length + 4, contentType: 'video/mp4' });
+    expect(await storage.head('media', 'big/video.mp4')).toMatchObject({
+      size: first.length + 4,
+      contentType: 'video/mp4',
+    });
   });
 
   it('keeps its access key and its objects across a restart on the same folder', async () => {
@@ -101,11 +125,22 @@ describe('the embedded S3 server', () => {
 describe('browser uploads to the embedded S3 server', () => {
   it('answer a CORS preflight for a presigned PUT and expose the ETag', async () => {
     const url = await storage.presignPut('cors/photo.jpg', 'image/jpeg', 5);
-    const preflight = await fetch(url, { method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' } });
+    const preflight = await fetch(url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:3000',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type',
+      },
+    });
     expect(preflight.status).toBe(200);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
     expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
-    const upload = await fetch(url, { method: 'PUT', body: 'hello', headers: { 'content-type': 'image/jpeg', origin: 'http://localhost:3000' } });
+    const upload = await fetch(url, {
+      method: 'PUT',
+      body: 'hello',
+      headers: { 'content-type': 'image/jpeg', origin: 'http://localhost:3000' },
+    });
     expect(upload.status).toBe(200);
     expect(upload.headers.get('access-control-expose-headers')).toContain('ETag');
   });

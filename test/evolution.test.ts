@@ -60,15 +60,25 @@ describe('schema evolution (FR-11)', () => {
 
     const before = await startTestService({ databaseUrl: db.url, ...dirs });
     services.push(before);
-    const old = (await before.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Recorded before the change', season: 1 } })).body.data;
-    const rejected = await before.request('POST', '/api/v1/episodes', { body: { title: 'Too early', sponsor: 'Chanel' } });
+    const old = (
+      await before.request<Rec>('POST', '/api/v1/episodes', {
+        body: { title: 'Recorded before the change', season: 1 },
+      })
+    ).body.data;
+    const rejected = await before.request('POST', '/api/v1/episodes', {
+      body: { title: 'Too early', sponsor: 'Chanel' },
+    });
     expect(rejected.status).toBe(422);
     expect(rejected.body.errors[0]?.field).toBe('sponsor');
 
     // The product owner's pull request: YAML only.
     const projectBefore = fingerprint(copy.root);
-    copy.edit('registry/entities/episode.yaml', (t) => t.replace('  # --- Production content', `${NEW_FIELDS}  # --- Production content`));
-    copy.edit('registry/registry.yaml', (t) => t.replace(/^registry_version: .*$/m, `registry_version: ${bumped(REGISTRY_VERSION, 'minor')}`));
+    copy.edit('registry/entities/episode.yaml', (t) =>
+      t.replace('  # --- Production content', `${NEW_FIELDS}  # --- Production content`),
+    );
+    copy.edit('registry/registry.yaml', (t) =>
+      t.replace(/^registry_version: .*$/m, `registry_version: ${bumped(REGISTRY_VERSION, 'minor')}`),
+    );
     const check = await runCli(['registry', 'check'], copy.env);
     expect(check.code, check.stdout).toBe(0);
     expect(check.stdout.match(/FIELD_ADDED: compatible/g)).toHaveLength(3);
@@ -87,18 +97,37 @@ describe('schema evolution (FR-11)', () => {
     services.push(after);
     const oldRead = await after.request<Rec>('GET', `/api/v1/episodes/${old.id}`);
     expect(oldRead.status).toBe(200);
-    expect(oldRead.body.data).toMatchObject({ id: old.id, title: 'Recorded before the change', season: 1, sponsor: null, styling_notes: null, content_rating: 'general' });
+    expect(oldRead.body.data).toMatchObject({
+      id: old.id,
+      title: 'Recorded before the change',
+      season: 1,
+      sponsor: null,
+      styling_notes: null,
+      content_rating: 'general',
+    });
     expect(oldRead.body.data.schema_version).toBe(1);
 
     const created = await after.request<Rec>('POST', '/api/v1/episodes', {
-      body: { title: 'Recorded after the change', sponsor: 'Chanel', content_rating: 'mature', styling_notes: 'Steam the blazer' },
+      body: {
+        title: 'Recorded after the change',
+        sponsor: 'Chanel',
+        content_rating: 'mature',
+        styling_notes: 'Steam the blazer',
+      },
     });
     expect(created.status).toBe(201);
     const newRead = await after.request<Rec>('GET', `/api/v1/episodes/${created.body.data.id}`);
-    expect(newRead.body.data).toMatchObject({ sponsor: 'Chanel', content_rating: 'mature', styling_notes: 'Steam the blazer' });
+    expect(newRead.body.data).toMatchObject({
+      sponsor: 'Chanel',
+      content_rating: 'mature',
+      styling_notes: 'Steam the blazer',
+    });
     const tooLong = await after.request('POST', '/api/v1/episodes', { body: { title: 'x', sponsor: 'y'.repeat(121) } });
     expect(tooLong.status).toBe(422);
-    expect(tooLong.body.errors[0]).toMatchObject({ field: 'sponsor', message: 'sponsor must be at most 120 characters long' });
+    expect(tooLong.body.errors[0]).toMatchObject({
+      field: 'sponsor',
+      message: 'sponsor must be at most 120 characters long',
+    });
     const filtered = await after.request<Rec[]>('GET', '/api/v1/episodes?sponsor=Chanel');
     expect(filtered.body.data.map((r) => r.id)).toEqual([created.body.data.id]);
     const byDocumentField = await after.request<Rec[]>('GET', '/api/v1/episodes?styling_notes=Steam%20the%20blazer');
@@ -108,7 +137,9 @@ describe('schema evolution (FR-11)', () => {
 
     // What changed: registry/, generated/ and migrations/ only; not one line of TypeScript in src/.
     const projectAfter = fingerprint(copy.root);
-    const changed = [...projectAfter].filter(([file, hash]) => projectBefore.get(file) !== hash).map(([file]) => file.split(path.sep)[0]);
+    const changed = [...projectAfter]
+      .filter(([file, hash]) => projectBefore.get(file) !== hash)
+      .map(([file]) => file.split(path.sep)[0]);
     expect(new Set(changed)).toEqual(new Set(['registry', 'generated', 'migrations']));
     expect(fingerprint(path.join(PROJECT_ROOT, 'src'))).toEqual(sourceBefore);
 
@@ -117,7 +148,9 @@ describe('schema evolution (FR-11)', () => {
     services.splice(services.indexOf(after), 1);
     const down = await runCli(['migrate', 'down'], { ...copy.env, DATABASE_URL: db.url });
     expect(down.code, down.stderr).toBe(0);
-    const columns = await db.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'episodes'");
+    const columns = await db.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'episodes'",
+    );
     expect(columns.map((c) => c.column_name)).not.toContain('sponsor');
   });
 });

@@ -30,7 +30,9 @@ beforeAll(async () => {
            jsonb_build_object('shoes', jsonb_build_object('brand', 'Brand ' || (g % 7)))
     FROM generate_series(1, ${ROWS}) AS g`);
   const port = await freePort();
-  server = await spawnServer({ DATABASE_URL: db.url, PORT: String(port), MIGRATE_ON_START: 'false' }, ['--max-old-space-size=96']);
+  server = await spawnServer({ DATABASE_URL: db.url, PORT: String(port), MIGRATE_ON_START: 'false' }, [
+    '--max-old-space-size=96',
+  ]);
   base = `http://127.0.0.1:${port}/api/v1/episodes/export`;
 }, 120_000);
 
@@ -40,7 +42,10 @@ afterAll(async () => {
 });
 
 /** Reads a streamed body line by line without keeping it, returning the count and a few lines. */
-async function readLines(response: Response, keep: (index: number) => boolean): Promise<{ count: number; kept: Map<number, string>; bytes: number }> {
+async function readLines(
+  response: Response,
+  keep: (index: number) => boolean,
+): Promise<{ count: number; kept: Map<number, string>; bytes: number }> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   const kept = new Map<number, string>();
   let count = 0;
@@ -70,12 +75,18 @@ describe('export', () => {
     const { count, kept, bytes } = await readLines(response, (i) => i === 0 || i === ROWS - 1);
     expect(count).toBe(ROWS);
     expect(bytes).toBeGreaterThan(250_000_000);
-    expect(JSON.parse(kept.get(0)!)).toMatchObject({ id: 'ep_20250101_0000000001', title: 'Episode 1', tags: ['fashion', 'x'] });
+    expect(JSON.parse(kept.get(0)!)).toMatchObject({
+      id: 'ep_20250101_0000000001',
+      title: 'Episode 1',
+      tags: ['fashion', 'x'],
+    });
     expect(JSON.parse(kept.get(ROWS - 1)!).id).toBe(`ep_20250101_${String(ROWS).padStart(10, '0')}`);
   }, 120_000);
 
   it('applies the list filters, projection and sort, and writes CSV with a header and quoted cells', async () => {
-    const response = await fetch(`${base}?format=csv&status=published&wardrobe.shoes.brand=${encodeURIComponent('Brand 3')}&_fields=title,season,wardrobe.shoes.brand,production_notes.lighting_setup&_sort=-season`);
+    const response = await fetch(
+      `${base}?format=csv&status=published&wardrobe.shoes.brand=${encodeURIComponent('Brand 3')}&_fields=title,season,wardrobe.shoes.brand,production_notes.lighting_setup&_sort=-season`,
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const rows = parse(await response.text()) as string[][];
@@ -90,10 +101,22 @@ describe('export', () => {
 
   it('writes CSV cells that a spreadsheet would run as formulas with a leading single quote (OWASP), and numbers as they are', async () => {
     const shows = base.replace('/episodes/export', '/shows');
-    const formulas = ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1:A2)', '\tindented', '\rreturn', '=cmd|\' /C calc\'!A0'];
+    const formulas = [
+      '=HYPERLINK("http://evil.example","x")',
+      '+1+1',
+      '-2+3',
+      '@SUM(A1:A2)',
+      '\tindented',
+      '\rreturn',
+      "=cmd|' /C calc'!A0",
+    ];
     const harmless = ['plain title', 'a=b', '1+1', ' =leading space'];
     for (const title of [...formulas, ...harmless]) {
-      const reply = await fetch(shows, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title, description: title }) });
+      const reply = await fetch(shows, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title, description: title }),
+      });
       expect(reply.status, title).toBe(201);
     }
     const response = await fetch(`${base.replace('/episodes/', '/shows/')}?format=csv&_fields=title,description`);
@@ -103,10 +126,21 @@ describe('export', () => {
     expect(titles.sort()).toEqual([...formulas.map((t) => `'${t}`), ...harmless].sort());
     expect(rows.every((r) => r[1] === r[2])).toBe(true);
     // The same export as NDJSON keeps the values exactly.
-    const ndjson = (await (await fetch(`${base.replace('/episodes/', '/shows/')}?_fields=title`)).text()).trim().split('\n').map((line) => (JSON.parse(line) as { title: string }).title);
+    const ndjson = (await (await fetch(`${base.replace('/episodes/', '/shows/')}?_fields=title`)).text())
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { title: string }).title);
     expect(ndjson.sort()).toEqual([...formulas, ...harmless].sort());
     // Numbers (and booleans) of typed fields are values, not formulas; objects are JSON.
-    expect([csvCell(-5), csvCell(-0.5), csvCell(true), csvCell('-5'), csvCell({ a: '=1' }), csvCell(['@x']), csvCell(null)]).toEqual(['-5', '-0.5', 'true', "'-5", '{"a":"=1"}', '["@x"]', '']);
+    expect([
+      csvCell(-5),
+      csvCell(-0.5),
+      csvCell(true),
+      csvCell('-5'),
+      csvCell({ a: '=1' }),
+      csvCell(['@x']),
+      csvCell(null),
+    ]).toEqual(['-5', '-0.5', 'true', "'-5", '{"a":"=1"}', '["@x"]', '']);
   });
 
   it('refuses paging parameters and unknown formats', async () => {

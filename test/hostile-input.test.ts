@@ -29,15 +29,28 @@ describe('hostile request bodies', () => {
       expect(reply.status, `${method} ${path}: ${JSON.stringify(reply.body)}`).toBe(400);
       expect(reply.body.errors[0]).toMatchObject({ code: 'INVALID_BODY', message: expect.stringMatching(/nested/) });
     }
-    const wardrobe = await fixture.service.request('POST', '/api/v1/episodes', { raw: `{"title":"w","wardrobe":${nested(6000)}}` });
+    const wardrobe = await fixture.service.request('POST', '/api/v1/episodes', {
+      raw: `{"title":"w","wardrobe":${nested(6000)}}`,
+    });
     expect(wardrobe.status).toBe(400);
   });
 
   it('a body that is not valid UTF-8 is refused with 400, not stored with replacement characters', async () => {
-    const bytes = Buffer.concat([Buffer.from('{"title":"bad '), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from('"}')]);
-    const reply = await fetch(`${fixture.service.url}/api/v1/shows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytes });
+    const bytes = Buffer.concat([
+      Buffer.from('{"title":"bad '),
+      Buffer.from([0xff, 0xfe, 0xc0, 0xaf]),
+      Buffer.from('"}'),
+    ]);
+    const reply = await fetch(`${fixture.service.url}/api/v1/shows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: bytes,
+    });
     expect(reply.status).toBe(400);
-    expect(((await reply.json()) as { errors: unknown[] }).errors[0]).toMatchObject({ code: 'INVALID_JSON', message: 'the request body is not valid UTF-8' });
+    expect(((await reply.json()) as { errors: unknown[] }).errors[0]).toMatchObject({
+      code: 'INVALID_JSON',
+      message: 'the request body is not valid UTF-8',
+    });
     expect(await fixture.db.query("SELECT id FROM shows WHERE title LIKE 'bad %'")).toEqual([]);
   });
 });
@@ -53,7 +66,9 @@ const encode = (text: string) =>
   text.replace(/\p{Cs}|[^\p{Cs}]+/gu, (part) => {
     if (!/\p{Cs}/u.test(part)) return encodeURIComponent(part);
     const unit = part.charCodeAt(0);
-    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
+    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
+      .map((byte) => `%${byte.toString(16).toUpperCase()}`)
+      .join('');
   });
 const q = (key: string, value: string) => `${encode(key)}=${encode(value)}`;
 
@@ -90,7 +105,9 @@ function sampleValue(field: FieldDef, made: Map<string, string>): unknown {
     case 'array':
       return [];
     case 'object':
-      return Object.fromEntries((field.fields ?? []).filter((f) => f.required).map((f) => [f.name, sampleValue(f, made)]));
+      return Object.fromEntries(
+        (field.fields ?? []).filter((f) => f.required).map((f) => [f.name, sampleValue(f, made)]),
+      );
     default:
       return 'sweep';
   }
@@ -98,16 +115,25 @@ function sampleValue(field: FieldDef, made: Map<string, string>): unknown {
 
 const writable = (entity: EntityDef) => entity.fields.filter((f) => !f.readOnly && !f.deprecated && !f.count);
 const minimalRecord = (entity: EntityDef, made: Map<string, string>) =>
-  Object.fromEntries(writable(entity).filter((f) => f.required).map((f) => [f.name, sampleValue(f, made)]));
+  Object.fromEntries(
+    writable(entity)
+      .filter((f) => f.required)
+      .map((f) => [f.name, sampleValue(f, made)]),
+  );
 
 describe('database errors a client caused, as the driver reports them', () => {
   it("takes slonik's InvalidInputError (22P02, which it passes on without the SQLSTATE) as the client's value: 400 on a read, 422 on a write", () => {
     const classify = createClassifier(model);
     const error = new InvalidInputError('invalid input syntax for type bigint: "1.5"');
-    expect(classify(error, 'GET')).toMatchObject({ status: 400, problems: [{ code: 'INVALID_QUERY', message: expect.stringContaining('bigint') }] });
+    expect(classify(error, 'GET')).toMatchObject({
+      status: 400,
+      problems: [{ code: 'INVALID_QUERY', message: expect.stringContaining('bigint') }],
+    });
     expect(classify(error, 'POST')).toMatchObject({ status: 422, problems: [{ code: 'VALIDATION_ERROR' }] });
     // The same class is also slonik's refusal of several statements in one query: our bug, a 500.
-    expect(classify(new InvalidInputError('Must not use multiple statements in a single query.'), 'GET')).toBeUndefined();
+    expect(
+      classify(new InvalidInputError('Must not use multiple statements in a single query.'), 'GET'),
+    ).toBeUndefined();
   });
 });
 
@@ -119,7 +145,13 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
 
   const dumpSeeds = async () =>
     JSON.stringify(
-      await Promise.all(model.entities.filter((e) => seeds.has(e.name)).map((e) => fixture.db.query(`SELECT to_jsonb(t) AS row FROM ${e.table} t WHERE id = $1`, [seeds.get(e.name)]))),
+      await Promise.all(
+        model.entities
+          .filter((e) => seeds.has(e.name))
+          .map((e) =>
+            fixture.db.query(`SELECT to_jsonb(t) AS row FROM ${e.table} t WHERE id = $1`, [seeds.get(e.name)]),
+          ),
+      ),
     );
 
   beforeAll(async () => {
@@ -130,10 +162,14 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
     const pending = [...model.entities];
     while (pending.length > 0) {
       // Each round's refs point at that round's records, so unique sets over refs do not clash.
-      const ready = pending.findIndex((e) => e.fields.every((f) => f.type !== 'ref' || !f.required || f.to === e.name || targets.has(f.to!)));
+      const ready = pending.findIndex((e) =>
+        e.fields.every((f) => f.type !== 'ref' || !f.required || f.to === e.name || targets.has(f.to!)),
+      );
       const entity = pending.splice(ready === -1 ? 0 : ready, 1)[0]!;
       for (const into of [seeds, targets]) {
-        const reply = await fixture.service.request<{ id: string }>('POST', `/api/v1/${entity.route}`, { body: minimalRecord(entity, into) });
+        const reply = await fixture.service.request<{ id: string }>('POST', `/api/v1/${entity.route}`, {
+          body: minimalRecord(entity, into),
+        });
         expect(reply.status, `${entity.name}: ${JSON.stringify(reply.body.errors)}`).toBe(201);
         into.set(entity.name, reply.body.data.id);
       }
@@ -142,7 +178,9 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
   });
 
   /** Sends every request (four at a time) and insists none answers 5xx. */
-  async function sweep(requests: readonly { method: string; path: string; raw?: string }[]): Promise<Map<string, number>> {
+  async function sweep(
+    requests: readonly { method: string; path: string; raw?: string }[],
+  ): Promise<Map<string, number>> {
     const statuses = new Map<string, number>();
     for (let i = 0; i < requests.length; i += 4) {
       await Promise.all(
@@ -191,14 +229,22 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
               q('filter', JSON.stringify({ [f.name]: { [`_${name}`]: 'x' } })),
               q('filter', JSON.stringify({ [f.name]: { [name]: 'x' } })),
             ]),
-            ...objects.flatMap((f) => [q(`${f.name}.${name}`, 'x'), q('_fields', `${f.name}.${name}`), q('filter', JSON.stringify({ [`${f.name}.${name}`]: name })), q('_sort', `${f.name}.${name}`)]),
+            ...objects.flatMap((f) => [
+              q(`${f.name}.${name}`, 'x'),
+              q('_fields', `${f.name}.${name}`),
+              q('filter', JSON.stringify({ [`${f.name}.${name}`]: name })),
+              q('_sort', `${f.name}.${name}`),
+            ]),
           ];
           // Typed garbage in a cursor for each sortable field: values of every other JSON type.
           if (name === 'constructor') {
-            for (const f of probes) for (const v of [name, 1.5, -1, 1e300, true, [], {}, '2026-02-30', '\ud800']) params.push(`_sort=${f.name}&${q('_cursor', b64({ s: f.name, v: [v], id: 'x_1' }))}`);
+            for (const f of probes)
+              for (const v of [name, 1.5, -1, 1e300, true, [], {}, '2026-02-30', '\ud800'])
+                params.push(`_sort=${f.name}&${q('_cursor', b64({ s: f.name, v: [v], id: 'x_1' }))}`);
           }
           for (const p of params) requests.push({ method: 'GET', path: `${base}?${p}` });
-          if (entity !== AUDIT_ENTITY) for (const p of params.slice(0, 12)) requests.push({ method: 'GET', path: `${base}/export?${p}` });
+          if (entity !== AUDIT_ENTITY)
+            for (const p of params.slice(0, 12)) requests.push({ method: 'GET', path: `${base}/export?${p}` });
         }
       }
     }
@@ -226,17 +272,30 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
             `${key}:null`,
             ...fields.filter((f) => f.type === 'enum').map((f) => `"${f.name}":${key}`),
             ...fields.filter((f) => f.type === 'array' && f.items?.type === 'enum').map((f) => `"${f.name}":[${key}]`),
-            ...fields.filter((f) => f.type === 'object').flatMap((f) => [`"${f.name}":{${key}:"x"}`, `"${f.name}":{${key}:{"polluted":1}}`]),
-            ...fields.filter((f) => f.type === 'string' || f.type === 'text').slice(0, 1).map((f) => `"${f.name}":"\\ud800"`),
+            ...fields
+              .filter((f) => f.type === 'object')
+              .flatMap((f) => [`"${f.name}":{${key}:"x"}`, `"${f.name}":{${key}:{"polluted":1}}`]),
+            ...fields
+              .filter((f) => f.type === 'string' || f.type === 'text')
+              .slice(0, 1)
+              .map((f) => `"${f.name}":"\\ud800"`),
           ];
           const validText = JSON.stringify(valid).slice(1, -1);
           for (const part of parts) {
             requests.push({ method: 'POST', path: base, raw: `{${validText}${validText ? ',' : ''}${part}}` });
             requests.push({ method: 'PUT', path: item, raw: `{${validText}${validText ? ',' : ''}${part}}` });
             requests.push({ method: 'PATCH', path: item, raw: `{${part}}` });
-            requests.push({ method: 'POST', path: `${base}/batch`, raw: `{"operations":[{"op":"create","data":{${part}}},{"op":"update","id":${JSON.stringify(targets.get(entity.name))},"data":{${part}}}]}` });
+            requests.push({
+              method: 'POST',
+              path: `${base}/batch`,
+              raw: `{"operations":[{"op":"create","data":{${part}}},{"op":"update","id":${JSON.stringify(targets.get(entity.name))},"data":{${part}}}]}`,
+            });
           }
-          requests.push({ method: 'POST', path: `${base}/batch`, raw: `{"operations":[{"op":${key},"data":{}}],${key}:1}` });
+          requests.push({
+            method: 'POST',
+            path: `${base}/batch`,
+            raw: `{"operations":[{"op":${key},"data":{}}],${key}:1}`,
+          });
           for (const view of entity.views) {
             requests.push({ method: 'PUT', path: `${item}/${view.name}`, raw: `{${key}:"x"}` });
             requests.push({ method: 'PUT', path: `${item}/${view.name}`, raw: `{${key}:{${key}:"x"}}` });
@@ -249,11 +308,23 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
     for (const entity of model.entities) {
       const free = writable(entity).find((f) => f.type === 'object' && !f.fields);
       if (!free) continue;
-      const reply = await fixture.service.request<Record<string, Record<string, unknown>>>('PATCH', `/api/v1/${entity.route}/${targets.get(entity.name)}`, { raw: `{"${free.name}":{"constructor":"c","__proto__":"p","toString":"t"}}` });
+      const reply = await fixture.service.request<Record<string, Record<string, unknown>>>(
+        'PATCH',
+        `/api/v1/${entity.route}/${targets.get(entity.name)}`,
+        { raw: `{"${free.name}":{"constructor":"c","__proto__":"p","toString":"t"}}` },
+      );
       expect(reply.status, JSON.stringify(reply.body.errors)).toBe(200);
-      const read = await fixture.service.request<Record<string, Record<string, unknown>>>('GET', `/api/v1/${entity.route}/${targets.get(entity.name)}`);
+      const read = await fixture.service.request<Record<string, Record<string, unknown>>>(
+        'GET',
+        `/api/v1/${entity.route}/${targets.get(entity.name)}`,
+      );
       const value = read.body.data[free.name]!;
-      for (const [key, stored] of [['constructor', 'c'], ['__proto__', 'p'], ['toString', 't']]) expect(Object.getOwnPropertyDescriptor(value, key!)?.value).toBe(stored);
+      for (const [key, stored] of [
+        ['constructor', 'c'],
+        ['__proto__', 'p'],
+        ['toString', 't'],
+      ])
+        expect(Object.getOwnPropertyDescriptor(value, key!)?.value).toBe(stored);
       expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     }
     expect(statuses.size).toBeGreaterThan(0);
@@ -264,29 +335,44 @@ describe('names that exist on Object.prototype, and lone surrogates, in every po
   it("walks every entity's records with next_cursor under a sort by each of its scalar fields: checking cursor values against field types refuses no real cursor", async () => {
     const scalarPaths = (fields: readonly FieldDef[], prefix: string): { path: string; field: FieldDef }[] =>
       fields.flatMap((f) =>
-        f.type === 'object' && f.fields ? scalarPaths(f.fields, `${prefix}${f.name}.`) : ['array', 'refs', 'object'].includes(f.type) ? [] : [{ path: `${prefix}${f.name}`, field: f }],
+        f.type === 'object' && f.fields
+          ? scalarPaths(f.fields, `${prefix}${f.name}.`)
+          : ['array', 'refs', 'object'].includes(f.type)
+            ? []
+            : [{ path: `${prefix}${f.name}`, field: f }],
       );
     for (const entity of model.entities) {
       // A third record with a value in as many scalar fields as validation lets through.
       const made = new Map([...targets].map(([name, id]) => [name, id]));
       let body: Record<string, unknown> = { ...minimalRecord(entity, made) };
       for (const { field } of scalarPaths(writable(entity), '')) {
-        if (field.path.length === 1 && body[field.name] === undefined && field.type !== 'ref') body[field.name] = sampleValue(field, made);
+        if (field.path.length === 1 && body[field.name] === undefined && field.type !== 'ref')
+          body[field.name] = sampleValue(field, made);
       }
       for (let attempt = 0; attempt < 5; attempt++) {
         const reply = await fixture.service.request('POST', `/api/v1/${entity.route}`, { body });
         if (reply.status === 201) break;
         const refused = new Set(reply.body.errors.map((e) => e.field?.split(/[.[]/)[0]));
-        body = Object.fromEntries(Object.entries(body).filter(([name]) => !refused.has(name) || writable(entity).find((f) => f.name === name)?.required));
+        body = Object.fromEntries(
+          Object.entries(body).filter(
+            ([name]) => !refused.has(name) || writable(entity).find((f) => f.name === name)?.required,
+          ),
+        );
       }
       for (const { path: sortPath } of scalarPaths(entity.fields, '')) {
         for (const sort of [sortPath, `-${sortPath}`]) {
-          const all = await fixture.service.request<{ id: string }[]>('GET', `/api/v1/${entity.route}?_sort=${sort}&_limit=1000`);
+          const all = await fixture.service.request<{ id: string }[]>(
+            'GET',
+            `/api/v1/${entity.route}?_sort=${sort}&_limit=1000`,
+          );
           if (all.status !== 200) continue; // not sortable (e.g. a field of related records)
           const seen: string[] = [];
           let cursor: string | undefined;
           do {
-            const page = await fixture.service.request<{ id: string }[]>('GET', `/api/v1/${entity.route}?_sort=${sort}&_limit=1${cursor ? `&_cursor=${cursor}` : ''}`);
+            const page = await fixture.service.request<{ id: string }[]>(
+              'GET',
+              `/api/v1/${entity.route}?_sort=${sort}&_limit=1${cursor ? `&_cursor=${cursor}` : ''}`,
+            );
             expect(page.status, `${entity.plural} _sort=${sort}: ${JSON.stringify(page.body.errors)}`).toBe(200);
             seen.push(...page.body.data.map((r) => r.id));
             cursor = page.body.metadata.next_cursor as string | undefined;

@@ -44,7 +44,12 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A POST carrying `key` as its Idempotency-Key. */
-const post = <T = Rec>(target: TestService, path: string, key: string, options: RequestOptions = {}): Promise<Reply<T>> =>
+const post = <T = Rec>(
+  target: TestService,
+  path: string,
+  key: string,
+  options: RequestOptions = {},
+): Promise<Reply<T>> =>
   target.request<T>('POST', path, { ...options, headers: { 'idempotency-key': key, ...options.headers } });
 
 async function count(sql: string, values: unknown[]): Promise<number> {
@@ -61,7 +66,8 @@ async function newShow(title: string): Promise<Rec> {
 function expectReplayOf(replay: Reply, first: Reply) {
   expect(replay.status).toBe(first.status);
   expect(replay.body).toEqual(first.body);
-  for (const header of ['location', 'etag', 'content-type']) expect(replay.headers.get(header), header).toBe(first.headers.get(header));
+  for (const header of ['location', 'etag', 'content-type'])
+    expect(replay.headers.get(header), header).toBe(first.headers.get(header));
   expect(replay.headers.get('idempotent-replayed')).toBe('true');
   expect(first.headers.get('idempotent-replayed')).toBeNull();
 }
@@ -101,13 +107,21 @@ describe('a retried POST', () => {
     const key = randomUUID();
     const first = await post(service, '/api/v1/episodes', key, { body: { title: 'Bad', status: 'not-a-status' } });
     expect(first.status).toBe(422);
-    expectReplayOf(await post(service, '/api/v1/episodes', key, { body: { title: 'Bad', status: 'not-a-status' } }), first);
+    expectReplayOf(
+      await post(service, '/api/v1/episodes', key, { body: { title: 'Bad', status: 'not-a-status' } }),
+      first,
+    );
   });
 
   it('runs once on every POST route: batch, restore and revert', async () => {
     const batchKey = randomUUID();
     const title = `Batched ${batchKey}`;
-    const operations = { operations: [{ op: 'create', data: { title } }, { op: 'create', data: { title } }] };
+    const operations = {
+      operations: [
+        { op: 'create', data: { title } },
+        { op: 'create', data: { title } },
+      ],
+    };
     const batch = await post(service, '/api/v1/episodes/batch', batchKey, { body: operations });
     expect(batch.status).toBe(200);
     expectReplayOf(await post(service, '/api/v1/episodes/batch', batchKey, { body: operations }), batch);
@@ -118,7 +132,8 @@ describe('a retried POST', () => {
     expect(atomic.body.errors[0]).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', field: 'Idempotency-Key' });
     expect(await count('episodes WHERE title = $1', [title])).toBe(2);
 
-    const episode = (await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Restored once' } })).body.data;
+    const episode = (await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Restored once' } })).body
+      .data;
     expect((await service.request('DELETE', `/api/v1/episodes/${episode.id}`)).status).toBe(200);
     const restoreKey = randomUUID();
     const restored = await post(service, `/api/v1/episodes/${episode.id}/restore`, restoreKey);
@@ -126,13 +141,23 @@ describe('a retried POST', () => {
     expectReplayOf(await post(service, `/api/v1/episodes/${episode.id}/restore`, restoreKey), restored);
     expect(await count("audit_entries WHERE record_id = $1 AND operation = 'restore'", [episode.id])).toBe(1);
 
-    const patched = await service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { title: 'Renamed' } });
+    const patched = await service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, {
+      body: { title: 'Renamed' },
+    });
     expect(patched.status).toBe(200);
-    const [entry] = await db.query<{ id: string }>("SELECT id FROM audit_entries WHERE record_id = $1 AND operation = 'update'", [episode.id]);
+    const [entry] = await db.query<{ id: string }>(
+      "SELECT id FROM audit_entries WHERE record_id = $1 AND operation = 'update'",
+      [episode.id],
+    );
     const revertKey = randomUUID();
-    const reverted = await post(service, `/api/v1/episodes/${episode.id}/revert`, revertKey, { body: { audit_id: entry!.id } });
+    const reverted = await post(service, `/api/v1/episodes/${episode.id}/revert`, revertKey, {
+      body: { audit_id: entry!.id },
+    });
     expect(reverted.status, JSON.stringify(reverted.body.errors)).toBe(200);
-    expectReplayOf(await post(service, `/api/v1/episodes/${episode.id}/revert`, revertKey, { body: { audit_id: entry!.id } }), reverted);
+    expectReplayOf(
+      await post(service, `/api/v1/episodes/${episode.id}/revert`, revertKey, { body: { audit_id: entry!.id } }),
+      reverted,
+    );
     expect(await count("audit_entries WHERE record_id = $1 AND operation = 'revert'", [episode.id])).toBe(1);
   });
 
@@ -155,7 +180,10 @@ describe('every POST route', () => {
     const posts = Object.entries(document.paths).filter(([path, item]) => path.startsWith('/api/') && item.post);
     expect(posts.length).toBeGreaterThan(20);
     for (const [template, item] of posts) {
-      expect(item.post!.parameters?.map((p) => p.$ref), template).toContain('#/components/parameters/IdempotencyKey');
+      expect(
+        item.post!.parameters?.map((p) => p.$ref),
+        template,
+      ).toContain('#/components/parameters/IdempotencyKey');
       // Ids that match nothing: every route answers a 4xx, which is kept like any answer.
       const path = template.replace(/\{[^}]+\}/g, 'nothing_here');
       const key = randomUUID();
@@ -193,7 +221,9 @@ describe('concurrent requests with one key', () => {
     for (let round = 0; round < 3; round++) {
       const key = randomUUID();
       const body = { title: `Concurrent ${key}` };
-      const replies = await Promise.all(Array.from({ length: 8 }, () => post(service, '/api/v1/episodes', key, { body })));
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, () => post(service, '/api/v1/episodes', key, { body })),
+      );
       expect(await count('episodes WHERE title = $1', [body.title])).toBe(1);
       const ran = replies.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
       expect(ran).toHaveLength(1);
@@ -211,7 +241,10 @@ describe('concurrent requests with one key', () => {
     const body = { title: `Claimed ${key}` };
     expect((await post(service, '/api/v1/episodes', key, { body })).status).toBe(201);
     // As if another instance had claimed the key and were still running the request.
-    await db.query("UPDATE idempotency_keys SET state = 'in_progress', locked_until = now() + interval '1 minute', status = NULL, headers = NULL, body = NULL WHERE key = $1", [key]);
+    await db.query(
+      "UPDATE idempotency_keys SET state = 'in_progress', locked_until = now() + interval '1 minute', status = NULL, headers = NULL, body = NULL WHERE key = $1",
+      [key],
+    );
     const busy = await post(service, '/api/v1/episodes', key, { body });
     expect(busy.status).toBe(409);
     expect(busy.body.errors[0]!.code).toBe('IDEMPOTENCY_KEY_IN_USE');
@@ -230,7 +263,8 @@ describe('keys are per caller', () => {
     const bob = await userPool.token('bob', ['editor']);
     const key = randomUUID();
     const body = { title: `Per caller ${key}` };
-    const as = (token: string) => post(secured, '/api/v1/episodes', key, { body, headers: { authorization: `Bearer ${token}` } });
+    const as = (token: string) =>
+      post(secured, '/api/v1/episodes', key, { body, headers: { authorization: `Bearer ${token}` } });
     const [forAlice, forBob] = [await as(alice), await as(bob)];
     expect([forAlice.status, forBob.status]).toEqual([201, 201]);
     expect(forAlice.body.data.id).not.toBe(forBob.body.data.id);

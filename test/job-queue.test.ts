@@ -59,7 +59,8 @@ beforeAll(async () => {
     { level: 'info' },
     new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          logLines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     }),
@@ -94,7 +95,14 @@ describe('JobQueue', () => {
     });
     const id = sent(await first.send('once', { n: 21 }));
     const job = await waitForState(first, 'once', id, 'completed');
-    expect(job).toMatchObject({ id, name: 'once', data: { n: 21 }, output: { double: 42 }, retry_count: 0, retry_limit: 2 });
+    expect(job).toMatchObject({
+      id,
+      name: 'once',
+      data: { n: 21 },
+      output: { double: 42 },
+      retry_count: 0,
+      retry_limit: 2,
+    });
     expect(job.error).toBeUndefined();
     expect(job.completed_on).not.toBeNull();
     expect(Date.parse(job.created_at)).not.toBeNaN();
@@ -127,7 +135,12 @@ describe('JobQueue', () => {
     });
     const id = sent(await first.send('doomed', { clip: 'clip_1' }));
     const job = await waitForState(first, 'doomed', id, 'failed');
-    expect(job).toMatchObject({ state: 'failed', retry_count: 2, retry_limit: 2, error: 'the thumbnail bucket said no' });
+    expect(job).toMatchObject({
+      state: 'failed',
+      retry_count: 2,
+      retry_limit: 2,
+      error: 'the thumbnail bucket said no',
+    });
     expect(tries.get(id)).toBe(3);
     expect(settled.filter((e) => e.id === id).map((e) => e.state)).toEqual(['retry', 'retry', 'failed']);
     const warnings = logLines.filter((l) => l.job === id);
@@ -145,7 +158,10 @@ describe('JobQueue', () => {
     });
     const id = sent(await first.send('corrupt', {}));
     const job = await waitForState(first, 'corrupt', id, 'failed');
-    expect(job).toMatchObject({ retry_count: 0, error: 'the source is not an image sharp can read: unsupported image format' });
+    expect(job).toMatchObject({
+      retry_count: 0,
+      error: 'the source is not an image sharp can read: unsupported image format',
+    });
     expect(job.output).toMatchObject({ error: 'MediaProcessingError', non_retryable: true });
     expect(tries.get(id)).toBe(1);
     expect(settled.filter((e) => e.id === id).map((e) => e.state)).toEqual(['failed']);
@@ -183,7 +199,10 @@ describe('JobQueue', () => {
     };
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) ids.push(sent(await first.send('shared', { i })));
-    await Promise.all([first.work('shared', { concurrency: 3 }, handler('first')), second.work('shared', { concurrency: 3 }, handler('second'))]);
+    await Promise.all([
+      first.work('shared', { concurrency: 3 }, handler('first')),
+      second.work('shared', { concurrency: 3 }, handler('second')),
+    ]);
     await waitFor('all shared jobs completed', async () => (await first.counts('shared')).completed === ids.length);
     expect([...calls.keys()].sort()).toEqual([...ids].sort());
     expect([...calls.values()].every((n) => n === 1)).toBe(true);
@@ -254,8 +273,19 @@ describe('JobQueue', () => {
     const queue = await startQueue({ onSettled: (e) => metrics.observeJob(e) });
     metrics.watchJobQueue(queue);
     await queue.define('measured', { retryLimit: 0, retryDelaySeconds: 0, expireInSeconds: 60 });
-    const ids = [sent(await queue.send('measured', { ok: true })), sent(await queue.send('measured', { ok: false })), sent(await queue.send('measured', { ok: true }))];
-    expect(await queue.counts('measured')).toEqual({ created: 3, retry: 0, active: 0, completed: 0, cancelled: 0, failed: 0 });
+    const ids = [
+      sent(await queue.send('measured', { ok: true })),
+      sent(await queue.send('measured', { ok: false })),
+      sent(await queue.send('measured', { ok: true })),
+    ];
+    expect(await queue.counts('measured')).toEqual({
+      created: 3,
+      retry: 0,
+      active: 0,
+      completed: 0,
+      cancelled: 0,
+      failed: 0,
+    });
     expect(await metrics.registry.metrics()).toContain('job_queue_jobs{queue="measured",state="created"} 3');
 
     await queue.work<{ ok: boolean }>('measured', {}, async (job) => {

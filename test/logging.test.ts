@@ -14,8 +14,13 @@ describe('the service logger', () => {
       },
     });
     const logger = createLogger({ logLevel: 'info' }, sink);
-    const cause = Object.assign(new Error('duplicate key value violates unique constraint'), { detail: 'Key (business_email)=(sarah@example.com) already exists.' });
-    const error = Object.assign(new Error('query failed', { cause }), { values: ['sarah@example.com'], row: { business_phone: '+1 555 0100' } });
+    const cause = Object.assign(new Error('duplicate key value violates unique constraint'), {
+      detail: 'Key (business_email)=(sarah@example.com) already exists.',
+    });
+    const error = Object.assign(new Error('query failed', { cause }), {
+      values: ['sarah@example.com'],
+      row: { business_phone: '+1 555 0100' },
+    });
     logger.error({ err: error }, 'unhandled error');
     const line = written.join('');
     expect(line).toContain('unhandled error');

@@ -12,14 +12,19 @@ const fixture = useServiceForFile();
 const unique = (label: string) => `media-access-test/${label}-${randomBytes(4).toString('hex')}`;
 
 /** Puts an object with random bytes and answers its URI and bytes. */
-async function putObject(bucket: string, key: string, contentType = 'video/mp4'): Promise<{ uri: string; bytes: Buffer }> {
+async function putObject(
+  bucket: string,
+  key: string,
+  contentType = 'video/mp4',
+): Promise<{ uri: string; bytes: Buffer }> {
   const bytes = randomBytes(2048);
   await testStorage().putObject(bucket, key, bytes, contentType);
   return { uri: `s3://${bucket}/${key}`, bytes };
 }
 
 /** GET without following redirects. */
-const get = (path: string, headers: Record<string, string> = {}, base = fixture.service.url) => fetch(`${base}${path}`, { redirect: 'manual', headers });
+const get = (path: string, headers: Record<string, string> = {}, base = fixture.service.url) =>
+  fetch(`${base}${path}`, { redirect: 'manual', headers });
 
 async function bytesAt(url: string): Promise<Buffer> {
   const response = await fetch(url);
@@ -28,7 +33,10 @@ async function bytesAt(url: string): Promise<Buffer> {
 }
 
 async function errorOf(response: Response): Promise<{ code: string; message: string; field: string | null }> {
-  const body = (await response.json()) as { data: unknown; errors: { code: string; message: string; field: string | null }[] };
+  const body = (await response.json()) as {
+    data: unknown;
+    errors: { code: string; message: string; field: string | null }[];
+  };
   expect(body.data).toBeNull();
   return body.errors[0]!;
 }
@@ -59,7 +67,10 @@ describe('GET /{plural}/{id}/media/{field}', () => {
   });
 
   it('answers 404 for an unknown field (listing the file fields), a missing record, and an empty field', async () => {
-    const clip = await fixture.create({ talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('c')}/a.mov`)).uri }, 'clips');
+    const clip = await fixture.create(
+      { talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('c')}/a.mov`)).uri },
+      'clips',
+    );
 
     const unknown = await get(`/api/v1/clips/${clip.id}/media/notes`);
     expect(unknown.status).toBe(404);
@@ -81,13 +92,19 @@ describe('GET /{plural}/{id}/media/{field}', () => {
   });
 
   it('does not serve a deleted record', async () => {
-    const clip = await fixture.create({ talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('d')}/a.mov`)).uri }, 'clips');
+    const clip = await fixture.create(
+      { talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('d')}/a.mov`)).uri },
+      'clips',
+    );
     expect((await fixture.service.request('DELETE', `/api/v1/clips/${clip.id}`)).status).toBe(200);
     expect((await get(`/api/v1/clips/${clip.id}/media/file_reference`)).status).toBe(404);
   });
 
   it('answers 409 NOT_MANAGED for a URI in a bucket this service does not manage', async () => {
-    const clip = await fixture.create({ talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('e')}/a.mov`)).uri }, 'clips');
+    const clip = await fixture.create(
+      { talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('e')}/a.mov`)).uri },
+      'clips',
+    );
     // Written in the database: the write path checks media URIs against the object store.
     const foreign = 's3://somebody-elses-bucket/raw/a.mov';
     await fixture.db.query('UPDATE clips SET file_reference = $1 WHERE id = $2', [foreign, clip.id]);
@@ -99,7 +116,9 @@ describe('GET /{plural}/{id}/media/{field}', () => {
   });
 
   it('takes GET only', async () => {
-    const response = await fetch(`${fixture.service.url}/api/v1/clips/clip_20990101_x/media/file_reference`, { method: 'DELETE' });
+    const response = await fetch(`${fixture.service.url}/api/v1/clips/clip_20990101_x/media/file_reference`, {
+      method: 'DELETE',
+    });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET');
   });
@@ -107,7 +126,10 @@ describe('GET /{plural}/{id}/media/{field}', () => {
 
 describe('GET /{plural}/{id}/thumbnails/{size}', () => {
   it('redirects to the image of that size listed in the thumbnail status', async () => {
-    const clip = await fixture.create({ talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('t')}/a.mov`)).uri }, 'clips');
+    const clip = await fixture.create(
+      { talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('t')}/a.mov`)).uri },
+      'clips',
+    );
     const small = await putObject(TEST_THUMBNAIL_BUCKET, `thumbnails/clips/${clip.id}/320x180.jpg`, 'image/jpeg');
     const large = await putObject(TEST_THUMBNAIL_BUCKET, `thumbnails/clips/${clip.id}/1280x720.jpg`, 'image/jpeg');
     const status = {
@@ -134,12 +156,18 @@ describe('GET /{plural}/{id}/thumbnails/{size}', () => {
   });
 
   it('answers 404 THUMBNAIL_NOT_READY naming the state, and 404 for an unknown size', async () => {
-    const clip = await fixture.create({ talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('u')}/a.mov`)).uri }, 'clips');
+    const clip = await fixture.create(
+      { talent_source: 'Lala', file_reference: (await putObject(TEST_BUCKET, `${unique('u')}/a.mov`)).uri },
+      'clips',
+    );
     const none = await get(`/api/v1/clips/${clip.id}/thumbnails/640x360`);
     expect(none.status).toBe(404);
     expect(await errorOf(none)).toMatchObject({ code: 'THUMBNAIL_NOT_READY' });
 
-    await fixture.db.query('UPDATE clips SET thumbnail_status = $1 WHERE id = $2', [JSON.stringify({ state: 'queued', job_id: 'j1' }), clip.id]);
+    await fixture.db.query('UPDATE clips SET thumbnail_status = $1 WHERE id = $2', [
+      JSON.stringify({ state: 'queued', job_id: 'j1' }),
+      clip.id,
+    ]);
     const queued = await get(`/api/v1/clips/${clip.id}/thumbnails/640x360`);
     expect(queued.status).toBe(404);
     const problem = await errorOf(queued);
@@ -169,7 +197,10 @@ describe('reading media needs read on the entity', () => {
 
   it('a viewer may follow the redirect; a caller without a role may not', async () => {
     const { uri, bytes } = await putObject(TEST_BUCKET, `${unique('roles')}/a.mov`);
-    const created = await roles.service.request<Rec>('POST', '/api/v1/clips', { body: { talent_source: 'Lala', file_reference: uri }, headers: { authorization: `Bearer ${roles.tokens.get('editor')}` } });
+    const created = await roles.service.request<Rec>('POST', '/api/v1/clips', {
+      body: { talent_source: 'Lala', file_reference: uri },
+      headers: { authorization: `Bearer ${roles.tokens.get('editor')}` },
+    });
     expect(created.status, JSON.stringify(created.body.errors)).toBe(201);
     const path = `/api/v1/clips/${created.body.data.id}/media/file_reference`;
 

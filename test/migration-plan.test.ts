@@ -8,11 +8,20 @@ import { parseMigrationScript } from '../src/db/migration-script.ts';
 import { loadRegistry } from '../src/registry/load.ts';
 import { copyProject } from './support/project-copy.ts';
 
-const column = (name: string, type = 'text', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ name, type, notNull: false, ...extra });
+const column = (name: string, type = 'text', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  name,
+  type,
+  notNull: false,
+  ...extra,
+});
 const items = (changes: Partial<TableSpec> = {}): TableSpec => ({
   name: 'items',
   entity: 'item',
-  columns: [column('id', 'text', { notNull: true }), column('title'), column('doc', 'jsonb', { notNull: true, default: "'{}'::jsonb" })],
+  columns: [
+    column('id', 'text', { notNull: true }),
+    column('title'),
+    column('doc', 'jsonb', { notNull: true, default: "'{}'::jsonb" }),
+  ],
   checks: [],
   foreignKeys: [],
   indexes: [],
@@ -33,16 +42,33 @@ describe('planMigration', () => {
   });
 
   it('creates new tables first, in a step that can run again, when existing tables change too', () => {
-    const tags = items({ name: 'tags', entity: 'tag', indexes: [{ name: 'tags_title_idx', definition: 'USING btree ("title")' }] });
-    const onlyDocument = planMigration([items()], [items({ documentFields: [{ name: 'notes', type: 'text' }] }), tags])!;
+    const tags = items({
+      name: 'tags',
+      entity: 'tag',
+      indexes: [{ name: 'tags_title_idx', definition: 'USING btree ("title")' }],
+    });
+    const onlyDocument = planMigration(
+      [items()],
+      [items({ documentFields: [{ name: 'notes', type: 'text' }] }), tags],
+    )!;
     expect(onlyDocument.online).toBe(false);
     const plan = planMigration([items()], [items({ indexes: [titleIndex] }), tags])!;
     expect(plan.name).toBe('create_tags');
     expect(plan.online).toBe(true);
     expect(plan.up[0]!.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS "tags" \(/);
-    expect(plan.up[0]!.statements[1]).toBe('CREATE INDEX IF NOT EXISTS "tags_title_idx" ON "tags" USING btree ("title");');
-    expect(plan.up[1]).toEqual(outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";', 'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree ("title");'));
-    expect(plan.down).toEqual([outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";'), tx('DROP INDEX IF EXISTS "tags_title_idx";', 'DROP TABLE IF EXISTS "tags";')]);
+    expect(plan.up[0]!.statements[1]).toBe(
+      'CREATE INDEX IF NOT EXISTS "tags_title_idx" ON "tags" USING btree ("title");',
+    );
+    expect(plan.up[1]).toEqual(
+      outside(
+        'DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";',
+        'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree ("title");',
+      ),
+    );
+    expect(plan.down).toEqual([
+      outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";'),
+      tx('DROP INDEX IF EXISTS "tags_title_idx";', 'DROP TABLE IF EXISTS "tags";'),
+    ]);
   });
 
   it('adds a column to an existing table nullable, its check NOT VALID then VALIDATE, its index CONCURRENTLY', () => {
@@ -61,16 +87,25 @@ describe('planMigration', () => {
         'ALTER TABLE "items" ADD CONSTRAINT "items_sponsor_check" CHECK (char_length("sponsor") <= 120) NOT VALID;',
       ),
       tx('ALTER TABLE "items" VALIDATE CONSTRAINT "items_sponsor_check";'),
-      outside('DROP INDEX CONCURRENTLY IF EXISTS "items_sponsor_idx";', 'CREATE INDEX CONCURRENTLY "items_sponsor_idx" ON "items" USING btree ("sponsor");'),
+      outside(
+        'DROP INDEX CONCURRENTLY IF EXISTS "items_sponsor_idx";',
+        'CREATE INDEX CONCURRENTLY "items_sponsor_idx" ON "items" USING btree ("sponsor");',
+      ),
     ]);
     expect(plan.down).toEqual([
       outside('DROP INDEX CONCURRENTLY IF EXISTS "items_sponsor_idx";'),
-      tx('ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_sponsor_check";', 'ALTER TABLE "items" DROP COLUMN IF EXISTS "sponsor";'),
+      tx(
+        'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_sponsor_check";',
+        'ALTER TABLE "items" DROP COLUMN IF EXISTS "sponsor";',
+      ),
     ]);
   });
 
   it('replaces a changed check NOT VALID, validates it after, and puts the old one back the same way', () => {
-    const check = (max: number): NamedSql => ({ name: 'items_title_check', definition: `CHECK (char_length("title") <= ${max})` });
+    const check = (max: number): NamedSql => ({
+      name: 'items_title_check',
+      definition: `CHECK (char_length("title") <= ${max})`,
+    });
     const plan = planMigration([items({ checks: [check(300)] })], [items({ checks: [check(20)] })])!;
     const swap = (max: number) => [
       'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_check";',
@@ -83,36 +118,69 @@ describe('planMigration', () => {
   });
 
   it('builds a replacement index before dropping the old one, and rebuilds a redefined one under its name', () => {
-    const before = items({ indexes: [titleIndex, { name: 'items_old_idx', definition: 'USING btree ("title", "id")' }] });
-    const after = items({ indexes: [{ ...titleIndex, definition: 'USING btree (lower("title"))' }, { name: 'items_new_idx', definition: 'USING btree ("id", "title")' }] });
+    const before = items({
+      indexes: [titleIndex, { name: 'items_old_idx', definition: 'USING btree ("title", "id")' }],
+    });
+    const after = items({
+      indexes: [
+        { ...titleIndex, definition: 'USING btree (lower("title"))' },
+        { name: 'items_new_idx', definition: 'USING btree ("id", "title")' },
+      ],
+    });
     const plan = planMigration([before], [after])!;
     expect(plan.up).toEqual([
-      outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";', 'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree (lower("title"));'),
-      outside('DROP INDEX CONCURRENTLY IF EXISTS "items_new_idx";', 'CREATE INDEX CONCURRENTLY "items_new_idx" ON "items" USING btree ("id", "title");'),
+      outside(
+        'DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";',
+        'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree (lower("title"));',
+      ),
+      outside(
+        'DROP INDEX CONCURRENTLY IF EXISTS "items_new_idx";',
+        'CREATE INDEX CONCURRENTLY "items_new_idx" ON "items" USING btree ("id", "title");',
+      ),
       outside('DROP INDEX CONCURRENTLY IF EXISTS "items_old_idx";'),
     ]);
     expect(plan.down).toEqual([
-      outside('DROP INDEX CONCURRENTLY IF EXISTS "items_old_idx";', 'CREATE INDEX CONCURRENTLY "items_old_idx" ON "items" USING btree ("title", "id");'),
+      outside(
+        'DROP INDEX CONCURRENTLY IF EXISTS "items_old_idx";',
+        'CREATE INDEX CONCURRENTLY "items_old_idx" ON "items" USING btree ("title", "id");',
+      ),
       outside('DROP INDEX CONCURRENTLY IF EXISTS "items_new_idx";'),
-      outside('DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";', 'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree ("title");'),
+      outside(
+        'DROP INDEX CONCURRENTLY IF EXISTS "items_title_idx";',
+        'CREATE INDEX CONCURRENTLY "items_title_idx" ON "items" USING btree ("title");',
+      ),
     ]);
   });
 
   it('refuses a required column without a default on an existing table; with a constant default it is added NOT NULL at once', () => {
-    const refused = () => planMigration([items()], [items({ columns: withColumns(column('code', 'text', { notNull: true })) })]);
+    const refused = () =>
+      planMigration([items()], [items({ columns: withColumns(column('code', 'text', { notNull: true })) })]);
     expect(refused).toThrow(MigrationRefused);
-    expect(refused).toThrow(/field "code" of entity "item" is required without a default, so it cannot be added to the existing table "items"/);
-    const plan = planMigration([items()], [items({ columns: withColumns(column('rating', 'text', { notNull: true, default: "'general'" })) })])!;
-    expect(plan.up).toEqual([tx(`ALTER TABLE "items" ADD COLUMN IF NOT EXISTS "rating" text NOT NULL DEFAULT 'general';`)]);
+    expect(refused).toThrow(
+      /field "code" of entity "item" is required without a default, so it cannot be added to the existing table "items"/,
+    );
+    const plan = planMigration(
+      [items()],
+      [items({ columns: withColumns(column('rating', 'text', { notNull: true, default: "'general'" })) })],
+    )!;
+    expect(plan.up).toEqual([
+      tx(`ALTER TABLE "items" ADD COLUMN IF NOT EXISTS "rating" text NOT NULL DEFAULT 'general';`),
+    ]);
   });
 
   it('makes a column NOT NULL through a validated CHECK, so that nothing scans under a lock', () => {
     const required = items({ columns: items().columns.map((c) => (c.name === 'title' ? { ...c, notNull: true } : c)) });
     const plan = planMigration([items()], [required])!;
     expect(plan.up).toEqual([
-      tx('ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_not_null";', 'ALTER TABLE "items" ADD CONSTRAINT "items_title_not_null" CHECK ("title" IS NOT NULL) NOT VALID;'),
+      tx(
+        'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_not_null";',
+        'ALTER TABLE "items" ADD CONSTRAINT "items_title_not_null" CHECK ("title" IS NOT NULL) NOT VALID;',
+      ),
       tx('ALTER TABLE "items" VALIDATE CONSTRAINT "items_title_not_null";'),
-      tx('ALTER TABLE "items" ALTER COLUMN "title" SET NOT NULL;', 'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_not_null";'),
+      tx(
+        'ALTER TABLE "items" ALTER COLUMN "title" SET NOT NULL;',
+        'ALTER TABLE "items" DROP CONSTRAINT IF EXISTS "items_title_not_null";',
+      ),
     ]);
     expect(plan.down).toEqual([tx('ALTER TABLE "items" ALTER COLUMN "title" DROP NOT NULL;')]);
     // And the way back is the same dance.
@@ -128,7 +196,10 @@ describe('planMigration', () => {
       documentFields: [{ name: 'tier', type: 'text' }],
       indexes: [{ name: 'items_tier_idx', definition: `USING btree (("doc" #>> '{tier}'))` }],
     });
-    const after = items({ columns: withColumns(column('tier')), indexes: [{ name: 'items_tier_idx', definition: 'USING btree ("tier")' }] });
+    const after = items({
+      columns: withColumns(column('tier')),
+      indexes: [{ name: 'items_tier_idx', definition: 'USING btree ("tier")' }],
+    });
     const plan = planMigration([before], [after])!;
 
     it('adds the column with its sync triggers, backfills it in batches, then rebuilds the index on it concurrently', () => {
@@ -140,20 +211,36 @@ describe('planMigration', () => {
       expect(expand.statements).toContain(
         `CREATE TRIGGER "promote_1_items_tier" BEFORE INSERT OR UPDATE OF "tier" ON "items" FOR EACH ROW EXECUTE FUNCTION "promote_items_tier_sync"('column');`,
       );
-      expect(expand.statements).toContain(`CREATE TRIGGER "promote_2_items_tier" BEFORE INSERT OR UPDATE ON "items" FOR EACH ROW EXECUTE FUNCTION "promote_items_tier_sync"('doc');`);
+      expect(expand.statements).toContain(
+        `CREATE TRIGGER "promote_2_items_tier" BEFORE INSERT OR UPDATE ON "items" FOR EACH ROW EXECUTE FUNCTION "promote_items_tier_sync"('doc');`,
+      );
       expect(backfill.statements).toHaveLength(1);
       expect(backfill.statements[0]).toMatch(/^DO \$backfill\$/);
       expect(backfill.statements[0]).toContain(`ORDER BY id LIMIT ${BACKFILL_BATCH_ROWS}`);
-      expect(backfill.statements[0]).toContain(`UPDATE "items" SET "tier" = "promote_items_tier_from_doc"("doc" -> 'tier')`);
+      expect(backfill.statements[0]).toContain(
+        `UPDATE "items" SET "tier" = "promote_items_tier_from_doc"("doc" -> 'tier')`,
+      );
       expect(backfill.statements[0]).toMatch(/COMMIT;\n {2}END LOOP;/);
-      expect(index).toEqual(outside('DROP INDEX CONCURRENTLY IF EXISTS "items_tier_idx";', 'CREATE INDEX CONCURRENTLY "items_tier_idx" ON "items" USING btree ("tier");'));
+      expect(index).toEqual(
+        outside(
+          'DROP INDEX CONCURRENTLY IF EXISTS "items_tier_idx";',
+          'CREATE INDEX CONCURRENTLY "items_tier_idx" ON "items" USING btree ("tier");',
+        ),
+      );
     });
 
     it('goes back by restoring the document index, checking doc in batches, then dropping the triggers and the column', () => {
       expect(plan.down.map((s) => Boolean(s.outsideTransaction))).toEqual([true, true, false]);
       const [index, copyBack, contract] = plan.down as [MigrationStep, MigrationStep, MigrationStep];
-      expect(index).toEqual(outside('DROP INDEX CONCURRENTLY IF EXISTS "items_tier_idx";', `CREATE INDEX CONCURRENTLY "items_tier_idx" ON "items" USING btree (("doc" #>> '{tier}'));`));
-      expect(copyBack.statements[0]).toMatch(/^DO \$backfill\$[\s\S]*UPDATE "items" SET "doc" = [\s\S]*"promote_items_tier_from_doc"\("doc" -> 'tier'\) IS DISTINCT FROM "tier"/);
+      expect(index).toEqual(
+        outside(
+          'DROP INDEX CONCURRENTLY IF EXISTS "items_tier_idx";',
+          `CREATE INDEX CONCURRENTLY "items_tier_idx" ON "items" USING btree (("doc" #>> '{tier}'));`,
+        ),
+      );
+      expect(copyBack.statements[0]).toMatch(
+        /^DO \$backfill\$[\s\S]*UPDATE "items" SET "doc" = [\s\S]*"promote_items_tier_from_doc"\("doc" -> 'tier'\) IS DISTINCT FROM "tier"/,
+      );
       expect(contract).toEqual(
         tx(
           'DROP TRIGGER IF EXISTS "promote_2_items_tier" ON "items";',
@@ -169,7 +256,9 @@ describe('planMigration', () => {
       expect(() => planMigration([before], [items({ columns: withColumns(column('tier', 'bigint')) })])).toThrow(
         /field "tier" of entity "item" changed storage type from text to bigint while moving out of the document/,
       );
-      expect(() => planMigration([after], [before])).toThrow(/field "tier" of entity "item" moved from its column into the document .* not supported/);
+      expect(() => planMigration([after], [before])).toThrow(
+        /field "tier" of entity "item" moved from its column into the document .* not supported/,
+      );
     });
   });
 });
@@ -179,7 +268,10 @@ describe('the files codegen writes', () => {
     const copy = copyProject();
     try {
       copy.edit('registry/entities/episode.yaml', (t) =>
-        t.replace('  # --- Production content', '  sponsor: { type: string, max_length: 120, indexed: true }\n  # --- Production content'),
+        t.replace(
+          '  # --- Production content',
+          '  sponsor: { type: string, max_length: 120, indexed: true }\n  # --- Production content',
+        ),
       );
       const result = await runCodegen(loadRegistry(copy.registryDir), copy, { check: false });
       const up = parseMigrationScript(copy.read(`migrations/${result.migration}.up.sql`));
@@ -191,7 +283,9 @@ describe('the files codegen writes', () => {
       ]);
       const down = parseMigrationScript(copy.read(`migrations/${result.migration}.down.sql`));
       expect(down.steps.map((s) => s.outsideTransaction)).toEqual([true, false]);
-      expect(down.steps[1]!.statements).toEqual(['ALTER TABLE "episodes" DROP CONSTRAINT IF EXISTS "episodes_sponsor_check";\nALTER TABLE "episodes" DROP COLUMN IF EXISTS "sponsor";']);
+      expect(down.steps[1]!.statements).toEqual([
+        'ALTER TABLE "episodes" DROP CONSTRAINT IF EXISTS "episodes_sponsor_check";\nALTER TABLE "episodes" DROP COLUMN IF EXISTS "sponsor";',
+      ]);
       // The committed migrations are plain: one transaction each.
       expect(parseMigrationScript(copy.read('migrations/0001_create_shows_episodes.up.sql')).online).toBe(false);
     } finally {
@@ -203,7 +297,12 @@ describe('the files codegen writes', () => {
     const copy = copyProject();
     try {
       const lastMigration = JSON.parse(copy.read('migrations/snapshot.json')).last_migration;
-      copy.edit('registry/entities/episode.yaml', (t) => t.replace('  # --- Production content', '  notes_doc: { type: text, storage: document }\n  # --- Production content'));
+      copy.edit('registry/entities/episode.yaml', (t) =>
+        t.replace(
+          '  # --- Production content',
+          '  notes_doc: { type: text, storage: document }\n  # --- Production content',
+        ),
+      );
       const model = loadRegistry(copy.registryDir);
       const check = await runCodegen(model, copy, { check: true });
       expect(check.migration).toBeUndefined();
@@ -211,7 +310,9 @@ describe('the files codegen writes', () => {
       const written = await runCodegen(model, copy, { check: false });
       expect(written.migration).toBeUndefined();
       const snapshot = JSON.parse(copy.read('migrations/snapshot.json'));
-      expect(snapshot.tables.find((t: TableSpec) => t.name === 'episodes').documentFields).toEqual([{ name: 'notes_doc', type: 'text' }]);
+      expect(snapshot.tables.find((t: TableSpec) => t.name === 'episodes').documentFields).toEqual([
+        { name: 'notes_doc', type: 'text' },
+      ]);
       expect(snapshot.last_migration).toBe(lastMigration);
       expect((await runCodegen(model, copy, { check: true })).changed).toEqual([]);
     } finally {
@@ -224,14 +325,27 @@ describe('parseMigrationScript', () => {
   it('reads a plain file as one transaction', () => {
     expect(parseMigrationScript('-- a comment\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n')).toEqual({
       online: false,
-      steps: [{ statements: ['-- a comment\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n'], outsideTransaction: false }],
+      steps: [
+        {
+          statements: ['-- a comment\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n'],
+          outsideTransaction: false,
+        },
+      ],
     });
   });
 
   it('refuses directives it does not know, SQL before the first step, and statement markers inside a transaction', () => {
-    expect(() => parseMigrationScript('-- reelmeta: no-transaction\n-- reelmeta: stepp\nSELECT 1;')).toThrow(/unknown directive "-- reelmeta: stepp"/);
-    expect(() => parseMigrationScript('-- reelmeta: no-transaction\nSELECT 1;\n-- reelmeta: step\nSELECT 2;')).toThrow(/SQL before the first/);
+    expect(() => parseMigrationScript('-- reelmeta: no-transaction\n-- reelmeta: stepp\nSELECT 1;')).toThrow(
+      /unknown directive "-- reelmeta: stepp"/,
+    );
+    expect(() => parseMigrationScript('-- reelmeta: no-transaction\nSELECT 1;\n-- reelmeta: step\nSELECT 2;')).toThrow(
+      /SQL before the first/,
+    );
     expect(() => parseMigrationScript('-- reelmeta: step\nSELECT 2;')).toThrow(/without "-- reelmeta: no-transaction"/);
-    expect(() => parseMigrationScript('-- reelmeta: no-transaction\n-- reelmeta: step\nSELECT 1;\n-- reelmeta: statement\nSELECT 2;')).toThrow(/mark the step outside-transaction/);
+    expect(() =>
+      parseMigrationScript(
+        '-- reelmeta: no-transaction\n-- reelmeta: step\nSELECT 1;\n-- reelmeta: statement\nSELECT 2;',
+      ),
+    ).toThrow(/mark the step outside-transaction/);
   });
 });

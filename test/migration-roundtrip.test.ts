@@ -21,7 +21,12 @@ afterAll(async () => {
 const label = (m: MigrationFile) => `${String(m.version).padStart(4, '0')}_${m.name}`;
 
 /** Up, down, up for each of `files` in order; `check` runs after each step with its name. */
-async function upDownUp(db: TestDatabase, dir: string, files: readonly MigrationFile[], check?: (after: 'up' | 'down' | 'up again', file: MigrationFile) => Promise<void>) {
+async function upDownUp(
+  db: TestDatabase,
+  dir: string,
+  files: readonly MigrationFile[],
+  check?: (after: 'up' | 'down' | 'up again', file: MigrationFile) => Promise<void>,
+) {
   for (const file of files) {
     const before = await dumpSchema(db);
     expect((await migrateUp(db.url, dir, { to: file.version })).map(label)).toEqual([label(file)]);
@@ -63,7 +68,9 @@ describe('up, down, up', () => {
       '  extras: { type: object, storage: document }',
       '',
     ].join('\n');
-    copy.edit('registry/entities/episode.yaml', (t) => t.replace('  # --- Production content', `${documentFields}  # --- Production content`));
+    copy.edit('registry/entities/episode.yaml', (t) =>
+      t.replace('  # --- Production content', `${documentFields}  # --- Production content`),
+    );
     const first = await runCli(['codegen'], copy.env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain(`new migration: ${NEXT_MIGRATION}_update_constraints`);
@@ -88,7 +95,9 @@ describe('up, down, up', () => {
                'embargo_until', '2025-06-01T12:00:00.' || lpad((g % 1000)::text, 3, '0') || 'Z', 'extras', jsonb_build_object('n', g)))
       FROM generate_series(1, 5000) AS g`);
     // Values the columns cannot hold stay in doc and read as null in the column.
-    await db.query(`UPDATE episodes SET doc = doc || '{"air_date": "2025-02-30", "score": "high"}' WHERE id = 'ep_20250101_0000000007'`);
+    await db.query(
+      `UPDATE episodes SET doc = doc || '{"air_date": "2025-02-30", "score": "high"}' WHERE id = 'ep_20250101_0000000007'`,
+    );
     const odd = 'ep_20250101_0000000007';
     const viaColumn = 'ep_20250101_0000000011';
     const viaDoc = 'ep_20250101_0000000012';
@@ -103,7 +112,8 @@ describe('up, down, up', () => {
       embargo_until: `2025-06-01T12:00:00.${String(id % 1000).padStart(3, '0')}Z`,
       extras: { n: id },
     });
-    const docOf = async (id: string) => (await db.query<{ doc: Record<string, unknown> }>('SELECT doc FROM episodes WHERE id = $1', [id]))[0]!.doc;
+    const docOf = async (id: string) =>
+      (await db.query<{ doc: Record<string, unknown> }>('SELECT doc FROM episodes WHERE id = $1', [id]))[0]!.doc;
     const columnsOf = async (id: string) =>
       (
         await db.query(
@@ -124,19 +134,25 @@ describe('up, down, up', () => {
         return;
       }
       // Every row's columns hold its doc values, and doc keeps them (old code still reads doc).
-      const disagreeing = await db.query(`SELECT id FROM episodes WHERE ${promoted.map((f) => `${f} IS DISTINCT FROM promote_episodes_${f}_from_doc(doc -> '${f}')`).join(' OR ')}`);
+      const disagreeing = await db.query(
+        `SELECT id FROM episodes WHERE ${promoted.map((f) => `${f} IS DISTINCT FROM promote_episodes_${f}_from_doc(doc -> '${f}')`).join(' OR ')}`,
+      );
       expect(disagreeing).toEqual([]);
       expect(await columnsOf('ep_20250101_0000000020')).toEqual(expected(20));
       expect(await columnsOf('ep_20250101_0000004999')).toEqual(expected(4999));
       expect(await columnsOf(odd)).toMatchObject({ air_date: null, score: null, tier: 'silver' });
       expect(await docOf(odd)).toMatchObject({ air_date: '2025-02-30', score: 'high' });
-      const invalid = await db.query(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'episodes'::regclass AND NOT indisvalid`);
+      const invalid = await db.query(
+        `SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'episodes'::regclass AND NOT indisvalid`,
+      );
       expect(invalid).toEqual([]);
       if (after === 'up') {
         // Writes through either side reach the other; the up-again pass re-reads them from doc.
         await db.query(`UPDATE episodes SET tier = 'written through the column' WHERE id = $1`, [viaColumn]);
         expect((await docOf(viaColumn)).tier).toBe('written through the column');
-        await db.query(`UPDATE episodes SET doc = jsonb_set(doc, '{tier}', '"written through doc"') WHERE id = $1`, [viaDoc]);
+        await db.query(`UPDATE episodes SET doc = jsonb_set(doc, '{tier}', '"written through doc"') WHERE id = $1`, [
+          viaDoc,
+        ]);
         expect((await columnsOf(viaDoc)).tier).toBe('written through doc');
       } else {
         expect((await columnsOf(viaColumn)).tier).toBe('written through the column');

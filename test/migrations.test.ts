@@ -24,9 +24,11 @@ afterEach(async () => {
 });
 
 const tables = async (database: TestDatabase) =>
-  (await database.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).map(
-    (r) => r.table_name,
-  );
+  (
+    await database.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+  ).map((r) => r.table_name);
 
 describe('migrate up, status and down', () => {
   it('applies pending migrations once, records them, and reverts them with their down step', async () => {
@@ -36,7 +38,9 @@ describe('migrate up, status and down', () => {
     const applied = await migrateUp(db.url, MIGRATIONS);
     expect(applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`)).toEqual(MIGRATION_LABELS);
     expect(await tables(db)).toEqual(MIGRATED_TABLES);
-    const recorded = await db.query<{ version: number; checksum: string }>('SELECT version, checksum FROM reelmeta_migrations');
+    const recorded = await db.query<{ version: number; checksum: string }>(
+      'SELECT version, checksum FROM reelmeta_migrations',
+    );
     expect(recorded).toEqual(applied.map((m) => ({ version: m.version, checksum: m.checksum })));
     expect((await migrationStatus(db.url, MIGRATIONS)).map((s) => s.state)).toEqual(states('applied'));
     expect(await migrateUp(db.url, MIGRATIONS)).toEqual([]);
@@ -70,7 +74,9 @@ describe('migrate up, status and down', () => {
   it('still runs while the registry is broken, so a bad registry change can be rolled back', async () => {
     db = await createTestDatabase();
     copy = copyProject();
-    copy.edit('registry/entities/episode.yaml', (t) => t.replace('  title:\n    type: string', '  title:\n    type: strng'));
+    copy.edit('registry/entities/episode.yaml', (t) =>
+      t.replace('  title:\n    type: string', '  title:\n    type: strng'),
+    );
     const up = await runCli(['migrate'], { ...copy.env, DATABASE_URL: db.url });
     expect(up.code, up.stderr).toBe(0);
     const down = await runCli(['migrate', 'down', '--steps', '1'], { ...copy.env, DATABASE_URL: db.url });
@@ -81,9 +87,13 @@ describe('migrate up, status and down', () => {
     db = await createTestDatabase();
     copy = copyProject();
     await migrateUp(db.url, copy.migrationsDir);
-    copy.edit('migrations/0001_create_shows_episodes.up.sql', (t) => t.replace('"title" text NOT NULL', '"title" varchar(10) NOT NULL'));
+    copy.edit('migrations/0001_create_shows_episodes.up.sql', (t) =>
+      t.replace('"title" text NOT NULL', '"title" varchar(10) NOT NULL'),
+    );
     await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(MigrationError);
-    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(/0001_create_shows_episodes\.up\.sql was edited after it was applied/);
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(
+      /0001_create_shows_episodes\.up\.sql was edited after it was applied/,
+    );
     const cli = await runCli(['migrate'], { ...copy.env, DATABASE_URL: db.url });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/edited after it was applied/);
@@ -95,20 +105,30 @@ describe('migrate up, status and down', () => {
   it('rolls a failing migration back entirely and does not record it', async () => {
     db = await createTestDatabase();
     copy = copyProject();
-    copy.write(`migrations/${NEXT_MIGRATION}_broken.up.sql`, 'CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n');
+    copy.write(
+      `migrations/${NEXT_MIGRATION}_broken.up.sql`,
+      'CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n',
+    );
     copy.write(`migrations/${NEXT_MIGRATION}_broken.down.sql`, 'DROP TABLE half_done;\n');
     await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(
-      new RegExp(`${NEXT_MIGRATION}_broken\\.up\\.sql failed and was rolled back: relation "no_such_table" does not exist`),
+      new RegExp(
+        `${NEXT_MIGRATION}_broken\\.up\\.sql failed and was rolled back: relation "no_such_table" does not exist`,
+      ),
     );
     expect(await tables(db)).toEqual(MIGRATED_TABLES);
-    expect((await migrationStatus(db.url, copy.migrationsDir)).map((s) => s.state)).toEqual([...states('applied'), 'pending']);
+    expect((await migrationStatus(db.url, copy.migrationsDir)).map((s) => s.state)).toEqual([
+      ...states('applied'),
+      'pending',
+    ]);
   });
 
   it('needs a down step for every migration', async () => {
     copy = copyProject();
     copy.write(`migrations/${NEXT_MIGRATION}_one_way.up.sql`, 'SELECT 1;\n');
     db = await createTestDatabase();
-    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(`${NEXT_MIGRATION}_one_way.down.sql is missing`);
+    await expect(migrateUp(db.url, copy.migrationsDir)).rejects.toThrow(
+      `${NEXT_MIGRATION}_one_way.down.sql is missing`,
+    );
   });
 });
 

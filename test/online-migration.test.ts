@@ -37,7 +37,13 @@ afterAll(async () => {
  * One writer: creates, updates of seeded rows (only those with n % WRITERS = writer, so each row
  * has one writer and its last value is known) and updates of its own creations, back to back.
  */
-async function writer(service: TestService, index: number, running: () => boolean, writes: Write[], lastTier: Map<string, string>) {
+async function writer(
+  service: TestService,
+  index: number,
+  running: () => boolean,
+  writes: Write[],
+  lastTier: Map<string, string>,
+) {
   const own: string[] = [];
   for (let i = 0; running(); i += 1) {
     const tier = `w${index}-${i}`;
@@ -47,12 +53,19 @@ async function writer(service: TestService, index: number, running: () => boolea
     let send: () => ReturnType<TestService['request']>;
     if (kind === 0 || own.length === 0) {
       op = 'create';
-      send = () => service.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Written during the migration ${tier}`, season: 2, tier } });
+      send = () =>
+        service.request<Rec>('POST', '/api/v1/episodes', {
+          body: { title: `Written during the migration ${tier}`, season: 2, tier },
+        });
     } else {
       op = kind === 1 ? 'update seeded' : 'update own';
-      id = kind === 1 ? seededId(index + WRITERS * (1 + Math.floor(Math.random() * (ROWS / WRITERS - 1)))) : own[Math.floor(Math.random() * own.length)]!;
+      id =
+        kind === 1
+          ? seededId(index + WRITERS * (1 + Math.floor(Math.random() * (ROWS / WRITERS - 1))))
+          : own[Math.floor(Math.random() * own.length)]!;
       const target = id;
-      send = () => service.request<Rec>('PATCH', `/api/v1/episodes/${target}`, { body: { tier, title: `Updated ${tier}` } });
+      send = () =>
+        service.request<Rec>('PATCH', `/api/v1/episodes/${target}`, { body: { tier, title: `Updated ${tier}` } });
     }
     const started = performance.now();
     let status: number | string;
@@ -72,7 +85,8 @@ async function writer(service: TestService, index: number, running: () => boolea
   }
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 describe('an online migration on 200,000 episodes under a write load', () => {
   it('adds an indexed field and promotes a document field without a failed or slow write', async () => {
@@ -84,11 +98,19 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     const episodeYaml = 'registry/entities/episode.yaml';
 
     // Before: `tier` lives in doc. A document field needs no DDL: codegen only records it.
-    copy.edit(episodeYaml, (t) => t.replace('  # --- Production content', '  tier: { type: string, max_length: 40, storage: document }\n  # --- Production content'));
+    copy.edit(episodeYaml, (t) =>
+      t.replace(
+        '  # --- Production content',
+        '  tier: { type: string, max_length: 40, storage: document }\n  # --- Production content',
+      ),
+    );
     const recorded = await runCli(['codegen'], copy.env);
     expect(recorded.code, recorded.stderr).toBe(0);
     expect(recorded.stdout).not.toContain('new migration');
-    expect(JSON.parse(copy.read('migrations/snapshot.json')).tables.find((t: { name: string }) => t.name === 'episodes').documentFields).toEqual([{ name: 'tier', type: 'text' }]);
+    expect(
+      JSON.parse(copy.read('migrations/snapshot.json')).tables.find((t: { name: string }) => t.name === 'episodes')
+        .documentFields,
+    ).toEqual([{ name: 'tier', type: 'text' }]);
     await migrateUp(db.url, copy.migrationsDir);
     await db.query(`
       INSERT INTO episodes (id, schema_version, title, season, doc)
@@ -145,7 +167,10 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     expect(during.length).toBeGreaterThan(30);
     expect(new Set(during.map((w) => w.op))).toEqual(new Set(['create', 'update seeded', 'update own']));
     expect(writes.filter((w) => w.ms >= MAX_WRITE_MS)).toEqual([]);
-    expect((await migrationStatus(db.url, copy.migrationsDir)).at(-1)).toMatchObject({ state: 'applied', name: migration.slice(5) });
+    expect((await migrationStatus(db.url, copy.migrationsDir)).at(-1)).toMatchObject({
+      state: 'applied',
+      name: migration.slice(5),
+    });
 
     // Every row's column holds its doc value, including rows written during the migration.
     const [counts] = await db.query<{ rows: number; disagreeing: number }>(
@@ -153,7 +178,9 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     );
     expect(counts).toEqual({ rows: ROWS + writes.filter((w) => w.op === 'create').length, disagreeing: 0 });
     const ids = [...lastTier.keys()];
-    const stored = await db.query<{ id: string; tier: string }>('SELECT id, tier FROM episodes WHERE id = ANY($1)', [ids]);
+    const stored = await db.query<{ id: string; tier: string }>('SELECT id, tier FROM episodes WHERE id = ANY($1)', [
+      ids,
+    ]);
     expect(new Map(stored.map((r) => [r.id, r.tier]))).toEqual(lastTier);
     const indexes = await db.query(
       `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -163,7 +190,9 @@ describe('an online migration on 200,000 episodes under a write load', () => {
       { name: 'episodes_sponsor_idx', valid: true },
       { name: 'episodes_tier_idx', valid: true },
     ]);
-    const checks = await db.query(`SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'episodes'::regclass AND conname IN ('episodes_tier_check', 'episodes_sponsor_check') ORDER BY 1`);
+    const checks = await db.query(
+      `SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'episodes'::regclass AND conname IN ('episodes_tier_check', 'episodes_sponsor_check') ORDER BY 1`,
+    );
     expect(checks).toEqual([
       { conname: 'episodes_sponsor_check', convalidated: true },
       { conname: 'episodes_tier_check', convalidated: true },
@@ -173,18 +202,39 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     const now = await startTestService({ databaseUrl: db.url, ...dirs, migrateOnStart: false });
     cleanup.push(() => now.stop());
     const seeded = seededId(4);
-    expect((await now.request<Rec>('GET', `/api/v1/episodes/${seeded}`)).body.data).toMatchObject({ tier: lastTier.get(seeded) ?? 'gold', sponsor: null });
-    const viaNew = await now.request<Rec>('PATCH', `/api/v1/episodes/${seeded}`, { body: { tier: 'diamond', sponsor: 'Chanel' } });
+    expect((await now.request<Rec>('GET', `/api/v1/episodes/${seeded}`)).body.data).toMatchObject({
+      tier: lastTier.get(seeded) ?? 'gold',
+      sponsor: null,
+    });
+    const viaNew = await now.request<Rec>('PATCH', `/api/v1/episodes/${seeded}`, {
+      body: { tier: 'diamond', sponsor: 'Chanel' },
+    });
     expect(viaNew.status).toBe(200);
     expect((await old.request<Rec>('GET', `/api/v1/episodes/${seeded}`)).body.data.tier).toBe('diamond');
     // The old instance rewrites doc whole on a PATCH of another field: the new value survives.
-    expect((await old.request<Rec>('PATCH', `/api/v1/episodes/${seeded}`, { body: { title: 'Retitled by the old instance' } })).status).toBe(200);
-    expect((await now.request<Rec>('GET', `/api/v1/episodes/${seeded}`)).body.data).toMatchObject({ tier: 'diamond', sponsor: 'Chanel', title: 'Retitled by the old instance' });
-    const createdByOld = (await old.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Old instance', tier: 'old-code' } })).body.data;
-    const createdByNew = (await now.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New instance', tier: 'new-code' } })).body.data;
+    expect(
+      (
+        await old.request<Rec>('PATCH', `/api/v1/episodes/${seeded}`, {
+          body: { title: 'Retitled by the old instance' },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await now.request<Rec>('GET', `/api/v1/episodes/${seeded}`)).body.data).toMatchObject({
+      tier: 'diamond',
+      sponsor: 'Chanel',
+      title: 'Retitled by the old instance',
+    });
+    const createdByOld = (
+      await old.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Old instance', tier: 'old-code' } })
+    ).body.data;
+    const createdByNew = (
+      await now.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'New instance', tier: 'new-code' } })
+    ).body.data;
     expect((await now.request<Rec>('GET', `/api/v1/episodes/${createdByOld.id}`)).body.data.tier).toBe('old-code');
     expect((await old.request<Rec>('GET', `/api/v1/episodes/${createdByNew.id}`)).body.data.tier).toBe('new-code');
-    expect((await old.request<Rec>('PATCH', `/api/v1/episodes/${createdByNew.id}`, { body: { tier: null } })).status).toBe(200);
+    expect(
+      (await old.request<Rec>('PATCH', `/api/v1/episodes/${createdByNew.id}`, { body: { tier: null } })).status,
+    ).toBe(200);
     expect((await now.request<Rec>('GET', `/api/v1/episodes/${createdByNew.id}`)).body.data.tier).toBeNull();
     const diamonds = await now.request<Rec[]>('GET', '/api/v1/episodes?tier=diamond&_fields=tier');
     expect(diamonds.body.data.map((r) => r.id)).toEqual([seeded]);

@@ -19,11 +19,15 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
-  service = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url }, pino({ level: 'info' }, sink));
+  service = await startService(
+    { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url },
+    pino({ level: 'info' }, sink),
+  );
   request = serviceClient(service.url);
 });
 
@@ -42,7 +46,10 @@ describe('GET /health', () => {
       // Every new connection is refused while the database does not allow connections; /health
       // must not care, since it never asks the database.
       await hold.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS false`);
-      await hold.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
+      await hold.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [db.name],
+      );
       const reply = await fetch(`${service.url}/health`);
       expect(reply.status).toBe(200);
       expect(await reply.json()).toEqual({ status: 'ok', registry_version: expect.any(String) });
@@ -61,11 +68,21 @@ describe('GET /ready', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok', database: 'ok', migrations: 'applied' });
 
-    const [last] = await db.query<{ version: number; name: string; checksum: string }>('DELETE FROM reelmeta_migrations WHERE version = (SELECT max(version) FROM reelmeta_migrations) RETURNING version, name, checksum');
+    const [last] = await db.query<{ version: number; name: string; checksum: string }>(
+      'DELETE FROM reelmeta_migrations WHERE version = (SELECT max(version) FROM reelmeta_migrations) RETURNING version, name, checksum',
+    );
     const pending = await fetch(`${service.url}/ready`);
     expect(pending.status).toBe(503);
-    expect(await pending.json()).toMatchObject({ status: 'unavailable', migrations: 'pending', pending: [String(last!.version).padStart(4, '0')] });
-    await db.query('INSERT INTO reelmeta_migrations (version, name, checksum) VALUES ($1, $2, $3)', [last!.version, last!.name, last!.checksum]);
+    expect(await pending.json()).toMatchObject({
+      status: 'unavailable',
+      migrations: 'pending',
+      pending: [String(last!.version).padStart(4, '0')],
+    });
+    await db.query('INSERT INTO reelmeta_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      last!.version,
+      last!.name,
+      last!.checksum,
+    ]);
     expect((await fetch(`${service.url}/ready`)).status).toBe(200);
   });
 });
@@ -84,12 +101,18 @@ describe('GET /metrics', () => {
     const reply = await fetch(`${service.url}/metrics`);
     expect(reply.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await reply.text();
-    expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/api/v1/shows/:id",status="200"} 2');
+    expect(text).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/api/v1/shows/:id",status="200"} 2',
+    );
     expect(text).toContain('http_request_duration_seconds_count{method="POST",route="/api/v1/shows",status="201"} 2');
     expect(text).toContain('http_request_errors_total{method="GET",route="/api/v1/shows/:id",status="404"} 1');
     expect(text).toContain('http_request_errors_total{method="GET",route="unmatched",status="404"} 1');
-    expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/api/v1/shows/export",status="200"} 1');
-    expect(text).toMatch(/^http_request_errors_total\{method="POST",route="\/api\/v1\/clips\/register",status="4\d\d"\} 1$/m);
+    expect(text).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/api/v1/shows/export",status="200"} 1',
+    );
+    expect(text).toMatch(
+      /^http_request_errors_total\{method="POST",route="\/api\/v1\/clips\/register",status="4\d\d"\} 1$/m,
+    );
     expect(text).not.toMatch(/route="\/api\/v1\/clips\/:id"/);
     expect(text).not.toContain(a.id); // raw paths never become labels
     expect(Number(/^db_query_duration_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(4);
@@ -101,10 +124,19 @@ describe('GET /metrics', () => {
 
 describe('request log', () => {
   it('writes one line per request with its request id, route, status, duration and actor, and echoes the id', async () => {
-    const reply = await request('GET', '/api/v1/shows?status=active', { headers: { 'x-request-id': 'req-ops-1', 'x-actor': 'editor-9', authorization: 'Bearer secret-token' } });
+    const reply = await request('GET', '/api/v1/shows?status=active', {
+      headers: { 'x-request-id': 'req-ops-1', 'x-actor': 'editor-9', authorization: 'Bearer secret-token' },
+    });
     expect(reply.headers.get('x-request-id')).toBe('req-ops-1');
     const line = lines.find((l) => l.request_id === 'req-ops-1')!;
-    expect(line).toMatchObject({ msg: 'request', method: 'GET', route: '/api/v1/shows', path: '/api/v1/shows', status: 200, actor: 'editor-9' });
+    expect(line).toMatchObject({
+      msg: 'request',
+      method: 'GET',
+      route: '/api/v1/shows',
+      path: '/api/v1/shows',
+      status: 200,
+      actor: 'editor-9',
+    });
     expect(typeof line.ms).toBe('number');
     expect(JSON.stringify(lines)).not.toContain('secret-token');
   });
@@ -112,7 +144,10 @@ describe('request log', () => {
 
 describe('statement timeout', () => {
   it('answers 503 TIMEOUT when a query runs past DB_STATEMENT_TIMEOUT_MS, and serves again after', async () => {
-    const impatient = await startService({ ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, statementTimeoutMs: 300 }, pino({ level: 'silent' }));
+    const impatient = await startService(
+      { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, statementTimeoutMs: 300 },
+      pino({ level: 'silent' }),
+    );
     const holder = new pg.Client({ connectionString: db.url });
     await holder.connect();
     try {
@@ -120,12 +155,16 @@ describe('statement timeout', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [show.id]);
       const started = performance.now();
-      const blocked = await serviceClient(impatient.url)('PATCH', `/api/v1/shows/${show.id}`, { body: { title: 'Waited' } });
+      const blocked = await serviceClient(impatient.url)('PATCH', `/api/v1/shows/${show.id}`, {
+        body: { title: 'Waited' },
+      });
       expect(blocked.status).toBe(503);
       expect(blocked.body.errors[0]).toMatchObject({ code: 'TIMEOUT' });
       expect(performance.now() - started).toBeLessThan(5_000);
       await holder.query('ROLLBACK');
-      expect((await serviceClient(impatient.url)('PATCH', `/api/v1/shows/${show.id}`, { body: { title: 'Waited' } })).status).toBe(200);
+      expect(
+        (await serviceClient(impatient.url)('PATCH', `/api/v1/shows/${show.id}`, { body: { title: 'Waited' } })).status,
+      ).toBe(200);
     } finally {
       await holder.end();
       await impatient.stop();

@@ -33,14 +33,19 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
     const health = await request<{ database: string }>('GET', '/health');
     expect(health.status).toBe(200);
-    const created = await request<{ id: string }>('POST', '/api/v1/episodes', { body: { title: 'Survives a restart', status: 'in-production' } });
+    const created = await request<{ id: string }>('POST', '/api/v1/episodes', {
+      body: { title: 'Survives a restart', status: 'in-production' },
+    });
     expect(created.status).toBe(201);
     expect(await stopServer(first)).toBe(0);
     // A clean PostgreSQL shutdown removes its lock file.
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
 
     const second = await startServer(port);
-    const read = await request<{ id: string; title: string; status: string }>('GET', `/api/v1/episodes/${created.body.data.id}`);
+    const read = await request<{ id: string; title: string; status: string }>(
+      'GET',
+      `/api/v1/episodes/${created.body.data.id}`,
+    );
     expect(read.status).toBe(200);
     expect(read.body.data).toMatchObject({ title: 'Survives a restart', status: 'in_production' });
     expect(await stopServer(second)).toBe(0);

@@ -5,16 +5,39 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { evaluate, fieldMap, type FieldSpec, type FilterNode, type Leaf, type Operator, type Scalar } from './support/filter-oracle.ts';
+import {
+  evaluate,
+  fieldMap,
+  type FieldSpec,
+  type FilterNode,
+  type Leaf,
+  type Operator,
+  type Scalar,
+} from './support/filter-oracle.ts';
 import { startTestService, type TestService } from './support/service.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Vocabularies: tiny, so filters both hit and miss. Values that range operators see are
 // lowercase ASCII letters only, where JS `<` agrees with any PostgreSQL collation.
 
-const STATUS_ALIASES = { 'in-production': 'in_production', 'ready-for-publish': 'ready_for_publish', 'on-hold': 'on_hold', cancelled: 'canceled' };
+const STATUS_ALIASES = {
+  'in-production': 'in_production',
+  'ready-for-publish': 'ready_for_publish',
+  'on-hold': 'on_hold',
+  cancelled: 'canceled',
+};
 const STATUS_VALUES = ['draft', 'in_production', 'ready_for_publish', 'published', 'archived', 'on_hold', 'canceled'];
-const STATUS_SENT = ['draft', 'in_production', 'in-production', 'published', 'on-hold', 'on_hold', 'cancelled', 'archived', 'ready_for_publish'];
+const STATUS_SENT = [
+  'draft',
+  'in_production',
+  'in-production',
+  'published',
+  'on-hold',
+  'on_hold',
+  'cancelled',
+  'archived',
+  'ready_for_publish',
+];
 const TITLES = ['ab', 'abc', 'b', 'ba', 'rose', 'roses', 'silk', 'velvet'];
 const DESCRIPTIONS = ['red silk blouse', 'Red Silk', 'paris street style', 'street', 'Silk in Paris', ''];
 const DATES = ['2024-01-01', '2024-02-29', '2024-12-31', '2025-01-01', '2025-06-15'];
@@ -54,7 +77,11 @@ const PLANS: readonly Plan[] = [
   },
   { spec: { path: 'season', kind: 'scalar', type: 'integer' }, eq: range(-1, 6), range: range(-1, 6) },
   { spec: { path: 'episode_number', kind: 'scalar', type: 'integer' }, eq: range(0, 6), range: range(0, 6) },
-  { spec: { path: 'duration_seconds', kind: 'scalar', type: 'integer' }, eq: [...DURATIONS, 1, 5000], range: [...DURATIONS, 1, 599, 601, 5000] },
+  {
+    spec: { path: 'duration_seconds', kind: 'scalar', type: 'integer' },
+    eq: [...DURATIONS, 1, 5000],
+    range: [...DURATIONS, 1, 599, 601, 5000],
+  },
   {
     spec: { path: 'release_date', kind: 'scalar', type: 'date' },
     eq: [...DATES, '2024-06-01'],
@@ -64,7 +91,24 @@ const PLANS: readonly Plan[] = [
     spec: { path: 'description', kind: 'scalar', type: 'string' },
     eq: [...DESCRIPTIONS, 'red silk', 'STREET'],
     // %, _ and \\ are literal here; they would be wildcards and escapes to a LIKE-based implementation.
-    text: ['', 'silk', 'Silk', 'SILK', 'red', 'Red', 'paris', 'Paris', ' s', 'e s', 'street', 'k', 'e_s', '%', 'S%k', '\\'],
+    text: [
+      '',
+      'silk',
+      'Silk',
+      'SILK',
+      'red',
+      'Red',
+      'paris',
+      'Paris',
+      ' s',
+      'e s',
+      'street',
+      'k',
+      'e_s',
+      '%',
+      'S%k',
+      '\\',
+    ],
   },
   { spec: { path: 'tags', kind: 'list', type: 'string' }, eq: [...TAGS, 'beauty', 'Fashion'] },
   { spec: { path: 'wardrobe', kind: 'object', type: 'string' } },
@@ -130,7 +174,15 @@ const episodeArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
     wardrobe: opt(
       fc.record(
         {
-          main_outfit: opt(fc.record({ outfit_type: opt(pick(OUTFIT_TYPES)), top: opt(fc.record({ color: opt(pick(TOP_COLORS)) }, { requiredKeys: [] })) }, { requiredKeys: [] })),
+          main_outfit: opt(
+            fc.record(
+              {
+                outfit_type: opt(pick(OUTFIT_TYPES)),
+                top: opt(fc.record({ color: opt(pick(TOP_COLORS)) }, { requiredKeys: [] })),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
           shoes: opt(fc.record({ brand: opt(pick(BRANDS)), color: opt(pick(SHOE_COLORS)) }, { requiredKeys: [] })),
           accessories: opt(fc.record({ other: opt(someOf(OTHER_ACCESSORIES)) }, { requiredKeys: [] })),
         },
@@ -141,9 +193,19 @@ const episodeArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
       fc.record(
         {
           additional: opt(
-            fc.array(fc.record({ name: pick(BACKGROUND_NAMES), file: fc.constant('s3://bucket/x.jpg'), location: opt(pick(LOCATIONS)) }, { requiredKeys: ['name', 'file'] }), {
-              maxLength: 3,
-            }),
+            fc.array(
+              fc.record(
+                {
+                  name: pick(BACKGROUND_NAMES),
+                  file: fc.constant('s3://bucket/x.jpg'),
+                  location: opt(pick(LOCATIONS)),
+                },
+                { requiredKeys: ['name', 'file'] },
+              ),
+              {
+                maxLength: 3,
+              },
+            ),
           ),
         },
         { requiredKeys: [] },
@@ -181,9 +243,18 @@ interface GenLeaf extends Leaf {
   readonly bare: boolean;
   readonly directus: boolean;
 }
-const DIRECTUS: Partial<Record<Operator, string>> = { ne: 'neq', null: 'nnull', startswith: 'starts_with', endswith: 'ends_with' };
+const DIRECTUS: Partial<Record<Operator, string>> = {
+  ne: 'neq',
+  null: 'nnull',
+  startswith: 'starts_with',
+  endswith: 'ends_with',
+};
 /** `merged`: write an and as one object of keys where they do not collide, else as `_and`. */
-type GenNode = GenLeaf | { readonly kind: 'and'; readonly merged: boolean; readonly items: readonly GenNode[] } | { readonly kind: 'or'; readonly items: readonly GenNode[] } | { readonly kind: 'not'; readonly item: GenNode };
+type GenNode =
+  | GenLeaf
+  | { readonly kind: 'and'; readonly merged: boolean; readonly items: readonly GenNode[] }
+  | { readonly kind: 'or'; readonly items: readonly GenNode[] }
+  | { readonly kind: 'not'; readonly item: GenNode };
 
 const RANGE_OPS: readonly Operator[] = ['gt', 'gte', 'lt', 'lte', 'between'];
 const TEXT_OPS: readonly Operator[] = ['contains', 'icontains', 'startswith', 'endswith'];
@@ -251,7 +322,11 @@ function nodeArb(level: number): fc.Arbitrary<GenNode> {
 }
 
 const leafCount = (node: GenNode): number =>
-  node.kind === 'leaf' ? 1 : node.kind === 'not' ? leafCount(node.item) : node.items.reduce((n, item) => n + leafCount(item), 0);
+  node.kind === 'leaf'
+    ? 1
+    : node.kind === 'not'
+      ? leafCount(node.item)
+      : node.items.reduce((n, item) => n + leafCount(item), 0);
 
 /** One list request: query-string conditions and/or a `filter=` tree, ANDed by the API. */
 interface ListRequest {
@@ -268,18 +343,18 @@ const requestSize = (r: ListRequest) => r.params.length + (r.filter ? leafCount(
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
-const isJsonObject = (value: Json | undefined): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isJsonObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const jsonValue = (value: GenLeaf['value']): Json => (Array.isArray(value) ? [...(value as readonly Scalar[])] : (value as Scalar | boolean));
+const jsonValue = (value: GenLeaf['value']): Json =>
+  Array.isArray(value) ? [...(value as readonly Scalar[])] : (value as Scalar | boolean);
 
 function leafJson(leaf: GenLeaf): JsonObject {
   const spelled = leaf.directus ? DIRECTUS[leaf.op] : undefined;
   const value = spelled === 'nnull' ? !leaf.value : jsonValue(leaf.value);
   const condition: Json = leaf.bare ? value : { [`_${spelled ?? leaf.op}`]: value };
   if (!leaf.nested) return { [leaf.path]: condition };
-  return leaf.path
-    .split('.')
-    .reduceRight<Json>((inner, segment) => ({ [segment]: inner }), condition) as JsonObject;
+  return leaf.path.split('.').reduceRight<Json>((inner, segment) => ({ [segment]: inner }), condition) as JsonObject;
 }
 
 /** Deep-merges field keys (an implicit AND); undefined when two keys collide (operators, logic, values). */
@@ -323,14 +398,16 @@ function paramText(value: GenLeaf['value']): string {
 
 function queryString(request: ListRequest): string {
   const params = new URLSearchParams();
-  for (const leaf of request.params) params.append(leaf.bare ? leaf.path : `${leaf.path}[${leaf.op}]`, paramText(leaf.value));
+  for (const leaf of request.params)
+    params.append(leaf.bare ? leaf.path : `${leaf.path}[${leaf.op}]`, paramText(leaf.value));
   if (request.filter) params.append('filter', JSON.stringify(nodeJson(request.filter)));
   // URLSearchParams writes a literal + as %2B, so every + here is a space.
   return request.plus ? params.toString() : params.toString().replace(/\+/g, '%20');
 }
 
 /** Keeps each request within the API's limits: 50 conditions, 8 KiB of query string. */
-const withinLimits = (request: ListRequest) => requestSize(request) <= 40 && Buffer.byteLength(queryString(request)) < 7000;
+const withinLimits = (request: ListRequest) =>
+  requestSize(request) <= 40 && Buffer.byteLength(queryString(request)) < 7000;
 
 const requestArb: fc.Arbitrary<ListRequest> = fc
   .oneof(
@@ -338,13 +415,20 @@ const requestArb: fc.Arbitrary<ListRequest> = fc
     // filter= only
     fc.record({ params: fc.constant([]), filter: nodeArb(0), plus: fc.boolean() }),
     // query string only: a conjunction of leaves
-    fc.record({ params: fc.array(anyLeaf, { minLength: 1, maxLength: 4 }), filter: fc.constant(null), plus: fc.boolean() }),
+    fc.record({
+      params: fc.array(anyLeaf, { minLength: 1, maxLength: 4 }),
+      filter: fc.constant(null),
+      plus: fc.boolean(),
+    }),
     // both, ANDed
     fc.record({ params: fc.array(anyLeaf, { minLength: 1, maxLength: 2 }), filter: nodeArb(1), plus: fc.boolean() }),
   )
   .filter(withinLimits);
 
-const requestTree = (request: ListRequest): FilterNode<GenLeaf> => ({ kind: 'and', items: [...request.params, ...(request.filter ? [request.filter] : [])] });
+const requestTree = (request: ListRequest): FilterNode<GenLeaf> => ({
+  kind: 'and',
+  items: [...request.params, ...(request.filter ? [request.filter] : [])],
+});
 
 // ---------------------------------------------------------------------------------------------
 // The service.
@@ -355,7 +439,8 @@ const corpus: Stored[] = [];
 
 async function createEpisode(sent: Record<string, unknown>): Promise<Stored> {
   const reply = await service.request<{ id: string }>('POST', '/api/v1/episodes', { body: sent });
-  if (reply.status !== 201) throw new Error(`POST ${JSON.stringify(sent)} → ${reply.status} ${JSON.stringify(reply.body.errors)}`);
+  if (reply.status !== 201)
+    throw new Error(`POST ${JSON.stringify(sent)} → ${reply.status} ${JSON.stringify(reply.body.errors)}`);
   const stored: Stored = { id: reply.body.data.id, sent, record: { status: 'draft', ...sent }, deleted: false };
   corpus.push(stored);
   return stored;
@@ -371,7 +456,8 @@ async function softDelete(stored: Stored): Promise<void> {
 async function apiIds(query: string): Promise<string[]> {
   const path = `/api/v1/episodes?${query}${query ? '&' : ''}_limit=1000&_count=none`;
   const reply = await service.request<{ id: string }[]>('GET', path);
-  if (reply.status !== 200) throw new Error(`GET ${decodeURIComponent(path)} → ${reply.status} ${JSON.stringify(reply.body.errors)}`);
+  if (reply.status !== 200)
+    throw new Error(`GET ${decodeURIComponent(path)} → ${reply.status} ${JSON.stringify(reply.body.errors)}`);
   if (reply.body.data.length >= 1000) throw new Error('more than one page; raise _limit or page through');
   return reply.body.data.map((r) => r.id).sort();
 }
@@ -389,7 +475,10 @@ function disagreement(request: ListRequest, expected: readonly string[], actual:
   const onlyOracle = expected.filter((id) => !actual.includes(id));
   const onlyApi = actual.filter((id) => !expected.includes(id));
   const show = (ids: readonly string[]) =>
-    [...ids.slice(0, 8).map((id) => `    ${id} ${JSON.stringify(corpus.find((s) => s.id === id)?.sent)}`), ...(ids.length > 8 ? [`    … and ${ids.length - 8} more`] : [])].join('\n');
+    [
+      ...ids.slice(0, 8).map((id) => `    ${id} ${JSON.stringify(corpus.find((s) => s.id === id)?.sent)}`),
+      ...(ids.length > 8 ? [`    … and ${ids.length - 8} more`] : []),
+    ].join('\n');
   return [
     'API and documented semantics disagree',
     `  query params: ${request.params.map((l) => `${l.bare ? l.path : `${l.path}[${l.op}]`}=${paramText(l.value)}`).join('&') || '(none)'}`,
@@ -411,7 +500,9 @@ function parts(request: ListRequest): ListRequest[] {
     else if (node.kind !== 'leaf') node.items.forEach(walk);
   };
   if (request.filter) walk(request.filter);
-  return found.filter((part) => requestSize(part) < requestSize(request)).sort((a, b) => requestSize(a) - requestSize(b));
+  return found
+    .filter((part) => requestSize(part) < requestSize(request))
+    .sort((a, b) => requestSize(a) - requestSize(b));
 }
 
 async function check(request: ListRequest): Promise<void> {
@@ -457,13 +548,28 @@ describe('filters: fixed examples of the documented semantics', () => {
     return stored;
   };
   const idsOf = (...stored: Stored[]) => stored.map((s) => s.id).sort();
-  const leaf = (path: string, op: Operator, value: GenLeaf['value']): GenLeaf => ({ kind: 'leaf', path, op, value, nested: false, bare: false, directus: false });
+  const leaf = (path: string, op: Operator, value: GenLeaf['value']): GenLeaf => ({
+    kind: 'leaf',
+    path,
+    op,
+    value,
+    nested: false,
+    bare: false,
+    directus: false,
+  });
 
   it('ne and nin match records whose value is missing (absent or null)', async () => {
-    const [one, absent, nulled, two] = await scoped('fx-ne', [{ title: 'rose', season: 1 }, { title: 'rose' }, { title: 'rose', season: null }, { title: 'rose', season: 2 }]);
+    const [one, absent, nulled, two] = await scoped('fx-ne', [
+      { title: 'rose', season: 1 },
+      { title: 'rose' },
+      { title: 'rose', season: null },
+      { title: 'rose', season: 2 },
+    ]);
     expect(await apiIds('copyright=fx-ne&season[ne]=1')).toEqual(idsOf(absent!, nulled!, two!));
     expect(await apiIds('copyright=fx-ne&season[nin]=1,2')).toEqual(idsOf(absent!, nulled!));
-    const filter = encodeURIComponent(JSON.stringify({ _and: [{ copyright: { _eq: 'fx-ne' } }, { season: { _ne: 1 } }] }));
+    const filter = encodeURIComponent(
+      JSON.stringify({ _and: [{ copyright: { _eq: 'fx-ne' } }, { season: { _ne: 1 } }] }),
+    );
     expect(await apiIds(`filter=${filter}`)).toEqual(idsOf(absent!, nulled!, two!));
     expect(oracleIds(leaf('season', 'ne', 1), [one!, absent!, nulled!, two!])).toEqual(idsOf(absent!, nulled!, two!));
   });
@@ -478,14 +584,18 @@ describe('filters: fixed examples of the documented semantics', () => {
       { title: 'silk', wardrobe: { shoes: null } },
     ]);
     const all = [gucci!, prada!, noBrand!, noShoes!, noWardrobe!, nullShoes!];
-    const not = encodeURIComponent(JSON.stringify({ copyright: { _eq: 'fx-not' }, _not: { 'wardrobe.shoes.brand': { _eq: 'gucci' } } }));
+    const not = encodeURIComponent(
+      JSON.stringify({ copyright: { _eq: 'fx-not' }, _not: { 'wardrobe.shoes.brand': { _eq: 'gucci' } } }),
+    );
     const expected = idsOf(prada!, noBrand!, noShoes!, noWardrobe!, nullShoes!);
     expect(await apiIds(`filter=${not}`)).toEqual(expected);
     expect(oracleIds({ kind: 'not', item: leaf('wardrobe.shoes.brand', 'eq', 'gucci') }, all)).toEqual(expected);
     // The leaf alone is false on every missing value; presence of the object on the way is separate.
     expect(await apiIds('copyright=fx-not&wardrobe.shoes.brand[eq]=gucci')).toEqual(idsOf(gucci!));
     expect(await apiIds('copyright=fx-not&wardrobe.shoes[exists]=true')).toEqual(idsOf(gucci!, prada!, noBrand!));
-    expect(await apiIds('copyright=fx-not&wardrobe.shoes[null]=true')).toEqual(idsOf(noShoes!, noWardrobe!, nullShoes!));
+    expect(await apiIds('copyright=fx-not&wardrobe.shoes[null]=true')).toEqual(
+      idsOf(noShoes!, noWardrobe!, nullShoes!),
+    );
   });
 
   it('in and eq canonicalize enum aliases on both sides', async () => {
@@ -495,10 +605,14 @@ describe('filters: fixed examples of the documented semantics', () => {
       { title: 'b', status: 'on-hold' },
       { title: 'b' },
     ]);
-    expect(await apiIds('copyright=fx-alias&status[in]=in-production,on-hold')).toEqual(idsOf(viaAlias!, canonical!, onHold!));
+    expect(await apiIds('copyright=fx-alias&status[in]=in-production,on-hold')).toEqual(
+      idsOf(viaAlias!, canonical!, onHold!),
+    );
     expect(await apiIds('copyright=fx-alias&status=in-production')).toEqual(idsOf(viaAlias!, canonical!));
     expect(await apiIds('copyright=fx-alias&status[nin]=in-production')).toEqual(idsOf(onHold!, draft!));
-    const filter = encodeURIComponent(JSON.stringify({ copyright: { _eq: 'fx-alias' }, status: { _in: ['on_hold', 'draft'] } }));
+    const filter = encodeURIComponent(
+      JSON.stringify({ copyright: { _eq: 'fx-alias' }, status: { _in: ['on_hold', 'draft'] } }),
+    );
     expect(await apiIds(`filter=${filter}`)).toEqual(idsOf(onHold!, draft!));
   });
 
@@ -522,19 +636,38 @@ describe('filters: fixed examples of the documented semantics', () => {
     const file = 's3://bucket/x.jpg';
     const [paris, mixed, noLocation, none] = await scoped('fx-any', [
       { title: 'abc', backgrounds: { additional: [{ name: 'cafe', file, location: 'paris' }] } },
-      { title: 'abc', backgrounds: { additional: [{ name: 'cafe', file, location: 'rome' }, { name: 'street', file, location: 'paris' }] } },
+      {
+        title: 'abc',
+        backgrounds: {
+          additional: [
+            { name: 'cafe', file, location: 'rome' },
+            { name: 'street', file, location: 'paris' },
+          ],
+        },
+      },
       { title: 'abc', backgrounds: { additional: [{ name: 'closet', file }] } },
       { title: 'abc', backgrounds: { additional: [] } },
     ]);
     expect(await apiIds('copyright=fx-any&backgrounds.additional.location=paris')).toEqual(idsOf(paris!, mixed!));
-    expect(await apiIds('copyright=fx-any&backgrounds.additional.location[ne]=paris')).toEqual(idsOf(noLocation!, none!));
-    expect(await apiIds('copyright=fx-any&backgrounds.additional.location[exists]=true')).toEqual(idsOf(paris!, mixed!));
-    expect(await apiIds('copyright=fx-any&backgrounds.additional.location[null]=true')).toEqual(idsOf(noLocation!, none!));
-    expect(await apiIds('copyright=fx-any&backgrounds.additional[exists]=true')).toEqual(idsOf(paris!, mixed!, noLocation!, none!));
+    expect(await apiIds('copyright=fx-any&backgrounds.additional.location[ne]=paris')).toEqual(
+      idsOf(noLocation!, none!),
+    );
+    expect(await apiIds('copyright=fx-any&backgrounds.additional.location[exists]=true')).toEqual(
+      idsOf(paris!, mixed!),
+    );
+    expect(await apiIds('copyright=fx-any&backgrounds.additional.location[null]=true')).toEqual(
+      idsOf(noLocation!, none!),
+    );
+    expect(await apiIds('copyright=fx-any&backgrounds.additional[exists]=true')).toEqual(
+      idsOf(paris!, mixed!, noLocation!, none!),
+    );
   });
 
   it('dotted paths, nested objects and query parameters say the same thing', async () => {
-    const [gucci] = await scoped('fx-forms', [{ title: 'velvet', wardrobe: { shoes: { brand: 'gucci', color: 'red' } } }, { title: 'velvet', wardrobe: { shoes: { brand: 'gucci' } } }]);
+    const [gucci] = await scoped('fx-forms', [
+      { title: 'velvet', wardrobe: { shoes: { brand: 'gucci', color: 'red' } } },
+      { title: 'velvet', wardrobe: { shoes: { brand: 'gucci' } } },
+    ]);
     const forms = [
       `filter=${encodeURIComponent(JSON.stringify({ copyright: 'fx-forms', wardrobe: { shoes: { brand: { _eq: 'gucci' }, color: 'red' } } }))}`,
       `filter=${encodeURIComponent(JSON.stringify({ _and: [{ copyright: { _eq: 'fx-forms' } }, { 'wardrobe.shoes.brand': { _eq: 'gucci' } }, { 'wardrobe.shoes.color': { _eq: 'red' } }] }))}`,

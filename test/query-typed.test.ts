@@ -29,19 +29,50 @@ let service: TestService;
 const ids: string[] = [];
 
 const ROWS: Record<string, unknown>[] = [
-  { title: 'nine', rating: 9, measurements: { takes: 9, budget: 10.25, wrap_date: '2025-01-09', wrapped_at: '2025-01-01T10:00:00+02:00', approved: true } },
-  { title: 'ten', rating: 10, measurements: { takes: 10, budget: 2.5, wrap_date: '2025-10-01', wrapped_at: '2025-01-01T09:00:00Z', approved: false } },
-  { title: 'hundred', rating: 100.5, measurements: { takes: 100, budget: 100, wrap_date: '2025-02-01', wrapped_at: '2025-01-01T09:30:00-01:00' } },
+  {
+    title: 'nine',
+    rating: 9,
+    measurements: {
+      takes: 9,
+      budget: 10.25,
+      wrap_date: '2025-01-09',
+      wrapped_at: '2025-01-01T10:00:00+02:00',
+      approved: true,
+    },
+  },
+  {
+    title: 'ten',
+    rating: 10,
+    measurements: {
+      takes: 10,
+      budget: 2.5,
+      wrap_date: '2025-10-01',
+      wrapped_at: '2025-01-01T09:00:00Z',
+      approved: false,
+    },
+  },
+  {
+    title: 'hundred',
+    rating: 100.5,
+    measurements: { takes: 100, budget: 100, wrap_date: '2025-02-01', wrapped_at: '2025-01-01T09:30:00-01:00' },
+  },
   { title: 'none' },
 ];
 
 beforeAll(async () => {
   copy = copyProject();
-  copy.edit('registry/entities/episode.yaml', (t) => t.replace('  # --- Production content', `${TYPED_FIELDS}  # --- Production content`));
+  copy.edit('registry/entities/episode.yaml', (t) =>
+    t.replace('  # --- Production content', `${TYPED_FIELDS}  # --- Production content`),
+  );
   const codegen = await runCli(['codegen'], copy.env);
   expect(codegen.code, codegen.stderr).toBe(0);
   db = await createTestDatabase();
-  service = await startTestService({ databaseUrl: db.url, registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir });
+  service = await startTestService({
+    databaseUrl: db.url,
+    registryDir: copy.registryDir,
+    generatedDir: copy.generatedDir,
+    migrationsDir: copy.migrationsDir,
+  });
   for (const body of ROWS) {
     const reply = await service.request<Rec>('POST', '/api/v1/episodes', { body });
     expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
@@ -85,11 +116,15 @@ describe('typed comparisons inside JSONB', () => {
     expect(await titles('measurements.approved[ne]=true&_sort=title')).toEqual(['hundred', 'none', 'ten']);
     const bad = await service.request('GET', '/api/v1/episodes?measurements.takes=ten&measurements.approved[gt]=true');
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e) => e.message).join('\n')).toMatch(/"ten" is not an integer[\s\S]*operator "gt" does not apply to "measurements.approved" \(boolean\)/);
+    expect(bad.body.errors.map((e) => e.message).join('\n')).toMatch(
+      /"ten" is not an integer[\s\S]*operator "gt" does not apply to "measurements.approved" \(boolean\)/,
+    );
   });
 
   it('indexes the typed expression the compiler uses', async () => {
-    const indexes = await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname IN ('episodes_measurements_takes_idx', 'episodes_rating_idx') ORDER BY indexname");
+    const indexes = await db.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE indexname IN ('episodes_measurements_takes_idx', 'episodes_rating_idx') ORDER BY indexname",
+    );
     expect(indexes.map((i) => i.indexdef)).toEqual([
       expect.stringContaining(`((measurements #>> '{takes}'::text[]))::bigint`),
       expect.stringContaining(`((doc #>> '{rating}'::text[]))::double precision`),
@@ -109,7 +144,10 @@ describe('default counts above 10,000 matches', () => {
     expect(auto.body.metadata.total).toBeLessThan(12_000);
     const exact = await service.request('GET', '/api/v1/episodes?status=archived&_limit=1&_count=exact');
     expect(exact.body.metadata).toMatchObject({ total: 10_050, total_is_estimate: false });
-    const few = await service.request('GET', `/api/v1/episodes?status=archived&title[startswith]=${encodeURIComponent('Bulk 999')}`);
+    const few = await service.request(
+      'GET',
+      `/api/v1/episodes?status=archived&title[startswith]=${encodeURIComponent('Bulk 999')}`,
+    );
     expect(few.body.metadata).toMatchObject({ total: 11, total_is_estimate: false });
   });
 });

@@ -22,7 +22,10 @@ const EPISODES: Record<string, Record<string, unknown>> = {
     release_date: '2025-01-05',
     tags: ['fashion', 'new year', 'wardrobe planning'],
     wardrobe: {
-      main_outfit: { outfit_type: 'separates', top: { style: 'silk blouse', color: 'champagne', brand: 'Reformation' } },
+      main_outfit: {
+        outfit_type: 'separates',
+        top: { style: 'silk blouse', color: 'champagne', brand: 'Reformation' },
+      },
       shoes: { style: 'pumps', color: 'nude', brand: 'Christian Louboutin' },
     },
     backgrounds: {
@@ -42,8 +45,14 @@ const EPISODES: Record<string, Record<string, unknown>> = {
     duration_seconds: 2400,
     release_date: '2025-02-10',
     tags: ['fashion', 'evening'],
-    wardrobe: { main_outfit: { outfit_type: 'dress', dress: { color: 'black', brand: 'Valentino' } }, shoes: { brand: 'Gucci', color: 'black' } },
-    backgrounds: { main_closet: 's3://bucket/backgrounds/closet_main_v3.jpg', additional: [{ name: 'Ballroom', file: 's3://bucket/backgrounds/ballroom.jpg' }] },
+    wardrobe: {
+      main_outfit: { outfit_type: 'dress', dress: { color: 'black', brand: 'Valentino' } },
+      shoes: { brand: 'Gucci', color: 'black' },
+    },
+    backgrounds: {
+      main_closet: 's3://bucket/backgrounds/closet_main_v3.jpg',
+      additional: [{ name: 'Ballroom', file: 's3://bucket/backgrounds/ballroom.jpg' }],
+    },
   },
   draft: {
     title: 'Spring Capsule',
@@ -151,30 +160,49 @@ describe('filter= (Directus JSON)', () => {
   it('accepts _and, _or, _not, dot paths and nested objects', async () => {
     expect(idsOf(await filter({ wardrobe: { shoes: { brand: { _eq: 'Gucci' } } } }))).toEqual(named('gala'));
     expect(idsOf(await filter({ 'wardrobe.shoes.brand': { _eq: 'Gucci' } }))).toEqual(named('gala'));
-    expect(idsOf(await filter({ _or: [{ status: { _eq: 'draft' } }, { season: { _gte: 2 } }] }))).toEqual(named('draft', 'bare'));
+    expect(idsOf(await filter({ _or: [{ status: { _eq: 'draft' } }, { season: { _gte: 2 } }] }))).toEqual(
+      named('draft', 'bare'),
+    );
     expect(idsOf(await filter({ _not: { status: { _eq: 'published' } } }))).toEqual(named('draft', 'bare'));
     expect(
-      idsOf(await filter({ _and: [{ status: { _in: ['published', 'in-production'] } }, { _not: { tags: { _contains: ['evening'] } } }] })),
+      idsOf(
+        await filter({
+          _and: [{ status: { _in: ['published', 'in-production'] } }, { _not: { tags: { _contains: ['evening'] } } }],
+        }),
+      ),
     ).toEqual(named('champagne', 'draft'));
-    expect(idsOf(await filter({ duration_seconds: { _between: [1000, 2500] }, wardrobe: { shoes: { color: { _neq: 'black' } } } }))).toEqual(
-      named('champagne'),
-    );
+    expect(
+      idsOf(
+        await filter({
+          duration_seconds: { _between: [1000, 2500] },
+          wardrobe: { shoes: { color: { _neq: 'black' } } },
+        }),
+      ),
+    ).toEqual(named('champagne'));
     expect(idsOf(await filter({ release_date: { _nnull: true } }))).toEqual(named('champagne', 'gala'));
   });
 
   it('combines with query-string conditions (AND)', async () => {
-    expect(idsOf(await get(`/api/v1/episodes?status=published&filter=${encodeURIComponent('{"tags":{"_eq":"evening"}}')}`))).toEqual(named('gala'));
+    expect(
+      idsOf(await get(`/api/v1/episodes?status=published&filter=${encodeURIComponent('{"tags":{"_eq":"evening"}}')}`)),
+    ).toEqual(named('gala'));
   });
 
   it('treats a missing value as not matching, and _not of it as matching', async () => {
-    expect(idsOf(await filter({ _not: { 'wardrobe.main_outfit.dress.color': { _eq: 'black' } } }))).toEqual(named('champagne', 'draft', 'bare'));
-    expect(idsOf(await filter({ _not: { _or: [{ season: { _eq: 1 } }, { 'wardrobe.shoes.color': { _eq: 'red' } }] } }))).toEqual(named('bare'));
+    expect(idsOf(await filter({ _not: { 'wardrobe.main_outfit.dress.color': { _eq: 'black' } } }))).toEqual(
+      named('champagne', 'draft', 'bare'),
+    );
+    expect(
+      idsOf(await filter({ _not: { _or: [{ season: { _eq: 1 } }, { 'wardrobe.shoes.color': { _eq: 'red' } }] } })),
+    ).toEqual(named('bare'));
   });
 });
 
 describe('projection and sorting', () => {
   it('_fields keeps dot paths, paths through lists, and always the id', async () => {
-    const reply = await get(`/api/v1/episodes?status=published&_sort=title&_fields=title,wardrobe.shoes.brand,backgrounds.additional.name`);
+    const reply = await get(
+      `/api/v1/episodes?status=published&_sort=title&_fields=title,wardrobe.shoes.brand,backgrounds.additional.name`,
+    );
     expect(reply.body.data).toEqual([
       {
         id: ids.gala,
@@ -194,7 +222,8 @@ describe('projection and sorting', () => {
   });
 
   it('_sort orders by columns and nested paths, missing values last ascending and first descending, ties by id', async () => {
-    const order = async (sort: string) => (await get(`/api/v1/episodes?_sort=${sort}&_fields=title`)).body.data.map((r) => r.id);
+    const order = async (sort: string) =>
+      (await get(`/api/v1/episodes?_sort=${sort}&_fields=title`)).body.data.map((r) => r.id);
     expect(await order('-duration_seconds')).toEqual([ids.bare, ids.gala, ids.champagne, ids.draft]);
     expect(await order('duration_seconds')).toEqual([ids.draft, ids.champagne, ids.gala, ids.bare]);
     expect(await order('wardrobe.shoes.brand')).toEqual([...named('champagne', 'draft'), ids.gala, ids.bare]);
@@ -236,10 +265,15 @@ describe('keyset cursors', () => {
     const before = (await get('/api/v1/episodes?_sort=-duration_seconds&_limit=100')).body.data.map((r) => r.id);
     const inserted: string[] = [];
     for (const duration of [5000, 1, 2000]) {
-      const reply = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Inserted meanwhile', duration_seconds: duration } });
+      const reply = await fixture.service.request<Rec>('POST', '/api/v1/episodes', {
+        body: { title: 'Inserted meanwhile', duration_seconds: duration },
+      });
       inserted.push(reply.body.data.id);
     }
-    const rest = await walk('/api/v1/episodes?_sort=-duration_seconds&_limit=2', first.body.metadata.next_cursor as string);
+    const rest = await walk(
+      '/api/v1/episodes?_sort=-duration_seconds&_limit=2',
+      first.body.metadata.next_cursor as string,
+    );
     const seen = [...first.body.data.map((r) => r.id), ...rest];
     expect(seen.filter((id) => !inserted.includes(id))).toEqual(before);
     expect(new Set(seen).size).toBe(seen.length);
@@ -292,9 +326,15 @@ describe('full text (q=)', () => {
     // "champagne" is in one title-free description and one description plus a top colour; stems match.
     expect(idsOf(await get('/api/v1/episodes/search?q=champagne'))).toEqual(named('champagne', 'gala'));
     expect(idsOf(await get('/api/v1/episodes/search?q=capsules'))).toEqual(named('champagne', 'draft'));
-    expect(idsOf(await get(`/api/v1/episodes/search?q=${encodeURIComponent('"capsule wardrobe"')}`))).toEqual(named('champagne', 'draft'));
-    expect(idsOf(await get(`/api/v1/episodes/search?q=${encodeURIComponent('capsule -spring')}`))).toEqual(named('champagne'));
-    expect(idsOf(await get(`/api/v1/episodes/search?q=${encodeURIComponent('gala or spring')}`))).toEqual(named('gala', 'draft'));
+    expect(idsOf(await get(`/api/v1/episodes/search?q=${encodeURIComponent('"capsule wardrobe"')}`))).toEqual(
+      named('champagne', 'draft'),
+    );
+    expect(idsOf(await get(`/api/v1/episodes/search?q=${encodeURIComponent('capsule -spring')}`))).toEqual(
+      named('champagne'),
+    );
+    expect(idsOf(await get(`/api/v1/episodes/search?q=${encodeURIComponent('gala or spring')}`))).toEqual(
+      named('gala', 'draft'),
+    );
     // A title match ranks above a description match.
     const ranked = await get('/api/v1/episodes/search?q=capsule');
     expect(ranked.body.data.map((r) => r.id)).toEqual([ids.draft, ids.champagne]);
@@ -304,7 +344,9 @@ describe('full text (q=)', () => {
   it('pages through ranked results with a cursor', async () => {
     const first = await get('/api/v1/episodes/search?q=capsule&_limit=1');
     expect(first.body.data.map((r) => r.id)).toEqual([ids.draft]);
-    const second = await get(`/api/v1/episodes/search?q=capsule&_limit=1&_cursor=${first.body.metadata.next_cursor as string}`);
+    const second = await get(
+      `/api/v1/episodes/search?q=capsule&_limit=1&_cursor=${first.body.metadata.next_cursor as string}`,
+    );
     expect(second.body.data.map((r) => r.id)).toEqual([ids.champagne]);
     expect(second.body.metadata).not.toHaveProperty('next_cursor');
   });
@@ -320,10 +362,18 @@ describe('full text (q=)', () => {
 describe('bad input answers 400 naming the problem and the valid choices', () => {
   const cases: [string, string, RegExp][] = [
     ['unknown field', 'colour=red', /unknown field "colour"; fields: id, title/],
-    ['unknown nested field', 'wardrobe.shoes.brnd=x', /unknown field "wardrobe.shoes.brnd"; wardrobe.shoes has: style, color, brand/],
+    [
+      'unknown nested field',
+      'wardrobe.shoes.brnd=x',
+      /unknown field "wardrobe.shoes.brnd"; wardrobe.shoes has: style, color, brand/,
+    ],
     ['a path into a value', 'title.length=3', /"title" is a string and has no field "length"/],
     ['unknown operator', 'season[near]=2', /unknown operator "near"; operators: eq, ne, gt/],
-    ['operator that does not apply', 'status[gt]=draft', /operator "gt" does not apply to "status" \(enum\); operators here: eq, ne, in/],
+    [
+      'operator that does not apply',
+      'status[gt]=draft',
+      /operator "gt" does not apply to "status" \(enum\); operators here: eq, ne, in/,
+    ],
     ['substring on a number', 'season[contains]=1', /operator "contains" does not apply/],
     ['wrong type', 'episode_number=two', /"two" is not an integer/],
     ['impossible date', 'release_date=2025-02-30', /not a date/],
@@ -333,7 +383,11 @@ describe('bad input answers 400 naming the problem and the valid choices', () =>
     ['bad boolean', 'wardrobe[exists]=yes', /exists takes true or false/],
     ['malformed JSON', 'filter={"status":', /filter: is not valid JSON/],
     ['filter that is not an object', 'filter=[1]', /must be a JSON object/],
-    ['unknown filter operator', `filter=${encodeURIComponent('{"status":{"_like":"x"}}')}`, /unknown operator "_like"; operators: _and, _or, _not, _eq/],
+    [
+      'unknown filter operator',
+      `filter=${encodeURIComponent('{"status":{"_like":"x"}}')}`,
+      /unknown operator "_like"; operators: _and, _or, _not, _eq/,
+    ],
     ['operator without a field', `filter=${encodeURIComponent('{"_eq":"x"}')}`, /_eq needs a field/],
     ['null compared', `filter=${encodeURIComponent('{"status":{"_eq":null}}')}`, /use \{"_null": true\}/],
     ['unknown control parameter', '_feilds=title', /unknown parameter; control parameters: _fields, _sort/],
@@ -353,7 +407,9 @@ describe('bad input answers 400 naming the problem and the valid choices', () =>
     expect(reply.status).toBe(400);
     expect(messages(reply)).toMatch(/has 51 conditions, more than 50/);
     const tree = { _and: Array.from({ length: 51 }, (_, i) => ({ title: { _ne: `x${i}` } })) };
-    expect(messages(await get(`/api/v1/episodes?filter=${encodeURIComponent(JSON.stringify(tree))}`))).toMatch(/more than 50/);
+    expect(messages(await get(`/api/v1/episodes?filter=${encodeURIComponent(JSON.stringify(tree))}`))).toMatch(
+      /more than 50/,
+    );
     const fifty = Array.from({ length: 50 }, (_, i) => `title[ne]=x${i}`).join('&');
     expect((await get(`/api/v1/episodes?${fifty}`)).status).toBe(200);
   });
@@ -364,7 +420,9 @@ describe('bad input answers 400 naming the problem and the valid choices', () =>
     const reply = await get(`/api/v1/episodes?filter=${encodeURIComponent(JSON.stringify(tree))}`);
     expect(reply.status).toBe(400);
     expect(messages(reply)).toMatch(/nesting is deeper than 5 levels/);
-    expect((await get(`/api/v1/episodes?filter=${encodeURIComponent(JSON.stringify((tree._and as unknown[])[0]))}`)).status).toBe(200);
+    expect(
+      (await get(`/api/v1/episodes?filter=${encodeURIComponent(JSON.stringify((tree._and as unknown[])[0]))}`)).status,
+    ).toBe(200);
   });
 
   it('a query string over 8 KiB', async () => {
@@ -388,7 +446,7 @@ describe('hostile names and values', () => {
     '_',
     '\\',
     '{"_or":[]}',
-    'wardrobe->>\'shoes\'',
+    "wardrobe->>'shoes'",
   ];
 
   it('never reach SQL text and never yield a 500, and the data is intact afterwards', async () => {
@@ -435,7 +493,9 @@ describe('hostile names and values', () => {
     }
     expect(statuses).toEqual(new Set([200, 400]));
     expect(await fixture.db.query('SELECT id, title FROM episodes ORDER BY id')).toEqual(before);
-    const tables = await fixture.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+    const tables = await fixture.db.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    );
     expect(tables.map((t) => t.table_name)).toEqual(MIGRATED_TABLES);
   });
 
@@ -443,8 +503,12 @@ describe('hostile names and values', () => {
     const tricky = "O'Brien; DROP TABLE shows; -- 100% _real_ \\ 😀";
     const created = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body: { title: tricky } });
     expect(idsOf(await get(`/api/v1/episodes?title=${encodeURIComponent(tricky)}`))).toEqual([created.body.data.id]);
-    expect(idsOf(await get(`/api/v1/episodes?title[contains]=${encodeURIComponent('100% _real_')}`))).toEqual([created.body.data.id]);
-    expect(idsOf(await get(`/api/v1/episodes?title[contains]=${encodeURIComponent('%')}`))).toEqual([created.body.data.id]);
+    expect(idsOf(await get(`/api/v1/episodes?title[contains]=${encodeURIComponent('100% _real_')}`))).toEqual([
+      created.body.data.id,
+    ]);
+    expect(idsOf(await get(`/api/v1/episodes?title[contains]=${encodeURIComponent('%')}`))).toEqual([
+      created.body.data.id,
+    ]);
     await fixture.service.request('DELETE', `/api/v1/episodes/${created.body.data.id}?hard=true`);
   });
 });

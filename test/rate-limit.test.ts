@@ -22,7 +22,13 @@ import { startTestService, type TestService } from './support/service.ts';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
-const limits = (anonymous: number, roles: Partial<RoleLimits> = {}): RoleLimits => ({ anonymous, viewer: 0, editor: 0, admin: 0, ...roles });
+const limits = (anonymous: number, roles: Partial<RoleLimits> = {}): RoleLimits => ({
+  anonymous,
+  viewer: 0,
+  editor: 0,
+  admin: 0,
+  ...roles,
+});
 const uniquePrefix = () => `reelmeta:test:${randomBytes(6).toString('hex')}:`;
 
 let db: TestDatabase;
@@ -157,7 +163,8 @@ describe('separate budgets (TRUST_PROXY)', () => {
   const from = (address: string) => ({ headers: { 'x-forwarded-for': `${address}, 10.0.0.1` } });
 
   it("gives each client address its own bucket, keyed on X-Forwarded-For's first entry", async () => {
-    for (let i = 0; i < 3; i += 1) expect((await service.request('GET', '/api/v1/shows', from('198.51.100.1'))).status).toBe(200);
+    for (let i = 0; i < 3; i += 1)
+      expect((await service.request('GET', '/api/v1/shows', from('198.51.100.1'))).status).toBe(200);
     const limited = await service.request('GET', '/api/v1/shows', from('198.51.100.1'));
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -192,13 +199,22 @@ describe('refill', () => {
 describe('store failures', () => {
   it('serve the request, count every failure and log one warning a minute', async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     let failures = 0;
     const broken: BucketStore = {
       take: () => Promise.reject(new Error('store down')),
       close: () => Promise.resolve(),
     };
-    const limiter = new RateLimiter({ store: broken, limits: limits(1), windowSeconds: 60, logger, onStoreFailure: () => (failures += 1) });
+    const limiter = new RateLimiter({
+      store: broken,
+      limits: limits(1),
+      windowSeconds: 60,
+      logger,
+      onStoreFailure: () => (failures += 1),
+    });
     for (let i = 0; i < 5; i += 1) expect(await limiter.check('ip:192.0.2.1', 'anonymous')).toBeNull();
     expect(failures).toBe(5);
     expect(lines).toHaveLength(1);
@@ -210,11 +226,21 @@ describe('limits by principal', () => {
   // An app with only the rate limiter, and a stand-in for the authentication middleware that
   // puts the principal named by test headers on the context.
   const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
-  const limiter = new RateLimiter({ store: new MemoryBucketStore(), limits: limits(2, { viewer: 3, editor: 4, admin: 0 }), windowSeconds: 60, logger: silent });
+  const limiter = new RateLimiter({
+    store: new MemoryBucketStore(),
+    limits: limits(2, { viewer: 3, editor: 4, admin: 0 }),
+    windowSeconds: 60,
+    logger: silent,
+  });
   const app = new Hono();
   app.use(async (c, next) => {
     const subject = c.req.header('x-test-subject');
-    if (subject) c.set('principal', { subject, roles: (c.req.header('x-test-roles') ?? '').split(',').filter(Boolean) as Principal['roles'], anonymous: false } satisfies Principal);
+    if (subject)
+      c.set('principal', {
+        subject,
+        roles: (c.req.header('x-test-roles') ?? '').split(',').filter(Boolean) as Principal['roles'],
+        anonymous: false,
+      } satisfies Principal);
     await next();
   });
   app.use('/api/*', limitRequests(model, { limiter, trustProxy: false }));
@@ -269,7 +295,12 @@ describe('Redis shared by instances', () => {
     await redis.connect().catch((error: Error) => {
       throw new Error(`these tests need a Redis at ${REDIS_URL} (set REDIS_URL): ${error.message}`);
     });
-    const shared = { redisUrl: REDIS_URL, rateLimitKeyPrefix: prefix, rateLimits: limits(6), rateLimitWindowSeconds: 60 };
+    const shared = {
+      redisUrl: REDIS_URL,
+      rateLimitKeyPrefix: prefix,
+      rateLimits: limits(6),
+      rateLimitWindowSeconds: 60,
+    };
     [a, b] = await Promise.all([start(shared), start(shared)]);
   });
   afterAll(async () => {
@@ -304,7 +335,12 @@ describe('Redis shared by instances', () => {
   });
 
   it('leaves an instance with another key prefix its own budget', async () => {
-    const c = await start({ redisUrl: REDIS_URL, rateLimitKeyPrefix: uniquePrefix(), rateLimits: limits(6), rateLimitWindowSeconds: 60 });
+    const c = await start({
+      redisUrl: REDIS_URL,
+      rateLimitKeyPrefix: uniquePrefix(),
+      rateLimits: limits(6),
+      rateLimitWindowSeconds: 60,
+    });
     const reply = await c.request('GET', '/api/v1/shows');
     expect(reply.status).toBe(200);
     expect(reply.headers.get('ratelimit-remaining')).toBe('5');
@@ -313,7 +349,12 @@ describe('Redis shared by instances', () => {
   });
 
   it('runs the script again after Redis forgot it (SCRIPT FLUSH)', async () => {
-    const store = new RedisBucketStore({ url: REDIS_URL, keyPrefix: uniquePrefix(), timeoutMs: 1000, onError: () => undefined });
+    const store = new RedisBucketStore({
+      url: REDIS_URL,
+      keyPrefix: uniquePrefix(),
+      timeoutMs: 1000,
+      onError: () => undefined,
+    });
     await store.connect();
     try {
       await redis.script('FLUSH');

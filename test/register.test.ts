@@ -33,26 +33,44 @@ const uniquePrefix = (label: string) => `register-test/${label}-${randomBytes(4)
 async function putObjects(prefix: string, count: number): Promise<string[]> {
   const keys = Array.from({ length: count }, (_, i) => `${prefix}take-${String(i).padStart(5, '0')}.mov`);
   for (let start = 0; start < keys.length; start += 20) {
-    await Promise.all(keys.slice(start, start + 20).map((key, j) => testStorage().putObject(TEST_BUCKET, key, Buffer.alloc(start + j + 1, 7), 'video/quicktime')));
+    await Promise.all(
+      keys
+        .slice(start, start + 20)
+        .map((key, j) => testStorage().putObject(TEST_BUCKET, key, Buffer.alloc(start + j + 1, 7), 'video/quicktime')),
+    );
   }
   return keys;
 }
 
-const register = (body: Record<string, unknown>, plural = 'clips') => fixture.service.request<KeyResult[]>('POST', `/api/v1/${plural}/register`, { body });
+const register = (body: Record<string, unknown>, plural = 'clips') =>
+  fixture.service.request<KeyResult[]>('POST', `/api/v1/${plural}/register`, { body });
 
 async function clipCount(prefix: string): Promise<number> {
-  const rows = await fixture.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clips WHERE file_reference LIKE $1 AND deleted_at IS NULL', [`s3://${TEST_BUCKET}/${prefix}%`]);
+  const rows = await fixture.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM clips WHERE file_reference LIKE $1 AND deleted_at IS NULL',
+    [`s3://${TEST_BUCKET}/${prefix}%`],
+  );
   return rows[0]!.n;
 }
 
-async function ndjson(body: Record<string, unknown>, baseUrl = fixture.service.url): Promise<{ status: number; type: string | null; lines: Record<string, unknown>[] }> {
+async function ndjson(
+  body: Record<string, unknown>,
+  baseUrl = fixture.service.url,
+): Promise<{ status: number; type: string | null; lines: Record<string, unknown>[] }> {
   const response = await fetch(`${baseUrl}/api/v1/clips/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type'), lines: text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    lines: text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('registering 1,000 keys', () => {
@@ -60,9 +78,22 @@ describe('registering 1,000 keys', () => {
     const prefix = uniquePrefix('thousand');
     const keys = await putObjects(prefix, 1000);
 
-    const first = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala', notes: 'bulk import' } });
+    const first = await register({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala', notes: 'bulk import' },
+    });
     expect(first.status, JSON.stringify(first.body.errors)).toBe(200);
-    expect(first.body.metadata).toMatchObject({ prefix, field: 'file_reference', dry_run: false, listed: 1000, created: 1000, exists: 0, failed: 0, truncated: false });
+    expect(first.body.metadata).toMatchObject({
+      prefix,
+      field: 'file_reference',
+      dry_run: false,
+      listed: 1000,
+      created: 1000,
+      exists: 0,
+      failed: 0,
+      truncated: false,
+    });
     expect(first.body.data).toHaveLength(1000);
     expect(first.body.data.map((r) => r.key)).toEqual(keys);
     expect(new Set(first.body.data.map((r) => r.id)).size).toBe(1000);
@@ -70,17 +101,33 @@ describe('registering 1,000 keys', () => {
 
     // The records carry the key (as the URI), the object's size and ETag, and the defaults.
     const sample = first.body.data[41]!;
-    expect(sample).toMatchObject({ status: 'created', key: keys[41], uri: `s3://${TEST_BUCKET}/${keys[41]}`, size: 42 });
+    expect(sample).toMatchObject({
+      status: 'created',
+      key: keys[41],
+      uri: `s3://${TEST_BUCKET}/${keys[41]}`,
+      size: 42,
+    });
     const head = await testStorage().head(TEST_BUCKET, keys[41]!);
     expect(sample.etag).toBe(head!.etag);
     const clip = await fixture.service.request<Rec>('GET', `/api/v1/clips/${sample.id}`);
-    expect(clip.body.data).toMatchObject({ file_reference: sample.uri, file_size_bytes: 42, file_etag: head!.etag, talent_source: 'Lala', notes: 'bulk import' });
+    expect(clip.body.data).toMatchObject({
+      file_reference: sample.uri,
+      file_size_bytes: 42,
+      file_etag: head!.etag,
+      talent_source: 'Lala',
+      notes: 'bulk import',
+    });
     // Through the normal write path: audited like any create.
     const history = await fixture.service.request<Rec[]>('GET', `/api/v1/clips/${sample.id}/history`);
     // (The clip's thumbnail job, started by the create, records its own status writes as reelmeta-thumbnails.)
-    expect(history.body.data.filter((e) => e.actor !== 'reelmeta-thumbnails').map((e) => e.operation)).toEqual(['create']);
+    expect(history.body.data.filter((e) => e.actor !== 'reelmeta-thumbnails').map((e) => e.operation)).toEqual([
+      'create',
+    ]);
 
-    const listed = await fixture.service.request<Rec[]>('GET', `/api/v1/clips?file_reference[startswith]=${encodeURIComponent(`s3://${TEST_BUCKET}/${prefix}`)}&_count=exact&_limit=1`);
+    const listed = await fixture.service.request<Rec[]>(
+      'GET',
+      `/api/v1/clips?file_reference[startswith]=${encodeURIComponent(`s3://${TEST_BUCKET}/${prefix}`)}&_count=exact&_limit=1`,
+    );
     expect(listed.body.metadata.total).toBe(1000);
 
     const second = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } });
@@ -103,8 +150,19 @@ describe('registering', () => {
 
     const real = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala' }, max_keys: 2 });
     expect(real.body.metadata).toMatchObject({ listed: 2, created: 2, truncated: true, truncated_by: 'max_keys' });
-    const again = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala' }, dry_run: true });
-    expect(again.body.data.map((r) => r.status)).toEqual(['exists', 'exists', 'would_create', 'would_create', 'would_create']);
+    const again = await register({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala' },
+      dry_run: true,
+    });
+    expect(again.body.data.map((r) => r.status)).toEqual([
+      'exists',
+      'exists',
+      'would_create',
+      'would_create',
+      'would_create',
+    ]);
     expect(again.body.data[0]!.id).toBe(real.body.data[0]!.id);
     expect(await clipCount(prefix)).toBe(2);
   });
@@ -121,13 +179,19 @@ describe('registering', () => {
   it('streams one NDJSON line per key as it is done, then a summary', async () => {
     const prefix = uniquePrefix('stream');
     const keys = await putObjects(prefix, 30);
-    const streamed = await ndjson({ prefix, field: 'file_reference', defaults: { talent_source: 'JustAWomanInHerPrime' } });
+    const streamed = await ndjson({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'JustAWomanInHerPrime' },
+    });
     expect(streamed.status).toBe(200);
     expect(streamed.type).toMatch(/application\/x-ndjson/);
     expect(streamed.lines).toHaveLength(31);
     expect(streamed.lines.slice(0, 30).map((l) => l.key)).toEqual(keys);
     expect(streamed.lines.slice(0, 30).every((l) => l.status === 'created' && typeof l.id === 'string')).toBe(true);
-    expect(streamed.lines[30]).toEqual({ summary: expect.objectContaining({ prefix, listed: 30, created: 30, exists: 0, failed: 0, truncated: false }) });
+    expect(streamed.lines[30]).toEqual({
+      summary: expect.objectContaining({ prefix, listed: 30, created: 30, exists: 0, failed: 0, truncated: false }),
+    });
     expect(await clipCount(prefix)).toBe(30);
   });
 
@@ -157,11 +221,17 @@ describe('registering', () => {
   it('gives clips the duplicate warnings a create gives', async () => {
     const prefix = uniquePrefix('dupes');
     await putObjects(prefix, 2);
-    const reply = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala', source_file_hash: `sha256:${prefix}` } });
+    const reply = await register({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala', source_file_hash: `sha256:${prefix}` },
+    });
     expect(reply.body.metadata).toMatchObject({ created: 2 });
     const [first, second] = reply.body.data;
     expect(first!.warnings).toBeUndefined();
-    expect(second!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE', fields: ['source_file_hash'], ids: [first!.id] })]);
+    expect(second!.warnings).toEqual([
+      expect.objectContaining({ code: 'POSSIBLE_DUPLICATE', fields: ['source_file_hash'], ids: [first!.id] }),
+    ]);
   });
 
   it('reports a key that fails with its errors and goes on', async () => {
@@ -173,7 +243,11 @@ describe('registering', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.metadata).toMatchObject({ listed: 2, created: 1, failed: 1 });
     const [bad, good] = reply.body.data;
-    expect(bad).toMatchObject({ key: `${prefix}a-line\nbreak.mov`, status: 'failed', errors: [expect.objectContaining({ code: 'VALIDATION_ERROR', field: 'file_reference' })] });
+    expect(bad).toMatchObject({
+      key: `${prefix}a-line\nbreak.mov`,
+      status: 'failed',
+      errors: [expect.objectContaining({ code: 'VALIDATION_ERROR', field: 'file_reference' })],
+    });
     expect(bad!.id).toBeUndefined();
     expect(good).toMatchObject({ status: 'created' });
     expect(await clipCount(prefix)).toBe(1);
@@ -192,7 +266,9 @@ describe('limits of a run', () => {
       expect(json.status, JSON.stringify(json.body)).toBe(200);
       expect(json.body.metadata).toMatchObject({ listed: 0, created: 0, truncated: true, truncated_by: 'deadline' });
       const streamed = await ndjson(body, hurried.url);
-      expect(streamed.lines.at(-1)).toEqual({ summary: expect.objectContaining({ listed: 20, created: 20, truncated: false }) });
+      expect(streamed.lines.at(-1)).toEqual({
+        summary: expect.objectContaining({ listed: 20, created: 20, truncated: false }),
+      });
     } finally {
       await hurried.stop();
     }
@@ -202,16 +278,34 @@ describe('limits of a run', () => {
     // A private S3 server (same keys as the shared one), to stop without disturbing other files.
     const directory = mkdtempSync(path.join(tmpdir(), 'reelmeta-register-s3-'));
     const shared = testS3Server();
-    writeFileSync(path.join(directory, 'credentials.json'), JSON.stringify({ accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey }));
+    writeFileSync(
+      path.join(directory, 'credentials.json'),
+      JSON.stringify({ accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey }),
+    );
     let s3 = await startEmbeddedS3({ directory, buckets: [TEST_BUCKET, TEST_THUMBNAIL_BUCKET] });
-    const service = await startTestService({ databaseUrl: fixture.db.url, s3: testS3Settings({ endpoint: s3.endpoint }) });
+    const service = await startTestService({
+      databaseUrl: fixture.db.url,
+      s3: testS3Settings({ endpoint: s3.endpoint }),
+    });
     try {
-      const own = new MediaStorage({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: shared, bucket: TEST_BUCKET, thumbnailBucket: TEST_THUMBNAIL_BUCKET, presignExpiresSeconds: 60 });
+      const own = new MediaStorage({
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: shared,
+        bucket: TEST_BUCKET,
+        thumbnailBucket: TEST_THUMBNAIL_BUCKET,
+        presignExpiresSeconds: 60,
+      });
       const prefix = uniquePrefix('outage');
       // More than one page (1,000 a page): the second page is listed after the first page's keys are done.
       const keys = Array.from({ length: 1005 }, (_, i) => `${prefix}k-${String(i).padStart(5, '0')}.mov`);
       for (let start = 0; start < keys.length; start += 20) {
-        await Promise.all(keys.slice(start, start + 20).map((key) => own.putObject(TEST_BUCKET, key, Buffer.from('x'), 'video/quicktime')));
+        await Promise.all(
+          keys
+            .slice(start, start + 20)
+            .map((key) => own.putObject(TEST_BUCKET, key, Buffer.from('x'), 'video/quicktime')),
+        );
       }
       const response = await fetch(`${service.url}/api/v1/clips/register`, {
         method: 'POST',
@@ -230,19 +324,32 @@ describe('limits of a run', () => {
         if (done) break;
         text += decoder.decode(value, { stream: true });
       }
-      const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines).toHaveLength(1001);
-      expect(lines.at(-1)).toEqual({ summary: expect.objectContaining({ listed: 1000, created: 1000, error: expect.objectContaining({ code: 'S3_UNAVAILABLE' }) }) });
+      expect(lines.at(-1)).toEqual({
+        summary: expect.objectContaining({
+          listed: 1000,
+          created: 1000,
+          error: expect.objectContaining({ code: 'S3_UNAVAILABLE' }),
+        }),
+      });
 
       // Down before the run: the error envelope, 503 with Retry-After, nothing written.
-      const down = await serviceClient(service.url)('POST', '/api/v1/clips/register', { body: { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } } });
+      const down = await serviceClient(service.url)('POST', '/api/v1/clips/register', {
+        body: { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } },
+      });
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).not.toBeNull();
       expect(down.body.errors[0]!.code).toBe('S3_UNAVAILABLE');
 
       // Back up: the run picks up where it stopped, the 1,000 done are `exists`.
       s3 = await startEmbeddedS3({ directory, buckets: [TEST_BUCKET, TEST_THUMBNAIL_BUCKET], port: s3.port });
-      const resumed = await serviceClient(service.url)('POST', '/api/v1/clips/register', { body: { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } } });
+      const resumed = await serviceClient(service.url)('POST', '/api/v1/clips/register', {
+        body: { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } },
+      });
       expect(resumed.body.metadata).toMatchObject({ listed: 1005, exists: 1000, created: 5 });
       expect(await clipCount(prefix)).toBe(1005);
     } finally {
@@ -269,11 +376,19 @@ describe('bad register requests', () => {
 
   it('refuse a missing, absolute or control-character prefix', async () => {
     for (const prefix of [undefined, '', '/raw/', 'raw/\u0001x']) {
-      const reply = await register({ ...(prefix === undefined ? {} : { prefix }), field: 'file_reference', defaults: { talent_source: 'Lala' } });
+      const reply = await register({
+        ...(prefix === undefined ? {} : { prefix }),
+        field: 'file_reference',
+        defaults: { talent_source: 'Lala' },
+      });
       expect(reply.status, String(prefix)).toBe(422);
       expect(reply.body.errors[0]).toMatchObject({ code: 'VALIDATION_ERROR', field: 'prefix' });
     }
-    const long = await register({ prefix: 'x'.repeat(1025), field: 'file_reference', defaults: { talent_source: 'Lala' } });
+    const long = await register({
+      prefix: 'x'.repeat(1025),
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala' },
+    });
     expect(long.status).toBe(422);
   });
 
@@ -282,24 +397,48 @@ describe('bad register requests', () => {
     await putObjects(prefix, 3);
     const missing = await register({ prefix, field: 'file_reference', defaults: {} });
     expect(missing.status).toBe(422);
-    expect(missing.body.errors).toEqual([expect.objectContaining({ code: 'VALIDATION_ERROR', field: 'defaults.talent_source' })]);
-    const wrong = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala', take_number: 0, bogus: 1 } });
+    expect(missing.body.errors).toEqual([
+      expect.objectContaining({ code: 'VALIDATION_ERROR', field: 'defaults.talent_source' }),
+    ]);
+    const wrong = await register({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala', take_number: 0, bogus: 1 },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.errors.map((e) => e.field).sort()).toEqual(['defaults.bogus', 'defaults.take_number']);
-    const dangling = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala', episode_id: 'ep_doesnotexist' } });
+    const dangling = await register({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala', episode_id: 'ep_doesnotexist' },
+    });
     expect(dangling.status).toBe(422);
     expect(dangling.body.errors[0]).toMatchObject({ field: 'defaults.episode_id' });
-    const filled = await register({ prefix, field: 'file_reference', defaults: { talent_source: 'Lala', file_size_bytes: 3 } });
+    const filled = await register({
+      prefix,
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala', file_size_bytes: 3 },
+    });
     expect(filled.status).toBe(422);
     expect(filled.body.errors[0]).toMatchObject({ field: 'defaults.file_size_bytes' });
     expect(await clipCount(prefix)).toBe(0);
   });
 
   it('refuse max_keys past the limit, and unknown body keys', async () => {
-    const over = await register({ prefix: 'raw/', field: 'file_reference', defaults: { talent_source: 'Lala' }, max_keys: 100_001 });
+    const over = await register({
+      prefix: 'raw/',
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala' },
+      max_keys: 100_001,
+    });
     expect(over.status).toBe(400);
     expect(over.body.errors[0]).toMatchObject({ field: 'max_keys' });
-    const extra = await register({ prefix: 'raw/', field: 'file_reference', defaults: { talent_source: 'Lala' }, dryrun: true });
+    const extra = await register({
+      prefix: 'raw/',
+      field: 'file_reference',
+      defaults: { talent_source: 'Lala' },
+      dryrun: true,
+    });
     expect(extra.status).toBe(400);
     expect(extra.body.errors[0]).toMatchObject({ field: 'dryrun' });
   });
@@ -330,7 +469,11 @@ describe('who may register', () => {
     const prefix = uniquePrefix('roles');
     await putObjects(prefix, 3);
     const body = { prefix, field: 'file_reference', defaults: { talent_source: 'Lala' } };
-    const as = (caller: 'none' | 'viewer' | 'editor') => roles.service.request<KeyResult[]>('POST', '/api/v1/clips/register', { body, headers: { authorization: `Bearer ${roles.tokens.get(caller)}` } });
+    const as = (caller: 'none' | 'viewer' | 'editor') =>
+      roles.service.request<KeyResult[]>('POST', '/api/v1/clips/register', {
+        body,
+        headers: { authorization: `Bearer ${roles.tokens.get(caller)}` },
+      });
 
     const viewer = await as('viewer');
     expect(viewer.status).toBe(403);
@@ -344,7 +487,10 @@ describe('who may register', () => {
     expect(editor.status).toBe(200);
     expect(editor.body.metadata).toMatchObject({ created: 3 });
     // Audited as the caller (the thumbnail jobs the creates started write their status as themselves).
-    const audit = await roles.db.query<{ actor: string }>("SELECT DISTINCT actor FROM audit_entries WHERE entity = $1 AND operation = 'create'", ['clip']);
+    const audit = await roles.db.query<{ actor: string }>(
+      "SELECT DISTINCT actor FROM audit_entries WHERE entity = $1 AND operation = 'create'",
+      ['clip'],
+    );
     expect(audit.map((r) => r.actor)).toEqual(['editor-1']);
   });
 });

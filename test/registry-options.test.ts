@@ -27,7 +27,12 @@ async function regenerateAndStart(): Promise<TestService> {
   const codegen = await runCli(['codegen'], copy.env);
   expect(codegen.code, codegen.stderr).toBe(0);
   await service?.stop();
-  service = await startTestService({ databaseUrl: db.url, registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir });
+  service = await startTestService({
+    databaseUrl: db.url,
+    registryDir: copy.registryDir,
+    generatedDir: copy.generatedDir,
+    migrationsDir: copy.migrationsDir,
+  });
   return service;
 }
 
@@ -47,17 +52,42 @@ afterAll(async () => {
 describe('declared options at run time', () => {
   it('stores and returns numbers, booleans with defaults, URLs, date-times and arrays', async () => {
     const created = await service!.request<Rec>('POST', '/api/v1/shows', {
-      body: { title: 'Options', rating: 4.5, season_count: 3, website: 'https://example.com/show', premiered_at: '2026-01-15T18:30:00+01:00', keywords: ['style'] },
+      body: {
+        title: 'Options',
+        rating: 4.5,
+        season_count: 3,
+        website: 'https://example.com/show',
+        premiered_at: '2026-01-15T18:30:00+01:00',
+        keywords: ['style'],
+      },
     });
     expect(created.status).toBe(201);
-    expect(created.body.data).toMatchObject({ rating: 4.5, is_public: true, season_count: 3, website: 'https://example.com/show', premiered_at: '2026-01-15T17:30:00.000Z', keywords: ['style'] });
-    const filtered = await service!.request<Rec[]>('GET', '/api/v1/shows?is_public=true&rating[gte]=4&premiered_at[lt]=2026-02-01');
+    expect(created.body.data).toMatchObject({
+      rating: 4.5,
+      is_public: true,
+      season_count: 3,
+      website: 'https://example.com/show',
+      premiered_at: '2026-01-15T17:30:00.000Z',
+      keywords: ['style'],
+    });
+    const filtered = await service!.request<Rec[]>(
+      'GET',
+      '/api/v1/shows?is_public=true&rating[gte]=4&premiered_at[lt]=2026-02-01',
+    );
     expect(filtered.body.data.map((r) => r.id)).toEqual([created.body.data.id]);
   });
 
   it('enforces maximum, minimum, max_items and the types', async () => {
     const reply = await service!.request('POST', '/api/v1/shows', {
-      body: { title: 'Bad', rating: 5.5, season_count: 51, is_public: 'yes', website: 'example.com', premiered_at: '2026-01-15', keywords: ['a', 'b', 'c', 'd'] },
+      body: {
+        title: 'Bad',
+        rating: 5.5,
+        season_count: 51,
+        is_public: 'yes',
+        website: 'example.com',
+        premiered_at: '2026-01-15',
+        keywords: ['a', 'b', 'c', 'd'],
+      },
     });
     expect(reply.status).toBe(422);
     const messages = Object.fromEntries(reply.body.errors.map((e) => [e.field, e.message]));
@@ -74,9 +104,16 @@ describe('declared options at run time', () => {
 
 describe('deprecated fields', () => {
   it('stay readable but can no longer be written', async () => {
-    const created = (await service!.request<Rec>('POST', '/api/v1/shows', { body: { title: 'Legacy', legacy_code: 'LG-1' } })).body.data;
+    const created = (
+      await service!.request<Rec>('POST', '/api/v1/shows', { body: { title: 'Legacy', legacy_code: 'LG-1' } })
+    ).body.data;
 
-    copy.edit(SHOW, (t) => t.replace('legacy_code: { type: string, max_length: 20 }', 'legacy_code: { type: string, max_length: 20, deprecated: true }'));
+    copy.edit(SHOW, (t) =>
+      t.replace(
+        'legacy_code: { type: string, max_length: 20 }',
+        'legacy_code: { type: string, max_length: 20, deprecated: true }',
+      ),
+    );
     const check = await runCli(['codegen', '--check'], copy.env);
     expect(check.stderr).not.toMatch(/would write/); // deprecating changes no table
     await regenerateAndStart();
@@ -85,11 +122,17 @@ describe('deprecated fields', () => {
     expect(read.body.data.legacy_code).toBe('LG-1');
     const write = await service!.request('PATCH', `/api/v1/shows/${created.id}`, { body: { legacy_code: 'LG-2' } });
     expect(write.status).toBe(422);
-    expect(write.body.errors[0]).toMatchObject({ code: 'FIELD_DEPRECATED', field: 'legacy_code', message: 'legacy_code is deprecated: it can be read but no longer written' });
+    expect(write.body.errors[0]).toMatchObject({
+      code: 'FIELD_DEPRECATED',
+      field: 'legacy_code',
+      message: 'legacy_code is deprecated: it can be read but no longer written',
+    });
     const other = await service!.request<Rec>('PATCH', `/api/v1/shows/${created.id}`, { body: { rating: 3 } });
     expect(other.status).toBe(200);
     expect(other.body.data).toMatchObject({ rating: 3, legacy_code: 'LG-1' });
-    const replaced = await service!.request<Rec>('PUT', `/api/v1/shows/${created.id}`, { body: { title: 'Legacy, replaced' } });
+    const replaced = await service!.request<Rec>('PUT', `/api/v1/shows/${created.id}`, {
+      body: { title: 'Legacy, replaced' },
+    });
     expect(replaced.body.data).toMatchObject({ title: 'Legacy, replaced', legacy_code: 'LG-1', rating: null });
     const fresh = await service!.request('POST', '/api/v1/shows', { body: { title: 'New', legacy_code: 'LG-3' } });
     expect(fresh.status).toBe(422);

@@ -18,7 +18,13 @@ import { childRoutes, ROLES, type EntityDef, type FieldDef, type Model, type Rol
 import { putTestObjects } from './support/s3.ts';
 
 /** Read roles raised in the copy, so that each hop of a path can be the one refused. */
-const RAISED_READ: Readonly<Record<string, Role>> = { show: 'editor', outfit: 'admin', wardrobe_item: 'editor', ui_element: 'editor', guest: 'editor' };
+const RAISED_READ: Readonly<Record<string, Role>> = {
+  show: 'editor',
+  outfit: 'admin',
+  wardrobe_item: 'editor',
+  ui_element: 'editor',
+  guest: 'editor',
+};
 
 let roles: RoleService;
 let userPool: FakeUserPool;
@@ -27,7 +33,9 @@ let model: Model;
 let tokens: ReadonlyMap<Caller, string>;
 
 beforeAll(async () => {
-  roles = await startRoleService({ permissions: Object.fromEntries(Object.entries(RAISED_READ).map(([entity, role]) => [entity, { read: role }])) });
+  roles = await startRoleService({
+    permissions: Object.fromEntries(Object.entries(RAISED_READ).map(([entity, role]) => [entity, { read: role }])),
+  });
   ({ userPool, service, model, tokens } = roles);
 });
 
@@ -42,9 +50,14 @@ interface Answer {
 
 /** GET as `caller`; the body is read as an envelope only when it is JSON (exports stream NDJSON). */
 async function get(caller: Caller, path: string): Promise<Answer> {
-  const response = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${tokens.get(caller)!}` } });
+  const response = await fetch(`${service.url}${path}`, {
+    headers: { authorization: `Bearer ${tokens.get(caller)!}` },
+  });
   const text = await response.text();
-  const json = response.headers.get('content-type')?.includes('application/json') && text ? (JSON.parse(text) as { errors?: Answer['errors'] }) : {};
+  const json =
+    response.headers.get('content-type')?.includes('application/json') && text
+      ? (JSON.parse(text) as { errors?: Answer['errors'] })
+      : {};
   return { status: response.status, errors: json.errors ?? [] };
 }
 
@@ -55,7 +68,8 @@ const entityNamed = (name: string): EntityDef => model.entities.find((e) => e.na
 const isRelation = (f: FieldDef) => f.type === 'ref' || f.type === 'refs';
 const LEAF_TYPES = new Set(['string', 'text', 'enum', 'integer', 'number', 'date', 'datetime', 'boolean']);
 /** A plain field of an entity to end a path on (its first scalar, else id). */
-const leafOf = (entity: EntityDef): string => entity.fields.find((f) => LEAF_TYPES.has(f.type) && !f.count)?.name ?? 'id';
+const leafOf = (entity: EntityDef): string =>
+  entity.fields.find((f) => LEAF_TYPES.has(f.type) && !f.count)?.name ?? 'id';
 
 interface RelationPath {
   /** The queried entity. */
@@ -85,7 +99,8 @@ function pathsFrom(entity: EntityDef): RelationPath[] {
   walk(entity, [], []);
   for (const field of entity.fields.filter((f) => f.count)) {
     const reaches = [entityNamed(field.count!.entity)];
-    for (const name of field.count!.path) reaches.push(entityNamed(reaches.at(-1)!.fields.find((f) => f.name === name)!.to!));
+    for (const name of field.count!.path)
+      reaches.push(entityNamed(reaches.at(-1)!.fields.find((f) => f.name === name)!.to!));
     paths.push({ entity, path: field.name, reaches, count: true });
   }
   return paths;
@@ -129,19 +144,39 @@ function usesOf(p: RelationPath): Case[] {
   const cases: Case[] = [
     { label: 'filter param', url: `${base}?${q(filterParam)}`, needs, allowed: 200 },
     { label: 'filter= JSON', url: `${base}?${q({ filter: JSON.stringify(json) })}`, needs, allowed: 200 },
-    { label: 'filter= _or', url: `${base}?${q({ filter: JSON.stringify({ _or: [{ id: { _eq: 'x' } }, json] }) })}`, needs, allowed: 200 },
+    {
+      label: 'filter= _or',
+      url: `${base}?${q({ filter: JSON.stringify({ _or: [{ id: { _eq: 'x' } }, json] }) })}`,
+      needs,
+      allowed: 200,
+    },
     // An entity with versions answers /search with its versions' text search instead.
     ...(p.entity.versions ? [] : [{ label: 'search', url: `${base}/search?${q(filterParam)}`, needs, allowed: 200 }]),
     { label: 'export', url: `${base}/export?${q(filterParam)}`, needs, allowed: 200 },
     // Sorting by or projecting a related record's field is refused for everyone (400: there is one
     // answer whatever the data); a count can be sorted and projected, and needs read on what it counts.
-    { label: '_sort', url: `${base}?${q({ _sort: `-${p.path}` })}`, needs: p.count ? needs : [p.entity], allowed: p.count ? 200 : 400 },
-    { label: '_fields', url: `${base}?${q({ _fields: p.path })}`, needs: p.count ? needs : [p.entity], allowed: p.count ? 200 : 400 },
+    {
+      label: '_sort',
+      url: `${base}?${q({ _sort: `-${p.path}` })}`,
+      needs: p.count ? needs : [p.entity],
+      allowed: p.count ? 200 : 400,
+    },
+    {
+      label: '_fields',
+      url: `${base}?${q({ _fields: p.path })}`,
+      needs: p.count ? needs : [p.entity],
+      allowed: p.count ? 200 : 400,
+    },
   ];
   for (const route of childRoutes(model, p.entity, 'v1')) {
     const url = `/api/v1/${route.parent.route}/x_missing/${p.entity.route}?${q(filterParam)}`;
     // The parent does not exist: once every read is allowed, the answer is its 404.
-    cases.push({ label: `under ${route.parent.name}`, url, needs: [route.parent, p.entity, ...scopeReaches(p.entity, route.via), ...p.reaches], allowed: 404 });
+    cases.push({
+      label: `under ${route.parent.name}`,
+      url,
+      needs: [route.parent, p.entity, ...scopeReaches(p.entity, route.via), ...p.reaches],
+      allowed: 404,
+    });
   }
   for (const parent of model.entities) {
     for (const part of parent.parts) {
@@ -157,14 +192,17 @@ function usesOf(p: RelationPath): Case[] {
 const paths = () => model.entities.flatMap(pathsFrom);
 
 /** The first entity in `needs` that `caller` may not read. */
-const firstRefused = (caller: Caller, needs: readonly EntityDef[]) => needs.find((e) => rank(caller) < ROLES.indexOf(e.permissions.read));
+const firstRefused = (caller: Caller, needs: readonly EntityDef[]) =>
+  needs.find((e) => rank(caller) < ROLES.indexOf(e.permissions.read));
 
 function expectAnswer(answer: Answer, caller: Caller, c: Case, where: string) {
   const refused = firstRefused(caller, c.needs);
   if (refused) {
     expect(answer.status, where).toBe(403);
     expect(answer.errors[0]?.code, where).toBe('FORBIDDEN');
-    expect(answer.errors[0]?.message, where).toContain(`reading ${refused.plural} needs the ${refused.permissions.read} role`);
+    expect(answer.errors[0]?.message, where).toContain(
+      `reading ${refused.plural} needs the ${refused.permissions.read} role`,
+    );
   } else {
     expect(answer.status, `${where}: ${JSON.stringify(answer.errors)}`).toBe(c.allowed);
   }
@@ -173,13 +211,31 @@ function expectAnswer(answer: Answer, caller: Caller, c: Case, where: string) {
 describe('reads through relations', () => {
   it('the registry copy has paths refused at the first hop, the second hop, and through counts', () => {
     const all = paths();
-    expect(all.some((p) => !p.count && p.reaches.length === 2 && p.reaches[0]!.permissions.read === 'viewer' && p.reaches[1]!.permissions.read !== 'viewer')).toBe(true);
-    expect(all.some((p) => !p.count && p.reaches[0]!.permissions.read !== 'viewer' && p.entity.permissions.read === 'viewer')).toBe(true);
+    expect(
+      all.some(
+        (p) =>
+          !p.count &&
+          p.reaches.length === 2 &&
+          p.reaches[0]!.permissions.read === 'viewer' &&
+          p.reaches[1]!.permissions.read !== 'viewer',
+      ),
+    ).toBe(true);
+    expect(
+      all.some(
+        (p) => !p.count && p.reaches[0]!.permissions.read !== 'viewer' && p.entity.permissions.read === 'viewer',
+      ),
+    ).toBe(true);
     expect(all.some((p) => p.count && p.reaches.some((e) => e.permissions.read !== 'viewer'))).toBe(true);
     expect(all.some((p) => p.path.startsWith('guest_id.'))).toBe(true);
     // A list under a parent whose scope itself crosses an entity readable by fewer than the parent.
     const scoped = model.entities.flatMap((e) => childRoutes(model, e, 'v1').map((r) => ({ e, r })));
-    expect(scoped.some(({ e, r }) => scopeReaches(e, r.via).some((x) => ROLES.indexOf(x.permissions.read) > ROLES.indexOf(r.parent.permissions.read)))).toBe(true);
+    expect(
+      scoped.some(({ e, r }) =>
+        scopeReaches(e, r.via).some(
+          (x) => ROLES.indexOf(x.permissions.read) > ROLES.indexOf(r.parent.permissions.read),
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('answer 403 naming the entity exactly when the caller may not read one the path reaches: every role × every path × every use', async () => {
@@ -209,7 +265,11 @@ describe('reads through relations', () => {
         fc.constantFrom(...byEntity).chain((entity) =>
           fc.record({
             entity: fc.constant(entity),
-            picked: fc.uniqueArray(fc.constantFrom(...all.filter((p) => p.entity === entity)), { minLength: 2, maxLength: 4, selector: (p) => p.path }),
+            picked: fc.uniqueArray(fc.constantFrom(...all.filter((p) => p.entity === entity)), {
+              minLength: 2,
+              maxLength: 4,
+              selector: (p) => p.path,
+            }),
             group: fc.constantFrom('_and', '_or'),
             caller: fc.constantFrom(...CALLERS),
           }),
@@ -240,13 +300,21 @@ describe('count fields of records the caller may not read', () => {
     expect(created.status).toBe(201);
     const { data } = (await created.json()) as { data: { id: string } };
     const read = async (caller: Caller, path: string) => {
-      const response = await fetch(`${service.url}/api/v1/${counted.entity.route}${path}`, { headers: { authorization: `Bearer ${tokens.get(caller)!}` } });
+      const response = await fetch(`${service.url}/api/v1/${counted.entity.route}${path}`, {
+        headers: { authorization: `Bearer ${tokens.get(caller)!}` },
+      });
       expect(response.status, `${caller} ${path}`).toBe(200);
       return response.text();
     };
     const one = (text: string) => (JSON.parse(text) as { data: Record<string, unknown> }).data;
-    const list = (text: string) => (JSON.parse(text) as { data: Record<string, unknown>[] }).data.find((r) => r.id === data.id)!;
-    const exported = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => r.id === data.id)!;
+    const list = (text: string) =>
+      (JSON.parse(text) as { data: Record<string, unknown>[] }).data.find((r) => r.id === data.id)!;
+    const exported = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((r) => r.id === data.id)!;
     expect(one(await read('admin', `/${data.id}`))).toHaveProperty(counted.path, 0);
     expect(list(await read('admin', ''))).toHaveProperty(counted.path, 0);
     expect(exported(await read('admin', '/export'))).toHaveProperty(counted.path, 0);
@@ -266,7 +334,10 @@ describe("a guest's address through a clip (the reported oracle)", () => {
   let shipped: TestService;
   let shippedDb: TestDatabase;
   const as = (caller: Caller, method: string, path: string, body?: unknown) =>
-    shipped.request<Record<string, unknown>>(method, path, { headers: { authorization: `Bearer ${tokens.get(caller)!}` }, ...(body === undefined ? {} : { body }) });
+    shipped.request<Record<string, unknown>>(method, path, {
+      headers: { authorization: `Bearer ${tokens.get(caller)!}` },
+      ...(body === undefined ? {} : { body }),
+    });
 
   beforeAll(async () => {
     shippedDb = await createTestDatabase();
@@ -278,10 +349,18 @@ describe("a guest's address through a clip (the reported oracle)", () => {
   });
 
   it('is closed to viewers in every form, and still answers editors', async () => {
-    const guest = await as('editor', 'POST', '/api/v1/guests', { name: 'Sarah Johnson', business_email: 'sarah@example.com', consent_given: true });
+    const guest = await as('editor', 'POST', '/api/v1/guests', {
+      name: 'Sarah Johnson',
+      business_email: 'sarah@example.com',
+      consent_given: true,
+    });
     expect(guest.status).toBe(201);
     await putTestObjects(['s3://bucket/raw/take.mov']);
-    const clip = await as('editor', 'POST', '/api/v1/clips', { talent_source: 'Guest - Sarah Johnson', file_reference: 's3://bucket/raw/take.mov', guest_id: guest.body.data.id });
+    const clip = await as('editor', 'POST', '/api/v1/clips', {
+      talent_source: 'Guest - Sarah Johnson',
+      file_reference: 's3://bucket/raw/take.mov',
+      guest_id: guest.body.data.id,
+    });
     expect(clip.status).toBe(201);
 
     const probes = [
@@ -295,7 +374,9 @@ describe("a guest's address through a clip (the reported oracle)", () => {
       const refused = await as('viewer', 'GET', probe);
       expect(refused.status, probe).toBe(403);
       expect(refused.body.errors[0], probe).toMatchObject({ code: 'FORBIDDEN', field: 'guest_id.business_email' });
-      expect(refused.body.errors[0]!.message, probe).toMatch(/^guest_id\.business_email reads guests: reading guests needs the editor role; your roles: viewer$/);
+      expect(refused.body.errors[0]!.message, probe).toMatch(
+        /^guest_id\.business_email reads guests: reading guests needs the editor role; your roles: viewer$/,
+      );
     }
     // The same question for an editor: a hit and a miss, so the refusal above is hiding something.
     const hit = await as('editor', 'GET', probes[0]!);

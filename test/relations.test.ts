@@ -10,40 +10,109 @@ const ids = (records: Rec[]) => records.map((r) => r.id).sort();
 
 describe('refs and counts', () => {
   it('store links in order with their roles, and refuse unknown targets, roles and repeats', async () => {
-    const top = await fixture.create({ item_type: 'top', brand: 'Equipment', style: 'silk blouse', color: 'champagne' }, 'wardrobe-items');
-    const shoes = await fixture.create({ item_type: 'shoes', brand: 'Christian Louboutin', style: 'pumps' }, 'wardrobe-items');
-    const outfit = await fixture.create({ name: 'Champagne separates', items: [{ id: shoes.id, role: 'shoes' }, { id: top.id, role: 'top' }] }, 'outfits');
-    expect(outfit.items).toEqual([{ id: shoes.id, role: 'shoes' }, { id: top.id, role: 'top' }]);
+    const top = await fixture.create(
+      { item_type: 'top', brand: 'Equipment', style: 'silk blouse', color: 'champagne' },
+      'wardrobe-items',
+    );
+    const shoes = await fixture.create(
+      { item_type: 'shoes', brand: 'Christian Louboutin', style: 'pumps' },
+      'wardrobe-items',
+    );
+    const outfit = await fixture.create(
+      {
+        name: 'Champagne separates',
+        items: [
+          { id: shoes.id, role: 'shoes' },
+          { id: top.id, role: 'top' },
+        ],
+      },
+      'outfits',
+    );
+    expect(outfit.items).toEqual([
+      { id: shoes.id, role: 'shoes' },
+      { id: top.id, role: 'top' },
+    ]);
     expect((await get<Rec>(`/outfits/${outfit.id}`)).body.data.items).toEqual(outfit.items);
 
     // The links live in a junction table, one row per link.
-    const rows = await fixture.db.query('SELECT target_id, role, position FROM outfits_items WHERE owner_id = $1 ORDER BY position', [outfit.id]);
-    expect(rows).toEqual([{ target_id: shoes.id, role: 'shoes', position: 0 }, { target_id: top.id, role: 'top', position: 1 }]);
+    const rows = await fixture.db.query(
+      'SELECT target_id, role, position FROM outfits_items WHERE owner_id = $1 ORDER BY position',
+      [outfit.id],
+    );
+    expect(rows).toEqual([
+      { target_id: shoes.id, role: 'shoes', position: 0 },
+      { target_id: top.id, role: 'top', position: 1 },
+    ]);
 
-    const dangling = await fixture.service.request('POST', '/api/v1/outfits', { body: { items: [{ id: 'wi_20250101_missing000', role: 'top' }] } });
+    const dangling = await fixture.service.request('POST', '/api/v1/outfits', {
+      body: { items: [{ id: 'wi_20250101_missing000', role: 'top' }] },
+    });
     expect(dangling.status).toBe(409);
-    expect(dangling.body.errors[0]).toMatchObject({ field: 'items', message: 'items refers to a wardrobe_item that does not exist (wi_20250101_missing000)' });
-    const badRole = await fixture.service.request('POST', '/api/v1/outfits', { body: { items: [{ id: top.id, role: 'hat' }] } });
+    expect(dangling.body.errors[0]).toMatchObject({
+      field: 'items',
+      message: 'items refers to a wardrobe_item that does not exist (wi_20250101_missing000)',
+    });
+    const badRole = await fixture.service.request('POST', '/api/v1/outfits', {
+      body: { items: [{ id: top.id, role: 'hat' }] },
+    });
     expect(badRole.status).toBe(422);
     expect(badRole.body.errors[0]!.field).toBe('items[0].role');
-    const twice = await fixture.service.request('POST', '/api/v1/outfits', { body: { items: [{ id: top.id, role: 'top' }, { id: top.id, role: 'top' }] } });
+    const twice = await fixture.service.request('POST', '/api/v1/outfits', {
+      body: {
+        items: [
+          { id: top.id, role: 'top' },
+          { id: top.id, role: 'top' },
+        ],
+      },
+    });
     expect(twice.status).toBe(422);
 
     // PATCH replaces the list; an empty list unlinks everything.
-    const patched = await fixture.service.request<Rec>('PATCH', `/api/v1/outfits/${outfit.id}`, { body: { items: [{ id: top.id, role: 'top' }] } });
+    const patched = await fixture.service.request<Rec>('PATCH', `/api/v1/outfits/${outfit.id}`, {
+      body: { items: [{ id: top.id, role: 'top' }] },
+    });
     expect(patched.body.data.items).toEqual([{ id: top.id, role: 'top' }]);
-    const emptied = await fixture.service.request<Rec>('PATCH', `/api/v1/outfits/${outfit.id}`, { body: { items: [] } });
+    const emptied = await fixture.service.request<Rec>('PATCH', `/api/v1/outfits/${outfit.id}`, {
+      body: { items: [] },
+    });
     expect(emptied.body.data.items).toEqual([]);
   });
 
   it('count reuse, filter and sort on it, and list the episodes through one and two relations', async () => {
-    const skirt = await fixture.create({ item_type: 'bottom', brand: 'Theory', style: 'pleated skirt' }, 'wardrobe-items');
-    const heels = await fixture.create({ item_type: 'shoes', brand: 'Manolo Blahnik', style: 'mules' }, 'wardrobe-items');
-    const worn = await fixture.create({ name: 'Reused look', items: [{ id: skirt.id, role: 'bottom' }, { id: heels.id, role: 'shoes' }] }, 'outfits');
+    const skirt = await fixture.create(
+      { item_type: 'bottom', brand: 'Theory', style: 'pleated skirt' },
+      'wardrobe-items',
+    );
+    const heels = await fixture.create(
+      { item_type: 'shoes', brand: 'Manolo Blahnik', style: 'mules' },
+      'wardrobe-items',
+    );
+    const worn = await fixture.create(
+      {
+        name: 'Reused look',
+        items: [
+          { id: skirt.id, role: 'bottom' },
+          { id: heels.id, role: 'shoes' },
+        ],
+      },
+      'outfits',
+    );
     const once = await fixture.create({ name: 'Worn once', items: [{ id: heels.id, role: 'shoes' }] }, 'outfits');
-    const first = await fixture.create({ title: 'First wear', status: 'published', outfits: [{ id: worn.id, role: 'Lala' }] });
-    const second = await fixture.create({ title: 'Second wear', outfits: [{ id: worn.id, role: 'Lala' }, { id: once.id, role: 'JustAWomanInHerPrime' }] });
-    await fixture.create({ title: 'Deleted wear', outfits: [{ id: worn.id, role: 'Lala' }] }).then((e) => fixture.service.request('DELETE', `/api/v1/episodes/${e.id}`));
+    const first = await fixture.create({
+      title: 'First wear',
+      status: 'published',
+      outfits: [{ id: worn.id, role: 'Lala' }],
+    });
+    const second = await fixture.create({
+      title: 'Second wear',
+      outfits: [
+        { id: worn.id, role: 'Lala' },
+        { id: once.id, role: 'JustAWomanInHerPrime' },
+      ],
+    });
+    await fixture
+      .create({ title: 'Deleted wear', outfits: [{ id: worn.id, role: 'Lala' }] })
+      .then((e) => fixture.service.request('DELETE', `/api/v1/episodes/${e.id}`));
 
     // Only live episodes count.
     expect((await get<Rec>(`/outfits/${worn.id}`)).body.data.times_worn).toBe(2);
@@ -54,10 +123,14 @@ describe('refs and counts', () => {
     expect(sorted.body.data.map((o) => o.id)).toEqual([worn.id, once.id]);
 
     expect(ids((await get(`/outfits/${worn.id}/episodes`)).body.data)).toEqual(ids([first, second]));
-    expect((await get(`/outfits/${once.id}/episodes?_fields=title`)).body.data).toEqual([{ id: second.id, title: 'Second wear' }]);
+    expect((await get(`/outfits/${once.id}/episodes?_fields=title`)).body.data).toEqual([
+      { id: second.id, title: 'Second wear' },
+    ]);
     // Two hops: episodes → outfits → items, with the list language on top.
     expect(ids((await get(`/wardrobe-items/${heels.id}/episodes`)).body.data)).toEqual(ids([first, second]));
-    expect((await get(`/wardrobe-items/${heels.id}/episodes?status=published`)).body.data.map((e) => e.id)).toEqual([first.id]);
+    expect((await get(`/wardrobe-items/${heels.id}/episodes?status=published`)).body.data.map((e) => e.id)).toEqual([
+      first.id,
+    ]);
     expect(ids((await get(`/wardrobe-items/${skirt.id}/outfits`)).body.data)).toEqual([worn.id]);
   });
 
@@ -65,28 +138,40 @@ describe('refs and counts', () => {
     const show = await fixture.create({ title: 'Styling Adventures with Lala' }, 'shows');
     const bag = await fixture.create({ item_type: 'purse', brand: 'Saint Laurent', color: 'cognac' }, 'wardrobe-items');
     const look = await fixture.create({ items: [{ id: bag.id, role: 'purse' }] }, 'outfits');
-    const tagged = await fixture.create({ title: 'Path test', show_id: show.id, outfits: [{ id: look.id, role: 'Lala' }] });
+    const tagged = await fixture.create({
+      title: 'Path test',
+      show_id: show.id,
+      outfits: [{ id: look.id, role: 'Lala' }],
+    });
     const other = await fixture.create({ title: 'Path test, no outfit', show_id: show.id });
 
-    expect((await get('/episodes?outfits.items.brand=Saint%20Laurent&_fields=title')).body.data.map((e) => e.id)).toEqual([tagged.id]);
+    expect(
+      (await get('/episodes?outfits.items.brand=Saint%20Laurent&_fields=title')).body.data.map((e) => e.id),
+    ).toEqual([tagged.id]);
     expect((await get(`/episodes?outfits=${look.id}`)).body.data.map((e) => e.id)).toEqual([tagged.id]);
     const filter = encodeURIComponent(JSON.stringify({ outfits: { items: { color: { _eq: 'cognac' } } } }));
     expect((await get(`/episodes?filter=${filter}`)).body.data.map((e) => e.id)).toEqual([tagged.id]);
     const showTitle = encodeURIComponent('Styling Adventures with Lala');
     expect(ids((await get(`/episodes?show_id.title=${showTitle}`)).body.data)).toEqual(ids([tagged, other]));
-    expect((await get(`/episodes?show_id.title=${showTitle}&outfits[null]=true`)).body.data.map((e) => e.id)).toEqual([other.id]);
+    expect((await get(`/episodes?show_id.title=${showTitle}&outfits[null]=true`)).body.data.map((e) => e.id)).toEqual([
+      other.id,
+    ]);
 
     // A soft-deleted related record no longer matches.
     await fixture.service.request('PATCH', `/api/v1/episodes/${tagged.id}`, { body: { outfits: [] } });
     await fixture.service.request('DELETE', `/api/v1/outfits/${look.id}`);
-    await fixture.service.request('PATCH', `/api/v1/episodes/${tagged.id}`, { body: { outfits: [{ id: look.id, role: 'Lala' }] } });
+    await fixture.service.request('PATCH', `/api/v1/episodes/${tagged.id}`, {
+      body: { outfits: [{ id: look.id, role: 'Lala' }] },
+    });
     expect((await get('/episodes?outfits.items.brand=Saint%20Laurent')).body.data).toEqual([]);
 
     const sort = await get('/episodes?_sort=show_id.title');
     expect(sort.status).toBe(400);
     expect(sort.body.errors[0]!.message).toContain('it is a field of related records');
     expect((await get('/episodes?_fields=outfits.items')).status).toBe(400);
-    expect((await get('/episodes?outfits.items.nope=1')).body.errors[0]!.message).toContain('outfits: items: unknown field "nope"');
+    expect((await get('/episodes?outfits.items.nope=1')).body.errors[0]!.message).toContain(
+      'outfits: items: unknown field "nope"',
+    );
     expect((await get('/episodes?outfits.items.brand.x=1')).status).toBe(400);
   });
 
@@ -95,7 +180,9 @@ describe('refs and counts', () => {
     const look = await fixture.create({ items: [{ id: belt.id, role: 'belt' }] }, 'outfits');
     const refused = await fixture.service.request('DELETE', `/api/v1/wardrobe-items/${belt.id}`);
     expect(refused.status).toBe(409);
-    expect(refused.body.errors[0]!.message).toBe(`wardrobe_item ${belt.id} is still linked from 1 outfits (items); unlink it first`);
+    expect(refused.body.errors[0]!.message).toBe(
+      `wardrobe_item ${belt.id} is still linked from 1 outfits (items); unlink it first`,
+    );
     const hard = await fixture.service.request('DELETE', `/api/v1/wardrobe-items/${belt.id}?hard=true`);
     expect(hard.status).toBe(409);
 

@@ -5,10 +5,22 @@ import { describe, expect, it } from 'vitest';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
 
 const fixture = useServiceForFile();
-const call = <T = Rec>(method: string, p: string, body?: unknown) => fixture.service.request<T>(method, `/api/v1${p}`, body === undefined ? {} : { body });
+const call = <T = Rec>(method: string, p: string, body?: unknown) =>
+  fixture.service.request<T>(method, `/api/v1${p}`, body === undefined ? {} : { body });
 
-const DRAFT_1 = ['INT. WALK-IN CLOSET - DAY', 'LALA holds up two silk blouses.', 'LALA: Champagne or ivory?', 'She picks the champagne one.'].join('\n');
-const DRAFT_2 = ['INT. WALK-IN CLOSET - DAY', 'LALA holds up two silk blouses.', 'LALA: Champagne or emerald?', 'She picks the emerald one.', 'CUT TO: the shoe wall.'].join('\n');
+const DRAFT_1 = [
+  'INT. WALK-IN CLOSET - DAY',
+  'LALA holds up two silk blouses.',
+  'LALA: Champagne or ivory?',
+  'She picks the champagne one.',
+].join('\n');
+const DRAFT_2 = [
+  'INT. WALK-IN CLOSET - DAY',
+  'LALA holds up two silk blouses.',
+  'LALA: Champagne or emerald?',
+  'She picks the emerald one.',
+  'CUT TO: the shoe wall.',
+].join('\n');
 
 describe('episode scripts', () => {
   it('keeps numbered versions, answers the active one (use case 5), and switches it by hand', async () => {
@@ -17,16 +29,38 @@ describe('episode scripts', () => {
     expect(none.status).toBe(404);
     expect(none.body.errors[0]?.message).toContain(`episode ${episode.id} has no script yet`);
 
-    const first = await call('POST', `/episodes/${episode.id}/script/versions`, { text: DRAFT_1, file_reference: 's3://scripts/ep/v1.pdf', author: 'writer-7', change_notes: 'First draft', source: 'import' });
+    const first = await call('POST', `/episodes/${episode.id}/script/versions`, {
+      text: DRAFT_1,
+      file_reference: 's3://scripts/ep/v1.pdf',
+      author: 'writer-7',
+      change_notes: 'First draft',
+      source: 'import',
+    });
     expect(first.status).toBe(201);
-    expect(first.body.data).toMatchObject({ version_number: 1, author: 'writer-7', source: 'import', approval_status: 'approved' });
+    expect(first.body.data).toMatchObject({
+      version_number: 1,
+      author: 'writer-7',
+      source: 'import',
+      approval_status: 'approved',
+    });
     expect(first.headers.get('location')).toBe(`/api/v1/episodes/${episode.id}/script/versions/1`);
-    const second = await call('POST', `/episodes/${episode.id}/script/versions`, { text: DRAFT_2, file_reference: 's3://scripts/ep/v2.pdf', author: 'writer-7', change_notes: 'Emerald instead' });
+    const second = await call('POST', `/episodes/${episode.id}/script/versions`, {
+      text: DRAFT_2,
+      file_reference: 's3://scripts/ep/v2.pdf',
+      author: 'writer-7',
+      change_notes: 'Emerald instead',
+    });
     expect(second.body.data.version_number).toBe(2);
 
     // The first version is active until another is chosen.
-    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 1, file_reference: 's3://scripts/ep/v1.pdf' });
-    const chosen = await fixture.service.request('PUT', `/api/v1/episodes/${episode.id}/script/active`, { body: { version: 2 }, headers: { 'x-actor': 'showrunner' } });
+    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({
+      version_number: 1,
+      file_reference: 's3://scripts/ep/v1.pdf',
+    });
+    const chosen = await fixture.service.request('PUT', `/api/v1/episodes/${episode.id}/script/active`, {
+      body: { version: 2 },
+      headers: { 'x-actor': 'showrunner' },
+    });
     expect(chosen.status).toBe(200);
     // Choosing the active version is audited (seed 8.17: a critical change).
     const scriptId = first.body.data.script_id as string;
@@ -40,7 +74,11 @@ describe('episode scripts', () => {
     expect(reverted.status).toBe(200);
     expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 1 });
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 2 })).status).toBe(200);
-    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 2, file_reference: 's3://scripts/ep/v2.pdf', text: DRAFT_2 });
+    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({
+      version_number: 2,
+      file_reference: 's3://scripts/ep/v2.pdf',
+      text: DRAFT_2,
+    });
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 9 })).status).toBe(404);
     expect((await call('PUT', `/episodes/${episode.id}/script/active`, { version: 'two' })).status).toBe(400);
 
@@ -51,14 +89,24 @@ describe('episode scripts', () => {
     expect((await call('GET', `/episodes/${episode.id}/script/versions/3`)).status).toBe(404);
 
     // A PUT of "the script" is a new version, made active (what the old script view's PUT did).
-    const put = await call('PUT', `/episodes/${episode.id}/script`, { file_reference: 's3://scripts/ep/v3.pdf', text: 'INT. STUDIO - NIGHT' });
+    const put = await call('PUT', `/episodes/${episode.id}/script`, {
+      file_reference: 's3://scripts/ep/v3.pdf',
+      text: 'INT. STUDIO - NIGHT',
+    });
     expect(put.body.data).toMatchObject({ version_number: 3 });
-    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 3, text: 'INT. STUDIO - NIGHT' });
+    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({
+      version_number: 3,
+      text: 'INT. STUDIO - NIGHT',
+    });
     const script = (await call<Rec[]>('GET', `/scripts?episode_id=${episode.id}`)).body.data;
     expect(script).toEqual([expect.objectContaining({ kind: 'episode', active_version: 3 })]);
     // The number is the server's, and so is the active version.
-    expect((await call('POST', `/episodes/${episode.id}/script/versions`, { text: 'x', version_number: 7 })).status).toBe(422);
-    expect((await call('PATCH', `/scripts/${script[0]!.id}`, { active_version: 1 })).body.data).toMatchObject({ active_version: 3 });
+    expect(
+      (await call('POST', `/episodes/${episode.id}/script/versions`, { text: 'x', version_number: 7 })).status,
+    ).toBe(422);
+    expect((await call('PATCH', `/scripts/${script[0]!.id}`, { active_version: 1 })).body.data).toMatchObject({
+      active_version: 3,
+    });
   });
 
   it('keeps the trailer script as a record of its own with its own versions', async () => {
@@ -66,10 +114,19 @@ describe('episode scripts', () => {
     await call('POST', `/episodes/${episode.id}/script/versions`, { text: 'Episode script' });
     await call('POST', `/episodes/${episode.id}/trailer-script/versions`, { text: 'Trailer v1' });
     await call('POST', `/episodes/${episode.id}/trailer-script/versions`, { text: 'Trailer v2' });
-    expect((await call('GET', `/episodes/${episode.id}/trailer-script`)).body.data).toMatchObject({ version_number: 1, text: 'Trailer v1' });
-    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({ version_number: 1, text: 'Episode script' });
+    expect((await call('GET', `/episodes/${episode.id}/trailer-script`)).body.data).toMatchObject({
+      version_number: 1,
+      text: 'Trailer v1',
+    });
+    expect((await call('GET', `/episodes/${episode.id}/script`)).body.data).toMatchObject({
+      version_number: 1,
+      text: 'Episode script',
+    });
     const scripts = (await call<Rec[]>('GET', `/scripts?episode_id=${episode.id}&_sort=kind`)).body.data;
-    expect(scripts.map((s) => [s.kind, s.active_version])).toEqual([['episode', 1], ['trailer', 1]]);
+    expect(scripts.map((s) => [s.kind, s.active_version])).toEqual([
+      ['episode', 1],
+      ['trailer', 1],
+    ]);
     expect((await call('GET', `/episodes/ep_20250101_missing000/script`)).status).toBe(404);
   });
 
@@ -77,10 +134,12 @@ describe('episode scripts', () => {
     const episode = await fixture.create({ title: 'Diffs' });
     await call('POST', `/episodes/${episode.id}/script/versions`, { text: DRAFT_1 });
     await call('POST', `/episodes/${episode.id}/script/versions`, { text: DRAFT_2 });
-    const diff = await call<{ from: number; to: number; unified: string; hunks: { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }[] }>(
-      'GET',
-      `/episodes/${episode.id}/script/diff?from=1&to=2`,
-    );
+    const diff = await call<{
+      from: number;
+      to: number;
+      unified: string;
+      hunks: { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }[];
+    }>('GET', `/episodes/${episode.id}/script/diff?from=1&to=2`);
     expect(diff.status).toBe(200);
     expect(diff.body.data.hunks).toEqual([
       {
@@ -88,7 +147,17 @@ describe('episode scripts', () => {
         oldLines: 4,
         newStart: 1,
         newLines: 5,
-        lines: [' INT. WALK-IN CLOSET - DAY', ' LALA holds up two silk blouses.', '-LALA: Champagne or ivory?', '-She picks the champagne one.', '\\ No newline at end of file', '+LALA: Champagne or emerald?', '+She picks the emerald one.', '+CUT TO: the shoe wall.', '\\ No newline at end of file'],
+        lines: [
+          ' INT. WALK-IN CLOSET - DAY',
+          ' LALA holds up two silk blouses.',
+          '-LALA: Champagne or ivory?',
+          '-She picks the champagne one.',
+          '\\ No newline at end of file',
+          '+LALA: Champagne or emerald?',
+          '+She picks the emerald one.',
+          '+CUT TO: the shoe wall.',
+          '\\ No newline at end of file',
+        ],
       },
     ]);
     expect(diff.body.data.unified).toMatch(/^=+\n--- scr_\w+ version 1\n\+\+\+ scr_\w+ version 2\n@@ -1,4 \+1,5 @@\n/);
@@ -100,23 +169,36 @@ describe('episode scripts', () => {
 
   it('refuses the 101st version of a script with a 409 that says so', async () => {
     const episode = await fixture.create({ title: 'A hundred drafts' });
-    for (let n = 1; n <= 100; n++) expect((await call('POST', `/episodes/${episode.id}/script/versions`, { text: `Draft ${n}` })).status).toBe(201);
+    for (let n = 1; n <= 100; n++)
+      expect((await call('POST', `/episodes/${episode.id}/script/versions`, { text: `Draft ${n}` })).status).toBe(201);
     const over = await call('POST', `/episodes/${episode.id}/script/versions`, { text: 'Draft 101' });
     expect(over.status).toBe(409);
     expect(over.body.errors[0]).toMatchObject({ code: 'CONFLICT', field: 'version_number' });
     expect(over.body.errors[0]!.message).toMatch(/already has 100 script_versions, the most it can have/);
     // Another script still has room.
-    expect((await call('POST', `/episodes/${episode.id}/trailer-script/versions`, { text: 'Trailer' })).status).toBe(201);
+    expect((await call('POST', `/episodes/${episode.id}/trailer-script/versions`, { text: 'Trailer' })).status).toBe(
+      201,
+    );
   }, 60_000);
 
   it('searches script text and answers the episode, the version and a highlighted snippet', async () => {
     const episode = await fixture.create({ title: 'Searchable' });
-    await call('POST', `/episodes/${episode.id}/script/versions`, { text: 'The stylist unveils a velvet tuxedo for the gala.' });
+    await call('POST', `/episodes/${episode.id}/script/versions`, {
+      text: 'The stylist unveils a velvet tuxedo for the gala.',
+    });
     await call('POST', `/episodes/${episode.id}/script/versions`, { text: 'Nothing to see here.' });
-    const found = await call<{ script: Rec; version: number; active: boolean; snippet: string }[]>('GET', '/scripts/search?q=velvet%20tuxedo');
+    const found = await call<{ script: Rec; version: number; active: boolean; snippet: string }[]>(
+      'GET',
+      '/scripts/search?q=velvet%20tuxedo',
+    );
     expect(found.status).toBe(200);
     expect(found.body.data).toEqual([
-      { script: expect.objectContaining({ episode_id: episode.id, kind: 'episode' }), version: 1, active: true, snippet: expect.stringContaining('<mark>velvet</mark> <mark>tuxedo</mark>') },
+      {
+        script: expect.objectContaining({ episode_id: episode.id, kind: 'episode' }),
+        version: 1,
+        active: true,
+        snippet: expect.stringContaining('<mark>velvet</mark> <mark>tuxedo</mark>'),
+      },
     ]);
     expect((await call('GET', '/scripts/search')).status).toBe(400);
     expect((await call<unknown[]>('GET', '/scripts/search?q=zebra')).body.data).toEqual([]);

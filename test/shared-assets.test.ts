@@ -14,9 +14,24 @@ describe('shared assets', () => {
       expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
       return reply.body.data;
     };
-    const closet = await post('backgrounds', { name: 'Main closet', category: 'closet', file_reference: 's3://bucket/backgrounds/closet_main_v3.jpg', version: 'v3', tags: ['closet', 'neutral'] });
-    await post('backgrounds', { name: 'Rooftop at sunset', category: 'event', file_reference: 's3://bucket/backgrounds/rooftop_nyc_sunset.jpg', tags: ['outdoor'] });
-    const mouse = await post('ui-elements', { name: 'Gold mouse pointer', category: 'mouse_pointer', file_reference: 's3://bucket/ui/mouse_pointer_gold.png' });
+    const closet = await post('backgrounds', {
+      name: 'Main closet',
+      category: 'closet',
+      file_reference: 's3://bucket/backgrounds/closet_main_v3.jpg',
+      version: 'v3',
+      tags: ['closet', 'neutral'],
+    });
+    await post('backgrounds', {
+      name: 'Rooftop at sunset',
+      category: 'event',
+      file_reference: 's3://bucket/backgrounds/rooftop_nyc_sunset.jpg',
+      tags: ['outdoor'],
+    });
+    const mouse = await post('ui-elements', {
+      name: 'Gold mouse pointer',
+      category: 'mouse_pointer',
+      file_reference: 's3://bucket/ui/mouse_pointer_gold.png',
+    });
     expect(closet.id).toMatch(/^bg_/);
     expect(mouse).toMatchObject({ id: expect.stringMatching(/^uie_/), approval_status: 'approved', tags: null });
 
@@ -24,11 +39,15 @@ describe('shared assets', () => {
     expect(byTag.body.data).toEqual([{ id: closet.id, name: 'Main closet' }]);
     const searched = await fixture.service.request<Rec[]>('GET', '/api/v1/backgrounds/search?q=sunset');
     expect(searched.body.data.map((b) => b.name)).toEqual(['Rooftop at sunset']);
-    const wrong = await fixture.service.request('POST', '/api/v1/ui-elements', { body: { name: 'x', category: 'sparkle', file_reference: 'https://not-s3' } });
+    const wrong = await fixture.service.request('POST', '/api/v1/ui-elements', {
+      body: { name: 'x', category: 'sparkle', file_reference: 'https://not-s3' },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.errors.map((e) => e.field).sort()).toEqual(['category', 'file_reference']);
 
     expect((await fixture.service.request('DELETE', `/api/v1/backgrounds/${closet.id}`)).status).toBe(200);
-    expect((await fixture.service.request<Rec[]>('GET', '/api/v1/backgrounds')).body.data.map((b) => b.name)).toEqual(['Rooftop at sunset']);
+    expect((await fixture.service.request<Rec[]>('GET', '/api/v1/backgrounds')).body.data.map((b) => b.name)).toEqual([
+      'Rooftop at sunset',
+    ]);
   });
 });

@@ -45,7 +45,10 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 
 /** How many of the test database's connections wait on a lock. */
 async function lockWaiters(): Promise<number> {
-  const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]);
+  const [row] = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+    [db.name],
+  );
   return row!.n;
 }
 
@@ -56,7 +59,11 @@ async function lockWaiters(): Promise<number> {
 async function serverWithLockedShow(title: string, shutdownTimeoutMs: number) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await spawnServer({ PORT: String(port), DATABASE_URL: db.url, SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) });
+  const server = await spawnServer({
+    PORT: String(port),
+    DATABASE_URL: db.url,
+    SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+  });
   servers.push(server);
   let output = '';
   server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -72,11 +79,19 @@ async function serverWithLockedShow(title: string, shutdownTimeoutMs: number) {
 
 describe('SIGTERM', () => {
   it('finishes every request in flight, refuses new connections, answers /ready draining, and exits 0', async () => {
-    const { base, server, exited, request, show, holder, output } = await serverWithLockedShow('Before shutdown', 20_000);
+    const { base, server, exited, request, show, holder, output } = await serverWithLockedShow(
+      'Before shutdown',
+      20_000,
+    );
     try {
       await holder.query('LOCK TABLE reelmeta_migrations IN ACCESS EXCLUSIVE MODE');
-      const patches = Array.from({ length: 5 }, (_, i) => request<{ title: string }>('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `In flight ${i}` } }));
-      const ready = fetch(`${base}/ready`).then(async (r) => ({ status: r.status, body: (await r.json()) as { status: string } }));
+      const patches = Array.from({ length: 5 }, (_, i) =>
+        request<{ title: string }>('PATCH', `/api/v1/shows/${show.id}`, { body: { title: `In flight ${i}` } }),
+      );
+      const ready = fetch(`${base}/ready`).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { status: string },
+      }));
       // Every one of them is now waiting on a lock inside the server.
       await waitFor(async () => (await lockWaiters()) >= 6, 'six requests blocked on locks');
 

@@ -37,7 +37,9 @@ async function pixel(image: Buffer, x: number, y: number): Promise<Rgb> {
 }
 
 function near(actual: Rgb, expected: Rgb | { r: number; g: number; b: number }, tolerance = 30): boolean {
-  const e = Array.isArray(expected) ? expected : [(expected as { r: number }).r, (expected as { g: number }).g, (expected as { b: number }).b];
+  const e = Array.isArray(expected)
+    ? expected
+    : [(expected as { r: number }).r, (expected as { g: number }).g, (expected as { b: number }).b];
   return actual.every((v, i) => Math.abs(v - (e[i] ?? 0)) <= tolerance);
 }
 
@@ -51,7 +53,11 @@ describe('renderThumbnails', () => {
       '<svg xmlns="http://www.w3.org/2000/svg" width="3840" height="2160"><defs><linearGradient id="g"><stop offset="0" stop-color="#f00"/><stop offset="1" stop-color="#00f"/></linearGradient></defs>' +
         '<rect width="100%" height="100%" fill="url(#g)"/><circle cx="1920" cy="1080" r="500" fill="#0f0"/></svg>',
     );
-    const source = await sharp(svg).jpeg().withMetadata({ density: 300 }).withExif({ IFD0: { Copyright: 'someone' } }).toBuffer();
+    const source = await sharp(svg)
+      .jpeg()
+      .withMetadata({ density: 300 })
+      .withExif({ IFD0: { Copyright: 'someone' } })
+      .toBuffer();
     expect((await sharp(source).metadata()).exif).toBeDefined();
 
     const thumbnails = await renderThumbnails(source);
@@ -108,7 +114,9 @@ describe('renderThumbnails', () => {
   });
 
   it('flattens a PNG with alpha onto white in the JPEG', async () => {
-    const transparent = await sharp({ create: { width: 1600, height: 900, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    const transparent = await sharp({
+      create: { width: 1600, height: 900, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
       .composite([{ input: await rect(400, 400, RED), gravity: 'centre' }])
       .png()
       .toBuffer();
@@ -139,7 +147,9 @@ describe('composeImage', () => {
   // A 400×400 transparent foreground with an opaque green 200×200 square in the middle.
   let outfit: Buffer;
   beforeAll(async () => {
-    outfit = await sharp({ create: { width: 400, height: 400, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    outfit = await sharp({
+      create: { width: 400, height: 400, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
       .composite([{ input: await rect(200, 200, GREEN), gravity: 'centre' }])
       .png()
       .toBuffer();
@@ -189,8 +199,23 @@ describe('captureFrame', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'reelmeta-frames-'));
     video = path.join(dir, 'testsrc.mp4');
     const made = spawnSync(ffmpegInstaller.path, [
-      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=25', '-t', '3',
-      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', video,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=1280x720:rate=25',
+      '-t',
+      '3',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      '-y',
+      video,
     ]);
     expect(made.status, made.stderr.toString()).toBe(0);
     writeFileSync(path.join(dir, 'broken.mp4'), Buffer.from('definitely not a video file '.repeat(200)));
@@ -209,7 +234,12 @@ describe('captureFrame', () => {
         rangeRequests.push(req.headers.range ?? '');
         const start = range[1] ? Number(range[1]) : size - Number(range[2]);
         const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-        res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, 'accept-ranges': 'bytes', 'content-type': 'video/mp4' });
+        res.writeHead(206, {
+          'content-length': end - start + 1,
+          'content-range': `bytes ${start}-${end}/${size}`,
+          'accept-ranges': 'bytes',
+          'content-type': 'video/mp4',
+        });
         createReadStream(file, { start, end }).pipe(res);
         return;
       }

@@ -50,16 +50,35 @@ afterAll(async () => {
 
 /** A JPEG of this size: a gradient, so crops and frames differ from each other. */
 async function jpeg(width: number, height: number, colour = { r: 200, g: 40, b: 90 }): Promise<Buffer> {
-  const overlay = await sharp({ create: { width: Math.round(width / 4), height: Math.round(height / 4), channels: 3, background: { r: 20, g: 220, b: 40 } } }).png().toBuffer();
-  return sharp({ create: { width, height, channels: 3, background: colour } }).composite([{ input: overlay, gravity: 'northwest' }]).jpeg().toBuffer();
+  const overlay = await sharp({
+    create: {
+      width: Math.round(width / 4),
+      height: Math.round(height / 4),
+      channels: 3,
+      background: { r: 20, g: 220, b: 40 },
+    },
+  })
+    .png()
+    .toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: colour } })
+    .composite([{ input: overlay, gravity: 'northwest' }])
+    .jpeg()
+    .toBuffer();
 }
 
 async function png(width: number, height: number, colour: { r: number; g: number; b: number }): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { ...colour, alpha: 1 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { ...colour, alpha: 1 } } })
+    .png()
+    .toBuffer();
 }
 
 /** Polls the record until its thumbnail status satisfies `until` (bounded: fails after ~60 s). */
-async function waitForStatus(svc: TestService, plural: string, id: string, until: (s: Status) => boolean): Promise<{ record: Rec; status: Status }> {
+async function waitForStatus(
+  svc: TestService,
+  plural: string,
+  id: string,
+  until: (s: Status) => boolean,
+): Promise<{ record: Rec; status: Status }> {
   let last: unknown;
   for (let i = 0; i < 300; i++) {
     const reply = await svc.request<Rec>('GET', `/api/v1/${plural}/${id}`);
@@ -73,7 +92,10 @@ async function waitForStatus(svc: TestService, plural: string, id: string, until
 
 const settled = (s: Status) => s.state === 'done' || s.state === 'failed';
 
-async function readThumbnail(storage: MediaStorage, thumbnailUri: string): Promise<{ width?: number; height?: number; format?: string; bytes: Buffer }> {
+async function readThumbnail(
+  storage: MediaStorage,
+  thumbnailUri: string,
+): Promise<{ width?: number; height?: number; format?: string; bytes: Buffer }> {
   const parsed = parseS3Uri(thumbnailUri)!;
   const bytes = await storage.getObject(parsed.bucket, parsed.key, 10 * 1024 * 1024);
   expect(bytes, thumbnailUri).not.toBeNull();
@@ -82,15 +104,31 @@ async function readThumbnail(storage: MediaStorage, thumbnailUri: string): Promi
 }
 
 /** The three sizes, in the thumbnail bucket at thumbnails/{plural}/{id}/{size}.jpg, exactly that many pixels. */
-async function expectThumbnails(record: Rec, status: Status, plural: string, storage: MediaStorage = testStorage()): Promise<Buffer[]> {
-  const expected = ['1280x720', '640x360', '320x180'].map((size) => `s3://thumbnails/thumbnails/${plural}/${record.id}/${size}.jpg`);
+async function expectThumbnails(
+  record: Rec,
+  status: Status,
+  plural: string,
+  storage: MediaStorage = testStorage(),
+): Promise<Buffer[]> {
+  const expected = ['1280x720', '640x360', '320x180'].map(
+    (size) => `s3://thumbnails/thumbnails/${plural}/${record.id}/${size}.jpg`,
+  );
   expect(record.thumbnails).toEqual(expected);
   expect(status.images?.map((i) => i.uri)).toEqual(expected);
   const out: Buffer[] = [];
-  for (const [index, [width, height]] of [[1280, 720], [640, 360], [320, 180]].entries()) {
+  for (const [index, [width, height]] of [
+    [1280, 720],
+    [640, 360],
+    [320, 180],
+  ].entries()) {
     const read = await readThumbnail(storage, expected[index]!);
     expect({ width: read.width, height: read.height, format: read.format }).toEqual({ width, height, format: 'jpeg' });
-    expect(status.images![index]).toMatchObject({ width, height, content_type: 'image/jpeg', bytes: read.bytes.length });
+    expect(status.images![index]).toMatchObject({
+      width,
+      height,
+      content_type: 'image/jpeg',
+      bytes: read.bytes.length,
+    });
     out.push(read.bytes);
   }
   return out;
@@ -102,7 +140,21 @@ async function testVideo(): Promise<Buffer> {
   if (video) return video;
   const dir = await mkdtemp(path.join(tmpdir(), 'reelmeta-video-'));
   const file = path.join(dir, 'clip.mp4');
-  await promisify(execFile)(ffmpegInstaller.path, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=25', '-t', '3', '-pix_fmt', 'yuv420p', '-y', file]);
+  await promisify(execFile)(ffmpegInstaller.path, [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=1280x720:rate=25',
+    '-t',
+    '3',
+    '-pix_fmt',
+    'yuv420p',
+    '-y',
+    file,
+  ]);
   video = await readFile(file);
   await rm(dir, { recursive: true, force: true });
   return video;
@@ -112,7 +164,9 @@ describe('thumbnails from a custom image', () => {
   it('a 3840×2160 custom_thumbnail becomes the three sizes, listed on the record', async () => {
     const source = uri('custom/4k.jpg');
     await putTestObjects([source], await jpeg(3840, 2160), 'image/jpeg');
-    const created = await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Custom thumbnail', custom_thumbnail: source } });
+    const created = await service.request<Rec>('POST', '/api/v1/episodes', {
+      body: { title: 'Custom thumbnail', custom_thumbnail: source },
+    });
     expect(created.status).toBe(201);
     // The write itself says a job is queued (so its ETag already covers that).
     expect(created.body.data.thumbnail_status).toMatchObject({ state: 'queued', job_id: expect.any(String) });
@@ -120,13 +174,21 @@ describe('thumbnails from a custom image', () => {
     expect(status).toMatchObject({ state: 'done', source: 'image:custom_thumbnail' });
     const files = await expectThumbnails(record, status, 'episodes');
     // Downloadable: the record's thumbnail route redirects to a presigned GET of the same bytes.
-    const redirect = await fetch(`${service.url}/api/v1/episodes/${record.id}/thumbnails/640x360`, { redirect: 'manual' });
+    const redirect = await fetch(`${service.url}/api/v1/episodes/${record.id}/thumbnails/640x360`, {
+      redirect: 'manual',
+    });
     expect(redirect.status).toBe(302);
     const served = Buffer.from(await (await fetch(redirect.headers.get('location')!)).arrayBuffer());
     expect(served.equals(files[1]!)).toBe(true);
     const job = await service.request<Record<string, unknown>>('GET', `/api/v1/jobs/${status.job_id}`);
     expect(job.status).toBe(200);
-    expect(job.body.data).toMatchObject({ id: status.job_id, name: 'thumbnails', state: 'completed', retry_count: 0, data: { entity: 'episode', id: record.id } });
+    expect(job.body.data).toMatchObject({
+      id: status.job_id,
+      name: 'thumbnails',
+      state: 'completed',
+      retry_count: 0,
+      data: { entity: 'episode', id: record.id },
+    });
   });
 
   it('a write that does not touch a source queues nothing; one that does queues a new job', async () => {
@@ -134,12 +196,18 @@ describe('thumbnails from a custom image', () => {
     const second = uri('custom/again-2.jpg');
     await putTestObjects([first], await jpeg(1600, 900), 'image/jpeg');
     await putTestObjects([second], await jpeg(1600, 900, { r: 10, g: 10, b: 200 }), 'image/jpeg');
-    const created = await service.request<Rec>('POST', '/api/v1/outfits', { body: { name: 'Look', custom_thumbnail: first } });
+    const created = await service.request<Rec>('POST', '/api/v1/outfits', {
+      body: { name: 'Look', custom_thumbnail: first },
+    });
     const done = await waitForStatus(service, 'outfits', created.body.data.id, settled);
-    const renamed = await service.request<Rec>('PATCH', `/api/v1/outfits/${created.body.data.id}`, { body: { name: 'Renamed look' } });
+    const renamed = await service.request<Rec>('PATCH', `/api/v1/outfits/${created.body.data.id}`, {
+      body: { name: 'Renamed look' },
+    });
     expect(renamed.status).toBe(200);
     expect((renamed.body.data.thumbnail_status as Status).job_id).toBe(done.status.job_id);
-    const changed = await service.request<Rec>('PATCH', `/api/v1/outfits/${created.body.data.id}`, { body: { custom_thumbnail: second } });
+    const changed = await service.request<Rec>('PATCH', `/api/v1/outfits/${created.body.data.id}`, {
+      body: { custom_thumbnail: second },
+    });
     const next = (changed.body.data.thumbnail_status as Status).job_id;
     expect(next).not.toBe(done.status.job_id);
     const after = await waitForStatus(service, 'outfits', created.body.data.id, (s) => s.job_id === next && settled(s));
@@ -152,14 +220,19 @@ describe('thumbnails from a video frame', () => {
   it('a clip is captured at its declared time; POST …/thumbnails?at=2 makes new ones from 2 s', async () => {
     const file = uri('video/clip.mp4');
     await putTestObjects([file], await testVideo(), 'video/mp4');
-    const created = await service.request<Rec>('POST', '/api/v1/clips', { body: { talent_source: 'Lala', file_reference: file } });
+    const created = await service.request<Rec>('POST', '/api/v1/clips', {
+      body: { talent_source: 'Lala', file_reference: file },
+    });
     expect(created.status).toBe(201);
     const id = created.body.data.id;
     const first = await waitForStatus(service, 'clips', id, settled);
     expect(first.status).toMatchObject({ state: 'done', source: 'frame:file_reference' });
     const before = await expectThumbnails(first.record, first.status, 'clips');
 
-    const again = await service.request<{ job_id: string; state: string }>('POST', `/api/v1/clips/${id}/thumbnails?at=2`);
+    const again = await service.request<{ job_id: string; state: string }>(
+      'POST',
+      `/api/v1/clips/${id}/thumbnails?at=2`,
+    );
     expect(again.status).toBe(202);
     expect(again.body.data).toMatchObject({ state: 'queued' });
     expect(again.body.data.job_id).not.toBe(first.status.job_id);
@@ -176,7 +249,9 @@ describe('thumbnails from a video frame', () => {
   it('refuses a bad frame time, a missing record, and methods other than POST', async () => {
     const file = uri('video/for-errors.mp4');
     await putTestObjects([file], await testVideo(), 'video/mp4');
-    const created = await service.request<Rec>('POST', '/api/v1/clips', { body: { talent_source: 'Lala', file_reference: file } });
+    const created = await service.request<Rec>('POST', '/api/v1/clips', {
+      body: { talent_source: 'Lala', file_reference: file },
+    });
     const id = created.body.data.id;
     const bad = await service.request('POST', `/api/v1/clips/${id}/thumbnails?at=soon`);
     expect(bad.status).toBe(400);
@@ -199,7 +274,9 @@ describe('composed thumbnails', () => {
   it('an outfit with only overall_image gets the composed image', async () => {
     const over = uri('compose/outfit.png');
     await putTestObjects([over], await png(600, 1000, { r: 250, g: 0, b: 0 }), 'image/png');
-    const created = await service.request<Rec>('POST', '/api/v1/outfits', { body: { name: 'Red', overall_image: over } });
+    const created = await service.request<Rec>('POST', '/api/v1/outfits', {
+      body: { name: 'Red', overall_image: over },
+    });
     const { record, status } = await waitForStatus(service, 'outfits', created.body.data.id, settled);
     expect(status).toMatchObject({ state: 'done', source: 'compose' });
     const [large] = await expectThumbnails(record, status, 'outfits');
@@ -217,7 +294,11 @@ describe('composed thumbnails', () => {
     await putTestObjects([over], await png(400, 700, { r: 0, g: 0, b: 250 }), 'image/png');
     await putTestObjects([under], await jpeg(1920, 1080, { r: 0, g: 200, b: 0 }), 'image/jpeg');
     const created = await service.request<Rec>('POST', '/api/v1/episodes', {
-      body: { title: 'Composed', wardrobe: { main_outfit: { overall_image: over } }, backgrounds: { main_closet: under } },
+      body: {
+        title: 'Composed',
+        wardrobe: { main_outfit: { overall_image: over } },
+        backgrounds: { main_closet: under },
+      },
     });
     expect(created.status).toBe(201);
     const { record, status } = await waitForStatus(service, 'episodes', created.body.data.id, settled);
@@ -233,13 +314,25 @@ describe('composed thumbnails', () => {
   it('a record whose sources are all missing fails with "no source image"', async () => {
     const created = await service.request<Rec>('POST', '/api/v1/outfits', { body: { name: 'Nothing yet' } });
     expect(created.body.data.thumbnail_status ?? null).toBeNull(); // no source, no job
-    const asked = await service.request<{ job_id: string }>('POST', `/api/v1/outfits/${created.body.data.id}/thumbnails`);
+    const asked = await service.request<{ job_id: string }>(
+      'POST',
+      `/api/v1/outfits/${created.body.data.id}/thumbnails`,
+    );
     expect(asked.status).toBe(202);
-    const { status } = await waitForStatus(service, 'outfits', created.body.data.id, (s) => s.job_id === asked.body.data.job_id && settled(s));
+    const { status } = await waitForStatus(
+      service,
+      'outfits',
+      created.body.data.id,
+      (s) => s.job_id === asked.body.data.job_id && settled(s),
+    );
     expect(status.state).toBe('failed');
     expect(status.error).toMatch(/^no source image: /);
     const job = await service.request<Record<string, unknown>>('GET', `/api/v1/jobs/${asked.body.data.job_id}`);
-    expect(job.body.data).toMatchObject({ state: 'failed', retry_count: 0, error: expect.stringMatching(/^no source image/) });
+    expect(job.body.data).toMatchObject({
+      state: 'failed',
+      retry_count: 0,
+      error: expect.stringMatching(/^no source image/),
+    });
   });
 });
 
@@ -248,7 +341,9 @@ describe('a corrupt source', () => {
     const broken = uri('custom/broken.jpg');
     const good = await jpeg(800, 450);
     await putTestObjects([broken], Buffer.concat([good.subarray(0, 20), Buffer.alloc(2000, 0x41)]), 'image/jpeg');
-    const created = await service.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Broken thumbnail', custom_thumbnail: broken } });
+    const created = await service.request<Rec>('POST', '/api/v1/episodes', {
+      body: { title: 'Broken thumbnail', custom_thumbnail: broken },
+    });
     expect(created.status, JSON.stringify(created.body.errors)).toBe(201);
     const { status } = await waitForStatus(service, 'episodes', created.body.data.id, settled);
     expect(status.state).toBe('failed');
@@ -283,7 +378,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForJob(svc: TestService, jobId: string, until: (job: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+async function waitForJob(
+  svc: TestService,
+  jobId: string,
+  until: (job: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
   let last: unknown;
   for (let i = 0; i < 300; i++) {
     const reply = await svc.request<Record<string, unknown>>('GET', `/api/v1/jobs/${jobId}`);
@@ -295,7 +394,9 @@ async function waitForJob(svc: TestService, jobId: string, until: (job: Record<s
 }
 
 describe('the S3 server stopped and started again', () => {
-  let own: { s3: EmbeddedS3; directory: string; port: number; db: TestDatabase; service: TestService; storage: MediaStorage } | undefined;
+  let own:
+    | { s3: EmbeddedS3; directory: string; port: number; db: TestDatabase; service: TestService; storage: MediaStorage }
+    | undefined;
 
   afterAll(async () => {
     await own?.service.stop();
@@ -309,18 +410,35 @@ describe('the S3 server stopped and started again', () => {
     await mkdir(directory, { recursive: true });
     // The same keys as the run's server: the service finds them in the environment (the SDK's chain).
     const shared = testS3Server();
-    await writeFile(path.join(directory, 'credentials.json'), JSON.stringify({ accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey }));
+    await writeFile(
+      path.join(directory, 'credentials.json'),
+      JSON.stringify({ accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey }),
+    );
     const port = await freePort();
     const start = () => startEmbeddedS3({ directory, buckets: ['bucket', 'thumbnails'], port });
     const s3 = await start();
     const ownDb = await createTestDatabase();
-    const ownService = await startTestService({ databaseUrl: ownDb.url, jobs, s3: testS3Settings({ endpoint: s3.endpoint }) });
-    const storage = new MediaStorage({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: shared, bucket: 'bucket', thumbnailBucket: 'thumbnails', presignExpiresSeconds: 300 });
+    const ownService = await startTestService({
+      databaseUrl: ownDb.url,
+      jobs,
+      s3: testS3Settings({ endpoint: s3.endpoint }),
+    });
+    const storage = new MediaStorage({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: shared,
+      bucket: 'bucket',
+      thumbnailBucket: 'thumbnails',
+      presignExpiresSeconds: 300,
+    });
     own = { s3, directory, port, db: ownDb, service: ownService, storage };
 
     const source = 's3://bucket/outage/custom.jpg';
     await storage.putObject('bucket', 'outage/custom.jpg', await jpeg(1920, 1080), 'image/jpeg');
-    const created = await ownService.request<Rec>('POST', '/api/v1/episodes', { body: { title: 'Through an outage', custom_thumbnail: source } });
+    const created = await ownService.request<Rec>('POST', '/api/v1/episodes', {
+      body: { title: 'Through an outage', custom_thumbnail: source },
+    });
     expect(created.status).toBe(201);
     const id = created.body.data.id;
     await waitForStatus(ownService, 'episodes', id, (s) => s.state === 'done');
@@ -331,7 +449,12 @@ describe('the S3 server stopped and started again', () => {
     const jobId = asked.body.data.job_id;
     const retrying = await waitForJob(ownService, jobId, (job) => job.state === 'retry');
     expect(String(retrying.error)).toMatch(/S3|object store|unavailable|ECONNREFUSED/i);
-    const { status: during } = await waitForStatus(ownService, 'episodes', id, (s) => s.job_id === jobId && s.state === 'retrying');
+    const { status: during } = await waitForStatus(
+      ownService,
+      'episodes',
+      id,
+      (s) => s.job_id === jobId && s.state === 'retrying',
+    );
     expect(during.error).toBeTruthy();
 
     own.s3 = await start();
@@ -356,7 +479,9 @@ describe('jobs and restarts', () => {
       const queued: { id: string; job: string }[] = [];
       try {
         for (const source of sources) {
-          const created = await idle.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Queued ${source}`, custom_thumbnail: source } });
+          const created = await idle.request<Rec>('POST', '/api/v1/episodes', {
+            body: { title: `Queued ${source}`, custom_thumbnail: source },
+          });
           expect(created.status).toBe(201);
           queued.push({ id: created.body.data.id, job: (created.body.data.thumbnail_status as Status).job_id });
         }
@@ -368,7 +493,10 @@ describe('jobs and restarts', () => {
       // queued with a job id pg-boss does not know. The next start's sweep sends it under that id.
       const lost = queued[2]!;
       const lostJob = randomUUID();
-      await ownDb.query(`UPDATE episodes SET thumbnail_status = jsonb_build_object('state', 'queued', 'job_id', $1::text, 'requested_at', now()) WHERE id = $2`, [lostJob, lost.id]);
+      await ownDb.query(
+        `UPDATE episodes SET thumbnail_status = jsonb_build_object('state', 'queued', 'job_id', $1::text, 'requested_at', now()) WHERE id = $2`,
+        [lostJob, lost.id],
+      );
       queued[2] = { id: lost.id, job: lostJob };
       const worker = await startTestService({ databaseUrl: ownDb.url, jobs });
       try {
@@ -378,7 +506,9 @@ describe('jobs and restarts', () => {
           expect(record.thumbnails).toHaveLength(3);
         }
         // The job the lost one replaced found itself superseded and did nothing.
-        expect((await waitForJob(worker, lost.job, (j) => j.state === 'completed')).output).toMatchObject({ skipped: expect.stringContaining('superseded') });
+        expect((await waitForJob(worker, lost.job, (j) => j.state === 'completed')).output).toMatchObject({
+          skipped: expect.stringContaining('superseded'),
+        });
       } finally {
         await worker.stop();
       }
@@ -403,7 +533,9 @@ describe('jobs and restarts', () => {
         const source = uri(`shared/${i}.jpg`);
         await putTestObjects([source], image, 'image/jpeg');
         const svc = i % 2 === 0 ? one : two;
-        const created = await svc.request<Rec>('POST', '/api/v1/episodes', { body: { title: `Shared ${i}`, custom_thumbnail: source } });
+        const created = await svc.request<Rec>('POST', '/api/v1/episodes', {
+          body: { title: `Shared ${i}`, custom_thumbnail: source },
+        });
         expect(created.status).toBe(201);
         made.push({ id: created.body.data.id, job: (created.body.data.thumbnail_status as Status).job_id });
       }
@@ -422,9 +554,12 @@ describe('jobs and restarts', () => {
       );
       expect(writes).toHaveLength(n);
       for (const row of writes) expect({ running: row.running, done: row.done }).toEqual({ running: 1, done: 1 });
-      const runs = await ownDb.query<{ id: string; state: string; retry_count: number }>(`SELECT id::text, state::text, retry_count FROM pgboss.job WHERE name = 'thumbnails'`);
+      const runs = await ownDb.query<{ id: string; state: string; retry_count: number }>(
+        `SELECT id::text, state::text, retry_count FROM pgboss.job WHERE name = 'thumbnails'`,
+      );
       expect(runs.map((r) => r.id).sort()).toEqual(made.map((m) => m.job).sort());
-      for (const run of runs) expect({ state: run.state, retry_count: run.retry_count }).toEqual({ state: 'completed', retry_count: 0 });
+      for (const run of runs)
+        expect({ state: run.state, retry_count: run.retry_count }).toEqual({ state: 'completed', retry_count: 0 });
     } finally {
       await Promise.all([one.stop(), two.stop()]);
       await ownDb.drop();

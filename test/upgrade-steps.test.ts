@@ -19,10 +19,17 @@ describe('upgrade steps', () => {
 
   it('moves into a group and out again, creating and dropping the group', () => {
     const upgrades = [at(2, { kind: 'move', from: p('duration_seconds'), to: p('timing.duration_seconds') })];
-    expect(upgradeRecord({ duration_seconds: 60, timing: null }, upgrades, 1, 2)).toEqual({ timing: { duration_seconds: 60 } });
-    expect(upgradeRecord({ duration_seconds: 60, timing: { intro: 5 } }, upgrades, 1, 2)).toEqual({ timing: { intro: 5, duration_seconds: 60 } });
+    expect(upgradeRecord({ duration_seconds: 60, timing: null }, upgrades, 1, 2)).toEqual({
+      timing: { duration_seconds: 60 },
+    });
+    expect(upgradeRecord({ duration_seconds: 60, timing: { intro: 5 } }, upgrades, 1, 2)).toEqual({
+      timing: { intro: 5, duration_seconds: 60 },
+    });
     expect(downgradeRecord({ timing: { duration_seconds: 60 } }, upgrades, 2, 1)).toEqual({ duration_seconds: 60 });
-    expect(downgradeRecord({ timing: { duration_seconds: 60, intro: 5 } }, upgrades, 2, 1)).toEqual({ timing: { intro: 5 }, duration_seconds: 60 });
+    expect(downgradeRecord({ timing: { duration_seconds: 60, intro: 5 } }, upgrades, 2, 1)).toEqual({
+      timing: { intro: 5 },
+      duration_seconds: 60,
+    });
     // An unset group reads as an unset field.
     expect(downgradeRecord({ timing: null }, upgrades, 2, 1)).toEqual({ timing: null, duration_seconds: null });
   });
@@ -42,20 +49,40 @@ describe('upgrade steps', () => {
   });
 
   it('splits and joins, each the inverse of the other', () => {
-    const splitting = [at(2, { kind: 'split', from: p('name'), to: [p('first_name'), p('last_name')], separator: ' ' })];
-    expect(upgradeRecord({ name: 'Sarah Jane Johnson' }, splitting, 1, 2)).toEqual({ first_name: 'Sarah', last_name: 'Jane Johnson' });
+    const splitting = [
+      at(2, { kind: 'split', from: p('name'), to: [p('first_name'), p('last_name')], separator: ' ' }),
+    ];
+    expect(upgradeRecord({ name: 'Sarah Jane Johnson' }, splitting, 1, 2)).toEqual({
+      first_name: 'Sarah',
+      last_name: 'Jane Johnson',
+    });
     expect(upgradeRecord({ name: 'Cher' }, splitting, 1, 2)).toEqual({ first_name: 'Cher', last_name: null });
     expect(upgradeRecord({ name: null }, splitting, 1, 2)).toEqual({ first_name: null, last_name: null });
-    expect(downgradeRecord({ first_name: 'Sarah', last_name: 'Johnson' }, splitting, 2, 1)).toEqual({ name: 'Sarah Johnson' });
+    expect(downgradeRecord({ first_name: 'Sarah', last_name: 'Johnson' }, splitting, 2, 1)).toEqual({
+      name: 'Sarah Johnson',
+    });
     expect(downgradeRecord({ first_name: 'Cher', last_name: null }, splitting, 2, 1)).toEqual({ name: 'Cher' });
 
-    const joining = [at(2, { kind: 'join', from: [p('city'), p('country')], to: p('location.place'), separator: ', ' })];
-    expect(upgradeRecord({ city: 'Paris', country: 'France' }, joining, 1, 2)).toEqual({ location: { place: 'Paris, France' } });
-    expect(downgradeRecord({ location: { place: 'Paris, France' } }, joining, 2, 1)).toEqual({ city: 'Paris', country: 'France' });
+    const joining = [
+      at(2, { kind: 'join', from: [p('city'), p('country')], to: p('location.place'), separator: ', ' }),
+    ];
+    expect(upgradeRecord({ city: 'Paris', country: 'France' }, joining, 1, 2)).toEqual({
+      location: { place: 'Paris, France' },
+    });
+    expect(downgradeRecord({ location: { place: 'Paris, France' } }, joining, 2, 1)).toEqual({
+      city: 'Paris',
+      country: 'France',
+    });
   });
 
   it('maps enum values (in arrays too), and maps back only what one value maps to', () => {
-    const upgrades = [at(2, { kind: 'map_values', field: p('status'), map: { cancelled: 'canceled', shelved: 'on_hold', paused: 'on_hold' } })];
+    const upgrades = [
+      at(2, {
+        kind: 'map_values',
+        field: p('status'),
+        map: { cancelled: 'canceled', shelved: 'on_hold', paused: 'on_hold' },
+      }),
+    ];
     expect(upgradeRecord({ status: 'cancelled' }, upgrades, 1, 2)).toEqual({ status: 'canceled' });
     expect(upgradeRecord({ status: ['paused', 'draft'] }, upgrades, 1, 2)).toEqual({ status: ['on_hold', 'draft'] });
     expect(downgradeRecord({ status: 'canceled' }, upgrades, 2, 1)).toEqual({ status: 'cancelled' });
@@ -69,7 +96,10 @@ describe('upgrade steps', () => {
   });
 
   it('applies only the versions between the two, in order', () => {
-    const upgrades = [at(2, { kind: 'rename', from: p('a'), to: p('b') }), at(3, { kind: 'rename', from: p('b'), to: p('c') })];
+    const upgrades = [
+      at(2, { kind: 'rename', from: p('a'), to: p('b') }),
+      at(3, { kind: 'rename', from: p('b'), to: p('c') }),
+    ];
     expect(upgradeRecord({ a: 1 }, upgrades, 1, 3)).toEqual({ c: 1 });
     expect(upgradeRecord({ b: 1 }, upgrades, 2, 3)).toEqual({ c: 1 });
     expect(upgradeRecord({ a: 1 }, upgrades, 1, 2)).toEqual({ b: 1 });
@@ -79,8 +109,16 @@ describe('upgrade steps', () => {
 
   it('translates field paths both ways, and says why a split or removed field has no place', () => {
     const upgrades = [
-      at(2, { kind: 'rename', from: p('release_date'), to: p('publish_date') }, { kind: 'move', from: p('specs'), to: p('technical.specs') }),
-      at(3, { kind: 'split', from: p('name'), to: [p('first'), p('last')], separator: ' ' }, { kind: 'remove', field: p('legacy') }),
+      at(
+        2,
+        { kind: 'rename', from: p('release_date'), to: p('publish_date') },
+        { kind: 'move', from: p('specs'), to: p('technical.specs') },
+      ),
+      at(
+        3,
+        { kind: 'split', from: p('name'), to: [p('first'), p('last')], separator: ' ' },
+        { kind: 'remove', field: p('legacy') },
+      ),
     ];
     expect(pathForward(p('release_date'), upgrades, 1, 3)).toEqual({ path: p('publish_date') });
     expect(pathForward(p('specs.codec'), upgrades, 1, 3)).toEqual({ path: p('technical.specs.codec') });

@@ -56,8 +56,16 @@ export class ApiShape {
   topLevelNames(): string[] {
     const names = this.entity.fields.map((f) => f.name);
     if (this.isCurrent) return names;
-    const template = (fields: EntityDef['fields']): Json => Object.fromEntries(fields.map((f) => [f.name, f.type === 'object' && f.fields ? template(f.fields) : null]));
-    return Object.keys(downgradeRecord(template(this.entity.fields), this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
+    const template = (fields: EntityDef['fields']): Json =>
+      Object.fromEntries(fields.map((f) => [f.name, f.type === 'object' && f.fields ? template(f.fields) : null]));
+    return Object.keys(
+      downgradeRecord(
+        template(this.entity.fields),
+        this.entity.upgrades,
+        this.entity.schemaVersion,
+        this.schemaVersion,
+      ),
+    );
   }
 
   /** A request body (a record, or a merge patch) in this version's shape → the current shape. */
@@ -68,7 +76,11 @@ export class ApiShape {
       .map((path) => {
         const was = dotted(pathBackward(path, this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
         const hint = was === dotted(path) ? '' : `; send ${was}`;
-        return { code: NOT_IN_VERSION, message: `${dotted(path)} is not a field of ${this.entity.name} in ${this.version.name}${hint}, or use the current API version`, field: dotted(path) };
+        return {
+          code: NOT_IN_VERSION,
+          message: `${dotted(path)} is not a field of ${this.entity.name} in ${this.version.name}${hint}, or use the current API version`,
+          field: dotted(path),
+        };
       });
     if (problems.length > 0) throw new ApiError(422, problems);
     return upgradeRecord(body, this.entity.upgrades, this.schemaVersion, this.entity.schemaVersion);
@@ -79,7 +91,12 @@ export class ApiShape {
     if (this.isCurrent) return path;
     const translated = pathForward(split(path), this.entity.upgrades, this.schemaVersion, this.entity.schemaVersion);
     if ('error' in translated) {
-      throw ApiError.single(400, 'INVALID_QUERY', `${path} ${translated.error} in a later schema; query it through the current API version`, param);
+      throw ApiError.single(
+        400,
+        'INVALID_QUERY',
+        `${path} ${translated.error} in a later schema; query it through the current API version`,
+        param,
+      );
     }
     return dotted(translated.path);
   }
@@ -101,7 +118,9 @@ export class ApiShape {
           const trimmed = item.trim();
           const descending = trimmed.startsWith('-');
           const path = descending ? trimmed.slice(1) : trimmed;
-          return path === '' || path === 'id' || path === 'rank' ? trimmed : `${descending ? '-' : ''}${this.pathIn(path, key)}`;
+          return path === '' || path === 'id' || path === 'rank'
+            ? trimmed
+            : `${descending ? '-' : ''}${this.pathIn(path, key)}`;
         });
         out.append(key, items.join(','));
       } else if (key === 'filter') {
@@ -166,7 +185,9 @@ export class ApiShape {
       if (!path) return problem;
       const named = this.pathOut(path);
       // Messages start with the path they are about: "timing.duration_seconds must be at least 0".
-      const message = problem.message.startsWith(`${path} `) ? `${named}${problem.message.slice(path.length)}` : problem.message;
+      const message = problem.message.startsWith(`${path} `)
+        ? `${named}${problem.message.slice(path.length)}`
+        : problem.message;
       return { ...problem, field: `${prefix}${named}`, message };
     });
     const headers = new Headers(c.res.headers);

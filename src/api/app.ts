@@ -83,7 +83,15 @@ export function createApp({
     const route = routeTemplate(c);
     metrics.observeRequest(c.req.method, route, c.res.status, seconds);
     logger.info(
-      { request_id: c.get('requestId'), method: c.req.method, route, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: actorOf(c) },
+      {
+        request_id: c.get('requestId'),
+        method: c.req.method,
+        route,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 1000),
+        actor: actorOf(c),
+      },
       'request',
     );
   });
@@ -110,23 +118,29 @@ export function createApp({
   app.route('/', docsRoutes());
   app.route('/', entityRoutes(model, pool, ajv, classify, domain, media));
 
-  app.notFound((c) => sendErrors(c, model, 404, [{ code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null }]));
+  app.notFound((c) =>
+    sendErrors(c, model, 404, [
+      { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, field: null },
+    ]),
+  );
 
   app.onError((error, c) => {
     const known = classify(error, c.req.method);
     if (known) {
       if (known.retryAfter !== undefined) c.header('Retry-After', String(known.retryAfter));
       // The database being away is an operational condition, not a bug: a warning, without a stack.
-      if (known.problems[0]?.code === 'DATABASE_UNAVAILABLE' || known.problems[0]?.code === 'COMMIT_UNCONFIRMED') logger.warn({ reason: error.message, method: c.req.method, path: c.req.path }, 'database unavailable');
+      if (known.problems[0]?.code === 'DATABASE_UNAVAILABLE' || known.problems[0]?.code === 'COMMIT_UNCONFIRMED')
+        logger.warn({ reason: error.message, method: c.req.method, path: c.req.path }, 'database unavailable');
       return sendErrors(c, model, known.status, known.problems);
     }
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
-    return sendErrors(c, model, 500, [{ code: 'INTERNAL_ERROR', message: 'internal error; it has been logged', field: null }]);
+    return sendErrors(c, model, 500, [
+      { code: 'INTERNAL_ERROR', message: 'internal error; it has been logged', field: null },
+    ]);
   });
 
   return app;
 }
-
 
 /**
  * The registered path that answered (`/api/v1/episodes/:id`), or `unmatched`: never the raw path,
@@ -136,7 +150,8 @@ export function createApp({
  */
 function routeTemplate(c: Context): string {
   const routes = matchedRoutes(c);
-  const isRoute = (r: (typeof routes)[number] | undefined) => r !== undefined && (r.method !== 'ALL' || !r.path.endsWith('*'));
+  const isRoute = (r: (typeof routes)[number] | undefined) =>
+    r !== undefined && (r.method !== 'ALL' || !r.path.endsWith('*'));
   const answered = routes[c.req.routeIndex];
   if (isRoute(answered)) return answered!.path;
   return routes.filter(isRoute).at(-1)?.path ?? 'unmatched';

@@ -21,7 +21,12 @@ import { actorOf } from './authentication.ts';
  * entity the write touches.
  */
 export function writeMeta(c: Context, ifMatch = true): WriteMeta {
-  return { actor: actorOf(c, 200), requestId: c.get('requestId') ?? null, permit: writePermit(c), ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}) };
+  return {
+    actor: actorOf(c, 200),
+    requestId: c.get('requestId') ?? null,
+    permit: writePermit(c),
+    ...(ifMatch ? { ifMatch: c.req.header('if-match') ?? null } : {}),
+  };
 }
 
 /**
@@ -61,7 +66,9 @@ async function sendAuditPage(c: Context, search: string, { model, audit, shapeOf
 /** 405 with an Allow header: the audit trail is written by the service only. */
 const methodNotAllowed = (model: Model, allowed: string) => (c: Context) => {
   c.header('Allow', allowed);
-  return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
+  return sendErrors(c, model, 405, [
+    { code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null },
+  ]);
 };
 
 /** GET /api/{version}/audit?entity=&id=&actor=&since=&until= plus the whole list query language. */
@@ -70,7 +77,11 @@ export function mountAuditList(app: Hono, version: string, options: AuditPageOpt
   app.get(path, allow(AUDIT_ENTITY, 'read'), (c) => {
     // Entries of entities the caller may not read are left out (their `before` holds whole records).
     const hidden = options.model.entities.filter((entity) => forbidden(c, entity, 'read')).map((entity) => entity.name);
-    return sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1), hidden.length > 0 ? { 'entity[nin]': hidden.join(',') } : {}), options);
+    return sendAuditPage(
+      c,
+      auditSearch(new URL(c.req.url).search.slice(1), hidden.length > 0 ? { 'entity[nin]': hidden.join(',') } : {}),
+      options,
+    );
   });
   app.all(path, methodNotAllowed(options.model, 'GET'));
 }
@@ -87,20 +98,33 @@ export function mountRecordAudit(app: Hono, options: RecordAuditOptions): void {
   const entity = actions.entity;
   app.get(`${item}/history`, allowEach([entity, 'read'], [AUDIT_ENTITY, 'read']), async (c) => {
     const id = actions.checkId(c.req.param('id') ?? '');
-    return sendAuditPage(c, auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }), options);
+    return sendAuditPage(
+      c,
+      auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }),
+      options,
+    );
   });
   // Undoing a change is a change: it needs the update role, whatever the entry did, and what the
   // undo does needs its own (a restore of what a delete took, a delete of what a create made).
   app.post(`${item}/revert`, allow(entity, 'update'), async (c) => {
     const id = actions.checkId(c.req.param('id') ?? '');
     const body = await readJsonBody(c);
-    const auditId = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).audit_id : undefined;
+    const auditId =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>).audit_id
+        : undefined;
     if (typeof auditId !== 'string' || auditId === '') {
-      throw ApiError.single(400, 'INVALID_BODY', 'send {"audit_id": "aud_…"}, the audit entry to revert (see GET …/history)', 'audit_id');
+      throw ApiError.single(
+        400,
+        'INVALID_BODY',
+        'send {"audit_id": "aud_…"}, the audit entry to revert (see GET …/history)',
+        'audit_id',
+      );
     }
     const result = await actions.revert(id, auditId, writeMeta(c));
     const extra = { reverted: auditId };
-    if ('deleted' in result) return sendData(c, model, result.deleted, { entity, schemaVersion: shape.schemaVersion, extra });
+    if ('deleted' in result)
+      return sendData(c, model, result.deleted, { entity, schemaVersion: shape.schemaVersion, extra });
     const version = actions.versionOf(result.record);
     if (version) c.header('ETag', etagOf(version));
     return sendData(c, model, shape.recordOut(result.record), { entity, schemaVersion: shape.schemaVersion, extra });

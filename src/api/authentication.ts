@@ -25,7 +25,10 @@ const declaredActor = (c: Context): string | null => c.req.header('x-actor')?.tr
 
 function challenge(c: Context, model: Model, message: string, error?: 'invalid_request' | 'invalid_token') {
   // Messages come from this module and the verifier only; none holds a quote or token content.
-  c.header('WWW-Authenticate', error ? `Bearer realm="${REALM}", error="${error}", error_description="${message}"` : `Bearer realm="${REALM}"`);
+  c.header(
+    'WWW-Authenticate',
+    error ? `Bearer realm="${REALM}", error="${error}", error_description="${message}"` : `Bearer realm="${REALM}"`,
+  );
   return sendErrors(c, model, 401, [{ code: 'UNAUTHENTICATED', message, field: null }]);
 }
 
@@ -49,8 +52,10 @@ export function identifyCaller(mode: AuthMode, model: Model, verify?: TokenVerif
   return async (c, next) => {
     const header = c.req.header('authorization');
     const token = header ? BEARER.exec(header)?.[1] : undefined;
-    if (!header) refuse(c, (c) => challenge(c, model, 'this API needs a Cognito token: send Authorization: Bearer <token>'));
-    else if (!token) refuse(c, (c) => challenge(c, model, 'the Authorization header must be: Bearer <token>', 'invalid_request'));
+    if (!header)
+      refuse(c, (c) => challenge(c, model, 'this API needs a Cognito token: send Authorization: Bearer <token>'));
+    else if (!token)
+      refuse(c, (c) => challenge(c, model, 'the Authorization header must be: Bearer <token>', 'invalid_request'));
     else {
       try {
         c.set('principal', await verify(token));
@@ -59,7 +64,13 @@ export function identifyCaller(mode: AuthMode, model: Model, verify?: TokenVerif
         else if (error instanceof AuthenticationUnavailable) {
           refuse(c, (c) => {
             c.header('Retry-After', '5');
-            return sendErrors(c, model, 503, [{ code: 'AUTH_UNAVAILABLE', message: 'tokens cannot be verified right now (the user pool keys are unreachable); try again shortly', field: null }]);
+            return sendErrors(c, model, 503, [
+              {
+                code: 'AUTH_UNAVAILABLE',
+                message: 'tokens cannot be verified right now (the user pool keys are unreachable); try again shortly',
+                field: null,
+              },
+            ]);
           });
         } else throw error;
       }

@@ -24,7 +24,8 @@ function refusal(c: Context, entity: EntityDef, operation: Operation): string | 
   const needed = entity.permissions[operation];
   const roles = c.get('principal')?.roles ?? [];
   if (hasRole(roles, needed)) return undefined;
-  const have = roles.length > 0 ? `your roles: ${roles.join(', ')}` : 'you have no role (Cognito groups viewer, editor, admin)';
+  const have =
+    roles.length > 0 ? `your roles: ${roles.join(', ')}` : 'you have no role (Cognito groups viewer, editor, admin)';
   return `${DOING[operation]} ${entity.plural} needs the ${needed} role; ${have}`;
 }
 
@@ -49,7 +50,8 @@ export function authorizeQuery(c: Context, entity: EntityDef, query: ListQuery, 
     const related = entities.find((e) => e.name === name);
     // A target names only entities of the model it was resolved in; one missing is a bug, so refuse.
     const reason = related ? refusal(c, related, 'read') : `${name} is not an entity here`;
-    if (reason !== undefined) throw ApiError.single(403, 'FORBIDDEN', `${path} reads ${related?.plural ?? name}: ${reason}`, path);
+    if (reason !== undefined)
+      throw ApiError.single(403, 'FORBIDDEN', `${path} reads ${related?.plural ?? name}: ${reason}`, path);
   }
 }
 
@@ -68,7 +70,12 @@ export function writePermit(c: Context): WritePermit {
   return (entity, operation, context = {}) => {
     const reason = refusal(c, entity, operation);
     if (reason === undefined) return;
-    throw ApiError.single(403, 'FORBIDDEN', context.cause ? `${context.cause}: ${reason}` : reason, context.field ?? null);
+    throw ApiError.single(
+      403,
+      'FORBIDDEN',
+      context.cause ? `${context.cause}: ${reason}` : reason,
+      context.field ?? null,
+    );
   };
 }
 

@@ -31,15 +31,24 @@ export type BatchOutcome =
   | { readonly applied: true; readonly results: readonly BatchItemResult[] }
   | { readonly applied: false; readonly failure: Classified };
 
-
 /** The operations of a batch body, or a 400 for the request as a whole. */
 export function readOperations(body: unknown): unknown[] {
   const operations = isJsonObject(body) ? body.operations : undefined;
   if (!Array.isArray(operations) || operations.length === 0) {
-    throw ApiError.single(400, 'INVALID_BODY', 'send {"operations": [{"op": "create", "data": {...}}, {"op": "update", "id": "...", "data": {...}}, ...]}', 'operations');
+    throw ApiError.single(
+      400,
+      'INVALID_BODY',
+      'send {"operations": [{"op": "create", "data": {...}}, {"op": "update", "id": "...", "data": {...}}, ...]}',
+      'operations',
+    );
   }
   if (operations.length > MAX_BATCH_OPERATIONS) {
-    throw ApiError.single(400, 'INVALID_BODY', `a batch holds at most ${MAX_BATCH_OPERATIONS} operations (got ${operations.length}); split it`, 'operations');
+    throw ApiError.single(
+      400,
+      'INVALID_BODY',
+      `a batch holds at most ${MAX_BATCH_OPERATIONS} operations (got ${operations.length}); split it`,
+      'operations',
+    );
   }
   return operations;
 }
@@ -55,7 +64,10 @@ interface Runner {
 type ItemSuccess = { status: number; id: string; data: unknown; warnings?: readonly Warning[] };
 
 /** A write's answer, with its warnings only when there are some. */
-const written = (status: number, { record, warnings }: { record: { id: string }; warnings: readonly Warning[] }): ItemSuccess => ({
+const written = (
+  status: number,
+  { record, warnings }: { record: { id: string }; warnings: readonly Warning[] },
+): ItemSuccess => ({
   status,
   id: record.id,
   data: record,
@@ -63,16 +75,22 @@ const written = (status: number, { record, warnings }: { record: { id: string };
 });
 
 async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Promise<ItemSuccess> {
-  const bad = (message: string, field: string | null = null) => ApiError.single(400, 'INVALID_OPERATION', message, field);
+  const bad = (message: string, field: string | null = null) =>
+    ApiError.single(400, 'INVALID_OPERATION', message, field);
   if (!isJsonObject(raw)) throw bad('an operation is an object such as {"op": "create", "data": {...}}');
   const op = raw.op;
-  if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) throw bad(`op must be one of: ${OPERATIONS.join(', ')}`, 'op');
+  if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op))
+    throw bad(`op must be one of: ${OPERATIONS.join(', ')}`, 'op');
   if (op !== 'create' && typeof raw.id !== 'string') throw bad(`${op} needs the record's "id"`, 'id');
   if (op !== 'delete' && raw.data === undefined) throw bad(`${op} needs "data", the record's fields`, 'data');
-  if (raw.if_match !== undefined && typeof raw.if_match !== 'string') throw bad('if_match must be a string: the ETag the record had when it was read', 'if_match');
-  if (op === 'create' && raw.if_match !== undefined) throw bad('if_match applies to update, replace and delete', 'if_match');
+  if (raw.if_match !== undefined && typeof raw.if_match !== 'string')
+    throw bad('if_match must be a string: the ETag the record had when it was read', 'if_match');
+  if (op === 'create' && raw.if_match !== undefined)
+    throw bad('if_match applies to update, replace and delete', 'if_match');
   const { actions } = runner;
-  runner.permit(op === 'create' ? 'create' : op === 'delete' ? (raw.hard === true ? 'hard_delete' : 'delete') : 'update');
+  runner.permit(
+    op === 'create' ? 'create' : op === 'delete' ? (raw.hard === true ? 'hard_delete' : 'delete') : 'update',
+  );
   // An item's expected version works as the If-Match header of a single write.
   const meta: WriteMeta = { ...runner.meta, ifMatch: (raw.if_match as string | undefined) ?? null };
   switch (op as OperationName) {
@@ -80,11 +98,20 @@ async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Pro
       return written(201, await actions.create(raw.data, db, meta));
     case 'update':
     case 'replace':
-      return written(200, await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db, meta));
+      return written(
+        200,
+        await actions.update(raw.id as string, raw.data, op === 'replace' ? 'replace' : 'patch', db, meta),
+      );
     case 'delete': {
       if (raw.hard !== undefined && typeof raw.hard !== 'boolean') throw bad('hard must be true or false', 'hard');
-      if (raw.reason !== undefined && raw.reason !== null && typeof raw.reason !== 'string') throw bad('reason must be a string', 'reason');
-      const result = await actions.remove(raw.id as string, { hard: raw.hard === true, reason: (raw.reason as string | undefined) ?? null, actor: runner.actor }, db, meta);
+      if (raw.reason !== undefined && raw.reason !== null && typeof raw.reason !== 'string')
+        throw bad('reason must be a string', 'reason');
+      const result = await actions.remove(
+        raw.id as string,
+        { hard: raw.hard === true, reason: (raw.reason as string | undefined) ?? null, actor: runner.actor },
+        db,
+        meta,
+      );
       return { status: 200, id: result.id, data: result };
     }
   }
@@ -95,14 +122,24 @@ export const MAX_ITEM_ERRORS_LISTED = 10;
 
 /** Field paths of an item's problems, as seen from the request body (the first few; the rest counted). */
 function located(index: number, problems: readonly ApiProblem[]): ApiProblem[] {
-  return listedProblems(problems, MAX_ITEM_ERRORS_LISTED).map((p) => (p.code === 'TOO_MANY_ERRORS' ? p : { ...p, field: `operations[${index}]${p.field ? `.${p.field}` : ''}` }));
+  return listedProblems(problems, MAX_ITEM_ERRORS_LISTED).map((p) =>
+    p.code === 'TOO_MANY_ERRORS' ? p : { ...p, field: `operations[${index}]${p.field ? `.${p.field}` : ''}` },
+  );
 }
 
 class RollBack extends Error {}
 
 export async function runBatch(
   operations: readonly unknown[],
-  options: { atomic: boolean; actions: EntityActions; permit: Runner['permit']; actor: string | null; meta: WriteMeta; pool: DatabasePool; classify: ErrorClassifier },
+  options: {
+    atomic: boolean;
+    actions: EntityActions;
+    permit: Runner['permit'];
+    actor: string | null;
+    meta: WriteMeta;
+    pool: DatabasePool;
+    classify: ErrorClassifier;
+  },
 ): Promise<BatchOutcome> {
   const runner: Runner = { actions: options.actions, permit: options.permit, actor: options.actor, meta: options.meta };
   const failureOf = (error: unknown): Classified => {
@@ -113,7 +150,8 @@ export async function runBatch(
     if (!known) throw error;
     return known;
   };
-  const opName = (raw: unknown) => (isJsonObject(raw) && (OPERATIONS as readonly unknown[]).includes(raw.op) ? (raw.op as OperationName) : null);
+  const opName = (raw: unknown) =>
+    isJsonObject(raw) && (OPERATIONS as readonly unknown[]).includes(raw.op) ? (raw.op as OperationName) : null;
   const results: BatchItemResult[] = [];
 
   if (!options.atomic) {
@@ -137,7 +175,13 @@ export async function runBatch(
           results.push({ index, op: opName(raw), ...(await runOne(runner, raw, tx)) });
         } catch (error) {
           const item = failureOf(error);
-          failure = { status: item.status, problems: located(index, item.problems).map((p) => ({ ...p, message: `operation ${index} failed, so none was applied: ${p.message}` })) };
+          failure = {
+            status: item.status,
+            problems: located(index, item.problems).map((p) => ({
+              ...p,
+              message: `operation ${index} failed, so none was applied: ${p.message}`,
+            })),
+          };
           throw new RollBack();
         }
       }

@@ -16,7 +16,11 @@ const limitOf = (bytes: number): MiddlewareHandler =>
     onError: (c) => {
       // The rest of the body was not read: the connection cannot carry another request.
       c.header('Connection', 'close');
-      throw ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bytes} bytes (${bytes / MAX_BODY_BYTES} MiB)`);
+      throw ApiError.single(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `the request body is larger than ${bytes} bytes (${bytes / MAX_BODY_BYTES} MiB)`,
+      );
     },
   });
 
@@ -31,7 +35,8 @@ export function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (ch === 0x22) inString = false;
     } else if (ch === 0x22) inString = true;
     else if (ch === 0x7b || ch === 0x5b) deepest = Math.max(deepest, ++depth);
@@ -83,7 +88,8 @@ export async function readJsonBody(c: Context): Promise<unknown> {
     // JSON is UTF-8 (RFC 8259): invalid bytes are refused, not stored as U+FFFD.
     text = STRICT_UTF8.decode(await c.req.arrayBuffer());
   } catch (error) {
-    if (error instanceof TypeError && /encoded data was not valid/i.test(error.message)) throw ApiError.single(400, 'INVALID_JSON', 'the request body is not valid UTF-8');
+    if (error instanceof TypeError && /encoded data was not valid/i.test(error.message))
+      throw ApiError.single(400, 'INVALID_JSON', 'the request body is not valid UTF-8');
     throw error;
   }
   if (text.trim() === '') throw ApiError.single(400, 'INVALID_JSON', 'the request body is empty');
@@ -94,7 +100,8 @@ export async function readJsonBody(c: Context): Promise<unknown> {
     throw ApiError.single(400, 'INVALID_JSON', `the request body is not valid JSON: ${(error as Error).message}`);
   }
   // Validation, merge patches and diffs walk the value recursively: refuse what would overflow them.
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw ApiError.single(400, 'INVALID_BODY', `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    throw ApiError.single(400, 'INVALID_BODY', `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   // Escapes make lone surrogates valid JSON; refused here, for every body, in keys and values.
   if (text.includes('\\u')) {
     const problems: ApiProblem[] = [];
@@ -110,14 +117,24 @@ const MAX_SURROGATE_PROBLEMS = 20;
 function findLoneSurrogates(value: unknown, path: string, problems: ApiProblem[]): void {
   if (problems.length >= MAX_SURROGATE_PROBLEMS) return;
   if (typeof value === 'string') {
-    if (hasLoneSurrogate(value)) problems.push({ code: 'VALIDATION_ERROR', message: `${path || 'the body'} ${LONE_SURROGATE_MESSAGE}`, field: path || null });
+    if (hasLoneSurrogate(value))
+      problems.push({
+        code: 'VALIDATION_ERROR',
+        message: `${path || 'the body'} ${LONE_SURROGATE_MESSAGE}`,
+        field: path || null,
+      });
   } else if (Array.isArray(value)) {
     value.forEach((item, index) => findLoneSurrogates(item, `${path}[${index}]`, problems));
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
       const at = path ? `${path}.${key}` : key;
       if (hasLoneSurrogate(key)) {
-        if (problems.length < MAX_SURROGATE_PROBLEMS) problems.push({ code: 'VALIDATION_ERROR', message: `the key ${JSON.stringify(at)} ${LONE_SURROGATE_MESSAGE}`, field: at });
+        if (problems.length < MAX_SURROGATE_PROBLEMS)
+          problems.push({
+            code: 'VALIDATION_ERROR',
+            message: `the key ${JSON.stringify(at)} ${LONE_SURROGATE_MESSAGE}`,
+            field: at,
+          });
       } else findLoneSurrogates(child, at, problems);
     }
   }

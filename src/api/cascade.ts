@@ -81,7 +81,10 @@ export async function cascadeSoftDelete(
         continue;
       }
       const rows = await store.softDeleteReferring(field.name, level.ids, actor, cascadeReason(level.entity), tx);
-      if (rows.length > 0) permit?.(entity, 'delete', { cause: `deleting ${root.entity.name} ${root.id} deletes ${entity.plural} with it (${field.name}, on_delete: cascade)` });
+      if (rows.length > 0)
+        permit?.(entity, 'delete', {
+          cause: `deleting ${root.entity.name} ${root.id} deletes ${entity.plural} with it (${field.name}, on_delete: cascade)`,
+        });
       const fresh = rows.filter((row) => !seen.has(keyOf(entity, row.id)));
       for (const row of fresh) {
         seen.add(keyOf(entity, row.id));
@@ -97,7 +100,10 @@ export async function cascadeSoftDelete(
     const { entity, store, field } = referrer;
     if (field.onDelete === 'set_null') {
       const cleared = await store.clearReferring(field, level.ids, deletedIds.get(entity.name) ?? [], tx);
-      if (cleared > 0) permit?.(entity, 'update', { cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)` });
+      if (cleared > 0)
+        permit?.(entity, 'update', {
+          cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)`,
+        });
       add(detached, entity.plural, cleared);
       continue;
     }
@@ -110,11 +116,19 @@ export async function cascadeSoftDelete(
         : `still has ${blocking.count} ${entity.plural} (${field.name}); delete or reassign them first`;
     // From the blocked record up to the root, through the records each was deleted with.
     const chain: string[] = [];
-    for (let at: { entity: EntityDef; id: string } | undefined = { entity: level.entity, id: blocking.parent }; at && keyOf(at.entity, at.id) !== rootKey; at = parentOf.get(keyOf(at.entity, at.id))) {
+    for (
+      let at: { entity: EntityDef; id: string } | undefined = { entity: level.entity, id: blocking.parent };
+      at && keyOf(at.entity, at.id) !== rootKey;
+      at = parentOf.get(keyOf(at.entity, at.id))
+    ) {
       chain.unshift(`${at.entity.name} ${at.id}`);
     }
     if (chain.length === 0) throw ApiError.single(409, 'CONFLICT', `${root.entity.name} ${root.id} ${still}`);
-    throw ApiError.single(409, 'CONFLICT', `${root.entity.name} ${root.id} cascades to ${chain.join(' → ')} (on_delete: cascade), which ${still}`);
+    throw ApiError.single(
+      409,
+      'CONFLICT',
+      `${root.entity.name} ${root.id} cascades to ${chain.join(' → ')} (on_delete: cascade), which ${still}`,
+    );
   }
   return { cascaded, detached };
 }
@@ -123,7 +137,13 @@ export async function cascadeSoftDelete(
  * After `root` was restored: restores the records its delete cascaded to (their deleted_reason
  * names it), then theirs, level by level. Counts by plural.
  */
-export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, actor: string | null, tx: CommonQueryMethods, permit?: WritePermit): Promise<Counts> {
+export async function cascadeRestore(
+  referrersOf: ReferrersOf,
+  root: { entity: EntityDef; id: string },
+  actor: string | null,
+  tx: CommonQueryMethods,
+  permit?: WritePermit,
+): Promise<Counts> {
   const restored: Counts = {};
   const seen = new Set<string>([keyOf(root.entity, root.id)]);
   const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
@@ -131,7 +151,10 @@ export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: E
     for (const { entity, store, field } of referrersOf(level.entity)) {
       if (field.onDelete !== 'cascade' || !store.supportsSoftDelete) continue;
       const ids = await store.restoreReferring(field.name, level.ids, actor, cascadeReason(level.entity), tx);
-      if (ids.length > 0) permit?.(entity, 'restore', { cause: `restoring ${root.entity.name} ${root.id} restores ${entity.plural} deleted with it (${field.name})` });
+      if (ids.length > 0)
+        permit?.(entity, 'restore', {
+          cause: `restoring ${root.entity.name} ${root.id} restores ${entity.plural} deleted with it (${field.name})`,
+        });
       const fresh = ids.filter((id) => !seen.has(keyOf(entity, id)));
       fresh.forEach((id) => seen.add(keyOf(entity, id)));
       add(restored, entity.plural, ids.length);
@@ -147,7 +170,13 @@ export async function cascadeRestore(referrersOf: ReferrersOf, root: { entity: E
  * `operation` on each entity whose rows go with it and update on each whose refs are cleared.
  * Restrict referrers are left to the database, which refuses the delete (409).
  */
-export async function permitHardDelete(referrersOf: ReferrersOf, root: { entity: EntityDef; id: string }, operation: Operation, permit: WritePermit, tx: CommonQueryMethods): Promise<void> {
+export async function permitHardDelete(
+  referrersOf: ReferrersOf,
+  root: { entity: EntityDef; id: string },
+  operation: Operation,
+  permit: WritePermit,
+  tx: CommonQueryMethods,
+): Promise<void> {
   const seen = new Set<string>([keyOf(root.entity, root.id)]);
   const pending: Level[] = [{ entity: root.entity, ids: [root.id] }];
   for (let level = pending.shift(); level; level = pending.shift()) {
@@ -156,10 +185,14 @@ export async function permitHardDelete(referrersOf: ReferrersOf, root: { entity:
       const ids = await store.anyReferringIds(field, level.ids, tx);
       if (ids.length === 0) continue;
       if (field.onDelete === 'set_null') {
-        permit(entity, 'update', { cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)` });
+        permit(entity, 'update', {
+          cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)`,
+        });
         continue;
       }
-      permit(entity, operation, { cause: `deleting ${root.entity.name} ${root.id} deletes ${entity.plural} with it (${field.name}, on_delete: cascade)` });
+      permit(entity, operation, {
+        cause: `deleting ${root.entity.name} ${root.id} deletes ${entity.plural} with it (${field.name}, on_delete: cascade)`,
+      });
       const fresh = ids.filter((id) => !seen.has(keyOf(entity, id)));
       fresh.forEach((id) => seen.add(keyOf(entity, id)));
       if (fresh.length > 0) pending.push({ entity, ids: fresh });

@@ -19,7 +19,10 @@ export async function drainServer(server: Server, timeoutMs: number, logger: Log
   });
   try {
     if ((await Promise.race([closed.then(() => 'drained' as const), deadline])) === 'timeout') {
-      logger.warn({ timeout_ms: timeoutMs }, 'shutdown: requests still in flight after SHUTDOWN_TIMEOUT_MS; closing their connections');
+      logger.warn(
+        { timeout_ms: timeoutMs },
+        'shutdown: requests still in flight after SHUTDOWN_TIMEOUT_MS; closing their connections',
+      );
       server.closeAllConnections();
       await closed;
     }

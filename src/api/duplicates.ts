@@ -33,7 +33,12 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
  * editing an unrelated field of a known duplicate does not warn again. Sets with a null value are
  * skipped: a missing hash is not a match.
  */
-export async function duplicateWarnings(store: RecordStore, record: StoredRecord, previous: StoredRecord | undefined, db: CommonQueryMethods): Promise<Warning[]> {
+export async function duplicateWarnings(
+  store: RecordStore,
+  record: StoredRecord,
+  previous: StoredRecord | undefined,
+  db: CommonQueryMethods,
+): Promise<Warning[]> {
   const { entity } = store;
   const warnings: Warning[] = [];
   for (const fields of entity.duplicateWarnings) {
@@ -42,11 +47,21 @@ export async function duplicateWarnings(store: RecordStore, record: StoredRecord
     const values = Object.fromEntries(fields.map((name) => [name, record[name] as ValueExpression]));
     const { ids, total } = await store.liveMatches(values, record.id, MAX_DUPLICATE_IDS, db);
     if (total === 0) continue;
-    const others = total === 1 ? `${entity.name} ${ids[0]}` : `${total} other ${entity.plural}: ${ids.slice(0, 3).join(', ')}${total > 3 ? ', …' : ''}`;
-    warnings.push({ code: 'POSSIBLE_DUPLICATE', message: `same ${joinNames(fields)} as ${others}`, fields, ids, total });
+    const others =
+      total === 1
+        ? `${entity.name} ${ids[0]}`
+        : `${total} other ${entity.plural}: ${ids.slice(0, 3).join(', ')}${total > 3 ? ', …' : ''}`;
+    warnings.push({
+      code: 'POSSIBLE_DUPLICATE',
+      message: `same ${joinNames(fields)} as ${others}`,
+      fields,
+      ids,
+      total,
+    });
   }
   return warnings;
 }
 
 /** `metadata.warnings`, present only when there is something to say. */
-export const warningsMetadata = (warnings: readonly Warning[]): Record<string, unknown> => (warnings.length > 0 ? { warnings } : {});
+export const warningsMetadata = (warnings: readonly Warning[]): Record<string, unknown> =>
+  warnings.length > 0 ? { warnings } : {};

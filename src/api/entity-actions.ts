@@ -88,7 +88,14 @@ export class EntityActions {
     throw new Error(`no actions for ${name}: useRules was not called`);
   };
 
-  constructor(entity: EntityDef, store: RecordStore, input: RecordInput, pool: DatabasePool, referrersOf: ReferrersOf, audit: AuditLog) {
+  constructor(
+    entity: EntityDef,
+    store: RecordStore,
+    input: RecordInput,
+    pool: DatabasePool,
+    referrersOf: ReferrersOf,
+    audit: AuditLog,
+  ) {
     this.entity = entity;
     this.audit = audit;
     this.store = store;
@@ -130,7 +137,8 @@ export class EntityActions {
     if (mediaValues(this.entity, body, fresh).length === 0) return body;
     const current = id === undefined ? null : await this.store.get(id);
     const unchanged = (uri: string, field: { path: readonly string[] }) =>
-      current !== null && field.path.reduce<unknown>((v, key) => (isPlainObject(v) ? v[key] : undefined), current) === uri;
+      current !== null &&
+      field.path.reduce<unknown>((v, key) => (isPlainObject(v) ? v[key] : undefined), current) === uri;
     return check.check(this.entity, body, (uri, field) => fresh(uri) || unchanged(uri, field));
   }
 
@@ -172,7 +180,14 @@ export class EntityActions {
       const warnings: Warning[] = [];
       await this.applyRules(values, undefined, tx, warnings, meta);
       const record = await this.store.create(values, tx);
-      await this.audit.record(tx, { entity: this.entity, id: record.id, operation: 'create', before: null, after: record, meta });
+      await this.audit.record(tx, {
+        entity: this.entity,
+        id: record.id,
+        operation: 'create',
+        before: null,
+        after: record,
+        meta,
+      });
       this.written(null, record);
       return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, undefined, tx))] };
     });
@@ -199,7 +214,11 @@ export class EntityActions {
   }
 
   /** The live record with these field values (the first in id order), or a new one from `values`. */
-  async findOrCreate(match: Readonly<Record<string, string | null>>, values: Record<string, unknown>, ctx: WriteContext): Promise<Written & { created: boolean }> {
+  async findOrCreate(
+    match: Readonly<Record<string, string | null>>,
+    values: Record<string, unknown>,
+    ctx: WriteContext,
+  ): Promise<Written & { created: boolean }> {
     this.permitLookUp(ctx);
     await this.lockMatches([match], ctx);
     const { ids } = await this.store.liveMatches(match, '', 1, ctx.tx);
@@ -212,7 +231,12 @@ export class EntityActions {
    * PUT of a view: the record with the values at these paths replaced (null removes), validated
    * and written like a PUT of the whole record.
    */
-  async replaceParts(id: string, parts: readonly { path: readonly string[]; value: unknown }[], db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+  async replaceParts(
+    id: string,
+    parts: readonly { path: readonly string[]; value: unknown }[],
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+  ): Promise<Written> {
     const partial: Record<string, unknown> = {};
     for (const { path, value } of parts) setPath(partial, path, value);
     await this.checkMedia(partial, meta, id);
@@ -245,16 +269,32 @@ export class EntityActions {
   }
 
   /** PUT replaces, PATCH merges; both validate the result and write it under a row lock. */
-  async update(id: string, given: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+  async update(
+    id: string,
+    given: unknown,
+    mode: 'replace' | 'patch',
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+  ): Promise<Written> {
     const body = await this.checkMedia(given, meta, this.checkId(id));
-    return this.rewrite(id, (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)), db, meta);
+    return this.rewrite(
+      id,
+      (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)),
+      db,
+      meta,
+    );
   }
 
   /**
    * An update: `valuesFor` computes the validated values from the locked current record, whose
    * version must meet `meta.ifMatch`; the audit row is written in the same transaction.
    */
-  private async rewrite(id: string, valuesFor: (current: StoredRecord) => Record<string, unknown>, db: DatabaseConnection | undefined, meta: WriteMeta): Promise<Written> {
+  private async rewrite(
+    id: string,
+    valuesFor: (current: StoredRecord) => Record<string, unknown>,
+    db: DatabaseConnection | undefined,
+    meta: WriteMeta,
+  ): Promise<Written> {
     this.checkId(id);
     meta.permit?.(this.entity, 'update');
     return transact(db ?? this.pool, async (outer) => {
@@ -271,7 +311,14 @@ export class EntityActions {
       };
       const record = await this.store.update(id, prepare, outer);
       if (!record) throw notFound(this.entity.name, id);
-      await this.audit.record(outer, { entity: this.entity, id, operation: 'update', before: previous ?? null, after: record, meta });
+      await this.audit.record(outer, {
+        entity: this.entity,
+        id,
+        operation: 'update',
+        before: previous ?? null,
+        after: record,
+        meta,
+      });
       this.written(previous ?? null, record);
       return { record, warnings: [...warnings, ...(await duplicateWarnings(this.store, record, previous, outer))] };
     });
@@ -281,7 +328,13 @@ export class EntityActions {
    * Writes server-owned fields (a script's active version), the record otherwise as it is: under
    * the row lock, meeting `meta.ifMatch`, audited as `operation` in the same transaction.
    */
-  async setServerOwned(id: string, values: Record<string, unknown>, operation: AuditOperation, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<StoredRecord> {
+  async setServerOwned(
+    id: string,
+    values: Record<string, unknown>,
+    operation: AuditOperation,
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+  ): Promise<StoredRecord> {
     meta.permit?.(this.entity, 'update');
     const serverOwned = new Set(this.entity.fields.filter((f) => f.readOnly).map((f) => f.name));
     return transact(db ?? this.pool, async (outer) => {
@@ -291,21 +344,41 @@ export class EntityActions {
         (current) => {
           checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
           previous = current;
-          return { ...Object.fromEntries(Object.entries(current).filter(([name]) => !serverOwned.has(name))), ...values };
+          return {
+            ...Object.fromEntries(Object.entries(current).filter(([name]) => !serverOwned.has(name))),
+            ...values,
+          };
         },
         outer,
       );
       if (!record) throw notFound(this.entity.name, id);
-      await this.audit.record(outer, { entity: this.entity, id, operation, before: previous ?? null, after: record, meta });
+      await this.audit.record(outer, {
+        entity: this.entity,
+        id,
+        operation,
+        before: previous ?? null,
+        after: record,
+        meta,
+      });
       return record;
     });
   }
 
-  private async applyRules(values: Record<string, unknown>, current: StoredRecord | undefined, tx: DatabaseConnection, warnings: Warning[], meta: WriteMeta): Promise<void> {
+  private async applyRules(
+    values: Record<string, unknown>,
+    current: StoredRecord | undefined,
+    tx: DatabaseConnection,
+    warnings: Warning[],
+    meta: WriteMeta,
+  ): Promise<void> {
     // Records the rules write are audited as the same actor and request, as their own changes
     // (this write's precondition and revert do not apply to them).
     // The caller's permissions hold for them as for this record.
-    const ruleMeta: WriteMeta = { actor: meta.actor, requestId: meta.requestId, ...(meta.permit ? { permit: meta.permit } : {}) };
+    const ruleMeta: WriteMeta = {
+      actor: meta.actor,
+      requestId: meta.requestId,
+      ...(meta.permit ? { permit: meta.permit } : {}),
+    };
     const ctx: WriteContext = { tx, actionsOf: this.actionsOf, warnings, meta: ruleMeta };
     for (const rule of [...this.rules, ...this.addedRules]) await rule(values, current, ctx);
     // The links the rules set (a library record, an outfit on file) read their records too.
@@ -323,14 +396,24 @@ export class EntityActions {
   }
 
   /** The record locked for a delete or restore, meeting `meta.ifMatch`; 404 when missing. */
-  private async lockFor(id: string, includeDeleted: boolean, meta: WriteMeta, tx: DatabaseConnection): Promise<StoredRecord> {
+  private async lockFor(
+    id: string,
+    includeDeleted: boolean,
+    meta: WriteMeta,
+    tx: DatabaseConnection,
+  ): Promise<StoredRecord> {
     const current = await this.store.lock(id, { includeDeleted }, tx);
     if (!current) throw notFound(this.entity.name, id);
     checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
     return current;
   }
 
-  async remove(id: string, options: DeleteOptions, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<DeleteResult> {
+  async remove(
+    id: string,
+    options: DeleteOptions,
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+  ): Promise<DeleteResult> {
     this.checkId(id);
     const operation = options.hard ? 'hard_delete' : 'delete';
     meta.permit?.(this.entity, operation);
@@ -338,25 +421,51 @@ export class EntityActions {
       return transact(db ?? this.pool, async (tx) => {
         const current = await this.lockFor(id, true, meta, tx);
         // The database deletes or clears the referring rows itself: the caller's rights on them first.
-        if (meta.permit) await permitHardDelete(this.referrersOf, { entity: this.entity, id }, operation, meta.permit, tx);
+        if (meta.permit)
+          await permitHardDelete(this.referrersOf, { entity: this.entity, id }, operation, meta.permit, tx);
         if (!(await this.store.hardDelete(id, tx))) throw notFound(this.entity.name, id);
-        await this.audit.record(tx, { entity: this.entity, id, operation: 'hard_delete', before: current, after: null, meta });
+        await this.audit.record(tx, {
+          entity: this.entity,
+          id,
+          operation: 'hard_delete',
+          before: current,
+          after: null,
+          meta,
+        });
         return { id, deleted: true as const, hard: true, deleted_at: new Date().toISOString() };
       });
     }
     if (options.reason !== null && this.reasonMax !== undefined && options.reason.length > this.reasonMax) {
       throw ApiError.single(400, 'INVALID_QUERY', `reason must be at most ${this.reasonMax} characters`, 'reason');
     }
-    const actor = options.actor === null || this.actorMax === undefined ? options.actor : options.actor.slice(0, this.actorMax);
+    const actor =
+      options.actor === null || this.actorMax === undefined ? options.actor : options.actor.slice(0, this.actorMax);
     // The record and what its referrers' on_delete asks for, at any depth, happen together or not at all.
     return transact(db ?? this.pool, async (tx) => {
       const current = await this.lockFor(id, false, meta, tx);
       const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
       if (!record) throw notFound(this.entity.name, id);
-      const { cascaded, detached } = await cascadeSoftDelete(this.referrersOf, { entity: this.entity, id }, actor, tx, meta.permit);
+      const { cascaded, detached } = await cascadeSoftDelete(
+        this.referrersOf,
+        { entity: this.entity, id },
+        actor,
+        tx,
+        meta.permit,
+      );
       // Cascades are recorded in this record's entry, counted by plural (details.cascaded, details.detached).
-      const details = { ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}), ...(Object.keys(detached).length > 0 ? { detached } : {}) };
-      await this.audit.record(tx, { entity: this.entity, id, operation: 'delete', before: current, after: record, meta, details });
+      const details = {
+        ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}),
+        ...(Object.keys(detached).length > 0 ? { detached } : {}),
+      };
+      await this.audit.record(tx, {
+        entity: this.entity,
+        id,
+        operation: 'delete',
+        before: current,
+        after: record,
+        meta,
+        details,
+      });
       return {
         id,
         deleted: true as const,
@@ -373,7 +482,12 @@ export class EntityActions {
    * (records deleted earlier for another reason stay deleted). 404 for an unknown record, 409 for
    * a live one; a unique set a live record now holds is a 409 too, and then nothing is restored.
    */
-  async restore(id: string, actor: string | null, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<RestoreResult> {
+  async restore(
+    id: string,
+    actor: string | null,
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+  ): Promise<RestoreResult> {
     this.checkId(id);
     meta.permit?.(this.entity, 'restore');
     return transact(db ?? this.pool, async (tx) => {
@@ -382,7 +496,15 @@ export class EntityActions {
       if (!record) throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);
       const restored = await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx, meta.permit);
       const details = Object.keys(restored).length > 0 ? { restored } : {};
-      await this.audit.record(tx, { entity: this.entity, id, operation: 'restore', before: current, after: record, meta, details });
+      await this.audit.record(tx, {
+        entity: this.entity,
+        id,
+        operation: 'restore',
+        before: current,
+        after: record,
+        meta,
+        details,
+      });
       return { record, restored };
     });
   }
@@ -394,11 +516,20 @@ export class EntityActions {
    * restored; a create or a restore is undone by a soft delete (a hard one where the entity has
    * no soft delete). A hard delete cannot be reverted (409): the row is gone.
    */
-  async revert(id: string, auditId: string, meta: WriteMeta): Promise<{ record: StoredRecord } | { deleted: DeleteResult }> {
+  async revert(
+    id: string,
+    auditId: string,
+    meta: WriteMeta,
+  ): Promise<{ record: StoredRecord } | { deleted: DeleteResult }> {
     this.checkId(id);
     const entry = await this.audit.get(auditId);
     if (!entry || entry.entity !== this.entity.name || entry.record_id !== id) {
-      throw ApiError.single(404, 'NOT_FOUND', `audit entry ${auditId} is not a change of ${this.entity.name} ${id}`, 'audit_id');
+      throw ApiError.single(
+        404,
+        'NOT_FOUND',
+        `audit entry ${auditId} is not a change of ${this.entity.name} ${id}`,
+        'audit_id',
+      );
     }
     const undo: WriteMeta = { ...meta, reverts: entry.id };
     const operation = entry.operation as string;
@@ -406,7 +537,15 @@ export class EntityActions {
       // The server-owned fields it changed (a script's active version) go back as they were.
       const before = (entry.before ?? {}) as Record<string, unknown>;
       const changed = new Set((entry.changes as { path: string }[]).map((c) => c.path.split('.')[0]!));
-      return { record: await this.setServerOwned(id, Object.fromEntries([...changed].map((name) => [name, before[name] ?? null])), 'revert', undefined, undo) };
+      return {
+        record: await this.setServerOwned(
+          id,
+          Object.fromEntries([...changed].map((name) => [name, before[name] ?? null])),
+          'revert',
+          undefined,
+          undo,
+        ),
+      };
     }
     if (operation === 'update' || operation === 'revert') {
       const before = entry.before as Record<string, unknown>;
@@ -414,8 +553,20 @@ export class EntityActions {
     }
     if (operation === 'delete') return { record: (await this.restore(id, meta.actor, undefined, undo)).record };
     if (operation === 'create' || operation === 'restore') {
-      return { deleted: await this.remove(id, { hard: false, reason: `revert of ${entry.id}`, actor: meta.actor }, undefined, undo) };
+      return {
+        deleted: await this.remove(
+          id,
+          { hard: false, reason: `revert of ${entry.id}`, actor: meta.actor },
+          undefined,
+          undo,
+        ),
+      };
     }
-    throw ApiError.single(409, 'CONFLICT', `audit entry ${auditId} is a ${operation}, which cannot be reverted`, 'audit_id');
+    throw ApiError.single(
+      409,
+      'CONFLICT',
+      `audit entry ${auditId} is a ${operation}, which cannot be reverted`,
+      'audit_id',
+    );
   }
 }

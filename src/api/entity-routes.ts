@@ -1,7 +1,15 @@
 // The generic REST surface: the same six handlers serve every entity in the registry.
 import { Hono, type Context } from 'hono';
 import type { Ajv2020 } from '../registry/ajv.ts';
-import { childRoutes, findField, sequenceRoutes, type EntityDef, type Model, type Operation, type ViewDef } from '../registry/model.ts';
+import {
+  childRoutes,
+  findField,
+  sequenceRoutes,
+  type EntityDef,
+  type Model,
+  type Operation,
+  type ViewDef,
+} from '../registry/model.ts';
 import { scopedTo, type ListQuery } from '../query/ast.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { coerceValue } from '../query/operators.ts';
@@ -40,7 +48,11 @@ import { mountMediaAccess } from './media-access-routes.ts';
 import { mountJobs, mountThumbnails } from './thumbnail-routes.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
-  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? ownValue(value as Record<string, unknown>, key) : undefined), record) ?? null;
+  path.reduce<unknown>(
+    (value, key) =>
+      typeof value === 'object' && value !== null ? ownValue(value as Record<string, unknown>, key) : undefined,
+    record,
+  ) ?? null;
 
 /** A view of a record: one field's value, or an object of several. */
 function viewValue(view: ViewDef, record: Record<string, unknown>): unknown {
@@ -52,15 +64,35 @@ function viewValue(view: ViewDef, record: Record<string, unknown>): unknown {
 function viewParts(view: ViewDef, body: unknown): { path: readonly string[]; value: unknown }[] {
   if (view.field) return [{ path: view.field, value: body }];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw ApiError.single(400, 'INVALID_BODY', `the request body must be a JSON object with: ${Object.keys(view.fields!).join(', ')}`);
+    throw ApiError.single(
+      400,
+      'INVALID_BODY',
+      `the request body must be a JSON object with: ${Object.keys(view.fields!).join(', ')}`,
+    );
   }
   const unknown = Object.keys(body).filter((key) => !Object.hasOwn(view.fields!, key));
-  if (unknown.length > 0) throw ApiError.single(422, 'VALIDATION_ERROR', `${unknown[0]} is not part of ${view.name}; it has: ${Object.keys(view.fields!).join(', ')}`, unknown[0]!);
-  return Object.entries(view.fields!).map(([key, path]) => ({ path, value: ownValue(body as Record<string, unknown>, key) ?? null }));
+  if (unknown.length > 0)
+    throw ApiError.single(
+      422,
+      'VALIDATION_ERROR',
+      `${unknown[0]} is not part of ${view.name}; it has: ${Object.keys(view.fields!).join(', ')}`,
+      unknown[0]!,
+    );
+  return Object.entries(view.fields!).map(([key, path]) => ({
+    path,
+    value: ownValue(body as Record<string, unknown>, key) ?? null,
+  }));
 }
 
 /** Every entity's routes under every API version; the stores and write rules are shared by all versions. */
-export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, classify: ErrorClassifier, domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS, media?: MediaServices): Hono {
+export function entityRoutes(
+  model: Model,
+  pool: DatabasePool,
+  ajv: Ajv2020,
+  classify: ErrorClassifier,
+  domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS,
+  media?: MediaServices,
+): Hono {
   const app = new Hono();
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   // Every entity's referrers, so a delete can follow cascades through other entities.
@@ -68,14 +100,26 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
     model.entities.map((entity) => [
       entity.name,
       model.entities.flatMap((other) =>
-        other.fields.filter((f) => ((f.type === 'ref' && f.storage === 'column') || f.type === 'refs') && f.to === entity.name).map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
+        other.fields
+          .filter((f) => ((f.type === 'ref' && f.storage === 'column') || f.type === 'refs') && f.to === entity.name)
+          .map((field) => ({ entity: other, store: stores.get(other.name)!, field })),
       ),
     ]),
   );
   const referrersOf: ReferrersOf = (entity) => referrers.get(entity.name) ?? [];
   const audit = new AuditLog(pool);
   const actionsOf = new Map(
-    model.entities.map((entity) => [entity.name, new EntityActions(entity, stores.get(entity.name)!, new RecordInput(entity, model, ajv), pool, referrersOf, audit)]),
+    model.entities.map((entity) => [
+      entity.name,
+      new EntityActions(
+        entity,
+        stores.get(entity.name)!,
+        new RecordInput(entity, model, ajv),
+        pool,
+        referrersOf,
+        audit,
+      ),
+    ]),
   );
   const rules = domainRules(domain);
   const lookup = (name: string) => actionsOf.get(name)!;
@@ -94,7 +138,12 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
         return [owner.name, new VersionedRecords(pair(owner), pair(child), pool)] as const;
       }),
   );
-  const shapesByVersion = new Map(model.apiVersions.map((version) => [version.name, new Map(model.entities.map((entity) => [entity.name, new ApiShape(entity, version)]))]));
+  const shapesByVersion = new Map(
+    model.apiVersions.map((version) => [
+      version.name,
+      new Map(model.entities.map((entity) => [entity.name, new ApiShape(entity, version)])),
+    ]),
+  );
   const mediaContext: MediaRouteContext = {
     model,
     pool,
@@ -107,7 +156,8 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
   for (const version of model.apiVersions) {
     app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
     // Searching an entity with versions searches their text (before the generic list's /search).
-    for (const records of versioned.values()) mountVersionSearch(app, model, `/api/${version.name}/${records.owner.route}/search`, records);
+    for (const records of versioned.values())
+      mountVersionSearch(app, model, `/api/${version.name}/${records.owner.route}/search`, records);
     const shapes = shapesByVersion.get(version.name)!;
     const shapeOf = (name: string) => shapes.get(name);
     mountAuditList(app, version.name, { model, audit, shapeOf });
@@ -119,7 +169,20 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
       mountRegister(app, mediaContext, entity, version.name);
       mountMediaAccess(app, mediaContext, entity, version.name);
       mountThumbnails(app, mediaContext, entity, version.name);
-      mountEntity(app, { model, entity, shape, store: stores.get(entity.name)!, actions: actionsOf.get(entity.name)!, actionsOf, pool, classify }, version.name);
+      mountEntity(
+        app,
+        {
+          model,
+          entity,
+          shape,
+          store: stores.get(entity.name)!,
+          actions: actionsOf.get(entity.name)!,
+          actionsOf,
+          pool,
+          classify,
+        },
+        version.name,
+      );
       for (const part of entity.parts) {
         const records = versioned.get(part.entity);
         if (!records) continue;
@@ -136,7 +199,14 @@ export function entityRoutes(model: Model, pool: DatabasePool, ajv: Ajv2020, cla
           notAllowed: (allowed) => notAllowed(model, allowed),
         });
       }
-      mountRecordAudit(app, { model, audit, shapeOf, item: `/api/${version.name}/${entity.route}/:id`, actions: actionsOf.get(entity.name)!, shape });
+      mountRecordAudit(app, {
+        model,
+        audit,
+        shapeOf,
+        item: `/api/${version.name}/${entity.route}/:id`,
+        actions: actionsOf.get(entity.name)!,
+        shape,
+      });
     }
   }
   return app;
@@ -155,7 +225,11 @@ interface EntityContext {
   readonly classify: ErrorClassifier;
 }
 
-function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsOf, pool, classify }: EntityContext, version: string): void {
+function mountEntity(
+  app: Hono,
+  { model, entity, shape, store, actions, actionsOf, pool, classify }: EntityContext,
+  version: string,
+): void {
   const base = `/api/${version}/${entity.route}`;
   const item = `${base}/:id`;
   if (!shape.isCurrent) for (const path of [base, `${base}/*`]) app.use(path, shape.errorPaths);
@@ -222,13 +296,23 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const parent = actionsOf.get(route.parent.name)!;
     app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
       const { id } = await parent.requireLive(c.req.param('id') ?? '');
-      const params = queryParams(c, route.scope.map((f) => f.name));
+      const params = queryParams(
+        c,
+        route.scope.map((f) => f.name),
+      );
       const scope: Record<string, unknown> = { [route.parentField]: id };
       for (const def of route.scope) {
         const raw = params.get(def.name);
-        if (raw === null) throw ApiError.single(400, 'INVALID_QUERY', `${def.name} is required: ${route.field.name} counts within ${route.field.sequence!.within.join(', ')}`, def.name);
+        if (raw === null)
+          throw ApiError.single(
+            400,
+            'INVALID_QUERY',
+            `${def.name} is required: ${route.field.name} counts within ${route.field.sequence!.within.join(', ')}`,
+            def.name,
+          );
         const value = coerceValue(def.type, raw, def);
-        if (typeof value === 'object') throw ApiError.single(400, 'INVALID_QUERY', `${def.name}: ${value.error}`, def.name);
+        if (typeof value === 'object')
+          throw ApiError.single(400, 'INVALID_QUERY', `${def.name}: ${value.error}`, def.name);
         scope[def.name] = value;
       }
       return send(c, { ...scope, [`next_${route.field.name}`]: await store.nextNumber(route.field, scope) });
@@ -249,11 +333,21 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
       isPlainObject(op) && op.op !== 'delete' && op.data !== undefined ? { ...op, data: shape.bodyIn(op.data) } : op,
     );
     const permit = (operation: Operation) => authorize(c, entity, operation);
-    const outcome = await runBatch(operations, { atomic, actions, permit, actor: actorOf(c), meta: writeMeta(c, false), pool, classify });
+    const outcome = await runBatch(operations, {
+      atomic,
+      actions,
+      permit,
+      actor: actorOf(c),
+      meta: writeMeta(c, false),
+      pool,
+      classify,
+    });
     if (!outcome.applied) return sendErrors(c, model, outcome.failure.status, outcome.failure.problems);
     const failed = outcome.results.filter((r) => r.status >= 400).length;
     const out = outFor(c);
-    const results = outcome.results.map((r) => (r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r));
+    const results = outcome.results.map((r) =>
+      r.data !== undefined && r.op !== 'delete' ? { ...r, data: out(r.data) } : r,
+    );
     return send(c, results, { extra: { atomic, succeeded: outcome.results.length - failed, failed } });
   });
   app.all(`${base}/batch`, methodNotAllowed('POST'));
@@ -281,7 +375,12 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     const params = queryParams(c, store.supportsSoftDelete ? ['hard', 'reason'] : []);
     const hard = booleanParam(params, 'hard');
     if (hard) authorize(c, entity, 'hard_delete');
-    const result = await actions.remove(id, { hard, reason: params.get('reason'), actor: actorOf(c) }, undefined, writeMeta(c));
+    const result = await actions.remove(
+      id,
+      { hard, reason: params.get('reason'), actor: actorOf(c) },
+      undefined,
+      writeMeta(c),
+    );
     return send(c, result);
   });
 
@@ -305,7 +404,12 @@ function mountEntity(app: Hono, { model, entity, shape, store, actions, actionsO
     app.put(path, allow(entity, 'update'), async (c) => {
       const id = idOf(c);
       queryParams(c, []);
-      const { record, warnings } = await actions.replaceParts(id, viewParts(view, await readJsonBody(c)), undefined, writeMeta(c));
+      const { record, warnings } = await actions.replaceParts(
+        id,
+        viewParts(view, await readJsonBody(c)),
+        undefined,
+        writeMeta(c),
+      );
       tag(c, record);
       return send(c, viewValue(view, record), { extra: warningsMetadata(warnings) });
     });
@@ -323,14 +427,26 @@ function mountVersionSearch(app: Hono, model: Model, path: string, records: Vers
   app.get(path, allowEach([records.owner, 'read'], [records.version, 'read']), async (c) => {
     const params = queryParams(c, ['q', '_limit']);
     const q = params.get('q')?.trim();
-    if (!q) throw ApiError.single(400, 'INVALID_QUERY', `q is required: the words to find in ${records.version.plural}' ${records.def.text}`, 'q');
+    if (!q)
+      throw ApiError.single(
+        400,
+        'INVALID_QUERY',
+        `q is required: the words to find in ${records.version.plural}' ${records.def.text}`,
+        'q',
+      );
     const limit = params.has('_limit') ? Number(params.get('_limit')) : 20;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.single(400, 'INVALID_QUERY', '_limit must be an integer from 1 to 100', '_limit');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw ApiError.single(400, 'INVALID_QUERY', '_limit must be an integer from 1 to 100', '_limit');
     const hits = await records.search(q, limit);
     return sendData(
       c,
       model,
-      hits.map((hit) => ({ [records.owner.name]: hit.owner, version: hit.version, active: hit.active, snippet: hit.snippet })),
+      hits.map((hit) => ({
+        [records.owner.name]: hit.owner,
+        version: hit.version,
+        active: hit.active,
+        snippet: hit.snippet,
+      })),
       { entity: records.owner, extra: { limit } },
     );
   });

@@ -14,7 +14,12 @@ export interface Metadata {
   readonly [extra: string]: unknown;
 }
 
-export function metadata(model: Model, entity?: EntityDef, extra: Record<string, unknown> = {}, schemaVersion = entity?.schemaVersion): Metadata {
+export function metadata(
+  model: Model,
+  entity?: EntityDef,
+  extra: Record<string, unknown> = {},
+  schemaVersion = entity?.schemaVersion,
+): Metadata {
   return {
     ...(schemaVersion !== undefined ? { schema_version: schemaVersion } : {}),
     registry_version: model.registryVersion,
@@ -32,7 +37,10 @@ export interface SendOptions {
 }
 
 export function sendData(c: Context, model: Model, data: unknown, options: SendOptions = {}) {
-  return c.json({ data, metadata: metadata(model, options.entity, options.extra, options.schemaVersion), errors: [] }, options.status ?? 200);
+  return c.json(
+    { data, metadata: metadata(model, options.entity, options.extra, options.schemaVersion), errors: [] },
+    options.status ?? 200,
+  );
 }
 
 /** The error envelope; past MAX_ERRORS_LISTED problems, metadata.error_count says how many there were. */
@@ -45,7 +53,9 @@ export function sendErrors(c: Context, model: Model, status: ContentfulStatusCod
 /** A route's other methods: 405 with an `Allow` header. */
 export const methodNotAllowed = (model: Model, allowed: string) => (c: Context) => {
   c.header('Allow', allowed);
-  return sendErrors(c, model, 405, [{ code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null }]);
+  return sendErrors(c, model, 405, [
+    { code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null },
+  ]);
 };
 
 /** A list page's metadata: limit, offset (offset paging), total and whether it is an estimate, next_cursor. */

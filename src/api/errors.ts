@@ -35,5 +35,12 @@ export const MAX_ERRORS_LISTED = 100;
 export function listedProblems(problems: readonly ApiProblem[], max = MAX_ERRORS_LISTED): readonly ApiProblem[] {
   if (problems.length <= max) return problems;
   const more = problems.length - max;
-  return [...problems.slice(0, max), { code: 'TOO_MANY_ERRORS', message: `and ${more} more problem${more === 1 ? '' : 's'} not listed (${problems.length} in all)`, field: null }];
+  return [
+    ...problems.slice(0, max),
+    {
+      code: 'TOO_MANY_ERRORS',
+      message: `and ${more} more problem${more === 1 ? '' : 's'} not listed (${problems.length} in all)`,
+      field: null,
+    },
+  ];
 }

@@ -21,7 +21,11 @@ const NOT_FOR_EXPORT = ['_limit', '_offset', '_cursor', '_count'];
 const CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson' };
 
 /** The list query of an export: the list language minus paging, in id order unless sorted. */
-export function parseExportQuery(entity: EntityDef, search: string, entities?: readonly EntityDef[]): { format: ExportFormat; query: ListQuery } {
+export function parseExportQuery(
+  entity: EntityDef,
+  search: string,
+  entities?: readonly EntityDef[],
+): { format: ExportFormat; query: ListQuery } {
   const params = new URLSearchParams(search);
   const format = params.get('format') ?? 'ndjson';
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
@@ -30,22 +34,46 @@ export function parseExportQuery(entity: EntityDef, search: string, entities?: r
   params.delete('format');
   const paging = NOT_FOR_EXPORT.filter((name) => params.has(name));
   if (paging.length > 0) {
-    throw ApiError.single(400, 'INVALID_QUERY', `an export streams every match; ${paging.join(', ')} do not apply here`, paging[0]!);
+    throw ApiError.single(
+      400,
+      'INVALID_QUERY',
+      `an export streams every match; ${paging.join(', ')} do not apply here`,
+      paging[0]!,
+    );
   }
   const parsed = parseListQuery(entity, params.toString(), entities);
   // Ranking only orders the best matches; an export wants all of them, so it keeps id order.
   const sort = parsed.sort.some((k) => k.target === 'rank') ? [] : parsed.sort;
-  return { format: format as ExportFormat, query: { ...parsed, sort, limit: EXPORT_PAGE_SIZE, offset: 0, count: 'none' } };
+  return {
+    format: format as ExportFormat,
+    query: { ...parsed, sort, limit: EXPORT_PAGE_SIZE, offset: 0, count: 'none' },
+  };
 }
 
 /** `hidden`: top-level fields the caller may not see (counts of records they may not read), left out. */
-export function streamExport(c: Context, entity: EntityDef, store: RecordStore, format: ExportFormat, query: ListQuery, shape: ApiShape, hidden: readonly string[] = []): Response {
+export function streamExport(
+  c: Context,
+  entity: EntityDef,
+  store: RecordStore,
+  format: ExportFormat,
+  query: ListQuery,
+  shape: ApiShape,
+  hidden: readonly string[] = [],
+): Response {
   c.header('Content-Type', CONTENT_TYPES[format]);
   c.header('Content-Disposition', `attachment; filename="${entity.plural}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
-  const columns = query.fields ? ['id', ...query.fields.map((f) => shape.pathOut(f.path).split('.')[0]!)].filter((n, i, all) => all.indexOf(n) === i) : null;
+  const columns = query.fields
+    ? ['id', ...query.fields.map((f) => shape.pathOut(f.path).split('.')[0]!)].filter(
+        (n, i, all) => all.indexOf(n) === i,
+      )
+    : null;
   return stream(c, async (out) => {
     let page = await store.list(query);
-    const header = columns ?? ['id', ...shape.topLevelNames().filter((name) => !hidden.includes(name)), 'schema_version'];
+    const header = columns ?? [
+      'id',
+      ...shape.topLevelNames().filter((name) => !hidden.includes(name)),
+      'schema_version',
+    ];
     if (format === 'csv') await out.write(stringify([header]));
     for (;;) {
       page = { ...page, records: page.records.map((record) => withoutFields(shape.recordOut(record), hidden)) };

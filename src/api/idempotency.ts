@@ -37,7 +37,8 @@ export interface IdempotencyOptions {
   readonly leaseSeconds?: number;
 }
 
-const malformed = (message: string) => ApiError.single(400, 'INVALID_IDEMPOTENCY_KEY', `${IDEMPOTENCY_HEADER} ${message}`, IDEMPOTENCY_HEADER);
+const malformed = (message: string) =>
+  ApiError.single(400, 'INVALID_IDEMPOTENCY_KEY', `${IDEMPOTENCY_HEADER} ${message}`, IDEMPOTENCY_HEADER);
 
 /**
  * The key in a header value: the draft's structured-field string (`"8e03978e-…"`, with `\"` and
@@ -76,7 +77,9 @@ function scopeOf(c: Context): string {
   const principal = c.get('principal');
   const kind = principal?.anonymous === false ? 'user' : 'anonymous';
   const scope = `${kind}:${principal?.subject ?? ''}`;
-  return scope.length <= MAX_SCOPE_LENGTH ? scope : `${kind}:sha256:${createHash('sha256').update(scope).digest('hex')}`;
+  return scope.length <= MAX_SCOPE_LENGTH
+    ? scope
+    : `${kind}:sha256:${createHash('sha256').update(scope).digest('hex')}`;
 }
 
 /** The headers that change what a POST means (a part's POST takes If-Match). */
@@ -92,12 +95,25 @@ function fingerprint(c: Context, method: string, path: string, body: Uint8Array)
 function answerHolder(c: Context, request: KeyedRequest, holder: KeyHolder): Response {
   if (holder.fingerprint !== request.fingerprint) {
     const first = `${holder.method} ${holder.path}`;
-    const what = first === `${request.method} ${request.path}` ? `${first} with another body or If-Match or Content-Type` : `${first}, not ${request.method} ${request.path}`;
-    throw ApiError.single(422, 'IDEMPOTENCY_KEY_REUSED', `this ${IDEMPOTENCY_HEADER} was first sent with ${what}; a key stands for one request, so send a new key for a new request`, IDEMPOTENCY_HEADER);
+    const what =
+      first === `${request.method} ${request.path}`
+        ? `${first} with another body or If-Match or Content-Type`
+        : `${first}, not ${request.method} ${request.path}`;
+    throw ApiError.single(
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+      `this ${IDEMPOTENCY_HEADER} was first sent with ${what}; a key stands for one request, so send a new key for a new request`,
+      IDEMPOTENCY_HEADER,
+    );
   }
   if (!holder.answer) {
     c.header('Retry-After', '1');
-    throw ApiError.single(409, 'IDEMPOTENCY_KEY_IN_USE', `a request with this ${IDEMPOTENCY_HEADER} is still running; try again when it has answered`, IDEMPOTENCY_HEADER);
+    throw ApiError.single(
+      409,
+      'IDEMPOTENCY_KEY_IN_USE',
+      `a request with this ${IDEMPOTENCY_HEADER} is still running; try again when it has answered`,
+      IDEMPOTENCY_HEADER,
+    );
   }
   const { status, headers, body } = holder.answer;
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
@@ -116,9 +132,12 @@ function answerOf(response: Response, body: string): StoredAnswer {
 
 /** Runs the request that claimed the key, renewing the claim meanwhile, and stores or releases it. */
 async function runClaimed(c: Context, next: Next, keys: IdempotencyKeys, claim: string, logger: Logger): Promise<void> {
-  const renewal = setInterval(() => {
-    keys.renew(claim).catch((error: unknown) => logger.warn({ err: error }, 'idempotency key claim not renewed'));
-  }, (keys.leaseSeconds * 1000) / 3);
+  const renewal = setInterval(
+    () => {
+      keys.renew(claim).catch((error: unknown) => logger.warn({ err: error }, 'idempotency key claim not renewed'));
+    },
+    (keys.leaseSeconds * 1000) / 3,
+  );
   renewal.unref();
   let kept = false;
   try {
@@ -137,12 +156,21 @@ async function runClaimed(c: Context, next: Next, keys: IdempotencyKeys, claim: 
     }
   } finally {
     clearInterval(renewal);
-    if (!kept) await keys.release(claim).catch((error: unknown) => logger.warn({ err: error }, 'idempotency key not released; it lapses after its lease'));
+    if (!kept)
+      await keys
+        .release(claim)
+        .catch((error: unknown) =>
+          logger.warn({ err: error }, 'idempotency key not released; it lapses after its lease'),
+        );
   }
 }
 
 /** The middleware for /api/*: POSTs with an Idempotency-Key header run at most once per key and caller. */
-export function idempotentPosts(pool: DatabasePool, logger: Logger, options: IdempotencyOptions = {}): MiddlewareHandler {
+export function idempotentPosts(
+  pool: DatabasePool,
+  logger: Logger,
+  options: IdempotencyOptions = {},
+): MiddlewareHandler {
   const keys = new IdempotencyKeys(pool, {
     ttlSeconds: options.ttlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
     leaseSeconds: options.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
@@ -154,7 +182,13 @@ export function idempotentPosts(pool: DatabasePool, logger: Logger, options: Ide
     const body = await readBody(c);
     const url = new URL(c.req.url);
     const path = `${url.pathname}${url.search}`;
-    const request: KeyedRequest = { scope: scopeOf(c), key, method: 'POST', path, fingerprint: fingerprint(c, 'POST', path, body) };
+    const request: KeyedRequest = {
+      scope: scopeOf(c),
+      key,
+      method: 'POST',
+      path,
+      fingerprint: fingerprint(c, 'POST', path, body),
+    };
     const result = await keys.claim(request);
     if (!result.claimed) return answerHolder(c, request, result.holder);
     await runClaimed(c, next, keys, result.claim, logger);

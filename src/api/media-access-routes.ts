@@ -20,9 +20,16 @@ async function redirectTo(c: Context, media: MediaServices, uri: string, what: s
   const { storage } = media;
   const object = managedObject(uri, [storage.bucket, storage.thumbnailBucket]);
   if (!object) {
-    throw ApiError.single(409, 'NOT_MANAGED', `${what} is ${uri}, which is not in a bucket this service manages (${storage.bucket}, ${storage.thumbnailBucket}); read it from where it is`);
+    throw ApiError.single(
+      409,
+      'NOT_MANAGED',
+      `${what} is ${uri}, which is not in a bucket this service manages (${storage.bucket}, ${storage.thumbnailBucket}); read it from where it is`,
+    );
   }
-  const url = await storage.presignGet(object.bucket, object.key, { filename: object.filename, expiresIn: Math.min(storage.presignExpiresSeconds, MAX_READ_URL_SECONDS) });
+  const url = await storage.presignGet(object.bucket, object.key, {
+    filename: object.filename,
+    expiresIn: Math.min(storage.presignExpiresSeconds, MAX_READ_URL_SECONDS),
+  });
   c.header('Cache-Control', 'no-store');
   return c.redirect(url, 302);
 }
@@ -39,11 +46,18 @@ export function mountMediaAccess(app: Hono, ctx: MediaRouteContext, entity: Enti
       queryParams(c, []);
       const asked = c.req.param('field') ?? '';
       const field = fieldNamed(fields, shape().isCurrent ? asked : shape().pathIn(asked, 'field'));
-      if (!field) throw ApiError.single(404, 'NOT_FOUND', `${asked} is not a file field of ${entity.name}; its file fields are: ${fields.map((f) => f.name).join(', ')}`, 'field');
+      if (!field)
+        throw ApiError.single(
+          404,
+          'NOT_FOUND',
+          `${asked} is not a file field of ${entity.name}; its file fields are: ${fields.map((f) => f.name).join(', ')}`,
+          'field',
+        );
       const media = requireMedia(ctx);
       const record = await actions.requireLive(c.req.param('id') ?? '');
       const value = valueAtPath(record, field.path);
-      if (typeof value !== 'string' || value === '') throw ApiError.single(404, 'NO_MEDIA', `${entity.name} ${record.id} has no ${field.name}`, field.name);
+      if (typeof value !== 'string' || value === '')
+        throw ApiError.single(404, 'NO_MEDIA', `${entity.name} ${record.id} has no ${field.name}`, field.name);
       return redirectTo(c, media, value, `${field.name} of ${entity.name} ${record.id}`);
     });
     app.all(path, methodNotAllowed(ctx.model, 'GET'));
@@ -56,12 +70,22 @@ export function mountMediaAccess(app: Hono, ctx: MediaRouteContext, entity: Enti
       queryParams(c, []);
       const asked = c.req.param('size') ?? '';
       const size = THUMBNAIL_SIZES.find((s) => s.label === asked);
-      if (!size) throw ApiError.single(404, 'NOT_FOUND', `no thumbnail size ${asked}; the sizes are ${THUMBNAIL_SIZES.map((s) => s.label).join(', ')}`, 'size');
+      if (!size)
+        throw ApiError.single(
+          404,
+          'NOT_FOUND',
+          `no thumbnail size ${asked}; the sizes are ${THUMBNAIL_SIZES.map((s) => s.label).join(', ')}`,
+          'size',
+        );
       const media = requireMedia(ctx);
       const record = await actions.requireLive(c.req.param('id') ?? '');
       const found = thumbnailUri(ownValue(record, thumbnails.status), size);
       if ('state' in found) {
-        throw ApiError.single(404, 'THUMBNAIL_NOT_READY', `${entity.name} ${record.id} has no ${size.label} thumbnail yet (${thumbnails.status}.state: ${found.state}); POST /api/${version}/${entity.route}/${record.id}/thumbnails makes them`);
+        throw ApiError.single(
+          404,
+          'THUMBNAIL_NOT_READY',
+          `${entity.name} ${record.id} has no ${size.label} thumbnail yet (${thumbnails.status}.state: ${found.state}); POST /api/${version}/${entity.route}/${record.id}/thumbnails makes them`,
+        );
       }
       return redirectTo(c, media, found.uri, `the ${size.label} thumbnail of ${entity.name} ${record.id}`);
     });

@@ -29,6 +29,17 @@ export function requireMedia(ctx: MediaRouteContext): MediaServices {
 }
 
 /** The envelope for an entity's data, in the shape of the given API version. */
-export function sendRecord(ctx: MediaRouteContext, c: Context, version: string, entity: EntityDef, data: unknown, options: Omit<SendOptions, 'entity' | 'schemaVersion'> = {}): Response {
-  return sendData(c, ctx.model, data, { ...options, entity, schemaVersion: ctx.shapeOf(version, entity.name).schemaVersion });
+export function sendRecord(
+  ctx: MediaRouteContext,
+  c: Context,
+  version: string,
+  entity: EntityDef,
+  data: unknown,
+  options: Omit<SendOptions, 'entity' | 'schemaVersion'> = {},
+): Response {
+  return sendData(c, ctx.model, data, {
+    ...options,
+    entity,
+    schemaVersion: ctx.shapeOf(version, entity.name).schemaVersion,
+  });
 }

@@ -20,7 +20,14 @@ export interface OpsOptions {
   readonly isDraining?: () => boolean;
 }
 
-export function opsRoutes({ model, pool, logger, metrics, migrations = [], isDraining = () => false }: OpsOptions): Hono {
+export function opsRoutes({
+  model,
+  pool,
+  logger,
+  metrics,
+  migrations = [],
+  isDraining = () => false,
+}: OpsOptions): Hono {
   const app = new Hono();
   const registry_version = model.registryVersion;
 
@@ -39,7 +46,16 @@ export function opsRoutes({ model, pool, logger, metrics, migrations = [], isDra
     if (isDraining()) return c.json({ status: 'draining', registry_version }, 503);
     const pending = migrations.filter((v) => !applied.includes(v));
     if (pending.length > 0) {
-      return c.json({ status: 'unavailable', database: 'ok', migrations: 'pending', pending: pending.map((v) => String(v).padStart(4, '0')), registry_version }, 503);
+      return c.json(
+        {
+          status: 'unavailable',
+          database: 'ok',
+          migrations: 'pending',
+          pending: pending.map((v) => String(v).padStart(4, '0')),
+          registry_version,
+        },
+        503,
+      );
     }
     return c.json({ status: 'ok', database: 'ok', migrations: 'applied', registry_version });
   });

@@ -14,7 +14,12 @@ export const refuseMalformedQuery: MiddlewareHandler = async (c, next) => {
     try {
       decodeURIComponent(url.slice(start + 1).replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
     } catch {
-      throw ApiError.single(400, 'INVALID_QUERY', 'the query string is not valid UTF-8 once percent-decoded (e.g. %FF, or %ED%A0%80 for a lone surrogate)', 'query');
+      throw ApiError.single(
+        400,
+        'INVALID_QUERY',
+        'the query string is not valid UTF-8 once percent-decoded (e.g. %FF, or %ED%A0%80 for a lone surrogate)',
+        'query',
+      );
     }
   }
   await next();
@@ -25,7 +30,12 @@ export function queryParams(c: Context, allowed: readonly string[]): URLSearchPa
   const params = new URL(c.req.url).searchParams;
   for (const key of params.keys()) {
     if (!allowed.includes(key)) {
-      throw ApiError.single(400, 'INVALID_QUERY', `unknown query parameter "${key}"${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`, key);
+      throw ApiError.single(
+        400,
+        'INVALID_QUERY',
+        `unknown query parameter "${key}"${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`,
+        key,
+      );
     }
   }
   return params;

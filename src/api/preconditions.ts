@@ -10,7 +10,10 @@ export const etagOf = (version: string): string => `"${version}"`;
  */
 export function checkIfMatch(ifMatch: string | null | undefined, version: string | undefined, what: string): void {
   if (ifMatch === null || ifMatch === undefined) return;
-  const tags = ifMatch.split(',').map((tag) => tag.trim()).filter((tag) => tag !== '');
+  const tags = ifMatch
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag !== '');
   if (tags.includes('*')) return;
   if (version !== undefined && tags.includes(etagOf(version))) return;
   throw ApiError.single(

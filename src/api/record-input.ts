@@ -45,7 +45,8 @@ export class RecordInput {
   forReplace(body: unknown, current: Json): Json {
     const values = this.writable(body);
     for (const field of this.entity.fields) {
-      if (field.deprecated && values[field.name] === undefined && current[field.name] !== null) values[field.name] = current[field.name];
+      if (field.deprecated && values[field.name] === undefined && current[field.name] !== null)
+        values[field.name] = current[field.name];
     }
     return this.check(values, current);
   }
@@ -88,8 +89,14 @@ export class RecordInput {
       if (typeof from !== 'string' || typeof to !== 'string' || from === to) continue;
       const allowed = ownValue(field.transitions, from) ?? [];
       if (!allowed.includes(to)) {
-        const choices = allowed.length > 0 ? `from "${from}" it can change to: ${allowed.join(', ')}` : `"${from}" is final`;
-        throw ApiError.single(409, 'INVALID_TRANSITION', `${field.name} cannot change from "${from}" to "${to}"; ${choices}`, field.name);
+        const choices =
+          allowed.length > 0 ? `from "${from}" it can change to: ${allowed.join(', ')}` : `"${from}" is final`;
+        throw ApiError.single(
+          409,
+          'INVALID_TRANSITION',
+          `${field.name} cannot change from "${from}" to "${to}"; ${choices}`,
+          field.name,
+        );
       }
     }
   }
@@ -103,8 +110,16 @@ function orderProblems(entity: EntityDef, values: Json): ApiProblem[] {
     const value = values[field.name];
     const floor = field.atLeast === undefined ? undefined : values[field.atLeast];
     if (value === null || value === undefined || floor === null || floor === undefined) continue;
-    const less = field.type === 'datetime' ? Date.parse(value as string) < Date.parse(floor as string) : (value as string | number) < (floor as string | number);
-    if (less) problems.push({ code: 'VALIDATION_ERROR', message: `${field.name} must not be before ${field.atLeast} (${String(floor)})`, field: field.name });
+    const less =
+      field.type === 'datetime'
+        ? Date.parse(value as string) < Date.parse(floor as string)
+        : (value as string | number) < (floor as string | number);
+    if (less)
+      problems.push({
+        code: 'VALIDATION_ERROR',
+        message: `${field.name} must not be before ${field.atLeast} (${String(floor)})`,
+        field: field.name,
+      });
   }
   return problems;
 }
@@ -120,22 +135,34 @@ function canonicalizeAliases(fields: readonly FieldDef[], values: Json): void {
 function canonicalValue(field: FieldDef, value: unknown): unknown {
   if (field.type === 'enum' && typeof value === 'string') return ownValue(field.aliases, value) ?? value;
   if (field.type === 'object' && isPlainObject(value) && field.fields) canonicalizeAliases(field.fields, value);
-  if (field.type === 'array' && Array.isArray(value) && field.items) return value.map((v) => canonicalValue(field.items!, v));
+  if (field.type === 'array' && Array.isArray(value) && field.items)
+    return value.map((v) => canonicalValue(field.items!, v));
   return value;
 }
 
-function checkDeprecated(field: FieldDef, value: unknown, current: unknown, path: string, problems: ApiProblem[]): void {
+function checkDeprecated(
+  field: FieldDef,
+  value: unknown,
+  current: unknown,
+  path: string,
+  problems: ApiProblem[],
+): void {
   const normalized = (v: unknown) => (v === undefined ? null : v);
   if (field.deprecated) {
     if (!isDeepStrictEqual(normalized(value), normalized(current))) {
-      problems.push({ code: 'FIELD_DEPRECATED', message: `${path} is deprecated: it can be read but no longer written`, field: path });
+      problems.push({
+        code: 'FIELD_DEPRECATED',
+        message: `${path} is deprecated: it can be read but no longer written`,
+        field: path,
+      });
     }
     return;
   }
   if (field.type === 'object' && field.fields && (isPlainObject(value) || isPlainObject(current))) {
     const v = isPlainObject(value) ? value : {};
     const c = isPlainObject(current) ? current : {};
-    for (const child of field.fields) checkDeprecated(child, v[child.name], c[child.name], `${path}.${child.name}`, problems);
+    for (const child of field.fields)
+      checkDeprecated(child, v[child.name], c[child.name], `${path}.${child.name}`, problems);
   }
 }
 
@@ -143,7 +170,11 @@ function checkDeprecated(field: FieldDef, value: unknown, current: unknown, path
 function findNulCharacters(value: unknown, path: string, problems: ApiProblem[]): void {
   if (typeof value === 'string') {
     if (value.includes('\u0000') && !problems.some((p) => p.field === path)) {
-      problems.push({ code: 'VALIDATION_ERROR', message: `${path} must not contain the NUL character (\\u0000)`, field: path });
+      problems.push({
+        code: 'VALIDATION_ERROR',
+        message: `${path} must not contain the NUL character (\\u0000)`,
+        field: path,
+      });
     }
   } else if (Array.isArray(value)) {
     value.forEach((item, index) => findNulCharacters(item, `${path}[${index}]`, problems));
@@ -170,7 +201,11 @@ const ARTICLE: Record<string, string> = {
 function describe(error: ErrorObject, entity: EntityDef): ApiProblem {
   const params = error.params as Record<string, unknown>;
   const field = dottedPath(error.instancePath);
-  const problem = (at: string, text: string): ApiProblem => ({ code: 'VALIDATION_ERROR', message: `${at} ${text}`, field: at });
+  const problem = (at: string, text: string): ApiProblem => ({
+    code: 'VALIDATION_ERROR',
+    message: `${at} ${text}`,
+    field: at,
+  });
   switch (error.keyword) {
     case 'required':
       return problem(dottedPath(error.instancePath, String(params.missingProperty)), 'is required');
@@ -179,12 +214,20 @@ function describe(error: ErrorObject, entity: EntityDef): ApiProblem {
       return { code: 'VALIDATION_ERROR', message: `${at} is not a field of ${field || 'this record'}`, field: at };
     }
     case 'type': {
-      const wanted = String(params.type).split(',').filter((t) => t !== 'null');
+      const wanted = String(params.type)
+        .split(',')
+        .filter((t) => t !== 'null');
       return problem(field, `must be ${wanted.map((t) => ARTICLE[t] ?? t).join(' or ')}`);
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).filter((v) => v !== null);
-      const def = resolvePath(entity, error.instancePath.split('/').slice(1).filter((s) => !/^\d+$/.test(s)));
+      const def = resolvePath(
+        entity,
+        error.instancePath
+          .split('/')
+          .slice(1)
+          .filter((s) => !/^\d+$/.test(s)),
+      );
       const other = def?.otherPattern ? `, or text matching ${def.otherPattern}` : '';
       return problem(field, `must be one of: ${allowed.join(', ')}${other}`);
     }

@@ -9,7 +9,14 @@ import { stream } from 'hono/streaming';
 import { remainingMs } from '../db/request-scope.ts';
 import type { EntityDef } from '../registry/model.ts';
 import { mediaFields } from '../media/media-fields.ts';
-import { checkDefaults, parseRegisterBody, Registration, RegistrationStopped, type KeyOutcome, type RegisterDeps } from '../media/register.ts';
+import {
+  checkDefaults,
+  parseRegisterBody,
+  Registration,
+  RegistrationStopped,
+  type KeyOutcome,
+  type RegisterDeps,
+} from '../media/register.ts';
 import { writeMeta } from './audit-routes.ts';
 import { allowEach } from './authorization.ts';
 import { readJsonBody } from './body.ts';
@@ -27,7 +34,15 @@ export function mountRegister(app: Hono, ctx: MediaRouteContext, entity: EntityD
   const path = `/api/${version}/${entity.route}/register`;
   if (mediaFields(entity).length === 0) {
     // Not a route of this entity (nothing documents it): a clear 404 rather than /{plural}/:id's 405.
-    app.all(path, (c) => sendErrors(c, ctx.model, 404, [{ code: 'NOT_FOUND', message: `${entity.plural} have no media fields, so there is nothing to register`, field: null }]));
+    app.all(path, (c) =>
+      sendErrors(c, ctx.model, 404, [
+        {
+          code: 'NOT_FOUND',
+          message: `${entity.plural} have no media fields, so there is nothing to register`,
+          field: null,
+        },
+      ]),
+    );
     return;
   }
   // Looking up records on file needs read, making them create.
@@ -36,7 +51,8 @@ export function mountRegister(app: Hono, ctx: MediaRouteContext, entity: EntityD
     const media = requireMedia(ctx);
     const shape = ctx.shapeOf(version, entity.name);
     const raw = await readJsonBody(c);
-    const body = isPlainObject(raw) && isPlainObject(raw.defaults) ? { ...raw, defaults: shape.bodyIn(raw.defaults) } : raw;
+    const body =
+      isPlainObject(raw) && isPlainObject(raw.defaults) ? { ...raw, defaults: shape.bodyIn(raw.defaults) } : raw;
     const plan = parseRegisterBody(entity, body, (p) => shape.pathIn(p, 'field'));
     const deps: RegisterDeps = {
       storage: media.storage,
@@ -70,7 +86,9 @@ export function mountRegister(app: Hono, ctx: MediaRouteContext, entity: EntityD
     c.header('Cache-Control', 'no-store');
     return stream(c, async (out) => {
       try {
-        const summary = await registration.run((outcome) => out.write(`${JSON.stringify(outcome)}\n`).then(() => undefined));
+        const summary = await registration.run((outcome) =>
+          out.write(`${JSON.stringify(outcome)}\n`).then(() => undefined),
+        );
         await out.write(`${JSON.stringify({ summary })}\n`);
       } catch (error) {
         // The client gone: nobody reads a summary (the keys done so far are committed).
@@ -78,7 +96,11 @@ export function mountRegister(app: Hono, ctx: MediaRouteContext, entity: EntityD
         if (!(error instanceof RegistrationStopped)) throw error;
         const cause = error.cause instanceof Error ? error.cause : new Error(String(error.cause));
         const known = ctx.classify(cause, 'POST')?.problems[0];
-        const problem = known ?? { code: 'INTERNAL_ERROR', message: 'the run stopped on an unexpected error; the keys before it are done, running again is safe', field: null };
+        const problem = known ?? {
+          code: 'INTERNAL_ERROR',
+          message: 'the run stopped on an unexpected error; the keys before it are done, running again is safe',
+          field: null,
+        };
         await out.write(`${JSON.stringify({ summary: { ...error.summary, error: problem } })}\n`);
         // Not the client's to read, but someone's to see: hono's stream helper prints it.
         if (!known) throw cause;

@@ -31,7 +31,11 @@ function thumbnailRecords(entity: EntityDef, actions: EntityActions, store: Reco
     },
     writeServerOwned: async (id, values, version, actor) => {
       try {
-        await actions.setServerOwned(id, values, 'update', undefined, { actor, requestId: null, ifMatch: version === undefined ? null : etagOf(version) });
+        await actions.setServerOwned(id, values, 'update', undefined, {
+          actor,
+          requestId: null,
+          ifMatch: version === undefined ? null : etagOf(version),
+        });
         return true;
       } catch (error) {
         // 412: changed since it was read; 404: gone. Either way the caller reads it again.
@@ -47,7 +51,12 @@ function thumbnailRecords(entity: EntityDef, actions: EntityActions, store: Reco
 function parseAt(value: unknown, field: string): number {
   const at = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof at !== 'number' || !Number.isFinite(at) || at < 0 || at > MAX_AT_SECONDS) {
-    throw ApiError.single(field === 'at' ? 400 : 422, field === 'at' ? 'INVALID_QUERY' : 'VALIDATION_ERROR', `${field} must be a number of seconds from 0 to ${MAX_AT_SECONDS}`, field);
+    throw ApiError.single(
+      field === 'at' ? 400 : 422,
+      field === 'at' ? 'INVALID_QUERY' : 'VALIDATION_ERROR',
+      `${field} must be a number of seconds from 0 to ${MAX_AT_SECONDS}`,
+      field,
+    );
   }
   return at;
 }
@@ -56,13 +65,16 @@ function parseAt(value: unknown, field: string): number {
 async function atSecondsOf(c: Context): Promise<number | undefined> {
   const at = queryParams(c, ['at']).get('at');
   const body = await readOptionalJsonBody(c);
-  if (body !== undefined && !isPlainObject(body)) throw ApiError.single(422, 'VALIDATION_ERROR', 'the body must be an object such as {"at_seconds": 2}');
+  if (body !== undefined && !isPlainObject(body))
+    throw ApiError.single(422, 'VALIDATION_ERROR', 'the body must be an object such as {"at_seconds": 2}');
   if (body !== undefined) {
     const unknown = Object.keys(body).filter((key) => key !== 'at_seconds');
-    if (unknown.length > 0) throw ApiError.single(422, 'VALIDATION_ERROR', `unknown field ${unknown[0]}; allowed: at_seconds`, unknown[0]!);
+    if (unknown.length > 0)
+      throw ApiError.single(422, 'VALIDATION_ERROR', `unknown field ${unknown[0]}; allowed: at_seconds`, unknown[0]!);
   }
   const given = body?.at_seconds;
-  if (at !== null && given !== undefined) throw ApiError.single(400, 'INVALID_QUERY', 'give the frame time once: ?at= or at_seconds in the body', 'at');
+  if (at !== null && given !== undefined)
+    throw ApiError.single(400, 'INVALID_QUERY', 'give the frame time once: ?at= or at_seconds in the body', 'at');
   if (at !== null) return parseAt(at, 'at');
   if (given !== undefined) return parseAt(given, 'at_seconds');
   return undefined;
@@ -85,7 +97,10 @@ export function mountThumbnails(app: Hono, ctx: MediaRouteContext, entity: Entit
     const { id } = await actions.requireLive(c.req.param('id') ?? '');
     let jobId: string;
     try {
-      jobId = await thumbnails.request(entity, id, { ...(atSeconds === undefined ? {} : { atSeconds }), actor: actorOf(c, 200) });
+      jobId = await thumbnails.request(entity, id, {
+        ...(atSeconds === undefined ? {} : { atSeconds }),
+        actor: actorOf(c, 200),
+      });
     } catch (error) {
       // Deleted between the look-up and the status write.
       if (error instanceof ThumbnailRecordGone) throw notFound(entity.name, id);

@@ -31,7 +31,13 @@ function serviceOf(ctx: MediaRouteContext): UploadService {
   let service = services.get(ctx);
   if (!service) {
     const media = requireMedia(ctx);
-    service = new UploadService({ pool: ctx.pool, storage: media.storage, settings: media.settings, model: ctx.model, writesOf: (name) => ctx.actionsOf.get(name) });
+    service = new UploadService({
+      pool: ctx.pool,
+      storage: media.storage,
+      settings: media.settings,
+      model: ctx.model,
+      writesOf: (name) => ctx.actionsOf.get(name),
+    });
     services.set(ctx, service);
   }
   return service;
@@ -52,7 +58,8 @@ const uploadIdShape = new RegExp(idPattern(UPLOAD_ENTITY.idPrefix));
 export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string): void {
   const base = `/api/${version}/${UPLOAD_ENTITY.route}`;
   const item = `${base}/:id`;
-  const send = (c: Context, data: unknown, options: Parameters<typeof sendData>[3] = {}) => sendData(c, ctx.model, data, { entity: UPLOAD_ENTITY, ...options });
+  const send = (c: Context, data: unknown, options: Parameters<typeof sendData>[3] = {}) =>
+    sendData(c, ctx.model, data, { entity: UPLOAD_ENTITY, ...options });
   const idOf = (c: Context): string => {
     const id = c.req.param('id') ?? '';
     if (!uploadIdShape.test(id)) throw notFound('upload', id);
@@ -73,7 +80,10 @@ export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string)
     authorize(c, parsed.entity, parsed.id === null ? 'create' : 'update');
     // Defaults are a record body in this API version's shape, like a POST's.
     const shape = ctx.shapeOf(version, parsed.entity.name);
-    const request = parsed.defaults === null || shape.isCurrent ? parsed : { ...parsed, defaults: shape.bodyIn(parsed.defaults) as Record<string, unknown> };
+    const request =
+      parsed.defaults === null || shape.isCurrent
+        ? parsed
+        : { ...parsed, defaults: shape.bodyIn(parsed.defaults) as Record<string, unknown> };
     const presigned = await answering(() => service.presign(request, actorOf(c, ACTOR_MAX)));
     c.header('Location', `${base}/${presigned.id}`);
     return send(c, presigned, { status: 201 });
@@ -113,14 +123,19 @@ export function mountUploads(app: Hono, ctx: MediaRouteContext, version: string)
     const entity = entityOf(pending.entity);
     // The write checks it too (meta.permit); checked first so a refusal costs no S3 call.
     authorize(c, entity, pending.record_id === null ? 'create' : 'update');
-    const done = await answering(() => service.complete(id, body, actorOf(c, ACTOR_MAX), writeMeta(c, pending.record_id !== null)));
+    const done = await answering(() =>
+      service.complete(id, body, actorOf(c, ACTOR_MAX), writeMeta(c, pending.record_id !== null)),
+    );
     const rowVersion = ctx.actionsOf.get(entity.name)?.versionOf(done.record);
     if (rowVersion) c.header('ETag', etagOf(rowVersion));
     if (done.created) c.header('Location', `/api/${version}/${entity.route}/${done.record.id}`);
     // As the entity's own routes answer it: count fields over records the caller may not read left out.
     const hidden = unreadableCounts(c, countFieldReaches(entity, ctx.model.entities), ctx.model.entities);
     const record = withoutFields(ctx.shapeOf(version, entity.name).recordOut(done.record), hidden);
-    return sendRecord(ctx, c, version, entity, record, { status: done.created ? 201 : 200, extra: { upload: done.upload, ...warningsMetadata(done.warnings as Parameters<typeof warningsMetadata>[0]) } });
+    return sendRecord(ctx, c, version, entity, record, {
+      status: done.created ? 201 : 200,
+      extra: { upload: done.upload, ...warningsMetadata(done.warnings as Parameters<typeof warningsMetadata>[0]) },
+    });
   });
 
   app.post(`${item}/abort`, async (c) => {

@@ -17,7 +17,13 @@ export interface VersionDiff {
   readonly to: number;
   /** The unified diff of the two texts, as `diff -u` prints it. */
   readonly unified: string;
-  readonly hunks: readonly { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: readonly string[] }[];
+  readonly hunks: readonly {
+    oldStart: number;
+    oldLines: number;
+    newStart: number;
+    newLines: number;
+    lines: readonly string[];
+  }[];
 }
 
 export interface SearchHit {
@@ -31,7 +37,8 @@ export interface SearchHit {
 /** A version number from a path or query parameter. */
 export function versionNumber(raw: unknown, field: string): number {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 1) throw ApiError.single(400, 'INVALID_QUERY', `${field} must be a version number: 1, 2, 3…`, field);
+  if (!Number.isInteger(n) || n < 1)
+    throw ApiError.single(400, 'INVALID_QUERY', `${field} must be a version number: 1, 2, 3…`, field);
   return n;
 }
 
@@ -45,7 +52,11 @@ export class VersionedRecords {
   private readonly versionStore: RecordStore;
   private readonly pool: DatabasePool;
 
-  constructor(owner: { entity: EntityDef; actions: EntityActions; store: RecordStore }, version: { entity: EntityDef; actions: EntityActions; store: RecordStore }, pool: DatabasePool) {
+  constructor(
+    owner: { entity: EntityDef; actions: EntityActions; store: RecordStore },
+    version: { entity: EntityDef; actions: EntityActions; store: RecordStore },
+    pool: DatabasePool,
+  ) {
     this.owner = owner.entity;
     this.def = owner.entity.versions!;
     this.owners = owner.actions;
@@ -67,7 +78,8 @@ export class VersionedRecords {
   /** The version in use, or 404 when there is none yet. */
   async active(owner: StoredRecord): Promise<StoredRecord> {
     const n = owner[this.def.active];
-    if (typeof n !== 'number') throw ApiError.single(404, 'NOT_FOUND', `${this.owner.name} ${owner.id} has no versions yet`);
+    if (typeof n !== 'number')
+      throw ApiError.single(404, 'NOT_FOUND', `${this.owner.name} ${owner.id} has no versions yet`);
     return this.get(owner, n);
   }
 
@@ -76,15 +88,25 @@ export class VersionedRecords {
    * finds or creates in the same transaction. The first version of an owner becomes its active
    * one; later ones only when `activate` (or by PUT …/active).
    */
-  async add(ownerIn: (tx: DatabaseConnection) => Promise<StoredRecord>, body: unknown, activate: boolean, meta: WriteMeta): Promise<Written> {
+  async add(
+    ownerIn: (tx: DatabaseConnection) => Promise<StoredRecord>,
+    body: unknown,
+    activate: boolean,
+    meta: WriteMeta,
+  ): Promise<Written> {
     if (!isPlainObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'the request body must be a JSON object');
-    if (this.def.number in body) throw ApiError.single(422, 'VALIDATION_ERROR', `${this.def.number} is given by the server`, this.def.number);
+    if (this.def.number in body)
+      throw ApiError.single(422, 'VALIDATION_ERROR', `${this.def.number} is given by the server`, this.def.number);
     // The owner (found, or created with its first version) and the version are written together or not at all.
     return transact(this.pool, async (tx) => {
       const owner = await ownerIn(tx);
       const written = await this.versions.create({ ...body, [this.def.via]: owner.id }, tx, meta);
       const n = written.record[this.def.number] as number;
-      if (activate || owner[this.def.active] === null) await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, { ...meta, ifMatch: null });
+      if (activate || owner[this.def.active] === null)
+        await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, {
+          ...meta,
+          ifMatch: null,
+        });
       return written;
     });
   }
@@ -100,11 +122,23 @@ export class VersionedRecords {
   async diff(owner: StoredRecord, fromRaw: unknown, toRaw: unknown): Promise<VersionDiff> {
     const [from, to] = [versionNumber(fromRaw, 'from'), versionNumber(toRaw, 'to')];
     const [a, b] = await Promise.all([this.get(owner, from), this.get(owner, to)]);
-    const text = (record: StoredRecord) => (typeof record[this.def.text] === 'string' ? (record[this.def.text] as string) : '');
+    const text = (record: StoredRecord) =>
+      typeof record[this.def.text] === 'string' ? (record[this.def.text] as string) : '';
     const label = (n: number) => `${owner.id} version ${n}`;
     const unified = createTwoFilesPatch(label(from), label(to), text(a), text(b), undefined, undefined, { context: 3 });
     const patch = structuredPatch(label(from), label(to), text(a), text(b), undefined, undefined, { context: 3 });
-    return { from, to, unified, hunks: patch.hunks.map(({ oldStart, oldLines, newStart, newLines, lines }) => ({ oldStart, oldLines, newStart, newLines, lines })) };
+    return {
+      from,
+      to,
+      unified,
+      hunks: patch.hunks.map(({ oldStart, oldLines, newStart, newLines, lines }) => ({
+        oldStart,
+        oldLines,
+        newStart,
+        newLines,
+        lines,
+      })),
+    };
   }
 
   /**
@@ -119,7 +153,10 @@ export class VersionedRecords {
     const active = sql.identifier(['o', this.def.active]);
     const config = sql.literalValue(TEXT_SEARCH_CONFIG);
     const query = sql.fragment`websearch_to_tsquery(${config}, ${q}::text)`;
-    const live = (entity: EntityDef, alias: string) => (findField(entity, 'deleted_at') ? sql.fragment`AND ${sql.identifier([alias, 'deleted_at'])} IS NULL` : sql.fragment``);
+    const live = (entity: EntityDef, alias: string) =>
+      findField(entity, 'deleted_at')
+        ? sql.fragment`AND ${sql.identifier([alias, 'deleted_at'])} IS NULL`
+        : sql.fragment``;
     const vector = sql.identifier(['v', SEARCH_COLUMN]);
     const rows = await this.pool.any(sql.unsafe`
       SELECT ${via} AS owner_id, ${number} AS n, ${active} = ${number} AS active,
@@ -133,7 +170,12 @@ export class VersionedRecords {
       const record = await this.ownerStore.get(id);
       if (record) owners.set(id, record);
     }
-    return rows.map((r) => ({ owner: owners.get(r.owner_id as string)!, version: r.n as number, active: r.active === true, snippet: r.snippet as string }));
+    return rows.map((r) => ({
+      owner: owners.get(r.owner_id as string)!,
+      version: r.n as number,
+      active: r.active === true,
+      snippet: r.snippet as string,
+    }));
   }
 
   /** The owner's actions, for routes that find or create it. */

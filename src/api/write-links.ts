@@ -42,7 +42,11 @@ function linked(fields: readonly FieldDef[], record: Record<string, unknown> | u
 }
 
 /** The ref and refs fields of `values` that name a record `current` did not name there (all set ones on a create). */
-export function newLinks(fields: readonly FieldDef[], values: Record<string, unknown>, current: Record<string, unknown> | undefined): NewLink[] {
+export function newLinks(
+  fields: readonly FieldDef[],
+  values: Record<string, unknown>,
+  current: Record<string, unknown> | undefined,
+): NewLink[] {
   const before = linked(fields, current);
   const links: NewLink[] = [];
   for (const [field, { to, ids }] of linked(fields, values)) {

@@ -29,7 +29,6 @@ export type WriteRule = (values: Values, current: StoredRecord | undefined, ctx:
 export const changes = (values: Values, current: StoredRecord | undefined, name: string): boolean =>
   !current || !isDeepStrictEqual(values[name] ?? null, current[name] ?? null);
 
-
 interface Slot {
   /** The URI's path inside the object, e.g. `screen_accessories.custom.0.file`. */
   readonly role: string;
@@ -48,7 +47,8 @@ function slots(fields: readonly FieldDef[], value: Values, prefix: string, out: 
     if (field.type === 'array' && Array.isArray(v)) {
       v.forEach((element, index) => {
         const item = field.items!;
-        if (item.type === 's3_uri' && typeof element === 'string') out.push({ role: `${at}.${index}`, uri: element, name: `${at} ${index + 1}` });
+        if (item.type === 's3_uri' && typeof element === 'string')
+          out.push({ role: `${at}.${index}`, uri: element, name: `${at} ${index + 1}` });
         if (item.type === 'object' && item.fields && isPlainObject(element)) {
           const named = typeof element.name === 'string' ? element.name : `${at} ${index + 1}`;
           slots(item.fields, element, `${at}.${index}`, out, named);
@@ -73,9 +73,16 @@ export function libraryMirror(entity: EntityDef, field: FieldDef, model: Model):
     const found = isPlainObject(value) ? slots(field.fields ?? [], value, '', []) : [];
     const actions = ctx.actionsOf(library.name);
     const links: { id: string; role: string }[] = [];
-    await actions.lockMatches(found.map((slot) => ({ [match]: slot.uri })), ctx);
+    await actions.lockMatches(
+      found.map((slot) => ({ [match]: slot.uri })),
+      ctx,
+    );
     for (const slot of found) {
-      const { record } = await actions.findOrCreate({ [match]: slot.uri }, { [match]: slot.uri, [name]: slot.name.slice(0, 200) }, ctx);
+      const { record } = await actions.findOrCreate(
+        { [match]: slot.uri },
+        { [match]: slot.uri, [name]: slot.name.slice(0, 200) },
+        ctx,
+      );
       links.push({ id: record.id, role: slot.role });
     }
     values[refs] = links;

@@ -30,7 +30,10 @@ export function platformField(file: string) {
  * A platform entity from what sets it apart; the rest is what no platform entity has (mixins,
  * parts, unique sets, presets, views, upgrades), and its route and table follow its plural.
  */
-export function platformEntity(def: Pick<EntityDef, 'name' | 'plural' | 'idPrefix' | 'description' | 'fields' | 'permissions' | 'file'> & Partial<Pick<EntityDef, 'route' | 'unique'>>): EntityDef {
+export function platformEntity(
+  def: Pick<EntityDef, 'name' | 'plural' | 'idPrefix' | 'description' | 'fields' | 'permissions' | 'file'> &
+    Partial<Pick<EntityDef, 'route' | 'unique'>>,
+): EntityDef {
   return {
     route: def.plural.replace(/_/g, '-'),
     table: def.plural,
@@ -57,7 +60,10 @@ export const AUDIT_ENTITY: EntityDef = platformEntity({
   description: 'One write to a record: who, when, what changed (field-level), and the state before.',
   fields: [
     field('at', 'datetime', { required: true, indexed: true, description: 'When the change was made.' }),
-    field('actor', 'string', { maxLength: 200, description: "Who made it: the token's subject, or X-Actor with AUTH_MODE=off." }),
+    field('actor', 'string', {
+      maxLength: 200,
+      description: "Who made it: the token's subject, or X-Actor with AUTH_MODE=off.",
+    }),
     field('entity', 'string', { required: true, maxLength: 100, description: 'The entity of the changed record.' }),
     field('record_id', 'string', { required: true, maxLength: 100, description: 'The id of the changed record.' }),
     field('operation', 'enum', { required: true, values: AUDIT_OPERATIONS, description: 'What was done.' }),

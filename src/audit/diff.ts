@@ -12,7 +12,8 @@ export interface FieldChange {
 /** Server bookkeeping that changes on every write and says nothing about the change. */
 const IGNORED = new Set(['updated_at', 'schema_version']);
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function walk(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
   const old = before ?? null;
@@ -21,15 +22,20 @@ function walk(before: unknown, after: unknown, path: string, out: FieldChange[])
   if ((isObject(old) || old === null) && (isObject(now) || now === null) && (old !== null || now !== null)) {
     const a = (old ?? {}) as Record<string, unknown>;
     const b = (now ?? {}) as Record<string, unknown>;
-    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(ownValue(a, key), ownValue(b, key), path ? `${path}.${key}` : key, out);
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+      walk(ownValue(a, key), ownValue(b, key), path ? `${path}.${key}` : key, out);
     return;
   }
   if (!isDeepStrictEqual(old, now)) out.push({ path, old, new: now });
 }
 
 /** `before` null: a create; `after` null: a hard delete. */
-export function diffRecords(before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldChange[] {
-  const strip = (record: Record<string, unknown> | null) => record && Object.fromEntries(Object.entries(record).filter(([key]) => !IGNORED.has(key)));
+export function diffRecords(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): FieldChange[] {
+  const strip = (record: Record<string, unknown> | null) =>
+    record && Object.fromEntries(Object.entries(record).filter(([key]) => !IGNORED.has(key)));
   const out: FieldChange[] = [];
   walk(strip(before), strip(after), '', out);
   return out;

@@ -33,7 +33,9 @@ export function cognitoEndpoints(settings: CognitoSettings): CognitoEndpoints {
   const region = settings.region ?? settings.userPoolId?.split('_')[0];
   if (settings.userPoolId && !region) missing.push('COGNITO_REGION');
   if (missing.length > 0) {
-    throw new ConfigError(`AUTH_MODE=cognito needs ${missing.join(', ')} (see README, "Authentication"); AUTH_MODE=off runs without authentication, for local use only`);
+    throw new ConfigError(
+      `AUTH_MODE=cognito needs ${missing.join(', ')} (see README, "Authentication"); AUTH_MODE=off runs without authentication, for local use only`,
+    );
   }
   const issuer = `https://cognito-idp.${region}.amazonaws.com/${settings.userPoolId}`;
   return { issuer, jwksUrl: settings.jwksUrl ?? `${issuer}/.well-known/jwks.json` };
@@ -42,10 +44,12 @@ export function cognitoEndpoints(settings: CognitoSettings): CognitoEndpoints {
 /** Why jose refused a token, in words a client can act on (no token content is echoed). */
 function describe(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not accepted (${error.reason})`;
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `the token's ${error.claim} claim is not accepted (${error.reason})`;
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';
   if (error instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a key of the user pool';
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return 'the token algorithm is not accepted (RS256 only)';
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported)
+    return 'the token algorithm is not accepted (RS256 only)';
   if (error instanceof errors.JWKSMultipleMatchingKeys) return 'the token key id matches several keys of the user pool';
   return 'the token is malformed';
 }
@@ -92,16 +96,23 @@ export function cognitoVerifier(settings: CognitoSettings): TokenVerifier {
     }
     // jose checks that `iat` is a number, not that it is in the past.
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + settings.clockSkewSeconds) {
-      throw new AuthenticationError(`the token's iat claim is in the future (more than AUTH_CLOCK_SKEW_SECONDS, ${settings.clockSkewSeconds} s, ahead)`);
+      throw new AuthenticationError(
+        `the token's iat claim is in the future (more than AUTH_CLOCK_SKEW_SECONDS, ${settings.clockSkewSeconds} s, ahead)`,
+      );
     }
     // The subject names the caller in the audit trail and the rate limits: a non-empty string.
-    if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new AuthenticationError("the token's sub claim must be a non-empty string");
+    if (typeof payload.sub !== 'string' || payload.sub.trim() === '')
+      throw new AuthenticationError("the token's sub claim must be a non-empty string");
     const use = payload.token_use;
     if (typeof use !== 'string' || !(settings.tokenUse as readonly string[]).includes(use)) {
-      throw new AuthenticationError(`the token's token_use claim is not accepted (accepted: ${settings.tokenUse.join(', ')})`);
+      throw new AuthenticationError(
+        `the token's token_use claim is not accepted (accepted: ${settings.tokenUse.join(', ')})`,
+      );
     }
     if (!clientOf(payload, use as TokenUse).some((client) => settings.clientIds.includes(client))) {
-      throw new AuthenticationError(`the token was issued to another app client (${use === 'access' ? 'client_id' : 'aud'} claim)`);
+      throw new AuthenticationError(
+        `the token was issued to another app client (${use === 'access' ? 'client_id' : 'aud'} claim)`,
+      );
     }
     return { subject: payload.sub!, roles: rolesOf(payload), anonymous: false };
   };

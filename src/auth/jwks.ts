@@ -4,7 +4,14 @@
 // verifying tokens for a bounded time (AUTH_JWKS_STALE_SECONDS) while a refresh is tried in the
 // background, and with no keys at all a fetch waits at most AUTH_JWKS_TIMEOUT_MS and a failed one
 // is not tried again for a moment, so callers get a prompt 503 instead of waiting in turn.
-import { createLocalJWKSet, errors, type CryptoKey, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  type CryptoKey,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+} from 'jose';
 
 /** The keys cannot be had: nobody can be verified right now. */
 export class JwksUnavailable extends Error {
@@ -29,7 +36,7 @@ export interface JwksOptions {
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
 
-export type RemoteKeys = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>
+export type RemoteKeys = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
 export function remoteKeys(options: JwksOptions): RemoteKeys {
   const now = options.now ?? Date.now;
@@ -43,14 +50,22 @@ export function remoteKeys(options: JwksOptions): RemoteKeys {
   const fetchKeys = (): Promise<void> => {
     pending ??= (async () => {
       try {
-        const response = await fetch(options.url, { redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs), headers: { accept: 'application/json' } });
+        const response = await fetch(options.url, {
+          redirect: 'manual',
+          signal: AbortSignal.timeout(options.timeoutMs),
+          headers: { accept: 'application/json' },
+        });
         if (response.status !== 200) throw new Error(`the JWKS endpoint answered ${response.status}`);
         keys = createLocalJWKSet((await response.json()) as JSONWebKeySet);
         fetchedAt = now();
       } catch (error) {
         failedAt = now();
         const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-        lastFailure = timedOut ? `no answer within ${options.timeoutMs} ms` : error instanceof Error ? error.message : String(error);
+        lastFailure = timedOut
+          ? `no answer within ${options.timeoutMs} ms`
+          : error instanceof Error
+            ? error.message
+            : String(error);
         throw new JwksUnavailable(`the user pool's keys could not be fetched from ${options.url}: ${lastFailure}`);
       } finally {
         pending = undefined;
@@ -69,7 +84,10 @@ export function remoteKeys(options: JwksOptions): RemoteKeys {
       if (old && mayTry() && !pending) fetchKeys().catch(() => undefined);
       return keys;
     }
-    if (!mayTry()) throw new JwksUnavailable(`the user pool's keys could not be fetched a moment ago (${lastFailure}); try again shortly`);
+    if (!mayTry())
+      throw new JwksUnavailable(
+        `the user pool's keys could not be fetched a moment ago (${lastFailure}); try again shortly`,
+      );
     await fetchKeys();
     return keys!;
   };
@@ -81,7 +99,10 @@ export function remoteKeys(options: JwksOptions): RemoteKeys {
     } catch (error) {
       // A key id not in the set: the pool may have rotated its keys; fetch them again (rarely).
       if (!(error instanceof errors.JWKSNoMatchingKey) || now() - fetchedAt < options.cooldownMs) throw error;
-      if (!mayTry()) throw new JwksUnavailable(`the token names a key the cached set lacks, and the keys could not be fetched a moment ago (${lastFailure})`);
+      if (!mayTry())
+        throw new JwksUnavailable(
+          `the token names a key the cached set lacks, and the keys could not be fetched a moment ago (${lastFailure})`,
+        );
       await fetchKeys();
       return keys!(header, token);
     }

@@ -81,9 +81,19 @@ function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
       };
       // Without a role a link is the target's id; with one, { id, role }. A link appears once.
       const link = role
-        ? { type: 'object', additionalProperties: false, properties: { id, role }, required: field.role!.required ? ['id', 'role'] : ['id'] }
+        ? {
+            type: 'object',
+            additionalProperties: false,
+            properties: { id, role },
+            required: field.role!.required ? ['id', 'role'] : ['id'],
+          }
         : id;
-      return { type: 'array', uniqueItems: true, items: link, ...(field.maxItems === undefined ? {} : { maxItems: field.maxItems }) };
+      return {
+        type: 'array',
+        uniqueItems: true,
+        items: link,
+        ...(field.maxItems === undefined ? {} : { maxItems: field.maxItems }),
+      };
     }
     case 'object':
       return field.fields ? objectSchema(field.fields, prefixes) : { type: 'object' };

@@ -69,7 +69,14 @@ const t = quoteIdent;
 
 function columnSql(column: ColumnSpec, ifNotExists = false): string {
   const generated = column.generated ? `GENERATED ALWAYS AS (${column.generated}) STORED` : '';
-  return [ifNotExists ? 'IF NOT EXISTS' : '', t(column.name), column.type, column.notNull ? 'NOT NULL' : '', column.default ? `DEFAULT ${column.default}` : '', generated]
+  return [
+    ifNotExists ? 'IF NOT EXISTS' : '',
+    t(column.name),
+    column.type,
+    column.notNull ? 'NOT NULL' : '',
+    column.default ? `DEFAULT ${column.default}` : '',
+    generated,
+  ]
     .filter(Boolean)
     .join(' ');
 }
@@ -83,11 +90,18 @@ const dropIndexConcurrently = (i: NamedSql) => `DROP INDEX CONCURRENTLY IF EXIST
  * Building an index online: a build that failed (a lock timeout, a crash) leaves an invalid index
  * behind, so the step drops whatever has the name first, then builds it.
  */
-const buildIndexConcurrently = (table: string, i: NamedSql) => [dropIndexConcurrently(i), createIndexSql(table, i, 'CONCURRENTLY')];
+const buildIndexConcurrently = (table: string, i: NamedSql) => [
+  dropIndexConcurrently(i),
+  createIndexSql(table, i, 'CONCURRENTLY'),
+];
 
-const dropConstraintSql = (table: string, name: string) => `ALTER TABLE ${t(table)} DROP CONSTRAINT IF EXISTS ${t(name)};`;
+const dropConstraintSql = (table: string, name: string) =>
+  `ALTER TABLE ${t(table)} DROP CONSTRAINT IF EXISTS ${t(name)};`;
 /** Enforced for new writes at once; existing rows are checked by a later VALIDATE. */
-const addNotValidSql = (table: string, c: NamedSql) => [dropConstraintSql(table, c.name), `ALTER TABLE ${t(table)} ADD CONSTRAINT ${t(c.name)} ${c.definition} NOT VALID;`];
+const addNotValidSql = (table: string, c: NamedSql) => [
+  dropConstraintSql(table, c.name),
+  `ALTER TABLE ${t(table)} ADD CONSTRAINT ${t(c.name)} ${c.definition} NOT VALID;`,
+];
 const validateSql = (table: string, name: string) => `ALTER TABLE ${t(table)} VALIDATE CONSTRAINT ${t(name)};`;
 
 type UpPhase = 'create' | 'expand' | 'backfill' | 'validate' | 'finish' | 'indexes' | 'rebuild';
@@ -130,7 +144,8 @@ class Script<P extends string> {
 function diffNamed(before: readonly NamedSql[], after: readonly NamedSql[]) {
   const old = new Map(before.map((x) => [x.name, x]));
   const now = new Map(after.map((x) => [x.name, x]));
-  const same = (a: NamedSql | undefined, b: NamedSql) => a?.definition === b.definition && Boolean(a.unique) === Boolean(b.unique);
+  const same = (a: NamedSql | undefined, b: NamedSql) =>
+    a?.definition === b.definition && Boolean(a.unique) === Boolean(b.unique);
   const removed = before.filter((x) => !same(now.get(x.name), x));
   const added = after.filter((x) => !same(old.get(x.name), x));
   return { removed, added };
@@ -144,7 +159,11 @@ export interface PlanOptions {
   readonly unvalidated?: ReadonlySet<string>;
 }
 
-export function planMigration(before: readonly TableSpec[], after: readonly TableSpec[], options: PlanOptions = {}): MigrationPlan | undefined {
+export function planMigration(
+  before: readonly TableSpec[],
+  after: readonly TableSpec[],
+  options: PlanOptions = {},
+): MigrationPlan | undefined {
   if (isDeepStrictEqual(before, after)) return undefined;
   const refusals: RefusedChange[] = [];
   const oldTables = new Map(before.map((x) => [x.name, x]));
@@ -161,7 +180,9 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
   }
 
   const createdTables = after.filter((table) => !oldTables.has(table.name));
-  const changedTables = after.filter((table) => oldTables.has(table.name) && !isDeepStrictEqual(oldTables.get(table.name), table));
+  const changedTables = after.filter(
+    (table) => oldTables.has(table.name) && !isDeepStrictEqual(oldTables.get(table.name), table),
+  );
   const up = new Script<UpPhase>();
   const down = new Script<DownPhase>();
   const names = { created: [] as string[], linksCreated: false, added: [] as string[], promoted: [] as string[] };
@@ -212,7 +233,10 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
         const document = wasInDoc.get(column.name);
         if (document) {
           if (document.type !== column.type) {
-            refuse(column.name, `field "${column.name}" of entity "${table.entity}" changed storage type from ${document.type} to ${column.type} while moving out of the document; change one thing at a time`);
+            refuse(
+              column.name,
+              `field "${column.name}" of entity "${table.entity}" changed storage type from ${document.type} to ${column.type} while moving out of the document; change one thing at a time`,
+            );
             continue;
           }
           names.promoted.push(`${table.name}_${column.name}`);
@@ -234,7 +258,10 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
         continue;
       }
       if (was.type !== column.type) {
-        refuse(column.name, `field "${column.name}" of entity "${table.entity}" changed storage type from ${was.type} to ${column.type}; changing a field's type is a breaking change`);
+        refuse(
+          column.name,
+          `field "${column.name}" of entity "${table.entity}" changed storage type from ${was.type} to ${column.type}; changing a field's type is a breaking change`,
+        );
       }
       const target = `${t(table.name)} ALTER COLUMN ${t(column.name)}`;
       if (was.default !== column.default) {
@@ -279,7 +306,10 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
     }
 
     const onRebuilt = (i: NamedSql) => [...rebuilt].some((name) => i.definition.includes(t(name)));
-    const { removed, added } = diffNamed(old.indexes.filter((i) => !onRebuilt(i)), table.indexes.filter((i) => !onRebuilt(i)));
+    const { removed, added } = diffNamed(
+      old.indexes.filter((i) => !onRebuilt(i)),
+      table.indexes.filter((i) => !onRebuilt(i)),
+    );
     // New indexes first, old ones dropped after, so that a replaced index is never missing; an
     // index redefined under its own name is dropped and built again.
     const redefined = new Map(removed.filter((i) => added.some((a) => a.name === i.name)).map((i) => [i.name, i]));
@@ -314,10 +344,18 @@ export function planMigration(before: readonly TableSpec[], after: readonly Tabl
  * each other). Empty tables need no online care; in an online migration the statements still
  * tolerate a second run.
  */
-function createTables(tables: readonly TableSpec[], online: boolean, up: Script<UpPhase>, down: Script<DownPhase>): void {
+function createTables(
+  tables: readonly TableSpec[],
+  online: boolean,
+  up: Script<UpPhase>,
+  down: Script<DownPhase>,
+): void {
   for (const table of tables) {
     const primaryKey = (table.primaryKey ?? ['id']).map(t).join(', ');
-    const body = [...table.columns.map((c) => columnSql(c)), `CONSTRAINT ${t(`${table.name}_pkey`)} PRIMARY KEY (${primaryKey})`]
+    const body = [
+      ...table.columns.map((c) => columnSql(c)),
+      `CONSTRAINT ${t(`${table.name}_pkey`)} PRIMARY KEY (${primaryKey})`,
+    ]
       .concat(table.checks.map((c) => `CONSTRAINT ${t(c.name)} ${c.definition}`))
       .map((line) => `  ${line}`)
       .join(',\n');
@@ -334,7 +372,13 @@ function createTables(tables: readonly TableSpec[], online: boolean, up: Script<
     for (const k of table.foreignKeys) {
       const add = `ALTER TABLE ${t(table.name)} ADD CONSTRAINT ${t(k.name)} ${k.definition};`;
       up.add('create', '', ...(online ? [dropConstraintSql(table.name, k.name), add] : [add]));
-      down.add('drop', '', online ? `ALTER TABLE IF EXISTS ${t(table.name)} DROP CONSTRAINT IF EXISTS ${t(k.name)};` : `ALTER TABLE ${t(table.name)} DROP CONSTRAINT ${t(k.name)};`);
+      down.add(
+        'drop',
+        '',
+        online
+          ? `ALTER TABLE IF EXISTS ${t(table.name)} DROP CONSTRAINT IF EXISTS ${t(k.name)};`
+          : `ALTER TABLE ${t(table.name)} DROP CONSTRAINT ${t(k.name)};`,
+      );
     }
   }
 }
@@ -362,7 +406,8 @@ function rebuildGenerated(
   up: Script<UpPhase>,
   down: Script<DownPhase>,
 ): void {
-  const indexesOn = (column: string, indexes: readonly NamedSql[]) => indexes.filter((i) => i.definition.includes(t(column)));
+  const indexesOn = (column: string, indexes: readonly NamedSql[]) =>
+    indexes.filter((i) => i.definition.includes(t(column)));
   const drop = (column: ColumnSpec) => `ALTER TABLE ${t(table)} DROP COLUMN IF EXISTS ${t(column.name)};`;
   const build = (column: ColumnSpec, indexes: readonly NamedSql[]) => [
     `ALTER TABLE ${t(table)} ADD COLUMN ${columnSql(column, true)};`,
@@ -407,7 +452,8 @@ function fromDocFunction(name: string, type: string): string {
 
 /** The column's value as the JSON the API writes: date-times as ISO 8601 in UTC, like toISOString. */
 function toJsonSql(expression: string, type: string): string {
-  if (type.startsWith('timestamptz')) return `to_jsonb(to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+  if (type.startsWith('timestamptz'))
+    return `to_jsonb(to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
   return `to_jsonb(${expression})`;
 }
 
@@ -470,7 +516,10 @@ function batchedUpdate(table: string, set: readonly string[], unlessAlready: rea
  * little space twice; they go with the down step (demoting a column back into doc is refused).
  */
 function promote(table: string, columns: readonly ColumnSpec[], up: Script<UpPhase>, down: Script<DownPhase>): void {
-  const o = promotionObjects(table, columns.map((c) => c.name));
+  const o = promotionObjects(
+    table,
+    columns.map((c) => c.name),
+  );
   const doc = (row: string) => (row ? `${row}.${t('doc')}` : t('doc'));
   const col = (row: string, c: ColumnSpec) => (row ? `${row}.${t(c.name)}` : t(c.name));
   const fromDoc = (row: string, c: ColumnSpec) => `${t(o.fromDoc(c.name))}(${doc(row)} -> ${quoteLiteral(c.name)})`;
@@ -529,21 +578,38 @@ function promote(table: string, columns: readonly ColumnSpec[], up: Script<UpPha
   // Down: doc already holds every value (the triggers mirror each write), but check, in batches.
   // Each key keeps doc's value where it agrees with the column, else takes the column's.
   const keys = columns.map(
-    (c) => `(${quoteLiteral(c.name)}, CASE WHEN ${fromDoc('', c)} IS NOT DISTINCT FROM ${t(c.name)} THEN ${t('doc')} -> ${quoteLiteral(c.name)} ELSE ${toJsonSql(t(c.name), c.type)} END)`,
+    (c) =>
+      `(${quoteLiteral(c.name)}, CASE WHEN ${fromDoc('', c)} IS NOT DISTINCT FROM ${t(c.name)} THEN ${t('doc')} -> ${quoteLiteral(c.name)} ELSE ${toJsonSql(t(c.name), c.type)} END)`,
   );
   const copied = `(${t('doc')} - ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]) || coalesce((SELECT jsonb_object_agg(k, v) FROM (VALUES ${keys.join(', ')}) AS kv(k, v) WHERE v IS NOT NULL), '{}'::jsonb)`;
-  down.add('backfill', table, batchedUpdate(table, [`${t('doc')} = ${copied}`], columns.map((c) => `${fromDoc('', c)} IS DISTINCT FROM ${t(c.name)}`)));
+  down.add(
+    'backfill',
+    table,
+    batchedUpdate(
+      table,
+      [`${t('doc')} = ${copied}`],
+      columns.map((c) => `${fromDoc('', c)} IS DISTINCT FROM ${t(c.name)}`),
+    ),
+  );
   down.add(
     'contract',
     table,
     `DROP TRIGGER IF EXISTS ${t(o.docTrigger)} ON ${t(table)};`,
     `DROP TRIGGER IF EXISTS ${t(o.columnTrigger)} ON ${t(table)};`,
     `DROP FUNCTION IF EXISTS ${t(o.sync)}();`,
-    ...columns.flatMap((c) => [`ALTER TABLE ${t(table)} DROP COLUMN IF EXISTS ${t(c.name)};`, `DROP FUNCTION IF EXISTS ${t(o.fromDoc(c.name))}(jsonb);`]),
+    ...columns.flatMap((c) => [
+      `ALTER TABLE ${t(table)} DROP COLUMN IF EXISTS ${t(c.name)};`,
+      `DROP FUNCTION IF EXISTS ${t(o.fromDoc(c.name))}(jsonb);`,
+    ]),
   );
 }
 
-function migrationName(names: { created: string[]; linksCreated: boolean; added: string[]; promoted: string[] }): string {
+function migrationName(names: {
+  created: string[];
+  linksCreated: boolean;
+  added: string[];
+  promoted: string[];
+}): string {
   const parts = [
     ...(names.created.length > 0 ? [`create_${names.created.join('_')}`] : []),
     ...(names.linksCreated ? [names.created.length > 0 ? 'and_links' : 'create_links'] : []),
@@ -553,4 +619,3 @@ function migrationName(names: { created: string[]; linksCreated: boolean; added:
   const name = parts.length > 0 ? parts.join('_') : 'update_constraints';
   return name.length <= 60 ? name : name.slice(0, 60).replace(/_+$/, '');
 }
-

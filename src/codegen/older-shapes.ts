@@ -4,7 +4,8 @@ import type { EntityDef, FieldPath, UpgradeStep } from '../registry/model.ts';
 
 type JsonSchema = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonSchema =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The object schema holding the last segment of `path`, created on the way when `create`. */
 function parentOf(schema: JsonSchema, path: FieldPath, create: boolean): JsonSchema | undefined {
@@ -73,7 +74,10 @@ function undo(schema: JsonSchema, step: UpgradeStep): void {
 
 export function schemaForVersion(schema: JsonSchema, entity: EntityDef, schemaVersion: number): JsonSchema {
   const older = structuredClone(schema);
-  const steps = entity.upgrades.filter((u) => u.version > schemaVersion).flatMap((u) => u.steps).reverse();
+  const steps = entity.upgrades
+    .filter((u) => u.version > schemaVersion)
+    .flatMap((u) => u.steps)
+    .reverse();
   for (const step of steps) undo(older, step);
   older['x-schema-version'] = schemaVersion;
   return older;

@@ -5,7 +5,10 @@ import type { JsonSchema } from './json-schema.ts';
 import { mediaFields } from '../media/media-fields.ts';
 import { DEFAULT_REGISTER_KEYS, MAX_PREFIX_LENGTH, MAX_REGISTER_KEYS } from '../media/register.ts';
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
+});
 
 const KEY_RESULT: JsonSchema = {
   type: 'object',
@@ -17,8 +20,16 @@ const KEY_RESULT: JsonSchema = {
     etag: { type: 'string' },
     status: { enum: ['created', 'exists', 'would_create', 'failed'] },
     id: { type: 'string', description: 'The record created, or the live record that already holds the URI' },
-    warnings: { type: 'array', items: { $ref: '#/components/schemas/Warning' }, description: 'Possible duplicates of a created record (it was still created)' },
-    errors: { type: 'array', items: { $ref: '#/components/schemas/Error' }, description: 'Why the key failed (the run went on)' },
+    warnings: {
+      type: 'array',
+      items: { $ref: '#/components/schemas/Warning' },
+      description: 'Possible duplicates of a created record (it was still created)',
+    },
+    errors: {
+      type: 'array',
+      items: { $ref: '#/components/schemas/Error' },
+      description: 'Why the key failed (the run went on)',
+    },
   },
 };
 
@@ -34,8 +45,15 @@ const SUMMARY: JsonSchema = {
     would_create: { type: 'integer' },
     failed: { type: 'integer' },
     truncated: { type: 'boolean', description: 'The run stopped before the end of the listing' },
-    truncated_by: { enum: ['max_keys', 'deadline'], description: 'max_keys: more objects than max_keys; deadline: a JSON answer stopped before REQUEST_TIMEOUT_MS (run again, or stream NDJSON)' },
-    error: { $ref: '#/components/schemas/Error', description: 'NDJSON only: the object store or database failed mid-run; keys done so far stay done' },
+    truncated_by: {
+      enum: ['max_keys', 'deadline'],
+      description:
+        'max_keys: more objects than max_keys; deadline: a JSON answer stopped before REQUEST_TIMEOUT_MS (run again, or stream NDJSON)',
+    },
+    error: {
+      $ref: '#/components/schemas/Error',
+      description: 'NDJSON only: the object store or database failed mid-run; keys done so far stay done',
+    },
   },
 };
 
@@ -48,7 +66,7 @@ function registerPath(entity: EntityDef, version: ApiVersionDef): JsonSchema {
       summary: `Register existing objects of the media bucket as ${entity.plural}`,
       description:
         `Lists the prefix (ListObjectsV2, paged) and creates one ${entity.name} per object through the normal create (validation, rules, audit, duplicate warnings), ` +
-        'with the object\'s s3:// URI in `field` and its size and ETag in the field\'s size and ETag fields. Idempotent: a key whose URI a live record already holds is `exists` ' +
+        "with the object's s3:// URI in `field` and its size and ETag in the field's size and ETag fields. Idempotent: a key whose URI a live record already holds is `exists` " +
         '(concurrent runs lock each URI). Each key is its own transaction; a failing key is `failed` and the run goes on. `defaults` is checked once, before listing. ' +
         'Needs read and create. With `Accept: application/x-ndjson` the answer streams one result per line as each key is done, then `{"summary": {...}}`; ' +
         'errors before the first key (bad body, 403, S3 unavailable) are the error envelope either way.',
@@ -61,10 +79,23 @@ function registerPath(entity: EntityDef, version: ApiVersionDef): JsonSchema {
               required: ['prefix'],
               additionalProperties: false,
               properties: {
-                prefix: { type: 'string', minLength: 1, maxLength: MAX_PREFIX_LENGTH, description: 'Key prefix in the media bucket, without a leading /' },
-                field: { enum: fields, description: fields.length === 1 ? 'The media field to fill (may be left out)' : 'The media field to fill' },
+                prefix: {
+                  type: 'string',
+                  minLength: 1,
+                  maxLength: MAX_PREFIX_LENGTH,
+                  description: 'Key prefix in the media bucket, without a leading /',
+                },
+                field: {
+                  enum: fields,
+                  description:
+                    fields.length === 1 ? 'The media field to fill (may be left out)' : 'The media field to fill',
+                },
                 defaults: { type: 'object', description: `Values every created ${entity.name} starts from` },
-                dry_run: { type: 'boolean', default: false, description: 'List and look up only: would_create or exists, nothing written' },
+                dry_run: {
+                  type: 'boolean',
+                  default: false,
+                  description: 'List and look up only: would_create or exists, nothing written',
+                },
                 max_keys: { type: 'integer', minimum: 1, maximum: MAX_REGISTER_KEYS, default: DEFAULT_REGISTER_KEYS },
               },
             },
@@ -75,13 +106,33 @@ function registerPath(entity: EntityDef, version: ApiVersionDef): JsonSchema {
         200: {
           description: 'One result per key (metadata: the summary), or the NDJSON stream',
           content: {
-            'application/json': { schema: { type: 'object', required: ['data', 'metadata', 'errors'], properties: { data: { type: 'array', items: KEY_RESULT }, metadata: SUMMARY, errors: { type: 'array', maxItems: 0 } } } },
-            'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per line: each key\'s result as in `data`, in key order, then `{"summary": {...}}` with the fields of the JSON answer\'s metadata' } },
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['data', 'metadata', 'errors'],
+                properties: {
+                  data: { type: 'array', items: KEY_RESULT },
+                  metadata: SUMMARY,
+                  errors: { type: 'array', maxItems: 0 },
+                },
+              },
+            },
+            'application/x-ndjson': {
+              schema: {
+                type: 'string',
+                description:
+                  'One JSON object per line: each key\'s result as in `data`, in key order, then `{"summary": {...}}` with the fields of the JSON answer\'s metadata',
+              },
+            },
           },
         },
         400: errorResponse('Not a register body, an unknown key, or max_keys out of range'),
-        422: errorResponse('prefix missing or malformed, field not a media field (the message lists them), or defaults that would not make a valid record'),
-        503: errorResponse('The object store is unavailable (S3_UNAVAILABLE, Retry-After), or this service runs without one (MEDIA_UNAVAILABLE)'),
+        422: errorResponse(
+          'prefix missing or malformed, field not a media field (the message lists them), or defaults that would not make a valid record',
+        ),
+        503: errorResponse(
+          'The object store is unavailable (S3_UNAVAILABLE, Retry-After), or this service runs without one (MEDIA_UNAVAILABLE)',
+        ),
       },
     },
   };
@@ -92,7 +143,8 @@ export function registerPaths(model: Model): Record<string, JsonSchema> {
   const paths: Record<string, JsonSchema> = {};
   for (const version of model.apiVersions) {
     for (const entity of model.entities) {
-      if (mediaFields(entity).length > 0) paths[`/api/${version.name}/${entity.route}/register`] = registerPath(entity, version);
+      if (mediaFields(entity).length > 0)
+        paths[`/api/${version.name}/${entity.route}/register`] = registerPath(entity, version);
     }
   }
   return paths;

@@ -19,7 +19,11 @@ const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'fai
 const queued: JsonSchema = {
   type: 'object',
   required: ['job_id', 'state', 'location'],
-  properties: { job_id: { type: 'string', format: 'uuid' }, state: { const: 'queued' }, location: { type: 'string', description: 'GET it to follow the job.' } },
+  properties: {
+    job_id: { type: 'string', format: 'uuid' },
+    state: { const: 'queued' },
+    location: { type: 'string', description: 'GET it to follow the job.' },
+  },
 };
 
 const job: JsonSchema = {
@@ -28,9 +32,17 @@ const job: JsonSchema = {
   properties: {
     id: { type: 'string', format: 'uuid' },
     name: { type: 'string', description: 'The queue: thumbnails.' },
-    state: { type: 'string', enum: JOB_STATES, description: 'created (waiting), active (running), retry (a try failed; another is due, with backoff), completed, failed (no tries left, or an error no retry would help).' },
+    state: {
+      type: 'string',
+      enum: JOB_STATES,
+      description:
+        'created (waiting), active (running), retry (a try failed; another is due, with backoff), completed, failed (no tries left, or an error no retry would help).',
+    },
     data: { type: 'object', description: '{entity, id, at_seconds?}: the record the job makes thumbnails for.' },
-    output: { description: 'What the job returned ({source, images}, or {skipped}); while retrying or once failed, {message, error, non_retryable}.' },
+    output: {
+      description:
+        'What the job returned ({source, images}, or {skipped}); while retrying or once failed, {message, error, non_retryable}.',
+    },
     retry_count: { type: 'integer', minimum: 0 },
     retry_limit: { type: 'integer', minimum: 0 },
     created_at: { type: ['string', 'null'], format: 'date-time' },
@@ -57,14 +69,28 @@ export function thumbnailPaths(model: Model, version: string): Record<string, Js
           'Writes that change a source queue a job by themselves. Needs update permission.',
         parameters: [
           { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
-          { name: 'at', in: 'query', required: false, description: "A frame source's time in seconds (default: the source's at_seconds).", schema: { type: 'number', minimum: 0 } },
+          {
+            name: 'at',
+            in: 'query',
+            required: false,
+            description: "A frame source's time in seconds (default: the source's at_seconds).",
+            schema: { type: 'number', minimum: 0 },
+          },
         ],
         requestBody: {
           required: false,
-          content: json({ type: 'object', additionalProperties: false, properties: { at_seconds: { type: 'number', minimum: 0, description: 'Like ?at=.' } } }),
+          content: json({
+            type: 'object',
+            additionalProperties: false,
+            properties: { at_seconds: { type: 'number', minimum: 0, description: 'Like ?at=.' } },
+          }),
         },
         responses: {
-          202: { description: 'Queued; Location is the job', headers: { Location: { schema: { type: 'string' } } }, content: json(envelope(queued)) },
+          202: {
+            description: 'Queued; Location is the job',
+            headers: { Location: { schema: { type: 'string' } } },
+            content: json(envelope(queued)),
+          },
           400: errorResponse('A bad ?at= value'),
           404: errorResponse('No such record'),
           422: errorResponse('A bad body'),
@@ -80,7 +106,11 @@ export function thumbnailPaths(model: Model, version: string): Record<string, Js
       summary: 'A background job (a thumbnail job): its state, tries, output or error',
       description: "Needs read permission on the job's record's entity.",
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: { 200: { description: 'The job', content: json(envelope(job)) }, 404: errorResponse('No such job'), 503: unavailable },
+      responses: {
+        200: { description: 'The job', content: json(envelope(job)) },
+        404: errorResponse('No such job'),
+        503: unavailable,
+      },
     },
   };
   return paths;

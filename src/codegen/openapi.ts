@@ -1,5 +1,17 @@
 // Model → OpenAPI 3.1 for every route the service serves (generic entity routes plus ops routes).
-import { childRoutes, findEntity, resolvePath, sequenceRoutes, withArticle, type ApiVersionDef, type EntityDef, type FieldDef, type Model, type PartDef, type ViewDef } from '../registry/model.ts';
+import {
+  childRoutes,
+  findEntity,
+  resolvePath,
+  sequenceRoutes,
+  withArticle,
+  type ApiVersionDef,
+  type EntityDef,
+  type FieldDef,
+  type Model,
+  type PartDef,
+  type ViewDef,
+} from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
 import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { pathBackward } from '../evolution/steps.ts';
@@ -49,16 +61,32 @@ function listParameters(entity: EntityDef, nameOf: (field: string) => string): J
         `At most ${MAX_CONDITIONS} conditions and ${MAX_DEPTH} levels of nesting; the whole query string at most ${MAX_QUERY_BYTES} bytes.`,
       schema: { type: 'string' },
     },
-    { name: '_fields', in: 'query', description: 'Comma-separated fields or dot paths to return, e.g. `title,backgrounds,wardrobe.shoes.brand`; id is always returned.', schema: { type: 'string' } },
+    {
+      name: '_fields',
+      in: 'query',
+      description:
+        'Comma-separated fields or dot paths to return, e.g. `title,backgrounds,wardrobe.shoes.brand`; id is always returned.',
+      schema: { type: 'string' },
+    },
     {
       name: '_sort',
       in: 'query',
-      description: 'Comma-separated fields or dot paths; prefix with - for descending, e.g. `-duration_seconds,title`. Missing values sort as the largest (last ascending, first descending); ties break on id.',
+      description:
+        'Comma-separated fields or dot paths; prefix with - for descending, e.g. `-duration_seconds,title`. Missing values sort as the largest (last ascending, first descending); ties break on id.',
       schema: { type: 'string' },
     },
-    { name: '_limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default } },
+    {
+      name: '_limit',
+      in: 'query',
+      schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default },
+    },
     { name: '_offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
-    { name: '_cursor', in: 'query', description: 'Keyset pagination: metadata.next_cursor of the previous page, with the same _sort.', schema: { type: 'string' } },
+    {
+      name: '_cursor',
+      in: 'query',
+      description: 'Keyset pagination: metadata.next_cursor of the previous page, with the same _sort.',
+      schema: { type: 'string' },
+    },
     {
       name: '_count',
       in: 'query',
@@ -70,12 +98,21 @@ function listParameters(entity: EntityDef, nameOf: (field: string) => string): J
     params.push({
       name: 'q',
       in: 'query',
-      description: `Full-text search (websearch syntax: words, "quoted phrases", or, -excluded) over ${searchableFields(entity).map((f) => f.path.join('.')).join(', ')}; ranked unless _sort is given.`,
+      description: `Full-text search (websearch syntax: words, "quoted phrases", or, -excluded) over ${searchableFields(
+        entity,
+      )
+        .map((f) => f.path.join('.'))
+        .join(', ')}; ranked unless _sort is given.`,
       schema: { type: 'string' },
     });
   }
   if (hasSoftDelete(entity)) {
-    params.push({ name: 'include_deleted', in: 'query', description: 'Also list soft-deleted records.', schema: { type: 'boolean', default: false } });
+    params.push({
+      name: 'include_deleted',
+      in: 'query',
+      description: 'Also list soft-deleted records.',
+      schema: { type: 'boolean', default: false },
+    });
   }
   for (const preset of entity.presets) {
     params.push({
@@ -109,7 +146,10 @@ function filterSchema(field: FieldDef): JsonSchema {
       return { type: 'boolean' };
     case 'enum':
       return field.otherPattern
-        ? { type: 'string', description: `${[...(field.values ?? []), ...Object.keys(field.aliases ?? {})].join(', ')}, or text matching ${field.otherPattern}` }
+        ? {
+            type: 'string',
+            description: `${[...(field.values ?? []), ...Object.keys(field.aliases ?? {})].join(', ')}, or text matching ${field.otherPattern}`,
+          }
         : { type: 'string', enum: [...(field.values ?? []), ...Object.keys(field.aliases ?? {})] };
     case 'date':
       return { type: 'string', format: 'date' };
@@ -120,12 +160,17 @@ function filterSchema(field: FieldDef): JsonSchema {
   }
 }
 
-
 /** `name`: the component schema of the record in this version (an older version's own shape, or the current one). */
-function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef, name: string): Record<string, JsonSchema> {
+function entityPaths(
+  model: Model,
+  entity: EntityDef,
+  apiVersion: ApiVersionDef,
+  name: string,
+): Record<string, JsonSchema> {
   const version = apiVersion.name;
   const schemaVersion = apiVersion.schemaVersions[entity.name] ?? entity.schemaVersion;
-  const nameOf = (field: string) => pathBackward([field], entity.upgrades, entity.schemaVersion, schemaVersion).join('.');
+  const nameOf = (field: string) =>
+    pathBackward([field], entity.upgrades, entity.schemaVersion, schemaVersion).join('.');
   const one = withArticle(entity.name);
   const tag = entity.plural;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -141,7 +186,8 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
   const ifMatch = {
     name: 'If-Match',
     in: 'header',
-    description: 'Write only if the record still has this ETag (as GET answered it); `*` matches any existing record. Otherwise 412 PRECONDITION_FAILED.',
+    description:
+      'Write only if the record still has this ETag (as GET answered it); `*` matches any existing record. Otherwise 412 PRECONDITION_FAILED.',
     schema: { type: 'string' },
   };
   const etagHeader = { ETag: { description: "The record's version, for If-Match", schema: { type: 'string' } } };
@@ -155,7 +201,10 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         summary: `List ${entity.plural}`,
         parameters: listParameters(entity, nameOf),
         responses: {
-          200: { description: 'A page of records; metadata.total counts all matches', content: json(envelope(ref(name), true)) },
+          200: {
+            description: 'A page of records; metadata.total counts all matches',
+            content: json(envelope(ref(name), true)),
+          },
           400: errorResponse('Unknown field, operator or bad value'),
         },
       },
@@ -165,7 +214,11 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         summary: `Create ${one}`,
         description: 'Server-owned fields (id, timestamps, schema_version, soft-delete fields) are ignored if sent.',
         requestBody: writeBody,
-        responses: { 201: { description: 'Created', content: json(envelope(ref(name))) }, ...common, 409: errorResponse('Conflict') },
+        responses: {
+          201: { description: 'Created', content: json(envelope(ref(name))) },
+          ...common,
+          409: errorResponse('Conflict'),
+        },
       },
     },
     [`/api/${version}/${entity.route}/batch`]: {
@@ -176,10 +229,25 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         description:
           'Body: `{"operations": [{"op": "create", "data": {...}}, {"op": "update", "id": "...", "data": {...}}, {"op": "replace", "id": "...", "data": {...}}, {"op": "delete", "id": "...", "hard": false, "reason": "..."}]}`. ' +
           '`update` is a JSON merge patch. Each operation gets its own status and errors; with `atomic=true` the first failure rolls back all of them and the answer is that failure.',
-        parameters: [{ name: 'atomic', in: 'query', description: 'All or nothing.', schema: { type: 'boolean', default: false } }],
-        requestBody: { required: true, content: json({ type: 'object', required: ['operations'], properties: { operations: { type: 'array', minItems: 1, maxItems: MAX_BATCH_OPERATIONS, items: { type: 'object' } } } }) },
+        parameters: [
+          { name: 'atomic', in: 'query', description: 'All or nothing.', schema: { type: 'boolean', default: false } },
+        ],
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['operations'],
+            properties: {
+              operations: { type: 'array', minItems: 1, maxItems: MAX_BATCH_OPERATIONS, items: { type: 'object' } },
+            },
+          }),
+        },
         responses: {
-          200: { description: 'One result per operation: index, op, status, id, data or errors, and warnings (possible duplicates) when there are some', content: json(envelope({ type: 'object' }, true)) },
+          200: {
+            description:
+              'One result per operation: index, op, status, id, data or errors, and warnings (possible duplicates) when there are some',
+            content: json(envelope({ type: 'object' }, true)),
+          },
           400: errorResponse('Not a batch, or more than the maximum of operations'),
           409: errorResponse('atomic=true: an operation conflicted and nothing was applied'),
           422: errorResponse('atomic=true: an operation did not validate and nothing was applied'),
@@ -191,13 +259,22 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         tags: [tag],
         operationId: `${version}_export_${entity.plural}`,
         summary: `Export every matching ${entity.name}, streamed`,
-        description: 'The list query language without paging (_limit, _offset, _cursor, _count); rows in id order unless _sort is given. CSV cells hold objects and lists as JSON.',
+        description:
+          'The list query language without paging (_limit, _offset, _cursor, _count); rows in id order unless _sort is given. CSV cells hold objects and lists as JSON.',
         parameters: [
           { name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv'], default: 'ndjson' } },
-          ...listParameters(entity, nameOf).filter((p) => !['_limit', '_offset', '_cursor', '_count'].includes(p.name as string)),
+          ...listParameters(entity, nameOf).filter(
+            (p) => !['_limit', '_offset', '_cursor', '_count'].includes(p.name as string),
+          ),
         ],
         responses: {
-          200: { description: 'One record per line (NDJSON), or a CSV with a header row', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } },
+          200: {
+            description: 'One record per line (NDJSON), or a CSV with a header row',
+            content: {
+              'application/x-ndjson': { schema: { type: 'string' } },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
           400: errorResponse('Unknown field, operator, bad value or format'),
         },
       },
@@ -220,7 +297,9 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         tags: [tag],
         operationId: `${version}_get_${entity.name}`,
         summary: `Get ${one}`,
-        parameters: softDelete ? [{ name: 'include_deleted', in: 'query', schema: { type: 'boolean', default: false } }] : [],
+        parameters: softDelete
+          ? [{ name: 'include_deleted', in: 'query', schema: { type: 'boolean', default: false } }]
+          : [],
         responses: { 200: tagged, 404: errorResponse('No such record') },
       },
       put: {
@@ -230,7 +309,13 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         description: 'Full replace: fields left out are cleared (or reset to their default).',
         parameters: [ifMatch],
         requestBody: writeBody,
-        responses: { 200: tagged, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict, or a transition the field does not allow'), ...stale },
+        responses: {
+          200: tagged,
+          404: errorResponse('No such record'),
+          ...common,
+          409: errorResponse('Conflict, or a transition the field does not allow'),
+          ...stale,
+        },
       },
       patch: {
         tags: [tag],
@@ -245,7 +330,13 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
             'application/json': { schema: { type: 'object' } },
           },
         },
-        responses: { 200: tagged, 404: errorResponse('No such record'), ...common, 409: errorResponse('Conflict'), ...stale },
+        responses: {
+          200: tagged,
+          404: errorResponse('No such record'),
+          ...common,
+          409: errorResponse('Conflict'),
+          ...stale,
+        },
       },
       delete: {
         tags: [tag],
@@ -253,7 +344,12 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         summary: softDelete ? `Delete ${one} (soft by default)` : `Delete ${one}`,
         parameters: softDelete
           ? [
-              { name: 'hard', in: 'query', description: 'Remove the row instead of marking it deleted.', schema: { type: 'boolean', default: false } },
+              {
+                name: 'hard',
+                in: 'query',
+                description: 'Remove the row instead of marking it deleted.',
+                schema: { type: 'boolean', default: false },
+              },
               { name: 'reason', in: 'query', description: 'Stored as deleted_reason.', schema: { type: 'string' } },
               ifMatch,
             ]
@@ -274,7 +370,11 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         summary: `The audit entries of ${one}, newest first`,
         description: 'The list query language over its audit entries (operation, actor, at, changes.path …).',
         parameters: listParameters(AUDIT_ENTITY, (field) => field),
-        responses: { 200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) }, 400: errorResponse('Unknown field, operator or bad value'), 404: errorResponse('Not an id of this entity') },
+        responses: {
+          200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) },
+          400: errorResponse('Unknown field, operator or bad value'),
+          404: errorResponse('Not an id of this entity'),
+        },
       },
     },
     [`/api/${version}/${entity.route}/{id}/revert`]: {
@@ -285,9 +385,16 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
         summary: `Undo one audited change of ${one}`,
         description:
           'Body `{"audit_id": "aud_…"}`, an entry of this record. An update (or revert) is undone by writing back the fields as they were before it (validated like a PUT); a delete by a restore; a create or restore by a soft delete. The revert is audited itself (operation `revert`, `reverts` naming the entry).',
-        requestBody: { required: true, content: json({ type: 'object', required: ['audit_id'], properties: { audit_id: { type: 'string' } } }) },
+        requestBody: {
+          required: true,
+          content: json({ type: 'object', required: ['audit_id'], properties: { audit_id: { type: 'string' } } }),
+        },
         responses: {
-          200: { description: 'The record as reverted (or the delete result, for a create undone)', headers: etagHeader, content: json(envelope({})) },
+          200: {
+            description: 'The record as reverted (or the delete result, for a create undone)',
+            headers: etagHeader,
+            content: json(envelope({})),
+          },
           400: errorResponse('No audit_id'),
           404: errorResponse('No such record, or the entry is not one of its changes'),
           409: errorResponse('The change cannot be undone (a hard delete) or conflicts with the record now'),
@@ -325,8 +432,17 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
             operationId: `${version}_next_${route.field.name}_of_${route.parent.name}`,
             summary: `The next ${route.field.name} of ${withArticle(route.parent.name)}`,
             description: `${route.field.name} counts within ${route.field.sequence!.within.join(', ')} among live ${entity.plural}; the answer is one more than the highest.`,
-            parameters: route.scope.map((def) => ({ name: def.name, in: 'query', required: true, schema: filterSchema(def) })),
-            responses: { 200: { description: 'The scope and the suggested number', content: json(envelope({ type: 'object' })) }, 400: errorResponse('A scope parameter is missing or not valid'), 404: errorResponse(`No such ${route.parent.name}`) },
+            parameters: route.scope.map((def) => ({
+              name: def.name,
+              in: 'query',
+              required: true,
+              schema: filterSchema(def),
+            })),
+            responses: {
+              200: { description: 'The scope and the suggested number', content: json(envelope({ type: 'object' })) },
+              400: errorResponse('A scope parameter is missing or not valid'),
+              404: errorResponse(`No such ${route.parent.name}`),
+            },
           },
         },
       ]),
@@ -339,14 +455,26 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
           `/api/${version}/${entity.route}/{id}/${view.name}`,
           {
             parameters: [idParam],
-            get: { tags: [tag], operationId: `${version}_get_${entity.name}_${view.name}`, summary: view.description ?? `The ${view.name} of ${withArticle(entity.name)}`, responses: { 200: answer, 404: errorResponse('No such record') } },
+            get: {
+              tags: [tag],
+              operationId: `${version}_get_${entity.name}_${view.name}`,
+              summary: view.description ?? `The ${view.name} of ${withArticle(entity.name)}`,
+              responses: { 200: answer, 404: errorResponse('No such record') },
+            },
             put: {
               tags: [tag],
               operationId: `${version}_put_${entity.name}_${view.name}`,
               summary: `Replace the ${view.name} of ${withArticle(entity.name)}`,
-              description: 'Validated and stored like a PUT of the whole record; metadata.warnings says what server rules reused or found twice.',
+              description:
+                'Validated and stored like a PUT of the whole record; metadata.warnings says what server rules reused or found twice.',
               requestBody: { required: true, content: json(schema) },
-              responses: { 200: answer, 400: errorResponse('Not a JSON object'), 404: errorResponse('No such record'), 409: errorResponse('Conflict'), 422: errorResponse('Validation failed') },
+              responses: {
+                200: answer,
+                400: errorResponse('Not a JSON object'),
+                404: errorResponse('No such record'),
+                409: errorResponse('Conflict'),
+                422: errorResponse('Validation failed'),
+              },
             },
           },
         ];
@@ -368,7 +496,9 @@ function entityPaths(model: Model, entity: EntityDef, apiVersion: ApiVersionDef,
               responses: {
                 200: item,
                 404: errorResponse('No such record'),
-                409: errorResponse('The record is not deleted, or a live record now holds its unique values (or those of a record it would bring back)'),
+                409: errorResponse(
+                  'The record is not deleted, or a live record now holds its unique values (or those of a record it would bring back)',
+                ),
                 ...stale,
               },
             },
@@ -383,12 +513,18 @@ function viewSchema(entity: EntityDef, view: ViewDef, model: Model): JsonSchema 
   const prefixes = idPrefixes(model);
   const of = (path: readonly string[]) => fieldSchema(resolvePath(entity, path)!, prefixes, true);
   if (view.field) return of(view.field);
-  return { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(view.fields!).map(([key, path]) => [key, of(path)])) };
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(Object.entries(view.fields!).map(([key, path]) => [key, of(path)])),
+  };
 }
 
 /** The tag text of an entity, ending with the least role each operation needs. */
 function withPermissions(description: string | undefined, entity: EntityDef): string {
-  const roles = Object.entries(entity.permissions).map(([operation, role]) => `${operation} ${role}`).join(', ');
+  const roles = Object.entries(entity.permissions)
+    .map(([operation, role]) => `${operation} ${role}`)
+    .join(', ');
   return `${description ? `${description} ` : ''}Roles needed: ${roles}.`;
 }
 
@@ -403,8 +539,12 @@ function secureApiPaths(paths: Record<string, JsonSchema>): void {
         continue;
       }
       op.responses[401] = errorResponse('No token, or a token that does not verify (see the WWW-Authenticate header)');
-      op.responses[403] = errorResponse("The caller's role is below the one the registry's permissions give this operation (the message names it)");
-      op.responses[429] = errorResponse("The caller's request budget is spent (RATE_LIMITED); Retry-After says when to try again, RateLimit-* headers where it stands");
+      op.responses[403] = errorResponse(
+        "The caller's role is below the one the registry's permissions give this operation (the message names it)",
+      );
+      op.responses[429] = errorResponse(
+        "The caller's request budget is spent (RATE_LIMITED); Retry-After says when to try again, RateLimit-* headers where it stands",
+      );
     }
   }
 }
@@ -425,13 +565,29 @@ const idempotencyKey = {
 /** Every /api POST takes an Idempotency-Key: the header, its replay marker and its two refusals. */
 function keyedPosts(paths: Record<string, JsonSchema>): void {
   for (const [path, item] of Object.entries(paths)) {
-    const post = (item as { post?: { parameters?: unknown[]; responses: Record<string, { headers?: Record<string, unknown>; [other: string]: unknown }> } }).post;
+    const post = (
+      item as {
+        post?: {
+          parameters?: unknown[];
+          responses: Record<string, { headers?: Record<string, unknown>; [other: string]: unknown }>;
+        };
+      }
+    ).post;
     if (!post || !path.startsWith('/api/')) continue;
     post.parameters = [...(post.parameters ?? []), { $ref: `#/components/parameters/${IDEMPOTENCY_PARAMETER}` }];
     for (const [status, response] of Object.entries(post.responses)) {
-      if (status.startsWith('2')) response.headers = { ...response.headers, [REPLAYED_HEADER]: { description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key', schema: { const: 'true' } } };
+      if (status.startsWith('2'))
+        response.headers = {
+          ...response.headers,
+          [REPLAYED_HEADER]: {
+            description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key',
+            schema: { const: 'true' },
+          },
+        };
     }
-    post.responses[409] ??= errorResponse('IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still running (Retry-After)');
+    post.responses[409] ??= errorResponse(
+      'IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still running (Retry-After)',
+    );
     post.responses[422] ??= errorResponse('IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was sent with another request');
   }
 }
@@ -457,10 +613,26 @@ export function buildOpenApi(model: Model): JsonSchema {
       get: {
         tags: ['ops'],
         operationId: 'ready',
-        summary: 'Readiness: the database answers and every migration this build ships is applied; 503 while shutting down',
+        summary:
+          'Readiness: the database answers and every migration this build ships is applied; 503 while shutting down',
         responses: {
-          200: { description: 'Ready', content: json({ type: 'object', properties: { status: { const: 'ok' }, database: { type: 'string' }, migrations: { type: 'string' }, registry_version: { type: 'string' } } }) },
-          503: { description: 'The database is unreachable, migrations are pending (listed), or the instance is draining for shutdown', content: json({ type: 'object' }) },
+          200: {
+            description: 'Ready',
+            content: json({
+              type: 'object',
+              properties: {
+                status: { const: 'ok' },
+                database: { type: 'string' },
+                migrations: { type: 'string' },
+                registry_version: { type: 'string' },
+              },
+            }),
+          },
+          503: {
+            description:
+              'The database is unreachable, migrations are pending (listed), or the instance is draining for shutdown',
+            content: json({ type: 'object' }),
+          },
         },
       },
     },
@@ -468,15 +640,28 @@ export function buildOpenApi(model: Model): JsonSchema {
       get: {
         tags: ['ops'],
         operationId: 'metrics',
-        summary: 'Prometheus metrics: request durations by route template, method and status; errors; query timings; pool; process',
-        responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        summary:
+          'Prometheus metrics: request durations by route template, method and status; errors; query timings; pool; process',
+        responses: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+        },
       },
     },
     '/openapi.json': {
-      get: { tags: ['ops'], operationId: 'openapi', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } } },
+      get: {
+        tags: ['ops'],
+        operationId: 'openapi',
+        summary: 'This document',
+        responses: { 200: { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } },
+      },
     },
     '/docs': {
-      get: { tags: ['ops'], operationId: 'docs', summary: 'Human API reference (Swagger UI)', responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      get: {
+        tags: ['ops'],
+        operationId: 'docs',
+        summary: 'Human API reference (Swagger UI)',
+        responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
     },
   };
   for (const version of model.apiVersions) {
@@ -505,7 +690,10 @@ export function buildOpenApi(model: Model): JsonSchema {
           { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
           ...listParameters(AUDIT_ENTITY, (field) => field),
         ],
-        responses: { 200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) }, 400: errorResponse('Unknown field, operator or bad value') },
+        responses: {
+          200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) },
+          400: errorResponse('Unknown field, operator or bad value'),
+        },
       },
     };
   }
@@ -520,12 +708,16 @@ export function buildOpenApi(model: Model): JsonSchema {
     info: {
       title: 'Reelmeta API',
       version: model.registryVersion,
-      description: 'Metadata for fashion and lifestyle video production. Every entity route is generated from the schema registry.',
+      description:
+        'Metadata for fashion and lifestyle video production. Every entity route is generated from the schema registry.',
     },
     tags: [
       ...model.entities.map((e) => ({ name: e.plural, description: withPermissions(e.description, e) })),
       { name: 'audit', description: withPermissions(AUDIT_ENTITY.description, AUDIT_ENTITY) },
-      { name: 'jobs', description: "Background jobs (thumbnails). Reading one needs read permission on its record's entity." },
+      {
+        name: 'jobs',
+        description: "Background jobs (thumbnails). Reading one needs read permission on its record's entity.",
+      },
       UPLOADS_TAG,
       { name: 'ops', description: 'Open: no token needed.' },
     ],
@@ -538,7 +730,8 @@ export function buildOpenApi(model: Model): JsonSchema {
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: "An AWS Cognito access or id token of the user pool (AUTH_MODE=cognito). Roles come from the token's cognito:groups: viewer, editor, admin.",
+          description:
+            "An AWS Cognito access or id token of the user pool (AUTH_MODE=cognito). Roles come from the token's cognito:groups: viewer, editor, admin.",
         },
       },
       schemas: {
@@ -549,7 +742,10 @@ export function buildOpenApi(model: Model): JsonSchema {
           properties: {
             code: { type: 'string', examples: ['VALIDATION_ERROR'] },
             message: { type: 'string' },
-            field: { type: ['string', 'null'], description: 'Dotted path of the offending field, e.g. wardrobe.shoes.color' },
+            field: {
+              type: ['string', 'null'],
+              description: 'Dotted path of the offending field, e.g. wardrobe.shoes.color',
+            },
           },
         },
         Metadata: {
@@ -558,8 +754,18 @@ export function buildOpenApi(model: Model): JsonSchema {
             schema_version: { type: 'integer' },
             registry_version: { type: 'string' },
             timestamp: { type: 'string', format: 'date-time' },
-            restored: { type: 'object', additionalProperties: { type: 'integer' }, description: 'On a restore: the records its delete had cascaded to, restored with it, by plural. Absent when none.' },
-            warnings: { type: 'array', items: ref('Warning'), description: "On a create or update: other live records sharing the values of one of the entity's duplicate_warnings sets. Absent when there are none." },
+            restored: {
+              type: 'object',
+              additionalProperties: { type: 'integer' },
+              description:
+                'On a restore: the records its delete had cascaded to, restored with it, by plural. Absent when none.',
+            },
+            warnings: {
+              type: 'array',
+              items: ref('Warning'),
+              description:
+                "On a create or update: other live records sharing the values of one of the entity's duplicate_warnings sets. Absent when there are none.",
+            },
           },
         },
         Warning: {
@@ -569,7 +775,12 @@ export function buildOpenApi(model: Model): JsonSchema {
             code: { const: 'POSSIBLE_DUPLICATE' },
             message: { type: 'string', examples: ['same source_file_hash as clip clip_20260101_k3x9q2m7za'] },
             fields: { type: 'array', items: { type: 'string' } },
-            ids: { type: 'array', items: { type: 'string' }, maxItems: MAX_DUPLICATE_IDS, description: 'The first matching records, in id order.' },
+            ids: {
+              type: 'array',
+              items: { type: 'string' },
+              maxItems: MAX_DUPLICATE_IDS,
+              description: 'The first matching records, in id order.',
+            },
             total: { type: 'integer', description: 'How many live records match.' },
           },
         },
@@ -591,7 +802,11 @@ export function buildOpenApi(model: Model): JsonSchema {
         ErrorEnvelope: {
           type: 'object',
           required: ['data', 'metadata', 'errors'],
-          properties: { data: { type: 'null' }, metadata: ref('Metadata'), errors: { type: 'array', items: ref('Error'), minItems: 1 } },
+          properties: {
+            data: { type: 'null' },
+            metadata: ref('Metadata'),
+            errors: { type: 'array', items: ref('Error'), minItems: 1 },
+          },
         },
         DeleteResult: {
           type: 'object',
@@ -600,8 +815,18 @@ export function buildOpenApi(model: Model): JsonSchema {
             deleted: { type: 'boolean' },
             hard: { type: 'boolean' },
             deleted_at: { type: ['string', 'null'], format: 'date-time' },
-            cascaded: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Soft delete: referring records deleted with it (on_delete: cascade, at any depth), by plural. Absent when none.' },
-            detached: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Soft delete: referring records whose ref was cleared (on_delete: set_null), by plural. Absent when none.' },
+            cascaded: {
+              type: 'object',
+              additionalProperties: { type: 'integer' },
+              description:
+                'Soft delete: referring records deleted with it (on_delete: cascade, at any depth), by plural. Absent when none.',
+            },
+            detached: {
+              type: 'object',
+              additionalProperties: { type: 'integer' },
+              description:
+                'Soft delete: referring records whose ref was cleared (on_delete: set_null), by plural. Absent when none.',
+            },
           },
         },
         Health: {
@@ -622,7 +847,10 @@ function partPaths(model: Model, entity: EntityDef, part: PartDef, version: stri
   const tag = entity.plural;
   const op = (what: string) => `${version}_${what}_${entity.name}_${part.name.replace(/-/g, '_')}`;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-  const one = { description: `A version of the ${part.name}`, content: json(envelope(ref(schemaTitle(versionEntity)))) };
+  const one = {
+    description: `A version of the ${part.name}`,
+    content: json(envelope(ref(schemaTitle(versionEntity)))),
+  };
   const missing = errorResponse(`No such ${entity.name}, no ${part.name} yet, or no such version`);
   const body = { required: true, content: json(ref(schemaTitle(versionEntity))) };
   const { number, active, text } = owner.versions;
@@ -631,14 +859,24 @@ function partPaths(model: Model, entity: EntityDef, part: PartDef, version: stri
       base,
       {
         parameters: [idParam],
-        get: { tags: [tag], operationId: op('get'), summary: `The active version of the ${part.name}`, responses: { 200: one, 404: missing } },
+        get: {
+          tags: [tag],
+          operationId: op('get'),
+          summary: `The active version of the ${part.name}`,
+          responses: { 200: one, 404: missing },
+        },
         put: {
           tags: [tag],
           operationId: op('put'),
           summary: `Add a version of the ${part.name} and make it the active one`,
           description: `The ${part.name} record is created with its first version. ${number} is the server's.`,
           requestBody: body,
-          responses: { 200: one, 404: missing, 409: errorResponse(`The ${part.name} already has the most versions it can have`), 422: errorResponse('Validation failed') },
+          responses: {
+            200: one,
+            404: missing,
+            409: errorResponse(`The ${part.name} already has the most versions it can have`),
+            422: errorResponse('Validation failed'),
+          },
         },
       },
     ],
@@ -646,19 +884,41 @@ function partPaths(model: Model, entity: EntityDef, part: PartDef, version: stri
       `${base}/versions`,
       {
         parameters: [idParam],
-        get: { tags: [tag], operationId: op('list_versions'), summary: `The versions of the ${part.name}, oldest first unless _sort is given; metadata.${active} names the active one`, parameters: listParameters(versionEntity, (f) => f), responses: { 200: { description: 'Versions', content: json(envelope(ref(schemaTitle(versionEntity)), true)) }, 404: missing } },
+        get: {
+          tags: [tag],
+          operationId: op('list_versions'),
+          summary: `The versions of the ${part.name}, oldest first unless _sort is given; metadata.${active} names the active one`,
+          parameters: listParameters(versionEntity, (f) => f),
+          responses: {
+            200: { description: 'Versions', content: json(envelope(ref(schemaTitle(versionEntity)), true)) },
+            404: missing,
+          },
+        },
         post: {
           tags: [tag],
           operationId: op('add_version'),
           summary: `Add a version of the ${part.name} (the first one becomes active; later ones by PUT …/active)`,
           requestBody: body,
-          responses: { 201: one, 404: missing, 409: errorResponse(`The ${part.name} already has the most versions it can have`), 422: errorResponse('Validation failed') },
+          responses: {
+            201: one,
+            404: missing,
+            409: errorResponse(`The ${part.name} already has the most versions it can have`),
+            422: errorResponse('Validation failed'),
+          },
         },
       },
     ],
     [
       `${base}/versions/{n}`,
-      { parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }], get: { tags: [tag], operationId: op('get_version'), summary: `Version n of the ${part.name}`, responses: { 200: one, 400: errorResponse('n is not a version number'), 404: missing } } },
+      {
+        parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+        get: {
+          tags: [tag],
+          operationId: op('get_version'),
+          summary: `Version n of the ${part.name}`,
+          responses: { 200: one, 400: errorResponse('n is not a version number'), 404: missing },
+        },
+      },
     ],
     [
       `${base}/active`,
@@ -668,7 +928,14 @@ function partPaths(model: Model, entity: EntityDef, part: PartDef, version: stri
           tags: [tag],
           operationId: op('activate'),
           summary: `Choose the active version of the ${part.name}: {"version": n}`,
-          requestBody: { required: true, content: json({ type: 'object', required: ['version'], properties: { version: { type: 'integer', minimum: 1 } } }) },
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['version'],
+              properties: { version: { type: 'integer', minimum: 1 } },
+            }),
+          },
           responses: { 200: one, 400: errorResponse('version is not a version number'), 404: missing },
         },
       },
@@ -676,13 +943,34 @@ function partPaths(model: Model, entity: EntityDef, part: PartDef, version: stri
     [
       `${base}/diff`,
       {
-        parameters: [idParam, ...['from', 'to'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'integer', minimum: 1 } }))],
+        parameters: [
+          idParam,
+          ...['from', 'to'].map((name) => ({
+            name,
+            in: 'query',
+            required: true,
+            schema: { type: 'integer', minimum: 1 },
+          })),
+        ],
         get: {
           tags: [tag],
           operationId: op('diff'),
           summary: `A line diff of the ${text} of two versions: unified text and structured hunks`,
           responses: {
-            200: { description: 'The diff', content: json(envelope({ type: 'object', properties: { from: { type: 'integer' }, to: { type: 'integer' }, unified: { type: 'string' }, hunks: { type: 'array', items: { type: 'object' } } } })) },
+            200: {
+              description: 'The diff',
+              content: json(
+                envelope({
+                  type: 'object',
+                  properties: {
+                    from: { type: 'integer' },
+                    to: { type: 'integer' },
+                    unified: { type: 'string' },
+                    hunks: { type: 'array', items: { type: 'object' } },
+                  },
+                }),
+              ),
+            },
             400: errorResponse('from or to is not a version number'),
             404: missing,
           },
@@ -695,7 +983,15 @@ function partPaths(model: Model, entity: EntityDef, part: PartDef, version: stri
 /** GET /{plural}/search?q= of an entity with versions: their text, with highlighted snippets. */
 function versionSearchPath(model: Model, entity: EntityDef, version: string): Record<string, JsonSchema> {
   const versions = entity.versions!;
-  const hit = { type: 'object', properties: { [entity.name]: ref(schemaTitle(entity)), version: { type: 'integer' }, active: { type: 'boolean' }, snippet: { type: 'string', description: 'Matching passages, the matched words in <mark>…</mark>' } } };
+  const hit = {
+    type: 'object',
+    properties: {
+      [entity.name]: ref(schemaTitle(entity)),
+      version: { type: 'integer' },
+      active: { type: 'boolean' },
+      snippet: { type: 'string', description: 'Matching passages, the matched words in <mark>…</mark>' },
+    },
+  };
   return {
     [`/api/${version}/${entity.route}/search`]: {
       get: {
@@ -703,10 +999,19 @@ function versionSearchPath(model: Model, entity: EntityDef, version: string): Re
         operationId: `${version}_search_${entity.plural}`,
         summary: `Full-text search over the ${versions.text} of ${findEntity(model, versions.entity)!.plural}, best match first`,
         parameters: [
-          { name: 'q', in: 'query', required: true, description: 'Websearch syntax: words, "quoted phrases", or, -excluded', schema: { type: 'string' } },
+          {
+            name: 'q',
+            in: 'query',
+            required: true,
+            description: 'Websearch syntax: words, "quoted phrases", or, -excluded',
+            schema: { type: 'string' },
+          },
           { name: '_limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
         ],
-        responses: { 200: { description: 'Matches', content: json(envelope(hit, true)) }, 400: errorResponse('q is missing') },
+        responses: {
+          200: { description: 'Matches', content: json(envelope(hit, true)) },
+          400: errorResponse('q is missing'),
+        },
       },
     },
   };

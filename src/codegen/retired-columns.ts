@@ -7,12 +7,19 @@ import { stepSources } from '../registry/compile-evolution.ts';
 import type { Model } from '../registry/model.ts';
 import { objectName, type TableSpec } from './table-spec.ts';
 
-export function retainRetiredColumns(before: readonly TableSpec[], after: readonly TableSpec[], model: Model): TableSpec[] {
+export function retainRetiredColumns(
+  before: readonly TableSpec[],
+  after: readonly TableSpec[],
+  model: Model,
+): TableSpec[] {
   return after.map((table) => {
     const entity = model.entities.find((e) => e.name === table.entity);
     const old = before.find((t) => t.name === table.name);
     if (!entity || !old) return table;
-    const retired = new Set([...entity.reserved, ...entity.upgrades.flatMap((u) => u.steps.flatMap(stepSources)).map((path) => path[0]!)]);
+    const retired = new Set([
+      ...entity.reserved,
+      ...entity.upgrades.flatMap((u) => u.steps.flatMap(stepSources)).map((path) => path[0]!),
+    ]);
     const kept = old.columns
       .filter((c) => !c.generated && retired.has(c.name) && !table.columns.some((now) => now.name === c.name))
       .map((c) => ({ name: c.name, type: c.type, notNull: false }));
@@ -25,7 +32,8 @@ export function checksOfMappedValues(model: Model): Set<string> {
   const names = new Set<string>();
   for (const entity of model.entities) {
     for (const step of entity.upgrades.flatMap((u) => u.steps)) {
-      if (step.kind === 'map_values' && step.field.length === 1) names.add(objectName(entity.table, step.field[0]!, 'check'));
+      if (step.kind === 'map_values' && step.field.length === 1)
+        names.add(objectName(entity.table, step.field[0]!, 'check'));
     }
   }
   return names;

@@ -63,7 +63,10 @@ function readSnapshot(migrationsDir: string): Snapshot {
 
 function nextMigrationNumber(migrationsDir: string): number {
   const numbers = existsSync(migrationsDir)
-    ? readdirSync(migrationsDir).map((f) => /^(\d{4})_/.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number)
+    ? readdirSync(migrationsDir)
+        .map((f) => /^(\d{4})_/.exec(f)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
     : [];
   return Math.max(0, ...numbers) + 1;
 }
@@ -99,7 +102,11 @@ function migrationFiles(plan: MigrationPlan, label: string, model: Model): { up:
   };
 }
 
-export async function runCodegen(model: Model, paths: CodegenPaths, options: { check: boolean }): Promise<CodegenResult> {
+export async function runCodegen(
+  model: Model,
+  paths: CodegenPaths,
+  options: { check: boolean },
+): Promise<CodegenResult> {
   const expected = await generatedFiles(model, paths.generatedDir);
   if (paths.registryDir) expected.set(...changelogFile(model, paths.registryDir, paths.generatedDir));
 
@@ -112,17 +119,29 @@ export async function runCodegen(model: Model, paths: CodegenPaths, options: { c
     const { up, down } = migrationFiles(plan, migration, model);
     expected.set(path.join(paths.migrationsDir, `${migration}.up.sql`), up);
     expected.set(path.join(paths.migrationsDir, `${migration}.down.sql`), down);
-    expected.set(path.join(paths.migrationsDir, SNAPSHOT), toJson({ last_migration: migration, tables: specs } satisfies Snapshot));
+    expected.set(
+      path.join(paths.migrationsDir, SNAPSHOT),
+      toJson({ last_migration: migration, tables: specs } satisfies Snapshot),
+    );
   } else if (!isDeepStrictEqual(snapshot.tables, specs)) {
     // Nothing for the database to do (say, a new `storage: document` field, or fields reordered),
     // but the snapshot must know the layout, e.g. which fields live in doc for a later promotion.
-    expected.set(path.join(paths.migrationsDir, SNAPSHOT), toJson({ last_migration: snapshot.last_migration, tables: specs } satisfies Snapshot));
+    expected.set(
+      path.join(paths.migrationsDir, SNAPSHOT),
+      toJson({ last_migration: snapshot.last_migration, tables: specs } satisfies Snapshot),
+    );
   }
 
-  const changed = [...expected].filter(([file, content]) => !existsSync(file) || readFileSync(file, 'utf8') !== content).map(([file]) => file);
+  const changed = [...expected]
+    .filter(([file, content]) => !existsSync(file) || readFileSync(file, 'utf8') !== content)
+    .map(([file]) => file);
   const removed = GENERATED_FOLDERS.flatMap((folder) => {
     const dir = path.join(paths.generatedDir, folder);
-    return existsSync(dir) ? readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => !expected.has(f)) : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .map((f) => path.join(dir, f))
+          .filter((f) => !expected.has(f))
+      : [];
   });
 
   if (!options.check) {

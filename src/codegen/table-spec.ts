@@ -2,7 +2,14 @@
 // the last one is kept in migrations/snapshot.json.
 import { createHash } from 'node:crypto';
 import { walkFields } from '../registry/compile.ts';
-import { findEntity, hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
+import {
+  findEntity,
+  hasSoftDelete,
+  hasTimestamps,
+  type EntityDef,
+  type FieldDef,
+  type Model,
+} from '../registry/model.ts';
 import { NESTED_CASTS } from '../query/compile-sql.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_ENTITY } from '../idempotency/idempotency-entity.ts';
@@ -106,7 +113,10 @@ export function tableSpecs(model: Model): TableSpec[] {
 /** The platform's audit table (src/audit): an entity table plus the indexes its reads use. */
 function auditSpec(model: Model): TableSpec {
   const spec = tableSpec(AUDIT_ENTITY, model);
-  const index = (...columns: string[]): NamedSql => ({ name: objectName(spec.name, ...columns, 'idx'), definition: `USING btree (${columns.map(quoteIdent).join(', ')})` });
+  const index = (...columns: string[]): NamedSql => ({
+    name: objectName(spec.name, ...columns, 'idx'),
+    definition: `USING btree (${columns.map(quoteIdent).join(', ')})`,
+  });
   return { ...spec, indexes: [...spec.indexes, index('entity', 'record_id', 'at'), index('actor', 'at')] };
 }
 
@@ -119,7 +129,12 @@ function junctionSpec(entity: EntityDef, field: FieldDef, model: Model): TableSp
   const table = field.junction!;
   const target = findEntity(model, field.to!)!;
   const role = field.role;
-  const roleCheck = role && [`char_length("role") <= ${role.maxLength}`, ...(role.values ? [`"role" IN (${role.values.map(quoteLiteral).join(', ')})`] : [])].join(' AND ');
+  const roleCheck =
+    role &&
+    [
+      `char_length("role") <= ${role.maxLength}`,
+      ...(role.values ? [`"role" IN (${role.values.map(quoteLiteral).join(', ')})`] : []),
+    ].join(' AND ');
   return {
     name: table,
     entity: `${entity.name}.${field.name}`,
@@ -131,7 +146,10 @@ function junctionSpec(entity: EntityDef, field: FieldDef, model: Model): TableSp
     ],
     checks: roleCheck ? [{ name: objectName(table, 'role', 'check'), definition: `CHECK (${roleCheck})` }] : [],
     foreignKeys: [
-      { name: objectName(table, 'owner_id', 'fkey'), definition: `FOREIGN KEY ("owner_id") REFERENCES ${quoteIdent(entity.table)} ("id") ON DELETE CASCADE` },
+      {
+        name: objectName(table, 'owner_id', 'fkey'),
+        definition: `FOREIGN KEY ("owner_id") REFERENCES ${quoteIdent(entity.table)} ("id") ON DELETE CASCADE`,
+      },
       {
         name: objectName(table, 'target_id', 'fkey'),
         definition: `FOREIGN KEY ("target_id") REFERENCES ${quoteIdent(target.table)} ("id")${field.onDelete === 'set_null' ? ' ON DELETE CASCADE' : ''}`,
@@ -139,7 +157,11 @@ function junctionSpec(entity: EntityDef, field: FieldDef, model: Model): TableSp
     ],
     indexes: [
       { name: objectName(table, 'target_id', 'idx'), definition: 'USING btree ("target_id")' },
-      { name: objectName(table, 'key'), definition: `USING btree ("owner_id", "target_id"${role ? ', "role") NULLS NOT DISTINCT' : ')'}`, unique: true },
+      {
+        name: objectName(table, 'key'),
+        definition: `USING btree ("owner_id", "target_id"${role ? ', "role") NULLS NOT DISTINCT' : ')'}`,
+        unique: true,
+      },
     ],
     primaryKey: ['owner_id', 'position'],
   };
@@ -155,7 +177,8 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     { name: 'id', type: 'text', notNull: true },
     { name: 'schema_version', type: 'integer', notNull: true },
     ...stored.map((field): ColumnSpec => {
-      if (serverStamped.includes(field.name)) return { name: field.name, type: sqlType(field), notNull: true, default: 'now()' };
+      if (serverStamped.includes(field.name))
+        return { name: field.name, type: sqlType(field), notNull: true, default: 'now()' };
       return {
         name: field.name,
         type: sqlType(field),
@@ -187,15 +210,33 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     if (!(field.indexed || (field.type === 'ref' && field.path.length === 1))) continue;
     indexes.push({ name: objectName(table, ...field.path, 'idx'), definition: indexDefinition(field, entity) });
   }
-  if (searchVector) indexes.push({ name: objectName(table, SEARCH_COLUMN, 'idx'), definition: `USING gin (${quoteIdent(SEARCH_COLUMN)})` });
+  if (searchVector)
+    indexes.push({
+      name: objectName(table, SEARCH_COLUMN, 'idx'),
+      definition: `USING gin (${quoteIdent(SEARCH_COLUMN)})`,
+    });
   // Unique sets hold among live records, so a soft-deleted record does not block a new one.
   const liveOnly = hasSoftDelete(entity) ? ` WHERE ${quoteIdent('deleted_at')} IS NULL` : '';
   for (const set of entity.unique) {
-    indexes.push({ name: uniqueIndexName(entity, set), definition: `USING btree (${set.map(quoteIdent).join(', ')})${liveOnly}`, unique: true });
+    indexes.push({
+      name: uniqueIndexName(entity, set),
+      definition: `USING btree (${set.map(quoteIdent).join(', ')})${liveOnly}`,
+      unique: true,
+    });
   }
 
-  const documentFields = entity.fields.filter((f) => f.storage === 'document').map((f) => ({ name: f.name, type: sqlType(f) }));
-  return { name: table, entity: entity.name, columns, checks, foreignKeys, indexes, ...(documentFields.length > 0 ? { documentFields } : {}) };
+  const documentFields = entity.fields
+    .filter((f) => f.storage === 'document')
+    .map((f) => ({ name: f.name, type: sqlType(f) }));
+  return {
+    name: table,
+    entity: entity.name,
+    columns,
+    checks,
+    foreignKeys,
+    indexes,
+    ...(documentFields.length > 0 ? { documentFields } : {}),
+  };
 }
 
 /** Hard deletes follow the declared on_delete in the database itself. */

@@ -23,7 +23,10 @@ export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs:
   };
 
   /** In slonik: the call's queries run unless its client left meanwhile; the slot passes on after. */
-  const inPool = <T>(work: (connection: DatabasePoolConnection) => Promise<T>, client: RequestClient | undefined): Promise<T> =>
+  const inPool = <T>(
+    work: (connection: DatabasePoolConnection) => Promise<T>,
+    client: RequestClient | undefined,
+  ): Promise<T> =>
     pool
       .connect(async (connection) => {
         if (client?.gone) throw new RequestAbandoned();
@@ -59,7 +62,24 @@ export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs:
     });
   };
 
-  type Methods = Pick<DatabasePool, 'any' | 'anyFirst' | 'exists' | 'many' | 'manyFirst' | 'maybeOne' | 'maybeOneFirst' | 'one' | 'oneFirst' | 'query' | 'stream' | 'transaction' | 'connect' | 'end' | 'state'>;
+  type Methods = Pick<
+    DatabasePool,
+    | 'any'
+    | 'anyFirst'
+    | 'exists'
+    | 'many'
+    | 'manyFirst'
+    | 'maybeOne'
+    | 'maybeOneFirst'
+    | 'one'
+    | 'oneFirst'
+    | 'query'
+    | 'stream'
+    | 'transaction'
+    | 'connect'
+    | 'end'
+    | 'state'
+  >;
   const methods: Methods = {
     any: ((query) => withConnection((c) => c.any(query))) as DatabasePool['any'],
     anyFirst: ((query) => withConnection((c) => c.anyFirst(query))) as DatabasePool['anyFirst'],

@@ -15,8 +15,14 @@ export interface Total {
   readonly isEstimate: boolean;
 }
 
-export async function estimateMatches(db: CommonQueryMethods, table: FragmentSqlToken, where: FragmentSqlToken): Promise<number> {
-  const plan = (await db.oneFirst(sql.unsafe`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} ${where}`)) as { Plan: { 'Plan Rows': number } }[];
+export async function estimateMatches(
+  db: CommonQueryMethods,
+  table: FragmentSqlToken,
+  where: FragmentSqlToken,
+): Promise<number> {
+  const plan = (await db.oneFirst(sql.unsafe`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} ${where}`)) as {
+    Plan: { 'Plan Rows': number };
+  }[];
   return Math.round(plan[0]?.Plan['Plan Rows'] ?? 0);
 }
 
@@ -25,19 +31,29 @@ export function boundedCountSql(table: FragmentSqlToken, where: FragmentSqlToken
   return sql.unsafe`SELECT count(*) FROM (SELECT 1 FROM ${table} ${where} LIMIT ${EXACT_COUNT_LIMIT + 1}) AS matches`;
 }
 
-export async function countMatches(db: CommonQueryMethods, table: FragmentSqlToken, where: FragmentSqlToken, mode: CountMode): Promise<Total | undefined> {
+export async function countMatches(
+  db: CommonQueryMethods,
+  table: FragmentSqlToken,
+  where: FragmentSqlToken,
+  mode: CountMode,
+): Promise<Total | undefined> {
   switch (mode) {
     case 'none':
       return undefined;
     case 'exact':
-      return { total: (await db.oneFirst(sql.unsafe`SELECT count(*) FROM ${table} ${where}`)) as number, isEstimate: false };
+      return {
+        total: (await db.oneFirst(sql.unsafe`SELECT count(*) FROM ${table} ${where}`)) as number,
+        isEstimate: false,
+      };
     case 'estimated':
       return { total: await estimateMatches(db, table, where), isEstimate: true };
     case 'auto': {
       const estimate = await estimateMatches(db, table, where);
       if (estimate > TRUSTED_ESTIMATE) return { total: estimate, isEstimate: true };
       const bounded = (await db.oneFirst(boundedCountSql(table, where))) as number;
-      return bounded <= EXACT_COUNT_LIMIT ? { total: bounded, isEstimate: false } : { total: Math.max(estimate, bounded), isEstimate: true };
+      return bounded <= EXACT_COUNT_LIMIT
+        ? { total: bounded, isEstimate: false }
+        : { total: Math.max(estimate, bounded), isEstimate: true };
     }
   }
 }

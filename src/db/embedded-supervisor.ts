@@ -18,7 +18,11 @@ export interface SupervisedDatabase {
   stop(): Promise<void>;
 }
 
-export async function superviseEmbedded(start: () => Promise<EmbeddedDatabase>, maxRestarts: number, logger: Logger): Promise<SupervisedDatabase> {
+export async function superviseEmbedded(
+  start: () => Promise<EmbeddedDatabase>,
+  maxRestarts: number,
+  logger: Logger,
+): Promise<SupervisedDatabase> {
   let current = await start();
   let startedAt = Date.now();
   let attempts = 0;
@@ -30,12 +34,18 @@ export async function superviseEmbedded(start: () => Promise<EmbeddedDatabase>, 
 
   const restart = async (exit: { code: number | null; signal: NodeJS.Signals | null }) => {
     if (Date.now() - startedAt >= STABLE_MS) attempts = 0;
-    logger.error({ exit_code: exit.code, signal: exit.signal, max_restarts: maxRestarts }, 'the embedded PostgreSQL exited unexpectedly; requests answer 503 until it is back');
+    logger.error(
+      { exit_code: exit.code, signal: exit.signal, max_restarts: maxRestarts },
+      'the embedded PostgreSQL exited unexpectedly; requests answer 503 until it is back',
+    );
     let lastError: unknown;
     while (attempts < maxRestarts) {
       const delay = RESTART_BACKOFF_MS[Math.min(attempts, RESTART_BACKOFF_MS.length - 1)]!;
       attempts += 1;
-      logger.warn({ attempt: attempts, max_restarts: maxRestarts, delay_ms: delay }, 'restarting the embedded PostgreSQL');
+      logger.warn(
+        { attempt: attempts, max_restarts: maxRestarts, delay_ms: delay },
+        'restarting the embedded PostgreSQL',
+      );
       const paused = await sleep(delay, true, { signal: stopped.signal }).catch(() => false);
       if (!paused || stopping) return;
       try {
@@ -46,11 +56,23 @@ export async function superviseEmbedded(start: () => Promise<EmbeddedDatabase>, 
         return;
       } catch (error) {
         lastError = error;
-        logger.warn({ attempt: attempts, reason: error instanceof Error ? error.message : String(error) }, 'the embedded PostgreSQL did not start');
+        logger.warn(
+          { attempt: attempts, reason: error instanceof Error ? error.message : String(error) },
+          'the embedded PostgreSQL did not start',
+        );
       }
     }
-    const reason = lastError instanceof Error ? `: ${lastError.message}` : maxRestarts > 0 ? '; each time it died again within a minute' : '';
-    giveUp(new Error(`the embedded PostgreSQL stopped and could not be started again after ${maxRestarts} attempts (EMBEDDED_DB_RESTARTS)${reason}`));
+    const reason =
+      lastError instanceof Error
+        ? `: ${lastError.message}`
+        : maxRestarts > 0
+          ? '; each time it died again within a minute'
+          : '';
+    giveUp(
+      new Error(
+        `the embedded PostgreSQL stopped and could not be started again after ${maxRestarts} attempts (EMBEDDED_DB_RESTARTS)${reason}`,
+      ),
+    );
   };
 
   const watch = (database: EmbeddedDatabase) => {

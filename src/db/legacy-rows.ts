@@ -18,7 +18,8 @@ export function upgradeRow(entity: EntityDef, row: Row): Row & { id: string } {
   const known = new Set(entity.fields.map((f) => f.name));
   const old: Row = {};
   // Columns the current model no longer has (JSON text for timestamps: normalised below).
-  for (const [name, value] of Object.entries(whole)) if (!known.has(name) && !NOT_FIELDS.has(name) && value !== null) old[name] = value;
+  for (const [name, value] of Object.entries(whole))
+    if (!known.has(name) && !NOT_FIELDS.has(name) && value !== null) old[name] = value;
   for (const [name, value] of Object.entries((row.doc ?? {}) as Row)) setOwn(old, name, value);
   for (const field of entity.fields) {
     if (field.storage === 'document') continue;

@@ -34,17 +34,20 @@ export class MigrationScriptError extends Error {
 const DIRECTIVE_LINE = /^-- reelmeta:.*$/gm;
 const STEP_LINE = /^-- reelmeta: step(?: (outside-transaction))?[ \t]*$/m;
 
-const onlyComments = (text: string) => text.split('\n').every((line) => line.trim() === '' || line.trim().startsWith('--'));
+const onlyComments = (text: string) =>
+  text.split('\n').every((line) => line.trim() === '' || line.trim().startsWith('--'));
 
 export function parseMigrationScript(text: string): MigrationScript {
   const sqlText = text.replace(/\r\n/g, '\n');
   const directives: string[] = sqlText.match(DIRECTIVE_LINE) ?? [];
   if (!directives.includes(ONLINE_DIRECTIVE)) {
-    if (directives.length > 0) throw new MigrationScriptError(`"${directives[0]}" without "${ONLINE_DIRECTIVE}" at the top`);
+    if (directives.length > 0)
+      throw new MigrationScriptError(`"${directives[0]}" without "${ONLINE_DIRECTIVE}" at the top`);
     return { online: false, steps: [{ statements: [sqlText], outsideTransaction: false }] };
   }
   for (const line of directives) {
-    if (line !== ONLINE_DIRECTIVE && line !== STATEMENT_MARKER && !STEP_LINE.test(line)) throw new MigrationScriptError(`unknown directive "${line}"`);
+    if (line !== ONLINE_DIRECTIVE && line !== STATEMENT_MARKER && !STEP_LINE.test(line))
+      throw new MigrationScriptError(`unknown directive "${line}"`);
   }
   const parts = sqlText.split(new RegExp(STEP_LINE.source, 'm'));
   const [head, ...rest] = parts;
@@ -57,9 +60,13 @@ export function parseMigrationScript(text: string): MigrationScript {
     const outsideTransaction = rest[i] === 'outside-transaction';
     const body = rest[i + 1] ?? '';
     if (!outsideTransaction && body.includes(STATEMENT_MARKER)) {
-      throw new MigrationScriptError(`"${STATEMENT_MARKER}" in a step that is one transaction; mark the step outside-transaction`);
+      throw new MigrationScriptError(
+        `"${STATEMENT_MARKER}" in a step that is one transaction; mark the step outside-transaction`,
+      );
     }
-    const statements = (outsideTransaction ? body.split(STATEMENT_MARKER) : [body]).map((s) => s.trim()).filter((s) => s !== '' && !onlyComments(s));
+    const statements = (outsideTransaction ? body.split(STATEMENT_MARKER) : [body])
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && !onlyComments(s));
     if (statements.length > 0) steps.push({ statements, outsideTransaction });
   }
   return { online: true, steps };

@@ -45,7 +45,13 @@ export interface MigrateOptions {
   /** migrateUp only: apply pending migrations up to this version, not beyond. */
   readonly to?: number;
   /** Told about each retry, e.g. to log it. */
-  readonly onRetry?: (retry: { migration: string; step: number; attempt: number; delayMs: number; message: string }) => void;
+  readonly onRetry?: (retry: {
+    migration: string;
+    step: number;
+    attempt: number;
+    delayMs: number;
+    message: string;
+  }) => void;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 500;
@@ -62,7 +68,8 @@ interface Settings {
 /** The options, with what is not given taken from the environment (README, "Environment variables"). */
 export function migrationSettings(options: MigrateOptions = {}, env: NodeJS.ProcessEnv = process.env): Settings {
   return {
-    lockTimeoutMs: options.lockTimeoutMs ?? integer(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, 1, 600_000),
+    lockTimeoutMs:
+      options.lockTimeoutMs ?? integer(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, 1, 600_000),
     lockRetries: options.lockRetries ?? integer(env, 'MIGRATION_LOCK_RETRIES', DEFAULT_LOCK_RETRIES, 0, 1000),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
   };
@@ -80,7 +87,8 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     if (!match) continue;
     const version = Number(match[1]);
     const entry = byVersion.get(version) ?? { name: match[2]! };
-    if (entry.name !== match[2]) throw new MigrationError(`${dir}: two migrations numbered ${match[1]} (${entry.name}, ${match[2]})`);
+    if (entry.name !== match[2])
+      throw new MigrationError(`${dir}: two migrations numbered ${match[1]} (${entry.name}, ${match[2]})`);
     entry[match[3] as 'up' | 'down'] = readFileSync(path.join(dir, file), 'utf8');
     byVersion.set(version, entry);
   }
@@ -89,7 +97,8 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     .map(([version, entry]) => {
       const label = `${String(version).padStart(4, '0')}_${entry.name}`;
       if (entry.up === undefined) throw new MigrationError(`${label}.up.sql is missing`);
-      if (entry.down === undefined) throw new MigrationError(`${label}.down.sql is missing: every migration needs its down step`);
+      if (entry.down === undefined)
+        throw new MigrationError(`${label}.down.sql is missing: every migration needs its down step`);
       return { version, name: entry.name, up: entry.up, down: entry.down, checksum: checksum(entry.up) };
     });
 }
@@ -122,7 +131,9 @@ async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => P
 }
 
 async function appliedRows(client: pg.Client): Promise<AppliedRow[]> {
-  const result = await client.query<AppliedRow>(`SELECT version, name, checksum, applied_at FROM ${TABLE} ORDER BY version`);
+  const result = await client.query<AppliedRow>(
+    `SELECT version, name, checksum, applied_at FROM ${TABLE} ORDER BY version`,
+  );
   return result.rows;
 }
 
@@ -133,10 +144,17 @@ function compare(files: readonly MigrationFile[], applied: readonly AppliedRow[]
     const file = fileByVersion.get(row.version);
     const appliedAt = row.applied_at.toISOString();
     if (!file) states.push({ version: row.version, name: row.name, state: 'missing', appliedAt });
-    else states.push({ version: row.version, name: row.name, state: file.checksum === row.checksum ? 'applied' : 'changed', appliedAt });
+    else
+      states.push({
+        version: row.version,
+        name: row.name,
+        state: file.checksum === row.checksum ? 'applied' : 'changed',
+        appliedAt,
+      });
   }
   const appliedVersions = new Set(applied.map((r) => r.version));
-  for (const file of files) if (!appliedVersions.has(file.version)) states.push({ version: file.version, name: file.name, state: 'pending' });
+  for (const file of files)
+    if (!appliedVersions.has(file.version)) states.push({ version: file.version, name: file.name, state: 'pending' });
   return states.sort((a, b) => a.version - b.version);
 }
 
@@ -151,7 +169,8 @@ function assertConsistent(states: readonly MigrationState[], dir: string): void 
     );
   const lastApplied = Math.max(0, ...states.filter((s) => s.state !== 'pending').map((s) => s.version));
   for (const s of states) {
-    if (s.state === 'pending' && s.version < lastApplied) problems.push(`${label(s)} is older than the last applied migration but was never applied`);
+    if (s.state === 'pending' && s.version < lastApplied)
+      problems.push(`${label(s)} is older than the last applied migration but was never applied`);
   }
   if (problems.length > 0) throw new MigrationError(`migrations refused:\n  ${problems.join('\n  ')}`);
 }
@@ -165,7 +184,12 @@ export async function migrationStatus(databaseUrl: string, dir: string): Promise
 const backoff = (attempt: number) => Math.round(Math.min(5000, 200 * 2 ** attempt) * (0.75 + Math.random() / 2));
 
 /** Runs `work` again after a lock timeout or a deadlock, up to `lockRetries` more times. */
-async function withRetry(settings: Settings, migration: string, step: number, work: () => Promise<void>): Promise<void> {
+async function withRetry(
+  settings: Settings,
+  migration: string,
+  step: number,
+  work: () => Promise<void>,
+): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       await work();
@@ -196,7 +220,13 @@ async function inTransaction(client: pg.Client, work: () => Promise<unknown>): P
  * a whole. An online one: step by step, each step retried on its own; `record` runs only after the
  * last step, so an interrupted migration stays pending and runs again from its first step.
  */
-async function runScript(client: pg.Client, file: string, script: MigrationScript, settings: Settings, record: () => Promise<unknown>): Promise<void> {
+async function runScript(
+  client: pg.Client,
+  file: string,
+  script: MigrationScript,
+  settings: Settings,
+  record: () => Promise<unknown>,
+): Promise<void> {
   const timeout = `${settings.lockTimeoutMs}ms`;
   if (!script.online) {
     await withRetry(settings, file, 1, () =>
@@ -255,7 +285,11 @@ function parse(file: string, text: string): MigrationScript {
 }
 
 /** Applies every pending migration (up to `options.to`), in order. Returns those applied. */
-export async function migrateUp(databaseUrl: string, dir: string, options: MigrateOptions = {}): Promise<MigrationFile[]> {
+export async function migrateUp(
+  databaseUrl: string,
+  dir: string,
+  options: MigrateOptions = {},
+): Promise<MigrationFile[]> {
   const settings = migrationSettings(options);
   const files = readMigrationFiles(dir);
   return withClient(databaseUrl, async (client) => {
@@ -263,12 +297,18 @@ export async function migrateUp(databaseUrl: string, dir: string, options: Migra
     assertConsistent(states, dir);
     const pending = new Set(states.filter((s) => s.state === 'pending').map((s) => s.version));
     const applied: MigrationFile[] = [];
-    for (const file of files.filter((f) => pending.has(f.version) && (options.to === undefined || f.version <= options.to))) {
+    for (const file of files.filter(
+      (f) => pending.has(f.version) && (options.to === undefined || f.version <= options.to),
+    )) {
       const name = `${label(file)}.up.sql`;
       const script = parse(name, file.up);
       try {
         await runScript(client, name, script, settings, () =>
-          client.query(`INSERT INTO ${TABLE} (version, name, checksum) VALUES ($1, $2, $3)`, [file.version, file.name, file.checksum]),
+          client.query(`INSERT INTO ${TABLE} (version, name, checksum) VALUES ($1, $2, $3)`, [
+            file.version,
+            file.name,
+            file.checksum,
+          ]),
         );
       } catch (error) {
         throw failure(name, error);
@@ -280,21 +320,31 @@ export async function migrateUp(databaseUrl: string, dir: string, options: Migra
 }
 
 /** Reverts the last `steps` applied migrations, newest first. Returns those reverted. */
-export async function migrateDown(databaseUrl: string, dir: string, steps = 1, options: MigrateOptions = {}): Promise<MigrationFile[]> {
+export async function migrateDown(
+  databaseUrl: string,
+  dir: string,
+  steps = 1,
+  options: MigrateOptions = {},
+): Promise<MigrationFile[]> {
   const settings = migrationSettings(options);
   const files = readMigrationFiles(dir);
   return withClient(databaseUrl, async (client) => {
     const states = compare(files, await appliedRows(client));
     assertConsistent(states, dir);
     const fileByVersion = new Map(files.map((f) => [f.version, f]));
-    const targets = states.filter((s) => s.state === 'applied').slice(-steps).reverse();
+    const targets = states
+      .filter((s) => s.state === 'applied')
+      .slice(-steps)
+      .reverse();
     const reverted: MigrationFile[] = [];
     for (const state of targets) {
       const file = fileByVersion.get(state.version)!;
       const name = `${label(file)}.down.sql`;
       const script = parse(name, file.down);
       try {
-        await runScript(client, name, script, settings, () => client.query(`DELETE FROM ${TABLE} WHERE version = $1`, [file.version]));
+        await runScript(client, name, script, settings, () =>
+          client.query(`DELETE FROM ${TABLE} WHERE version = $1`, [file.version]),
+        );
       } catch (error) {
         throw failure(name, error);
       }

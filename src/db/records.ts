@@ -1,7 +1,16 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
 import { randomInt } from 'node:crypto';
-import { sql, type CommonQueryMethods, type DatabaseConnection, type QuerySqlToken, type DatabasePool, type FragmentSqlToken, type ListSqlToken, type ValueExpression } from 'slonik';
+import {
+  sql,
+  type CommonQueryMethods,
+  type DatabaseConnection,
+  type QuerySqlToken,
+  type DatabasePool,
+  type FragmentSqlToken,
+  type ListSqlToken,
+  type ValueExpression,
+} from 'slonik';
 import { hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
 import { compileFilter, computedColumn, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
@@ -51,7 +60,9 @@ export class SequenceFull extends Error {
   readonly field: string;
   constructor(entity: EntityDef, field: FieldDef, scope: Row) {
     const within = field.sequence!.within.map((name) => `${name} ${String(scope[name])}`).join(', ');
-    super(`${within} already has ${field.sequence!.max} ${entity.plural}, the most it can have (${field.name} 1–${field.sequence!.max})`);
+    super(
+      `${within} already has ${field.sequence!.max} ${entity.plural}, the most it can have (${field.name} 1–${field.sequence!.max})`,
+    );
     this.field = field.name;
   }
 }
@@ -87,9 +98,14 @@ export class RecordStore {
     for (const name of ['id', 'schema_version']) selectable.set(name, sql.fragment`${sql.identifier([name])}`);
     for (const field of entity.fields) {
       if (field.storage === 'column') selectable.set(field.name, sql.fragment`${sql.identifier([field.name])}`);
-      if (field.storage === 'links') selectable.set(field.name, sql.fragment`${linksSql(entity, field)} AS ${sql.identifier([field.name])}`);
+      if (field.storage === 'links')
+        selectable.set(field.name, sql.fragment`${linksSql(entity, field)} AS ${sql.identifier([field.name])}`);
       const count = field.count && countRelation(field, entities);
-      if (count) selectable.set(field.name, sql.fragment`${computedColumn(count, entity.table)}::int4 AS ${sql.identifier([field.name])}`);
+      if (count)
+        selectable.set(
+          field.name,
+          sql.fragment`${computedColumn(count, entity.table)}::int4 AS ${sql.identifier([field.name])}`,
+        );
     }
     selectable.set('doc', sql.fragment`${sql.identifier(['doc'])}`);
     // A row stored in an older schema_version may hold values in columns the current model no
@@ -108,7 +124,9 @@ export class RecordStore {
     this.touch = hasTimestamps(entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
     this.versioned = sql.fragment`${this.columns}, ${sql.identifier([entity.table, 'xmin'])}::text AS ${sql.identifier([VERSION])}`;
     this.getAny = sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${''}`;
-    this.getLive = this.softDelete ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL` : this.getAny;
+    this.getLive = this.softDelete
+      ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL`
+      : this.getAny;
   }
 
   /**
@@ -143,7 +161,9 @@ export class RecordStore {
     const doc: Row = {};
     const out: { column: string; value: ValueExpression }[] = [];
     // Server-owned fields are written only when the server's own rules put them in `values`.
-    const assigned = this.entity.fields.filter((f) => (f.storage === 'column' || f.storage === 'document') && (!f.readOnly || f.name in values));
+    const assigned = this.entity.fields.filter(
+      (f) => (f.storage === 'column' || f.storage === 'document') && (!f.readOnly || f.name in values),
+    );
     for (const field of assigned) {
       const value = values[field.name] ?? null;
       if (field.storage === 'document') {
@@ -160,7 +180,9 @@ export class RecordStore {
 
   /** The next number of a sequence field among live records with these scope values. */
   private nextNumberSql(field: FieldDef, scope: Row): FragmentSqlToken {
-    const conditions = field.sequence!.within.map((name) => sql.fragment`${sql.identifier([name])} = ${scope[name] as ValueExpression}`);
+    const conditions = field.sequence!.within.map(
+      (name) => sql.fragment`${sql.identifier([name])} = ${scope[name] as ValueExpression}`,
+    );
     if (this.softDelete) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
     return sql.fragment`(SELECT coalesce(max(${sql.identifier([field.name])}), 0) + 1 FROM ${this.table} WHERE ${sql.join(conditions, sql.fragment` AND `)})`;
   }
@@ -175,7 +197,10 @@ export class RecordStore {
    */
   async create(values: Row, db: DatabaseConnection = this.pool): Promise<StoredRecord> {
     const numbered = this.entity.fields.filter(
-      (f) => f.sequence && (values[f.name] ?? null) === null && f.sequence.within.every((name) => (values[name] ?? null) !== null),
+      (f) =>
+        f.sequence &&
+        (values[f.name] ?? null) === null &&
+        f.sequence.within.every((name) => (values[name] ?? null) !== null),
     );
     const assigned = [
       { column: 'id', value: generateId(this.entity.idPrefix) as ValueExpression },
@@ -186,16 +211,27 @@ export class RecordStore {
       }),
     ];
     const insert = sql.unsafe`
-      INSERT INTO ${this.table} (${sql.join(assigned.map((a) => sql.identifier([a.column])), sql.fragment`, `)})
-      VALUES (${sql.join(assigned.map((a) => a.value), sql.fragment`, `)})
+      INSERT INTO ${this.table} (${sql.join(
+        assigned.map((a) => sql.identifier([a.column])),
+        sql.fragment`, `,
+      )})
+      VALUES (${sql.join(
+        assigned.map((a) => a.value),
+        sql.fragment`, `,
+      )})
       RETURNING ${this.versioned}`;
-    const links = this.linkFields.filter((f) => Array.isArray(values[f.name]) && (values[f.name] as unknown[]).length > 0);
+    const links = this.linkFields.filter(
+      (f) => Array.isArray(values[f.name]) && (values[f.name] as unknown[]).length > 0,
+    );
     if (numbered.length === 0 && links.length === 0) return this.toRecord(await db.one(insert));
     return db.transaction(async (tx) => {
       for (const field of numbered) {
-        await lockKeys(tx, `${this.entity.table}.${field.name}`, [JSON.stringify(field.sequence!.within.map((name) => values[name]))]);
+        await lockKeys(tx, `${this.entity.table}.${field.name}`, [
+          JSON.stringify(field.sequence!.within.map((name) => values[name])),
+        ]);
         const max = field.sequence!.max;
-        if (max !== undefined && (await tx.oneFirst(sql.unsafe`SELECT ${this.nextNumberSql(field, values)}`)) > max) throw new SequenceFull(this.entity, field, values);
+        if (max !== undefined && (await tx.oneFirst(sql.unsafe`SELECT ${this.nextNumberSql(field, values)}`)) > max)
+          throw new SequenceFull(this.entity, field, values);
       }
       const record = this.toRecord(await tx.one(insert));
       if (links.length === 0) return record;
@@ -205,7 +241,12 @@ export class RecordStore {
   }
 
   /** Replaces the links of a refs field, in the order given. */
-  private async writeLinks(field: FieldDef, id: string, links: readonly unknown[], db: CommonQueryMethods): Promise<void> {
+  private async writeLinks(
+    field: FieldDef,
+    id: string,
+    links: readonly unknown[],
+    db: CommonQueryMethods,
+  ): Promise<void> {
     const junction = sql.identifier([field.junction!]);
     await db.query(sql.unsafe`DELETE FROM ${junction} WHERE owner_id = ${id}`);
     if (links.length === 0) return;
@@ -224,7 +265,11 @@ export class RecordStore {
       FROM unnest(${sql.array(targets, 'text')}, ${sql.array(roles as string[], 'text')}, ${sql.array(positions, 'int4')}) AS t(target_id, role, position)`);
   }
 
-  async get(id: string, options: { includeDeleted?: boolean } = {}, connection: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
+  async get(
+    id: string,
+    options: { includeDeleted?: boolean } = {},
+    connection: CommonQueryMethods = this.pool,
+  ): Promise<StoredRecord | null> {
     // The hottest query: its text is composed once per store, only the id is bound per call.
     const template = this.softDelete && !options.includeDeleted ? this.getLive : this.getAny;
     const row = await connection.maybeOne({ ...template, values: [id] });
@@ -235,7 +280,15 @@ export class RecordStore {
   pageSql(query: ListQuery, compiled: CompiledFilter = compileFilter(query, this.softDelete)) {
     const { where, pageWhere, keysetWhere, sortKeys } = compiled;
     const columns = query.fields
-      ? sql.join(['id', 'schema_version', ...projectedColumns(query.fields), ...(this.selectable.has(LEGACY) ? [LEGACY] : [])].map((n) => this.selectable.get(n)!), sql.fragment`, `)
+      ? sql.join(
+          [
+            'id',
+            'schema_version',
+            ...projectedColumns(query.fields),
+            ...(this.selectable.has(LEGACY) ? [LEGACY] : []),
+          ].map((n) => this.selectable.get(n)!),
+          sql.fragment`, `,
+        )
       : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
     // Ranking reads every match's tsvector; for a broad search over millions of rows that is
@@ -278,9 +331,15 @@ export class RecordStore {
    * Replaces the writable fields of a live record with what `next` computes from the current one,
    * under a row lock so concurrent PATCHes cannot lose each other's changes.
    */
-  async update(id: string, next: (current: StoredRecord, tx: DatabaseConnection) => Row | Promise<Row>, db: DatabaseConnection = this.pool): Promise<StoredRecord | null> {
+  async update(
+    id: string,
+    next: (current: StoredRecord, tx: DatabaseConnection) => Row | Promise<Row>,
+    db: DatabaseConnection = this.pool,
+  ): Promise<StoredRecord | null> {
     return db.transaction(async (tx) => {
-      const row = await tx.maybeOne(sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`);
+      const row = await tx.maybeOne(
+        sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`,
+      );
       if (!row) return null;
       const current = this.toRecord(row);
       const values = await next(current, tx);
@@ -311,9 +370,13 @@ export class RecordStore {
         WHERE schema_version < ${this.entity.schemaVersion} AND id > ${afterId}
         ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
       for (const row of rows) {
-        const sets = this.assignments(this.toRecord(row)).map((a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`);
+        const sets = this.assignments(this.toRecord(row)).map(
+          (a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`,
+        );
         sets.push(sql.fragment`schema_version = ${this.entity.schemaVersion}`);
-        await tx.query(sql.unsafe`UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${row.id as string}`);
+        await tx.query(
+          sql.unsafe`UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${row.id as string}`,
+        );
       }
       return { upgraded: rows.length, lastId: rows.length > 0 ? (rows[rows.length - 1]!.id as string) : null };
     });
@@ -321,17 +384,26 @@ export class RecordStore {
 
   /** How many rows are stored in an older schema_version than the current one. */
   async countOutdated(): Promise<number> {
-    return (await this.pool.oneFirst(sql.unsafe`SELECT count(*)::int4 FROM ${this.table} WHERE schema_version < ${this.entity.schemaVersion}`)) as number;
+    return (await this.pool.oneFirst(
+      sql.unsafe`SELECT count(*)::int4 FROM ${this.table} WHERE schema_version < ${this.entity.schemaVersion}`,
+    )) as number;
   }
 
   /**
    * Live records other than `exceptId` whose columns hold exactly these values: the first `limit`
    * ids in id order, and how many there are. Column names come from the registry, values are bound.
    */
-  async liveMatches(values: Readonly<Record<string, ValueExpression>>, exceptId: string, limit: number, db: CommonQueryMethods = this.pool): Promise<{ ids: string[]; total: number }> {
+  async liveMatches(
+    values: Readonly<Record<string, ValueExpression>>,
+    exceptId: string,
+    limit: number,
+    db: CommonQueryMethods = this.pool,
+  ): Promise<{ ids: string[]; total: number }> {
     // A null compares as "is null", so that a lookup by several fields can leave some of them empty.
     const conditions = Object.entries(values).map(([column, value]) =>
-      value === null ? sql.fragment`${sql.identifier([column])} IS NULL` : sql.fragment`${sql.identifier([column])} = ${value}`,
+      value === null
+        ? sql.fragment`${sql.identifier([column])} IS NULL`
+        : sql.fragment`${sql.identifier([column])} = ${value}`,
     );
     conditions.push(sql.fragment`id <> ${exceptId}`);
     if (this.softDelete) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
@@ -342,26 +414,44 @@ export class RecordStore {
   }
 
   /** Marks the live records matching `condition` deleted; the rows as they are now. */
-  private softDeleteWhere(condition: FragmentSqlToken, by: string | null, reason: ValueExpression, db: CommonQueryMethods) {
+  private softDeleteWhere(
+    condition: FragmentSqlToken,
+    by: string | null,
+    reason: ValueExpression,
+    db: CommonQueryMethods,
+  ) {
     return db.any(sql.unsafe`
       UPDATE ${this.table} SET deleted_at = now(), deleted_by = ${by}, deleted_reason = ${reason} ${this.touch}
       WHERE ${condition} AND deleted_at IS NULL RETURNING ${this.versioned}`);
   }
 
-  async softDeleteRecord(id: string, by: string | null, reason: string | null, db: CommonQueryMethods = this.pool): Promise<StoredRecord | null> {
+  async softDeleteRecord(
+    id: string,
+    by: string | null,
+    reason: string | null,
+    db: CommonQueryMethods = this.pool,
+  ): Promise<StoredRecord | null> {
     const [row] = await this.softDeleteWhere(sql.fragment`id = ${id}`, by, reason, db);
     return row ? this.toRecord(row) : null;
   }
 
   /** Ids of the live records that point at `id` through `field`, in id order. */
   async referringIds(field: FieldDef, id: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
-    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, [id])} ${this.andLive} ORDER BY id`);
+    const rows = await db.any(
+      sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, [id])} ${this.andLive} ORDER BY id`,
+    );
     return rows.map((r) => r.id as string);
   }
 
   /** Ids of every record (deleted ones too) that points at one of `parents` through `field`. */
-  async anyReferringIds(field: FieldDef, parents: readonly string[], db: CommonQueryMethods = this.pool): Promise<string[]> {
-    const rows = await db.any(sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, parents)} ORDER BY id`);
+  async anyReferringIds(
+    field: FieldDef,
+    parents: readonly string[],
+    db: CommonQueryMethods = this.pool,
+  ): Promise<string[]> {
+    const rows = await db.any(
+      sql.unsafe`SELECT id FROM ${this.table} WHERE ${this.referring(field, parents)} ORDER BY id`,
+    );
     return rows.map((r) => r.id as string);
   }
 
@@ -381,7 +471,11 @@ export class RecordStore {
    * The first of `parents` that live records still point at through `field`, and how many do;
    * null when none does.
    */
-  async firstLiveReferring(field: FieldDef, parents: readonly string[], db: CommonQueryMethods = this.pool): Promise<{ parent: string; count: number } | null> {
+  async firstLiveReferring(
+    field: FieldDef,
+    parents: readonly string[],
+    db: CommonQueryMethods = this.pool,
+  ): Promise<{ parent: string; count: number } | null> {
     const live = this.softDelete ? sql.fragment`AND t.${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
     const any = sql.fragment`ANY(${sql.array([...parents], 'text')})`;
     const row =
@@ -400,7 +494,13 @@ export class RecordStore {
    * Soft-deletes the live records whose ref `field` names one of `parents`, each with the reason
    * `reasonPrefix` followed by its parent's id (so a restore of that parent can find it again).
    */
-  async softDeleteReferring(field: string, parents: readonly string[], by: string | null, reasonPrefix: string, db: CommonQueryMethods = this.pool): Promise<{ id: string; parent: string }[]> {
+  async softDeleteReferring(
+    field: string,
+    parents: readonly string[],
+    by: string | null,
+    reasonPrefix: string,
+    db: CommonQueryMethods = this.pool,
+  ): Promise<{ id: string; parent: string }[]> {
     const reason = sql.fragment`${reasonPrefix} || ${sql.identifier([field])}`;
     const rows = await this.softDeleteWhere(this.referringTo(field, parents), by, reason, db);
     return rows.map((row) => ({ id: row.id as string, parent: row[field] as string }));
@@ -410,7 +510,12 @@ export class RecordStore {
    * Clears ref `field` where it names one of `parents`, or removes the refs links to them (live
    * records or not), except on `keep`; how many records.
    */
-  async clearReferring(field: FieldDef, parents: readonly string[], keep: readonly string[], db: CommonQueryMethods = this.pool): Promise<number> {
+  async clearReferring(
+    field: FieldDef,
+    parents: readonly string[],
+    keep: readonly string[],
+    db: CommonQueryMethods = this.pool,
+  ): Promise<number> {
     const kept = sql.fragment`ANY(${sql.array([...keep], 'text')})`;
     if (field.type === 'refs') {
       return (await db.oneFirst(sql.unsafe`
@@ -442,7 +547,13 @@ export class RecordStore {
    * Restores the records soft-deleted together with one of `parents`: those whose ref `field`
    * names it and whose deleted_reason is `reasonPrefix` followed by that id. Their ids.
    */
-  async restoreReferring(field: string, parents: readonly string[], by: string | null, reasonPrefix: string, db: CommonQueryMethods = this.pool): Promise<string[]> {
+  async restoreReferring(
+    field: string,
+    parents: readonly string[],
+    by: string | null,
+    reasonPrefix: string,
+    db: CommonQueryMethods = this.pool,
+  ): Promise<string[]> {
     const rows = await db.any(sql.unsafe`
       UPDATE ${this.table} SET ${this.restoreSet(by)}
       WHERE ${this.referringTo(field, parents)} AND deleted_at IS NOT NULL
@@ -457,7 +568,9 @@ export class RecordStore {
    */
   async lock(id: string, options: { includeDeleted?: boolean }, db: DatabaseConnection): Promise<StoredRecord | null> {
     const live = options.includeDeleted ? sql.fragment`` : this.andLive;
-    const row = await db.maybeOne(sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`);
+    const row = await db.maybeOne(
+      sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`,
+    );
     return row ? this.toRecord(row) : null;
   }
 

@@ -44,7 +44,8 @@ export function databaseTarget(databaseUrl: string, env: NodeJS.ProcessEnv = pro
   const rootCert = param('sslrootcert') ?? env.PGSSLROOTCERT;
   const cert = param('sslcert');
   const key = param('sslkey');
-  if (Boolean(cert) !== Boolean(key)) throw new DatabaseTlsError('sslcert and sslkey go together: give both or neither');
+  if (Boolean(cert) !== Boolean(key))
+    throw new DatabaseTlsError('sslcert and sslkey go together: give both or neither');
   for (const name of TLS_PARAMETERS) parsed.searchParams.delete(name);
   const address = `${parsed.hostname}:${parsed.port || '5432'}`;
   if (sslMode === 'disable') return { url: parsed.toString(), sslMode, ssl: false, address };
@@ -53,7 +54,9 @@ export function databaseTarget(databaseUrl: string, env: NodeJS.ProcessEnv = pro
   const ca = rootCert && rootCert !== 'system' ? readPem(rootCert, 'CA file (sslrootcert)') : undefined;
   const ssl: ConnectionOptions = {
     ...(ca ? { ca } : {}),
-    ...(cert && key ? { cert: readPem(cert, 'client certificate (sslcert)'), key: readPem(key, 'client key (sslkey)') } : {}),
+    ...(cert && key
+      ? { cert: readPem(cert, 'client certificate (sslcert)'), key: readPem(key, 'client key (sslkey)') }
+      : {}),
     // require: encrypted, certificate not checked, unless a CA is given (then as verify-ca, like libpq).
     rejectUnauthorized: sslMode !== 'require' || ca !== undefined,
     // verify-ca checks the chain but not that the certificate names this host.
@@ -66,7 +69,9 @@ export function databaseTarget(databaseUrl: string, env: NodeJS.ProcessEnv = pro
 export function explainConnectionFailure(error: unknown, target: DatabaseTarget): Error {
   const reason = error instanceof Error ? error.message : String(error);
   if (/does not support SSL/i.test(reason)) {
-    return new DatabaseTlsError(`the database at ${target.address} does not accept TLS connections, but DATABASE_URL asks for sslmode=${target.sslMode}: enable ssl on the server, or use sslmode=disable`);
+    return new DatabaseTlsError(
+      `the database at ${target.address} does not accept TLS connections, but DATABASE_URL asks for sslmode=${target.sslMode}: enable ssl on the server, or use sslmode=disable`,
+    );
   }
   if (target.sslMode !== 'disable' && /certificate|self.signed|altnames|CERT_|unable to verify/i.test(reason)) {
     return new DatabaseTlsError(
@@ -75,7 +80,9 @@ export function explainConnectionFailure(error: unknown, target: DatabaseTarget)
     );
   }
   if (/no pg_hba.conf entry.*no encryption/i.test(reason)) {
-    return new DatabaseTlsError(`the database at ${target.address} requires TLS (${reason}): add sslmode=verify-full (or require) to DATABASE_URL`);
+    return new DatabaseTlsError(
+      `the database at ${target.address} requires TLS (${reason}): add sslmode=verify-full (or require) to DATABASE_URL`,
+    );
   }
   return error instanceof Error ? error : new Error(reason);
 }

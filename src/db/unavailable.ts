@@ -4,7 +4,16 @@
 import { BackendTerminatedError, BackendTerminatedUnexpectedlyError, ConnectionError } from 'slonik';
 
 /** Socket errors seen when the server is down, restarting or unreachable. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * SQLSTATEs: class 08 (connection exception), 57P01 admin_shutdown, 57P02 crash_shutdown,
@@ -30,7 +39,9 @@ function* chain(error: unknown, depth = 0): Generator<Error> {
 export class ConnectionWaitTimeout extends Error {
   override readonly name = 'ConnectionWaitTimeout';
   constructor(readonly timeoutMs: number) {
-    super(`no database connection within ${timeoutMs} ms (DB_CONNECT_TIMEOUT_MS): the database is unreachable or every connection is busy`);
+    super(
+      `no database connection within ${timeoutMs} ms (DB_CONNECT_TIMEOUT_MS): the database is unreachable or every connection is busy`,
+    );
   }
 }
 
@@ -45,9 +56,15 @@ export class RequestAbandoned extends Error {
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (const e of chain(error)) {
     if (e instanceof ConnectionWaitTimeout) return true;
-    if (e instanceof ConnectionError || e instanceof BackendTerminatedError || e instanceof BackendTerminatedUnexpectedlyError) return true;
+    if (
+      e instanceof ConnectionError ||
+      e instanceof BackendTerminatedError ||
+      e instanceof BackendTerminatedUnexpectedlyError
+    )
+      return true;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableState(code)))) return true;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableState(code))))
+      return true;
     if (DROPPED.test(e.message)) return true;
   }
   return false;

@@ -37,4 +37,3 @@ export async function upgradeStored(
   }
   return { upgraded, remaining: await store.countOutdated() };
 }
-

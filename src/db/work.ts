@@ -9,7 +9,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { remainingMs } from './request-scope.ts';
 import { sqlState } from './sql-state.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
-import { sql, type CommonQueryMethods, type DatabaseConnection, type DatabasePool, type DatabaseTransactionConnection, type Interceptor } from 'slonik';
+import {
+  sql,
+  type CommonQueryMethods,
+  type DatabaseConnection,
+  type DatabasePool,
+  type DatabaseTransactionConnection,
+  type Interceptor,
+} from 'slonik';
 
 /**
  * Records one write transaction may create, its own and those its rules create: an atomic batch
@@ -105,22 +112,27 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * and not past the request's deadline; on a connection it is a savepoint inside the caller's
  * transaction, whose conflicts that transaction retries.
  */
-export async function transact<T>(db: DatabaseConnection, handler: (tx: DatabaseTransactionConnection) => Promise<T>): Promise<T> {
+export async function transact<T>(
+  db: DatabaseConnection,
+  handler: (tx: DatabaseTransactionConnection) => Promise<T>,
+): Promise<T> {
   if (!isPool(db)) return db.transaction(handler, 0);
   for (let attempt = 1; ; attempt++) {
     try {
       let done: { result: T } | undefined;
       const work = new TransactionWork();
-      const result = await transactions.run(work, () =>
-        db.transaction(async (tx) => {
-          await boundStatements(tx);
-          done = { result: await handler(tx) };
-          return done.result;
-        }, 0),
-      ).catch((error: unknown) => {
-        // The work was done and COMMIT sent when the connection died: it may have been saved.
-        throw done && isDatabaseUnavailable(error) ? new CommitUnconfirmed(recordIdOf(done.result), error) : error;
-      });
+      const result = await transactions
+        .run(work, () =>
+          db.transaction(async (tx) => {
+            await boundStatements(tx);
+            done = { result: await handler(tx) };
+            return done.result;
+          }, 0),
+        )
+        .catch((error: unknown) => {
+          // The work was done and COMMIT sent when the connection died: it may have been saved.
+          throw done && isDatabaseUnavailable(error) ? new CommitUnconfirmed(recordIdOf(done.result), error) : error;
+        });
       runCommitted(work);
       return result;
     } catch (error) {
@@ -172,7 +184,9 @@ export function countRecordCreated(): void {
   const work = transactions.getStore();
   if (!work) return;
   if (++work.records > MAX_RECORDS_PER_TRANSACTION) {
-    throw new WorkLimitExceeded(`this request would create more than ${MAX_RECORDS_PER_TRANSACTION} records in one transaction (counting those its lists create or link); send fewer at once`);
+    throw new WorkLimitExceeded(
+      `this request would create more than ${MAX_RECORDS_PER_TRANSACTION} records in one transaction (counting those its lists create or link); send fewer at once`,
+    );
   }
 }
 

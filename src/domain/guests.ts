@@ -15,11 +15,13 @@ export function guestRule(sessionDays: number): WriteRule {
       // Withdrawing consent erases what it covered.
       for (const name of CONTACT_FIELDS) values[name] = null;
     }
-    const problems: ApiProblem[] = CONTACT_FIELDS.filter((name) => !consent && (values[name] ?? null) !== null).map((name) => ({
-      code: 'CONSENT_REQUIRED',
-      message: `${name} is stored only with the guest's consent: set consent_given to true`,
-      field: name,
-    }));
+    const problems: ApiProblem[] = CONTACT_FIELDS.filter((name) => !consent && (values[name] ?? null) !== null).map(
+      (name) => ({
+        code: 'CONSENT_REQUIRED',
+        message: `${name} is stored only with the guest's consent: set consent_given to true`,
+        field: name,
+      }),
+    );
     if (problems.length > 0) throw new ApiError(422, problems);
 
     if (consent && current?.consent_given !== true) values.consent_at = now.toISOString();
@@ -27,7 +29,11 @@ export function guestRule(sessionDays: number): WriteRule {
     if (!current && (values.session_expires_at ?? null) === null) {
       values.session_expires_at = new Date(now.getTime() + sessionDays * 86_400_000).toISOString();
     }
-    if ((values.user_id ?? null) !== null && changes(values, current, 'user_id') && (current?.converted_at ?? null) === null) {
+    if (
+      (values.user_id ?? null) !== null &&
+      changes(values, current, 'user_id') &&
+      (current?.converted_at ?? null) === null
+    ) {
       values.converted_at = now.toISOString();
     }
   };

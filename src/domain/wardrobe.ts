@@ -18,9 +18,11 @@ interface ItemSlot {
   readonly item: Values;
 }
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value : undefined;
 /** "belt": "none" in Appendix B says no belt was worn. */
-const worn = (value: unknown): string | undefined => (text(value)?.trim().toLowerCase() === 'none' ? undefined : text(value));
+const worn = (value: unknown): string | undefined =>
+  text(value)?.trim().toLowerCase() === 'none' ? undefined : text(value);
 
 const pick = (source: Values, names: readonly string[]): Values =>
   Object.fromEntries(names.filter((n) => (source[n] ?? null) !== null).map((n) => [n, source[n]]));
@@ -40,9 +42,19 @@ function itemSlots(wardrobe: Values): ItemSlot[] {
     }
   }
   const shoes = wardrobe.shoes;
-  if (isPlainObject(shoes)) slots.push({ at: 'shoes', role: 'shoes', item: { item_type: 'shoes', ...pick(shoes, ['style', 'color', 'brand', 'heel_height', 'image_reference']) } });
+  if (isPlainObject(shoes))
+    slots.push({
+      at: 'shoes',
+      role: 'shoes',
+      item: { item_type: 'shoes', ...pick(shoes, ['style', 'color', 'brand', 'heel_height', 'image_reference']) },
+    });
   const purse = wardrobe.purse;
-  if (isPlainObject(purse)) slots.push({ at: 'purse', role: 'purse', item: { item_type: 'purse', ...pick(purse, ['style', 'color', 'brand', 'size', 'image_reference']) } });
+  if (isPlainObject(purse))
+    slots.push({
+      at: 'purse',
+      role: 'purse',
+      item: { item_type: 'purse', ...pick(purse, ['style', 'color', 'brand', 'size', 'image_reference']) },
+    });
 
   const accessories = isPlainObject(wardrobe.accessories) ? wardrobe.accessories : {};
   const jewelry = isPlainObject(accessories.jewelry) ? accessories.jewelry : {};
@@ -67,7 +79,8 @@ function itemSlots(wardrobe: Values): ItemSlot[] {
   return slots;
 }
 
-const identity = (slot: ItemSlot) => Object.fromEntries(IDENTITY.map((name) => [name, (slot.item[name] as string | undefined) ?? null]));
+const identity = (slot: ItemSlot) =>
+  Object.fromEntries(IDENTITY.map((name) => [name, (slot.item[name] as string | undefined) ?? null]));
 
 /** The item on file for this product, or a new one. */
 async function recordItem(slot: ItemSlot, ctx: WriteContext): Promise<{ id: string; created: boolean }> {
@@ -90,7 +103,11 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
     if (!links.some((l) => l.id === id && l.role === slot.role)) links.push({ id, role: slot.role });
   }
   const main = isPlainObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
-  const attributes = { outfit_type: main.outfit_type ?? null, pattern: main.pattern ?? null, overall_image: main.overall_image ?? null };
+  const attributes = {
+    outfit_type: main.outfit_type ?? null,
+    pattern: main.pattern ?? null,
+    overall_image: main.overall_image ?? null,
+  };
 
   const outfits = ctx.actionsOf('outfit');
   const sameLinks = (record: Values) => {
@@ -99,15 +116,35 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
   };
   for (const id of await outfits.idsLinking('items', links[0]!.id, ctx)) {
     const candidate = await outfits.getLive(id, ctx);
-    if (candidate && sameLinks(candidate) && Object.entries(attributes).every(([k, v]) => (candidate[k] ?? null) === v)) {
-      ctx.warnings.push({ code: 'REUSED', message: `the wardrobe is outfit ${id}, already on file`, fields: ['wardrobe'], ids: [id], total: 1 });
+    if (
+      candidate &&
+      sameLinks(candidate) &&
+      Object.entries(attributes).every(([k, v]) => (candidate[k] ?? null) === v)
+    ) {
+      ctx.warnings.push({
+        code: 'REUSED',
+        message: `the wardrobe is outfit ${id}, already on file`,
+        fields: ['wardrobe'],
+        ids: [id],
+        total: 1,
+      });
       return id;
     }
   }
-  const { record } = await outfits.create({ ...pick(attributes, Object.keys(attributes)), items: links }, ctx.tx, ctx.meta);
+  const { record } = await outfits.create(
+    { ...pick(attributes, Object.keys(attributes)), items: links },
+    ctx.tx,
+    ctx.meta,
+  );
   if (reused.length > 0) {
     const list = reused.map((r) => `${r.at} (${r.id})`).join(', ');
-    ctx.warnings.push({ code: 'REUSED', message: `new outfit ${record.id} reuses wardrobe items already on file: ${list}`, fields: reused.map((r) => r.at), ids: reused.map((r) => r.id), total: reused.length });
+    ctx.warnings.push({
+      code: 'REUSED',
+      message: `new outfit ${record.id} reuses wardrobe items already on file: ${list}`,
+      fields: reused.map((r) => r.at),
+      ids: reused.map((r) => r.id),
+      total: reused.length,
+    });
   }
   return record.id;
 }
@@ -115,7 +152,9 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
 /** Keeps the "main" outfit link in step with the wardrobe document. */
 export const wardrobeRule: WriteRule = async (values, current, ctx) => {
   if (!changes(values, current, 'wardrobe')) return;
-  const others = ((values.outfits ?? []) as { id: string; role?: string | null }[]).filter((l) => l.role !== MAIN_OUTFIT_ROLE);
+  const others = ((values.outfits ?? []) as { id: string; role?: string | null }[]).filter(
+    (l) => l.role !== MAIN_OUTFIT_ROLE,
+  );
   const wardrobe = values.wardrobe;
   const main = isPlainObject(wardrobe) ? await recordOutfit(wardrobe, ctx) : undefined;
   values.outfits = main ? [{ id: main, role: MAIN_OUTFIT_ROLE }, ...others] : others;

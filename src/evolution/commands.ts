@@ -15,7 +15,12 @@ function run(action: (config: Config) => number): void {
     process.exitCode = action(loadConfig());
   } catch (error) {
     if (error instanceof RegistryError) console.error(error.problems.map(formatProblem).join('\n'));
-    else console.error(process.env.DEBUG && error instanceof Error && error.stack ? error.stack : `error: ${error instanceof Error ? error.message : String(error)}`);
+    else
+      console.error(
+        process.env.DEBUG && error instanceof Error && error.stack
+          ? error.stack
+          : `error: ${error instanceof Error ? error.message : String(error)}`,
+      );
     process.exitCode = 1;
   }
 }
@@ -28,7 +33,11 @@ interface Working {
 
 function working(config: Config): Working {
   const contract = registryContract(loadRegistry(config.registryDir));
-  return { contract, releases: readReleases(config.registryDir), registryFile: path.join(path.basename(config.registryDir), 'registry.yaml') };
+  return {
+    contract,
+    releases: readReleases(config.registryDir),
+    registryFile: path.join(path.basename(config.registryDir), 'registry.yaml'),
+  };
 }
 
 function check(w: Working): CheckReport {
@@ -42,7 +51,9 @@ function print(report: CheckReport, verbose: boolean): void {
 }
 
 export function registryCommand(): Command {
-  const registry = new Command('registry').description('compare the registry with its released snapshots (registry/releases/)');
+  const registry = new Command('registry').description(
+    'compare the registry with its released snapshots (registry/releases/)',
+  );
 
   registry
     .command('check')
@@ -80,7 +91,11 @@ export function registryCommand(): Command {
         mkdirSync(config.generatedDir, { recursive: true });
         writeFileSync(changelog, renderChangelog(readReleases(config.registryDir), w.contract));
         const shown = path.relative(process.cwd(), changelog) || changelog;
-        console.log(result.written ? `released ${w.contract.registry_version}: wrote ${result.file} and ${shown}` : `${result.file} is already released with this contract; nothing to do`);
+        console.log(
+          result.written
+            ? `released ${w.contract.registry_version}: wrote ${result.file} and ${shown}`
+            : `${result.file} is already released with this contract; nothing to do`,
+        );
         return 0;
       }),
     );
@@ -95,7 +110,11 @@ export function registryCommand(): Command {
         const from = options.from ? w.releases.find((r) => r.version === options.from) : w.releases.at(-1);
         if (!from) {
           const known = w.releases.map((r) => r.version).join(', ') || 'none';
-          console.error(options.from ? `no release ${options.from} in registry/releases/ (released: ${known})` : 'nothing released yet: `npm run registry:release` writes the first snapshot');
+          console.error(
+            options.from
+              ? `no release ${options.from} in registry/releases/ (released: ${known})`
+              : 'nothing released yet: `npm run registry:release` writes the first snapshot',
+          );
           return 1;
         }
         process.stdout.write(renderDiff(from, w.contract));

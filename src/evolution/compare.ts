@@ -35,7 +35,8 @@ export interface Change {
   readonly text: string;
 }
 
-const list = (values: readonly unknown[]) => values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
+const list = (values: readonly unknown[]) =>
+  values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
 const quoted = (values: readonly string[]) => values.map((v) => `"${v}"`).join(', ');
 const json = (value: unknown) => JSON.stringify(sortKeys(value));
 
@@ -85,7 +86,10 @@ function fieldFile(contract: EntityContract, key: string): string {
 }
 
 /** The steps that take a record from `fromVersion` to the contract's schema_version, oldest first. */
-export function stepsSince(contract: EntityContract, fromVersion: number): { version: number; index: number; step: StepContract }[] {
+export function stepsSince(
+  contract: EntityContract,
+  fromVersion: number,
+): { version: number; index: number; step: StepContract }[] {
   return Object.entries(contract.upgrades)
     .map(([version, steps]) => ({ version: Number(version), steps }))
     .filter(({ version }) => version > fromVersion && version <= contract.schema_version)
@@ -107,7 +111,9 @@ export function describeStep(step: StepContract): string {
     case 'join':
       return `join ${s.from.map(d).join(', ')} with ${json(s.separator)} → ${d(s.to)}`;
     case 'map_values':
-      return `map_values ${d(s.field)} (${Object.entries(s.map).map(([a, b]) => `${a} → ${b}`).join(', ')})`;
+      return `map_values ${d(s.field)} (${Object.entries(s.map)
+        .map(([a, b]) => `${a} → ${b}`)
+        .join(', ')})`;
     case 'remove':
       return `remove ${d(s.field)}`;
   }
@@ -118,7 +124,8 @@ function moveKey(key: string, from: string, to: string, after: EntityContract): 
   const segments = keySegments(key);
   const fromSegments = from.split('.');
   if (segments.length < fromSegments.length) return key;
-  for (let i = 0; i < fromSegments.length; i++) if (segments[i]!.replace(/(\[\])+$/, '') !== fromSegments[i]) return key;
+  for (let i = 0; i < fromSegments.length; i++)
+    if (segments[i]!.replace(/(\[\])+$/, '') !== fromSegments[i]) return key;
   const suffix = segments[fromSegments.length - 1]!.slice(fromSegments.at(-1)!.length);
   const built: string[] = [];
   to.split('.').forEach((segment, i, all) => {
@@ -147,106 +154,226 @@ function subtree(contract: EntityContract, key: string): unknown {
 const WIDENINGS: readonly string[] = ['integer→number', 'string→text'];
 
 /** Every difference between two contracts of one registry, oldest first. */
-export function compareContracts(before: RegistryContract, after: RegistryContract, registryFile = 'registry/registry.yaml'): Change[] {
+export function compareContracts(
+  before: RegistryContract,
+  after: RegistryContract,
+  registryFile = 'registry/registry.yaml',
+): Change[] {
   const changes: Change[] = [];
   for (const [name, old] of Object.entries(before.entities)) {
     const now = after.entities[name];
-    if (!now) changes.push({ rule: 'ENTITY_REMOVED', entity: name, file: old.file, path: '(root)', text: `removed (its table ${old.plural} and the records in it stay until dropped by hand)` });
+    if (!now)
+      changes.push({
+        rule: 'ENTITY_REMOVED',
+        entity: name,
+        file: old.file,
+        path: '(root)',
+        text: `removed (its table ${old.plural} and the records in it stay until dropped by hand)`,
+      });
     else changes.push(...compareEntities(name, old, now));
   }
   for (const [name, now] of Object.entries(after.entities)) {
     if (before.entities[name]) continue;
     const count = Object.keys(now.fields).filter((k) => !k.includes('.') && !k.includes('[]')).length;
-    changes.push({ rule: 'ENTITY_ADDED', entity: name, file: now.file, path: '(root)', text: `added: a new entity (/${now.plural.replace(/_/g, '-')}, ids ${now.id_prefix}_…) with ${count} fields${now.description ? `: ${now.description}` : ''}` });
+    changes.push({
+      rule: 'ENTITY_ADDED',
+      entity: name,
+      file: now.file,
+      path: '(root)',
+      text: `added: a new entity (/${now.plural.replace(/_/g, '-')}, ids ${now.id_prefix}_…) with ${count} fields${now.description ? `: ${now.description}` : ''}`,
+    });
   }
   const apiNames = (c: RegistryContract) => new Map(c.api_versions.map((v) => [v.name, v]));
   const [was, is] = [apiNames(before), apiNames(after)];
   for (const [name, version] of is) {
     const old = was.get(name);
-    if (!old) changes.push({ rule: 'API_VERSION_ADDED', file: registryFile, path: 'api_versions', text: `API version ${name} added${version.release ? ` (keeps release ${version.release}'s shapes)` : ''}` });
-    else if (!sameJson(old, version)) changes.push({ rule: 'OPTION_CHANGED', file: registryFile, path: 'api_versions', text: `API version ${name} changed: ${json(old)} → ${json(version)}` });
+    if (!old)
+      changes.push({
+        rule: 'API_VERSION_ADDED',
+        file: registryFile,
+        path: 'api_versions',
+        text: `API version ${name} added${version.release ? ` (keeps release ${version.release}'s shapes)` : ''}`,
+      });
+    else if (!sameJson(old, version))
+      changes.push({
+        rule: 'OPTION_CHANGED',
+        file: registryFile,
+        path: 'api_versions',
+        text: `API version ${name} changed: ${json(old)} → ${json(version)}`,
+      });
   }
   for (const name of was.keys()) {
-    if (!is.has(name)) changes.push({ rule: 'API_VERSION_REMOVED', file: registryFile, path: 'api_versions', text: `API version ${name} is no longer served` });
+    if (!is.has(name))
+      changes.push({
+        rule: 'API_VERSION_REMOVED',
+        file: registryFile,
+        path: 'api_versions',
+        text: `API version ${name} is no longer served`,
+      });
   }
   return changes;
 }
 
 function compareEntities(entity: string, before: EntityContract, after: EntityContract): Change[] {
   const changes: Change[] = [];
-  const at = (rule: RuleCode, where: string, text: string, extra: Partial<Change> = {}) => changes.push({ rule, entity, file: after.file, path: where, text, ...extra });
+  const at = (rule: RuleCode, where: string, text: string, extra: Partial<Change> = {}) =>
+    changes.push({ rule, entity, file: after.file, path: where, text, ...extra });
 
-  if (before.plural !== after.plural) at('PLURAL_CHANGED', 'plural', `plural changed from ${before.plural} to ${after.plural} (its table and URL)`);
-  if (before.id_prefix !== after.id_prefix) at('ID_PREFIX_CHANGED', 'id_prefix', `id_prefix changed from ${before.id_prefix} to ${after.id_prefix}`);
+  if (before.plural !== after.plural)
+    at('PLURAL_CHANGED', 'plural', `plural changed from ${before.plural} to ${after.plural} (its table and URL)`);
+  if (before.id_prefix !== after.id_prefix)
+    at('ID_PREFIX_CHANGED', 'id_prefix', `id_prefix changed from ${before.id_prefix} to ${after.id_prefix}`);
   if (before.description !== after.description) at('DESCRIPTION_CHANGED', 'description', `description changed`);
   if (after.schema_version < before.schema_version) {
-    at('SCHEMA_VERSION_LOWERED', 'schema_version', `schema_version went down from ${before.schema_version} to ${after.schema_version}`);
+    at(
+      'SCHEMA_VERSION_LOWERED',
+      'schema_version',
+      `schema_version went down from ${before.schema_version} to ${after.schema_version}`,
+    );
   } else if (after.schema_version > before.schema_version) {
     const steps = stepsSince(after, before.schema_version);
-    const versions = [...new Set(steps.map((s) => s.version))].map((v) => `upgrades.${v}: ${steps.filter((s) => s.version === v).map((s) => describeStep(s.step)).join('; ')}`);
-    at('SCHEMA_VERSION_RAISED', 'schema_version', `schema_version ${before.schema_version} → ${after.schema_version}${versions.length ? ` (stored records are upgraded by ${versions.join(' | ')})` : ''}`);
+    const versions = [...new Set(steps.map((s) => s.version))].map(
+      (v) =>
+        `upgrades.${v}: ${steps
+          .filter((s) => s.version === v)
+          .map((s) => describeStep(s.step))
+          .join('; ')}`,
+    );
+    at(
+      'SCHEMA_VERSION_RAISED',
+      'schema_version',
+      `schema_version ${before.schema_version} → ${after.schema_version}${versions.length ? ` (stored records are upgraded by ${versions.join(' | ')})` : ''}`,
+    );
   }
   for (const [version, steps] of Object.entries(before.upgrades)) {
-    if (!sameJson(steps, after.upgrades[version] ?? [])) at('UPGRADES_REWRITTEN', `upgrades.${version}`, `upgrade steps to schema_version ${version} changed after they were released`);
+    if (!sameJson(steps, after.upgrades[version] ?? []))
+      at(
+        'UPGRADES_REWRITTEN',
+        `upgrades.${version}`,
+        `upgrade steps to schema_version ${version} changed after they were released`,
+      );
   }
-  for (const name of before.reserved.filter((n) => !after.reserved.includes(n))) at('RESERVED_REMOVED', 'reserved', `"${name}" taken out of reserved`);
-  for (const name of after.reserved.filter((n) => !before.reserved.includes(n))) at('RESERVED_ADDED', 'reserved', `"${name}" reserved`);
+  for (const name of before.reserved.filter((n) => !after.reserved.includes(n)))
+    at('RESERVED_REMOVED', 'reserved', `"${name}" taken out of reserved`);
+  for (const name of after.reserved.filter((n) => !before.reserved.includes(n)))
+    at('RESERVED_ADDED', 'reserved', `"${name}" reserved`);
 
   changes.push(...compareFields(entity, before, after));
 
   // unique: a new set is a new constraint unless an old set already implied it (a subset).
-  const implied = (set: readonly string[], sets: readonly (readonly string[])[]) => sets.some((other) => other.every((f) => set.includes(f)));
-  const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((f) => b.includes(f));
+  const implied = (set: readonly string[], sets: readonly (readonly string[])[]) =>
+    sets.some((other) => other.every((f) => set.includes(f)));
+  const sameSet = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((f) => b.includes(f));
   after.unique.forEach((set, index) => {
     if (before.unique.some((old) => sameSet(old, set))) return;
-    if (implied(set, before.unique)) at('LIMIT_RELAXED', `unique.${index}`, `unique set (${list(set)}) replaces a stricter one`);
-    else at('UNIQUE_ADDED', `unique.${index}`, `unique set (${list(set)}) added: live records may not share these values`);
+    if (implied(set, before.unique))
+      at('LIMIT_RELAXED', `unique.${index}`, `unique set (${list(set)}) replaces a stricter one`);
+    else
+      at('UNIQUE_ADDED', `unique.${index}`, `unique set (${list(set)}) added: live records may not share these values`);
   });
   for (const set of before.unique) {
-    const replaced = after.unique.some((now) => !before.unique.some((old) => sameSet(old, now)) && set.every((f) => now.includes(f)));
-    if (!after.unique.some((now) => sameSet(now, set)) && !replaced) at('UNIQUE_REMOVED', 'unique', `unique set (${list(set)}) removed`);
+    const replaced = after.unique.some(
+      (now) => !before.unique.some((old) => sameSet(old, now)) && set.every((f) => now.includes(f)),
+    );
+    if (!after.unique.some((now) => sameSet(now, set)) && !replaced)
+      at('UNIQUE_REMOVED', 'unique', `unique set (${list(set)}) removed`);
   }
   const setsChanged = (a: readonly (readonly string[])[], b: readonly (readonly string[])[]) =>
     a.length !== b.length || a.some((set) => !b.some((other) => sameSet(set, other)));
   if (setsChanged(before.duplicate_warnings, after.duplicate_warnings)) {
-    at('OPTION_CHANGED', 'duplicate_warnings', `duplicate warnings changed from ${json(before.duplicate_warnings)} to ${json(after.duplicate_warnings)}`);
+    at(
+      'OPTION_CHANGED',
+      'duplicate_warnings',
+      `duplicate warnings changed from ${json(before.duplicate_warnings)} to ${json(after.duplicate_warnings)}`,
+    );
   }
 
   for (const [name, preset] of Object.entries(after.presets)) {
     const old = before.presets[name];
     if (!old) at('PRESET_ADDED', `presets.${name}`, `preset ?${name}=true added: ${json(preset.filter)}`);
-    else if (!sameJson(old.filter, preset.filter)) at('PRESET_CHANGED', `presets.${name}`, `preset ?${name}= now filters ${json(preset.filter)} (was ${json(old.filter)})`);
-    else if (old.description !== preset.description) at('DESCRIPTION_CHANGED', `presets.${name}`, `preset ${name}'s description changed`);
+    else if (!sameJson(old.filter, preset.filter))
+      at(
+        'PRESET_CHANGED',
+        `presets.${name}`,
+        `preset ?${name}= now filters ${json(preset.filter)} (was ${json(old.filter)})`,
+      );
+    else if (old.description !== preset.description)
+      at('DESCRIPTION_CHANGED', `presets.${name}`, `preset ${name}'s description changed`);
   }
-  for (const name of Object.keys(before.presets)) if (!after.presets[name]) at('PRESET_REMOVED', 'presets', `preset ?${name}= removed`);
+  for (const name of Object.keys(before.presets))
+    if (!after.presets[name]) at('PRESET_REMOVED', 'presets', `preset ?${name}= removed`);
   for (const [name, view] of Object.entries(after.views)) {
     const old = before.views[name];
     const target = (v: typeof view) => json(v.field ?? v.fields);
-    if (!old) at('VIEW_ADDED', `views.${name}`, `view /${after.plural.replace(/_/g, '-')}/{id}/${name} added (${target(view)})`);
-    else if (target(old) !== target(view)) at('VIEW_CHANGED', `views.${name}`, `view ${name} now maps ${target(view)} (was ${target(old)})`);
-    else if (old.description !== view.description) at('DESCRIPTION_CHANGED', `views.${name}`, `view ${name}'s description changed`);
+    if (!old)
+      at(
+        'VIEW_ADDED',
+        `views.${name}`,
+        `view /${after.plural.replace(/_/g, '-')}/{id}/${name} added (${target(view)})`,
+      );
+    else if (target(old) !== target(view))
+      at('VIEW_CHANGED', `views.${name}`, `view ${name} now maps ${target(view)} (was ${target(old)})`);
+    else if (old.description !== view.description)
+      at('DESCRIPTION_CHANGED', `views.${name}`, `view ${name}'s description changed`);
   }
   const route = (name: string) => `/${after.plural.replace(/_/g, '-')}/{id}/${name}`;
   for (const name of Object.keys(before.views)) {
     if (after.views[name]) continue;
     // The same route, now a record of its own: GET still answers its fields (and more), PUT takes them.
-    if (after.parts?.[name]) at('VIEW_BECAME_PART', `parts.${name}`, `view ${route(name)} is now the ${after.parts[name]!.entity} part at the same route`);
+    if (after.parts?.[name])
+      at(
+        'VIEW_BECAME_PART',
+        `parts.${name}`,
+        `view ${route(name)} is now the ${after.parts[name]!.entity} part at the same route`,
+      );
     else at('VIEW_REMOVED', 'views', `view ${route(name)} removed`);
   }
   for (const [name, part] of Object.entries(after.parts ?? {})) {
     const old = before.parts?.[name];
     if (!old && before.views[name]) continue; // reported as VIEW_BECAME_PART
     if (!old) at('PART_ADDED', `parts.${name}`, `part ${route(name)} added (${part.entity} by ${part.via})`);
-    else if (!sameJson(old, part)) at('PART_CHANGED', `parts.${name}`, `part ${name} now ${json(part)} (was ${json(old)})`);
+    else if (!sameJson(old, part))
+      at('PART_CHANGED', `parts.${name}`, `part ${name} now ${json(part)} (was ${json(old)})`);
   }
-  for (const name of Object.keys(before.parts ?? {})) if (!after.parts?.[name]) at('PART_REMOVED', 'parts', `part ${route(name)} removed`);
+  for (const name of Object.keys(before.parts ?? {}))
+    if (!after.parts?.[name]) at('PART_REMOVED', 'parts', `part ${route(name)} removed`);
   if (!sameJson(before.versions ?? null, after.versions ?? null)) {
-    at(before.versions ? 'VERSIONS_CHANGED' : 'VERSIONS_ADDED', 'versions', `versions ${after.versions ? json(after.versions) : 'removed'}`);
+    at(
+      before.versions ? 'VERSIONS_CHANGED' : 'VERSIONS_ADDED',
+      'versions',
+      `versions ${after.versions ? json(after.versions) : 'removed'}`,
+    );
   }
 
-  const { fields: _f, upgrades: _u, reserved: _r, unique: _q, file: _file, mixins: _m, parts: _p, versions: _v, ...restBefore } = before;
-  const { fields: _f2, upgrades: _u2, reserved: _r2, unique: _q2, file: _file2, mixins: _m2, parts: _p2, versions: _v2, ...restAfter } = after;
-  if (changes.length === 0 && (!sameJson(restBefore, restAfter) || !sameJson(before.fields, after.fields) || !sameJson(before.upgrades, after.upgrades))) {
+  const {
+    fields: _f,
+    upgrades: _u,
+    reserved: _r,
+    unique: _q,
+    file: _file,
+    mixins: _m,
+    parts: _p,
+    versions: _v,
+    ...restBefore
+  } = before;
+  const {
+    fields: _f2,
+    upgrades: _u2,
+    reserved: _r2,
+    unique: _q2,
+    file: _file2,
+    mixins: _m2,
+    parts: _p2,
+    versions: _v2,
+    ...restAfter
+  } = after;
+  if (
+    changes.length === 0 &&
+    (!sameJson(restBefore, restAfter) ||
+      !sameJson(before.fields, after.fields) ||
+      !sameJson(before.upgrades, after.upgrades))
+  ) {
     at('CONTRACT_CHANGED', '(root)', 'contract changed');
   }
   return changes;
@@ -260,7 +387,9 @@ function compareFields(entity: string, before: EntityContract, after: EntityCont
   // Follow renames and moves through the steps since the older contract's schema_version.
   const moves = stepsSince(after, before.schema_version)
     .map(({ step }) => stepFromContract(step))
-    .flatMap((s) => (s.kind === 'rename' || s.kind === 'move' ? [{ from: s.from.join('.'), to: s.to.join('.'), kind: s.kind }] : []));
+    .flatMap((s) =>
+      s.kind === 'rename' || s.kind === 'move' ? [{ from: s.from.join('.'), to: s.to.join('.'), kind: s.kind }] : [],
+    );
   const mapKey = (key: string) => moves.reduce((k, m) => moveKey(k, m.from, m.to, after), key);
 
   const mapped = new Map<string, string>();
@@ -311,11 +440,22 @@ function compareFields(entity: string, before: EntityContract, after: EntityCont
   for (const old of unnamedRemoved) {
     const parent = parentKey(old);
     const newParent = parent === undefined ? undefined : mapped.get(parent);
-    const candidates = unnamedAdded.filter((k) => parentKey(k) === newParent && sameJson(subtree(before, old), subtree(after, k)));
-    const rivals = unnamedRemoved.filter((k) => candidates.length === 1 && parentKey(k) === parent && sameJson(subtree(before, k), subtree(after, candidates[0]!)));
-    if (candidates.length === 1 && rivals.length === 1 && ![...guessed.values()].includes(candidates[0]!)) guessed.set(old, candidates[0]!);
+    const candidates = unnamedAdded.filter(
+      (k) => parentKey(k) === newParent && sameJson(subtree(before, old), subtree(after, k)),
+    );
+    const rivals = unnamedRemoved.filter(
+      (k) =>
+        candidates.length === 1 &&
+        parentKey(k) === parent &&
+        sameJson(subtree(before, k), subtree(after, candidates[0]!)),
+    );
+    if (candidates.length === 1 && rivals.length === 1 && ![...guessed.values()].includes(candidates[0]!))
+      guessed.set(old, candidates[0]!);
   }
-  for (const [old, now] of guessed) push('FIELD_RENAMED', now, after, `looks renamed from ${old} (removed, and a field of the same shape added)`, { from: old });
+  for (const [old, now] of guessed)
+    push('FIELD_RENAMED', now, after, `looks renamed from ${old} (removed, and a field of the same shape added)`, {
+      from: old,
+    });
 
   for (const key of topRemoved.filter((k) => !guessed.has(k))) {
     push('FIELD_REMOVED', key, before, `removed (was: ${describeField(before, key)})`);
@@ -324,9 +464,22 @@ function compareFields(entity: string, before: EntityContract, after: EntityCont
   for (const key of topAdded.filter((k) => !guessedTargets.has(k))) {
     const f = after.fields[key]!;
     const top = !key.includes('.') && !key.includes('[]');
-    if (top && before.reserved.includes(key)) push('RESERVED_NAME_REUSED', key, after, `added, but "${key}" is reserved: it was a removed field's name`);
-    else if (f.required && f.default === undefined && !f.read_only) push('REQUIRED_ADDED_WITHOUT_DEFAULT', key, after, `added as a required field without a default (${describeField(after, key)})`);
-    else push('FIELD_ADDED', key, after, `added: ${describeField(after, key)}${f.description ? ` — ${f.description}` : ''}`);
+    if (top && before.reserved.includes(key))
+      push('RESERVED_NAME_REUSED', key, after, `added, but "${key}" is reserved: it was a removed field's name`);
+    else if (f.required && f.default === undefined && !f.read_only)
+      push(
+        'REQUIRED_ADDED_WITHOUT_DEFAULT',
+        key,
+        after,
+        `added as a required field without a default (${describeField(after, key)})`,
+      );
+    else
+      push(
+        'FIELD_ADDED',
+        key,
+        after,
+        `added: ${describeField(after, key)}${f.description ? ` — ${f.description}` : ''}`,
+      );
   }
   return changes;
 }
@@ -343,35 +496,61 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
       at('TYPE_WIDENED', `type widened from ${was.type} to ${is.type}`);
     } else {
       at('TYPE_CHANGED', `type changed from ${was.type} to ${is.type}`);
-      if (was.required !== is.required) at(is.required ? 'MADE_REQUIRED' : 'MADE_OPTIONAL', is.required ? 'became required' : 'became optional');
+      if (was.required !== is.required)
+        at(is.required ? 'MADE_REQUIRED' : 'MADE_OPTIONAL', is.required ? 'became required' : 'became optional');
       if (was.description !== is.description) at('DESCRIPTION_CHANGED', 'description changed');
       return true;
     }
   }
-  if (!was.required && is.required) at('MADE_REQUIRED', `became required${is.default !== undefined ? ` (default ${json(is.default)} for new records)` : ''}`);
+  if (!was.required && is.required)
+    at(
+      'MADE_REQUIRED',
+      `became required${is.default !== undefined ? ` (default ${json(is.default)} for new records)` : ''}`,
+    );
   if (was.required && !is.required) at('MADE_OPTIONAL', 'became optional');
 
-  if (was.default === undefined && is.default !== undefined) at('DEFAULT_ADDED', `default ${json(is.default)} added (for new records)`);
-  else if (was.default !== undefined && is.default === undefined) at(is.required ? 'REQUIRED_DEFAULT_REMOVED' : 'DEFAULT_REMOVED', `default ${json(was.default)} removed`);
-  else if (!sameJson(was.default, is.default)) at('DEFAULT_CHANGED', `default changed from ${json(was.default)} to ${json(is.default)} (for new records)`);
+  if (was.default === undefined && is.default !== undefined)
+    at('DEFAULT_ADDED', `default ${json(is.default)} added (for new records)`);
+  else if (was.default !== undefined && is.default === undefined)
+    at(is.required ? 'REQUIRED_DEFAULT_REMOVED' : 'DEFAULT_REMOVED', `default ${json(was.default)} removed`);
+  else if (!sameJson(was.default, is.default))
+    at('DEFAULT_CHANGED', `default changed from ${json(was.default)} to ${json(is.default)} (for new records)`);
 
   const oldValues = was.values ?? [];
   const newValues = is.values ?? [];
-  for (const value of oldValues.filter((v) => !newValues.includes(v))) at('ENUM_VALUE_REMOVED', `enum value "${value}" removed`, { value });
+  for (const value of oldValues.filter((v) => !newValues.includes(v)))
+    at('ENUM_VALUE_REMOVED', `enum value "${value}" removed`, { value });
   const addedValues = newValues.filter((v) => !oldValues.includes(v));
-  if (addedValues.length > 0) at('ENUM_VALUE_ADDED', `enum value${addedValues.length > 1 ? 's' : ''} ${quoted(addedValues)} added`);
+  if (addedValues.length > 0)
+    at('ENUM_VALUE_ADDED', `enum value${addedValues.length > 1 ? 's' : ''} ${quoted(addedValues)} added`);
 
   const oldAliases = was.aliases ?? {};
   const newAliases = is.aliases ?? {};
   for (const [alias, target] of Object.entries(oldAliases)) {
-    if (newAliases[alias] !== target) at('ALIAS_REMOVED', newAliases[alias] ? `alias "${alias}" now means "${newAliases[alias]}" (was "${target}")` : `alias "${alias}" (for "${target}") removed`);
+    if (newAliases[alias] !== target)
+      at(
+        'ALIAS_REMOVED',
+        newAliases[alias]
+          ? `alias "${alias}" now means "${newAliases[alias]}" (was "${target}")`
+          : `alias "${alias}" (for "${target}") removed`,
+      );
   }
   const newAliasNames = Object.keys(newAliases).filter((a) => !(a in oldAliases));
-  if (newAliasNames.length > 0) at('ALIAS_ADDED', `alias${newAliasNames.length > 1 ? 'es' : ''} ${newAliasNames.map((a) => `"${a}" → "${newAliases[a]}"`).join(', ')} added`);
+  if (newAliasNames.length > 0)
+    at(
+      'ALIAS_ADDED',
+      `alias${newAliasNames.length > 1 ? 'es' : ''} ${newAliasNames.map((a) => `"${a}" → "${newAliases[a]}"`).join(', ')} added`,
+    );
 
   if (was.other_pattern !== is.other_pattern) {
     if (was.other_pattern === undefined) at('LIMIT_RELAXED', `other values matching ${is.other_pattern} now accepted`);
-    else at('PATTERN_CHANGED', is.other_pattern === undefined ? `other values (matching ${was.other_pattern}) no longer accepted` : `other values must match ${is.other_pattern} (was ${was.other_pattern})`);
+    else
+      at(
+        'PATTERN_CHANGED',
+        is.other_pattern === undefined
+          ? `other values (matching ${was.other_pattern}) no longer accepted`
+          : `other values must match ${is.other_pattern} (was ${was.other_pattern})`,
+      );
   }
 
   compareTransitions(was, is, at);
@@ -389,7 +568,8 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
     if (is.at_least === undefined) at('LIMIT_RELAXED', `no longer compared with ${was.at_least}`);
     else at('AT_LEAST_ADDED', `must now be at least ${is.at_least}${was.at_least ? ` (was ${was.at_least})` : ''}`);
   }
-  if (was.to !== is.to && was.to !== undefined && is.to !== undefined) at('REF_TARGET_CHANGED', `now points at ${is.to} (was ${was.to})`);
+  if (was.to !== is.to && was.to !== undefined && is.to !== undefined)
+    at('REF_TARGET_CHANGED', `now points at ${is.to} (was ${was.to})`);
   compareRole(was, is, at);
 
   if (!was.indexed && is.indexed) at('INDEX_ADDED', 'indexed');
@@ -397,9 +577,12 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
   if (!was.deprecated && is.deprecated) at('DEPRECATED', 'deprecated: still readable, no longer writable');
   if (was.deprecated && !is.deprecated) at('OPTION_CHANGED', 'no longer deprecated');
   // ref ↔ refs moves the field between a column and links: that is the cardinality change itself.
-  const options = (['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'library', 'mixin'] as const).filter((o) => o !== 'storage' || was.type === is.type);
+  const options = (
+    ['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'library', 'mixin'] as const
+  ).filter((o) => o !== 'storage' || was.type === is.type);
   for (const option of options) {
-    if (!sameJson(was[option], is[option])) at('OPTION_CHANGED', `${option} changed from ${json(was[option] ?? null)} to ${json(is[option] ?? null)}`);
+    if (!sameJson(was[option], is[option]))
+      at('OPTION_CHANGED', `${option} changed from ${json(was[option] ?? null)} to ${json(is[option] ?? null)}`);
   }
   if (was.description !== is.description) at('DESCRIPTION_CHANGED', 'description changed');
   return false;
@@ -407,24 +590,41 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
 
 type At = (rule: RuleCode, text: string, extra?: Partial<Change>) => void;
 
-function compareLimit(at: At, option: string, was: number | undefined, is: number | undefined, tighter: 'lower' | 'raise', rule: RuleCode, unit: string): void {
+function compareLimit(
+  at: At,
+  option: string,
+  was: number | undefined,
+  is: number | undefined,
+  tighter: 'lower' | 'raise',
+  rule: RuleCode,
+  unit: string,
+): void {
   if (was === is) return;
   const u = unit ? ` ${unit}` : '';
   if (is === undefined) return at('LIMIT_RELAXED', `${option} ${was}${u} removed`);
   if (was === undefined) return at(rule, `${option} ${is}${u} added`);
   const stricter = tighter === 'lower' ? is < was : is > was;
-  at(stricter ? rule : 'LIMIT_RELAXED', `${option} ${stricter ? (tighter === 'lower' ? 'lowered' : 'raised') : tighter === 'lower' ? 'raised' : 'lowered'} from ${was} to ${is}${u}`);
+  at(
+    stricter ? rule : 'LIMIT_RELAXED',
+    `${option} ${stricter ? (tighter === 'lower' ? 'lowered' : 'raised') : tighter === 'lower' ? 'raised' : 'lowered'} from ${was} to ${is}${u}`,
+  );
 }
 
 function compareTransitions(was: FieldContract, is: FieldContract, at: At): void {
   if (sameJson(was.transitions, is.transitions)) return;
   if (!is.transitions) return at('TRANSITION_ADDED', 'transitions removed: any change of value is allowed');
-  if (!was.transitions) return at('TRANSITION_REMOVED', `transitions added: changes now follow ${json(is.transitions)}`);
+  if (!was.transitions)
+    return at('TRANSITION_REMOVED', `transitions added: changes now follow ${json(is.transitions)}`);
   const edges = (t: Readonly<Record<string, readonly string[]>>, values: readonly string[]) =>
     values.flatMap((from) => (t[from] ?? []).map((to) => `${from} → ${to}`));
   const oldEdges = edges(was.transitions, was.values ?? []);
   const newEdges = edges(is.transitions, is.values ?? []);
-  const lost = oldEdges.filter((e) => !newEdges.includes(e) && (is.values ?? []).includes(e.split(' → ')[0]!) && (is.values ?? []).includes(e.split(' → ')[1]!));
+  const lost = oldEdges.filter(
+    (e) =>
+      !newEdges.includes(e) &&
+      (is.values ?? []).includes(e.split(' → ')[0]!) &&
+      (is.values ?? []).includes(e.split(' → ')[1]!),
+  );
   const gained = newEdges.filter((e) => !oldEdges.includes(e));
   if (lost.length > 0) at('TRANSITION_REMOVED', `transition${lost.length > 1 ? 's' : ''} ${lost.join(', ')} removed`);
   if (gained.length > 0) at('TRANSITION_ADDED', `transition${gained.length > 1 ? 's' : ''} ${gained.join(', ')} added`);
@@ -435,19 +635,31 @@ function compareRole(was: FieldContract, is: FieldContract, at: At): void {
   if (sameJson(a, b)) return;
   if (a && !b) return at('ROLE_REMOVED', 'links no longer carry a role');
   if (!a && b) {
-    if (b.required || b.values) return at('ROLE_NARROWED', `links now carry a ${b.required ? 'required ' : ''}role${b.values ? ` (${list(b.values)})` : ''}`);
+    if (b.required || b.values)
+      return at(
+        'ROLE_NARROWED',
+        `links now carry a ${b.required ? 'required ' : ''}role${b.values ? ` (${list(b.values)})` : ''}`,
+      );
     return at('OPTION_CHANGED', 'links may now carry a role');
   }
   if (!a || !b) return;
   if (!a.required && b.required) at('ROLE_NARROWED', 'the role became required');
   if (a.required && !b.required) at('LIMIT_RELAXED', 'the role became optional');
-  const lostValues = a.values ? (b.values ?? []).length === 0 ? [] : a.values.filter((v) => !b.values!.includes(v)) : [];
+  const lostValues = a.values
+    ? (b.values ?? []).length === 0
+      ? []
+      : a.values.filter((v) => !b.values!.includes(v))
+    : [];
   if (!a.values && b.values) at('ROLE_NARROWED', `roles limited to ${list(b.values)}`);
   if (a.values && !b.values) at('LIMIT_RELAXED', 'any role text is accepted');
-  if (lostValues.length > 0) at('ROLE_NARROWED', `role value${lostValues.length > 1 ? 's' : ''} ${quoted(lostValues)} removed`);
+  if (lostValues.length > 0)
+    at('ROLE_NARROWED', `role value${lostValues.length > 1 ? 's' : ''} ${quoted(lostValues)} removed`);
   const newValues = a.values && b.values ? b.values.filter((v) => !a.values!.includes(v)) : [];
-  if (newValues.length > 0) at('LIMIT_RELAXED', `role value${newValues.length > 1 ? 's' : ''} ${quoted(newValues)} added`);
-  if (b.max_length < a.max_length) at('ROLE_NARROWED', `role max_length lowered from ${a.max_length} to ${b.max_length}`);
-  if (b.max_length > a.max_length) at('LIMIT_RELAXED', `role max_length raised from ${a.max_length} to ${b.max_length}`);
-  if (a.description !== b.description) at('DESCRIPTION_CHANGED', 'the role\'s description changed');
+  if (newValues.length > 0)
+    at('LIMIT_RELAXED', `role value${newValues.length > 1 ? 's' : ''} ${quoted(newValues)} added`);
+  if (b.max_length < a.max_length)
+    at('ROLE_NARROWED', `role max_length lowered from ${a.max_length} to ${b.max_length}`);
+  if (b.max_length > a.max_length)
+    at('LIMIT_RELAXED', `role max_length raised from ${a.max_length} to ${b.max_length}`);
+  if (a.description !== b.description) at('DESCRIPTION_CHANGED', "the role's description changed");
 }

@@ -54,17 +54,28 @@ export function neededLevel(changes: readonly Change[]): Level | undefined {
  * of the majors older API versions keep, and the latest release whatever its major.
  */
 export function servedReleases(current: RegistryContract, releases: readonly Release[]): Release[] {
-  const majors = new Set([majorOf(current.registry_version), ...current.api_versions.flatMap((v) => (v.release ? [majorOf(v.release)] : []))]);
+  const majors = new Set([
+    majorOf(current.registry_version),
+    ...current.api_versions.flatMap((v) => (v.release ? [majorOf(v.release)] : [])),
+  ]);
   const latest = releases.at(-1);
   return releases.filter((r) => r === latest || majors.has(majorOf(r.version)));
 }
 
-export function checkRegistry(current: RegistryContract, releases: readonly Release[], registryFile = 'registry/registry.yaml'): CheckReport {
+export function checkRegistry(
+  current: RegistryContract,
+  releases: readonly Release[],
+  registryFile = 'registry/registry.yaml',
+): CheckReport {
   const latest = releases.at(-1);
   const checks = servedReleases(current, releases).map((release) => {
     // What an older release already differs by from the latest one was released: the check of the
     // latest release passed it (or it predates the check). Only what is new is judged again.
-    const released = new Set(release === latest || !latest ? [] : compareContracts(release.contract, latest.contract, registryFile).map(changeKey));
+    const released = new Set(
+      release === latest || !latest
+        ? []
+        : compareContracts(release.contract, latest.contract, registryFile).map(changeKey),
+    );
     return {
       release,
       changes: compareContracts(release.contract, current, registryFile).map((change): CheckedChange => {
@@ -75,8 +86,13 @@ export function checkRegistry(current: RegistryContract, releases: readonly Rele
       }),
     };
   });
-  const problems = [...reusedNames(current, releases, checks), ...versionProblems(current, latest, checks.at(-1)?.changes ?? [], registryFile)];
-  const ok = problems.length === 0 && checks.every((c) => c.changes.every((ch) => ch.status !== 'breaking' && ch.status !== 'error'));
+  const problems = [
+    ...reusedNames(current, releases, checks),
+    ...versionProblems(current, latest, checks.at(-1)?.changes ?? [], registryFile),
+  ];
+  const ok =
+    problems.length === 0 &&
+    checks.every((c) => c.changes.every((ch) => ch.status !== 'breaking' && ch.status !== 'error'));
   return { version: current.registry_version, latest, checks, problems, ok };
 }
 
@@ -100,14 +116,19 @@ export function judge(change: Change, release: RegistryContract, current: Regist
     if (reserve) missing.push(reserve);
   }
   if (missing.length > 0) return { ...change, status: 'breaking', note: `needs ${joinWords(missing)}` };
-  return { ...change, status: 'covered', note: `covered by registry_version ${current.registry_version}${covering ? ` and ${covering}` : ''}` };
+  return {
+    ...change,
+    status: 'covered',
+    note: `covered by registry_version ${current.registry_version}${covering ? ` and ${covering}` : ''}`,
+  };
 }
 
 const joinWords = (items: readonly string[]) => items.join(', plus ');
 
 /** A top-level field that disappears (removed, renamed, moved away) leaves its name in `reserved`. */
 function reservedNeeded(change: Change, after: EntityContract): string | undefined {
-  const gone = change.rule === 'FIELD_REMOVED' ? change.field : change.rule === 'FIELD_RENAMED' ? change.from : undefined;
+  const gone =
+    change.rule === 'FIELD_REMOVED' ? change.field : change.rule === 'FIELD_RENAMED' ? change.from : undefined;
   if (!gone || gone.includes('.') || gone.includes('[]') || after.reserved.includes(gone)) return undefined;
   return `"${gone}" in reserved (reserved: [${[...after.reserved, gone].join(', ')}])`;
 }
@@ -125,12 +146,19 @@ function coveringStep(change: Change, before: EntityContract, after: EntityContr
       case 'FIELD_REMOVED':
         return sources.includes(field);
       case 'FIELD_RENAMED':
-        return (s.kind === 'rename' || s.kind === 'move') && from !== undefined && isUnder(from, s.from.join('.')) && isUnder(field, s.to.join('.'));
+        return (
+          (s.kind === 'rename' || s.kind === 'move') &&
+          from !== undefined &&
+          isUnder(from, s.from.join('.')) &&
+          isUnder(field, s.to.join('.'))
+        );
       case 'MADE_REQUIRED':
       case 'REQUIRED_ADDED_WITHOUT_DEFAULT':
         return targets.includes(field);
       case 'ENUM_VALUE_REMOVED':
-        return s.kind === 'map_values' && s.field.join('.') === field && change.value !== undefined && change.value in s.map;
+        return (
+          s.kind === 'map_values' && s.field.join('.') === field && change.value !== undefined && change.value in s.map
+        );
       default:
         return sources.includes(field) || targets.includes(field);
     }
@@ -142,7 +170,10 @@ const isUnder = (key: string, prefix: string) => key === prefix || key.startsWit
 
 function stepNeeded(change: Change, before: EntityContract, after: EntityContract): string {
   const version = Math.max(after.schema_version, before.schema_version + 1);
-  const where = after.schema_version > before.schema_version ? `under upgrades.${version}` : `(raise schema_version to ${version} and add it under upgrades.${version})`;
+  const where =
+    after.schema_version > before.schema_version
+      ? `under upgrades.${version}`
+      : `(raise schema_version to ${version} and add it under upgrades.${version})`;
   const field = stepPath(change.field ?? '');
   switch (change.rule) {
     case 'FIELD_REMOVED':
@@ -164,10 +195,18 @@ function stepNeeded(change: Change, before: EntityContract, after: EntityContrac
  * still hold the old values under that name (protobuf's `reserved`, kept even when someone takes
  * the name out of the list).
  */
-function reusedNames(current: RegistryContract, releases: readonly Release[], checks: readonly ReleaseCheck[]): CheckedChange[] {
+function reusedNames(
+  current: RegistryContract,
+  releases: readonly Release[],
+  checks: readonly ReleaseCheck[],
+): CheckedChange[] {
   const latest = releases.at(-1);
   const problems: CheckedChange[] = [];
-  const flagged = new Set(checks.flatMap((c) => c.changes.filter((ch) => ch.rule === 'RESERVED_NAME_REUSED').map((ch) => `${ch.entity}|${ch.field}`)));
+  const flagged = new Set(
+    checks.flatMap((c) =>
+      c.changes.filter((ch) => ch.rule === 'RESERVED_NAME_REUSED').map((ch) => `${ch.entity}|${ch.field}`),
+    ),
+  );
   for (const [name, entity] of Object.entries(current.entities)) {
     for (const key of Object.keys(entity.fields)) {
       if (latest?.contract.entities[name]?.fields[key] || flagged.has(`${name}|${key}`)) continue;
@@ -191,35 +230,65 @@ function reusedNames(current: RegistryContract, releases: readonly Release[], ch
   return problems;
 }
 
-function droppedIn(releases: readonly Release[], entity: string, key: string): { had: string; removedIn: string } | undefined {
+function droppedIn(
+  releases: readonly Release[],
+  entity: string,
+  key: string,
+): { had: string; removedIn: string } | undefined {
   const top = keySegments(key).length === 1 && !key.includes('[]');
   for (let i = 0; i + 1 < releases.length; i++) {
     const [a, b] = [releases[i]!.contract.entities[entity], releases[i + 1]!.contract.entities[entity]];
-    if (a?.fields[key] && b && !b.fields[key]) return { had: releases[i]!.version, removedIn: releases[i + 1]!.version };
+    if (a?.fields[key] && b && !b.fields[key])
+      return { had: releases[i]!.version, removedIn: releases[i + 1]!.version };
   }
   const reserving = top ? releases.find((r) => r.contract.entities[entity]?.reserved.includes(key)) : undefined;
   return reserving && { had: 'an earlier version', removedIn: `${reserving.version} (reserved there)` };
 }
 
-function versionProblems(current: RegistryContract, latest: Release | undefined, sinceLatest: readonly Change[], registryFile: string): CheckedChange[] {
+function versionProblems(
+  current: RegistryContract,
+  latest: Release | undefined,
+  sinceLatest: readonly Change[],
+  registryFile: string,
+): CheckedChange[] {
   if (!latest) return [];
-  const problem = (text: string): CheckedChange => ({ rule: 'VERSION_NOT_BUMPED', file: registryFile, path: 'registry_version', text, status: 'error' });
+  const problem = (text: string): CheckedChange => ({
+    rule: 'VERSION_NOT_BUMPED',
+    file: registryFile,
+    path: 'registry_version',
+    text,
+    status: 'error',
+  });
   const version = current.registry_version;
-  if (compareVersions(version, latest.version) < 0) return [problem(`${version} is older than the last release, ${latest.version}`)];
+  if (compareVersions(version, latest.version) < 0)
+    return [problem(`${version} is older than the last release, ${latest.version}`)];
   const needed = neededLevel(sinceLatest);
   if (!needed) return [];
   const level = bumpLevel(latest.version, version);
   const count = `${sinceLatest.length} change${sinceLatest.length === 1 ? '' : 's'}`;
   if (!level) {
-    return [problem(`the contract changed since release ${latest.version} (${count}) but registry_version is still ${version}: raise it to ${bumped(latest.version, needed)} (${needed === 'major' ? 'major: breaking changes' : needed === 'minor' ? 'minor: compatible changes' : 'patch: descriptions only'})`)];
+    return [
+      problem(
+        `the contract changed since release ${latest.version} (${count}) but registry_version is still ${version}: raise it to ${bumped(latest.version, needed)} (${needed === 'major' ? 'major: breaking changes' : needed === 'minor' ? 'minor: compatible changes' : 'patch: descriptions only'})`,
+      ),
+    ];
   }
   if (needed === 'minor' && level === 'patch') {
-    return [problem(`${version} is a patch bump, which is for description changes only; the ${count} since ${latest.version} need a minor bump: ${bumped(latest.version, 'minor')}`)];
+    return [
+      problem(
+        `${version} is a patch bump, which is for description changes only; the ${count} since ${latest.version} need a minor bump: ${bumped(latest.version, 'minor')}`,
+      ),
+    ];
   }
   return [];
 }
 
-const STATUS_WORDS: Record<Status, string> = { compatible: 'compatible', covered: 'breaking (covered)', breaking: 'breaking', error: 'error' };
+const STATUS_WORDS: Record<Status, string> = {
+  compatible: 'compatible',
+  covered: 'breaking (covered)',
+  breaking: 'breaking',
+  error: 'error',
+};
 
 /** `file: path: RULE: verdict: subject what happened; note`. */
 export function formatChange(change: CheckedChange): string {
@@ -231,17 +300,27 @@ export function formatChange(change: CheckedChange): string {
  * The report as printed: the latest release in full; then each older served release (newest first)
  * with only the breaking lines not already printed; then the problems and a one-line summary.
  */
-export function formatReport(report: CheckReport, options: { verbose?: boolean } = {}): { lines: string[]; summary: string } {
+export function formatReport(
+  report: CheckReport,
+  options: { verbose?: boolean } = {},
+): { lines: string[]; summary: string } {
   const lines: string[] = [];
   if (!report.latest) {
-    return { lines, summary: `registry check: no released snapshot in registry/releases/ to compare ${report.version} with; \`npm run registry:release\` writes the first one` };
+    return {
+      lines,
+      summary: `registry check: no released snapshot in registry/releases/ to compare ${report.version} with; \`npm run registry:release\` writes the first one`,
+    };
   }
   const printed = new Set<string>();
   const quiet: string[] = [];
   for (const check of [...report.checks].reverse()) {
     const isLatest = check.release === report.latest;
     const fresh = check.changes.filter((c) => !c.released);
-    const relevant = options.verbose ? check.changes : isLatest ? fresh : fresh.filter((c) => c.status !== 'compatible');
+    const relevant = options.verbose
+      ? check.changes
+      : isLatest
+        ? fresh
+        : fresh.filter((c) => c.status !== 'compatible');
     const shown = relevant.map(formatChange).filter((line) => !printed.has(line));
     if (!isLatest && shown.length === 0) {
       quiet.push(check.release.version);
@@ -250,16 +329,27 @@ export function formatReport(report: CheckReport, options: { verbose?: boolean }
     const breaking = fresh.filter((c) => c.status !== 'compatible').length;
     const counts = fresh.length === 0 ? 'no changes' : `${count(fresh.length, 'change')}, ${breaking} breaking`;
     const released = check.changes.length - fresh.length;
-    const history = released ? ` (besides ${count(released, 'earlier change')} released by ${report.latest.version})` : '';
-    lines.push(`${report.version} against release ${check.release.version} (${check.release.file}): ${counts}${history}`);
+    const history = released
+      ? ` (besides ${count(released, 'earlier change')} released by ${report.latest.version})`
+      : '';
+    lines.push(
+      `${report.version} against release ${check.release.version} (${check.release.file}): ${counts}${history}`,
+    );
     for (const line of shown) {
       printed.add(line);
       lines.push(`  ${line}`);
     }
   }
-  if (quiet.length > 0) lines.push(`${report.version} against older served ${quiet.length === 1 ? 'release' : 'releases'} ${quiet.reverse().join(', ')}: no other breaking changes`);
+  if (quiet.length > 0)
+    lines.push(
+      `${report.version} against older served ${quiet.length === 1 ? 'release' : 'releases'} ${quiet.reverse().join(', ')}: no other breaking changes`,
+    );
   for (const problem of report.problems) lines.push(formatChange(problem));
-  const failing = new Set([...report.checks.flatMap((c) => c.changes), ...report.problems].filter((c) => c.status === 'breaking' || c.status === 'error').map(formatChange)).size;
+  const failing = new Set(
+    [...report.checks.flatMap((c) => c.changes), ...report.problems]
+      .filter((c) => c.status === 'breaking' || c.status === 'error')
+      .map(formatChange),
+  ).size;
   const served = `${report.checks.length === 1 ? 'release' : 'releases'} ${report.checks.map((c) => c.release.version).join(', ')}`;
   const summary = report.ok
     ? `registry check passed: ${report.version} against ${served}`

@@ -62,9 +62,16 @@ export interface EntityContract {
   readonly unique: readonly (readonly string[])[];
   readonly duplicate_warnings: readonly (readonly string[])[];
   readonly presets: Readonly<Record<string, { readonly description?: string; readonly filter: unknown }>>;
-  readonly views: Readonly<Record<string, { readonly description?: string; readonly field?: string; readonly fields?: Readonly<Record<string, string>> }>>;
+  readonly views: Readonly<
+    Record<
+      string,
+      { readonly description?: string; readonly field?: string; readonly fields?: Readonly<Record<string, string>> }
+    >
+  >;
   /** Parts served under a record (`/episodes/{id}/script`); absent when there are none. */
-  readonly parts?: Readonly<Record<string, { readonly entity: string; readonly via: string; readonly where: Readonly<Record<string, string>> }>>;
+  readonly parts?: Readonly<
+    Record<string, { readonly entity: string; readonly via: string; readonly where: Readonly<Record<string, string>> }>
+  >;
   /** Numbered versions kept in another entity; absent when none. */
   readonly versions?: Readonly<Record<string, string>>;
   readonly reserved: readonly string[];
@@ -93,7 +100,8 @@ function defined<T extends object>(value: T): T {
 }
 
 function fieldContract(field: FieldDef, entity: EntityDef): FieldContract {
-  const mixin = field.source.file === entity.file ? undefined : path.basename(field.source.file).replace(/\.ya?ml$/, '');
+  const mixin =
+    field.source.file === entity.file ? undefined : path.basename(field.source.file).replace(/\.ya?ml$/, '');
   return defined<FieldContract>({
     type: field.type,
     required: field.required || undefined,
@@ -112,7 +120,14 @@ function fieldContract(field: FieldDef, entity: EntityDef): FieldContract {
     to: field.to,
     cardinality: field.type === 'ref' ? 'one' : field.type === 'refs' ? 'many' : undefined,
     on_delete: field.onDelete,
-    role: field.role && defined<RoleContract>({ required: field.role.required, values: field.role.values, max_length: field.role.maxLength, description: field.role.description }),
+    role:
+      field.role &&
+      defined<RoleContract>({
+        required: field.role.required,
+        values: field.role.values,
+        max_length: field.role.maxLength,
+        description: field.role.description,
+      }),
     at_least: field.atLeast,
     sequence: field.sequence,
     count: field.count && { entity: field.count.entity, path: dotted(field.count.path) },
@@ -126,7 +141,12 @@ function fieldContract(field: FieldDef, entity: EntityDef): FieldContract {
 }
 
 /** Every field of an entity by contract key, parents before their children. */
-function collectFields(fields: readonly FieldDef[], entity: EntityDef, prefix: string, into: Record<string, FieldContract>): void {
+function collectFields(
+  fields: readonly FieldDef[],
+  entity: EntityDef,
+  prefix: string,
+  into: Record<string, FieldContract>,
+): void {
   for (const field of fields) {
     const key = `${prefix}${field.name}`;
     into[key] = fieldContract(field, entity);
@@ -176,7 +196,9 @@ export function entityContract(entity: EntityDef): EntityContract {
     fields,
     unique: entity.unique,
     duplicate_warnings: entity.duplicateWarnings,
-    presets: Object.fromEntries(entity.presets.map((p) => [p.name, defined({ description: p.description, filter: p.filter })])),
+    presets: Object.fromEntries(
+      entity.presets.map((p) => [p.name, defined({ description: p.description, filter: p.filter })]),
+    ),
     views: Object.fromEntries(
       entity.views.map((v) => [
         v.name,
@@ -187,7 +209,10 @@ export function entityContract(entity: EntityDef): EntityContract {
         }),
       ]),
     ),
-    parts: entity.parts.length > 0 ? Object.fromEntries(entity.parts.map(({ name, entity: e, via, where }) => [name, { entity: e, via, where }])) : undefined,
+    parts:
+      entity.parts.length > 0
+        ? Object.fromEntries(entity.parts.map(({ name, entity: e, via, where }) => [name, { entity: e, via, where }]))
+        : undefined,
     versions: entity.versions ? { ...entity.versions } : undefined,
     reserved: [...entity.reserved].sort(),
     upgrades: Object.fromEntries(entity.upgrades.map((u) => [String(u.version), u.steps.map(stepContract)])),
@@ -198,7 +223,9 @@ export function entityContract(entity: EntityDef): EntityContract {
 export function registryContract(model: Model): RegistryContract {
   return sortKeys({
     registry_version: model.registryVersion,
-    api_versions: model.apiVersions.map((v) => defined({ name: v.name, release: v.release, deprecation: v.deprecation, sunset: v.sunset })),
+    api_versions: model.apiVersions.map((v) =>
+      defined({ name: v.name, release: v.release, deprecation: v.deprecation, sunset: v.sunset }),
+    ),
     entities: Object.fromEntries(model.entities.map((e) => [e.name, entityContract(e)])),
   }) as RegistryContract;
 }
@@ -221,7 +248,8 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
 }
 
-export const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+export const sameJson = (a: unknown, b: unknown): boolean =>
+  JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 
 /** `a[].b` → `['a[]', 'b']`. */
 export const keySegments = (key: string): string[] => key.split('.');

@@ -54,7 +54,10 @@ function isContract(value: unknown): value is RegistryContract {
     typeof v.registry_version === 'string' &&
     typeof v.entities === 'object' &&
     v.entities !== null &&
-    Object.values(v.entities).every((e) => typeof e === 'object' && e !== null && typeof e.schema_version === 'number' && typeof e.fields === 'object')
+    Object.values(v.entities).every(
+      (e) =>
+        typeof e === 'object' && e !== null && typeof e.schema_version === 'number' && typeof e.fields === 'object',
+    )
   );
 }
 
@@ -64,7 +67,9 @@ export function readReleases(registryDir: string): Release[] {
   if (!existsSync(dir)) return [];
   const releases: Release[] = [];
   const problems: { file: string; path: string; message: string }[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const file = display(registryDir, name);
     const version = name.replace(/\.json$/, '');
     let data: unknown;
@@ -74,9 +79,20 @@ export function readReleases(registryDir: string): Release[] {
       problems.push({ file, path: '', message: `invalid JSON: ${(error as Error).message}` });
       continue;
     }
-    if (!SEMVER.test(version)) problems.push({ file, path: '', message: 'a release snapshot is named after its version, e.g. 1.7.0.json' });
-    else if (!isContract(data)) problems.push({ file, path: '', message: 'not a release snapshot (registry_version and entities with schema_version and fields)' });
-    else if (data.registry_version !== version) problems.push({ file, path: 'registry_version', message: `is ${data.registry_version}, but the file is named ${name}` });
+    if (!SEMVER.test(version))
+      problems.push({ file, path: '', message: 'a release snapshot is named after its version, e.g. 1.7.0.json' });
+    else if (!isContract(data))
+      problems.push({
+        file,
+        path: '',
+        message: 'not a release snapshot (registry_version and entities with schema_version and fields)',
+      });
+    else if (data.registry_version !== version)
+      problems.push({
+        file,
+        path: 'registry_version',
+        message: `is ${data.registry_version}, but the file is named ${name}`,
+      });
     else releases.push({ version, file, contract: { ...data, api_versions: data.api_versions ?? [] } });
   }
   if (problems.length > 0) throw new RegistryError(problems);

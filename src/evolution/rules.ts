@@ -25,26 +25,58 @@ export interface Rule {
   readonly cover?: string;
 }
 
-const step = (what: string, cover: string): Rule => ({ verdict: 'breaking', level: 'major', needs: 'step', what, cover });
-const major = (what: string, cover = 'a major bump (stored values must already fit: the migration validates them)'): Rule => ({
+const step = (what: string, cover: string): Rule => ({
+  verdict: 'breaking',
+  level: 'major',
+  needs: 'step',
+  what,
+  cover,
+});
+const major = (
+  what: string,
+  cover = 'a major bump (stored values must already fit: the migration validates them)',
+): Rule => ({
   verdict: 'breaking',
   level: 'major',
   needs: 'major',
   what,
   cover,
 });
-const never = (what: string, cover: string): Rule => ({ verdict: 'breaking', level: 'major', needs: 'never', what, cover });
-const compatible = (what: string, level: 'patch' | 'minor' = 'minor'): Rule => ({ verdict: 'compatible', level, needs: 'nothing', what });
+const never = (what: string, cover: string): Rule => ({
+  verdict: 'breaking',
+  level: 'major',
+  needs: 'never',
+  what,
+  cover,
+});
+const compatible = (what: string, level: 'patch' | 'minor' = 'minor'): Rule => ({
+  verdict: 'compatible',
+  level,
+  needs: 'nothing',
+  what,
+});
 
 export const RULES = {
   // Breaking: a major bump plus an upgrade step.
-  FIELD_REMOVED: step('a field removed', 'major bump, the name in `reserved` (top-level fields), and a `remove` step or a `rename`/`move`/`split`/`join` away from it'),
-  FIELD_RENAMED: step('a field renamed or moved (found through a `rename`/`move` step, or guessed from a removed and an added field of the same shape)', 'major bump, the `rename`/`move` step, and the old name in `reserved` (top-level fields)'),
-  TYPE_CHANGED: step('a field\'s type changed (other than a widening)', 'major bump and a step naming the field'),
+  FIELD_REMOVED: step(
+    'a field removed',
+    'major bump, the name in `reserved` (top-level fields), and a `remove` step or a `rename`/`move`/`split`/`join` away from it',
+  ),
+  FIELD_RENAMED: step(
+    'a field renamed or moved (found through a `rename`/`move` step, or guessed from a removed and an added field of the same shape)',
+    'major bump, the `rename`/`move` step, and the old name in `reserved` (top-level fields)',
+  ),
+  TYPE_CHANGED: step("a field's type changed (other than a widening)", 'major bump and a step naming the field'),
   REF_TARGET_CHANGED: step('a `ref`/`refs` field points at another entity', 'major bump and a step naming the field'),
   REF_CARDINALITY_CHANGED: step('`ref` ↔ `refs` (one target ↔ many)', 'major bump and a step naming the field'),
-  MADE_REQUIRED: step('an optional field became required', 'major bump and a `set_default` (or a step writing the field)'),
-  REQUIRED_ADDED_WITHOUT_DEFAULT: step('a new required field without a `default`', 'major bump and a `set_default` (or a step writing the field)'),
+  MADE_REQUIRED: step(
+    'an optional field became required',
+    'major bump and a `set_default` (or a step writing the field)',
+  ),
+  REQUIRED_ADDED_WITHOUT_DEFAULT: step(
+    'a new required field without a `default`',
+    'major bump and a `set_default` (or a step writing the field)',
+  ),
   ENUM_VALUE_REMOVED: step('an enum value removed', 'major bump and a `map_values` step mapping the removed value'),
   // Breaking: a major bump.
   MAX_LENGTH_LOWERED: major('`max_length` lowered or added'),
@@ -52,17 +84,26 @@ export const RULES = {
   MAXIMUM_LOWERED: major('`maximum` lowered or added'),
   MINIMUM_RAISED: major('`minimum` raised or added'),
   PATTERN_ADDED: major('a `pattern` added'),
-  PATTERN_CHANGED: major('a `pattern` or an enum\'s `other_pattern` changed or (`other_pattern`) removed'),
+  PATTERN_CHANGED: major("a `pattern` or an enum's `other_pattern` changed or (`other_pattern`) removed"),
   AT_LEAST_ADDED: major('an `at_least` comparison added or changed'),
-  ALIAS_REMOVED: major('an enum alias removed or pointed at another value (clients writing it get a 422)', 'a major bump (stored values are canonical)'),
-  TRANSITION_REMOVED: major('an enum transition removed, or transitions added to an enum without them', 'a major bump (stored values are unaffected)'),
+  ALIAS_REMOVED: major(
+    'an enum alias removed or pointed at another value (clients writing it get a 422)',
+    'a major bump (stored values are canonical)',
+  ),
+  TRANSITION_REMOVED: major(
+    'an enum transition removed, or transitions added to an enum without them',
+    'a major bump (stored values are unaffected)',
+  ),
   REQUIRED_DEFAULT_REMOVED: major('a required field lost its `default` (clients must now send it)', 'a major bump'),
   ROLE_NARROWED: major('a `refs` role became required, lost a value, got a value list or a lower `max_length`'),
   ROLE_REMOVED: major('a `refs` field lost its role', 'a major bump'),
-  UNIQUE_ADDED: major('a `unique` set added (unless an existing set is a subset of it)', 'a major bump (the unique index is built on live records: they must not clash)'),
+  UNIQUE_ADDED: major(
+    'a `unique` set added (unless an existing set is a subset of it)',
+    'a major bump (the unique index is built on live records: they must not clash)',
+  ),
   ENTITY_REMOVED: major('an entity removed', 'a major bump'),
-  PLURAL_CHANGED: major('an entity\'s `plural` (table and URL) changed', 'a major bump'),
-  ID_PREFIX_CHANGED: major('an entity\'s `id_prefix` changed', 'a major bump'),
+  PLURAL_CHANGED: major("an entity's `plural` (table and URL) changed", 'a major bump'),
+  ID_PREFIX_CHANGED: major("an entity's `id_prefix` changed", 'a major bump'),
   VIEW_REMOVED: major('a view (`/{plural}/{id}/{view}`) removed', 'a major bump'),
   VIEW_CHANGED: major('a view maps to other fields', 'a major bump'),
   PART_REMOVED: major('a part (`/{plural}/{id}/{part}`) removed', 'a major bump'),
@@ -70,10 +111,19 @@ export const RULES = {
   VERSIONS_CHANGED: major('`versions` names other fields or entity', 'a major bump'),
   PRESET_REMOVED: major('a preset (`?name=true`) removed', 'a major bump'),
   RESERVED_REMOVED: major('a name taken out of `reserved`', 'a major bump (and the name still may not be reused)'),
-  UPGRADES_REWRITTEN: major('upgrade steps of an already released schema_version changed', 'a major bump (records already upgraded the old way are not redone)'),
+  UPGRADES_REWRITTEN: major(
+    'upgrade steps of an already released schema_version changed',
+    'a major bump (records already upgraded the old way are not redone)',
+  ),
   // Breaking: never.
-  RESERVED_NAME_REUSED: never('a field takes a name that is reserved or that a served release removed', 'nothing: choose another name (records stored before still hold the old values)'),
-  SCHEMA_VERSION_LOWERED: never('an entity\'s `schema_version` went down', 'nothing: stored records carry the higher version'),
+  RESERVED_NAME_REUSED: never(
+    'a field takes a name that is reserved or that a served release removed',
+    'nothing: choose another name (records stored before still hold the old values)',
+  ),
+  SCHEMA_VERSION_LOWERED: never(
+    "an entity's `schema_version` went down",
+    'nothing: stored records carry the higher version',
+  ),
   // Compatible.
   FIELD_ADDED: compatible('a new optional field, or a required one with a `default`'),
   ENTITY_ADDED: compatible('a new entity'),
@@ -82,23 +132,29 @@ export const RULES = {
   DEFAULT_REMOVED: compatible('an optional field lost its `default`'),
   ENUM_VALUE_ADDED: compatible('a new enum value'),
   ALIAS_ADDED: compatible('a new enum alias'),
-  TRANSITION_ADDED: compatible('an enum transition added, or an enum\'s transitions removed'),
-  LIMIT_RELAXED: compatible('`max_length`, `max_items`, `maximum` raised or removed; `minimum` lowered or removed; `pattern` or `at_least` removed; `other_pattern` added; a role relaxed'),
+  TRANSITION_ADDED: compatible("an enum transition added, or an enum's transitions removed"),
+  LIMIT_RELAXED: compatible(
+    '`max_length`, `max_items`, `maximum` raised or removed; `minimum` lowered or removed; `pattern` or `at_least` removed; `other_pattern` added; a role relaxed',
+  ),
   MADE_OPTIONAL: compatible('a required field became optional'),
   TYPE_WIDENED: compatible('`integer` → `number`, `string` → `text`'),
   INDEX_ADDED: compatible('`indexed: true` added'),
   INDEX_REMOVED: compatible('`indexed: true` removed'),
   UNIQUE_REMOVED: compatible('a `unique` set removed'),
   DEPRECATED: compatible('a field marked `deprecated` (still readable)'),
-  OPTION_CHANGED: compatible('another option changed: `searchable`, `storage`, `read_only`, `on_delete`, `sequence`, `count`, `library`, `duplicate_warnings`, a role added, an API version\'s dates'),
+  OPTION_CHANGED: compatible(
+    "another option changed: `searchable`, `storage`, `read_only`, `on_delete`, `sequence`, `count`, `library`, `duplicate_warnings`, a role added, an API version's dates",
+  ),
   VIEW_ADDED: compatible('a new view'),
-  VIEW_BECAME_PART: compatible('a view replaced by a part at the same route (GET answers its fields and more; PUT takes them)'),
+  VIEW_BECAME_PART: compatible(
+    'a view replaced by a part at the same route (GET answers its fields and more; PUT takes them)',
+  ),
   PART_ADDED: compatible('a new part'),
   VERSIONS_ADDED: compatible('`versions` declared'),
   PRESET_ADDED: compatible('a new preset'),
-  PRESET_CHANGED: compatible('a preset\'s filter changed'),
+  PRESET_CHANGED: compatible("a preset's filter changed"),
   RESERVED_ADDED: compatible('a name added to `reserved`'),
-  SCHEMA_VERSION_RAISED: compatible('an entity\'s `schema_version` raised, with its upgrade steps'),
+  SCHEMA_VERSION_RAISED: compatible("an entity's `schema_version` raised, with its upgrade steps"),
   API_VERSION_ADDED: compatible('an API version added to `api_versions`'),
   API_VERSION_REMOVED: compatible('an API version no longer served'),
   DESCRIPTION_CHANGED: compatible('a description changed', 'patch'),

@@ -7,7 +7,8 @@ import { ownValue } from '../registry/own.ts';
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The value at `path`: undefined when absent, null when it or an object on the way is null. */
 function getAt(record: Json, path: FieldPath): unknown {
@@ -85,7 +86,9 @@ function join(record: Json, from: readonly FieldPath[], to: FieldPath, separator
   const values = from.map((path) => getAt(record, path));
   if (values.every((v) => v === undefined)) return;
   for (const path of from) deleteAt(record, path);
-  const parts = values.filter((v): v is string | number => (typeof v === 'string' && v !== '') || typeof v === 'number');
+  const parts = values.filter(
+    (v): v is string | number => (typeof v === 'string' && v !== '') || typeof v === 'number',
+  );
   setAt(record, to, parts.length > 0 ? parts.join(separator) : null);
 }
 
@@ -152,7 +155,8 @@ export function downgradeRecord(record: Json, upgrades: readonly UpgradeDef[], f
   return copy;
 }
 
-const startsWith = (path: FieldPath, prefix: FieldPath) => prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
+const startsWith = (path: FieldPath, prefix: FieldPath) =>
+  prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
 
 export type PathTranslation = { readonly path: FieldPath } | { readonly error: string };
 
@@ -160,7 +164,12 @@ export type PathTranslation = { readonly path: FieldPath } | { readonly error: s
  * Where a field of schema_version `from` lives at the later `to`: renames and moves carry it
  * along; a field that was split, joined or removed has no single place (an error says why).
  */
-export function pathForward(path: FieldPath, upgrades: readonly UpgradeDef[], from: number, to: number): PathTranslation {
+export function pathForward(
+  path: FieldPath,
+  upgrades: readonly UpgradeDef[],
+  from: number,
+  to: number,
+): PathTranslation {
   let current = path;
   for (const step of stepsBetween(upgrades, from, to)) {
     if ((step.kind === 'rename' || step.kind === 'move') && startsWith(current, step.from)) {

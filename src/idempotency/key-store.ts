@@ -38,7 +38,9 @@ export interface KeyHolder {
   readonly answer: StoredAnswer | null;
 }
 
-export type ClaimResult = { readonly claimed: true; readonly claim: string } | { readonly claimed: false; readonly holder: KeyHolder };
+export type ClaimResult =
+  | { readonly claimed: true; readonly claim: string }
+  | { readonly claimed: false; readonly holder: KeyHolder };
 
 export interface KeyStoreOptions {
   /** How long a key is remembered after its request began. */
@@ -91,8 +93,14 @@ export class IdempotencyKeys {
         WHERE scope = ${request.scope} AND key = ${request.key}`)) as HolderRow | null;
       // Released (its request failed) between the two statements: claim again.
       if (!row) continue;
-      const answer = row.state === 'completed' && row.status !== null ? { status: row.status, headers: row.headers ?? {}, body: row.body ?? '' } : null;
-      return { claimed: false, holder: { state: row.state, method: row.method, path: row.path, fingerprint: row.fingerprint, answer } };
+      const answer =
+        row.state === 'completed' && row.status !== null
+          ? { status: row.status, headers: row.headers ?? {}, body: row.body ?? '' }
+          : null;
+      return {
+        claimed: false,
+        holder: { state: row.state, method: row.method, path: row.path, fingerprint: row.fingerprint, answer },
+      };
     }
     throw new Error('the Idempotency-Key was claimed and released three times in a row');
   }

@@ -156,7 +156,8 @@ export class JobQueue {
   /** Connects, creates or migrates pg-boss's schema (under its advisory lock: safe for instances starting together) and starts its maintenance. */
   static async start(options: JobQueueOptions): Promise<JobQueue> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
-    if (!SCHEMA_NAME.test(schema)) throw new Error(`job queue schema must be a plain lower-case identifier, not ${JSON.stringify(schema)}`);
+    if (!SCHEMA_NAME.test(schema))
+      throw new Error(`job queue schema must be a plain lower-case identifier, not ${JSON.stringify(schema)}`);
     // DATABASE_URL's TLS parameters with libpq's meaning, as the pool and the migrator read them.
     const target = databaseTarget(options.databaseUrl);
     const boss = new PgBoss({
@@ -169,7 +170,9 @@ export class JobQueue {
       schedule: false,
     });
     const queue = new JobQueue(boss, schema, options);
-    boss.on('error', (error) => options.logger.warn({ err: { message: messageOf(error) } }, 'job queue: pg-boss error'));
+    boss.on('error', (error) =>
+      options.logger.warn({ err: { message: messageOf(error) } }, 'job queue: pg-boss error'),
+    );
     await boss.start();
     return queue;
   }
@@ -208,7 +211,10 @@ export class JobQueue {
         const code = (error as { code?: unknown }).code;
         const race = code === '40P01' || code === '23505' || code === '42P07';
         if (!race || attempt >= 5) throw error;
-        this.options.logger.debug({ queue: name, code }, 'job queue: creating the queue raced another instance; checking again');
+        this.options.logger.debug(
+          { queue: name, code },
+          'job queue: creating the queue raced another instance; checking again',
+        );
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
       }
     }
@@ -247,7 +253,10 @@ export class JobQueue {
       try {
         jobs = await this.boss.fetch<T>(name, { batchSize: 1, includeMetadata: true });
       } catch (error) {
-        this.options.logger.warn({ queue: name, err: { message: messageOf(error) } }, 'job queue: fetch failed; trying again');
+        this.options.logger.warn(
+          { queue: name, err: { message: messageOf(error) } },
+          'job queue: fetch failed; trying again',
+        );
         await pause(intervalMs, this.stopping.signal);
         continue;
       }
@@ -279,7 +288,14 @@ export class JobQueue {
           }, expireMs);
           expiry.unref(); // an abandoned try must not hold the process open
         });
-        const context: JobContext<T> = { id: job.id, name, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit, signal: abort.signal };
+        const context: JobContext<T> = {
+          id: job.id,
+          name,
+          data: job.data,
+          retryCount: job.retryCount,
+          retryLimit: job.retryLimit,
+          signal: abort.signal,
+        };
         const output = await Promise.race([handler(context), expired]);
         clearTimeout(expiry);
         if (this.abandoned.has(job.id)) return;
@@ -300,27 +316,48 @@ export class JobQueue {
     }
   }
 
-  private async recordFailure<T>(name: string, job: PgBoss.JobWithMetadata<T>, error: unknown, started: number): Promise<void> {
+  private async recordFailure<T>(
+    name: string,
+    job: PgBoss.JobWithMetadata<T>,
+    error: unknown,
+    started: number,
+  ): Promise<void> {
     const message = messageOf(error);
     const nonRetryable = (this.options.isNonRetryable ?? defaultNonRetryable)(error);
     const state = nonRetryable || job.retryCount >= job.retryLimit ? 'failed' : 'retry';
     try {
       if (nonRetryable) {
         // pg-boss fails a job when retry_count = retry_limit; only this (active, ours) job is touched.
-        await this.boss.getDb().executeSql(
-          `UPDATE ${this.schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2 AND state = 'active'`,
-          [name, job.id],
-        );
+        await this.boss
+          .getDb()
+          .executeSql(
+            `UPDATE ${this.schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2 AND state = 'active'`,
+            [name, job.id],
+          );
       }
       // The message and the error's name, not its stack: the output is what GET /jobs/{id} shows.
-      await this.boss.fail(name, job.id, { message, error: error instanceof Error ? error.name : 'Error', non_retryable: nonRetryable });
+      await this.boss.fail(name, job.id, {
+        message,
+        error: error instanceof Error ? error.name : 'Error',
+        non_retryable: nonRetryable,
+      });
     } catch (recordError) {
       // The database is gone: the job stays active until pg-boss's expiry fails it back to retry.
-      this.options.logger.warn({ queue: name, job: job.id, err: { message: messageOf(recordError) } }, 'job queue: could not record a failure');
+      this.options.logger.warn(
+        { queue: name, job: job.id, err: { message: messageOf(recordError) } },
+        'job queue: could not record a failure',
+      );
       return;
     }
     this.options.logger.warn(
-      { queue: name, job: job.id, try: job.retryCount + 1, of: job.retryLimit + 1, state, err: { name: error instanceof Error ? error.name : 'Error', message } },
+      {
+        queue: name,
+        job: job.id,
+        try: job.retryCount + 1,
+        of: job.retryLimit + 1,
+        state,
+        err: { name: error instanceof Error ? error.name : 'Error', message },
+      },
       state === 'failed' ? 'job failed' : 'job failed; will retry',
     );
     this.settled({ name, id: job.id, state, seconds: (performance.now() - started) / 1000, error: message });
@@ -341,7 +378,10 @@ export class JobQueue {
     if (!job) return null;
     const output: unknown = job.output ?? null;
     const error =
-      (job.state === 'failed' || job.state === 'retry') && typeof output === 'object' && output !== null && typeof (output as { message?: unknown }).message === 'string'
+      (job.state === 'failed' || job.state === 'retry') &&
+      typeof output === 'object' &&
+      output !== null &&
+      typeof (output as { message?: unknown }).message === 'string'
         ? (output as { message: string }).message
         : undefined;
     return {
@@ -362,7 +402,12 @@ export class JobQueue {
   /** Jobs of the queue by state, in pg-boss's live table (settled jobs leave it when archived). */
   async counts(name: string): Promise<JobCounts> {
     const counts: JobCounts = { created: 0, retry: 0, active: 0, completed: 0, cancelled: 0, failed: 0 };
-    const result = await this.boss.getDb().executeSql(`SELECT state::text AS state, count(*)::int AS count FROM ${this.schema}.job WHERE name = $1 GROUP BY state`, [name]);
+    const result = await this.boss
+      .getDb()
+      .executeSql(
+        `SELECT state::text AS state, count(*)::int AS count FROM ${this.schema}.job WHERE name = $1 GROUP BY state`,
+        [name],
+      );
     for (const row of result.rows as { state: string; count: number }[]) {
       const state = JOB_STATES.find((s) => s === row.state);
       if (state) counts[state] = row.count;
@@ -397,8 +442,13 @@ export class JobQueue {
       for (const job of this.running.values()) {
         this.abandoned.add(job.id);
         job.abort.abort();
-        this.options.logger.warn({ queue: job.name, job: job.id }, 'job queue: stopped while a job ran; it goes back to retry');
-        await this.boss.fail(job.name, job.id, { message: 'the worker stopped while the job ran' }).catch(() => undefined);
+        this.options.logger.warn(
+          { queue: job.name, job: job.id },
+          'job queue: stopped while a job ran; it goes back to retry',
+        );
+        await this.boss
+          .fail(job.name, job.id, { message: 'the worker stopped while the job ran' })
+          .catch(() => undefined);
       }
     }
     await this.boss.stop({ graceful: false, close: true });

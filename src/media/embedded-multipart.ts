@@ -59,12 +59,17 @@ function partsOf(xml: string): { number: number; etag: string }[] {
  * Serves what s3rver lacks and answers null, or returns the request s3rver should serve (the
  * same one, or a replay of it when its body was read here).
  */
-export async function multipartGaps(dataDir: string, req: IncomingMessage, res: ServerResponse): Promise<IncomingMessage | null> {
+export async function multipartGaps(
+  dataDir: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<IncomingMessage | null> {
   const url = new URL(req.url ?? '/', 'http://s3.local');
   const uploadId = url.searchParams.get('uploadId');
   if (uploadId === null) return req;
   const bucket = decodeURIComponent(url.pathname.split('/')[1] ?? '');
-  if (!SAFE_ID.test(uploadId) || !SAFE_ID.test(bucket)) return refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+  if (!SAFE_ID.test(uploadId) || !SAFE_ID.test(bucket))
+    return refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
   const dir = path.join(dataDir, bucket, UPLOADS_DIR, uploadId);
   const exists = existsSync(path.join(dir, 'key'));
   if (req.method === 'DELETE') {
@@ -77,7 +82,12 @@ export async function multipartGaps(dataDir: string, req: IncomingMessage, res: 
   }
   if (!exists && (req.method === 'PUT' || req.method === 'POST')) {
     req.resume();
-    return refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+    return refuse(
+      res,
+      404,
+      'NoSuchUpload',
+      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    );
   }
   if (req.method !== 'POST') return req;
   const body = await readBody(req);
@@ -85,7 +95,12 @@ export async function multipartGaps(dataDir: string, req: IncomingMessage, res: 
   for (const part of partsOf(body.toString('utf8'))) {
     const md5 = await readFile(path.join(dir, `${part.number}.md5`), 'utf8').catch(() => null);
     if (md5 === null || md5.trim() !== part.etag) {
-      return refuse(res, 400, 'InvalidPart', `One or more of the specified parts could not be found or its entity tag did not match the part's (part ${part.number}).`);
+      return refuse(
+        res,
+        400,
+        'InvalidPart',
+        `One or more of the specified parts could not be found or its entity tag did not match the part's (part ${part.number}).`,
+      );
     }
   }
   return replay(req, body);

@@ -37,7 +37,10 @@ interface AccountModule {
 function credentials(directory: string): SigningKey {
   const file = path.join(directory, 'credentials.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SigningKey;
-  const made: SigningKey = { accessKeyId: `RM${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64url') };
+  const made: SigningKey = {
+    accessKeyId: `RM${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(24).toString('base64url'),
+  };
   writeFileSync(file, JSON.stringify(made), { mode: 0o600 });
   chmodSync(file, 0o600);
   return made;
@@ -50,10 +53,20 @@ function credentials(directory: string): SigningKey {
  */
 const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3000</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
 
-export async function startEmbeddedS3({ directory, buckets, port = 0, host = '127.0.0.1' }: EmbeddedS3Options): Promise<EmbeddedS3> {
+export async function startEmbeddedS3({
+  directory,
+  buckets,
+  port = 0,
+  host = '127.0.0.1',
+}: EmbeddedS3Options): Promise<EmbeddedS3> {
   mkdirSync(path.join(directory, 'data'), { recursive: true });
   const key = credentials(directory);
-  const s3rver = new S3rver({ directory: path.join(directory, 'data'), silent: true, configureBuckets: buckets.map((name) => ({ name, configs: [CORS_XML] })), vhostBuckets: false });
+  const s3rver = new S3rver({
+    directory: path.join(directory, 'data'),
+    silent: true,
+    configureBuckets: buckets.map((name) => ({ name, configs: [CORS_XML] })),
+    vhostBuckets: false,
+  });
   // s3rver looks the access key up in its own account registry before serving.
   const { createRequire } = await import('node:module');
   const accounts = createRequire(import.meta.url)('s3rver/lib/models/account') as AccountModule;
@@ -69,9 +82,17 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
         if (!refusal) {
           // s3rver's own ListObjectsV2 fails past one page on Node 20 (see list-objects-v2.ts).
           const listing = listObjectsV2Bucket(req.method ?? 'GET', req.url ?? '/');
-          if (listing) return serveListObjectsV2((s3rver as unknown as { store: ListingStore }).store, listing.bucket, listing.query, res);
+          if (listing)
+            return serveListObjectsV2(
+              (s3rver as unknown as { store: ListingStore }).store,
+              listing.bucket,
+              listing.query,
+              res,
+            );
           // What s3rver lacks of multipart uploads (abort, NoSuchUpload, part ETags) is served first.
-          return multipartGaps(path.join(directory, 'data'), req, res).then((request) => request && serveS3(request, res));
+          return multipartGaps(path.join(directory, 'data'), req, res).then(
+            (request) => request && serveS3(request, res),
+          );
         }
         res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
         res.end(s3ErrorXml(refusal.code, refusal.message));
@@ -99,4 +120,3 @@ export async function startEmbeddedS3({ directory, buckets, port = 0, host = '12
       }),
   };
 }
-

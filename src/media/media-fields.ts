@@ -42,7 +42,11 @@ export function fieldNamed(fields: readonly FieldAtPath[], name: string): FieldA
 }
 
 /** Sets `value` at a registry path of `target`, copying (or making) the objects on the way; returns `target`. */
-export function setAtPath(target: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+export function setAtPath(
+  target: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+): Record<string, unknown> {
   const [head, ...rest] = path;
   if (rest.length === 0) {
     setOwn(target, head!, value);
@@ -54,7 +58,12 @@ export function setAtPath(target: Record<string, unknown>, path: readonly string
 }
 
 /** `values` with the file's URI in its field, and the object's size and ETag in the field's companions. */
-export function withFile(values: Record<string, unknown>, target: FieldAtPath, uri: string, object: { readonly size: number; readonly etag: string }): Record<string, unknown> {
+export function withFile(
+  values: Record<string, unknown>,
+  target: FieldAtPath,
+  uri: string,
+  object: { readonly size: number; readonly etag: string },
+): Record<string, unknown> {
   setAtPath(values, target.path, uri);
   const media = target.field.media;
   if (media?.sizeField) setOwn(values, media.sizeField, object.size);
@@ -66,7 +75,8 @@ export function withFile(values: Record<string, unknown>, target: FieldAtPath, u
 export function valueAtPath(record: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
   let value: unknown = record;
   for (const key of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key))
+      return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;

@@ -22,7 +22,6 @@ export function managedObject(uri: string, buckets: readonly string[]): ManagedO
   return { ...parsed, filename: parsed.key.split('/').at(-1) || parsed.key };
 }
 
-
 /**
  * The URI of the image of `size` in a thumbnail status (`{state, images: [{size, width, height, uri}]}`),
  * or the state it is in when there is none (`none` when the record never had a job).
@@ -31,7 +30,10 @@ export function thumbnailUri(status: unknown, size: ThumbnailSize): { uri: strin
   const state = isJsonObject(status) && typeof status.state === 'string' ? status.state : 'none';
   const images = isJsonObject(status) && Array.isArray(status.images) ? status.images : [];
   const image = images.find(
-    (i): i is Record<string, unknown> => isJsonObject(i) && typeof i.uri === 'string' && (i.size === size.label || (i.width === size.width && i.height === size.height)),
+    (i): i is Record<string, unknown> =>
+      isJsonObject(i) &&
+      typeof i.uri === 'string' &&
+      (i.size === size.label || (i.width === size.width && i.height === size.height)),
   );
   return image ? { uri: image.uri as string } : { state };
 }

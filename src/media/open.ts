@@ -14,15 +14,32 @@ export interface OpenedMedia {
 }
 
 export async function openMedia(settings: S3Settings, dataDir: string, logger: Logger): Promise<OpenedMedia> {
-  const base = { region: settings.region, bucket: settings.bucket, thumbnailBucket: settings.thumbnailBucket, presignExpiresSeconds: settings.presignExpiresSeconds };
+  const base = {
+    region: settings.region,
+    bucket: settings.bucket,
+    thumbnailBucket: settings.thumbnailBucket,
+    presignExpiresSeconds: settings.presignExpiresSeconds,
+  };
   if (settings.endpoint) {
     const storage = new MediaStorage({ ...base, endpoint: settings.endpoint, forcePathStyle: settings.forcePathStyle });
     return { storage, close: async () => storage.client.destroy() };
   }
   const directory = path.join(dataDir, 's3');
-  const embedded = await startEmbeddedS3({ directory, buckets: [settings.bucket, settings.thumbnailBucket], port: settings.embeddedPort });
-  logger.info({ endpoint: embedded.endpoint, directory, buckets: [settings.bucket, settings.thumbnailBucket] }, 'S3_ENDPOINT is not set: started the embedded S3-compatible server');
-  const storage = new MediaStorage({ ...base, endpoint: embedded.endpoint, forcePathStyle: true, credentials: embedded.credentials });
+  const embedded = await startEmbeddedS3({
+    directory,
+    buckets: [settings.bucket, settings.thumbnailBucket],
+    port: settings.embeddedPort,
+  });
+  logger.info(
+    { endpoint: embedded.endpoint, directory, buckets: [settings.bucket, settings.thumbnailBucket] },
+    'S3_ENDPOINT is not set: started the embedded S3-compatible server',
+  );
+  const storage = new MediaStorage({
+    ...base,
+    endpoint: embedded.endpoint,
+    forcePathStyle: true,
+    credentials: embedded.credentials,
+  });
   return {
     storage,
     embeddedEndpoint: embedded.endpoint,

@@ -91,7 +91,10 @@ export class RegistrationStopped extends Error {
     readonly summary: RegisterSummary,
     override readonly cause: unknown,
   ) {
-    super(`registration stopped after ${summary.listed} keys: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `registration stopped after ${summary.listed} keys: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -101,16 +104,37 @@ const invalid = (message: string, field: string) => ApiError.single(422, 'VALIDA
  * The run a request body asks for, or a 400/422 naming what is wrong. `defaults` and `field`
  * arrive already in the current model's shape (the route translates older API versions).
  */
-export function parseRegisterBody(entity: EntityDef, body: unknown, fieldIn: (path: string) => string = (p) => p): RegisterPlan {
-  if (!isJsonObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'send {"prefix": "raw/2024/", "field": "file_reference", "defaults": {...}, "dry_run": false, "max_keys": 10000}');
+export function parseRegisterBody(
+  entity: EntityDef,
+  body: unknown,
+  fieldIn: (path: string) => string = (p) => p,
+): RegisterPlan {
+  if (!isJsonObject(body))
+    throw ApiError.single(
+      400,
+      'INVALID_BODY',
+      'send {"prefix": "raw/2024/", "field": "file_reference", "defaults": {...}, "dry_run": false, "max_keys": 10000}',
+    );
   const unknown = Object.keys(body).filter((key) => !(BODY_KEYS as readonly string[]).includes(key));
-  if (unknown.length > 0) throw ApiError.single(400, 'INVALID_BODY', `unknown key "${unknown[0]}"; a register body has: ${BODY_KEYS.join(', ')}`, unknown[0]!);
+  if (unknown.length > 0)
+    throw ApiError.single(
+      400,
+      'INVALID_BODY',
+      `unknown key "${unknown[0]}"; a register body has: ${BODY_KEYS.join(', ')}`,
+      unknown[0]!,
+    );
 
   const prefix = body.prefix;
-  if (typeof prefix !== 'string' || prefix === '') throw invalid('prefix is required: the start of the keys to register in the media bucket, e.g. "raw/2024/"', 'prefix');
-  if (prefix.startsWith('/')) throw invalid('prefix is a key prefix inside the bucket and does not start with "/"', 'prefix');
+  if (typeof prefix !== 'string' || prefix === '')
+    throw invalid(
+      'prefix is required: the start of the keys to register in the media bucket, e.g. "raw/2024/"',
+      'prefix',
+    );
+  if (prefix.startsWith('/'))
+    throw invalid('prefix is a key prefix inside the bucket and does not start with "/"', 'prefix');
   if (CONTROL.test(prefix)) throw invalid('prefix must not contain control characters', 'prefix');
-  if (Buffer.byteLength(prefix) > MAX_PREFIX_LENGTH) throw invalid(`prefix must be at most ${MAX_PREFIX_LENGTH} bytes`, 'prefix');
+  if (Buffer.byteLength(prefix) > MAX_PREFIX_LENGTH)
+    throw invalid(`prefix must be at most ${MAX_PREFIX_LENGTH} bytes`, 'prefix');
 
   const candidates = mediaFields(entity);
   const names = candidates.map((f) => f.name).join(', ');
@@ -125,15 +149,24 @@ export function parseRegisterBody(entity: EntityDef, body: unknown, fieldIn: (pa
   }
 
   const defaults = body.defaults ?? {};
-  if (!isJsonObject(defaults)) throw invalid('defaults must be an object: the values every registered record starts from', 'defaults');
-  const filled = [field!.path[0]!, field!.field.media?.sizeField, field!.field.media?.etagField].filter((name): name is string => name !== undefined);
+  if (!isJsonObject(defaults))
+    throw invalid('defaults must be an object: the values every registered record starts from', 'defaults');
+  const filled = [field!.path[0]!, field!.field.media?.sizeField, field!.field.media?.etagField].filter(
+    (name): name is string => name !== undefined,
+  );
   const clash = filled.find((name) => Object.hasOwn(defaults, name));
   if (clash) throw invalid(`defaults may not set ${clash}: registering fills it from each object`, `defaults.${clash}`);
 
-  if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean') throw invalid('dry_run must be true or false', 'dry_run');
+  if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean')
+    throw invalid('dry_run must be true or false', 'dry_run');
   const maxKeys = body.max_keys ?? DEFAULT_REGISTER_KEYS;
   if (typeof maxKeys !== 'number' || !Number.isInteger(maxKeys) || maxKeys < 1 || maxKeys > MAX_REGISTER_KEYS) {
-    throw ApiError.single(400, 'INVALID_BODY', `max_keys must be an integer from 1 to ${MAX_REGISTER_KEYS} (default ${DEFAULT_REGISTER_KEYS}); register more in several runs`, 'max_keys');
+    throw ApiError.single(
+      400,
+      'INVALID_BODY',
+      `max_keys must be an integer from 1 to ${MAX_REGISTER_KEYS} (default ${DEFAULT_REGISTER_KEYS}); register more in several runs`,
+      'max_keys',
+    );
   }
   return { entity, field: field!, prefix, defaults, dryRun: body.dry_run === true, maxKeys };
 }
@@ -146,7 +179,11 @@ function recordValues(plan: RegisterPlan, uri: string, size: number, etag: strin
 class TrialDone extends Error {}
 
 /** Not one key's fault: the run stops (and the request answers 503, or the stream's summary says so). */
-const isSystemic = (error: unknown) => error instanceof MediaUnavailable || isDatabaseUnavailable(error) || error instanceof RequestTimedOut || error instanceof RequestAbandoned;
+const isSystemic = (error: unknown) =>
+  error instanceof MediaUnavailable ||
+  isDatabaseUnavailable(error) ||
+  error instanceof RequestTimedOut ||
+  error instanceof RequestAbandoned;
 
 /**
  * Checks the defaults once, before anything is listed: a create from them (with a placeholder
@@ -157,7 +194,10 @@ export async function checkDefaults(plan: RegisterPlan, deps: RegisterDeps): Pro
   const placeholder = s3Uri(deps.storage.bucket, `${plan.prefix}register-check`);
   try {
     await transact(deps.pool, async (tx) => {
-      await deps.actions.create(recordValues(plan, placeholder, 0, 'register-check'), tx, { ...deps.meta, verifiedMedia: new Set([placeholder]) });
+      await deps.actions.create(recordValues(plan, placeholder, 0, 'register-check'), tx, {
+        ...deps.meta,
+        verifiedMedia: new Set([placeholder]),
+      });
       throw new TrialDone();
     });
   } catch (error) {
@@ -168,7 +208,11 @@ export async function checkDefaults(plan: RegisterPlan, deps: RegisterDeps): Pro
     if (known.status === 403) throw new ApiError(403, known.problems);
     throw new ApiError(
       422,
-      known.problems.map((p) => ({ ...p, field: p.field ? `defaults.${p.field}` : 'defaults', message: `defaults: ${p.message}` })),
+      known.problems.map((p) => ({
+        ...p,
+        field: p.field ? `defaults.${p.field}` : 'defaults',
+        message: `defaults: ${p.message}`,
+      })),
     );
   }
 }
@@ -222,7 +266,17 @@ export class Registration {
     private readonly deps: RegisterDeps,
   ) {
     this.listing = new PrefixListing(deps.storage, plan.prefix, plan.maxKeys);
-    this.summary = { prefix: plan.prefix, field: plan.field.name, dry_run: plan.dryRun, listed: 0, created: 0, exists: 0, would_create: 0, failed: 0, truncated: false };
+    this.summary = {
+      prefix: plan.prefix,
+      field: plan.field.name,
+      dry_run: plan.dryRun,
+      listed: 0,
+      created: 0,
+      exists: 0,
+      would_create: 0,
+      failed: 0,
+      truncated: false,
+    };
   }
 
   async begin(): Promise<void> {
@@ -234,7 +288,10 @@ export class Registration {
    * asked before each key (the JSON answer's deadline). A failure that is not one
    * key's throws RegistrationStopped with the summary so far.
    */
-  async run(emit: (outcome: KeyOutcome) => Promise<void> | void, stopEarly: () => boolean = () => false): Promise<RegisterSummary> {
+  async run(
+    emit: (outcome: KeyOutcome) => Promise<void> | void,
+    stopEarly: () => boolean = () => false,
+  ): Promise<RegisterSummary> {
     try {
       let page = this.first === undefined ? await this.listing.next() : this.first;
       while (page) {
@@ -277,10 +334,18 @@ export class Registration {
       return await transact(this.deps.pool, async (tx) => {
         const { actions, actionsOf, meta } = this.deps;
         // Held until the transaction ends: a concurrent run for the same URI waits, then finds this record.
-        await actions.lockMatches([{ [this.plan.field.name]: uri }], { tx, actionsOf: (name) => actionsOf.get(name)!, warnings: [], meta });
+        await actions.lockMatches([{ [this.plan.field.name]: uri }], {
+          tx,
+          actionsOf: (name) => actionsOf.get(name)!,
+          warnings: [],
+          meta,
+        });
         const id = await this.holderOf(uri, tx);
         if (id) return { ...base, status: 'exists' as const, id };
-        const { record, warnings } = await actions.create(recordValues(this.plan, uri, object.size, object.etag), tx, { ...meta, verifiedMedia: new Set([uri]) });
+        const { record, warnings } = await actions.create(recordValues(this.plan, uri, object.size, object.etag), tx, {
+          ...meta,
+          verifiedMedia: new Set([uri]),
+        });
         return { ...base, status: 'created' as const, id: record.id, ...(warnings.length > 0 ? { warnings } : {}) };
       });
     } catch (error) {

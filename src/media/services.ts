@@ -29,7 +29,12 @@ export interface ThumbnailRecords {
   readonly entity: EntityDef;
   get(id: string): Promise<{ readonly record: StoredRecord; readonly version: string | undefined } | null>;
   /** False when the record changed since `version` (or is gone); audited as an `update` by `actor`. */
-  writeServerOwned(id: string, values: Record<string, unknown>, version: string | undefined, actor: string): Promise<boolean>;
+  writeServerOwned(
+    id: string,
+    values: Record<string, unknown>,
+    version: string | undefined,
+    actor: string,
+  ): Promise<boolean>;
   /** Runs `hook` on the values of every create and update, inside its transaction, before they are stored. */
   onWriting(hook: (values: Record<string, unknown>, current: StoredRecord | null) => void): void;
   /** Calls `listener` after each create or update has committed. */
@@ -40,7 +45,11 @@ export interface ThumbnailJobs {
   /** Registers an entity with a `thumbnails` block (once per entity; later calls are ignored). */
   attach(records: ThumbnailRecords): void;
   /** Queues (or re-queues) the thumbnails of a record; the job id. `atSeconds`: a frame source's time. */
-  request(entity: EntityDef, id: string, options?: { readonly atSeconds?: number; readonly actor?: string | null }): Promise<string>;
+  request(
+    entity: EntityDef,
+    id: string,
+    options?: { readonly atSeconds?: number; readonly actor?: string | null },
+  ): Promise<string>;
   job(id: string): Promise<JobView | null>;
 }
 

@@ -25,7 +25,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 export class MediaUnavailable extends Error {
   override readonly name = 'MediaUnavailable';
   constructor(operation: string, cause: unknown) {
-    super(`the object store is unavailable (${operation}): ${cause instanceof Error ? cause.message || cause.name : String(cause)}`, { cause });
+    super(
+      `the object store is unavailable (${operation}): ${cause instanceof Error ? cause.message || cause.name : String(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -82,7 +85,8 @@ function unavailableUnlessClientError(operation: string, error: unknown): never 
 
 type Presignable = Parameters<typeof getSignedUrl>[1];
 /** getSignedUrl's command type is generic per command; each of ours is one of them. */
-const asPresignable = (command: PutObjectCommand | GetObjectCommand | UploadPartCommand): Presignable => command as unknown as Presignable;
+const asPresignable = (command: PutObjectCommand | GetObjectCommand | UploadPartCommand): Presignable =>
+  command as unknown as Presignable;
 
 export class MediaStorage {
   readonly client: S3Client;
@@ -100,10 +104,20 @@ export class MediaStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 2,
-      requestHandler: { requestTimeout: settings.requestTimeoutMs ?? 10_000, connectionTimeout: Math.min(settings.requestTimeoutMs ?? 10_000, 3000) },
+      requestHandler: {
+        requestTimeout: settings.requestTimeoutMs ?? 10_000,
+        connectionTimeout: Math.min(settings.requestTimeoutMs ?? 10_000, 3000),
+      },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
       // A copy: the SDK marks the credentials object it is given.
-      ...(settings.credentials ? { credentials: { accessKeyId: settings.credentials.accessKeyId, secretAccessKey: settings.credentials.secretAccessKey } } : {}),
+      ...(settings.credentials
+        ? {
+            credentials: {
+              accessKeyId: settings.credentials.accessKeyId,
+              secretAccessKey: settings.credentials.secretAccessKey,
+            },
+          }
+        : {}),
     };
     this.client = new S3Client(config);
     this.bucket = settings.bucket;
@@ -115,7 +129,14 @@ export class MediaStorage {
   async head(bucket: string, key: string): Promise<ObjectInfo | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { bucket, key, size: out.ContentLength ?? 0, contentType: out.ContentType ?? null, etag: unquote(out.ETag), lastModified: out.LastModified?.toISOString() ?? null };
+      return {
+        bucket,
+        key,
+        size: out.ContentLength ?? 0,
+        contentType: out.ContentType ?? null,
+        etag: unquote(out.ETag),
+        lastModified: out.LastModified?.toISOString() ?? null,
+      };
     } catch (error) {
       const status = statusOf(error);
       if (status === 404 || status === 403) return null;
@@ -131,7 +152,9 @@ export class MediaStorage {
   async checkReachable(timeoutMs = 2000, cacheMs = 5000): Promise<void> {
     if (Date.now() < this.reachableUntil) return;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (error) {
       // S3 answered: credentials allowed to PutObject may still lack s3:ListBucket, which HeadBucket needs.
       if (statusOf(error) !== 403) throw new MediaUnavailable('HeadBucket', error);
@@ -169,19 +192,50 @@ export class MediaStorage {
   }
 
   /** A PUT URL that only takes a body of exactly this length and type. */
-  async presignPut(key: string, contentType: string, contentLength: number, expiresIn = this.presignExpiresSeconds): Promise<string> {
-    return this.presign('PutObject', asPresignable(new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: contentLength }), ), expiresIn, ['content-type', 'content-length']);
+  async presignPut(
+    key: string,
+    contentType: string,
+    contentLength: number,
+    expiresIn = this.presignExpiresSeconds,
+  ): Promise<string> {
+    return this.presign(
+      'PutObject',
+      asPresignable(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: contentLength }),
+      ),
+      expiresIn,
+      ['content-type', 'content-length'],
+    );
   }
 
   /** A GET URL; `filename` makes browsers save it under that name. */
-  async presignGet(bucket: string, key: string, options: { filename?: string; expiresIn?: number } = {}): Promise<string> {
-    const disposition = options.filename ? `inline; filename="${options.filename.replace(/[^A-Za-z0-9._ -]/g, '_')}"` : undefined;
-    return this.presign('GetObject', asPresignable(new GetObjectCommand({ Bucket: bucket, Key: key, ...(disposition ? { ResponseContentDisposition: disposition } : {}) }), ), options.expiresIn ?? this.presignExpiresSeconds, []);
+  async presignGet(
+    bucket: string,
+    key: string,
+    options: { filename?: string; expiresIn?: number } = {},
+  ): Promise<string> {
+    const disposition = options.filename
+      ? `inline; filename="${options.filename.replace(/[^A-Za-z0-9._ -]/g, '_')}"`
+      : undefined;
+    return this.presign(
+      'GetObject',
+      asPresignable(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(disposition ? { ResponseContentDisposition: disposition } : {}),
+        }),
+      ),
+      options.expiresIn ?? this.presignExpiresSeconds,
+      [],
+    );
   }
 
   async createMultipart(key: string, contentType: string): Promise<string> {
     try {
-      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }));
+      const out = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+      );
       if (!out.UploadId) throw new Error('no UploadId in the answer');
       return out.UploadId;
     } catch (error) {
@@ -190,19 +244,44 @@ export class MediaStorage {
   }
 
   /** A PUT URL for one part, taking exactly `contentLength` bytes. */
-  async presignPart(key: string, uploadId: string, partNumber: number, contentLength: number, expiresIn = this.presignExpiresSeconds): Promise<string> {
-    return this.presign('UploadPart', asPresignable(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: contentLength }), ), expiresIn, ['content-length']);
+  async presignPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    contentLength: number,
+    expiresIn = this.presignExpiresSeconds,
+  ): Promise<string> {
+    return this.presign(
+      'UploadPart',
+      asPresignable(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          ContentLength: contentLength,
+        }),
+      ),
+      expiresIn,
+      ['content-length'],
+    );
   }
 
   /** Joins the parts; S3 refuses (a 4xx S3ServiceException) when a part is missing or its ETag differs. */
-  async completeMultipart(key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<void> {
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: readonly { partNumber: number; etag: string }[],
+  ): Promise<void> {
     try {
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag.replace(/^"|"$/g, '')}"` })) },
+          MultipartUpload: {
+            Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag.replace(/^"|"$/g, '')}"` })),
+          },
         }),
       );
     } catch (error) {
@@ -221,10 +300,29 @@ export class MediaStorage {
   }
 
   /** One page of the objects under a prefix (at most 1000), and where the next starts. */
-  async listPage(bucket: string, prefix: string, continuationToken?: string, maxKeys = 1000): Promise<{ objects: ObjectInfo[]; next?: string }> {
+  async listPage(
+    bucket: string,
+    prefix: string,
+    continuationToken?: string,
+    maxKeys = 1000,
+  ): Promise<{ objects: ObjectInfo[]; next?: string }> {
     try {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: maxKeys, ...(continuationToken ? { ContinuationToken: continuationToken } : {}) }));
-      const objects = (out.Contents ?? []).map((o) => ({ bucket, key: o.Key!, size: o.Size ?? 0, contentType: null, etag: unquote(o.ETag), lastModified: o.LastModified?.toISOString() ?? null }));
+      const out = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          MaxKeys: maxKeys,
+          ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
+        }),
+      );
+      const objects = (out.Contents ?? []).map((o) => ({
+        bucket,
+        key: o.Key!,
+        size: o.Size ?? 0,
+        contentType: null,
+        etag: unquote(o.ETag),
+        lastModified: o.LastModified?.toISOString() ?? null,
+      }));
       return { objects, ...(out.IsTruncated && out.NextContinuationToken ? { next: out.NextContinuationToken } : {}) };
     } catch (error) {
       return unavailableUnlessClientError('ListObjectsV2', error);
@@ -233,8 +331,23 @@ export class MediaStorage {
 
   async putObject(bucket: string, key: string, body: Buffer, contentType: string): Promise<ObjectInfo> {
     try {
-      const out = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.length }));
-      return { bucket, key, size: body.length, contentType, etag: unquote(out.ETag), lastModified: new Date().toISOString() };
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ContentLength: body.length,
+        }),
+      );
+      return {
+        bucket,
+        key,
+        size: body.length,
+        contentType,
+        etag: unquote(out.ETag),
+        lastModified: new Date().toISOString(),
+      };
     } catch (error) {
       return unavailableUnlessClientError('PutObject', error);
     }
@@ -244,21 +357,31 @@ export class MediaStorage {
   async getObject(bucket: string, key: string, maxBytes: number): Promise<Buffer | null> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      if ((out.ContentLength ?? 0) > maxBytes) throw new Error(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than the ${maxBytes} read`);
+      if ((out.ContentLength ?? 0) > maxBytes)
+        throw new Error(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than the ${maxBytes} read`);
       const chunks: Buffer[] = [];
       for await (const chunk of out.Body as Readable) chunks.push(Buffer.from(chunk as Uint8Array));
       return Buffer.concat(chunks);
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) return null;
-      if (error instanceof Error && !(error instanceof S3ServiceException) && error.message.includes('more than the')) throw error;
+      if (error instanceof Error && !(error instanceof S3ServiceException) && error.message.includes('more than the'))
+        throw error;
       return unavailableUnlessClientError('GetObject', error);
     }
   }
 
-  private async presign(operation: string, command: Parameters<typeof getSignedUrl>[1], expiresIn: number, signed: string[]): Promise<string> {
+  private async presign(
+    operation: string,
+    command: Parameters<typeof getSignedUrl>[1],
+    expiresIn: number,
+    signed: string[],
+  ): Promise<string> {
     try {
-      return await getSignedUrl(this.client, command, { expiresIn, ...(signed.length > 0 ? { signableHeaders: new Set(signed) } : {}) });
+      return await getSignedUrl(this.client, command, {
+        expiresIn,
+        ...(signed.length > 0 ? { signableHeaders: new Set(signed) } : {}),
+      });
     } catch (error) {
       throw new MediaUnavailable(`presign ${operation}`, error);
     }

@@ -76,7 +76,8 @@ interface Found {
 function valueAt(record: unknown, path: readonly string[]): unknown {
   let value = record;
   for (const key of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key))
+      return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;
@@ -88,7 +89,11 @@ export function sourcePaths(def: ThumbnailsDef): (readonly string[])[] {
 }
 
 /** Whether a write changes one of the thumbnail sources (a create counts when it sets one). */
-export function sourcesChanged(def: ThumbnailsDef, previous: Record<string, unknown> | null, record: Record<string, unknown>): boolean {
+export function sourcesChanged(
+  def: ThumbnailsDef,
+  previous: Record<string, unknown> | null,
+  record: Record<string, unknown>,
+): boolean {
   return sourcePaths(def).some((path) => {
     const now = valueAt(record, path) ?? null;
     const before = previous === null ? null : (valueAt(previous, path) ?? null);
@@ -150,7 +155,11 @@ export class ThumbnailService implements ThumbnailJobs {
     return this.targets.get(entity);
   }
 
-  async request(entity: EntityDef, id: string, options: { readonly atSeconds?: number; readonly actor?: string | null } = {}): Promise<string> {
+  async request(
+    entity: EntityDef,
+    id: string,
+    options: { readonly atSeconds?: number; readonly actor?: string | null } = {},
+  ): Promise<string> {
     const records = this.target(entity.name);
     const def = entity.thumbnails;
     if (!records || !def) throw new Error(`${entity.name} has no thumbnails`);
@@ -163,7 +172,10 @@ export class ThumbnailService implements ThumbnailJobs {
     };
     const written = await this.writeStatus(records, id, () => status, options.actor ?? THUMBNAIL_ACTOR);
     if (!written) throw new ThumbnailRecordGone(`${entity.name} ${id} is gone`);
-    await this.send({ entity: entity.name, id, ...(options.atSeconds === undefined ? {} : { at_seconds: options.atSeconds }) }, jobId);
+    await this.send(
+      { entity: entity.name, id, ...(options.atSeconds === undefined ? {} : { at_seconds: options.atSeconds }) },
+      jobId,
+    );
     return jobId;
   }
 
@@ -207,8 +219,10 @@ export class ThumbnailService implements ThumbnailJobs {
       if (!live) return false;
       const status = next(live.record, statusOf(def, live.record));
       if (status === null) return false;
-      if (await records.writeServerOwned(id, { [def.status]: status, ...extra(status) }, live.version, actor)) return true;
-      if (attempt >= WRITE_TRIES) throw new Error(`${records.entity.name} ${id} kept changing while its thumbnail status was written`);
+      if (await records.writeServerOwned(id, { [def.status]: status, ...extra(status) }, live.version, actor))
+        return true;
+      if (attempt >= WRITE_TRIES)
+        throw new Error(`${records.entity.name} ${id} kept changing while its thumbnail status was written`);
     }
   }
 
@@ -223,7 +237,13 @@ export class ThumbnailService implements ThumbnailJobs {
     if (!live) return { skipped: 'record deleted' };
     const current = statusOf(def, live.record);
     if (!ours(current)) return { skipped: `superseded by job ${String(current.job_id)}` };
-    const started: Record<string, unknown> = { ...current, state: 'running', job_id: job.id, started_at: new Date().toISOString(), try: job.retryCount + 1 };
+    const started: Record<string, unknown> = {
+      ...current,
+      state: 'running',
+      job_id: job.id,
+      started_at: new Date().toISOString(),
+      try: job.retryCount + 1,
+    };
     delete started.error;
     delete started.retry_after_error_at;
     if (!(await this.writeStatus(records, id, (_, s) => (ours(s) ? started : null), THUMBNAIL_ACTOR))) {
@@ -240,7 +260,14 @@ export class ThumbnailService implements ThumbnailJobs {
       for (const thumb of rendered) {
         const key = `thumbnails/${records.entity.plural}/${id}/${thumb.size}.${thumb.extension}`;
         await this.options.storage.putObject(bucket, key, thumb.body, thumb.contentType);
-        images.push({ size: thumb.size, width: thumb.width, height: thumb.height, uri: `s3://${bucket}/${key}`, content_type: thumb.contentType, bytes: thumb.body.length });
+        images.push({
+          size: thumb.size,
+          width: thumb.width,
+          height: thumb.height,
+          uri: `s3://${bucket}/${key}`,
+          content_type: thumb.contentType,
+          bytes: thumb.body.length,
+        });
       }
       const done = {
         state: 'done',
@@ -252,7 +279,13 @@ export class ThumbnailService implements ThumbnailJobs {
         images,
       };
       const uris = images.map((image) => image.uri);
-      const wrote = await this.writeStatus(records, id, (_, s) => (ours(s) ? done : null), THUMBNAIL_ACTOR, () => ({ [def.field]: uris }));
+      const wrote = await this.writeStatus(
+        records,
+        id,
+        (_, s) => (ours(s) ? done : null),
+        THUMBNAIL_ACTOR,
+        () => ({ [def.field]: uris }),
+      );
       if (!wrote) return { skipped: 'record deleted or superseded while rendering', images: uris };
       return { source: found.image.source, images: uris };
     } catch (error) {
@@ -263,8 +296,12 @@ export class ThumbnailService implements ThumbnailJobs {
         error: messageOf(error),
         [final ? 'failed_at' : 'retry_after_error_at']: new Date().toISOString(),
       };
-      await this.writeStatus(records, id, (_, s) => (ours(s) ? failed : null), THUMBNAIL_ACTOR).catch((writeError: unknown) =>
-        this.options.logger.warn({ job: job.id, err: { message: messageOf(writeError) } }, 'thumbnails: could not record the failure in the status'),
+      await this.writeStatus(records, id, (_, s) => (ours(s) ? failed : null), THUMBNAIL_ACTOR).catch(
+        (writeError: unknown) =>
+          this.options.logger.warn(
+            { job: job.id, err: { message: messageOf(writeError) } },
+            'thumbnails: could not record the failure in the status',
+          ),
       );
       throw error;
     }
@@ -301,8 +338,11 @@ export class ThumbnailService implements ThumbnailJobs {
       } else {
         const over = await this.read(valueAt(record, source.over));
         const under = source.under ? await this.read(valueAt(record, source.under)) : { buffer: null, why: '' };
-        if (over.buffer || under.buffer) return { image: { image: await composeImage(over.buffer, under.buffer), source: name }, tried };
-        tried.push(`compose: ${source.over.join('.')} ${over.why}${source.under ? `, ${source.under.join('.')} ${under.why}` : ''}`);
+        if (over.buffer || under.buffer)
+          return { image: { image: await composeImage(over.buffer, under.buffer), source: name }, tried };
+        tried.push(
+          `compose: ${source.over.join('.')} ${over.why}${source.under ? `, ${source.under.join('.')} ${under.why}` : ''}`,
+        );
       }
     }
     if (def.sources.length === 0) tried.push(`${entity.name} declares no sources`);
@@ -319,7 +359,8 @@ export class ThumbnailService implements ThumbnailJobs {
       buffer = await this.options.storage.getObject(parsed.bucket, parsed.key, SOURCE_MAX_BYTES);
     } catch (error) {
       // Too large is a property of the input: no retry would help.
-      if (messageOf(error).includes('more than the')) throw new MediaProcessingError(messageOf(error), { cause: error });
+      if (messageOf(error).includes('more than the'))
+        throw new MediaProcessingError(messageOf(error), { cause: error });
       throw error;
     }
     return buffer ? { buffer, why: '' } : { buffer: null, why: `${uri} is not in the object store` };
@@ -335,7 +376,9 @@ export class ThumbnailService implements ThumbnailJobs {
       const entity = records.entity;
       const def = entity.thumbnails!;
       const status = sql.identifier([def.status]);
-      const live = entity.fields.some((f) => f.name === 'deleted_at') ? sql.fragment`AND deleted_at IS NULL` : sql.fragment``;
+      const live = entity.fields.some((f) => f.name === 'deleted_at')
+        ? sql.fragment`AND deleted_at IS NULL`
+        : sql.fragment``;
       const rows = await this.options.pool.any(sql.unsafe`
         SELECT id, ${status} AS status FROM ${sql.identifier([entity.table])}
         WHERE (${status} #>> ${sql.literalValue('{state}')}) = 'queued' ${live} ORDER BY id LIMIT 1000`);
@@ -343,8 +386,14 @@ export class ThumbnailService implements ThumbnailJobs {
         const jobId = row.status.job_id;
         if (typeof jobId !== 'string' || (await this.options.queue.get(THUMBNAIL_QUEUE, jobId))) continue;
         const at = row.status.at_seconds;
-        await this.send({ entity: entity.name, id: row.id, ...(typeof at === 'number' ? { at_seconds: at } : {}) }, jobId);
-        this.options.logger.info({ entity: entity.name, id: row.id, job: jobId }, 'thumbnails: sent a queued job that had not reached the queue');
+        await this.send(
+          { entity: entity.name, id: row.id, ...(typeof at === 'number' ? { at_seconds: at } : {}) },
+          jobId,
+        );
+        this.options.logger.info(
+          { entity: entity.name, id: row.id, job: jobId },
+          'thumbnails: sent a queued job that had not reached the queue',
+        );
         sent++;
       }
     }
@@ -354,7 +403,9 @@ export class ThumbnailService implements ThumbnailJobs {
   /** Starts the sweep (at once, then every SWEEP_EVERY_MS); errors are logged, not thrown. */
   async startSweep(everyMs = SWEEP_EVERY_MS): Promise<void> {
     this.stopSweep = await runNowAndEvery(everyMs, async () => {
-      await this.sweep().catch((error: unknown) => this.options.logger.warn({ err: { message: messageOf(error) } }, 'thumbnails: sweep failed'));
+      await this.sweep().catch((error: unknown) =>
+        this.options.logger.warn({ err: { message: messageOf(error) } }, 'thumbnails: sweep failed'),
+      );
     });
   }
 

@@ -61,7 +61,10 @@ export class UploadCleanup {
           await this.removeLeftovers(upload);
         } catch (error) {
           // The row stays expired; the object (if any) stays until removed by hand or a lifecycle rule.
-          logger?.warn({ err: error, upload: upload.id, key: upload.key }, 'could not remove what an expired upload left in S3');
+          logger?.warn(
+            { err: error, upload: upload.id, key: upload.key },
+            'could not remove what an expired upload left in S3',
+          );
         }
       }
       if (expired.length < SWEEP_BATCH) return total;
@@ -70,7 +73,11 @@ export class UploadCleanup {
 }
 
 /** Sweeps now and every SWEEP_EVERY_MS while the service runs; the returned function stops it. */
-export async function scheduleUploadSweep(cleanup: UploadCleanup, logger: Logger, everyMs = SWEEP_EVERY_MS): Promise<() => void> {
+export async function scheduleUploadSweep(
+  cleanup: UploadCleanup,
+  logger: Logger,
+  everyMs = SWEEP_EVERY_MS,
+): Promise<() => void> {
   const pass = async () => {
     try {
       const expired = await cleanup.sweep(logger);

@@ -89,7 +89,9 @@ export class UploadStore {
   }
 
   async markAborted(id: string, tx: CommonQueryMethods): Promise<UploadRow> {
-    await tx.query(sql.unsafe`UPDATE ${TABLE} SET state = 'aborted', updated_at = now() WHERE id = ${id} AND state = 'pending'`);
+    await tx.query(
+      sql.unsafe`UPDATE ${TABLE} SET state = 'aborted', updated_at = now() WHERE id = ${id} AND state = 'pending'`,
+    );
     return (await this.get(id, tx))!;
   }
 

@@ -17,7 +17,7 @@ import { s3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 import { UPLOAD_ENTITY } from './upload-entity.ts';
 import { UploadRefused } from './upload-refused.ts';
 import { formatBytes, MAX_SINGLE_PUT_BYTES, type UploadRequest } from './upload-request.ts';
-import { mediaFields, setAtPath, withFile, } from './media-fields.ts';
+import { mediaFields, setAtPath, withFile } from './media-fields.ts';
 import { UploadCleanup } from './upload-cleanup.ts';
 import type { UploadRow, UploadStore } from './upload-store.ts';
 
@@ -36,7 +36,13 @@ export interface RecordWrites {
   requireLive(id: string): Promise<StoredRecord>;
   checkCreate(body: unknown): Record<string, unknown>;
   create(body: unknown, db?: DatabaseConnection, meta?: WriteMeta): Promise<Written>;
-  update(id: string, body: unknown, mode: 'replace' | 'patch', db?: DatabaseConnection, meta?: WriteMeta): Promise<Written>;
+  update(
+    id: string,
+    body: unknown,
+    mode: 'replace' | 'patch',
+    db?: DatabaseConnection,
+    meta?: WriteMeta,
+  ): Promise<Written>;
 }
 
 export interface PartUrl {
@@ -48,8 +54,21 @@ export interface PartUrl {
 /** The answer to a presign: the upload row, and how to send the file. */
 export type Presigned = UploadRow &
   (
-    | { readonly upload: { readonly method: 'PUT'; readonly url: string; readonly headers: Readonly<Record<string, string>> } }
-    | { readonly multipart: { readonly part_size: number; readonly part_count: number; readonly parts: readonly PartUrl[]; readonly more_parts?: string } }
+    | {
+        readonly upload: {
+          readonly method: 'PUT';
+          readonly url: string;
+          readonly headers: Readonly<Record<string, string>>;
+        };
+      }
+    | {
+        readonly multipart: {
+          readonly part_size: number;
+          readonly part_count: number;
+          readonly parts: readonly PartUrl[];
+          readonly more_parts?: string;
+        };
+      }
   );
 
 export interface Completed {
@@ -124,14 +143,26 @@ export class UploadService {
       values = await writes.requireLive(request.id);
     } else {
       // Validated with a stand-in URI of the right shape: the real one needs the values for its key.
-      values = writes.checkCreate(setAtPath(structuredClone(request.defaults ?? {}), request.target.path, s3Uri(bucket, `${request.target.media.prefix}${uploadId}`)));
+      values = writes.checkCreate(
+        setAtPath(
+          structuredClone(request.defaults ?? {}),
+          request.target.path,
+          s3Uri(bucket, `${request.target.media.prefix}${uploadId}`),
+        ),
+      );
     }
     const key = renderKey(request.target.media, this.keyValues(request, uploadId, values));
-    if (!key.startsWith(request.target.media.prefix)) throw new Error(`the key ${key} left the prefix ${request.target.media.prefix}`);
+    if (!key.startsWith(request.target.media.prefix))
+      throw new Error(`the key ${key} left the prefix ${request.target.media.prefix}`);
     const uri = s3Uri(bucket, key);
     const multipart = request.sizeBytes > settings.multipartThresholdBytes;
     if (!multipart && request.sizeBytes > MAX_SINGLE_PUT_BYTES) {
-      throw new UploadRefused(422, 'MEDIA_TOO_LARGE', `one PUT takes at most ${formatBytes(MAX_SINGLE_PUT_BYTES)}; lower UPLOAD_MULTIPART_THRESHOLD_MB so this file is sent in parts`, 'size_bytes');
+      throw new UploadRefused(
+        422,
+        'MEDIA_TOO_LARGE',
+        `one PUT takes at most ${formatBytes(MAX_SINGLE_PUT_BYTES)}; lower UPLOAD_MULTIPART_THRESHOLD_MB so this file is sent in parts`,
+        'size_bytes',
+      );
     }
     const layout = multipart ? partLayout(request.sizeBytes, settings.partBytes) : null;
     // A single PUT is signed locally: ask S3 (cheaply, cached) so a presign never hands out a dead URL.
@@ -158,7 +189,14 @@ export class UploadService {
     });
     if (!layout) {
       const url = await storage.presignPut(key, request.contentType, request.sizeBytes);
-      return { ...row, upload: { method: 'PUT', url, headers: { 'Content-Type': request.contentType, 'Content-Length': String(request.sizeBytes) } } };
+      return {
+        ...row,
+        upload: {
+          method: 'PUT',
+          url,
+          headers: { 'Content-Type': request.contentType, 'Content-Length': String(request.sizeBytes) },
+        },
+      };
     }
     const listed = Array.from({ length: Math.min(PART_URLS_LISTED, layout.partCount) }, (_, i) => i + 1);
     const parts = await this.partUrls(row, listed);
@@ -168,7 +206,11 @@ export class UploadService {
         part_size: layout.partSize,
         part_count: layout.partCount,
         parts,
-        ...(layout.partCount > PART_URLS_LISTED ? { more_parts: `POST /uploads/${row.id}/parts {"part_numbers": [${PART_URLS_LISTED + 1}, …]} (at most ${MAX_PART_URLS_PER_CALL} a call)` } : {}),
+        ...(layout.partCount > PART_URLS_LISTED
+          ? {
+              more_parts: `POST /uploads/${row.id}/parts {"part_numbers": [${PART_URLS_LISTED + 1}, …]} (at most ${MAX_PART_URLS_PER_CALL} a call)`,
+            }
+          : {}),
       },
     };
   }
@@ -177,7 +219,11 @@ export class UploadService {
     return Promise.all(
       numbers.map(async (n) => {
         const size = sizeOfPart(row, n);
-        return { part_number: n, size, url: await this.options.storage.presignPart(row.key, row.multipart_upload_id!, n, size) };
+        return {
+          part_number: n,
+          size,
+          url: await this.options.storage.presignPart(row.key, row.multipart_upload_id!, n, size),
+        };
       }),
     );
   }
@@ -193,33 +239,70 @@ export class UploadService {
   /** Part URLs for a multipart upload, by number (1 to part_count, at most 1,000 a call). */
   async moreParts(id: string, body: unknown, actor: string | null): Promise<PartUrl[]> {
     const row = await this.pendingOwn(id, actor, 'get part URLs for');
-    if (!row.multipart_upload_id) throw new UploadRefused(409, 'NOT_MULTIPART', `upload ${id} is a single PUT: its URL came with the presign`);
-    const numbers = typeof body === 'object' && body !== null && !Array.isArray(body) ? ownValue(body as Record<string, unknown>, 'part_numbers') : undefined;
+    if (!row.multipart_upload_id)
+      throw new UploadRefused(409, 'NOT_MULTIPART', `upload ${id} is a single PUT: its URL came with the presign`);
+    const numbers =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? ownValue(body as Record<string, unknown>, 'part_numbers')
+        : undefined;
     const count = row.part_count!;
     if (!Array.isArray(numbers) || numbers.length === 0 || numbers.length > MAX_PART_URLS_PER_CALL) {
-      throw new UploadRefused(422, 'VALIDATION_ERROR', `send {"part_numbers": [...]}: 1 to ${MAX_PART_URLS_PER_CALL} part numbers from 1 to ${count}`, 'part_numbers');
+      throw new UploadRefused(
+        422,
+        'VALIDATION_ERROR',
+        `send {"part_numbers": [...]}: 1 to ${MAX_PART_URLS_PER_CALL} part numbers from 1 to ${count}`,
+        'part_numbers',
+      );
     }
     const bad = numbers.findIndex((n) => typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > count);
-    if (bad >= 0) throw new UploadRefused(422, 'VALIDATION_ERROR', `part_numbers[${bad}] must be an integer from 1 to ${count}`, `part_numbers[${bad}]`);
+    if (bad >= 0)
+      throw new UploadRefused(
+        422,
+        'VALIDATION_ERROR',
+        `part_numbers[${bad}] must be an integer from 1 to ${count}`,
+        `part_numbers[${bad}]`,
+      );
     return this.partUrls(row, [...new Set(numbers as number[])]);
   }
 
   /** The parts of a multipart complete, checked: `[{part_number, etag}]` for every part, each once. */
   private partsOf(row: UploadRow, body: unknown): { partNumber: number; etag: string }[] {
-    const parts = typeof body === 'object' && body !== null && !Array.isArray(body) ? ownValue(body as Record<string, unknown>, 'parts') : undefined;
+    const parts =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? ownValue(body as Record<string, unknown>, 'parts')
+        : undefined;
     const count = row.part_count!;
     const shape = `send {"parts": [{"part_number": 1, "etag": "…"}, …]} with the ETag header each part PUT answered, for all ${count} parts`;
-    if (!Array.isArray(parts) || parts.length !== count) throw new UploadRefused(422, 'VALIDATION_ERROR', shape, 'parts');
+    if (!Array.isArray(parts) || parts.length !== count)
+      throw new UploadRefused(422, 'VALIDATION_ERROR', shape, 'parts');
     const out = parts.map((part, index) => {
-      const n = typeof part === 'object' && part !== null ? ownValue(part as Record<string, unknown>, 'part_number') : undefined;
-      const etag = typeof part === 'object' && part !== null ? ownValue(part as Record<string, unknown>, 'etag') : undefined;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > count || typeof etag !== 'string' || etag === '' || etag.length > 200) {
+      const n =
+        typeof part === 'object' && part !== null
+          ? ownValue(part as Record<string, unknown>, 'part_number')
+          : undefined;
+      const etag =
+        typeof part === 'object' && part !== null ? ownValue(part as Record<string, unknown>, 'etag') : undefined;
+      if (
+        typeof n !== 'number' ||
+        !Number.isInteger(n) ||
+        n < 1 ||
+        n > count ||
+        typeof etag !== 'string' ||
+        etag === '' ||
+        etag.length > 200
+      ) {
         throw new UploadRefused(422, 'VALIDATION_ERROR', `parts[${index}]: ${shape}`, `parts[${index}]`);
       }
       return { partNumber: n, etag };
     });
     out.sort((a, b) => a.partNumber - b.partNumber);
-    if (out.some((p, i) => p.partNumber !== i + 1)) throw new UploadRefused(422, 'VALIDATION_ERROR', `each part number from 1 to ${count} must be sent once`, 'parts');
+    if (out.some((p, i) => p.partNumber !== i + 1))
+      throw new UploadRefused(
+        422,
+        'VALIDATION_ERROR',
+        `each part number from 1 to ${count} must be sent once`,
+        'parts',
+      );
     return out;
   }
 
@@ -232,7 +315,12 @@ export class UploadService {
       // Joined by an earlier complete that then failed a check: the HEAD below says what is there.
       if (error instanceof S3ServiceException && error.name === 'NoSuchUpload') return;
       if (error instanceof S3ServiceException) {
-        throw new UploadRefused(409, 'UPLOAD_INCOMPLETE', `S3 could not join the parts of s3://${row.bucket}/${row.key} (${error.name}: ${error.message}); PUT every part to its URL and send the ETag each answered`, 'parts');
+        throw new UploadRefused(
+          409,
+          'UPLOAD_INCOMPLETE',
+          `S3 could not join the parts of s3://${row.bucket}/${row.key} (${error.name}: ${error.message}); PUT every part to its URL and send the ETag each answered`,
+          'parts',
+        );
       }
       throw error;
     }
@@ -242,16 +330,37 @@ export class UploadService {
   private async checkObject(row: UploadRow): Promise<ObjectInfo> {
     const { storage } = this.options;
     const object = await storage.head(row.bucket, row.key);
-    if (!object) throw new UploadRefused(409, 'UPLOAD_INCOMPLETE', `no object at ${row.uri}; PUT the file to the presigned URL first`);
+    if (!object)
+      throw new UploadRefused(
+        409,
+        'UPLOAD_INCOMPLETE',
+        `no object at ${row.uri}; PUT the file to the presigned URL first`,
+      );
     if (object.size !== row.size_bytes) {
-      throw new UploadRefused(409, 'UPLOAD_MISMATCH', `${row.uri} is ${object.size} bytes; the upload declared ${row.size_bytes}`, 'size_bytes');
+      throw new UploadRefused(
+        409,
+        'UPLOAD_MISMATCH',
+        `${row.uri} is ${object.size} bytes; the upload declared ${row.size_bytes}`,
+        'size_bytes',
+      );
     }
     if (baseType(object.contentType) !== baseType(row.content_type)) {
-      throw new UploadRefused(409, 'UPLOAD_MISMATCH', `${row.uri} has content type ${object.contentType ?? '(none)'}; the upload declared ${row.content_type}`, 'content_type');
+      throw new UploadRefused(
+        409,
+        'UPLOAD_MISMATCH',
+        `${row.uri} has content type ${object.contentType ?? '(none)'}; the upload declared ${row.content_type}`,
+        'content_type',
+      );
     }
     if (row.sha256) {
       const found = await storage.sha256(row.bucket, row.key);
-      if (found !== row.sha256) throw new UploadRefused(409, 'UPLOAD_MISMATCH', `${row.uri} has SHA-256 ${found ?? '(gone)'}; the upload declared ${row.sha256}`, 'sha256');
+      if (found !== row.sha256)
+        throw new UploadRefused(
+          409,
+          'UPLOAD_MISMATCH',
+          `${row.uri} has SHA-256 ${found ?? '(gone)'}; the upload declared ${row.sha256}`,
+          'sha256',
+        );
     }
     return object;
   }
@@ -269,7 +378,12 @@ export class UploadService {
     const object = await this.checkObject(row);
     const entity = this.options.model.entities.find((e) => e.name === row.entity);
     const target = entity && mediaFields(entity).find((f) => f.name === row.field);
-    if (!entity || !target) throw new UploadRefused(409, 'CONFLICT', `${row.entity}.${row.field} no longer takes uploads (the registry changed since upload ${id} was presigned)`);
+    if (!entity || !target)
+      throw new UploadRefused(
+        409,
+        'CONFLICT',
+        `${row.entity}.${row.field} no longer takes uploads (the registry changed since upload ${id} was presigned)`,
+      );
     const writes = this.writes(entity.name);
     const fileValues = (values: Record<string, unknown>) => withFile(values, target, row.uri, object);
     const writeMeta: WriteMeta = { ...meta, verifiedMedia: new Set([...(meta.verifiedMedia ?? []), row.uri]) };
@@ -303,7 +417,10 @@ export class UploadService {
       await this.cleanup.removeLeftovers(upload);
       return { upload };
     } catch (error) {
-      return { upload, leftover: `${upload.uri} (or its parts) could not be removed: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        upload,
+        leftover: `${upload.uri} (or its parts) could not be removed: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   }
 }
@@ -311,11 +428,25 @@ export class UploadService {
 /** Only the one who asked may move an upload on, and only a pending one before its time. */
 function checkPending(row: UploadRow, actor: string | null, doing: string): void {
   if ((row.created_by ?? null) !== actor) {
-    throw new UploadRefused(403, 'FORBIDDEN', `upload ${row.id} was presigned by ${row.created_by ?? 'an anonymous caller'}; only they may ${doing} it`);
+    throw new UploadRefused(
+      403,
+      'FORBIDDEN',
+      `upload ${row.id} was presigned by ${row.created_by ?? 'an anonymous caller'}; only they may ${doing} it`,
+    );
   }
-  if (row.state === 'completed') throw new UploadRefused(409, 'UPLOAD_COMPLETED', `upload ${row.id} is already completed (${row.record_id ?? ''} holds it); presign a new upload for another file`);
-  if (row.state === 'aborted') throw new UploadRefused(409, 'UPLOAD_ABORTED', `upload ${row.id} was aborted; presign a new upload`);
+  if (row.state === 'completed')
+    throw new UploadRefused(
+      409,
+      'UPLOAD_COMPLETED',
+      `upload ${row.id} is already completed (${row.record_id ?? ''} holds it); presign a new upload for another file`,
+    );
+  if (row.state === 'aborted')
+    throw new UploadRefused(409, 'UPLOAD_ABORTED', `upload ${row.id} was aborted; presign a new upload`);
   if (row.state === 'expired' || Date.parse(row.expires_at) <= Date.now()) {
-    throw new UploadRefused(410, 'UPLOAD_EXPIRED', `upload ${row.id} expired at ${row.expires_at}; presign a new upload`);
+    throw new UploadRefused(
+      410,
+      'UPLOAD_EXPIRED',
+      `upload ${row.id} expired at ${row.expires_at}; presign a new upload`,
+    );
   }
 }

@@ -30,13 +30,16 @@ const UNTYPED = new Set(['application/octet-stream', 'binary/octet-stream']);
 const PARALLEL_HEADS = 8;
 
 /** The URIs `body` sets on checked media fields, with their fields (a value `skip` returns true for is left out). */
-export function mediaValues(entity: EntityDef, body: unknown, skip: (uri: string, field: FieldDef) => boolean = () => false): { field: FieldDef; uri: string }[] {
+export function mediaValues(
+  entity: EntityDef,
+  body: unknown,
+  skip: (uri: string, field: FieldDef) => boolean = () => false,
+): { field: FieldDef; uri: string }[] {
   return mediaFields(entity)
     .filter((target) => target.media.verify)
     .map((target) => ({ field: target.field, uri: isJsonObject(body) ? valueAtPath(body, target.path) : undefined }))
     .filter((v): v is { field: FieldDef; uri: string } => typeof v.uri === 'string' && !skip(v.uri, v.field));
 }
-
 
 export class MediaWriteCheck {
   constructor(private readonly storage: MediaStorage) {}
@@ -46,13 +49,19 @@ export class MediaWriteCheck {
    * size/etag companions filled from the objects seen. Throws MediaCheckFailed (422), or
    * MediaUnavailable (503) when S3 cannot be asked.
    */
-  async check(entity: EntityDef, body: unknown, skip: (uri: string, field: FieldDef) => boolean = () => false): Promise<unknown> {
+  async check(
+    entity: EntityDef,
+    body: unknown,
+    skip: (uri: string, field: FieldDef) => boolean = () => false,
+  ): Promise<unknown> {
     const values = mediaValues(entity, body, skip);
     if (values.length === 0) return body;
     const problems: MediaProblem[] = [];
     const seen: { field: FieldDef; info: ObjectInfo }[] = [];
     for (let start = 0; start < values.length; start += PARALLEL_HEADS) {
-      const checked = await Promise.all(values.slice(start, start + PARALLEL_HEADS).map((value) => this.checkOne(value.field, value.uri)));
+      const checked = await Promise.all(
+        values.slice(start, start + PARALLEL_HEADS).map((value) => this.checkOne(value.field, value.uri)),
+      );
       for (const [index, outcome] of checked.entries()) {
         if ('problem' in outcome) problems.push(outcome.problem);
         else seen.push({ field: values[start + index]!.field, info: outcome.info });
@@ -69,13 +78,43 @@ export class MediaWriteCheck {
     // A value that is no s3:// URI at all is the schema's to refuse, with its own message.
     if (!location) return { info: { bucket: '', key: '', size: 0, contentType: null, etag: '', lastModified: null } };
     if (location.bucket !== this.storage.bucket) {
-      return { problem: { code: 'MEDIA_NOT_IN_BUCKET', field: at, message: `${at}: ${uri} is not in the media bucket; media files live under s3://${this.storage.bucket}/ (upload with POST /api/v1/uploads, or register existing keys)` } };
+      return {
+        problem: {
+          code: 'MEDIA_NOT_IN_BUCKET',
+          field: at,
+          message: `${at}: ${uri} is not in the media bucket; media files live under s3://${this.storage.bucket}/ (upload with POST /api/v1/uploads, or register existing keys)`,
+        },
+      };
     }
     const info = await this.storage.head(location.bucket, location.key);
-    if (!info) return { problem: { code: 'MEDIA_NOT_FOUND', field: at, message: `${at}: there is no object at ${uri}; upload it first (POST /api/v1/uploads) or name an existing key` } };
-    if (info.size > media.maxBytes) return { problem: { code: 'MEDIA_TOO_LARGE', field: at, message: `${at}: ${uri} is ${info.size} bytes, more than the ${media.maxBytes} this field takes` } };
-    if (info.contentType && !UNTYPED.has(info.contentType) && !acceptsContentType(media, info.contentType.split(';')[0]!.trim())) {
-      return { problem: { code: 'MEDIA_TYPE_NOT_ALLOWED', field: at, message: `${at}: ${uri} is ${info.contentType}; this field takes ${acceptedTypes(media)}` } };
+    if (!info)
+      return {
+        problem: {
+          code: 'MEDIA_NOT_FOUND',
+          field: at,
+          message: `${at}: there is no object at ${uri}; upload it first (POST /api/v1/uploads) or name an existing key`,
+        },
+      };
+    if (info.size > media.maxBytes)
+      return {
+        problem: {
+          code: 'MEDIA_TOO_LARGE',
+          field: at,
+          message: `${at}: ${uri} is ${info.size} bytes, more than the ${media.maxBytes} this field takes`,
+        },
+      };
+    if (
+      info.contentType &&
+      !UNTYPED.has(info.contentType) &&
+      !acceptsContentType(media, info.contentType.split(';')[0]!.trim())
+    ) {
+      return {
+        problem: {
+          code: 'MEDIA_TYPE_NOT_ALLOWED',
+          field: at,
+          message: `${at}: ${uri} is ${info.contentType}; this field takes ${acceptedTypes(media)}`,
+        },
+      };
     }
     return { info };
   }

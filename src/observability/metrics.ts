@@ -38,10 +38,25 @@ export class Metrics {
       buckets: HTTP_BUCKETS,
       registers,
     });
-    this.httpErrors = new Counter({ name: 'http_request_errors_total', help: 'HTTP answers with a 4xx or 5xx status', labelNames: ['method', 'route', 'status'], registers });
-    this.queryDuration = new Histogram({ name: 'db_query_duration_seconds', help: 'Database query duration', buckets: QUERY_BUCKETS, registers });
+    this.httpErrors = new Counter({
+      name: 'http_request_errors_total',
+      help: 'HTTP answers with a 4xx or 5xx status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.queryDuration = new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Database query duration',
+      buckets: QUERY_BUCKETS,
+      registers,
+    });
     this.queryErrors = new Counter({ name: 'db_query_errors_total', help: 'Database queries that failed', registers });
-    this.rateLimited = new Counter({ name: 'http_requests_rate_limited_total', help: 'Requests answered 429 by the rate limiter, by the limit that applied (anonymous or a role)', labelNames: ['role'], registers });
+    this.rateLimited = new Counter({
+      name: 'http_requests_rate_limited_total',
+      help: 'Requests answered 429 by the rate limiter, by the limit that applied (anonymous or a role)',
+      labelNames: ['role'],
+      registers,
+    });
     this.rateLimitStoreFailures = new Counter({
       name: 'rate_limit_store_failures_total',
       help: 'Requests served without a limit because the rate-limit store (Redis) failed or was unreachable',
@@ -69,7 +84,12 @@ export class Metrics {
       buckets: JOB_BUCKETS,
       registers,
     });
-    this.jobsFailed = new Counter({ name: 'jobs_failed_total', help: 'Background jobs that ended failed (no tries left, or a non-retryable error)', labelNames: ['queue'], registers });
+    this.jobsFailed = new Counter({
+      name: 'jobs_failed_total',
+      help: 'Background jobs that ended failed (no tries left, or a non-retryable error)',
+      labelNames: ['queue'],
+      registers,
+    });
     new Gauge({
       name: 'job_queue_jobs',
       help: 'Jobs in the queue table by queue and state (created and retry are the depth waiting to run)',

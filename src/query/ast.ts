@@ -76,7 +76,12 @@ export type Condition =
   | { readonly kind: 'and'; readonly items: readonly Condition[] }
   | { readonly kind: 'or'; readonly items: readonly Condition[] }
   | { readonly kind: 'not'; readonly item: Condition }
-  | { readonly kind: 'compare'; readonly target: FieldTarget; readonly op: PositiveOperator; readonly values: readonly ScalarValue[] };
+  | {
+      readonly kind: 'compare';
+      readonly target: FieldTarget;
+      readonly op: PositiveOperator;
+      readonly values: readonly ScalarValue[];
+    };
 
 export interface SortKey {
   /** A field, or the full-text rank when `q` is given and no other order is asked for. */

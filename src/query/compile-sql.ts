@@ -29,7 +29,12 @@ const COLUMN_TYPES: Record<FieldType, string> = {
  * Casts for scalars inside JSONB. Dates stay text: validated YYYY-MM-DD strings order correctly
  * as text, and a text expression can be indexed (a cast to date cannot, it is not immutable).
  */
-export const NESTED_CASTS: Partial<Record<FieldType, string>> = { integer: 'int8', number: 'float8', boolean: 'bool', datetime: 'timestamptz' };
+export const NESTED_CASTS: Partial<Record<FieldType, string>> = {
+  integer: 'int8',
+  number: 'float8',
+  boolean: 'bool',
+  datetime: 'timestamptz',
+};
 
 export interface TypedExpression {
   readonly sql: FragmentSqlToken;
@@ -59,7 +64,12 @@ const column = (table: Qualifier, name: string) => sql.identifier([table, name])
  * Aliases r1, r2, … keep each level's table apart, even when a relation points back at its own
  * entity; the junction lookup sits in its own subquery so its columns never shadow the target's.
  */
-function relatedExists(hops: readonly RelationHop[], owner: Qualifier, depth: number, inner: (alias: Qualifier) => FragmentSqlToken): FragmentSqlToken {
+function relatedExists(
+  hops: readonly RelationHop[],
+  owner: Qualifier,
+  depth: number,
+  inner: (alias: Qualifier) => FragmentSqlToken,
+): FragmentSqlToken {
   const [hop, ...rest] = hops;
   const alias = `r${depth}`;
   const link =
@@ -75,7 +85,12 @@ function relatedExists(hops: readonly RelationHop[], owner: Qualifier, depth: nu
 function countExpression(relation: Relation, self: string): FragmentSqlToken {
   const source = 'c';
   const live = relation.fromSoftDelete ? sql.fragment`${column(source, 'deleted_at')} IS NULL AND ` : sql.fragment``;
-  const reaches = relatedExists(relation.hops, source, 1, (alias) => sql.fragment`${column(alias, 'id')} = ${column(self, 'id')}`);
+  const reaches = relatedExists(
+    relation.hops,
+    source,
+    1,
+    (alias) => sql.fragment`${column(alias, 'id')} = ${column(self, 'id')}`,
+  );
   return sql.fragment`(SELECT count(*) FROM ${sql.identifier([relation.from])} AS ${sql.identifier([source])} WHERE ${live}${reaches})`;
 }
 
@@ -87,18 +102,30 @@ export function computedColumn(relation: Relation, table: string): FragmentSqlTo
 /** The typed value of a scalar target that does not cross an array (sort keys, comparisons). */
 export function valueExpression(target: FieldTarget): TypedExpression {
   if (target.count) return { sql: countExpression(target.count, target.count.hops.at(-1)!.table), pgType: 'int8' };
-  if (target.isColumn) return { sql: sql.fragment`${sql.identifier([target.column])}`, pgType: COLUMN_TYPES[target.type] };
+  if (target.isColumn)
+    return { sql: sql.fragment`${sql.identifier([target.column])}`, pgType: COLUMN_TYPES[target.type] };
   return scalarAt(sql.fragment`${sql.identifier([target.column])}`, target.hops[0]!, target.type);
 }
 
 const bound = (value: ScalarValue, pgType: string) => sql.fragment`${value}::${sql.identifier([pgType])}`;
 
-function leaf(target: FieldTarget, op: string, values: readonly ScalarValue[], base: FragmentSqlToken, path: readonly string[], atColumn: boolean): FragmentSqlToken {
+function leaf(
+  target: FieldTarget,
+  op: string,
+  values: readonly ScalarValue[],
+  base: FragmentSqlToken,
+  path: readonly string[],
+  atColumn: boolean,
+): FragmentSqlToken {
   if (target.kind !== 'scalar') {
     const json = jsonAt(base, path);
     if (op === 'exists') return sql.fragment`jsonb_typeof(${json}) <> 'null'`;
     const contains = (items: readonly ScalarValue[]) => sql.fragment`${json} @> ${sql.jsonb([...items])}`;
-    if (op === 'in') return sql.fragment`(${sql.join(values.map((v) => contains([v])), sql.fragment` OR `)})`;
+    if (op === 'in')
+      return sql.fragment`(${sql.join(
+        values.map((v) => contains([v])),
+        sql.fragment` OR `,
+      )})`;
     return contains(values); // eq: one value; contains: all of them
   }
   const expression = atColumn || target.count ? valueExpression(target) : scalarAt(base, path, target.type);
@@ -160,7 +187,9 @@ export function conditionSql(condition: Condition): FragmentSqlToken {
     case 'compare': {
       const { target } = condition;
       if (!target.via) return comparison(target, condition.op, condition.values);
-      return relatedExists(target.via.hops, target.via.from, 1, () => comparison(target, condition.op, condition.values));
+      return relatedExists(target.via.hops, target.via.from, 1, () =>
+        comparison(target, condition.op, condition.values),
+      );
     }
   }
 }
@@ -177,7 +206,11 @@ export interface SortExpression extends TypedExpression {
 export function sortExpressions(query: Pick<ListQuery, 'sort' | 'search'>): SortExpression[] {
   const keys: SortExpression[] = query.sort.map((key) =>
     key.target === 'rank'
-      ? { sql: sql.fragment`ts_rank_cd(${sql.identifier([SEARCH_COLUMN])}, ${searchQuery(query.search ?? '')})`, pgType: 'float4', direction: key.direction }
+      ? {
+          sql: sql.fragment`ts_rank_cd(${sql.identifier([SEARCH_COLUMN])}, ${searchQuery(query.search ?? '')})`,
+          pgType: 'float4',
+          direction: key.direction,
+        }
       : { ...valueExpression(key.target), direction: key.direction },
   );
   if (!query.sort.some((k) => k.target !== 'rank' && k.target.path === 'id')) {
@@ -191,7 +224,9 @@ export function sortExpressions(query: Pick<ListQuery, 'sort' | 'search'>): Sort
  * That keeps every order readable from a B-tree index, forwards or backwards.
  */
 export function orderBySql(keys: readonly SortExpression[]): FragmentSqlToken {
-  const terms = keys.map((k) => (k.direction === 'desc' ? sql.fragment`${k.sql} DESC NULLS FIRST` : sql.fragment`${k.sql} ASC NULLS LAST`));
+  const terms = keys.map((k) =>
+    k.direction === 'desc' ? sql.fragment`${k.sql} DESC NULLS FIRST` : sql.fragment`${k.sql} ASC NULLS LAST`,
+  );
   return sql.fragment`ORDER BY ${sql.join(terms, sql.fragment`, `)}`;
 }
 
@@ -206,12 +241,17 @@ function keysetSql(keys: readonly SortExpression[], after: CursorPosition): Frag
     const value = values[index] ?? null;
     let beyond: FragmentSqlToken;
     if (key.direction === 'asc') {
-      beyond = value === null ? sql.fragment`FALSE` : sql.fragment`(${key.sql} > ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
+      beyond =
+        value === null
+          ? sql.fragment`FALSE`
+          : sql.fragment`(${key.sql} > ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
     } else {
-      beyond = value === null ? sql.fragment`${key.sql} IS NOT NULL` : sql.fragment`${key.sql} < ${bound(value, key.pgType)}`;
+      beyond =
+        value === null ? sql.fragment`${key.sql} IS NOT NULL` : sql.fragment`${key.sql} < ${bound(value, key.pgType)}`;
     }
     if (index === keys.length - 1) return beyond;
-    const equal = value === null ? sql.fragment`${key.sql} IS NULL` : sql.fragment`${key.sql} = ${bound(value, key.pgType)}`;
+    const equal =
+      value === null ? sql.fragment`${key.sql} IS NULL` : sql.fragment`${key.sql} = ${bound(value, key.pgType)}`;
     return sql.fragment`(${beyond} OR (${equal} AND ${build(index + 1)}))`;
   };
   return build(0);
@@ -230,10 +270,17 @@ export interface CompiledFilter {
 export function compileFilter(query: ListQuery, softDelete: boolean): CompiledFilter {
   const conditions: FragmentSqlToken[] = [];
   if (query.where) conditions.push(conditionSql(query.where));
-  if (query.search !== undefined) conditions.push(sql.fragment`${sql.identifier([SEARCH_COLUMN])} @@ ${searchQuery(query.search)}`);
+  if (query.search !== undefined)
+    conditions.push(sql.fragment`${sql.identifier([SEARCH_COLUMN])} @@ ${searchQuery(query.search)}`);
   if (softDelete && !query.includeDeleted) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
   const sortKeys = sortExpressions(query);
-  const whereOf = (parts: readonly FragmentSqlToken[]) => (parts.length > 0 ? sql.fragment`WHERE ${sql.join(parts, sql.fragment` AND `)}` : sql.fragment``);
+  const whereOf = (parts: readonly FragmentSqlToken[]) =>
+    parts.length > 0 ? sql.fragment`WHERE ${sql.join(parts, sql.fragment` AND `)}` : sql.fragment``;
   const keyset = query.after ? [keysetSql(sortKeys, query.after)] : [];
-  return { where: whereOf(conditions), pageWhere: whereOf([...conditions, ...keyset]), keysetWhere: whereOf(keyset), sortKeys };
+  return {
+    where: whereOf(conditions),
+    pageWhere: whereOf([...conditions, ...keyset]),
+    keysetWhere: whereOf(keyset),
+    sortKeys,
+  };
 }

@@ -13,7 +13,9 @@ interface CursorPayload {
 }
 
 export function sortSignature(sort: readonly SortKey[]): string {
-  return sort.map((k) => `${k.direction === 'desc' ? '-' : ''}${k.target === 'rank' ? '~rank' : k.target.path}`).join(',');
+  return sort
+    .map((k) => `${k.direction === 'desc' ? '-' : ''}${k.target === 'rank' ? '~rank' : k.target.path}`)
+    .join(',');
 }
 
 export function encodeCursor(sort: readonly SortKey[], position: CursorPosition): string {
@@ -55,8 +57,18 @@ export function decodeCursor(token: string, sort: readonly SortKey[]): CursorPos
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return invalid;
   const { s, v, id } = payload as Partial<CursorPayload>;
-  if (typeof s !== 'string' || !Array.isArray(v) || typeof id !== 'string' || id === '' || unusableText(id) !== undefined) return invalid;
-  if (s !== sortSignature(sort)) return { error: `was made for _sort=${s || '(default)'}; send the same _sort (and q) as the request that returned it` };
+  if (
+    typeof s !== 'string' ||
+    !Array.isArray(v) ||
+    typeof id !== 'string' ||
+    id === '' ||
+    unusableText(id) !== undefined
+  )
+    return invalid;
+  if (s !== sortSignature(sort))
+    return {
+      error: `was made for _sort=${s || '(default)'}; send the same _sort (and q) as the request that returned it`,
+    };
   if (v.length !== sort.length) return invalid;
   for (const [index, value] of v.entries()) {
     if (value === null) continue;

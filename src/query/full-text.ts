@@ -27,7 +27,8 @@ export function searchVectorExpression(entity: EntityDef): string | undefined {
       const column = document ? 'doc' : top!;
       const jsonPath = document ? field.path : rest;
       let text = jsonPath.length === 0 ? `"${column}"` : `("${column}" #>> '{${jsonPath.join(',')}}')`;
-      if (field.maxLength === undefined || field.maxLength > MAX_INDEXED_CHARACTERS) text = `left(${text}, ${MAX_INDEXED_CHARACTERS})`;
+      if (field.maxLength === undefined || field.maxLength > MAX_INDEXED_CHARACTERS)
+        text = `left(${text}, ${MAX_INDEXED_CHARACTERS})`;
       const weight = field.type === 'string' ? 'A' : 'B';
       return `setweight(to_tsvector('${TEXT_SEARCH_CONFIG}'::regconfig, coalesce(${text}, '')), '${weight}')`;
     })

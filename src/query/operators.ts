@@ -65,7 +65,9 @@ export type Built = { readonly condition: Condition } | { readonly error: string
 export function buildComparison(target: FieldTarget, op: FilterOperator, values: readonly string[]): Built {
   const allowed = operatorsFor(target);
   if (!allowed.includes(op)) {
-    return { error: `operator "${op}" does not apply to "${target.path}" (${describe(target)}); operators here: ${allowed.join(', ')}` };
+    return {
+      error: `operator "${op}" does not apply to "${target.path}" (${describe(target)}); operators here: ${allowed.join(', ')}`,
+    };
   }
   if (op === 'exists' || op === 'null') {
     const flag = values.length === 1 ? parseBoolean(values[0]!) : undefined;
@@ -75,14 +77,16 @@ export function buildComparison(target: FieldTarget, op: FilterOperator, values:
     return { condition: present ? exists : { kind: 'not', item: exists } };
   }
   if (values.length === 0) return { error: `"${target.path}" needs a value for ${op}` };
-  if (op === 'between' && values.length !== 2) return { error: 'between takes two values, low and high: field[between]=a,b' };
+  if (op === 'between' && values.length !== 2)
+    return { error: 'between takes two values, low and high: field[between]=a,b' };
   if (!MULTI_VALUE.includes(op) && !(op === 'contains' && target.kind === 'list') && values.length !== 1) {
     return { error: `${op} takes one value` };
   }
 
   const typed: ScalarValue[] = [];
   for (const text of values) {
-    const coerced = SUBSTRING.includes(op) && target.kind === 'scalar' ? checkText(text) : coerceValue(target.type, text, target.def);
+    const coerced =
+      SUBSTRING.includes(op) && target.kind === 'scalar' ? checkText(text) : coerceValue(target.type, text, target.def);
     if (typeof coerced === 'object') return { error: `${target.path}: ${coerced.error}` };
     typed.push(coerced);
   }

@@ -8,28 +8,51 @@ import { buildComparison, FILTER_OPERATORS, isFilterOperator, MULTI_VALUE, type 
 import { resolveTarget, type ResolveOptions } from './targets.ts';
 import type { QueryBudget, QueryProblem } from './problems.ts';
 
-const DIRECTUS_SPELLINGS: Record<string, FilterOperator> = { neq: 'ne', starts_with: 'startswith', ends_with: 'endswith' };
+const DIRECTUS_SPELLINGS: Record<string, FilterOperator> = {
+  neq: 'ne',
+  starts_with: 'startswith',
+  ends_with: 'endswith',
+};
 export const MAX_DEPTH = 5;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const isObject = (value: Json): value is { [key: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: Json): value is { [key: string]: Json } =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export function parseFilterJson(entity: EntityDef, text: string, budget: QueryBudget, problems: QueryProblem[], options: ResolveOptions = {}): Condition | undefined {
+export function parseFilterJson(
+  entity: EntityDef,
+  text: string,
+  budget: QueryBudget,
+  problems: QueryProblem[],
+  options: ResolveOptions = {},
+): Condition | undefined {
   let tree: Json;
   try {
     tree = JSON.parse(text) as Json;
   } catch (error) {
-    problems.push({ field: 'filter', message: `is not valid JSON (${(error as Error).message}); e.g. {"status":{"_eq":"published"}}` });
+    problems.push({
+      field: 'filter',
+      message: `is not valid JSON (${(error as Error).message}); e.g. {"status":{"_eq":"published"}}`,
+    });
     return undefined;
   }
   return parseFilterTree(entity, tree, budget, problems, options);
 }
 
 /** An already-parsed filter tree, e.g. a registry preset's; problems are reported under `filter`. */
-export function parseFilterTree(entity: EntityDef, tree: unknown, budget: QueryBudget, problems: QueryProblem[], options: ResolveOptions = {}): Condition | undefined {
+export function parseFilterTree(
+  entity: EntityDef,
+  tree: unknown,
+  budget: QueryBudget,
+  problems: QueryProblem[],
+  options: ResolveOptions = {},
+): Condition | undefined {
   if (!isObject(tree as Json)) {
-    problems.push({ field: 'filter', message: 'must be a JSON object, e.g. {"_and":[{"status":{"_eq":"published"}}]}' });
+    problems.push({
+      field: 'filter',
+      message: 'must be a JSON object, e.g. {"_and":[{"status":{"_eq":"published"}}]}',
+    });
     return undefined;
   }
   const parser = new FilterParser(entity, budget, problems, options);
@@ -56,7 +79,9 @@ class FilterParser {
     const items: Condition[] = [];
     for (const [key, value] of entries) {
       const here = `${at}.${key}`;
-      const item = key.startsWith('_') ? this.operator(key.slice(1), value, prefix, here, depth) : this.field(key, value, prefix, here, depth);
+      const item = key.startsWith('_')
+        ? this.operator(key.slice(1), value, prefix, here, depth)
+        : this.field(key, value, prefix, here, depth);
       if (item) items.push(item);
     }
     if (items.length !== entries.length) return undefined;
@@ -72,11 +97,19 @@ class FilterParser {
     return this.group(value, path, at, depth);
   }
 
-  private operator(name: string, value: Json, prefix: readonly string[], at: string, depth: number): Condition | undefined {
+  private operator(
+    name: string,
+    value: Json,
+    prefix: readonly string[],
+    at: string,
+    depth: number,
+  ): Condition | undefined {
     if (name === 'and' || name === 'or') {
-      if (prefix.length > 0) return this.fail(at, `_${name} goes at the top level or inside another _and/_or/_not, not under a field`);
+      if (prefix.length > 0)
+        return this.fail(at, `_${name} goes at the top level or inside another _and/_or/_not, not under a field`);
       if (depth + 1 > MAX_DEPTH) return this.fail(at, `nesting is deeper than ${MAX_DEPTH} levels of _and/_or/_not`);
-      if (!Array.isArray(value) || value.length === 0) return this.fail(at, `_${name} takes a non-empty array of conditions`);
+      if (!Array.isArray(value) || value.length === 0)
+        return this.fail(at, `_${name} takes a non-empty array of conditions`);
       const items: Condition[] = [];
       value.forEach((child, index) => {
         const childAt = `${at}[${index}]`;
@@ -97,7 +130,10 @@ class FilterParser {
 
     const op = name === 'nnull' ? 'null' : (ownValue(DIRECTUS_SPELLINGS, name) ?? name);
     if (!isFilterOperator(op)) {
-      return this.fail(at, `unknown operator "_${name}"; operators: _and, _or, _not, ${FILTER_OPERATORS.map((o) => `_${o}`).join(', ')}`);
+      return this.fail(
+        at,
+        `unknown operator "_${name}"; operators: _and, _or, _not, ${FILTER_OPERATORS.map((o) => `_${o}`).join(', ')}`,
+      );
     }
     if (prefix.length === 0) return this.fail(at, `_${name} needs a field, e.g. {"status":{"_${name}":…}}`);
     const resolved = resolveTarget(this.entity, prefix.join('.'), this.options);
@@ -113,11 +149,13 @@ class FilterParser {
 
   /** The JSON value as the texts buildComparison expects. */
   private texts(op: FilterOperator, value: Json, at: string, list: boolean): string[] | undefined {
-    const scalar = (v: Json): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
+    const scalar = (v: Json): string | undefined =>
+      typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
     if (MULTI_VALUE.includes(op) || (op === 'contains' && list)) {
       if (Array.isArray(value)) {
         const texts = value.map(scalar);
-        if (texts.some((t) => t === undefined)) return this.fail(at, `_${op} takes an array of strings, numbers or booleans`);
+        if (texts.some((t) => t === undefined))
+          return this.fail(at, `_${op} takes an array of strings, numbers or booleans`);
         return texts as string[];
       }
       const one = scalar(value);

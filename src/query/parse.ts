@@ -13,7 +13,17 @@ import { crossesArray, resolveTarget, type ResolveOptions } from './targets.ts';
 export const LIST_LIMIT = { default: 50, max: 1000 } as const;
 export const MAX_QUERY_BYTES = 8192;
 export const MAX_SEARCH_LENGTH = 500;
-export const CONTROL_PARAMS = ['_fields', '_sort', '_limit', '_offset', '_cursor', '_count', 'q', 'filter', 'include_deleted'] as const;
+export const CONTROL_PARAMS = [
+  '_fields',
+  '_sort',
+  '_limit',
+  '_offset',
+  '_cursor',
+  '_count',
+  'q',
+  'filter',
+  'include_deleted',
+] as const;
 const COUNT_MODES: readonly CountMode[] = ['exact', 'estimated', 'none'];
 
 const FILTER_KEY = /^([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)(?:\[([A-Za-z_]+)\])?$/;
@@ -26,7 +36,12 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
   const options = { entities };
   const size = Buffer.byteLength(queryString);
   if (size > MAX_QUERY_BYTES) {
-    throw new QueryError([{ field: 'query', message: `the query string is ${size} bytes, over the ${MAX_QUERY_BYTES}-byte limit; use filter= with _in lists or fewer conditions` }]);
+    throw new QueryError([
+      {
+        field: 'query',
+        message: `the query string is ${size} bytes, over the ${MAX_QUERY_BYTES}-byte limit; use filter= with _in lists or fewer conditions`,
+      },
+    ]);
   }
   const params = new URLSearchParams(queryString);
   const problems: QueryProblem[] = [];
@@ -52,7 +67,8 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
     switch (key) {
       case '_limit': {
         const n = parseCount(raw);
-        if (n === undefined || n < 1 || n > LIST_LIMIT.max) problems.push({ field: key, message: `must be an integer from 1 to ${LIST_LIMIT.max}` });
+        if (n === undefined || n < 1 || n > LIST_LIMIT.max)
+          problems.push({ field: key, message: `must be an integer from 1 to ${LIST_LIMIT.max}` });
         else limit = n;
         break;
       }
@@ -68,16 +84,19 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
         break;
       case 'include_deleted':
         if (raw !== 'true' && raw !== 'false') problems.push({ field: key, message: 'must be true or false' });
-        else if (raw === 'true' && !hasSoftDelete(entity)) problems.push({ field: key, message: `${entity.plural} are not soft-deleted` });
+        else if (raw === 'true' && !hasSoftDelete(entity))
+          problems.push({ field: key, message: `${entity.plural} are not soft-deleted` });
         else includeDeleted = raw === 'true';
         break;
       case '_cursor':
         cursorText = raw;
         break;
       case 'q':
-        if (searchableFields(entity).length === 0) problems.push({ field: key, message: `${entity.plural} have no searchable fields` });
+        if (searchableFields(entity).length === 0)
+          problems.push({ field: key, message: `${entity.plural} have no searchable fields` });
         else if (raw.trim() === '') problems.push({ field: key, message: 'must not be empty' });
-        else if (raw.length > MAX_SEARCH_LENGTH) problems.push({ field: key, message: `must be at most ${MAX_SEARCH_LENGTH} characters` });
+        else if (raw.length > MAX_SEARCH_LENGTH)
+          problems.push({ field: key, message: `must be at most ${MAX_SEARCH_LENGTH} characters` });
         else {
           const unusable = unusableText(raw);
           if (unusable) problems.push({ field: key, message: unusable });
@@ -102,7 +121,11 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
           // Declared in the registry, so not counted against the client's condition budget.
           if (raw === 'true') conditions.push(preset.condition);
           else if (raw === 'false') conditions.push({ kind: 'not', item: preset.condition });
-          else problems.push({ field: key, message: `must be true or false (a preset${preset.description ? `: ${preset.description}` : ''})` });
+          else
+            problems.push({
+              field: key,
+              message: `must be true or false (a preset${preset.description ? `: ${preset.description}` : ''})`,
+            });
           break;
         }
         if (key.startsWith('_')) {
@@ -120,14 +143,19 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
   if (search !== undefined && sort.length === 0) sort = [{ target: 'rank', direction: 'desc' }];
   let after: CursorPosition | undefined;
   if (cursorText !== undefined) {
-    if (seen.has('_offset')) problems.push({ field: '_cursor', message: 'cannot be combined with _offset; a cursor already says where the page starts' });
+    if (seen.has('_offset'))
+      problems.push({
+        field: '_cursor',
+        message: 'cannot be combined with _offset; a cursor already says where the page starts',
+      });
     const decoded = decodeCursor(cursorText, sort);
     if ('error' in decoded) problems.push({ field: '_cursor', message: decoded.error });
     else after = decoded;
   }
   if (problems.length > 0) throw new QueryError(problems);
 
-  const where: Condition | undefined = conditions.length === 0 ? undefined : conditions.length === 1 ? conditions[0] : { kind: 'and', items: conditions };
+  const where: Condition | undefined =
+    conditions.length === 0 ? undefined : conditions.length === 1 ? conditions[0] : { kind: 'and', items: conditions };
   return { where, search, sort, fields, limit, offset, after, count, includeDeleted };
 }
 
@@ -135,10 +163,19 @@ function parseCount(text: string): number | undefined {
   return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
-function parseFilterParam(entity: EntityDef, key: string, raw: string, problems: QueryProblem[], options: ResolveOptions): Condition | undefined {
+function parseFilterParam(
+  entity: EntityDef,
+  key: string,
+  raw: string,
+  problems: QueryProblem[],
+  options: ResolveOptions,
+): Condition | undefined {
   const match = FILTER_KEY.exec(key);
   if (!match) {
-    problems.push({ field: key, message: 'expected field=value or field[op]=value, with a field name or dot path (e.g. wardrobe.shoes.brand)' });
+    problems.push({
+      field: key,
+      message: 'expected field=value or field[op]=value, with a field name or dot path (e.g. wardrobe.shoes.brand)',
+    });
     return undefined;
   }
   const [, path, op = 'eq'] = match;
@@ -148,7 +185,10 @@ function parseFilterParam(entity: EntityDef, key: string, raw: string, problems:
   }
   const resolved = resolveTarget(entity, path!, options);
   if ('error' in resolved) {
-    const presets = entity.presets.length > 0 && !path!.includes('.') ? `; presets: ${entity.presets.map((p) => p.name).join(', ')}` : '';
+    const presets =
+      entity.presets.length > 0 && !path!.includes('.')
+        ? `; presets: ${entity.presets.map((p) => p.name).join(', ')}`
+        : '';
     problems.push({ field: key, message: `${resolved.error}${presets}` });
     return undefined;
   }
@@ -169,9 +209,13 @@ function parseSort(entity: EntityDef, raw: string, problems: QueryProblem[], opt
     const path = descending || term.startsWith('+') ? term.slice(1) : term;
     const resolved = resolveTarget(entity, path, { ...options, mode: 'value' });
     if ('error' in resolved) problems.push({ field: '_sort', message: resolved.error });
-    else if (resolved.target.via) problems.push({ field: '_sort', message: `cannot sort by "${path}": it is a field of related records` });
+    else if (resolved.target.via)
+      problems.push({ field: '_sort', message: `cannot sort by "${path}": it is a field of related records` });
     else if (resolved.target.kind !== 'scalar' || crossesArray(resolved.target)) {
-      problems.push({ field: '_sort', message: `cannot sort by "${path}": sort by a single value, not an object or a list` });
+      problems.push({
+        field: '_sort',
+        message: `cannot sort by "${path}": sort by a single value, not an object or a list`,
+      });
     } else if (keys.some((k) => k.target !== 'rank' && k.target.path === path)) {
       problems.push({ field: '_sort', message: `"${path}" is listed twice` });
     } else keys.push({ target: resolved.target, direction: descending ? 'desc' : 'asc' });
@@ -185,7 +229,11 @@ function parseFields(entity: EntityDef, raw: string, problems: QueryProblem[], o
     if (path === '' || targets.some((t) => t.path === path)) continue;
     const resolved = resolveTarget(entity, path, { ...options, mode: 'value' });
     if ('error' in resolved) problems.push({ field: '_fields', message: resolved.error });
-    else if (resolved.target.via) problems.push({ field: '_fields', message: `"${path}" is a field of related records; ask for the ref itself (${path.split('.')[0]})` });
+    else if (resolved.target.via)
+      problems.push({
+        field: '_fields',
+        message: `"${path}" is a field of related records; ask for the ref itself (${path.split('.')[0]})`,
+      });
     else targets.push(resolved.target);
   }
   return targets;

@@ -23,7 +23,10 @@ export class QueryBudget {
   }
   get problem(): QueryProblem | undefined {
     return this.used > MAX_CONDITIONS
-      ? { field: 'query', message: `has ${this.used} conditions, more than ${MAX_CONDITIONS}; combine values with in (field[in]=a,b) or split the request` }
+      ? {
+          field: 'query',
+          message: `has ${this.used} conditions, more than ${MAX_CONDITIONS}; combine values with in (field[in]=a,b) or split the request`,
+        }
       : undefined;
   }
 }

@@ -6,7 +6,8 @@ import { ownValue, setOwn } from '../registry/own.ts';
 type Json = unknown;
 type JsonObject = Record<string, Json>;
 
-const isObject = (value: Json): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: Json): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function copyPath(source: Json, target: JsonObject, path: readonly string[]): void {
   const [head, ...rest] = path;
@@ -36,7 +37,10 @@ function copyPath(source: Json, target: JsonObject, path: readonly string[]): vo
   copyPath(value, into, rest);
 }
 
-export function project<T extends { id: string }>(record: T, fields: readonly FieldTarget[]): JsonObject & { id: string } {
+export function project<T extends { id: string }>(
+  record: T,
+  fields: readonly FieldTarget[],
+): JsonObject & { id: string } {
   const out: JsonObject & { id: string } = { id: record.id };
   for (const field of fields) copyPath(record, out, field.path.split('.'));
   return out;

@@ -63,7 +63,8 @@ export function queryTargets(query: ListQuery): FieldTarget[] {
 export function relatedReads(query: ListQuery): RelatedRead[] {
   const reads = new Map<string, RelatedRead>();
   for (const target of queryTargets(query)) {
-    for (const entity of entitiesReached(target)) if (!reads.has(entity)) reads.set(entity, { entity, path: target.path });
+    for (const entity of entitiesReached(target))
+      if (!reads.has(entity)) reads.set(entity, { entity, path: target.path });
   }
   return [...reads.values()];
 }

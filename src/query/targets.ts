@@ -36,7 +36,13 @@ export interface ResolveOptions {
 function hopTo(field: FieldDef, target: EntityDef): RelationHop {
   return field.type === 'ref'
     ? { kind: 'ref', column: field.name, entity: target.name, table: target.table, softDelete: hasSoftDelete(target) }
-    : { kind: 'refs', junction: field.junction!, entity: target.name, table: target.table, softDelete: hasSoftDelete(target) };
+    : {
+        kind: 'refs',
+        junction: field.junction!,
+        entity: target.name,
+        table: target.table,
+        softDelete: hasSoftDelete(target),
+      };
 }
 
 /** The hops of a count field's path, from the referring entity to this one. */
@@ -63,17 +69,22 @@ export function resolveTarget(entity: EntityDef, path: string, options: ResolveO
 
   const top = entity.fields.find((f) => f.name === first);
   if (!top) {
-    return { error: `unknown field "${first}"; fields: ${topLevelNames(entity)} (fields inside objects by dot path, e.g. wardrobe.shoes.brand)` };
+    return {
+      error: `unknown field "${first}"; fields: ${topLevelNames(entity)} (fields inside objects by dot path, e.g. wardrobe.shoes.brand)`,
+    };
   }
   if (top.type === 'refs' && rest.length === 0 && options.mode === 'value') {
     return { target: { path, column: top.name, hops: [[]], kind: 'group', type: 'refs', isColumn: false, def: top } };
   }
-  if ((top.type === 'ref' && rest.length > 0) || top.type === 'refs') return resolveThrough(entity, top, rest, path, options);
+  if ((top.type === 'ref' && rest.length > 0) || top.type === 'refs')
+    return resolveThrough(entity, top, rest, path, options);
   if (top.count) {
     const count = options.entities && countRelation(top, options.entities);
     if (!count) return { error: `"${path}" is a count and cannot be queried here` };
     if (rest.length > 0) return { error: `"${first}" is a number and has no field "${rest[0]}"` };
-    return { target: { path, column: top.name, hops: [[]], kind: 'scalar', type: 'integer', isColumn: false, def: top, count } };
+    return {
+      target: { path, column: top.name, hops: [[]], kind: 'scalar', type: 'integer', isColumn: false, def: top, count },
+    };
   }
   let def: FieldDef = top;
   const documentField = def.storage === 'document';
@@ -85,7 +96,8 @@ export function resolveTarget(entity: EntityDef, path: string, options: ResolveO
     // Inside an open document any key may be asked for; its values compare as text.
     if (def.type === 'object' && !def.fields) {
       const inside = rest.slice(index);
-      if (inside.some((s) => !/^[A-Za-z0-9_]+$/.test(s))) return { error: `"${path}": keys inside ${walked} are letters, digits and _` };
+      if (inside.some((s) => !/^[A-Za-z0-9_]+$/.test(s)))
+        return { error: `"${path}": keys inside ${walked} are letters, digits and _` };
       hops[hops.length - 1]!.push(...inside);
       return { target: { path, column, hops, kind: 'scalar', type: 'string', isColumn: false } };
     }
@@ -96,7 +108,10 @@ export function resolveTarget(entity: EntityDef, path: string, options: ResolveO
       children = def.items.fields;
       hops.push([]);
     }
-    if (!children) return { error: `"${walked}" is ${def.type === 'array' ? 'a list of values' : `a ${def.type}`} and has no field "${segment}"` };
+    if (!children)
+      return {
+        error: `"${walked}" is ${def.type === 'array' ? 'a list of values' : `a ${def.type}`} and has no field "${segment}"`,
+      };
     const child: FieldDef | undefined = children.find((f) => f.name === segment);
     if (!child) return { error: `unknown field "${walked}.${segment}"; ${walked} has: ${fieldList(children)}` };
     hops[hops.length - 1]!.push(segment);
@@ -120,7 +135,13 @@ export function resolveTarget(entity: EntityDef, path: string, options: ResolveO
 }
 
 /** `show_id.title`, `outfits.items.brand`: the rest of the path, resolved on the related entity. */
-function resolveThrough(entity: EntityDef, field: FieldDef, rest: readonly string[], path: string, options: ResolveOptions): Resolved {
+function resolveThrough(
+  entity: EntityDef,
+  field: FieldDef,
+  rest: readonly string[],
+  path: string,
+  options: ResolveOptions,
+): Resolved {
   const target = options.entities?.find((e) => e.name === field.to);
   if (!target) return { error: `"${field.name}" points at ${field.to} records, which cannot be queried here` };
   const inner = resolveTarget(target, rest.length === 0 ? 'id' : rest.join('.'), { ...options, mode: 'filter' });
@@ -128,7 +149,13 @@ function resolveThrough(entity: EntityDef, field: FieldDef, rest: readonly strin
   const hops = [hopTo(field, target), ...(inner.target.via?.hops ?? [])];
   if (hops.length > MAX_HOPS) return { error: `"${path}" crosses ${hops.length} relations; at most ${MAX_HOPS}` };
   if (inner.target.count) return { error: `"${path}": counts of related records cannot be compared` };
-  return { target: { ...inner.target, path, via: { fromEntity: entity.name, from: entity.table, fromSoftDelete: hasSoftDelete(entity), hops } } };
+  return {
+    target: {
+      ...inner.target,
+      path,
+      via: { fromEntity: entity.name, from: entity.table, fromSoftDelete: hasSoftDelete(entity), hops },
+    },
+  };
 }
 
 /** Whether the target crosses an array of objects (then it matches when any element does). */

@@ -7,9 +7,16 @@ import { RateLimiter } from './limiter.ts';
 import { MemoryBucketStore } from './memory-store.ts';
 import type { RedisBucketStore } from './redis-store.ts';
 
-export type RateLimitConfig = Pick<Config, 'rateLimitEnabled' | 'rateLimits' | 'rateLimitWindowSeconds' | 'redisUrl' | 'rateLimitKeyPrefix' | 'redisTimeoutMs'>;
+export type RateLimitConfig = Pick<
+  Config,
+  'rateLimitEnabled' | 'rateLimits' | 'rateLimitWindowSeconds' | 'redisUrl' | 'rateLimitKeyPrefix' | 'redisTimeoutMs'
+>;
 
-export async function createRateLimiter(config: RateLimitConfig, logger: Logger, metrics: Metrics): Promise<RateLimiter | null> {
+export async function createRateLimiter(
+  config: RateLimitConfig,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<RateLimiter | null> {
   if (!config.rateLimitEnabled) return null;
   let limiter: RateLimiter | undefined;
   let redis: RedisBucketStore | undefined;
@@ -20,7 +27,11 @@ export async function createRateLimiter(config: RateLimitConfig, logger: Logger,
       url: config.redisUrl,
       keyPrefix: config.rateLimitKeyPrefix,
       timeoutMs: config.redisTimeoutMs,
-      onError: (error) => limiter?.warn(error, 'rate-limit Redis connection failed: requests are served without a limit until it is back'),
+      onError: (error) =>
+        limiter?.warn(
+          error,
+          'rate-limit Redis connection failed: requests are served without a limit until it is back',
+        ),
     });
   }
   limiter = new RateLimiter({
@@ -32,6 +43,9 @@ export async function createRateLimiter(config: RateLimitConfig, logger: Logger,
     onLimited: (limitClass) => metrics.observeRateLimited(limitClass),
   });
   await redis?.connect();
-  logger.info({ store: redis ? 'redis' : 'memory', limits: config.rateLimits, window_seconds: config.rateLimitWindowSeconds }, 'rate limits');
+  logger.info(
+    { store: redis ? 'redis' : 'memory', limits: config.rateLimits, window_seconds: config.rateLimitWindowSeconds },
+    'rate limits',
+  );
   return limiter;
 }

@@ -1,7 +1,14 @@
 // Buckets in this process's memory (no REDIS_URL): a Map refilled lazily on each request. Its size
 // is bounded: past `maxBuckets`, buckets that are full again are dropped (a missing bucket is a full
 // one), then the least recently used, so a flood of client addresses cannot grow it without end.
-import { msUntilFull, takeToken, type BucketPolicy, type BucketState, type BucketStore, type Decision } from './token-bucket.ts';
+import {
+  msUntilFull,
+  takeToken,
+  type BucketPolicy,
+  type BucketState,
+  type BucketStore,
+  type Decision,
+} from './token-bucket.ts';
 
 export interface MemoryStoreOptions {
   readonly maxBuckets?: number;

@@ -75,7 +75,8 @@ export class RedisBucketStore implements BucketStore {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       reply = await this.redis.eval(TAKE_SCRIPT, 1, ...args);
     }
-    if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
+    if (!Array.isArray(reply) || reply.length !== 2)
+      throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
     const tokens = Number(reply[1]);
     if (!Number.isFinite(tokens)) throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
     return decide(reply[0] === 1, tokens, policy);

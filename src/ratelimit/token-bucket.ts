@@ -34,7 +34,11 @@ export function refill(state: BucketState | undefined, policy: BucketPolicy, now
 }
 
 /** Refill, then take one token if there is one. */
-export function takeToken(state: BucketState | undefined, policy: BucketPolicy, nowMs: number): { state: BucketState; decision: Decision } {
+export function takeToken(
+  state: BucketState | undefined,
+  policy: BucketPolicy,
+  nowMs: number,
+): { state: BucketState; decision: Decision } {
   const available = refill(state, policy, nowMs);
   const allowed = available >= 1;
   const tokens = allowed ? available - 1 : available;

@@ -2,7 +2,14 @@
 // versions served side by side. Checked against the current entity so a step that points at a
 // field that does not exist is a registry error, not a surprise when an old record is read.
 import type { ParsedFile } from './load.ts';
-import { resolvePath, type ApiVersionDef, type EntityDef, type FieldPath, type UpgradeDef, type UpgradeStep } from './model.ts';
+import {
+  resolvePath,
+  type ApiVersionDef,
+  type EntityDef,
+  type FieldPath,
+  type UpgradeDef,
+  type UpgradeStep,
+} from './model.ts';
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
 
@@ -27,9 +34,19 @@ export function parseStep(raw: RawStep): UpgradeStep {
     case 'set_default':
       return { kind, field: toPath(args.field), value: args.value };
     case 'split':
-      return { kind, from: toPath(args.from), to: (args.to as string[]).map(toPath), separator: args.separator as string };
+      return {
+        kind,
+        from: toPath(args.from),
+        to: (args.to as string[]).map(toPath),
+        separator: args.separator as string,
+      };
     case 'join':
-      return { kind, from: (args.from as string[]).map(toPath), to: toPath(args.to), separator: args.separator as string };
+      return {
+        kind,
+        from: (args.from as string[]).map(toPath),
+        to: toPath(args.to),
+        separator: args.separator as string,
+      };
     case 'map_values':
       return { kind, field: toPath(args.field), map: args.map as Record<string, string> };
     default:
@@ -76,7 +93,11 @@ export function compileUpgrades(file: ParsedFile, entity: EntityDef, raw: unknow
     .sort((a, b) => a.version - b.version);
   for (const { version } of declared) {
     if (version < 2 || version > entity.schemaVersion) {
-      report(file, `upgrades.${version}`, `upgrades lead to versions 2..${entity.schemaVersion} (schema_version is ${entity.schemaVersion})`);
+      report(
+        file,
+        `upgrades.${version}`,
+        `upgrades lead to versions 2..${entity.schemaVersion} (schema_version is ${entity.schemaVersion})`,
+      );
     }
   }
   const all = declared.flatMap(({ version, steps }) => steps.map((step, index) => ({ version, index, step })));
@@ -92,7 +113,12 @@ export function compileUpgrades(file: ParsedFile, entity: EntityDef, raw: unknow
       if (!field && !takenAway) report(file, at, `"${dotted(target)}" is not a field of ${entity.name}`);
       if (field && step.kind === 'map_values' && field.type === 'enum' && !takenAway) {
         const unknown = Object.values(step.map).filter((value) => !field.values!.includes(value));
-        if (unknown.length > 0) report(file, at, `maps to ${unknown.map((v) => `"${v}"`).join(', ')}, not values of ${dotted(target)} (${field.values!.join(', ')})`);
+        if (unknown.length > 0)
+          report(
+            file,
+            at,
+            `maps to ${unknown.map((v) => `"${v}"`).join(', ')}, not values of ${dotted(target)} (${field.values!.join(', ')})`,
+          );
       }
     }
   });
@@ -102,7 +128,11 @@ export function compileUpgrades(file: ParsedFile, entity: EntityDef, raw: unknow
 export function checkReserved(file: ParsedFile, entity: EntityDef, report: Report): void {
   for (const name of entity.reserved) {
     if (entity.fields.some((f) => f.name === name)) {
-      report(file, `fields.${name}`, `"${name}" is reserved: it was a removed field's name, and reusing it would misread old records`);
+      report(
+        file,
+        `fields.${name}`,
+        `"${name}" is reserved: it was a removed field's name, and reusing it would misread old records`,
+      );
     }
   }
 }
@@ -128,18 +158,36 @@ export function compileApiVersions(
     if (seen.has(def.name)) report(file, at, `"${def.name}" is listed twice`);
     seen.add(def.name);
     const last = index === raw.length - 1;
-    if (last && def.release) report(file, `${at}.release`, 'the last API version listed is the current one: it speaks the current registry, not a release');
+    if (last && def.release)
+      report(
+        file,
+        `${at}.release`,
+        'the last API version listed is the current one: it speaks the current registry, not a release',
+      );
     if (!last && (!def.release || !def.deprecation || !def.sunset)) {
-      report(file, at, `"${def.name}" is older than the current version: give the release whose shapes it keeps, and its deprecation and sunset dates ({ name, release: x.y.z, deprecation: YYYY-MM-DD, sunset: YYYY-MM-DD })`);
+      report(
+        file,
+        at,
+        `"${def.name}" is older than the current version: give the release whose shapes it keeps, and its deprecation and sunset dates ({ name, release: x.y.z, deprecation: YYYY-MM-DD, sunset: YYYY-MM-DD })`,
+      );
     }
     const release = def.release ? releases.get(def.release) : undefined;
-    if (def.release && !release) report(file, `${at}.release`, `no released snapshot registry/releases/${def.release}.json; run \`npm run registry:release\` when releasing`);
+    if (def.release && !release)
+      report(
+        file,
+        `${at}.release`,
+        `no released snapshot registry/releases/${def.release}.json; run \`npm run registry:release\` when releasing`,
+      );
     const schemaVersions = { ...current };
     for (const entity of entities) {
       const released = release?.entities[entity.name]?.schema_version;
       if (released === undefined) continue;
       if (released > entity.schemaVersion) {
-        report(file, `${at}.release`, `release ${def.release} has ${entity.name} at schema_version ${released}, newer than the current ${entity.schemaVersion}`);
+        report(
+          file,
+          `${at}.release`,
+          `release ${def.release} has ${entity.name} at schema_version ${released}, newer than the current ${entity.schemaVersion}`,
+        );
       }
       schemaVersions[entity.name] = released;
     }

@@ -2,7 +2,20 @@
 // references between files, name clashes, enum aliases and that defaults fit their fields.
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
-import { DEFAULT_PERMISSIONS, RESERVED_FIELD_NAMES, type Permissions, childRoutes, resolvePath, type ViewDef, type EntityDef, type FieldDef, type FieldType, type Model, type PartDef, type PresetDef } from './model.ts';
+import {
+  DEFAULT_PERMISSIONS,
+  RESERVED_FIELD_NAMES,
+  type Permissions,
+  childRoutes,
+  resolvePath,
+  type ViewDef,
+  type EntityDef,
+  type FieldDef,
+  type FieldType,
+  type Model,
+  type PartDef,
+  type PresetDef,
+} from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
 import { parseFilterTree } from '../query/parse-filter.ts';
@@ -11,7 +24,18 @@ import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
 import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
 import { checkVersionsAndParts } from './compile-versions.ts';
-import { acceptsContentType, keyFields, keyTemplateProblems, MAX_OBJECT_BYTES, parseBytes, THUMBNAIL_SIZES, type MediaDef, type MediaKind, type ThumbnailSource, type ThumbnailsDef } from './media.ts';
+import {
+  acceptsContentType,
+  keyFields,
+  keyTemplateProblems,
+  MAX_OBJECT_BYTES,
+  parseBytes,
+  THUMBNAIL_SIZES,
+  type MediaDef,
+  type MediaKind,
+  type ThumbnailSource,
+  type ThumbnailsDef,
+} from './media.ts';
 
 /** A thumbnail job writes one file per size (seed 8.12). */
 const THUMBNAIL_COUNT = THUMBNAIL_SIZES.length;
@@ -52,7 +76,15 @@ interface RawField {
   role?: { required?: boolean; values?: string[]; max_length?: number; description?: string };
   count?: { entity: string; path: string };
   library?: { refs: string; match: string; name: string };
-  media?: { kinds: MediaKind[]; content_types?: string[]; max_bytes: number | string; key: string; verify?: boolean; size_field?: string; etag_field?: string };
+  media?: {
+    kinds: MediaKind[];
+    content_types?: string[];
+    max_bytes: number | string;
+    key: string;
+    verify?: boolean;
+    size_field?: string;
+    etag_field?: string;
+  };
 }
 
 /** A link's role is short text: a slot such as `main_closet` or a talent's name. */
@@ -86,7 +118,11 @@ export function compileModel(raw: RawRegistry): Model {
     mixins.forEach((mixinName, index) => {
       const mixin = mixinFields.get(mixinName);
       if (!mixin) {
-        report(file, `mixins.${index}`, `unknown mixin "${mixinName}"; known: ${[...mixinFields.keys()].join(', ') || 'none'}`);
+        report(
+          file,
+          `mixins.${index}`,
+          `unknown mixin "${mixinName}"; known: ${[...mixinFields.keys()].join(', ') || 'none'}`,
+        );
         return;
       }
       for (const field of mixin.fields) {
@@ -99,14 +135,19 @@ export function compileModel(raw: RawRegistry): Model {
     });
     for (const field of own) {
       if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field.name)) {
-        report(file, `fields.${field.name}`, `"${field.name}" is reserved for the platform (reserved: ${RESERVED_FIELD_NAMES.join(', ')})`);
+        report(
+          file,
+          `fields.${field.name}`,
+          `"${field.name}" is reserved for the platform (reserved: ${RESERVED_FIELD_NAMES.join(', ')})`,
+        );
       }
     }
     for (const field of fields.filter((f) => f.atLeast)) {
       const other = fields.find((f) => f.name === field.atLeast);
       const at = `${field.source.path}.at_least`;
       if (!other) report(file, at, `unknown field "${field.atLeast}"; fields: ${fields.map((f) => f.name).join(', ')}`);
-      else if (other === field || other.type !== field.type) report(file, at, `"${field.atLeast}" must be another ${field.type} field`);
+      else if (other === field || other.type !== field.type)
+        report(file, at, `"${field.atLeast}" must be another ${field.type} field`);
     }
     for (const field of fields.filter((f) => f.sequence)) {
       const at = `${field.source.path}.sequence.within`;
@@ -138,7 +179,9 @@ export function compileModel(raw: RawRegistry): Model {
       views: [],
       reserved: (data.reserved as string[] | undefined) ?? [],
       versions: data.versions as EntityDef['versions'],
-      parts: Object.entries((data.parts as Record<string, Omit<PartDef, 'name'>> | undefined) ?? {}).map(([name, part]) => ({ name, ...part, where: part.where ?? {} })),
+      parts: Object.entries((data.parts as Record<string, Omit<PartDef, 'name'>> | undefined) ?? {}).map(
+        ([name, part]) => ({ name, ...part, where: part.where ?? {} }),
+      ),
       upgrades: [],
       permissions: {
         ...DEFAULT_PERMISSIONS,
@@ -150,7 +193,9 @@ export function compileModel(raw: RawRegistry): Model {
     checkMediaKeys(file, entity, report);
     entities.push({
       ...entity,
-      ...(data.thumbnails ? { thumbnails: compileThumbnails(file, entity, data.thumbnails as RawThumbnails, report) } : {}),
+      ...(data.thumbnails
+        ? { thumbnails: compileThumbnails(file, entity, data.thumbnails as RawThumbnails, report) }
+        : {}),
       presets: compilePresets(file, entity, data.presets, report),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
@@ -163,7 +208,11 @@ export function compileModel(raw: RawRegistry): Model {
     const file = raw.entities[index]!;
     for (const field of walkFields(entity.fields)) {
       if ((field.type === 'ref' || field.type === 'refs') && !entities.some((e) => e.name === field.to)) {
-        report(file, `${field.source.path}.to`, `unknown entity "${field.to}"; known: ${entities.map((e) => e.name).join(', ')}`);
+        report(
+          file,
+          `${field.source.path}.to`,
+          `unknown entity "${field.to}"; known: ${entities.map((e) => e.name).join(', ')}`,
+        );
       }
     }
   }
@@ -172,7 +221,13 @@ export function compileModel(raw: RawRegistry): Model {
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
   const model: Model = {
     registryVersion: raw.registry.data.registry_version as string,
-    apiVersions: compileApiVersions(raw.registry, raw.registry.data.api_versions as [], entities, raw.releases ?? new Map(), report),
+    apiVersions: compileApiVersions(
+      raw.registry,
+      raw.registry.data.api_versions as [],
+      entities,
+      raw.releases ?? new Map(),
+      report,
+    ),
     entities,
   };
   if (problems.length === 0) checkViewRoutes(raw, model, report);
@@ -180,9 +235,13 @@ export function compileModel(raw: RawRegistry): Model {
   return model;
 }
 
-function compileMedia(raw: NonNullable<RawField['media']>, problem: (option: string, message: string) => void): MediaDef {
+function compileMedia(
+  raw: NonNullable<RawField['media']>,
+  problem: (option: string, message: string) => void,
+): MediaDef {
   const maxBytes = parseBytes(raw.max_bytes);
-  if (!Number.isFinite(maxBytes) || maxBytes < 1 || maxBytes > MAX_OBJECT_BYTES) problem('media.max_bytes', `must be from 1 byte to 5TB (S3's largest object); got ${raw.max_bytes}`);
+  if (!Number.isFinite(maxBytes) || maxBytes < 1 || maxBytes > MAX_OBJECT_BYTES)
+    problem('media.max_bytes', `must be from 1 byte to 5TB (S3's largest object); got ${raw.max_bytes}`);
   const contentTypes = (raw.content_types ?? []).map((t) => t.toLowerCase());
   const media: MediaDef = {
     kinds: raw.kinds,
@@ -194,7 +253,9 @@ function compileMedia(raw: NonNullable<RawField['media']>, problem: (option: str
     ...(raw.size_field ? { sizeField: raw.size_field } : {}),
     ...(raw.etag_field ? { etagField: raw.etag_field } : {}),
   };
-  for (const type of contentTypes) if (!acceptsContentType({ ...media, contentTypes: [] }, type)) problem('media.content_types', `"${type}" is not a type of ${raw.kinds.join(', ')}`);
+  for (const type of contentTypes)
+    if (!acceptsContentType({ ...media, contentTypes: [] }, type))
+      problem('media.content_types', `"${type}" is not a type of ${raw.kinds.join(', ')}`);
   return media;
 }
 
@@ -203,30 +264,53 @@ function checkMediaKeys(file: ParsedFile, entity: EntityDef, report: Report): vo
   const fields = keyFields(entity.fields);
   for (const field of walkFields(entity.fields)) {
     if (!field.media) continue;
-    for (const message of keyTemplateProblems(field.media.key, fields)) report(file, `${field.source.path}.media.key`, message);
+    for (const message of keyTemplateProblems(field.media.key, fields))
+      report(file, `${field.source.path}.media.key`, message);
     const companion = (name: string | undefined, option: string, type: FieldType) => {
       if (name === undefined) return;
       const target = entity.fields.find((f) => f.name === name);
-      if (target?.type !== type || target.storage !== 'column' || target.readOnly) report(file, `${field.source.path}.media.${option}`, `"${name}" must be a writable top-level ${type} field of ${entity.name}`);
+      if (target?.type !== type || target.storage !== 'column' || target.readOnly)
+        report(
+          file,
+          `${field.source.path}.media.${option}`,
+          `"${name}" must be a writable top-level ${type} field of ${entity.name}`,
+        );
     };
     companion(field.media.sizeField, 'size_field', 'integer');
     companion(field.media.etagField, 'etag_field', 'string');
   }
 }
 
-type RawThumbnails = { field: string; status: string; sources: { image?: string; frame?: string; at_seconds?: number; compose?: { over: string; under?: string } }[] };
+type RawThumbnails = {
+  field: string;
+  status: string;
+  sources: { image?: string; frame?: string; at_seconds?: number; compose?: { over: string; under?: string } }[];
+};
 
 /** `thumbnails:` names a read-only s3_uri list, a read-only status object and sources that are s3_uri fields. */
 function compileThumbnails(file: ParsedFile, entity: EntityDef, raw: RawThumbnails, report: Report): ThumbnailsDef {
   const top = (name: string) => entity.fields.find((f) => f.name === name);
   const list = top(raw.field);
-  if (list?.type !== 'array' || list.items?.type !== 's3_uri' || !list.readOnly || (list.maxItems ?? 0) < THUMBNAIL_COUNT) {
-    report(file, 'thumbnails.field', `"${raw.field}" must be a read_only array of s3_uri with max_items of at least ${THUMBNAIL_COUNT}`);
+  if (
+    list?.type !== 'array' ||
+    list.items?.type !== 's3_uri' ||
+    !list.readOnly ||
+    (list.maxItems ?? 0) < THUMBNAIL_COUNT
+  ) {
+    report(
+      file,
+      'thumbnails.field',
+      `"${raw.field}" must be a read_only array of s3_uri with max_items of at least ${THUMBNAIL_COUNT}`,
+    );
   }
   const status = top(raw.status);
   const state = status?.fields?.find((f) => f.name === 'state');
   if (status?.type !== 'object' || !status.readOnly || (status.fields && state?.type !== 'enum')) {
-    report(file, 'thumbnails.status', `"${raw.status}" must be a read_only object field (the job's state), open or with a \`state\` enum`);
+    report(
+      file,
+      'thumbnails.status',
+      `"${raw.status}" must be a read_only object field (the job's state), open or with a \`state\` enum`,
+    );
   }
   const uri = (path: string, at: string): string[] => {
     const segments = path.split('.');
@@ -238,10 +322,16 @@ function compileThumbnails(file: ParsedFile, entity: EntityDef, raw: RawThumbnai
     const at = `thumbnails.sources.${index}`;
     const kinds = ['image', 'frame', 'compose'].filter((k) => Object.hasOwn(source, k));
     if (kinds.length !== 1) report(file, at, 'a source is one of image, frame (with at_seconds) or compose');
-    if (source.at_seconds !== undefined && !source.frame) report(file, `${at}.at_seconds`, 'only a frame source takes at_seconds');
-    if (source.frame) return { kind: 'frame', path: uri(source.frame, `${at}.frame`), atSeconds: source.at_seconds ?? 1 };
+    if (source.at_seconds !== undefined && !source.frame)
+      report(file, `${at}.at_seconds`, 'only a frame source takes at_seconds');
+    if (source.frame)
+      return { kind: 'frame', path: uri(source.frame, `${at}.frame`), atSeconds: source.at_seconds ?? 1 };
     if (source.compose) {
-      return { kind: 'compose', over: uri(source.compose.over, `${at}.compose.over`), ...(source.compose.under ? { under: uri(source.compose.under, `${at}.compose.under`) } : {}) };
+      return {
+        kind: 'compose',
+        over: uri(source.compose.over, `${at}.compose.over`),
+        ...(source.compose.under ? { under: uri(source.compose.under, `${at}.compose.under`) } : {}),
+      };
     }
     return { kind: 'image', path: uri(source.image ?? '', `${at}.image`) };
   });
@@ -249,14 +339,29 @@ function compileThumbnails(file: ParsedFile, entity: EntityDef, raw: RawThumbnai
 }
 
 /** `unique` and `duplicate_warnings` name sets of top-level fields that hold one value in a column. */
-function checkFieldSets(file: ParsedFile, key: string, raw: unknown, fields: readonly FieldDef[], report: Report): string[][] {
+function checkFieldSets(
+  file: ParsedFile,
+  key: string,
+  raw: unknown,
+  fields: readonly FieldDef[],
+  report: Report,
+): string[][] {
   const sets = (raw as string[][] | undefined) ?? [];
   sets.forEach((set, index) => {
     for (const fieldName of set) {
       const field = fields.find((f) => f.name === fieldName);
-      if (!field) report(file, `${key}.${index}`, `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`);
+      if (!field)
+        report(
+          file,
+          `${key}.${index}`,
+          `unknown field "${fieldName}"; fields: ${fields.map((f) => f.name).join(', ')}`,
+        );
       else if (field.type === 'object' || field.type === 'array' || field.storage === 'document') {
-        report(file, `${key}.${index}`, `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; ${key} sets take column fields with single values`);
+        report(
+          file,
+          `${key}.${index}`,
+          `"${fieldName}" is ${field.storage === 'document' ? 'stored in the document' : `an ${field.type}`}; ${key} sets take column fields with single values`,
+        );
       }
     }
   });
@@ -275,8 +380,10 @@ function compilePresets(file: ParsedFile, entity: EntityDef, raw: unknown, repor
   const presets: PresetDef[] = [];
   for (const [name, { description, filter }] of Object.entries(declared)) {
     const at = `presets.${name}`;
-    if (entity.fields.some((f) => f.name === name)) report(file, at, `"${name}" is also a field; a preset needs a name of its own`);
-    else if (NOT_A_PRESET_NAME.includes(name)) report(file, at, `"${name}" is a list query parameter (${NOT_A_PRESET_NAME.join(', ')})`);
+    if (entity.fields.some((f) => f.name === name))
+      report(file, at, `"${name}" is also a field; a preset needs a name of its own`);
+    else if (NOT_A_PRESET_NAME.includes(name))
+      report(file, at, `"${name}" is a list query parameter (${NOT_A_PRESET_NAME.join(', ')})`);
     const problems: QueryProblem[] = [];
     const budget = new QueryBudget();
     const condition = parseFilterTree(entity, filter, budget, problems);
@@ -338,14 +445,20 @@ function compileField(
   if (def.storage !== undefined && !topLevel) problem('storage', 'only top-level fields choose their storage');
   if (def.sequence && !topLevel) problem('sequence', 'only top-level fields can be sequences');
   if (def.at_least && !topLevel) problem('at_least', 'only top-level fields can be compared with each other');
-  if (def.on_delete && (!topLevel || def.storage === 'document')) problem('on_delete', 'only top-level column refs choose what deleting their target does');
-  if (def.on_delete === 'set_null' && def.required) problem('on_delete', 'a required ref cannot be set to null; use restrict or cascade');
+  if (def.on_delete && (!topLevel || def.storage === 'document'))
+    problem('on_delete', 'only top-level column refs choose what deleting their target does');
+  if (def.on_delete === 'set_null' && def.required)
+    problem('on_delete', 'a required ref cannot be set to null; use restrict or cascade');
   if (def.indexed && insideArray) problem('indexed', 'fields inside arrays cannot be indexed; index the array itself');
   if (def.indexed && def.type === 'object') problem('indexed', 'index a field inside the object instead');
-  if (def.searchable && !['string', 'text'].includes(def.type)) problem('searchable', 'only string and text fields are searchable');
+  if (def.searchable && !['string', 'text'].includes(def.type))
+    problem('searchable', 'only string and text fields are searchable');
   if (def.searchable && insideArray) problem('searchable', 'fields inside arrays cannot be searchable');
   if (def.indexed && def.type === 'datetime' && !topLevel) {
-    problem('indexed', 'a datetime inside an object cannot be indexed (its cast from JSON text is not immutable); use a date, or a top-level field');
+    problem(
+      'indexed',
+      'a datetime inside an object cannot be indexed (its cast from JSON text is not immutable); use a date, or a top-level field',
+    );
   }
   if (def.read_only && def.required) problem('read_only', 'a server-owned field cannot also be required');
   if (def.read_only && def.storage === 'document') problem('storage', 'server-owned fields are stored in columns');
@@ -368,9 +481,11 @@ function compileField(
     }
     if (def.transitions && !topLevel) problem('transitions', 'only top-level enums can declare transitions');
     for (const [from, targets] of Object.entries(def.transitions ?? {})) {
-      if (!def.values?.includes(from)) problem(`transitions.${from}`, `"${from}" is not one of the values: ${def.values?.join(', ')}`);
+      if (!def.values?.includes(from))
+        problem(`transitions.${from}`, `"${from}" is not one of the values: ${def.values?.join(', ')}`);
       for (const to of targets) {
-        if (!def.values?.includes(to)) problem(`transitions.${from}`, `"${to}" is not one of the values: ${def.values?.join(', ')}`);
+        if (!def.values?.includes(to))
+          problem(`transitions.${from}`, `"${to}" is not one of the values: ${def.values?.join(', ')}`);
       }
     }
   }
@@ -383,7 +498,8 @@ function compileField(
   }
   if (def.count) {
     if (!topLevel) problem('count', 'only top-level fields can be counts');
-    if (def.required || def.default !== undefined || def.storage !== undefined) problem('count', 'a count is computed: no required, default or storage');
+    if (def.required || def.default !== undefined || def.storage !== undefined)
+      problem('count', 'a count is computed: no required, default or storage');
   }
   if (def.library && !topLevel) problem('library', 'only top-level objects mirror a library');
   const media = def.media && compileMedia(def.media, problem);
@@ -395,7 +511,15 @@ function compileField(
   const fields =
     def.type === 'object' && def.fields
       ? Object.entries(def.fields).map(([childName, child]) =>
-          compileField(file, childName, child, [...path, childName], `${yamlPath}.fields.${childName}`, report, insideArray),
+          compileField(
+            file,
+            childName,
+            child,
+            [...path, childName],
+            `${yamlPath}.fields.${childName}`,
+            report,
+            insideArray,
+          ),
         )
       : undefined;
   const items =
@@ -448,7 +572,12 @@ function checkViewRoutes(raw: RawRegistry, model: Model, report: Report): void {
   const taken = new Set(model.entities.flatMap((e) => childRoutes(model, e, 'v').map((r) => r.path)));
   model.entities.forEach((entity, index) => {
     for (const view of entity.views) {
-      if (taken.has(`/api/v/${entity.route}/:id/${view.name}`)) report(raw.entities[index]!, `views.${view.name}`, `"${view.name}" is already a sub-resource listing related records`);
+      if (taken.has(`/api/v/${entity.route}/:id/${view.name}`))
+        report(
+          raw.entities[index]!,
+          `views.${view.name}`,
+          `"${view.name}" is already a sub-resource listing related records`,
+        );
     }
   });
 }
@@ -460,20 +589,28 @@ function compileViews(file: ParsedFile, entity: EntityDef, raw: unknown, report:
   const views: ViewDef[] = [];
   for (const [name, view] of Object.entries((raw ?? {}) as Record<string, RawView>)) {
     const at = `views.${name}`;
-    if (['restore', 'media', 'thumbnails'].includes(name) || name.startsWith('next-')) report(file, at, `"${name}" is taken by a built-in route`);
+    if (['restore', 'media', 'thumbnails'].includes(name) || name.startsWith('next-'))
+      report(file, at, `"${name}" is taken by a built-in route`);
     const check = (path: string, where: string): string[] => {
       const segments = path.split('.');
       const def = resolvePath(entity, segments);
       const top = entity.fields.find((f) => f.name === segments[0]);
       if (!def) report(file, where, `unknown field "${path}" of ${entity.name}`);
-      else if (top?.readOnly || top?.storage === 'links' || top?.storage === 'computed') report(file, where, `"${path}" is not writable`);
+      else if (top?.readOnly || top?.storage === 'links' || top?.storage === 'computed')
+        report(file, where, `"${path}" is not writable`);
       return segments;
     };
     views.push({
       name,
       description: view.description,
       ...(view.field ? { field: check(view.field, `${at}.field`) } : {}),
-      ...(view.fields ? { fields: Object.fromEntries(Object.entries(view.fields).map(([key, path]) => [key, check(path, `${at}.fields.${key}`)])) } : {}),
+      ...(view.fields
+        ? {
+            fields: Object.fromEntries(
+              Object.entries(view.fields).map(([key, path]) => [key, check(path, `${at}.fields.${key}`)]),
+            ),
+          }
+        : {}),
     });
   }
   return views;
@@ -484,44 +621,73 @@ function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly 
   const names = (e: EntityDef) => e.fields.map((f) => f.name).join(', ');
   for (const field of entity.fields) {
     if (field.junction && entities.some((e) => e.table === field.junction)) {
-      report(file, field.source.path, `its junction table "${field.junction}" has the name of an entity's table; rename the field`);
+      report(
+        file,
+        field.source.path,
+        `its junction table "${field.junction}" has the name of an entity's table; rename the field`,
+      );
     }
     if (field.count) {
       const at = `${field.source.path}.count`;
       let current = entities.find((e) => e.name === field.count!.entity);
       if (!current) {
-        report(file, `${at}.entity`, `unknown entity "${field.count.entity}"; known: ${entities.map((e) => e.name).join(', ')}`);
+        report(
+          file,
+          `${at}.entity`,
+          `unknown entity "${field.count.entity}"; known: ${entities.map((e) => e.name).join(', ')}`,
+        );
         continue;
       }
       for (const segment of field.count.path) {
         const hop: FieldDef | undefined = current?.fields.find((f) => f.name === segment);
         if (!hop || (hop.type !== 'ref' && hop.type !== 'refs') || hop.storage === 'document') {
-          report(file, `${at}.path`, `"${segment}" is not a ref or refs field of ${current?.name}; fields: ${current ? names(current) : ''}`);
+          report(
+            file,
+            `${at}.path`,
+            `"${segment}" is not a ref or refs field of ${current?.name}; fields: ${current ? names(current) : ''}`,
+          );
           current = undefined;
           break;
         }
         current = entities.find((e) => e.name === hop.to);
       }
-      if (current && current.name !== entity.name) report(file, `${at}.path`, `the path ends at ${current.name}, not at ${entity.name}`);
+      if (current && current.name !== entity.name)
+        report(file, `${at}.path`, `the path ends at ${current.name}, not at ${entity.name}`);
     }
     if (field.library) {
       const at = `${field.source.path}.library`;
       const refs = entity.fields.find((f) => f.name === field.library!.refs);
       if (refs?.type !== 'refs' || !refs.readOnly) {
-        report(file, `${at}.refs`, `"${field.library.refs}" must be a read_only refs field of ${entity.name} (the mirror owns its links)`);
+        report(
+          file,
+          `${at}.refs`,
+          `"${field.library.refs}" must be a read_only refs field of ${entity.name} (the mirror owns its links)`,
+        );
         continue;
       }
       const library = entities.find((e) => e.name === refs.to);
       const match = library?.fields.find((f) => f.name === field.library!.match);
       const name = library?.fields.find((f) => f.name === field.library!.name);
-      if (match?.type !== 's3_uri' || match.storage !== 'column') report(file, `${at}.match`, `"${field.library.match}" must be an s3_uri column field of ${refs.to}`);
-      if (name?.type !== 'string' || name.storage !== 'column') report(file, `${at}.name`, `"${field.library.name}" must be a string column field of ${refs.to}`);
-      const otherRequired = library?.fields.filter((f) => f.required && f.default === undefined && f !== match && f !== name) ?? [];
-      if (otherRequired.length > 0) report(file, at, `${refs.to} requires ${otherRequired.map((f) => f.name).join(', ')}, which a mirrored URI cannot fill`);
+      if (match?.type !== 's3_uri' || match.storage !== 'column')
+        report(file, `${at}.match`, `"${field.library.match}" must be an s3_uri column field of ${refs.to}`);
+      if (name?.type !== 'string' || name.storage !== 'column')
+        report(file, `${at}.name`, `"${field.library.name}" must be a string column field of ${refs.to}`);
+      const otherRequired =
+        library?.fields.filter((f) => f.required && f.default === undefined && f !== match && f !== name) ?? [];
+      if (otherRequired.length > 0)
+        report(
+          file,
+          at,
+          `${refs.to} requires ${otherRequired.map((f) => f.name).join(', ')}, which a mirrored URI cannot fill`,
+        );
       // The mirror links every URI the object holds: its refs must have room for all of them.
       const most = mostUris(field.fields ?? []);
       if (refs.maxItems !== undefined && refs.maxItems < most) {
-        report(file, `${at}.refs`, `${refs.name} has max_items ${refs.maxItems}, but ${field.name} can hold ${most} S3 URIs (each one a link); raise it to at least ${most}`);
+        report(
+          file,
+          `${at}.refs`,
+          `${refs.name} has max_items ${refs.maxItems}, but ${field.name} can hold ${most} S3 URIs (each one a link); raise it to at least ${most}`,
+        );
       }
     }
   }
@@ -567,5 +733,10 @@ function checkDefaults(
     }
   };
   for (const { file, fields } of mixins.values()) check(file, fields);
-  raw.entities.forEach((file, index) => check(file, entities[index]!.fields.filter((f) => f.source.file === file.file)));
+  raw.entities.forEach((file, index) =>
+    check(
+      file,
+      entities[index]!.fields.filter((f) => f.source.file === file.file),
+    ),
+  );
 }

@@ -98,7 +98,12 @@ function parseFile(
   const doc = parseDocument(readFileSync(filePath, 'utf8'), { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
-      problems.push({ file, path: '', message: `invalid YAML: ${error.message.split('\n')[0]}`, line: error.linePos?.[0].line });
+      problems.push({
+        file,
+        path: '',
+        message: `invalid YAML: ${error.message.split('\n')[0]}`,
+        line: error.linePos?.[0].line,
+      });
     }
     return undefined;
   }

@@ -11,7 +11,17 @@ const KIND_TYPES: Readonly<Record<MediaKind, { prefixes: readonly string[]; exac
   image: { prefixes: ['image/'], exact: [] },
   video: { prefixes: ['video/'], exact: [] },
   audio: { prefixes: ['audio/'], exact: [] },
-  document: { prefixes: [], exact: ['application/pdf', 'text/plain', 'text/markdown', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/rtf'] },
+  document: {
+    prefixes: [],
+    exact: [
+      'application/pdf',
+      'text/plain',
+      'text/markdown',
+      'application/msword',
+      'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      'application/rtf',
+    ],
+  },
   data: { prefixes: [], exact: ['application/json', 'text/csv', 'application/octet-stream', 'application/xml'] },
 };
 
@@ -74,20 +84,33 @@ export function parseBytes(value: number | string): number {
   if (typeof value === 'number') return value;
   const m = new RegExp(BYTES_PATTERN).exec(value.trim());
   if (!m) return Number.NaN;
-  return Math.floor(Number(value.trim().slice(0, value.trim().length - m[2]!.length).trim()) * UNITS[m[2]!]!);
+  return Math.floor(
+    Number(
+      value
+        .trim()
+        .slice(0, value.trim().length - m[2]!.length)
+        .trim(),
+    ) * UNITS[m[2]!]!,
+  );
 }
 
 /** Whether an upload of this type is allowed by the field's media options. */
 export function acceptsContentType(media: MediaDef, contentType: string): boolean {
   const type = contentType.toLowerCase();
   if (media.contentTypes.length > 0) return media.contentTypes.includes(type);
-  return media.kinds.some((kind) => KIND_TYPES[kind].exact.includes(type) || KIND_TYPES[kind].prefixes.some((p) => type.startsWith(p) && type.length > p.length));
+  return media.kinds.some(
+    (kind) =>
+      KIND_TYPES[kind].exact.includes(type) ||
+      KIND_TYPES[kind].prefixes.some((p) => type.startsWith(p) && type.length > p.length),
+  );
 }
 
 /** What to tell a client whose type was refused. */
 export function acceptedTypes(media: MediaDef): string {
   if (media.contentTypes.length > 0) return media.contentTypes.join(', ');
-  return media.kinds.flatMap((kind) => [...KIND_TYPES[kind].prefixes.map((p) => `${p}*`), ...KIND_TYPES[kind].exact]).join(', ');
+  return media.kinds
+    .flatMap((kind) => [...KIND_TYPES[kind].prefixes.map((p) => `${p}*`), ...KIND_TYPES[kind].exact])
+    .join(', ');
 }
 
 /** `{name}` placeholders of a key template, in order. */
@@ -101,7 +124,10 @@ export function keyPlaceholders(template: string): string[] {
  */
 export function keySegment(value: unknown): string {
   const text = value === null || value === undefined ? '' : String(value);
-  const safe = text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/\.{2,}/g, '_').replace(/^\.+/, '_');
+  const safe = text
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/\.{2,}/g, '_')
+    .replace(/^\.+/, '_');
   return safe === '' ? 'none' : safe.slice(0, 200);
 }
 
@@ -114,17 +140,23 @@ export function renderKey(media: MediaDef, values: ReadonlyMap<string, unknown>)
 export function keyTemplateProblems(template: string, placeholderFields: readonly FieldDef[]): string[] {
   const problems: string[] = [];
   const prefix = template.split('{')[0]!;
-  if (prefix === '' || prefix.startsWith('/')) problems.push('the key must start with a fixed prefix such as "raw/" (not "/" or a placeholder)');
-  if (template.split('/').some((segment) => segment === '..' || segment === '.' || segment === '')) problems.push('the key may not hold empty, "." or ".." segments');
+  if (prefix === '' || prefix.startsWith('/'))
+    problems.push('the key must start with a fixed prefix such as "raw/" (not "/" or a placeholder)');
+  if (template.split('/').some((segment) => segment === '..' || segment === '.' || segment === ''))
+    problems.push('the key may not hold empty, "." or ".." segments');
   if (/[{}]/.test(template.replace(/\{[a-z][a-z0-9_]*\}/g, ''))) problems.push('a placeholder is written {name}');
   const allowed = new Set<string>([...KEY_PLACEHOLDERS, ...placeholderFields.map((f) => f.name)]);
   for (const name of keyPlaceholders(template)) {
-    if (!allowed.has(name)) problems.push(`unknown placeholder {${name}}; use ${[...allowed].map((n) => `{${n}}`).join(', ')}`);
+    if (!allowed.has(name))
+      problems.push(`unknown placeholder {${name}}; use ${[...allowed].map((n) => `{${n}}`).join(', ')}`);
   }
   return problems;
 }
 
 /** Fields whose values may fill a key template: the entity's top-level single-value columns. */
 export function keyFields(fields: readonly FieldDef[]): FieldDef[] {
-  return fields.filter((f) => f.path.length === 1 && f.storage === 'column' && ['string', 'enum', 'ref', 'integer', 'date'].includes(f.type));
+  return fields.filter(
+    (f) =>
+      f.path.length === 1 && f.storage === 'column' && ['string', 'enum', 'ref', 'integer', 'date'].includes(f.type),
+  );
 }

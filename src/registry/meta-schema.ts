@@ -52,7 +52,10 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         type: 'object',
         required: ['entity', 'path'],
         additionalProperties: false,
-        properties: { entity: { type: 'string', pattern: NAME_PATTERN }, path: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' } },
+        properties: {
+          entity: { type: 'string', pattern: NAME_PATTERN },
+          path: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
+        },
       },
     },
   },
@@ -64,7 +67,10 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
     properties: {
       values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
       aliases: { type: 'object', additionalProperties: { type: 'string' } },
-      transitions: { type: 'object', additionalProperties: { type: 'array', uniqueItems: true, items: { type: 'string' } } },
+      transitions: {
+        type: 'object',
+        additionalProperties: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+      },
       // An open enum: values outside the list are accepted when they match (talent "Guest - Name").
       other_pattern: { type: 'string', minLength: 1 },
     },
@@ -80,8 +86,18 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         additionalProperties: false,
         properties: {
           kinds: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...MEDIA_KINDS] } },
-          content_types: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[a-z]+/[a-z0-9][a-z0-9.+-]*$' } },
-          max_bytes: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: BYTES_PATTERN }] },
+          content_types: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'string', pattern: '^[a-z]+/[a-z0-9][a-z0-9.+-]*$' },
+          },
+          max_bytes: {
+            oneOf: [
+              { type: 'integer', minimum: 1 },
+              { type: 'string', pattern: BYTES_PATTERN },
+            ],
+          },
           key: { type: 'string', minLength: 1, maxLength: 500 },
           verify: { type: 'boolean' },
           // Top-level fields the server fills with the object's size and ETag whenever it sees the object.
@@ -100,7 +116,11 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         type: 'object',
         required: ['refs', 'match', 'name'],
         additionalProperties: false,
-        properties: { refs: { type: 'string', pattern: NAME_PATTERN }, match: { type: 'string', pattern: NAME_PATTERN }, name: { type: 'string', pattern: NAME_PATTERN } },
+        properties: {
+          refs: { type: 'string', pattern: NAME_PATTERN },
+          match: { type: 'string', pattern: NAME_PATTERN },
+          name: { type: 'string', pattern: NAME_PATTERN },
+        },
       },
     },
   },
@@ -111,7 +131,13 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
     properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
     required: ['items', 'max_items'],
   },
-  ref: { properties: { to: { type: 'string', pattern: NAME_PATTERN }, on_delete: { enum: ['restrict', 'cascade', 'set_null'] } }, required: ['to'] },
+  ref: {
+    properties: {
+      to: { type: 'string', pattern: NAME_PATTERN },
+      on_delete: { enum: ['restrict', 'cascade', 'set_null'] },
+    },
+    required: ['to'],
+  },
   refs: {
     properties: {
       to: { type: 'string', pattern: NAME_PATTERN },
@@ -124,7 +150,12 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
         additionalProperties: false,
         properties: {
           required: { type: 'boolean' },
-          values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 200 } },
+          values: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'string', minLength: 1, maxLength: 200 },
+          },
           max_length: { type: 'integer', minimum: 1, maximum: 200 },
           description: { type: 'string' },
         },
@@ -160,9 +191,24 @@ const upgradeStep = {
   maxProperties: 1,
   additionalProperties: false,
   properties: {
-    rename: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: PATH, to: PATH } },
-    move: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: PATH, to: PATH } },
-    set_default: { type: 'object', required: ['field', 'value'], additionalProperties: false, properties: { field: PATH, value: {} } },
+    rename: {
+      type: 'object',
+      required: ['from', 'to'],
+      additionalProperties: false,
+      properties: { from: PATH, to: PATH },
+    },
+    move: {
+      type: 'object',
+      required: ['from', 'to'],
+      additionalProperties: false,
+      properties: { from: PATH, to: PATH },
+    },
+    set_default: {
+      type: 'object',
+      required: ['field', 'value'],
+      additionalProperties: false,
+      properties: { field: PATH, value: {} },
+    },
     split: {
       type: 'object',
       required: ['from', 'to', 'separator'],
@@ -179,7 +225,10 @@ const upgradeStep = {
       type: 'object',
       required: ['field', 'map'],
       additionalProperties: false,
-      properties: { field: PATH, map: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } } },
+      properties: {
+        field: PATH,
+        map: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } },
+      },
     },
     remove: { type: 'object', required: ['field'], additionalProperties: false, properties: { field: PATH } },
   },
@@ -284,7 +333,12 @@ export const entityFileSchema = {
               image: PATH,
               frame: PATH,
               at_seconds: { type: 'number', minimum: 0 },
-              compose: { type: 'object', required: ['over'], additionalProperties: false, properties: { over: PATH, under: PATH } },
+              compose: {
+                type: 'object',
+                required: ['over'],
+                additionalProperties: false,
+                properties: { over: PATH, under: PATH },
+              },
             },
           },
         },
@@ -294,7 +348,9 @@ export const entityFileSchema = {
       type: 'object',
       required: ['entity', 'via', 'number', 'active', 'text'],
       additionalProperties: false,
-      properties: Object.fromEntries(['entity', 'via', 'number', 'active', 'text'].map((k) => [k, { type: 'string', pattern: NAME_PATTERN }])),
+      properties: Object.fromEntries(
+        ['entity', 'via', 'number', 'active', 'text'].map((k) => [k, { type: 'string', pattern: NAME_PATTERN }]),
+      ),
     },
     parts: {
       type: 'object',
@@ -341,7 +397,12 @@ export const entityFileSchema = {
         properties: {
           description: { type: 'string' },
           field: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
-          fields: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' } },
+          fields: {
+            type: 'object',
+            minProperties: 1,
+            propertyNames: { pattern: NAME_PATTERN },
+            additionalProperties: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
+          },
         },
         oneOf: [{ required: ['field'] }, { required: ['fields'] }],
       },

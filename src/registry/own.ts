@@ -4,7 +4,8 @@
 // property rather than set the object's prototype.
 
 /** A JSON object (not null, not an array): what a body or a document must be before its keys are read. */
-export const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The value of `key` when `record` has it as its own property; otherwise undefined. */
 export function ownValue<T>(record: Readonly<Record<string, T>> | undefined | null, key: string): T | undefined {
@@ -16,6 +17,7 @@ export function ownValue<T>(record: Readonly<Record<string, T>> | undefined | nu
  * does something else on a plain object (it replaces the prototype), so only it is defined.
  */
 export function setOwn(record: object, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
   else (record as Record<string, unknown>)[key] = value;
 }

@@ -6,7 +6,8 @@
 // so only unpaired halves are in the Cs (surrogate) category.
 const LONE_SURROGATE = /\p{Cs}/u;
 
-export const LONE_SURROGATE_MESSAGE = 'must not contain a lone UTF-16 surrogate (such as \\ud800 without its pair): it is not a Unicode character';
+export const LONE_SURROGATE_MESSAGE =
+  'must not contain a lone UTF-16 surrogate (such as \\ud800 without its pair): it is not a Unicode character';
 
 export function hasLoneSurrogate(text: string): boolean {
   return LONE_SURROGATE.test(text);

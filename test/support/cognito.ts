@@ -66,7 +66,19 @@ export async function startFakeUserPool(): Promise<FakeUserPool> {
     setMode(next) {
       mode = next;
     },
-    settings: (overrides = {}) => ({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], jwksUrl, tokenUse: ['access', 'id'], clockSkewSeconds: 30, jwksCooldownMs: 0, jwksTimeoutMs: 1500, jwksMaxAgeSeconds: 600, jwksStaleSeconds: 3600, jwksRetryMs: 0, ...overrides }),
+    settings: (overrides = {}) => ({
+      userPoolId: USER_POOL_ID,
+      clientIds: [CLIENT_ID],
+      jwksUrl,
+      tokenUse: ['access', 'id'],
+      clockSkewSeconds: 30,
+      jwksCooldownMs: 0,
+      jwksTimeoutMs: 1500,
+      jwksMaxAgeSeconds: 600,
+      jwksStaleSeconds: 3600,
+      jwksRetryMs: 0,
+      ...overrides,
+    }),
     async addKey(kid, publish = true) {
       const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
       const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
@@ -86,7 +98,9 @@ export async function startFakeUserPool(): Promise<FakeUserPool> {
         token_use: use,
         'cognito:groups': [...groups],
         auth_time: now,
-        ...(use === 'access' ? { client_id: CLIENT_ID, scope: 'aws.cognito.signin.user.admin', username: subject } : { aud: CLIENT_ID, 'cognito:username': subject }),
+        ...(use === 'access'
+          ? { client_id: CLIENT_ID, scope: 'aws.cognito.signin.user.admin', username: subject }
+          : { aud: CLIENT_ID, 'cognito:username': subject }),
         ...options.claims,
       };
       return new SignJWT(claims)

@@ -34,7 +34,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     name,
-    drop: () => onServer(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      onServer(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
     query: (text, values) => onServer(url, async (c) => (await c.query(text, values)).rows),
   };
 }

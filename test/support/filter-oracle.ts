@@ -101,12 +101,14 @@ function compare(a: Scalar, b: Scalar): number | undefined {
 
 /** The test a positive operator puts on a present value. */
 function positiveTest(spec: FieldSpec, op: Operator, value: LeafValue): (v: unknown) => boolean {
-  const canonical = (x: unknown): unknown => (spec.type === 'enum' && typeof x === 'string' ? (spec.aliases?.[x] ?? x) : x);
+  const canonical = (x: unknown): unknown =>
+    spec.type === 'enum' && typeof x === 'string' ? (spec.aliases?.[x] ?? x) : x;
   if (op === 'exists') return () => true;
   if (spec.kind === 'object') throw new Error(`oracle: ${op} does not apply to object ${spec.path}`);
 
   if (spec.kind === 'list') {
-    const has = (list: unknown, x: Scalar) => Array.isArray(list) && list.some((item) => canonical(item) === canonical(x));
+    const has = (list: unknown, x: Scalar) =>
+      Array.isArray(list) && list.some((item) => canonical(item) === canonical(x));
     switch (op) {
       case 'eq':
         return (list) => has(list, asScalar(value, op));
@@ -186,7 +188,11 @@ export function leafHolds(leaf: Leaf, record: Readonly<Record<string, unknown>>,
 }
 
 /** Plain two-valued boolean logic over the leaves. */
-export function evaluate<L extends Leaf>(node: FilterNode<L>, record: Readonly<Record<string, unknown>>, fields: Fields): boolean {
+export function evaluate<L extends Leaf>(
+  node: FilterNode<L>,
+  record: Readonly<Record<string, unknown>>,
+  fields: Fields,
+): boolean {
   switch (node.kind) {
     case 'and':
       return node.items.every((item) => evaluate(item, record, fields));

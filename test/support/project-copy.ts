@@ -19,7 +19,8 @@ export interface ProjectCopy {
 
 export function copyProject(): ProjectCopy {
   const root = mkdtempSync(path.join(tmpdir(), 'reelmeta-project-'));
-  for (const dir of ['registry', 'generated', 'migrations']) cpSync(path.join(PROJECT_ROOT, dir), path.join(root, dir), { recursive: true });
+  for (const dir of ['registry', 'generated', 'migrations'])
+    cpSync(path.join(PROJECT_ROOT, dir), path.join(root, dir), { recursive: true });
   const at = (relative: string) => path.join(root, relative);
   const copy: ProjectCopy = {
     root,

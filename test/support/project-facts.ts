@@ -19,4 +19,7 @@ const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
 export const REGISTRY_VERSION = model.registryVersion;
 
 /** The tables a fully migrated database holds, sorted as information_schema lists them. */
-export const MIGRATED_TABLES: readonly string[] = [...tableSpecs(model).map((t) => t.name), 'reelmeta_migrations'].sort();
+export const MIGRATED_TABLES: readonly string[] = [
+  ...tableSpecs(model).map((t) => t.name),
+  'reelmeta_migrations',
+].sort();

@@ -38,7 +38,12 @@ export interface RoleServiceOptions {
   readonly jobWorker?: boolean;
 }
 
-export async function startRoleService({ permissions, edit, codegen = false, jobWorker = true }: RoleServiceOptions): Promise<RoleService> {
+export async function startRoleService({
+  permissions,
+  edit,
+  codegen = false,
+  jobWorker = true,
+}: RoleServiceOptions): Promise<RoleService> {
   const copy = copyProject();
   let db: TestDatabase | undefined;
   let userPool: FakeUserPool | undefined;
@@ -53,7 +58,9 @@ export async function startRoleService({ permissions, edit, codegen = false, job
     for (const [entity, roles] of Object.entries(permissions)) {
       copy.edit(`registry/entities/${entity}.yaml`, (text) => {
         const without = text.replace(/^permissions:\n(?: {2}.*\n)*/m, '');
-        const block = Object.entries(roles).map(([operation, role]) => `  ${operation}: ${role}\n`).join('');
+        const block = Object.entries(roles)
+          .map(([operation, role]) => `  ${operation}: ${role}\n`)
+          .join('');
         return without.replace(/^fields:$/m, `permissions:\n${block}fields:`);
       });
     }
@@ -76,7 +83,8 @@ export async function startRoleService({ permissions, edit, codegen = false, job
       jobs: { ...loadConfig({}).jobs, worker: jobWorker },
     });
     const tokens = new Map<Caller, string>();
-    for (const caller of CALLERS) tokens.set(caller, await userPool.token(`${caller}-1`, caller === 'none' ? [] : [caller]));
+    for (const caller of CALLERS)
+      tokens.set(caller, await userPool.token(`${caller}-1`, caller === 'none' ? [] : [caller]));
     return { copy, db, service, userPool, model, tokens, stop };
   } catch (error) {
     await stop();

@@ -18,13 +18,26 @@ export function testS3Server(): { endpoint: string; accessKeyId: string; secretA
 }
 
 export function testS3Settings(overrides: Partial<S3Settings> = {}): S3Settings {
-  return { ...loadConfig({}).s3, endpoint: testS3Server().endpoint, bucket: TEST_BUCKET, thumbnailBucket: TEST_THUMBNAIL_BUCKET, forcePathStyle: true, ...overrides };
+  return {
+    ...loadConfig({}).s3,
+    endpoint: testS3Server().endpoint,
+    bucket: TEST_BUCKET,
+    thumbnailBucket: TEST_THUMBNAIL_BUCKET,
+    forcePathStyle: true,
+    ...overrides,
+  };
 }
 
 /** The environment a spawned `reelmeta serve` needs to use the shared server. */
 export function testS3Env(): Record<string, string> {
   const server = testS3Server();
-  return { S3_ENDPOINT: server.endpoint, S3_BUCKET: TEST_BUCKET, S3_THUMBNAIL_BUCKET: TEST_THUMBNAIL_BUCKET, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey };
+  return {
+    S3_ENDPOINT: server.endpoint,
+    S3_BUCKET: TEST_BUCKET,
+    S3_THUMBNAIL_BUCKET: TEST_THUMBNAIL_BUCKET,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+  };
 }
 
 /** loadConfig's defaults with the shared S3 server: for tests that start the service themselves. */
@@ -35,12 +48,24 @@ export function testConfig(): Config {
 let storage: MediaStorage | undefined;
 export function testStorage(): MediaStorage {
   const server = testS3Server();
-  storage ??= new MediaStorage({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: server, bucket: TEST_BUCKET, thumbnailBucket: TEST_THUMBNAIL_BUCKET, presignExpiresSeconds: 300 });
+  storage ??= new MediaStorage({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: server,
+    bucket: TEST_BUCKET,
+    thumbnailBucket: TEST_THUMBNAIL_BUCKET,
+    presignExpiresSeconds: 300,
+  });
   return storage;
 }
 
 /** Puts a small object at each s3:// URI (its bucket made if missing), so writes naming them pass the HEAD check. */
-export async function putTestObjects(uris: readonly string[], body: Buffer = Buffer.from('test media'), contentType = 'application/octet-stream'): Promise<void> {
+export async function putTestObjects(
+  uris: readonly string[],
+  body: Buffer = Buffer.from('test media'),
+  contentType = 'application/octet-stream',
+): Promise<void> {
   const s3 = testStorage();
   for (const uri of uris) {
     const parsed = parseS3Uri(uri);

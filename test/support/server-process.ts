@@ -5,7 +5,10 @@ import { PROJECT_ROOT } from '../../src/config.ts';
 import { testS3Env } from './s3.ts';
 
 /** Starts the server with these environment variables (and node flags), resolving once it listens. */
-export async function spawnServer(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ChildProcess> {
+export async function spawnServer(
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: PROJECT_ROOT,
     // The run's S3 server unless the test asks for the embedded one (S3_ENDPOINT: '').

@@ -37,7 +37,11 @@ export function serviceClient(baseUrl: string) {
       body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as Envelope<T> };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (text ? JSON.parse(text) : null) as Envelope<T>,
+    };
   };
 }
 
@@ -47,7 +51,15 @@ export function serviceClient(baseUrl: string) {
  * its subject. test/rate-limit.test.ts and test/auth.test.ts switch them on.
  */
 export async function startTestService(overrides: Partial<Config> & { databaseUrl: string }): Promise<TestService> {
-  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', logLevel: 'silent', rateLimitEnabled: false, s3: testS3Settings(), ...overrides };
+  const config: Config = {
+    ...loadConfig({}),
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    rateLimitEnabled: false,
+    s3: testS3Settings(),
+    ...overrides,
+  };
   const service = await startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return { ...service, request: serviceClient(service.url) };
 }

@@ -15,13 +15,23 @@ export const NEUTRAL_CANVAS = { r: 236, g: 236, b: 236 } as const;
 
 /** `over` (foreground) on `under` (background); at least one is non-null. */
 export async function composeImage(over: Buffer | null, under: Buffer | null): Promise<Buffer> {
-  if (!over && !under) throw new MediaProcessingError('nothing to compose: neither a foreground nor a background image');
+  if (!over && !under)
+    throw new MediaProcessingError('nothing to compose: neither a foreground nor a background image');
   if (over) await readImageHeader(over);
   if (under) await readImageHeader(under);
   try {
     const canvas = under
-      ? await sharp(under).rotate().resize(COMPOSED_WIDTH, COMPOSED_HEIGHT, { fit: 'cover', position: 'centre' }).flatten({ background: NEUTRAL_CANVAS }).png().toBuffer()
-      : await sharp({ create: { width: COMPOSED_WIDTH, height: COMPOSED_HEIGHT, channels: 3, background: NEUTRAL_CANVAS } }).png().toBuffer();
+      ? await sharp(under)
+          .rotate()
+          .resize(COMPOSED_WIDTH, COMPOSED_HEIGHT, { fit: 'cover', position: 'centre' })
+          .flatten({ background: NEUTRAL_CANVAS })
+          .png()
+          .toBuffer()
+      : await sharp({
+          create: { width: COMPOSED_WIDTH, height: COMPOSED_HEIGHT, channels: 3, background: NEUTRAL_CANVAS },
+        })
+          .png()
+          .toBuffer();
     if (!over) return canvas;
     const foreground = await sharp(over)
       .rotate()
@@ -33,7 +43,10 @@ export async function composeImage(over: Buffer | null, under: Buffer | null): P
       .png()
       .toBuffer();
     // composite() centres the overlay by default (gravity centre).
-    return await sharp(canvas).composite([{ input: foreground, gravity: 'centre' }]).png().toBuffer();
+    return await sharp(canvas)
+      .composite([{ input: foreground, gravity: 'centre' }])
+      .png()
+      .toBuffer();
   } catch (error) {
     throw new MediaProcessingError(`the images could not be composed: ${messageOf(error)}`, { cause: error });
   }

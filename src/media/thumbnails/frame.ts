@@ -24,7 +24,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const STDERR_KEPT = 4096;
 const MAX_FRAME_BYTES = 128 * 1024 * 1024;
 // What ffmpeg says when a network input failed rather than the bytes being unreadable.
-const TRANSIENT_STDERR = /Connection refused|Connection reset|Connection timed out|timed out|Server returned 5\d\d|Network is unreachable|No route to host|Failed to resolve hostname|Input\/output error|End of file/i;
+const TRANSIENT_STDERR =
+  /Connection refused|Connection reset|Connection timed out|timed out|Server returned 5\d\d|Network is unreachable|No route to host|Failed to resolve hostname|Input\/output error|End of file/i;
 
 interface Run {
   readonly code: number | null;
@@ -35,7 +36,8 @@ interface Run {
 
 /** A PNG of the frame at `atSeconds` of `input` (a file path or an http(s) URL); the first frame when `atSeconds` is past the end. */
 export async function captureFrame(input: string, atSeconds: number, options: CaptureOptions = {}): Promise<Buffer> {
-  if (!Number.isFinite(atSeconds) || atSeconds < 0) throw new RangeError(`atSeconds must be a finite number ≥ 0, not ${atSeconds}`);
+  if (!Number.isFinite(atSeconds) || atSeconds < 0)
+    throw new RangeError(`atSeconds must be a finite number ≥ 0, not ${atSeconds}`);
   const source = frameSource(input);
   const at = await runCapture(source, atSeconds, options);
   if (at.length > 0) return at;
@@ -56,10 +58,17 @@ interface FrameSource {
 function frameSource(input: string): FrameSource {
   if (/^https?:\/\//i.test(input)) {
     const url = new URL(input);
-    return { arg: url.toString(), protocols: 'http,https,tls,tcp', remote: true, shown: `${url.origin}${url.pathname}` };
+    return {
+      arg: url.toString(),
+      protocols: 'http,https,tls,tcp',
+      remote: true,
+      shown: `${url.origin}${url.pathname}`,
+    };
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(input) && !/^[a-z]:[\\/]/i.test(input)) {
-    throw new MediaProcessingError(`only a file path or an http(s) URL can be a frame source, not ${input.split(':')[0]}:`);
+    throw new MediaProcessingError(
+      `only a file path or an http(s) URL can be a frame source, not ${input.split(':')[0]}:`,
+    );
   }
   // An absolute path never starts with '-' (an ffmpeg option) nor names a protocol; the whitelist keeps
   // a playlist-like file from pulling in other protocols.
@@ -72,9 +81,14 @@ async function runCapture(source: FrameSource, atSeconds: number, options: Captu
   if (source.remote) args.push('-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2');
   if (atSeconds > 0) args.push('-ss', atSeconds.toFixed(3));
   args.push('-i', source.arg, '-frames:v', '1', '-an', '-sn', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1');
-  const run = await runFfmpeg(options.ffmpegPath ?? ffmpegInstaller.path, args, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const run = await runFfmpeg(
+    options.ffmpegPath ?? ffmpegInstaller.path,
+    args,
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  );
   const said = scrub(run.stderr, source).trim().split('\n').slice(-3).join(' | ');
-  if (run.timedOut) throw new FrameCaptureUnavailableError(`ffmpeg did not capture a frame of ${source.shown} in time (killed)`);
+  if (run.timedOut)
+    throw new FrameCaptureUnavailableError(`ffmpeg did not capture a frame of ${source.shown} in time (killed)`);
   if (run.code !== 0) {
     const message = `the video is not one ffmpeg can read (${source.shown}): ${said || `exit code ${run.code}`}`;
     if (source.remote && TRANSIENT_STDERR.test(run.stderr)) throw new FrameCaptureUnavailableError(message);

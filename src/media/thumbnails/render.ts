@@ -55,12 +55,22 @@ export async function renderThumbnails(source: Buffer): Promise<RenderedThumbnai
   // Every size is 16:9, so scaling the 1280×720 pixels is the same crop as scaling the source.
   return Promise.all(
     THUMBNAIL_SIZES.map(async (size) => {
-      const image = size === largest ? sharp(pixels.data, raw) : sharp(pixels.data, raw).resize(size.width, size.height, { fit: 'cover' });
+      const image =
+        size === largest
+          ? sharp(pixels.data, raw)
+          : sharp(pixels.data, raw).resize(size.width, size.height, { fit: 'cover' });
       return thumbnail(size, await image.jpeg({ quality: JPEG_QUALITY }).toBuffer());
     }),
   );
 }
 
 function thumbnail(size: ThumbnailSize, body: Buffer): RenderedThumbnail {
-  return { size: size.label, width: size.width, height: size.height, contentType: 'image/jpeg', extension: 'jpg', body };
+  return {
+    size: size.label,
+    width: size.width,
+    height: size.height,
+    contentType: 'image/jpeg',
+    extension: 'jpg',
+    body,
+  };
 }
