@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // One command line for the platform: serve, codegen, migrate. Failures print a message, never a
 // stack trace (set DEBUG=1 to see one).
 import path from 'node:path';

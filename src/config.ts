@@ -1,10 +1,20 @@
 // Configuration comes from environment variables only; every one has a documented default
 // (README, "Environment variables").
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RoleLimits } from './ratelimit/limiter.ts';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The nearest folder at or above `start` that holds a package.json. */
+function packageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${start} or above`);
+  }
+}
+
+// Found by walking up, not a fixed '..': this module runs as src/config.ts and, compiled, as dist/src/config.js.
+export const PROJECT_ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)));
 
 export interface Config {
   readonly port: number;
