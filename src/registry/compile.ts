@@ -16,7 +16,7 @@ import {
   type PartDef,
   type PresetDef,
 } from './model.ts';
-import { fieldSchema } from '../codegen/json-schema.ts';
+import { fieldSchema } from './json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
 import { parseFilterTree } from '../query/parse-filter.ts';
 import { CONTROL_PARAMS } from '../query/parse.ts';
