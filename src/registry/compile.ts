@@ -17,7 +17,7 @@ import {
   type PresetDef,
 } from './model.ts';
 import { fieldSchema } from './json-schema.ts';
-import { objectName } from '../codegen/table-spec.ts';
+import { junctionTableName } from './names.ts';
 import { parseFilterTree } from '../query/parse-filter.ts';
 import { CONTROL_PARAMS } from '../query/parse.ts';
 import { QueryBudget, type QueryProblem } from '../query/problems.ts';
@@ -111,7 +111,7 @@ export function compileModel(raw: RawRegistry): Model {
     const name = data.name as string;
     checkFileName(file, name, report);
     const own = compileFields(file, data.fields as Record<string, RawField>, [], 'fields', report).map((field) =>
-      field.type === 'refs' ? { ...field, junction: objectName(data.plural as string, field.name) } : field,
+      field.type === 'refs' ? { ...field, junction: junctionTableName(data.plural as string, field.name) } : field,
     );
     const fields = [...own];
     const mixins = (data.mixins as string[] | undefined) ?? [];

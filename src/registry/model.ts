@@ -1,6 +1,7 @@
 // The compiled registry: what every other part of the platform reads instead of the YAML.
 import type { Condition } from '../query/ast.ts';
 import type { MediaDef, ThumbnailsDef } from './media.ts';
+import { SEARCH_COLUMN } from './names.ts';
 
 export const FIELD_TYPES = [
   'string',
@@ -269,7 +270,7 @@ export const SYSTEM_COLUMNS = ['id', 'schema_version', 'doc'] as const;
  * Names a field cannot take: the system columns, the generated full-text column, and the list
  * query's own parameters (a field named `q` could never be filtered on).
  */
-export const RESERVED_FIELD_NAMES = [...SYSTEM_COLUMNS, 'search_vector', 'q', 'filter', 'include_deleted'] as const;
+export const RESERVED_FIELD_NAMES = [...SYSTEM_COLUMNS, SEARCH_COLUMN, 'q', 'filter', 'include_deleted'] as const;
 
 export function findEntity(model: Model, name: string): EntityDef | undefined {
   return model.entities.find((e) => e.name === name);
