@@ -1,5 +1,4 @@
 // The compiled registry: what every other part of the platform reads instead of the YAML.
-import type { Condition } from '../query/ast.ts';
 import type { MediaDef, ThumbnailsDef } from './media.ts';
 import { SEARCH_COLUMN } from './names.ts';
 
@@ -237,13 +236,24 @@ export interface ApiVersionDef {
   readonly schemaVersions: Readonly<Record<string, number>>;
 }
 
+/**
+ * A named filter as YAML declares it. The registry does not parse filters: src/query/presets.ts
+ * does, with the parser `filter=` uses, when the model is loaded.
+ */
 export interface PresetDef {
   readonly name: string;
   readonly description?: string;
-  /** The filter as declared, in the JSON form `filter=` takes (for documentation). */
+  /** The filter as declared, in the JSON form `filter=` takes. */
   readonly filter: Readonly<Record<string, unknown>>;
-  /** The filter parsed against the entity when the registry was compiled. */
-  readonly condition: Condition;
+  /** `presets.<name>` of its entity's file, for the problems a later pass finds in it. */
+  readonly source: DeclaredAt;
+}
+
+/** Where something was declared: its file and dotted YAML path, and the line of any path in that file. */
+export interface DeclaredAt {
+  readonly file: string;
+  readonly path: string;
+  readonly lineOf: (dottedPath: string) => number | undefined;
 }
 
 /**
