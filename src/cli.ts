@@ -9,7 +9,7 @@ import { loadConfig, type Config } from './config.ts';
 import { migrateDown, migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
 import { registryCommand } from './evolution/commands.ts';
 import { RegistryError, formatProblem } from './registry/errors.ts';
-import { loadRegistry } from './registry/load.ts';
+import { loadModel } from './load-model.ts';
 import type { Model } from './registry/model.ts';
 import { createLogger, openDatabase, startService } from './service.ts';
 import { Presets, SingleBar } from 'cli-progress';
@@ -111,7 +111,7 @@ program
   .option('--check', 'write nothing; exit 1 and list what is stale')
   .action((options: { check?: boolean }) =>
     run(async (config) => {
-      const model = loadRegistry(config.registryDir);
+      const model = loadModel(config.registryDir);
       const check = options.check === true;
       const result = await runCodegen(model, config, { check }).catch((error: unknown) => {
         throw error instanceof MigrationRefused ? asRegistryError(error, model) : error;
@@ -183,7 +183,7 @@ program
   .option('--batch-size <n>', 'rows per transaction', steps, 500)
   .action((entityName: string, options: { batchSize: number }) =>
     run(async (config) => {
-      const model = loadRegistry(config.registryDir);
+      const model = loadModel(config.registryDir);
       const entity = model.entities.find((e) => e.name === entityName || e.plural === entityName);
       if (!entity)
         throw new Error(`unknown entity "${entityName}"; known: ${model.entities.map((e) => e.name).join(', ')}`);
@@ -245,6 +245,6 @@ program
   );
 
 // registry check | release | diff: the registry against its released snapshots.
-program.addCommand(registryCommand());
+program.addCommand(registryCommand(loadModel));
 
 await program.parseAsync();

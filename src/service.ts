@@ -11,7 +11,7 @@ import { freePort, startEmbeddedPostgres } from './db/embedded.ts';
 import { superviseEmbedded } from './db/embedded-supervisor.ts';
 import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from './db/migrator.ts';
 import { createDatabasePool } from './db/pool.ts';
-import { loadRegistry } from './registry/load.ts';
+import { loadModel } from './load-model.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
 import { scheduleIdempotencyPurge } from './idempotency/key-store.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -133,7 +133,7 @@ function authenticationFor(config: Config, logger: Logger): { mode: Config['auth
 }
 
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
-  const model = loadRegistry(config.registryDir);
+  const model = loadModel(config.registryDir);
   const auth = authenticationFor(config, logger);
   const database = await openDatabase(config, logger);
   const cleanup: (() => Promise<unknown>)[] = [() => database.close()];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { RecordStore } from '../src/db/records.ts';
 import { upgradeStored } from '../src/db/upgrade-stored.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
@@ -294,7 +294,7 @@ describe('npm run upgrade while the service writes', () => {
       INSERT INTO episodes (id, schema_version, title, release_date, duration_seconds, status, doc)
       SELECT 'ep_20250101_bulk' || lpad(n::text, 6, '0'), 1, 'Bulk ' || n, date '2024-01-01' + n, n, 'draft', '{}'::jsonb
       FROM generate_series(1, 3000) AS n`);
-    const model = loadRegistry(copy.registryDir);
+    const model = loadModel(copy.registryDir);
     const pool = await createDatabasePool(db.url, 2);
     const store = new RecordStore(pool, model.entities.find((e) => e.name === 'episode')!, model.entities);
     try {

@@ -10,7 +10,7 @@ import { createApp } from '../src/api/app.ts';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from '../src/api/body.ts';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { useServiceForFile } from './support/file-service.ts';
 
 const fixture = useServiceForFile();
@@ -20,7 +20,7 @@ let routes: { method: string; path: string }[] = [];
 beforeAll(async () => {
   pool = await createDatabasePool(fixture.db.url, 1);
   const app = createApp({
-    model: loadRegistry(path.join(PROJECT_ROOT, 'registry')),
+    model: loadModel(path.join(PROJECT_ROOT, 'registry')),
     pool,
     logger: pino({ level: 'silent' }),
   });

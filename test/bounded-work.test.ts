@@ -16,7 +16,7 @@ import {
   transact,
 } from '../src/db/work.ts';
 import { RegistryError } from '../src/registry/errors.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import type { FieldDef } from '../src/registry/model.ts';
 import { MAX_ERRORS_LISTED } from '../src/api/errors.ts';
 import { sql } from 'slonik';
@@ -26,7 +26,7 @@ import { startTestService, type TestService } from './support/service.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 
 const fixture = useServiceForFile();
-const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
 
 /** Every list a client writes, by entity: its dotted path and bound (arrays inside arrays left out). */
 function writableLists(fields: readonly FieldDef[], prefix: string[] = []): { path: string[]; field: FieldDef }[] {
@@ -69,8 +69,8 @@ describe('lists that create or link records', () => {
       copy.edit('registry/entities/episode.yaml', (t) =>
         t.replace(/(\n {10}other:\n {12}type: array\n) {12}max_items: \d+\n/, '$1'),
       );
-      expect(() => loadRegistry(copy!.registryDir)).toThrow(RegistryError);
-      expect(() => loadRegistry(copy!.registryDir)).toThrow(
+      expect(() => loadModel(copy!.registryDir)).toThrow(RegistryError);
+      expect(() => loadModel(copy!.registryDir)).toThrow(
         /fields\.wardrobe\.fields\.accessories\.fields\.other\.max_items: is required/,
       );
     });

@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { migrateDown, migrateUp } from '../src/db/migrator.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { createAjv } from '../src/registry/ajv.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
@@ -184,7 +184,7 @@ describe('generated/openapi.json', () => {
   it('is OpenAPI 3.1 and documents exactly the routes the app serves', async () => {
     db = await createTestDatabase();
     pool = await createDatabasePool(db.url, 1);
-    const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+    const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
     const app = createApp({ model, pool, logger: pino({ level: 'silent' }) });
     const openapi = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'generated/openapi.json'), 'utf8'));
     expect(openapi.openapi).toBe('3.1.0');

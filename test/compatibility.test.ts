@@ -18,7 +18,7 @@ import {
 import { registryContract, stableJson, type RegistryContract } from '../src/evolution/contract.ts';
 import { readReleases, ReleaseRefused, writeRelease } from '../src/evolution/releases.ts';
 import { RULE_CODES } from '../src/evolution/rules.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 
 const SHOW = `name: show
 plural: shows
@@ -128,10 +128,10 @@ function check(
   const dir = path.join(root, `case-${++counter}`, 'registry');
   for (const release of releases) {
     writeRegistry(dir, release);
-    writeRelease(dir, registryContract(loadRegistry(dir)));
+    writeRelease(dir, registryContract(loadModel(dir)));
   }
   writeRegistry(dir, current);
-  const contract = registryContract(loadRegistry(dir));
+  const contract = registryContract(loadModel(dir));
   return { ...checkRegistry(contract, readReleases(dir)), dir, contract };
 }
 
@@ -880,9 +880,9 @@ describe('registry:check output', () => {
       writeFileSync(path.join(dir, 'entities', 'network.yaml'), NETWORK.replace('fields:', 'mixins: [audit]\nfields:'));
     };
     write('1.0.0', 200);
-    writeRelease(dir, registryContract(loadRegistry(dir)));
+    writeRelease(dir, registryContract(loadModel(dir)));
     write('1.1.0', 100);
-    const report = checkRegistry(registryContract(loadRegistry(dir)), readReleases(dir));
+    const report = checkRegistry(registryContract(loadModel(dir)), readReleases(dir));
     expect(report.checks[0]!.changes.map(formatChange)).toEqual([
       'registry/mixins/audit.yaml: fields.uploaded_by: MAX_LENGTH_LOWERED: breaking: network.uploaded_by max_length lowered from 200 to 100 characters; needs a major registry_version bump (2.0.0)',
       'registry/mixins/audit.yaml: fields.uploaded_by: MAX_LENGTH_LOWERED: breaking: show.uploaded_by max_length lowered from 200 to 100 characters; needs a major registry_version bump (2.0.0)',
@@ -959,7 +959,7 @@ describe('every served release', () => {
   it('passes with nothing released yet, and says how to release', () => {
     const dir = path.join(root, 'empty', 'registry');
     writeRegistry(dir, v('1.0.0'));
-    const report = checkRegistry(registryContract(loadRegistry(dir)), readReleases(dir));
+    const report = checkRegistry(registryContract(loadModel(dir)), readReleases(dir));
     expect(report.ok).toBe(true);
     expect(formatReport(report).summary).toMatch(/no released snapshot .*npm run registry:release/);
   });
@@ -991,7 +991,7 @@ describe('release snapshots', () => {
   });
 
   it('the newest one matches the committed registry when registry_version was not raised', () => {
-    const current = registryContract(loadRegistry(path.join(PROJECT_ROOT, 'registry')));
+    const current = registryContract(loadModel(path.join(PROJECT_ROOT, 'registry')));
     const releases = readReleases(path.join(PROJECT_ROOT, 'registry'));
     const newest = releases.at(-1)!;
     if (newest.version === current.registry_version) expect(stableJson(current)).toBe(stableJson(newest.contract));
@@ -1001,11 +1001,11 @@ describe('release snapshots', () => {
   it('refuses to overwrite a release with a different contract, and leaves an identical one alone', () => {
     const dir = path.join(root, 'overwrite', 'registry');
     writeRegistry(dir, v('1.0.0'));
-    const first = registryContract(loadRegistry(dir));
+    const first = registryContract(loadModel(dir));
     expect(writeRelease(dir, first)).toEqual({ file: 'registry/releases/1.0.0.json', written: true });
     expect(writeRelease(dir, first)).toEqual({ file: 'registry/releases/1.0.0.json', written: false });
     writeRegistry(dir, v('1.0.0', { fields: (f) => f + SUBTITLE }));
-    expect(() => writeRelease(dir, registryContract(loadRegistry(dir)))).toThrow(ReleaseRefused);
+    expect(() => writeRelease(dir, registryContract(loadModel(dir)))).toThrow(ReleaseRefused);
     expect(readReleases(dir)[0]!.contract).toEqual(first);
   });
 });

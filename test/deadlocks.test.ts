@@ -7,7 +7,7 @@ import { createClassifier } from '../src/api/failures.ts';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { TRANSACTION_ATTEMPTS, transact } from '../src/db/work.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { sql } from 'slonik';
 import { useServiceForFile } from './support/file-service.ts';
 
@@ -109,7 +109,7 @@ describe('a transaction that keeps conflicting', () => {
       await raise(tx, '40P01');
     }).catch((error: unknown) => error as Error);
     expect(runs).toBe(TRANSACTION_ATTEMPTS);
-    const classified = createClassifier(loadRegistry(path.join(PROJECT_ROOT, 'registry')))(failure as Error, 'POST');
+    const classified = createClassifier(loadModel(path.join(PROJECT_ROOT, 'registry')))(failure as Error, 'POST');
     expect(classified).toMatchObject({ status: 503, retryAfter: 1, problems: [{ code: 'TRANSACTION_CONFLICT' }] });
   });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { useServiceForFile, type Rec } from './support/file-service.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS || 3000);
@@ -835,7 +835,7 @@ const aimedWrite = fc
  * the unknown-field checks: enum values and `in` lists, keys inside object fields, typed garbage
  * in cursors over each entity's sortable fields; and bodies with the same names as keys and values.
  */
-const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
 const targets = model.entities.map((entity) => ({
   route: entity.route,
   plural: entity.plural,

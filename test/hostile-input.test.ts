@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { AUDIT_ENTITY } from '../src/audit/audit-entity.ts';
 import { InvalidInputError } from 'slonik';
 import { createClassifier } from '../src/api/failures.ts';
@@ -57,7 +57,7 @@ describe('hostile request bodies', () => {
 
 // ---- Object.prototype names and lone surrogates, swept over every entity route -------------------
 
-const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
 /** Every name Object.prototype has (constructor, __proto__, toString, hasOwnProperty, valueOf, …), and `prototype`. */
 const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

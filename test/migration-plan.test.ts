@@ -5,7 +5,7 @@ import { BACKFILL_BATCH_ROWS, MigrationRefused, planMigration, type MigrationSte
 import { runCodegen } from '../src/codegen/run.ts';
 import type { ColumnSpec, NamedSql, TableSpec } from '../src/codegen/table-spec.ts';
 import { parseMigrationScript } from '../src/db/migration-script.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { copyProject } from './support/project-copy.ts';
 
 const column = (name: string, type = 'text', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
@@ -273,7 +273,7 @@ describe('the files codegen writes', () => {
           '  sponsor: { type: string, max_length: 120, indexed: true }\n  # --- Production content',
         ),
       );
-      const result = await runCodegen(loadRegistry(copy.registryDir), copy, { check: false });
+      const result = await runCodegen(loadModel(copy.registryDir), copy, { check: false });
       const up = parseMigrationScript(copy.read(`migrations/${result.migration}.up.sql`));
       expect(up.online).toBe(true);
       expect(up.steps.map((s) => s.outsideTransaction)).toEqual([false, false, true]);
@@ -303,7 +303,7 @@ describe('the files codegen writes', () => {
           '  notes_doc: { type: text, storage: document }\n  # --- Production content',
         ),
       );
-      const model = loadRegistry(copy.registryDir);
+      const model = loadModel(copy.registryDir);
       const check = await runCodegen(model, copy, { check: true });
       expect(check.migration).toBeUndefined();
       expect(check.changed.map((f) => f.slice(copy.root.length + 1))).toContain('migrations/snapshot.json');

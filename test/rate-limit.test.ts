@@ -16,7 +16,7 @@ import { RateLimiter, type RoleLimits } from '../src/ratelimit/limiter.ts';
 import { MemoryBucketStore } from '../src/ratelimit/memory-store.ts';
 import { RedisBucketStore } from '../src/ratelimit/redis-store.ts';
 import { takeToken, type BucketStore } from '../src/ratelimit/token-bucket.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestService, type TestService } from './support/service.ts';
 
@@ -225,7 +225,7 @@ describe('store failures', () => {
 describe('limits by principal', () => {
   // An app with only the rate limiter, and a stand-in for the authentication middleware that
   // puts the principal named by test headers on the context.
-  const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+  const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
   const limiter = new RateLimiter({
     store: new MemoryBucketStore(),
     limits: limits(2, { viewer: 3, editor: 4, admin: 0 }),

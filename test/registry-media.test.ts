@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { acceptsContentType, parseBytes, renderKey, type MediaDef } from '../src/registry/media.ts';
 import { findField, resolvePath } from '../src/registry/model.ts';
 import type { ProjectCopy } from './support/project-copy.ts';
@@ -22,7 +22,7 @@ const KEY = 'key: "raw/{episode_id}/{upload_id}-{filename}"';
 
 describe('media options', () => {
   it('compile from the YAML of this repository', () => {
-    const model = loadRegistry(`${PROJECT_ROOT}/registry`);
+    const model = loadModel(`${PROJECT_ROOT}/registry`);
     const clip = model.entities.find((e) => e.name === 'clip')!;
     expect(findField(clip, 'file_reference')!.media).toEqual({
       kinds: ['video', 'audio'],

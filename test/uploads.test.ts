@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { parseS3Uri } from '../src/media/storage.ts';
 import { UploadCleanup } from '../src/media/upload-cleanup.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { loadConfig } from '../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { putTestObjects, testS3Settings, testStorage } from './support/s3.ts';
@@ -630,7 +630,7 @@ describe('expiry', () => {
 
     const pool = await createDatabasePool(db.url, 2);
     try {
-      const model = loadRegistry(loadConfig({}).registryDir);
+      const model = loadModel(loadConfig({}).registryDir);
       const swept = await new UploadCleanup(pool, testStorage(), model).sweep();
       expect(swept).toBeGreaterThanOrEqual(1);
     } finally {

@@ -4,7 +4,7 @@ import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { EntityDef } from '../registry/model.ts';
 import { findField } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
-import { idPattern } from '../codegen/json-schema.ts';
+import { idPattern } from '../registry/json-schema.ts';
 import { cascadeRestore, cascadeSoftDelete, permitHardDelete, type Counts, type ReferrersOf } from './cascade.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';

@@ -10,7 +10,7 @@ import {
   UniqueIntegrityConstraintViolationError,
 } from 'slonik';
 import { withArticle, type Model } from '../registry/model.ts';
-import { objectName, uniqueIndexName } from '../codegen/table-spec.ts';
+import { foreignKeyName, uniqueIndexName } from '../registry/names.ts';
 import { QueryError } from '../query/problems.ts';
 import { SequenceFull } from '../db/records.ts';
 import { RETRY_AFTER_SECONDS, RequestAbandoned, isDatabaseUnavailable } from '../db/unavailable.ts';
@@ -40,7 +40,7 @@ function foreignKeys(model: Model) {
   for (const entity of model.entities) {
     for (const field of entity.fields) {
       if (field.type === 'ref' && field.storage === 'column') {
-        keys.set(objectName(entity.table, field.name, 'fkey'), {
+        keys.set(foreignKeyName(entity.table, field.name), {
           entity: entity.name,
           plural: entity.plural,
           field: field.name,
@@ -48,7 +48,7 @@ function foreignKeys(model: Model) {
         });
       }
       if (field.type === 'refs') {
-        keys.set(objectName(field.junction!, 'target_id', 'fkey'), {
+        keys.set(foreignKeyName(field.junction!, 'target_id'), {
           entity: entity.name,
           plural: entity.plural,
           field: field.name,

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from '../registry/ajv.ts';
 import { resolvePath, type EntityDef, type FieldDef, type Model } from '../registry/model.ts';
-import { entitySchema, HTTP_URL_PATTERN, S3_URI_PATTERN } from '../codegen/json-schema.ts';
+import { entitySchema, HTTP_URL_PATTERN, S3_URI_PATTERN } from '../registry/json-schema.ts';
 import { ownValue, setOwn } from '../registry/own.ts';
 import { ApiError, type ApiProblem } from './errors.ts';
 

@@ -4,7 +4,7 @@
 // UploadService's (src/media/uploads.ts); here are roles, bodies and answers.
 import type { Context, Hono } from 'hono';
 import { parseListQuery } from '../query/parse.ts';
-import { idPattern } from '../codegen/json-schema.ts';
+import { idPattern } from '../registry/json-schema.ts';
 import { UPLOAD_ENTITY } from '../media/upload-entity.ts';
 import { UploadRefused } from '../media/upload-refused.ts';
 import { parseUploadRequest } from '../media/upload-request.ts';

@@ -21,7 +21,8 @@
 // Every statement of an online migration can be run again (IF NOT EXISTS, DROP … IF EXISTS first),
 // so a migration interrupted half-way is finished by running it again.
 import { isDeepStrictEqual } from 'node:util';
-import { objectName, quoteIdent, quoteLiteral, type ColumnSpec, type NamedSql, type TableSpec } from './table-spec.ts';
+import { notNullCheckName, primaryKeyName, promotionObjects } from '../registry/names.ts';
+import { quoteIdent, quoteLiteral, type ColumnSpec, type NamedSql, type TableSpec } from './table-spec.ts';
 
 /** A unit the migrator runs, and retries as a whole when it waits too long for a lock. */
 export interface MigrationStep {
@@ -354,7 +355,7 @@ function createTables(
     const primaryKey = (table.primaryKey ?? ['id']).map(t).join(', ');
     const body = [
       ...table.columns.map((c) => columnSql(c)),
-      `CONSTRAINT ${t(`${table.name}_pkey`)} PRIMARY KEY (${primaryKey})`,
+      `CONSTRAINT ${t(primaryKeyName(table.name))} PRIMARY KEY (${primaryKey})`,
     ]
       .concat(table.checks.map((c) => `CONSTRAINT ${t(c.name)} ${c.definition}`))
       .map((line) => `  ${line}`)
@@ -389,7 +390,7 @@ function createTables(
  * validated without blocking writes: added NOT VALID first, validated, then SET NOT NULL.
  */
 function notNullOnline(table: string, column: string): { add: string[]; validate: string; finish: string[] } {
-  const check = { name: objectName(table, column, 'not_null'), definition: `CHECK (${t(column)} IS NOT NULL)` };
+  const check = { name: notNullCheckName(table, column), definition: `CHECK (${t(column)} IS NOT NULL)` };
   return {
     add: addNotValidSql(table, check),
     validate: validateSql(table, check.name),
@@ -460,17 +461,6 @@ function toJsonSql(expression: string, type: string): string {
 /** `doc` with the field set to the column's value, or without it when the column is null. */
 function docWithColumn(doc: string, column: string, field: string, type: string): string {
   return `CASE WHEN ${column} IS NULL THEN ${doc} - ${quoteLiteral(field)} ELSE jsonb_set(${doc}, ${quoteLiteral(`{${field}}`)}, ${toJsonSql(column, type)}) END`;
-}
-
-/** The database objects of the promotion of `fields` of `table`, by name. */
-export function promotionObjects(table: string, fields: readonly string[]) {
-  return {
-    fromDoc: (field: string) => objectName('promote', table, field, 'from_doc'),
-    sync: objectName('promote', table, ...fields, 'sync'),
-    // Triggers on a table fire in name order: the mirror of the columns into doc runs first.
-    columnTrigger: objectName('promote_1', table, ...fields),
-    docTrigger: objectName('promote_2', table, ...fields),
-  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // OpenAPI for reading media (api/media-access-routes.ts): GET /{plural}/{id}/media/{field} for
 // entities with s3_uri fields and GET /{plural}/{id}/thumbnails/{size} for those with thumbnails.
 import { withArticle, type Model } from '../registry/model.ts';
-import type { JsonSchema } from './json-schema.ts';
+import type { JsonSchema } from '../registry/json-schema.ts';
 import { s3UriFields } from '../media/media-fields.ts';
 import { MAX_READ_URL_SECONDS } from '../media/media-read.ts';
 import { THUMBNAIL_SIZES } from '../registry/media.ts';

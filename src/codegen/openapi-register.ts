@@ -1,7 +1,7 @@
 // OpenAPI for POST /api/{version}/{plural}/register (api/register-routes.ts): one operation per
 // entity with media fields, its body, the per-key result and the NDJSON progress stream.
 import type { ApiVersionDef, EntityDef, Model } from '../registry/model.ts';
-import type { JsonSchema } from './json-schema.ts';
+import type { JsonSchema } from '../registry/json-schema.ts';
 import { mediaFields } from '../media/media-fields.ts';
 import { DEFAULT_REGISTER_KEYS, MAX_PREFIX_LENGTH, MAX_REGISTER_KEYS } from '../media/register.ts';
 

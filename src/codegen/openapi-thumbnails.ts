@@ -3,7 +3,7 @@
 // buildOpenApi (openapi.ts) for each API version. Its own small helpers, so openapi.ts and this
 // file do not import each other.
 import { withArticle, type Model } from '../registry/model.ts';
-import type { JsonSchema } from './json-schema.ts';
+import type { JsonSchema } from '../registry/json-schema.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });

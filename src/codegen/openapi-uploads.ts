@@ -6,7 +6,7 @@ import { uploadEntities, MAX_SINGLE_PUT_BYTES } from '../media/upload-request.ts
 import { mediaFields } from '../media/media-fields.ts';
 import { MAX_PART_URLS_PER_CALL, PART_URLS_LISTED } from '../media/uploads.ts';
 import type { EntityDef, Model } from '../registry/model.ts';
-import { entitySchema, idPattern, type JsonSchema } from './json-schema.ts';
+import { entitySchema, idPattern, type JsonSchema } from '../registry/json-schema.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });

@@ -13,7 +13,7 @@ import {
   type ViewDef,
 } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
-import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from './json-schema.ts';
+import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from '../registry/json-schema.ts';
 import { pathBackward } from '../evolution/steps.ts';
 import { schemaForVersion } from './older-shapes.ts';
 import { MAX_BATCH_OPERATIONS } from '../api/batch.ts';

@@ -5,7 +5,8 @@
 // against those rows.
 import { stepSources } from '../registry/compile-evolution.ts';
 import type { Model } from '../registry/model.ts';
-import { objectName, type TableSpec } from './table-spec.ts';
+import { checkName } from '../registry/names.ts';
+import type { TableSpec } from './table-spec.ts';
 
 export function retainRetiredColumns(
   before: readonly TableSpec[],
@@ -32,8 +33,7 @@ export function checksOfMappedValues(model: Model): Set<string> {
   const names = new Set<string>();
   for (const entity of model.entities) {
     for (const step of entity.upgrades.flatMap((u) => u.steps)) {
-      if (step.kind === 'map_values' && step.field.length === 1)
-        names.add(objectName(entity.table, step.field[0]!, 'check'));
+      if (step.kind === 'map_values' && step.field.length === 1) names.add(checkName(entity.table, step.field[0]!));
     }
   }
   return names;

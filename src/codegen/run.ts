@@ -8,7 +8,7 @@ import { compile as compileTypes } from 'json-schema-to-typescript';
 import { ONLINE_DIRECTIVE, STATEMENT_MARKER, STEP_MARKER } from '../db/migration-script.ts';
 import { changelogFile } from '../evolution/changelog.ts';
 import type { Model } from '../registry/model.ts';
-import { entitySchema } from './json-schema.ts';
+import { entitySchema } from '../registry/json-schema.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
 import { buildOpenApi } from './openapi.ts';
 import { checksOfMappedValues, retainRetiredColumns } from './retired-columns.ts';

@@ -1,6 +1,5 @@
 // Model → the physical layout of each entity's table. The layout is what migrations diff:
 // the last one is kept in migrations/snapshot.json.
-import { createHash } from 'node:crypto';
 import { walkFields } from '../registry/compile.ts';
 import {
   findEntity,
@@ -14,7 +13,8 @@ import { NESTED_CASTS } from '../query/compile-sql.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_ENTITY } from '../idempotency/idempotency-entity.ts';
 import { UPLOAD_ENTITY } from '../media/upload-entity.ts';
-import { SEARCH_COLUMN, searchVectorExpression } from '../query/full-text.ts';
+import { searchVectorExpression } from '../query/full-text.ts';
+import { checkName, foreignKeyName, indexName, keyName, SEARCH_COLUMN, uniqueIndexName } from '../registry/names.ts';
 
 export interface ColumnSpec {
   readonly name: string;
@@ -61,16 +61,6 @@ export interface DocumentFieldSpec {
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
-const MAX_IDENTIFIER = 63;
-
-/** PostgreSQL truncates names past 63 bytes; keep long ones unique with a short hash. */
-export function objectName(...parts: string[]): string {
-  const name = parts.join('_');
-  if (name.length <= MAX_IDENTIFIER) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, MAX_IDENTIFIER - 9)}_${hash}`;
-}
-
 const SQL_TYPES: Record<FieldDef['type'], string> = {
   string: 'text',
   text: 'text',
@@ -114,7 +104,7 @@ export function tableSpecs(model: Model): TableSpec[] {
 function auditSpec(model: Model): TableSpec {
   const spec = tableSpec(AUDIT_ENTITY, model);
   const index = (...columns: string[]): NamedSql => ({
-    name: objectName(spec.name, ...columns, 'idx'),
+    name: indexName(spec.name, ...columns),
     definition: `USING btree (${columns.map(quoteIdent).join(', ')})`,
   });
   return { ...spec, indexes: [...spec.indexes, index('entity', 'record_id', 'at'), index('actor', 'at')] };
@@ -144,21 +134,21 @@ function junctionSpec(entity: EntityDef, field: FieldDef, model: Model): TableSp
       ...(role ? [{ name: 'role', type: 'text', notNull: role.required }] : []),
       { name: 'position', type: 'integer', notNull: true },
     ],
-    checks: roleCheck ? [{ name: objectName(table, 'role', 'check'), definition: `CHECK (${roleCheck})` }] : [],
+    checks: roleCheck ? [{ name: checkName(table, 'role'), definition: `CHECK (${roleCheck})` }] : [],
     foreignKeys: [
       {
-        name: objectName(table, 'owner_id', 'fkey'),
+        name: foreignKeyName(table, 'owner_id'),
         definition: `FOREIGN KEY ("owner_id") REFERENCES ${quoteIdent(entity.table)} ("id") ON DELETE CASCADE`,
       },
       {
-        name: objectName(table, 'target_id', 'fkey'),
+        name: foreignKeyName(table, 'target_id'),
         definition: `FOREIGN KEY ("target_id") REFERENCES ${quoteIdent(target.table)} ("id")${field.onDelete === 'set_null' ? ' ON DELETE CASCADE' : ''}`,
       },
     ],
     indexes: [
-      { name: objectName(table, 'target_id', 'idx'), definition: 'USING btree ("target_id")' },
+      { name: indexName(table, 'target_id'), definition: 'USING btree ("target_id")' },
       {
-        name: objectName(table, 'key'),
+        name: keyName(table),
         definition: `USING btree ("owner_id", "target_id"${role ? ', "role") NULLS NOT DISTINCT' : ')'}`,
         unique: true,
       },
@@ -195,24 +185,24 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
   const checks: NamedSql[] = [];
   for (const field of stored) {
     const condition = checkCondition(field);
-    if (condition) checks.push({ name: objectName(table, field.name, 'check'), definition: `CHECK (${condition})` });
+    if (condition) checks.push({ name: checkName(table, field.name), definition: `CHECK (${condition})` });
   }
 
   const foreignKeys: NamedSql[] = stored
     .filter((f) => f.type === 'ref')
     .map((field) => ({
-      name: objectName(table, field.name, 'fkey'),
+      name: foreignKeyName(table, field.name),
       definition: `FOREIGN KEY (${quoteIdent(field.name)}) REFERENCES ${quoteIdent(findEntity(model, field.to!)!.table)} (${quoteIdent('id')})${ON_DELETE_SQL[field.onDelete ?? 'restrict']}`,
     }));
 
   const indexes: NamedSql[] = [];
   for (const field of walkFields(entity.fields)) {
     if (!(field.indexed || (field.type === 'ref' && field.path.length === 1))) continue;
-    indexes.push({ name: objectName(table, ...field.path, 'idx'), definition: indexDefinition(field, entity) });
+    indexes.push({ name: indexName(table, ...field.path), definition: indexDefinition(field, entity) });
   }
   if (searchVector)
     indexes.push({
-      name: objectName(table, SEARCH_COLUMN, 'idx'),
+      name: indexName(table, SEARCH_COLUMN),
       definition: `USING gin (${quoteIdent(SEARCH_COLUMN)})`,
     });
   // Unique sets hold among live records, so a soft-deleted record does not block a new one.
@@ -241,8 +231,6 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
 
 /** Hard deletes follow the declared on_delete in the database itself. */
 const ON_DELETE_SQL = { restrict: '', cascade: ' ON DELETE CASCADE', set_null: ' ON DELETE SET NULL' } as const;
-
-export const uniqueIndexName = (entity: EntityDef, set: readonly string[]) => objectName(entity.table, ...set, 'key');
 
 function checkCondition(field: FieldDef): string | undefined {
   const col = quoteIdent(field.name);

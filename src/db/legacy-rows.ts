@@ -5,13 +5,14 @@ import { upgradeRecord } from '../evolution/steps.ts';
 import { SYSTEM_COLUMNS, type EntityDef } from '../registry/model.ts';
 import { isoTimestamp } from './pool.ts';
 import { setOwn } from '../registry/own.ts';
+import { SEARCH_COLUMN } from '../registry/names.ts';
 
 type Row = Record<string, unknown>;
 
 /** The select-list item holding the whole row as JSON, for rows older than the current version. */
 export const LEGACY = '_legacy';
 
-const NOT_FIELDS = new Set<string>([...SYSTEM_COLUMNS, 'search_vector']);
+const NOT_FIELDS = new Set<string>([...SYSTEM_COLUMNS, SEARCH_COLUMN]);
 
 export function upgradeRow(entity: EntityDef, row: Row): Row & { id: string } {
   const whole = row[LEGACY] as Row;

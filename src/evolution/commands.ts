@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { RegistryError, formatProblem } from '../registry/errors.ts';
-import { loadRegistry } from '../registry/load.ts';
+import type { Model } from '../registry/model.ts';
 import { renderChangelog, renderDiff } from './changelog.ts';
 import { checkRegistry, formatReport, type CheckReport } from './compatibility.ts';
 import { registryContract, type RegistryContract } from './contract.ts';
@@ -31,8 +31,11 @@ interface Working {
   readonly registryFile: string;
 }
 
-function working(config: Config): Working {
-  const contract = registryContract(loadRegistry(config.registryDir));
+/** Loads the model as the CLI does (src/load-model.ts, above this layer: it runs query's checks too). */
+type LoadModel = (registryDir: string) => Model;
+
+function working(config: Config, load: LoadModel): Working {
+  const contract = registryContract(load(config.registryDir));
   return {
     contract,
     releases: readReleases(config.registryDir),
@@ -50,7 +53,7 @@ function print(report: CheckReport, verbose: boolean): void {
   console.log(summary);
 }
 
-export function registryCommand(): Command {
+export function registryCommand(load: LoadModel): Command {
   const registry = new Command('registry').description(
     'compare the registry with its released snapshots (registry/releases/)',
   );
@@ -61,7 +64,7 @@ export function registryCommand(): Command {
     .option('--verbose', 'list compatible changes against older releases too')
     .action((options: { verbose?: boolean }) =>
       run((config) => {
-        const report = check(working(config));
+        const report = check(working(config, load));
         print(report, options.verbose === true);
         return report.ok ? 0 : 1;
       }),
@@ -72,7 +75,7 @@ export function registryCommand(): Command {
     .description('write registry/releases/<registry_version>.json and generated/CHANGELOG.md (after a passing check)')
     .action(() =>
       run((config) => {
-        const w = working(config);
+        const w = working(config, load);
         const report = check(w);
         if (!report.ok) {
           print(report, false);
@@ -106,7 +109,7 @@ export function registryCommand(): Command {
     .option('--from <version>', 'the release to compare with')
     .action((options: { from?: string }) =>
       run((config) => {
-        const w = working(config);
+        const w = working(config, load);
         const from = options.from ? w.releases.find((r) => r.version === options.from) : w.releases.at(-1);
         if (!from) {
           const known = w.releases.map((r) => r.version).join(', ') || 'none';

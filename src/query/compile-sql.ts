@@ -5,7 +5,8 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import type { FieldType } from '../registry/model.ts';
 import type { Condition, CursorPosition, FieldTarget, ListQuery, Relation, RelationHop, ScalarValue } from './ast.ts';
-import { SEARCH_COLUMN, TEXT_SEARCH_CONFIG } from './full-text.ts';
+import { TEXT_SEARCH_CONFIG } from './full-text.ts';
+import { SEARCH_COLUMN } from '../registry/names.ts';
 
 /** PostgreSQL types of top-level columns, for casting bound values to them. */
 const COLUMN_TYPES: Record<FieldType, string> = {

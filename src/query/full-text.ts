@@ -3,7 +3,6 @@
 import { walkFields } from '../registry/compile.ts';
 import type { EntityDef, FieldDef } from '../registry/model.ts';
 
-export const SEARCH_COLUMN = 'search_vector';
 /** Stemming for English, which is what the production teams write in. */
 export const TEXT_SEARCH_CONFIG = 'english';
 /** Long texts are cut before indexing: tsvector values are limited to 1 MB. */

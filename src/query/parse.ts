@@ -7,6 +7,7 @@ import { decodeCursor } from './cursor.ts';
 import { searchableFields } from './full-text.ts';
 import { buildComparison, FILTER_OPERATORS, isFilterOperator, MULTI_VALUE } from './operators.ts';
 import { parseFilterJson } from './parse-filter.ts';
+import { presetCondition } from './presets.ts';
 import { QueryBudget, QueryError, type QueryProblem } from './problems.ts';
 import { crossesArray, resolveTarget, type ResolveOptions } from './targets.ts';
 
@@ -119,8 +120,8 @@ export function parseListQuery(entity: EntityDef, queryString: string, entities?
         if (preset) {
           once(key);
           // Declared in the registry, so not counted against the client's condition budget.
-          if (raw === 'true') conditions.push(preset.condition);
-          else if (raw === 'false') conditions.push({ kind: 'not', item: preset.condition });
+          if (raw === 'true') conditions.push(presetCondition(entity, preset));
+          else if (raw === 'false') conditions.push({ kind: 'not', item: presetCondition(entity, preset) });
           else
             problems.push({
               field: key,

@@ -16,11 +16,8 @@ import {
   type PartDef,
   type PresetDef,
 } from './model.ts';
-import { fieldSchema } from '../codegen/json-schema.ts';
-import { objectName } from '../codegen/table-spec.ts';
-import { parseFilterTree } from '../query/parse-filter.ts';
-import { CONTROL_PARAMS } from '../query/parse.ts';
-import { QueryBudget, type QueryProblem } from '../query/problems.ts';
+import { fieldSchema } from './json-schema.ts';
+import { junctionTableName } from './names.ts';
 import { createAjv } from './ajv.ts';
 import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
 import { checkVersionsAndParts } from './compile-versions.ts';
@@ -111,7 +108,7 @@ export function compileModel(raw: RawRegistry): Model {
     const name = data.name as string;
     checkFileName(file, name, report);
     const own = compileFields(file, data.fields as Record<string, RawField>, [], 'fields', report).map((field) =>
-      field.type === 'refs' ? { ...field, junction: objectName(data.plural as string, field.name) } : field,
+      field.type === 'refs' ? { ...field, junction: junctionTableName(data.plural as string, field.name) } : field,
     );
     const fields = [...own];
     const mixins = (data.mixins as string[] | undefined) ?? [];
@@ -196,7 +193,7 @@ export function compileModel(raw: RawRegistry): Model {
       ...(data.thumbnails
         ? { thumbnails: compileThumbnails(file, entity, data.thumbnails as RawThumbnails, report) }
         : {}),
-      presets: compilePresets(file, entity, data.presets, report),
+      presets: compilePresets(file, data.presets),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
     });
@@ -368,31 +365,15 @@ function checkFieldSets(
   return sets;
 }
 
-/** Parameters a list route reads besides filters; `format` is the export's. */
-const NOT_A_PRESET_NAME = ['id', ...CONTROL_PARAMS, 'format'];
-
-/**
- * `presets: { name: { description, filter } }`. Each filter is parsed against the entity now, by the
- * same parser as `filter=`, so a bad path or operator is a registry error, not a 400 at run time.
- */
-function compilePresets(file: ParsedFile, entity: EntityDef, raw: unknown, report: Report): PresetDef[] {
+/** `presets: { name: { description, filter } }` as declared; src/query/presets.ts parses and checks them. */
+function compilePresets(file: ParsedFile, raw: unknown): PresetDef[] {
   const declared = (raw as Record<string, { description?: string; filter: Record<string, unknown> }> | undefined) ?? {};
-  const presets: PresetDef[] = [];
-  for (const [name, { description, filter }] of Object.entries(declared)) {
-    const at = `presets.${name}`;
-    if (entity.fields.some((f) => f.name === name))
-      report(file, at, `"${name}" is also a field; a preset needs a name of its own`);
-    else if (NOT_A_PRESET_NAME.includes(name))
-      report(file, at, `"${name}" is a list query parameter (${NOT_A_PRESET_NAME.join(', ')})`);
-    const problems: QueryProblem[] = [];
-    const budget = new QueryBudget();
-    const condition = parseFilterTree(entity, filter, budget, problems);
-    if (budget.problem) problems.push({ ...budget.problem, field: 'filter' });
-    // The parser's paths (`filter._or[0].status`) become the YAML's (`presets.x.filter._or.0.status`).
-    for (const p of problems) report(file, `${at}.${p.field.replace(/\[(\d+)\]/g, '.$1')}`, p.message);
-    if (condition && problems.length === 0) presets.push({ name, description, filter, condition });
-  }
-  return presets;
+  return Object.entries(declared).map(([name, { description, filter }]) => ({
+    name,
+    description,
+    filter,
+    source: { file: file.file, path: `presets.${name}`, lineOf: file.lineOf },
+  }));
 }
 
 function checkFileName(file: ParsedFile, name: string, report: Report): void {

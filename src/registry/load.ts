@@ -6,7 +6,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv } from './ajv.ts';
 import { compileModel, type RawRegistry } from './compile.ts';
-import { readReleases } from '../evolution/releases.ts';
+import type { ReleaseVersions } from './compile-evolution.ts';
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import { allowedOptions, entityFileSchema, mixinFileSchema, NAME_PATTERN, registryFileSchema } from './meta-schema.ts';
 import { FIELD_TYPES, type FieldType, type Model } from './model.ts';
@@ -32,8 +32,12 @@ function getValidators() {
   return validators;
 }
 
-/** Loads, validates and compiles the registry in `registryDir`. Throws RegistryError. */
-export function loadRegistry(registryDir: string): Model {
+/**
+ * Loads, validates and compiles the registry in `registryDir`. Throws RegistryError. `releases` are
+ * the released snapshots older API versions name (src/evolution reads and writes them): the caller
+ * hands them in, so that the registry knows only the little of their format it needs.
+ */
+export function loadRegistry(registryDir: string, releases: readonly ReleaseVersions[] = []): Model {
   const problems: RegistryProblem[] = [];
   const display = (file: string) => path.join(path.basename(registryDir), path.relative(registryDir, file));
   const { registry: checkRegistry, entity: checkEntity, mixin: checkMixin } = getValidators();
@@ -83,8 +87,8 @@ export function loadRegistry(registryDir: string): Model {
   if (problems.length > 0) throw new RegistryError(problems);
 
   // The released snapshots, for the schema_versions older API versions keep.
-  const releases = new Map(readReleases(registryDir).map((r) => [r.version, r.contract]));
-  const raw: RawRegistry = { registry, mixins, entities, releases };
+  const byVersion = new Map(releases.map((r) => [r.registry_version, r]));
+  const raw: RawRegistry = { registry, mixins, entities, releases: byVersion };
   return compileModel(raw);
 }
 

@@ -1,6 +1,6 @@
 // The compiled registry: what every other part of the platform reads instead of the YAML.
-import type { Condition } from '../query/ast.ts';
 import type { MediaDef, ThumbnailsDef } from './media.ts';
+import { SEARCH_COLUMN } from './names.ts';
 
 export const FIELD_TYPES = [
   'string',
@@ -236,13 +236,24 @@ export interface ApiVersionDef {
   readonly schemaVersions: Readonly<Record<string, number>>;
 }
 
+/**
+ * A named filter as YAML declares it. The registry does not parse filters: src/query/presets.ts
+ * does, with the parser `filter=` uses, when the model is loaded.
+ */
 export interface PresetDef {
   readonly name: string;
   readonly description?: string;
-  /** The filter as declared, in the JSON form `filter=` takes (for documentation). */
+  /** The filter as declared, in the JSON form `filter=` takes. */
   readonly filter: Readonly<Record<string, unknown>>;
-  /** The filter parsed against the entity when the registry was compiled. */
-  readonly condition: Condition;
+  /** `presets.<name>` of its entity's file, for the problems a later pass finds in it. */
+  readonly source: DeclaredAt;
+}
+
+/** Where something was declared: its file and dotted YAML path, and the line of any path in that file. */
+export interface DeclaredAt {
+  readonly file: string;
+  readonly path: string;
+  readonly lineOf: (dottedPath: string) => number | undefined;
 }
 
 /**
@@ -269,7 +280,7 @@ export const SYSTEM_COLUMNS = ['id', 'schema_version', 'doc'] as const;
  * Names a field cannot take: the system columns, the generated full-text column, and the list
  * query's own parameters (a field named `q` could never be filtered on).
  */
-export const RESERVED_FIELD_NAMES = [...SYSTEM_COLUMNS, 'search_vector', 'q', 'filter', 'include_deleted'] as const;
+export const RESERVED_FIELD_NAMES = [...SYSTEM_COLUMNS, SEARCH_COLUMN, 'q', 'filter', 'include_deleted'] as const;
 
 export function findEntity(model: Model, name: string): EntityDef | undefined {
   return model.entities.find((e) => e.name === name);

@@ -2,7 +2,7 @@
 // lines, for the tests of what the meta-schema and the compiler refuse.
 import { expect } from 'vitest';
 import { RegistryError } from '../../src/registry/errors.ts';
-import { loadRegistry } from '../../src/registry/load.ts';
+import { loadModel } from '../../src/load-model.ts';
 import { copyProject, type ProjectCopy } from './project-copy.ts';
 
 /** Copies the project, applies `change`, loads its registry and returns the problem lines; the copy is handed to `keep` for removal. */
@@ -11,7 +11,7 @@ export function problemsAfter(change: (copy: ProjectCopy) => void, keep: (copy: 
   keep(copy);
   change(copy);
   try {
-    loadRegistry(copy.registryDir);
+    loadModel(copy.registryDir);
   } catch (error) {
     expect(error).toBeInstanceOf(RegistryError);
     return (error as RegistryError).message.split('\n');

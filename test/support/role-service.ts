@@ -7,7 +7,7 @@ import { copyProject, type ProjectCopy } from './project-copy.ts';
 import { startTestService, type TestService } from './service.ts';
 import { loadConfig } from '../../src/config.ts';
 import { runCli } from './cli.ts';
-import { loadRegistry } from '../../src/registry/load.ts';
+import { loadModel } from '../../src/load-model.ts';
 import { ROLES, type Model, type Operation, type Role } from '../../src/registry/model.ts';
 
 export type Caller = Role | 'none';
@@ -69,7 +69,7 @@ export async function startRoleService({
       const generated = await runCli(['codegen'], copy.env);
       if (generated.code !== 0) throw new Error(`codegen failed on the copy: ${generated.stderr}`);
     }
-    const model = loadRegistry(copy.registryDir);
+    const model = loadModel(copy.registryDir);
     db = await createTestDatabase();
     userPool = await startFakeUserPool();
     await userPool.addKey('key-1');

@@ -1,6 +1,6 @@
 // Model → JSON Schema 2020-12. The same schema validates writes at run time (ajv), is written to
 // generated/schemas/, feeds the TypeScript types and is embedded in the OpenAPI document.
-import type { EntityDef, FieldDef, Model } from '../registry/model.ts';
+import type { EntityDef, FieldDef, Model } from './model.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
