@@ -18,7 +18,7 @@ import {
 import { RegistryError } from '../src/registry/errors.ts';
 import { loadModel } from '../src/load-model.ts';
 import type { FieldDef } from '../src/registry/model.ts';
-import { MAX_ERRORS_LISTED } from '../src/api/errors.ts';
+import { MAX_ERRORS_LISTED } from '../src/records/errors.ts';
 import { sql } from 'slonik';
 import { useServiceForFile } from './support/file-service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';

@@ -3,7 +3,7 @@
 // record. Locks are taken in a stable order, and a transaction that still deadlocks is run again.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClassifier } from '../src/api/failures.ts';
+import { createClassifier } from '../src/records/failures.ts';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { TRANSACTION_ATTEMPTS, transact } from '../src/db/work.ts';

@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { loadModel } from '../src/load-model.ts';
 import { AUDIT_ENTITY } from '../src/audit/audit-entity.ts';
 import { InvalidInputError } from 'slonik';
-import { createClassifier } from '../src/api/failures.ts';
+import { createClassifier } from '../src/records/failures.ts';
 import type { EntityDef, FieldDef } from '../src/registry/model.ts';
 import { useServiceForFile } from './support/file-service.ts';
 import { putTestObjects } from './support/s3.ts';

@@ -6,8 +6,8 @@ import type { MiddlewareHandler } from 'hono';
 import { downgradeRecord, pathBackward, pathForward, pathsIntroduced, upgradeRecord } from '../evolution/steps.ts';
 import { CONTROL_PARAMS } from '../query/parse.ts';
 import type { ApiVersionDef, EntityDef, FieldPath } from '../registry/model.ts';
-import { ApiError, type ApiProblem } from './errors.ts';
-import { isPlainObject } from './record-input.ts';
+import { ApiError, type ApiProblem } from '../records/errors.ts';
+import { isPlainObject } from '../records/record-input.ts';
 import { setOwn } from '../registry/own.ts';
 
 type Json = Record<string, unknown>;

@@ -13,7 +13,7 @@ import { Metrics } from '../observability/metrics.ts';
 import { matchedRoutes } from 'hono/route';
 import { entityRoutes } from './entity-routes.ts';
 import { sendErrors } from './envelope.ts';
-import { createClassifier } from './failures.ts';
+import { createClassifier } from '../records/failures.ts';
 import type { DomainSettings } from '../domain/index.ts';
 import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';

@@ -8,10 +8,10 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 import type { ApiShape } from './api-shape.ts';
 import { readJsonBody } from './body.ts';
-import type { EntityActions } from './entity-actions.ts';
+import type { EntityActions } from '../records/entity-actions.ts';
 import { pageMetadata, sendData, sendErrors } from './envelope.ts';
-import { ApiError } from './errors.ts';
-import { etagOf } from './preconditions.ts';
+import { ApiError } from '../records/errors.ts';
+import { etagOf } from '../records/preconditions.ts';
 import { allow, allowEach, authorizeQuery, forbidden, writePermit } from './authorization.ts';
 import { actorOf } from './authentication.ts';
 

@@ -6,7 +6,7 @@ import type { ListQuery } from '../query/ast.ts';
 import { relatedReads, type CountReach } from '../query/reach.ts';
 import type { EntityDef, Operation } from '../registry/model.ts';
 import type { WritePermit } from '../audit/write-meta.ts';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../records/errors.ts';
 
 /** How a 403 names each operation (`changing episodes needs the editor role`). */
 export const DOING: Readonly<Record<Operation, string>> = {

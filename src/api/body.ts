@@ -4,7 +4,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
-import { ApiError, type ApiProblem } from './errors.ts';
+import { ApiError, type ApiProblem } from '../records/errors.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** A batch of up to 1,000 records needs more room than one record. */

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EntityDef, Model } from '../registry/model.ts';
-import { listedProblems, type ApiProblem } from './errors.ts';
+import { listedProblems, type ApiProblem } from '../records/errors.ts';
 import type { ListQuery } from '../query/ast.ts';
 import type { ListPage } from '../db/records.ts';
 import { encodeCursor } from '../query/cursor.ts';

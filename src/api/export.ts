@@ -9,7 +9,7 @@ import { parseListQuery } from '../query/parse.ts';
 import type { ApiShape } from './api-shape.ts';
 import type { RecordStore } from '../db/records.ts';
 import { withoutFields } from './authorization.ts';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../records/errors.ts';
 import { csvCell } from './csv-cell.ts';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;

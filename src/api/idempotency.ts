@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { DatabasePool } from '../db/pool.ts';
 import { MAX_KEY_LENGTH } from '../idempotency/idempotency-entity.ts';
 import { IdempotencyKeys, type KeyedRequest, type KeyHolder, type StoredAnswer } from '../idempotency/key-store.ts';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../records/errors.ts';
 import { CommitUnconfirmed } from '../db/work.ts';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';

@@ -11,7 +11,7 @@ import type { MediaServices } from '../media/services.ts';
 import { ownValue } from '../registry/own.ts';
 import { allow } from './authorization.ts';
 import { methodNotAllowed } from './envelope.ts';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../records/errors.ts';
 import { queryParams } from './params.ts';
 import { requireMedia, type MediaRouteContext } from './media-context.ts';
 

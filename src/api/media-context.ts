@@ -6,10 +6,10 @@ import type { RecordStore } from '../db/records.ts';
 import type { MediaServices } from '../media/services.ts';
 import type { EntityDef, Model } from '../registry/model.ts';
 import type { ApiShape } from './api-shape.ts';
-import type { EntityActions } from './entity-actions.ts';
+import type { EntityActions } from '../records/entity-actions.ts';
 import { sendData, type SendOptions } from './envelope.ts';
-import { ApiError } from './errors.ts';
-import type { ErrorClassifier } from './failures.ts';
+import { ApiError } from '../records/errors.ts';
+import type { ErrorClassifier } from '../records/failures.ts';
 
 export interface MediaRouteContext {
   readonly model: Model;

@@ -1,6 +1,6 @@
 // Query parameters of a route: unknown ones are refused, booleans are spelled true or false.
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../records/errors.ts';
 
 /**
  * Percent-encoded bytes that are not UTF-8 (`%FF`, or `%ED%A0%80`, a lone surrogate) would be

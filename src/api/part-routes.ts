@@ -8,14 +8,14 @@ import { parseListQuery } from '../query/parse.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { scopedTo } from '../query/ast.ts';
 import type { EntityDef, PartDef } from '../registry/model.ts';
-import type { EntityActions } from './entity-actions.ts';
-import { ApiError } from './errors.ts';
+import type { EntityActions } from '../records/entity-actions.ts';
+import { ApiError } from '../records/errors.ts';
 import { readJsonBody } from './body.ts';
 import { queryParams } from './params.ts';
 import { writeMeta } from './audit-routes.ts';
 import { pageMetadata } from './envelope.ts';
-import { warningsMetadata } from './duplicates.ts';
-import { versionNumber, type VersionedRecords } from './versions.ts';
+import { warningsMetadata } from '../records/duplicates.ts';
+import { versionNumber, type VersionedRecords } from '../records/versions.ts';
 import { allowEach, authorizeQuery } from './authorization.ts';
 
 export interface PartContext {

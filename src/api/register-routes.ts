@@ -21,7 +21,7 @@ import { writeMeta } from './audit-routes.ts';
 import { allowEach } from './authorization.ts';
 import { readJsonBody } from './body.ts';
 import { methodNotAllowed, sendErrors } from './envelope.ts';
-import { isPlainObject } from './record-input.ts';
+import { isPlainObject } from '../records/record-input.ts';
 import { queryParams } from './params.ts';
 import { requireMedia, sendRecord, type MediaRouteContext } from './media-context.ts';
 

@@ -9,13 +9,13 @@ import { ThumbnailRecordGone } from '../media/thumbnail-jobs.ts';
 import { readOptionalJsonBody } from './body.ts';
 import { actorOf } from './authentication.ts';
 import { allow, authorize } from './authorization.ts';
-import type { EntityActions } from './entity-actions.ts';
+import type { EntityActions } from '../records/entity-actions.ts';
 import { methodNotAllowed, sendData } from './envelope.ts';
-import { ApiError, notFound } from './errors.ts';
+import { ApiError, notFound } from '../records/errors.ts';
 import { requireMedia, type MediaRouteContext } from './media-context.ts';
 import { queryParams } from './params.ts';
-import { etagOf } from './preconditions.ts';
-import { isPlainObject } from './record-input.ts';
+import { etagOf } from '../records/preconditions.ts';
+import { isPlainObject } from '../records/record-input.ts';
 import type { RecordStore } from '../db/records.ts';
 
 /** The longest frame time a caller may ask for (a day of video). */

@@ -14,12 +14,12 @@ import { actorOf } from './authentication.ts';
 import { allow, authorize, authorizeQuery, unreadableCounts, withoutFields } from './authorization.ts';
 import { countFieldReaches } from '../query/reach.ts';
 import { readJsonBody, readOptionalJsonBody } from './body.ts';
-import { warningsMetadata } from './duplicates.ts';
+import { warningsMetadata } from '../records/duplicates.ts';
 import { methodNotAllowed, pageMetadata, sendData } from './envelope.ts';
-import { ApiError, notFound } from './errors.ts';
+import { ApiError, notFound } from '../records/errors.ts';
 import { requireMedia, sendRecord, type MediaRouteContext } from './media-context.ts';
 import { queryParams } from './params.ts';
-import { etagOf } from './preconditions.ts';
+import { etagOf } from '../records/preconditions.ts';
 
 /** As long as the upload row's created_by column holds. */
 const ACTOR_MAX = 300;

@@ -132,7 +132,7 @@ export class RecordStore {
   /**
    * The row version of a record this store read or wrote on its own (not through a list): the
    * transaction id that last wrote the row (PostgreSQL's `xmin`), which every UPDATE changes.
-   * It is the record's ETag (src/api/preconditions.ts).
+   * It is the record's ETag (src/records/preconditions.ts).
    */
   versionOf(record: StoredRecord): string | undefined {
     return this.versions.get(record);

@@ -1,7 +1,7 @@
 // Guests (seed 8.9): contact details only with consent, a consent timestamp, a session that
 // expires, and conversion to a registered user. Rules on values, so they live here, not in YAML.
-import { ApiError, type ApiProblem } from '../api/errors.ts';
-import { changes, type WriteRule } from '../api/write-rules.ts';
+import { ApiError, type ApiProblem } from '../records/errors.ts';
+import { changes, type WriteRule } from '../records/write-rules.ts';
 
 /** Fields that identify a guest personally beyond the name: stored only with consent. */
 const CONTACT_FIELDS = ['business_email', 'business_phone'] as const;

@@ -1,5 +1,5 @@
 // The domain rules, by entity: what the registry cannot say. Everything else is YAML.
-import type { WriteRule } from '../api/write-rules.ts';
+import type { WriteRule } from '../records/write-rules.ts';
 import { guestRule } from './guests.ts';
 import { clipGuestRule } from './talent.ts';
 import { wardrobeRule } from './wardrobe.ts';

@@ -1,6 +1,6 @@
 // Clips filmed by a guest carry talent_source "Guest - Name" (seed Appendix C); the clip is linked
 // to the guest of that name, who is added to the guest list when new.
-import type { WriteRule } from '../api/write-rules.ts';
+import type { WriteRule } from '../records/write-rules.ts';
 
 const GUEST_TALENT = /^Guest - (.+)$/;
 

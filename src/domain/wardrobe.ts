@@ -3,9 +3,9 @@
 // (or created), the outfit with exactly those items is matched (or created), and the episode
 // links it as "main". Reuse is then counted per outfit and per item (times_worn).
 import { isDeepStrictEqual } from 'node:util';
-import type { Warning } from '../api/duplicates.ts';
-import { isPlainObject } from '../api/record-input.ts';
-import { changes, type Values, type WriteContext, type WriteRule } from '../api/write-rules.ts';
+import type { Warning } from '../records/duplicates.ts';
+import { isPlainObject } from '../records/record-input.ts';
+import { changes, type Values, type WriteContext, type WriteRule } from '../records/write-rules.ts';
 
 /** The role of the outfit written through the episode's wardrobe. */
 export const MAIN_OUTFIT_ROLE = 'main';

@@ -20,15 +20,27 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
+import { ClassifiedError, type Classified } from '../records/errors.ts';
 
 /** S3 could not be reached or answered with a server error: try again later. */
-export class MediaUnavailable extends Error {
+export class MediaUnavailable extends ClassifiedError {
   override readonly name = 'MediaUnavailable';
   constructor(operation: string, cause: unknown) {
     super(
       `the object store is unavailable (${operation}): ${cause instanceof Error ? cause.message || cause.name : String(cause)}`,
       { cause },
     );
+  }
+
+  get classified(): Classified {
+    return {
+      status: 503,
+      retryAfter: RETRY_AFTER_SECONDS,
+      problems: [
+        { code: 'S3_UNAVAILABLE', message: `${this.message}; nothing was changed, try again later`, field: null },
+      ],
+    };
   }
 }
 

@@ -30,7 +30,7 @@ export const MAX_PART_URLS_PER_CALL = 1000;
 
 type Written = { readonly record: StoredRecord; readonly warnings: readonly unknown[] };
 
-/** What the service needs of an entity's write actions (src/api/entity-actions.ts has them). */
+/** What the service needs of an entity's write actions (src/records/entity-actions.ts has them). */
 export interface RecordWrites {
   readonly entity: EntityDef;
   requireLive(id: string): Promise<StoredRecord>;

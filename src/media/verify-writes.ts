@@ -8,6 +8,8 @@ import { acceptedTypes, acceptsContentType } from '../registry/media.ts';
 import { mediaFields, valueAtPath } from './media-fields.ts';
 import { parseS3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
 import { isJsonObject } from '../registry/own.ts';
+import { ClassifiedError, type Classified } from '../records/errors.ts';
+import type { MediaCheck, SkipMedia } from '../records/media-check.ts';
 
 /** A problem with one media value, as the API reports it (422). */
 export interface MediaProblem {
@@ -16,10 +18,14 @@ export interface MediaProblem {
   readonly field: string;
 }
 
-export class MediaCheckFailed extends Error {
+export class MediaCheckFailed extends ClassifiedError {
   override readonly name = 'MediaCheckFailed';
   constructor(readonly problems: readonly MediaProblem[]) {
     super(problems.map((p) => p.message).join('; '));
+  }
+
+  get classified(): Classified {
+    return { status: 422, problems: this.problems };
   }
 }
 
@@ -30,10 +36,10 @@ const UNTYPED = new Set(['application/octet-stream', 'binary/octet-stream']);
 const PARALLEL_HEADS = 8;
 
 /** The URIs `body` sets on checked media fields, with their fields (a value `skip` returns true for is left out). */
-export function mediaValues(
+function mediaValues(
   entity: EntityDef,
   body: unknown,
-  skip: (uri: string, field: FieldDef) => boolean = () => false,
+  skip: SkipMedia = () => false,
 ): { field: FieldDef; uri: string }[] {
   return mediaFields(entity)
     .filter((target) => target.media.verify)
@@ -41,19 +47,19 @@ export function mediaValues(
     .filter((v): v is { field: FieldDef; uri: string } => typeof v.uri === 'string' && !skip(v.uri, v.field));
 }
 
-export class MediaWriteCheck {
+export class MediaWriteCheck implements MediaCheck {
   constructor(private readonly storage: MediaStorage) {}
+
+  sets(entity: EntityDef, body: unknown, skip?: SkipMedia): boolean {
+    return mediaValues(entity, body, skip).length > 0;
+  }
 
   /**
    * Checks every media URI `body` sets (those `skip` passes over excepted) and answers the body with
    * size/etag companions filled from the objects seen. Throws MediaCheckFailed (422), or
    * MediaUnavailable (503) when S3 cannot be asked.
    */
-  async check(
-    entity: EntityDef,
-    body: unknown,
-    skip: (uri: string, field: FieldDef) => boolean = () => false,
-  ): Promise<unknown> {
+  async check(entity: EntityDef, body: unknown, skip: SkipMedia = () => false): Promise<unknown> {
     const values = mediaValues(entity, body, skip);
     if (values.length === 0) return body;
     const problems: MediaProblem[] = [];

@@ -1,14 +1,14 @@
-// POST /{plural}/batch (FR-14): up to 1,000 creates, updates, replaces and deletes in one request,
-// each answered with its own status. With ?atomic=true they run in one transaction and the first
-// failure rolls all of them back.
+// The batch write behind POST /{plural}/batch (FR-14): up to 1,000 creates, updates, replaces and
+// deletes in one request, each answered with its own status. With ?atomic=true they run in one
+// transaction and the first failure rolls all of them back.
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { transact } from '../db/work.ts';
 import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { Warning } from './duplicates.ts';
-import { ApiError, listedProblems, type ApiProblem } from './errors.ts';
+import { ApiError, listedProblems, type ApiProblem, type Classified } from './errors.ts';
 import type { EntityActions } from './entity-actions.ts';
 import type { Operation } from '../registry/model.ts';
-import type { Classified, ErrorClassifier } from './failures.ts';
+import type { ErrorClassifier } from './failures.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 import { isJsonObject } from '../registry/own.ts';
 
@@ -145,7 +145,7 @@ export async function runBatch(
   const failureOf = (error: unknown): Classified => {
     // Not one operation's fault: the whole request answers 503 (see failures.ts).
     if (isDatabaseUnavailable(error)) throw error;
-    if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+    if (error instanceof ApiError) return error.classified;
     const known = error instanceof Error ? options.classify(error, 'POST') : undefined;
     if (!known) throw error;
     return known;

@@ -16,7 +16,7 @@ import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
 import { afterCommit, countRecordCreated, lockKeys, transact } from '../db/work.ts';
 import { newLinks } from './write-links.ts';
-import { mediaValues, type MediaWriteCheck } from '../media/verify-writes.ts';
+import type { MediaCheck } from './media-check.ts';
 
 export interface DeleteOptions {
   readonly hard: boolean;
@@ -82,7 +82,7 @@ export class EntityActions {
   private rules: readonly WriteRule[] = [];
   /** Rules added one by one (addRule), run after `rules`, kept when useRules replaces those. */
   private readonly addedRules: WriteRule[] = [];
-  private mediaCheck: MediaWriteCheck | undefined;
+  private mediaCheck: MediaCheck | undefined;
   private readonly committedListeners: CommittedListener[] = [];
   private actionsOf: (entity: string) => EntityActions = (name) => {
     throw new Error(`no actions for ${name}: useRules was not called`);
@@ -121,7 +121,7 @@ export class EntityActions {
   }
 
   /** The HEAD check of media fields a write sets (absent: this service runs without S3). */
-  useMediaCheck(check: MediaWriteCheck | undefined): void {
+  useMediaCheck(check: MediaCheck | undefined): void {
     this.mediaCheck = check;
   }
 
@@ -134,7 +134,7 @@ export class EntityActions {
     if (!check) return body;
     const verified = meta.verifiedMedia;
     const fresh = (uri: string) => verified?.has(uri) === true;
-    if (mediaValues(this.entity, body, fresh).length === 0) return body;
+    if (!check.sets(this.entity, body, fresh)) return body;
     const current = id === undefined ? null : await this.store.get(id);
     const unchanged = (uri: string, field: { path: readonly string[] }) =>
       current !== null &&

@@ -1,4 +1,5 @@
-// The error half of the envelope (seed 7.4.2): `{code, message, field}` with dotted field paths.
+// The error half of the envelope (seed 7.4.2): `{code, message, field}` with dotted field paths,
+// and the errors the records layer (and the api above it) throws to answer with them.
 
 export interface ApiProblem {
   readonly code: string;
@@ -7,7 +8,27 @@ export interface ApiProblem {
   readonly field: string | null;
 }
 
-export class ApiError extends Error {
+/**
+ * What a failure means to the client. The status is an HTTP status number (the records layer
+ * speaks in them; api/ sends them), and nothing here depends on an HTTP library.
+ */
+export type Classified = {
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503;
+  problems: readonly ApiProblem[];
+  /** Sent as Retry-After (seconds) when trying again later should work. */
+  retryAfter?: number;
+};
+
+/**
+ * An error that says itself what it means to the client. Layers above records (media's S3 errors)
+ * extend it, so the classifier (failures.ts) answers their errors without importing them.
+ */
+export abstract class ClassifiedError extends Error {
+  abstract readonly classified: Classified;
+}
+
+/** A failure whose status and problems are known where it is thrown: a refused write, a missing record, a bad body. */
+export class ApiError extends ClassifiedError {
   readonly status: number;
   readonly problems: readonly ApiProblem[];
 
@@ -16,6 +37,10 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.status = status;
     this.problems = problems;
+  }
+
+  get classified(): Classified {
+    return { status: this.status as Classified['status'], problems: this.problems };
   }
 
   static single(status: number, code: string, message: string, field: string | null = null): ApiError {

@@ -1,6 +1,7 @@
-// What a failure means to the client: API errors keep their status; database errors a client
-// caused (a dangling ref, a taken unique set, a value PostgreSQL cannot hold) become 4xx with a
-// message naming the field. Anything else is unexpected (a 500, logged).
+// What a failure means to the client: errors that classify themselves (ApiError, media's S3
+// errors) keep their status; database errors a client caused (a dangling ref, a taken unique set,
+// a value PostgreSQL cannot hold) become 4xx with a message naming the field. Anything else is
+// unexpected (a 500, logged).
 import {
   CheckIntegrityConstraintViolationError,
   ForeignKeyIntegrityConstraintViolationError,
@@ -22,9 +23,7 @@ import {
   deadlinePassed,
   isTransactionConflict,
 } from '../db/work.ts';
-import { ApiError, type ApiProblem } from './errors.ts';
-import { MediaUnavailable } from '../media/storage.ts';
-import { MediaCheckFailed } from '../media/verify-writes.ts';
+import { ClassifiedError, type Classified } from './errors.ts';
 
 /** Unique index name → its entity and fields, for a 409 that names them. */
 function uniqueSets(model: Model) {
@@ -66,20 +65,14 @@ function missingId(detail: string): string {
   return id ? ` (${id})` : '';
 }
 
-export type Classified = {
-  status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 503;
-  problems: readonly ApiProblem[];
-  /** Sent as Retry-After (seconds) when trying again later should work. */
-  retryAfter?: number;
-};
-
 function classify(
   error: Error,
   refs: ReturnType<typeof foreignKeys>,
   unique: ReturnType<typeof uniqueSets>,
   method: string,
 ): Classified | undefined {
-  if (error instanceof ApiError) return { status: error.status as Classified['status'], problems: error.problems };
+  // ApiError, and the errors of layers records does not import (media), say what they mean.
+  if (error instanceof ClassifiedError) return error.classified;
   // A statement cut short because the request's deadline came (work.ts) is the request's timeout.
   if (error instanceof RequestTimedOut || (error instanceof StatementTimeoutError && deadlinePassed(50))) {
     return {
@@ -92,16 +85,6 @@ function classify(
             'the request took longer than REQUEST_TIMEOUT_MS and was stopped; nothing it was writing was kept. Try again, or send less at once',
           field: null,
         },
-      ],
-    };
-  }
-  if (error instanceof MediaCheckFailed) return { status: 422, problems: error.problems };
-  if (error instanceof MediaUnavailable) {
-    return {
-      status: 503,
-      retryAfter: RETRY_AFTER_SECONDS,
-      problems: [
-        { code: 'S3_UNAVAILABLE', message: `${error.message}; nothing was changed, try again later`, field: null },
       ],
     };
   }
