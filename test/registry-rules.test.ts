@@ -65,7 +65,7 @@ describe('domain rules declared in YAML', () => {
           /episode\.yaml: rules\.outfit_from_wardrobe: missing parameter "outfits": the refs field it uses/,
         ),
         expect.stringMatching(
-          /episode\.yaml: rules\.outfit_from_wardrobe\.wardrobe: "title" must be a object field \(it is string\)/,
+          /episode\.yaml: rules\.outfit_from_wardrobe\.wardrobe: "title" must be an object field \(it is a string\)/,
         ),
       ]),
     );

@@ -8,8 +8,9 @@ import type { RecordSettings } from './settings.ts';
 
 const DAY_MS = 86_400_000;
 
-/** A field counts as set when it holds a value other than false (a consent box ticked, an id given). */
-const isSet = (value: unknown): boolean => (value ?? null) !== null && value !== false;
+/** A field counts as set when it holds a value other than false or [] (a consent box ticked, an id given). */
+const isSet = (value: unknown): boolean =>
+  (value ?? null) !== null && value !== false && !(Array.isArray(value) && value.length === 0);
 
 /** The entity's behaviour rules, in a fixed order: consent first, since stamps may watch it. */
 export function fieldBehaviourRules(entity: EntityDef, settings: RecordSettings): WriteRule[] {

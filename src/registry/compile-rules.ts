@@ -2,7 +2,7 @@
 // field it uses. This compiles them and checks, once every entity is compiled, that each rule is
 // known and that the fields it names (and those it reaches through them) are what it needs.
 import type { ParsedFile } from './load.ts';
-import { findField, type EntityDef, type FieldDef, type RuleUse } from './model.ts';
+import { findField, withArticle, type EntityDef, type FieldDef, type RuleUse } from './model.ts';
 import { RULE_CATALOG, type FieldNeed } from './rule-catalog.ts';
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
@@ -48,7 +48,8 @@ const describe = (need: FieldNeed) => need.type.join(' or ');
 
 /** What `field` lacks of `need`, each as a message naming its path from the parameter's field. */
 function unmet(field: FieldDef, need: FieldNeed, entities: readonly EntityDef[], at: string): string[] {
-  if (!need.type.includes(field.type)) return [`"${at}" must be a ${describe(need)} field (it is ${field.type})`];
+  if (!need.type.includes(field.type))
+    return [`"${at}" must be ${withArticle(`${describe(need)} field`)} (it is ${withArticle(field.type)})`];
   const problems: string[] = [];
   const missing = (need.values ?? []).filter((v) => !field.values?.includes(v));
   if (missing.length > 0) problems.push(`"${at}" must accept the values ${missing.join(', ')}`);

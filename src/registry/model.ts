@@ -76,7 +76,7 @@ export interface LibraryDef {
 
 /**
  * `stamp: { when_set: user_id }`: a read-only datetime set to now by the first write that finds
- * `whenSet` set (not null, not false) while the stamp is empty, then left alone; with
+ * `whenSet` set (not null, false or an empty list) while the stamp is empty, then left alone; with
  * `clearWhenUnset`, a write that finds `whenSet` unset empties it (consent withdrawn).
  */
 export interface StampDef {
