@@ -21,6 +21,7 @@ import { openMedia } from './media/open.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { THUMBNAIL_QUEUE, ThumbnailService } from './media/thumbnail-jobs.ts';
 import { scheduleUploadSweep, UploadCleanup } from './media/upload-cleanup.ts';
+import { recordSettings } from './records/settings.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -188,7 +189,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       migrations,
       auth,
       rateLimit,
-      domain: { guestSessionDays: config.guestSessionDays },
+      settings: recordSettings(config),
       media: { storage: media.storage, settings: config.s3, thumbnails },
       isDraining: () => draining,
       idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds },

@@ -14,7 +14,7 @@ import { matchedRoutes } from 'hono/route';
 import { entityRoutes } from './entity-routes.ts';
 import { sendErrors } from './envelope.ts';
 import { createClassifier } from '../records/failures.ts';
-import type { DomainSettings } from '../domain/index.ts';
+import type { RecordSettings } from '../records/settings.ts';
 import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';
 import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
@@ -36,7 +36,8 @@ export interface AppOptions {
   readonly metrics?: Metrics;
   /** The migration versions this build ships, for /ready. */
   readonly migrations?: readonly number[];
-  readonly domain?: DomainSettings;
+  /** Settings the registry's options name (records/settings.ts); without them, the YAML's own values. */
+  readonly settings?: RecordSettings;
   /** Default: AUTH_MODE=off (every caller anonymous with every role). */
   readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
   /** Default: no rate limiting. */
@@ -55,7 +56,7 @@ export function createApp({
   model,
   pool,
   logger,
-  domain,
+  settings,
   metrics = new Metrics(),
   migrations,
   auth = { mode: 'off' },
@@ -116,7 +117,7 @@ export function createApp({
   app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/', docsRoutes());
-  app.route('/', entityRoutes(model, pool, ajv, classify, domain, media));
+  app.route('/', entityRoutes(model, pool, ajv, classify, settings, media));
 
   app.notFound((c) =>
     sendErrors(c, model, 404, [

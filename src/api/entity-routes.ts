@@ -31,7 +31,9 @@ import { ApiShape, deprecationHeaders } from './api-shape.ts';
 import { mountPart } from './part-routes.ts';
 import { VersionedRecords } from '../records/versions.ts';
 import { libraryMirror } from '../records/write-rules.ts';
-import { DEFAULT_DOMAIN_SETTINGS, domainRules, type DomainSettings } from '../domain/index.ts';
+import { domainRules } from '../domain/index.ts';
+import { fieldBehaviourRules } from '../records/field-behaviours.ts';
+import type { RecordSettings } from '../records/settings.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { mountAuditList, mountRecordAudit, writeMeta } from './audit-routes.ts';
 import { etagOf } from '../records/preconditions.ts';
@@ -90,7 +92,7 @@ export function entityRoutes(
   pool: DatabasePool,
   ajv: Ajv2020,
   classify: ErrorClassifier,
-  domain: DomainSettings = DEFAULT_DOMAIN_SETTINGS,
+  settings: RecordSettings = new Map(),
   media?: MediaServices,
 ): Hono {
   const app = new Hono();
@@ -121,13 +123,13 @@ export function entityRoutes(
       ),
     ]),
   );
-  const rules = domainRules(domain);
   const lookup = (name: string) => actionsOf.get(name)!;
   const mediaCheck = media ? new MediaWriteCheck(media.storage) : undefined;
   for (const actions of actionsOf.values()) actions.useMediaCheck(mediaCheck);
   for (const entity of model.entities) {
     const mirrors = entity.fields.filter((f) => f.library).map((field) => libraryMirror(entity, field, model));
-    actionsOf.get(entity.name)!.useRules([...mirrors, ...(rules[entity.name] ?? [])], lookup);
+    const rules = [...mirrors, ...fieldBehaviourRules(entity, settings), ...domainRules(entity, model)];
+    actionsOf.get(entity.name)!.useRules(rules, lookup);
   }
   const versioned = new Map(
     model.entities

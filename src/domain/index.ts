@@ -1,20 +1,22 @@
-// The domain rules, by entity: what the registry cannot say. Everything else is YAML.
+// The domain rules by the name entities declare them under `rules:` in YAML: what the registry's
+// generic options cannot say. Each entry implements a rule of registry/rule-catalog.ts (a test
+// keeps the two in step); everything else is YAML.
 import type { WriteRule } from '../records/write-rules.ts';
-import { guestRule } from './guests.ts';
-import { clipGuestRule } from './talent.ts';
-import { wardrobeRule } from './wardrobe.ts';
+import type { EntityDef, Model } from '../registry/model.ts';
+import type { DomainRule } from './rule.ts';
+import { guestFromTalent } from './talent.ts';
+import { outfitFromWardrobe } from './wardrobe.ts';
 
-export interface DomainSettings {
-  /** How long a guest session lasts unless given (seed 8.9: 30 days, or 7 for stricter privacy). */
-  readonly guestSessionDays: number;
-}
+export const DOMAIN_RULES: ReadonlyMap<string, DomainRule> = new Map([
+  ['outfit_from_wardrobe', outfitFromWardrobe],
+  ['guest_from_talent', guestFromTalent],
+]);
 
-export const DEFAULT_DOMAIN_SETTINGS: DomainSettings = { guestSessionDays: 30 };
-
-export function domainRules(settings: DomainSettings): Readonly<Record<string, readonly WriteRule[]>> {
-  return {
-    episode: [wardrobeRule],
-    clip: [clipGuestRule],
-    guest: [guestRule(settings.guestSessionDays)],
-  };
+/** The write rules of the domain rules the entity declares, in their YAML order. */
+export function domainRules(entity: EntityDef, model: Model): WriteRule[] {
+  return entity.rules.map((use) => {
+    const rule = DOMAIN_RULES.get(use.name);
+    if (!rule) throw new Error(`${entity.file}: rules.${use.name}: no implementation in src/domain/`);
+    return rule(use, entity, model);
+  });
 }

@@ -1,14 +1,28 @@
-// An episode's wardrobe in the Appendix B shape, recorded as an outfit of wardrobe items (seed
-// 8.4): each garment or accessory is matched to the item already on file with the same product
-// (or created), the outfit with exactly those items is matched (or created), and the episode
-// links it as "main". Reuse is then counted per outfit and per item (times_worn).
+// `outfit_from_wardrobe: { wardrobe, outfits }`: an episode's wardrobe in the Appendix B shape,
+// recorded as an outfit of wardrobe items (seed 8.4): each garment or accessory is matched to the
+// item already on file with the same product (or created), the outfit with exactly those items is
+// matched (or created), and the refs field `outfits` links it as "main". Reuse is then counted per
+// outfit and per item (times_worn). The paths it reads are checked by registry/rule-catalog.ts.
 import { isDeepStrictEqual } from 'node:util';
 import type { Warning } from '../records/duplicates.ts';
 import { isPlainObject } from '../records/record-input.ts';
-import { changes, type Values, type WriteContext, type WriteRule } from '../records/write-rules.ts';
+import { changes, type Values, type WriteContext } from '../records/write-rules.ts';
+import { findEntity, findField } from '../registry/model.ts';
+import { parameter, type DomainRule } from './rule.ts';
 
 /** The role of the outfit written through the episode's wardrobe. */
 export const MAIN_OUTFIT_ROLE = 'main';
+
+/** The fields and entities one use of the rule writes through. */
+interface Names {
+  /** The object field holding the wardrobe document. */
+  readonly wardrobe: string;
+  /** The refs field linking the outfits. */
+  readonly outfits: string;
+  /** The entity `outfits` links, and the one its `items` link. */
+  readonly outfit: string;
+  readonly item: string;
+}
 
 interface ItemSlot {
   /** Where it sits in the wardrobe document, for messages. */
@@ -83,23 +97,23 @@ const identity = (slot: ItemSlot) =>
   Object.fromEntries(IDENTITY.map((name) => [name, (slot.item[name] as string | undefined) ?? null]));
 
 /** The item on file for this product, or a new one. */
-async function recordItem(slot: ItemSlot, ctx: WriteContext): Promise<{ id: string; created: boolean }> {
-  const items = ctx.actionsOf('wardrobe_item');
+async function recordItem(slot: ItemSlot, names: Names, ctx: WriteContext): Promise<{ id: string; created: boolean }> {
+  const items = ctx.actionsOf(names.item);
   const { record, created, warnings } = await items.findOrCreate(identity(slot), slot.item, ctx);
-  ctx.warnings.push(...warnings.map((w): Warning => ({ ...w, message: `wardrobe.${slot.at}: ${w.message}` })));
+  ctx.warnings.push(...warnings.map((w): Warning => ({ ...w, message: `${names.wardrobe}.${slot.at}: ${w.message}` })));
   return { id: record.id, created };
 }
 
 /** The outfit made of exactly these items (and the same type, pattern and photo), or a new one. */
-async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string | undefined> {
+async function recordOutfit(wardrobe: Values, names: Names, ctx: WriteContext): Promise<string | undefined> {
   const slots = itemSlots(wardrobe);
   if (slots.length === 0) return undefined;
   const links: { id: string; role: string }[] = [];
   const reused: { at: string; id: string }[] = [];
-  await ctx.actionsOf('wardrobe_item').lockMatches(slots.map(identity), ctx);
+  await ctx.actionsOf(names.item).lockMatches(slots.map(identity), ctx);
   for (const slot of slots) {
-    const { id, created } = await recordItem(slot, ctx);
-    if (!created) reused.push({ at: `wardrobe.${slot.at}`, id });
+    const { id, created } = await recordItem(slot, names, ctx);
+    if (!created) reused.push({ at: `${names.wardrobe}.${slot.at}`, id });
     if (!links.some((l) => l.id === id && l.role === slot.role)) links.push({ id, role: slot.role });
   }
   const main = isPlainObject(wardrobe.main_outfit) ? wardrobe.main_outfit : {};
@@ -109,7 +123,7 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
     overall_image: main.overall_image ?? null,
   };
 
-  const outfits = ctx.actionsOf('outfit');
+  const outfits = ctx.actionsOf(names.outfit);
   const sameLinks = (record: Values) => {
     const have = (record.items as { id: string; role: string }[]).map((l) => `${l.role}:${l.id}`).sort();
     return isDeepStrictEqual(have, links.map((l) => `${l.role}:${l.id}`).sort());
@@ -124,7 +138,7 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
       ctx.warnings.push({
         code: 'REUSED',
         message: `the wardrobe is outfit ${id}, already on file`,
-        fields: ['wardrobe'],
+        fields: [names.wardrobe],
         ids: [id],
         total: 1,
       });
@@ -150,12 +164,22 @@ async function recordOutfit(wardrobe: Values, ctx: WriteContext): Promise<string
 }
 
 /** Keeps the "main" outfit link in step with the wardrobe document. */
-export const wardrobeRule: WriteRule = async (values, current, ctx) => {
-  if (!changes(values, current, 'wardrobe')) return;
-  const others = ((values.outfits ?? []) as { id: string; role?: string | null }[]).filter(
-    (l) => l.role !== MAIN_OUTFIT_ROLE,
-  );
-  const wardrobe = values.wardrobe;
-  const main = isPlainObject(wardrobe) ? await recordOutfit(wardrobe, ctx) : undefined;
-  values.outfits = main ? [{ id: main, role: MAIN_OUTFIT_ROLE }, ...others] : others;
+export const outfitFromWardrobe: DomainRule = (use, entity, model) => {
+  const outfits = parameter(use, 'outfits');
+  const outfit = findEntity(model, findField(entity, outfits)!.to!)!;
+  const names: Names = {
+    wardrobe: parameter(use, 'wardrobe'),
+    outfits,
+    outfit: outfit.name,
+    item: findField(outfit, 'items')!.to!,
+  };
+  return async (values, current, ctx) => {
+    if (!changes(values, current, names.wardrobe)) return;
+    const others = ((values[outfits] ?? []) as { id: string; role?: string | null }[]).filter(
+      (l) => l.role !== MAIN_OUTFIT_ROLE,
+    );
+    const wardrobe = values[names.wardrobe];
+    const main = isPlainObject(wardrobe) ? await recordOutfit(wardrobe, names, ctx) : undefined;
+    values[outfits] = main ? [{ id: main, role: MAIN_OUTFIT_ROLE }, ...others] : others;
+  };
 };

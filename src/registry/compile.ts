@@ -21,6 +21,8 @@ import { junctionTableName } from './names.ts';
 import { createAjv } from './ajv.ts';
 import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
 import { checkVersionsAndParts } from './compile-versions.ts';
+import { checkBehaviours, compileBehaviours, type RawBehaviours } from './compile-behaviours.ts';
+import { checkRules, compileRules } from './compile-rules.ts';
 import {
   acceptsContentType,
   keyFields,
@@ -45,7 +47,7 @@ export interface RawRegistry {
   readonly releases?: ReadonlyMap<string, ReleaseVersions>;
 }
 
-interface RawField {
+interface RawField extends RawBehaviours {
   type: FieldType;
   description?: string;
   required?: boolean;
@@ -180,6 +182,7 @@ export function compileModel(raw: RawRegistry): Model {
         ([name, part]) => ({ name, ...part, where: part.where ?? {} }),
       ),
       upgrades: [],
+      rules: compileRules(data.rules),
       permissions: {
         ...DEFAULT_PERMISSIONS,
         ...(raw.registry.data.permissions as Partial<Permissions> | undefined),
@@ -187,6 +190,7 @@ export function compileModel(raw: RawRegistry): Model {
       },
     };
     checkReserved(file, entity, report);
+    checkBehaviours(file, entity, report);
     checkMediaKeys(file, entity, report);
     entities.push({
       ...entity,
@@ -215,6 +219,7 @@ export function compileModel(raw: RawRegistry): Model {
   }
   entities.forEach((entity, index) => checkRelations(raw.entities[index]!, entity, entities, report));
   entities.forEach((entity, index) => checkVersionsAndParts(raw.entities[index]!, entity, entities, report));
+  entities.forEach((entity, index) => checkRules(raw.entities[index]!, entity, entities, report));
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
   const model: Model = {
     registryVersion: raw.registry.data.registry_version as string,
@@ -541,6 +546,7 @@ function compileField(
     count: def.count && { entity: def.count.entity, path: def.count.path.split('.') },
     library: def.library,
     ...(media ? { media } : {}),
+    ...compileBehaviours(def, topLevel, problem),
     sequence: def.sequence,
     atLeast: def.at_least,
     onDelete: def.type === 'ref' || def.type === 'refs' ? (def.on_delete ?? 'restrict') : undefined,

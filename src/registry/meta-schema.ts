@@ -19,6 +19,27 @@ const COMMON_OPTIONS = {
   storage: { enum: ['column', 'document'] },
   deprecated: { type: 'boolean' },
   read_only: { type: 'boolean' },
+  // Personal data: stored only while the named boolean field is true (see compile-behaviours.ts).
+  with_consent: { type: 'string', pattern: NAME_PATTERN },
+} as const;
+
+/** A datetime's server behaviours (see compile-behaviours.ts): a stamp, or a default some days ahead. */
+const DATETIME_BEHAVIOURS = {
+  stamp: {
+    type: 'object',
+    required: ['when_set'],
+    additionalProperties: false,
+    properties: { when_set: { type: 'string', pattern: NAME_PATTERN }, clear_when_unset: { type: 'boolean' } },
+  },
+  default_from_now: {
+    type: 'object',
+    required: ['days'],
+    additionalProperties: false,
+    properties: {
+      days: { type: 'integer', minimum: 1, maximum: 3650 },
+      setting: { type: 'string', pattern: NAME_PATTERN },
+    },
+  },
 } as const;
 
 const STRING_LIMITS = {
@@ -62,7 +83,7 @@ const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; req
   number: { properties: { ...NUMBER_LIMITS, ...AT_LEAST } },
   boolean: { properties: {} },
   date: { properties: AT_LEAST },
-  datetime: { properties: AT_LEAST },
+  datetime: { properties: { ...AT_LEAST, ...DATETIME_BEHAVIOURS } },
   enum: {
     properties: {
       values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
@@ -364,6 +385,16 @@ export const entityFileSchema = {
           via: { type: 'string', pattern: NAME_PATTERN },
           where: { type: 'object', propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'string' } },
         },
+      },
+    },
+    // Domain rules (registry/rule-catalog.ts) by name, each naming the fields it uses.
+    rules: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        propertyNames: { pattern: NAME_PATTERN },
+        additionalProperties: { type: 'string', pattern: NAME_PATTERN },
       },
     },
     // Names of removed fields, which no field may take again.

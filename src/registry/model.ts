@@ -74,6 +74,35 @@ export interface LibraryDef {
   readonly name: string;
 }
 
+/**
+ * `stamp: { when_set: user_id }`: a read-only datetime set to now by the first write that finds
+ * `whenSet` set (not null, false or an empty list) while the stamp is empty, then left alone; with
+ * `clearWhenUnset`, a write that finds `whenSet` unset empties it (consent withdrawn).
+ */
+export interface StampDef {
+  readonly whenSet: string;
+  readonly clearWhenUnset: boolean;
+}
+
+/**
+ * `default_from_now: { days: 30, setting: guest_session_days }`: a create that leaves the field
+ * empty stores now plus `days` days, or plus the named setting's days when the service has it.
+ */
+export interface DefaultFromNowDef {
+  readonly days: number;
+  readonly setting?: string;
+}
+
+/**
+ * `rules: { outfit_from_wardrobe: { wardrobe: wardrobe, outfits: outfits } }`: a domain rule
+ * (registry/rule-catalog.ts) and, for each of its parameters, the field of the entity it uses.
+ */
+export interface RuleUse {
+  readonly name: string;
+  /** Parameter → field name, as the YAML gives them. */
+  readonly fields: ReadonlyMap<string, string>;
+}
+
 export interface FieldDef {
   /** Last path segment; `items` for an array's element definition. */
   readonly name: string;
@@ -127,6 +156,12 @@ export interface FieldDef {
   readonly sequence?: { readonly within: readonly string[]; readonly max?: number };
   /** s3_uri: uploadable media (registry/media.ts). */
   readonly media?: MediaDef;
+  /** The boolean field whose `true` this field's value is stored under (personal data, seed 8.9). */
+  readonly withConsent?: string;
+  /** datetime, server-set: the time another field was set (see StampDef). */
+  readonly stamp?: StampDef;
+  /** datetime: on a create that leaves it empty, now plus some days (see DefaultFromNowDef). */
+  readonly defaultFromNow?: DefaultFromNowDef;
   /** Where the field was declared, for error messages. */
   readonly source: { readonly file: string; readonly path: string };
 }
@@ -166,6 +201,8 @@ export interface EntityDef {
   readonly upgrades: readonly UpgradeDef[];
   /** The least role each operation needs: the defaults, then registry.yaml's, then the entity's. */
   readonly permissions: Permissions;
+  /** Domain rules it uses, in the order they run (after the field options' rules). */
+  readonly rules: readonly RuleUse[];
   readonly file: string;
 }
 
