@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createApp } from '../src/api/app.ts';
+import { documentPaths } from '../src/api/openapi/document.ts';
+import type { Parameter, Route } from '../src/api/route.ts';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { migrateDown, migrateUp } from '../src/db/migrator.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
@@ -173,6 +175,27 @@ describe('generated schemas', () => {
   });
 });
 
+describe('the route table', () => {
+  const route = (path: string, parameters: Parameter[]): Route => ({
+    method: 'get',
+    path,
+    operationId: 'probe',
+    summary: 'A probe',
+    tags: ['ops'],
+    parameters,
+    responses: { 200: { description: 'OK' } },
+    handler: () => (c) => c.text('ok'),
+  });
+  const id: Parameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+  it('documents a path parameter for each :name of a route, once per path', () => {
+    expect(documentPaths([route('/x/:id', [id])])['/x/{id}']).toMatchObject({ parameters: [id] });
+    expect(() => documentPaths([route('/x/:id', [])])).toThrow(/path parameters/);
+    expect(() => documentPaths([route('/x', [id])])).toThrow(/path parameters/);
+    expect(() => documentPaths([route('/x/:id', [id]), route('/x/:id', [id])])).toThrow(/twice/);
+  });
+});
+
 describe('generated/openapi.json', () => {
   let db: TestDatabase;
   let pool: DatabasePool;
@@ -204,6 +227,19 @@ describe('generated/openapi.json', () => {
     );
     expect([...documented].sort()).toEqual([...served].sort());
     expect(served.has('patch /api/v1/episodes/{id}')).toBe(true);
+    // Every operation says what it answers when it works.
+    for (const [p, item] of Object.entries(openapi.paths as Record<string, Record<string, unknown>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (method === 'parameters') continue;
+        const { summary, tags, responses } = operation as { summary?: string; tags?: string[]; responses: object };
+        expect(summary, `${method} ${p}`).toBeTruthy();
+        expect(tags?.length, `${method} ${p}`).toBe(1);
+        expect(
+          Object.keys(responses).some((status) => /^[23]/.test(status)),
+          `${method} ${p}`,
+        ).toBe(true);
+      }
+    }
 
     const ajv = createAjv();
     // Every component schema compiles as JSON Schema 2020-12, its $refs included.

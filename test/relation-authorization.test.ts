@@ -14,7 +14,7 @@ import type { FakeUserPool } from './support/cognito.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { CALLERS, rank, startRoleService, type Caller, type RoleService } from './support/role-service.ts';
 import { startTestService, type TestService } from './support/service.ts';
-import { childRoutes, ROLES, type EntityDef, type FieldDef, type Model, type Role } from '../src/registry/model.ts';
+import { childRelations, ROLES, type EntityDef, type FieldDef, type Model, type Role } from '../src/registry/model.ts';
 import { putTestObjects } from './support/s3.ts';
 
 /** Read roles raised in the copy, so that each hop of a path can be the one refused. */
@@ -168,7 +168,7 @@ function usesOf(p: RelationPath): Case[] {
       allowed: p.count ? 200 : 400,
     },
   ];
-  for (const route of childRoutes(model, p.entity, 'v1')) {
+  for (const route of childRelations(model, p.entity)) {
     const url = `/api/v1/${route.parent.route}/x_missing/${p.entity.route}?${q(filterParam)}`;
     // The parent does not exist: once every read is allowed, the answer is its 404.
     cases.push({
@@ -228,7 +228,7 @@ describe('reads through relations', () => {
     expect(all.some((p) => p.count && p.reaches.some((e) => e.permissions.read !== 'viewer'))).toBe(true);
     expect(all.some((p) => p.path.startsWith('guest_id.'))).toBe(true);
     // A list under a parent whose scope itself crosses an entity readable by fewer than the parent.
-    const scoped = model.entities.flatMap((e) => childRoutes(model, e, 'v1').map((r) => ({ e, r })));
+    const scoped = model.entities.flatMap((e) => childRelations(model, e).map((r) => ({ e, r })));
     expect(
       scoped.some(({ e, r }) =>
         scopeReaches(e, r.via).some(

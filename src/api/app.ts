@@ -1,17 +1,20 @@
-// The hono application: generic entity routes for every API version, ops routes, and one error
+// The hono application: the middleware every request passes, the route table (route-table.ts) for every
+// API version and the ops routes, and one error
 // handler that turns every failure into the envelope (a client's mistake is never a 500).
 import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { createAjv } from '../registry/ajv.ts';
 import type { Model } from '../registry/model.ts';
-import { buildOpenApi } from '../codegen/openapi.ts';
+import { buildOpenApi } from './openapi/document.ts';
 import type { DatabasePool } from '../db/pool.ts';
-import { docsRoutes } from './docs.ts';
-import { opsRoutes } from './ops-routes.ts';
+import { docsAssets } from './docs.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { matchedRoutes } from 'hono/route';
-import { entityRoutes } from './entity-routes.ts';
+import { deprecationHeaders } from './api-shape.ts';
+import { mountRoutes } from './route.ts';
+import { createServices } from './route-services.ts';
+import { routeTable } from './route-table.ts';
 import { sendErrors } from './envelope.ts';
 import { createClassifier } from '../records/failures.ts';
 import type { RecordSettings } from '../records/settings.ts';
@@ -70,6 +73,16 @@ export function createApp({
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
   const classify = createClassifier(model);
+  const services = createServices({
+    model,
+    pool,
+    ajv,
+    classify,
+    settings,
+    media,
+    ops: { logger, metrics, migrations: migrations ?? [], isDraining },
+    openapi,
+  });
 
   // X-Request-Id: the client's (letters, digits, -, _, =; at most 200), else a new UUID; echoed back.
   app.use(requestId({ limitLength: 200 }));
@@ -114,10 +127,11 @@ export function createApp({
   // Each request's database work ends by its deadline (see db/work.ts), the idempotency claim's included.
   app.use('/api/*', (_c, next) => withDeadline(requestTimeoutMs, next));
   app.use('/api/*', idempotentPosts(pool, logger, idempotency));
-  app.route('/', opsRoutes({ model, pool, logger, metrics, migrations, isDraining }));
-  app.get('/openapi.json', (c) => c.json(openapi));
-  app.route('/', docsRoutes());
-  app.route('/', entityRoutes(model, pool, ajv, classify, settings, media));
+  // An older API version's answers say so (and name the current one), whichever route answers.
+  for (const version of model.apiVersions)
+    app.use(`/api/${version.name}/*`, deprecationHeaders(version, model.apiVersions.at(-1)!));
+  mountRoutes(app, model, routeTable(model), services);
+  app.route('/', docsAssets());
 
   app.notFound((c) =>
     sendErrors(c, model, 404, [

@@ -1,19 +1,23 @@
-// The audit trail over HTTP: GET /audit (every entry, with the list query language),
-// GET /{plural}/{id}/history (one record's entries) and POST /{plural}/{id}/revert.
-import type { Context, Hono } from 'hono';
-import type { Model } from '../registry/model.ts';
+// The audit trail over HTTP, as route table entries: GET /audit (every entry, with the list query
+// language), GET /{plural}/{id}/history (one record's entries) and POST /{plural}/{id}/revert.
+import type { Context } from 'hono';
+import { withArticle, type ApiVersionDef, type EntityDef, type Model } from '../registry/model.ts';
 import { parseListQuery } from '../query/parse.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 import type { ApiShape } from './api-shape.ts';
 import { readJsonBody } from './body.ts';
-import type { EntityActions } from '../records/entity-actions.ts';
-import { pageMetadata, sendData, sendErrors } from './envelope.ts';
+import { pageMetadata, sendData } from './envelope.ts';
 import { ApiError } from '../records/errors.ts';
 import { etagOf } from '../records/preconditions.ts';
-import { allow, allowEach, authorizeQuery, forbidden, writePermit } from './authorization.ts';
+import { authorizeQuery, forbidden, writePermit } from './authorization.ts';
 import { actorOf } from './authentication.ts';
+import { recordPath } from './paths.ts';
+import type { Route } from './route.ts';
+import type { RouteServices } from './route-services.ts';
+import { envelope, errorResponse, idParam, json, ref } from './openapi/components.ts';
+import { listParameters } from './openapi/list-parameters.ts';
 
 /**
  * Who is acting (the token's subject, or X-Actor with authentication off; at most the audit
@@ -63,72 +67,156 @@ async function sendAuditPage(c: Context, search: string, { model, audit, shapeOf
   return sendData(c, model, entries, { extra: pageMetadata(query, page) });
 }
 
-/** 405 with an Allow header: the audit trail is written by the service only. */
-const methodNotAllowed = (model: Model, allowed: string) => (c: Context) => {
-  c.header('Allow', allowed);
-  return sendErrors(c, model, 405, [
-    { code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here; use ${allowed}`, field: null },
-  ]);
-};
-
 /** GET /api/{version}/audit?entity=&id=&actor=&since=&until= plus the whole list query language. */
-export function mountAuditList(app: Hono, version: string, options: AuditPageOptions): void {
-  const path = `/api/${version}/${AUDIT_ENTITY.route}`;
-  app.get(path, allow(AUDIT_ENTITY, 'read'), (c) => {
-    // Entries of entities the caller may not read are left out (their `before` holds whole records).
-    const hidden = options.model.entities.filter((entity) => forbidden(c, entity, 'read')).map((entity) => entity.name);
-    return sendAuditPage(
-      c,
-      auditSearch(new URL(c.req.url).search.slice(1), hidden.length > 0 ? { 'entity[nin]': hidden.join(',') } : {}),
-      options,
-    );
-  });
-  app.all(path, methodNotAllowed(options.model, 'GET'));
+export function auditListRoute(version: string): Route {
+  return {
+    method: 'get',
+    path: `/api/${version}/${AUDIT_ENTITY.route}`,
+    operationId: `${version}_list_audit`,
+    summary: 'Audit entries, newest first',
+    description:
+      'Every create, update, delete, restore, hard delete and revert, written in the same transaction as the change. `id` filters the audited record (record_id), `since` is at[gte] and `until` at[lt]; the whole list query language applies.',
+    tags: ['audit'],
+    parameters: [
+      { name: 'entity', in: 'query', schema: { type: 'string' } },
+      { name: 'id', in: 'query', description: "The audited record's id.", schema: { type: 'string' } },
+      { name: 'actor', in: 'query', schema: { type: 'string' } },
+      { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+      { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+      ...listParameters(AUDIT_ENTITY),
+    ],
+    responses: {
+      200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) },
+      400: errorResponse('Unknown field, operator or bad value'),
+    },
+    permission: [[AUDIT_ENTITY, 'read']],
+    handler: (services) => {
+      const options = pageOptions(services, version);
+      return (c) => {
+        // Entries of entities the caller may not read are left out (their `before` holds whole records).
+        const hidden = services.model.entities
+          .filter((entity) => forbidden(c, entity, 'read'))
+          .map((entity) => entity.name);
+        return sendAuditPage(
+          c,
+          auditSearch(new URL(c.req.url).search.slice(1), hidden.length > 0 ? { 'entity[nin]': hidden.join(',') } : {}),
+          options,
+        );
+      };
+    },
+  };
 }
 
-interface RecordAuditOptions extends AuditPageOptions {
-  readonly item: string;
-  readonly actions: EntityActions;
-  readonly shape: ApiShape;
-}
+const pageOptions = (services: RouteServices, version: string): AuditPageOptions => ({
+  model: services.model,
+  audit: services.audit,
+  shapeOf: (entity) =>
+    services.model.entities.some((e) => e.name === entity) ? services.shapeOf(version, entity) : undefined,
+});
 
 /** GET {item}/history and POST {item}/revert for one entity in one API version. */
-export function mountRecordAudit(app: Hono, options: RecordAuditOptions): void {
-  const { item, actions, shape, model } = options;
-  const entity = actions.entity;
-  app.get(`${item}/history`, allowEach([entity, 'read'], [AUDIT_ENTITY, 'read']), async (c) => {
-    const id = actions.checkId(c.req.param('id') ?? '');
-    return sendAuditPage(
-      c,
-      auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }),
-      options,
-    );
-  });
-  // Undoing a change is a change: it needs the update role, whatever the entry did, and what the
-  // undo does needs its own (a restore of what a delete took, a delete of what a create made).
-  app.post(`${item}/revert`, allow(entity, 'update'), async (c) => {
-    const id = actions.checkId(c.req.param('id') ?? '');
-    const body = await readJsonBody(c);
-    const auditId =
-      typeof body === 'object' && body !== null && !Array.isArray(body)
-        ? (body as Record<string, unknown>).audit_id
-        : undefined;
-    if (typeof auditId !== 'string' || auditId === '') {
-      throw ApiError.single(
-        400,
-        'INVALID_BODY',
-        'send {"audit_id": "aud_…"}, the audit entry to revert (see GET …/history)',
-        'audit_id',
-      );
-    }
-    const result = await actions.revert(id, auditId, writeMeta(c));
-    const extra = { reverted: auditId };
-    if ('deleted' in result)
-      return sendData(c, model, result.deleted, { entity, schemaVersion: shape.schemaVersion, extra });
-    const version = actions.versionOf(result.record);
-    if (version) c.header('ETag', etagOf(version));
-    return sendData(c, model, shape.recordOut(result.record), { entity, schemaVersion: shape.schemaVersion, extra });
-  });
-  app.all(`${item}/history`, methodNotAllowed(model, 'GET'));
-  app.all(`${item}/revert`, methodNotAllowed(model, 'POST'));
+export function recordAuditRoutes(
+  entity: EntityDef,
+  apiVersion: ApiVersionDef,
+  shape: ApiShape,
+  middleware: Route['middleware'],
+): Route[] {
+  const version = apiVersion.name;
+  const item = recordPath(version, entity);
+  const one = withArticle(entity.name);
+  const tags = [entity.plural];
+  const actionsOf = (services: RouteServices) => services.actionsOf.get(entity.name)!;
+  return [
+    {
+      method: 'get',
+      path: `${item}/history`,
+      operationId: `${version}_history_${entity.name}`,
+      summary: `The audit entries of ${one}, newest first`,
+      description: 'The list query language over its audit entries (operation, actor, at, changes.path …).',
+      tags,
+      parameters: [idParam, ...listParameters(AUDIT_ENTITY)],
+      responses: {
+        200: { description: 'A page of audit entries', content: json(envelope(ref('AuditEntry'), true)) },
+        400: errorResponse('Unknown field, operator or bad value'),
+        404: errorResponse('Not an id of this entity'),
+      },
+      permission: [
+        [entity, 'read'],
+        [AUDIT_ENTITY, 'read'],
+      ],
+      middleware,
+      handler: (services) => {
+        const actions = actionsOf(services);
+        const options = pageOptions(services, version);
+        return (c) => {
+          const id = actions.checkId(c.req.param('id') ?? '');
+          return sendAuditPage(
+            c,
+            auditSearch(new URL(c.req.url).search.slice(1), { entity: entity.name, record_id: id }),
+            options,
+          );
+        };
+      },
+    },
+    {
+      method: 'post',
+      path: `${item}/revert`,
+      operationId: `${version}_revert_${entity.name}`,
+      summary: `Undo one audited change of ${one}`,
+      description:
+        'Body `{"audit_id": "aud_…"}`, an entry of this record. An update (or revert) is undone by writing back the fields as they were before it (validated like a PUT); a delete by a restore; a create or restore by a soft delete. The revert is audited itself (operation `revert`, `reverts` naming the entry).',
+      tags,
+      parameters: [idParam],
+      requestBody: {
+        required: true,
+        content: json({ type: 'object', required: ['audit_id'], properties: { audit_id: { type: 'string' } } }),
+      },
+      responses: {
+        200: {
+          description: 'The record as reverted (or the delete result, for a create undone)',
+          headers: { ETag: { description: "The record's version, for If-Match", schema: { type: 'string' } } },
+          content: json(envelope({})),
+        },
+        400: errorResponse('No audit_id'),
+        404: errorResponse('No such record, or the entry is not one of its changes'),
+        409: errorResponse('The change cannot be undone (a hard delete) or conflicts with the record now'),
+        422: errorResponse('The state before the change no longer validates'),
+      },
+      // Undoing a change is a change: it needs the update role, whatever the entry did, and what the
+      // undo does needs its own (a restore of what a delete took, a delete of what a create made).
+      permission: [[entity, 'update']],
+      middleware,
+      handler: (services) => {
+        const actions = actionsOf(services);
+        const { model } = services;
+        return async (c) => {
+          const id = actions.checkId(c.req.param('id') ?? '');
+          const body = await readJsonBody(c);
+          const auditId =
+            typeof body === 'object' && body !== null && !Array.isArray(body)
+              ? (body as Record<string, unknown>).audit_id
+              : undefined;
+          if (typeof auditId !== 'string' || auditId === '') {
+            throw ApiError.single(
+              400,
+              'INVALID_BODY',
+              'send {"audit_id": "aud_…"}, the audit entry to revert (see GET …/history)',
+              'audit_id',
+            );
+          }
+          const result = await actions.revert(id, auditId, writeMeta(c));
+          const extra = { reverted: auditId };
+          if ('deleted' in result)
+            return sendData(c, model, result.deleted, { entity, schemaVersion: shape.schemaVersion, extra });
+          const version = actions.versionOf(result.record);
+          if (version) c.header('ETag', etagOf(version));
+          return sendData(c, model, shape.recordOut(result.record), {
+            entity,
+            schemaVersion: shape.schemaVersion,
+            extra,
+          });
+        };
+      },
+    },
+  ];
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Hono } from 'hono';
+import type { Route } from './route.ts';
 
 const ASSETS = {
   'swagger-ui.css': 'text/css; charset=utf-8',
@@ -28,11 +29,22 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-export function docsRoutes(): Hono {
+/** GET /docs, the page; its files are docsAssets(). */
+export const docsRoute: Route = {
+  method: 'get',
+  path: '/docs',
+  operationId: 'docs',
+  summary: 'Human API reference (Swagger UI)',
+  tags: ['ops'],
+  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
+  handler: () => (c) => c.html(PAGE),
+};
+
+/** The page's files, read once each (not API routes, so not documented). */
+export function docsAssets(): Hono {
   const dir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   const cache = new Map<string, Buffer>();
   const app = new Hono();
-  app.get('/docs', (c) => c.html(PAGE));
   for (const [file, type] of Object.entries(ASSETS)) {
     app.get(`/docs/${file}`, (c) => {
       let content = cache.get(file);

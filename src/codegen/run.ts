@@ -10,7 +10,7 @@ import { changelogFile } from '../evolution/changelog.ts';
 import type { Model } from '../registry/model.ts';
 import { entitySchema } from '../registry/json-schema.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
-import { buildOpenApi } from './openapi.ts';
+import { buildOpenApi } from '../api/openapi/document.ts';
 import { checksOfMappedValues, retainRetiredColumns } from './retired-columns.ts';
 import { tableSpecs, type TableSpec } from './table-spec.ts';
 

@@ -6,7 +6,7 @@ import {
   DEFAULT_PERMISSIONS,
   RESERVED_FIELD_NAMES,
   type Permissions,
-  childRoutes,
+  childRelations,
   resolvePath,
   type ViewDef,
   type EntityDef,
@@ -554,12 +554,14 @@ function compileField(
   };
 }
 
-/** A view may not take the path of a generated sub-resource (`/shows/{id}/episodes`). */
+/** A view may not take the name of a list under the record (`/shows/{id}/episodes`). */
 function checkViewRoutes(raw: RawRegistry, model: Model, report: Report): void {
-  const taken = new Set(model.entities.flatMap((e) => childRoutes(model, e, 'v').map((r) => r.path)));
   model.entities.forEach((entity, index) => {
+    const children = model.entities.filter((child) =>
+      childRelations(model, child).some((relation) => relation.parent === entity),
+    );
     for (const view of entity.views) {
-      if (taken.has(`/api/v/${entity.route}/:id/${view.name}`))
+      if (children.some((child) => child.route === view.name))
         report(
           raw.entities[index]!,
           `views.${view.name}`,

@@ -344,62 +344,52 @@ export function writableFields(entity: EntityDef): FieldDef[] {
   return entity.fields.filter((f) => !f.readOnly);
 }
 
-export interface SequenceRoute {
-  /** e.g. `/api/v1/shows/:id/next-episode-number`. */
-  readonly path: string;
+export interface SequenceRelation {
   readonly field: FieldDef;
   readonly parent: EntityDef;
   /** The ref field naming the parent (the first of `within`). */
   readonly parentField: string;
-  /** The other scope fields, given as query parameters. */
+  /** The other scope fields (the API takes them as query parameters). */
   readonly scope: readonly FieldDef[];
 }
 
-/** Sequences whose scope starts with a ref get a "next number" route under the referenced entity. */
-export function sequenceRoutes(model: Model, entity: EntityDef, version: string): SequenceRoute[] {
-  const routes: SequenceRoute[] = [];
+/** Sequences whose scope starts with a ref: the next number is asked of the referenced record. */
+export function sequenceRelations(model: Model, entity: EntityDef): SequenceRelation[] {
+  const relations: SequenceRelation[] = [];
   for (const field of entity.fields) {
     const [first, ...rest] = field.sequence?.within ?? [];
     const ref = first === undefined ? undefined : findField(entity, first);
     const parent = ref?.type === 'ref' ? findEntity(model, ref.to!) : undefined;
     if (!parent) continue;
-    routes.push({
-      path: `/api/${version}/${parent.route}/:id/next-${field.name.replace(/_/g, '-')}`,
-      field,
-      parent,
-      parentField: first!,
-      scope: rest.map((name) => findField(entity, name)!),
-    });
+    relations.push({ field, parent, parentField: first!, scope: rest.map((name) => findField(entity, name)!) });
   }
-  return routes;
+  return relations;
 }
 
-export interface ChildRoute {
-  /** e.g. `/api/v1/shows/:id/episodes`. */
-  readonly path: string;
+export interface ChildRelation {
   readonly parent: EntityDef;
   /** The child's filter path that reaches the parent: `show_id`, `outfits`, `outfits.items`. */
   readonly via: string;
 }
 
 /**
- * Records that refer to another get listed under it: a ref or refs field gives its target a
- * sub-resource (`/shows/{id}/episodes`, `/outfits/{id}/episodes`), and so does a count's longer
- * path (`/wardrobe-items/{id}/episodes` through outfits.items). When two fields of an entity lead
- * to the same parent, the path would be ambiguous, so neither gets one.
+ * Records that refer to another are listed under it: a ref or refs field makes its target a
+ * parent (shows of episodes, outfits of episodes), and so does a count's longer path (wardrobe
+ * items of episodes, through outfits.items). When two fields of an entity lead to the same
+ * parent, which one is meant would be ambiguous, so neither makes it one.
  */
-export function childRoutes(model: Model, entity: EntityDef, version: string): ChildRoute[] {
+export function childRelations(model: Model, entity: EntityDef): ChildRelation[] {
   const relations = entity.fields.filter((f) => (f.type === 'ref' && f.storage === 'column') || f.type === 'refs');
-  const routes: Omit<ChildRoute, 'path'>[] = relations
+  const children: ChildRelation[] = relations
     .filter((f) => relations.filter((other) => other.to === f.to).length === 1)
     .map((field) => ({ parent: findEntity(model, field.to!)!, via: field.name }));
   for (const parent of model.entities) {
     for (const field of parent.fields) {
       if (field.count?.entity !== entity.name || field.count.path.length < 2) continue;
-      if (!routes.some((r) => r.parent === parent)) routes.push({ parent, via: field.count.path.join('.') });
+      if (!children.some((r) => r.parent === parent)) children.push({ parent, via: field.count.path.join('.') });
     }
   }
-  return routes.map((route) => ({ ...route, path: `/api/${version}/${route.parent.route}/:id/${entity.route}` }));
+  return children;
 }
 
 /** Looks a dotted path up through nested objects, e.g. `wardrobe.shoes.color`. */

@@ -1,6 +1,6 @@
 // The JSON Schema of an entity as an older API version sees it: the current schema with the
 // upgrade steps since that version undone, so /openapi.json documents /api/v1 in its own shape.
-import type { EntityDef, FieldPath, UpgradeStep } from '../registry/model.ts';
+import type { EntityDef, FieldPath, UpgradeStep } from '../../registry/model.ts';
 
 type JsonSchema = Record<string, unknown>;
 
