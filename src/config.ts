@@ -331,7 +331,7 @@ export const SETTINGS = {
     5,
     0,
     1000,
-    'how many times in a row the server starts its embedded PostgreSQL again when it dies (see [Operations](../operations.md#operations)) before it exits 1',
+    'how many times in a row the server starts its embedded PostgreSQL again when it dies (see [Operations](../operations.md#health-metrics-logs-and-failures)) before it exits 1',
   ),
   AUTH_MODE: {
     default: '`off` without `DATABASE_URL`, else `cognito`',
