@@ -9,8 +9,7 @@ import { formatBytes } from '../media/upload-request.ts';
 import type { EntityDef, FieldDef, Model } from '../registry/model.ts';
 
 /** Where the reference lives: docs/reference/ beside generated/ (so a copy of the project gets its own). */
-export const referenceDir = (generatedDir: string): string =>
-  path.join(path.dirname(generatedDir), 'docs', 'reference');
+const referenceDir = (generatedDir: string): string => path.join(path.dirname(generatedDir), 'docs', 'reference');
 
 /** Every reference file by path. */
 export function referenceDocs(model: Model, generatedDir: string): Map<string, string> {
