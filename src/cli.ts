@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { MigrationRefused } from './codegen/migration.ts';
 import { runCodegen } from './codegen/run.ts';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, setting, type Config } from './config.ts';
 import { migrateDown, migrateUp, migrationLabel, migrationStatus } from './db/migrator.ts';
 import { registryCommand } from './evolution/commands.ts';
 import { RegistryError, formatProblem } from './registry/errors.ts';
@@ -35,7 +35,7 @@ function asRegistryError(error: MigrationRefused, model: Model): RegistryError {
 function explain(error: unknown): string {
   if (error instanceof RegistryError) return error.problems.map(formatProblem).join('\n');
   const message = error instanceof Error ? error.message : String(error);
-  return process.env.DEBUG && error instanceof Error && error.stack ? error.stack : `error: ${message}`;
+  return setting(process.env, 'DEBUG') && error instanceof Error && error.stack ? error.stack : `error: ${message}`;
 }
 
 async function run(action: (config: Config) => Promise<number | void>): Promise<void> {

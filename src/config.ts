@@ -1,5 +1,7 @@
-// Configuration comes from environment variables only; every one has a documented default
-// (README, "Environment variables").
+// Configuration comes from environment variables only. Each one is declared once, in SETTINGS below
+// (its default, the values it takes, what it does, and how it is read); loadConfig and the few
+// modules that read a variable of their own go through that table, and `npm run codegen` writes
+// docs/reference/environment.md from it, so the documentation cannot drift from the code.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,8 +129,21 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+type Env = NodeJS.ProcessEnv;
+
+/** One environment variable, as the loader reads it and docs/reference/environment.md shows it. */
+export interface Setting<T> {
+  /** The default, in Markdown: a value, or words when it depends on other variables. */
+  readonly default: string;
+  /** The values it takes, in Markdown. */
+  readonly values: string;
+  /** What it does, in Markdown (links are relative to docs/reference/). */
+  readonly description: string;
+  readonly read: (env: Env, name: string) => T;
+}
+
 /** An integer setting from the environment: the fallback when unset, else a number within bounds. */
-export function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -137,14 +152,14 @@ export function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   return value;
 }
 
-function list(env: NodeJS.ProcessEnv, name: string): string[] {
+function list(env: Env, name: string): string[] {
   return (env[name] ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
 
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (!(allowed as readonly string[]).includes(raw))
@@ -152,15 +167,15 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
   return raw as T;
 }
 
-function tokenUses(env: NodeJS.ProcessEnv): TokenUse[] {
-  const given = list(env, 'COGNITO_TOKEN_USE');
+function tokenUses(env: Env, name: string): TokenUse[] {
+  const given = list(env, name);
   for (const use of given)
     if (!(TOKEN_USES as readonly string[]).includes(use))
-      throw new ConfigError(`COGNITO_TOKEN_USE must list access and/or id (got "${env.COGNITO_TOKEN_USE}")`);
+      throw new ConfigError(`${name} must list access and/or id (got "${env[name]}")`);
   return given.length > 0 ? (given as TokenUse[]) : [...TOKEN_USES];
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (['true', '1', 'yes'].includes(raw)) return true;
@@ -168,72 +183,375 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const fromRoot = (name: string, fallback: string) => path.resolve(PROJECT_ROOT, env[name] || fallback);
+// The kinds of setting. Each keeps its fallback next to the words that show it.
+const code = (value: string | number | boolean) => `\`${value}\``;
+
+function whole(
+  fallback: number,
+  min: number,
+  max: number,
+  description: string,
+): Setting<number> & { fallback: number } {
   return {
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST || '0.0.0.0',
-    databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: path.resolve(env.DATA_DIR || '.data'),
-    registryDir: fromRoot('REGISTRY_DIR', 'registry'),
-    generatedDir: fromRoot('GENERATED_DIR', 'generated'),
-    migrationsDir: fromRoot('MIGRATIONS_DIR', 'migrations'),
-    migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
-    poolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
-    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 1500, 1, 600_000),
-    embeddedDbRestarts: integer(env, 'EMBEDDED_DB_RESTARTS', 5, 0, 1000),
-    statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 1, 3_600_000),
-    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
-    logLevel: env.LOG_LEVEL || 'info',
-    guestSessionDays: integer(env, 'GUEST_SESSION_DAYS', 30, 1, 365),
-    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500),
-    idempotencyKeyTtlSeconds: integer(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24, 1, 8760) * 3600,
+    default: code(fallback),
+    values: `integer, ${min} to ${max}`,
+    description,
+    fallback,
+    read: (env, name) => integer(env, name, fallback, min, max),
+  };
+}
+
+function text(fallback: string, description: string, values = 'text'): Setting<string> {
+  return { default: code(fallback), values, description, read: (env, name) => env[name] || fallback };
+}
+
+/** Unset (or empty) means undefined: the feature it names is off or takes its own default. */
+function optional(description: string, values = 'text', shown = 'unset'): Setting<string | undefined> {
+  return { default: shown, values, description, read: (env, name) => env[name] || undefined };
+}
+
+/** A folder of the project, relative to its root. */
+function projectDir(fallback: string, description: string): Setting<string> {
+  return {
+    default: code(fallback),
+    values: 'a path, relative to the project root',
+    description,
+    read: (env, name) => path.resolve(PROJECT_ROOT, env[name] || fallback),
+  };
+}
+
+function yesNo(fallback: boolean, description: string): Setting<boolean> {
+  return {
+    default: code(fallback),
+    values: '`true` or `false`',
+    description,
+    read: (env, name) => flag(env, name, fallback),
+  };
+}
+
+const RATE_LIMIT = (fallback: number, role: string) =>
+  whole(fallback, 0, 10_000_000, `the same for a caller whose highest role is ${role}, per subject`);
+
+/**
+ * Every environment variable the service and its CLI read, in the order the reference shows them.
+ * Add one here (and read it with `setting`) and `npm run codegen` documents it.
+ */
+export const SETTINGS = {
+  PORT: whole(8080, 0, 65535, 'HTTP port (`0` picks a free one)'),
+  HOST: text('0.0.0.0', 'interface to listen on', 'an address'),
+  DATABASE_URL: optional(
+    'PostgreSQL to use, e.g. `postgres://user:pass@host:5432/reelmeta`. Unset: the embedded PostgreSQL. TLS: `?sslmode=verify-full&sslrootcert=…` (see [TLS and encryption](../operations.md#tls-and-encryption))',
+    'a PostgreSQL URL',
+  ),
+  // Read as given (not `|| undefined`): an empty PGSSLMODE is refused like any unknown mode.
+  PGSSLMODE: {
+    default: 'unset (`disable`)',
+    values: 'an `sslmode` (see [TLS and encryption](../operations.md#tls-and-encryption))',
+    description: "`sslmode` when `DATABASE_URL` does not give it (libpq's meaning)",
+    read: (env, name) => env[name],
+  } satisfies Setting<string | undefined>,
+  PGSSLROOTCERT: {
+    default: 'unset',
+    values: 'a path, or `system`',
+    description:
+      "`sslrootcert` when `DATABASE_URL` does not give it: the CA bundle (`system`: the platform's CA store)",
+    read: (env, name) => env[name],
+  } satisfies Setting<string | undefined>,
+  DATA_DIR: {
+    default: '`./.data`',
+    values: 'a path, relative to the working directory',
+    description:
+      'where the embedded PostgreSQL keeps its data (`DATA_DIR/pg`) and its generated password, and the embedded S3 server its objects (`DATA_DIR/s3/data`) and its generated access key (`DATA_DIR/s3/credentials.json`)',
+    read: (env, name) => path.resolve(env[name] || '.data'),
+  } satisfies Setting<string>,
+  S3_ENDPOINT: optional(
+    "the S3 or S3-compatible server, e.g. `https://s3.eu-west-1.amazonaws.com` or `http://minio:9000`. Unset: the embedded S3 server. Credentials come from the AWS SDK's default chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, an instance or task role); nothing is read from the repo",
+    'a URL',
+  ),
+  S3_REGION: text('us-east-1', 'the region requests are signed for'),
+  S3_BUCKET: text('reelmeta-media', 'the media bucket: uploads land here, and media fields must point into it'),
+  S3_THUMBNAIL_BUCKET: text(
+    'reelmeta-thumbnails',
+    'where generated thumbnails are written (seed 8.12: a separate bucket), at `thumbnails/{plural}/{id}/{size}.jpg`',
+  ),
+  S3_FORCE_PATH_STYLE: {
+    default: '`true`, `false` for `amazonaws.com` endpoints',
+    values: '`true` or `false`',
+    description:
+      'path-style URLs (`endpoint/bucket/key`), which S3-compatible servers need; AWS takes virtual-hosted style',
+    // Path-style for the embedded server and S3-compatible ones; AWS's own endpoints take virtual-hosted style.
+    read: (env, name) => flag(env, name, !(env.S3_ENDPOINT ?? '').includes('amazonaws.com')),
+  } satisfies Setting<boolean>,
+  S3_PRESIGN_EXPIRES_SECONDS: whole(900, 1, 604_800, 'how long a presigned upload, part or download URL works'),
+  S3_EMBEDDED_PORT: whole(
+    0,
+    0,
+    65535,
+    "the embedded S3 server's port on 127.0.0.1 (`0` picks a free one; presigned URLs carry it)",
+  ),
+  UPLOAD_MULTIPART_THRESHOLD_MB: whole(
+    100,
+    5,
+    5120,
+    'uploads larger than this are multipart, with one presigned URL per part',
+  ),
+  UPLOAD_PART_SIZE_MB: whole(
+    16,
+    5,
+    5120,
+    'the size of each part but the last (S3 needs at least 5 MB; larger when a file would need more than 10,000 parts)',
+  ),
+  UPLOAD_EXPIRES_HOURS: whole(
+    24,
+    1,
+    720,
+    'an upload not completed by then is expired, its multipart parts aborted and any partial object removed',
+  ),
+  JOBS_WORKER: yesNo(
+    true,
+    'whether this instance runs queued jobs (thumbnails); any number of instances may, each job runs once',
+  ),
+  THUMBNAIL_CONCURRENCY: whole(1, 1, 32, 'thumbnail jobs one instance runs at once'),
+  JOB_RETRY_LIMIT: whole(5, 0, 100, "retries after a job's first try before it is marked failed"),
+  JOB_RETRY_DELAY_SECONDS: whole(5, 1, 3600, "the first retry's delay; each later one waits about twice as long"),
+  MIGRATE_ON_START: yesNo(
+    true,
+    'apply pending migrations at start; with `false` the server refuses to start on an outdated schema',
+  ),
+  MIGRATION_LOCK_TIMEOUT_MS: whole(
+    500,
+    1,
+    600_000,
+    'how long one migration statement may wait for a lock before it gives up its place in the queue and its step is retried (see [Online migrations](../storage.md#online-migrations))',
+  ),
+  MIGRATION_LOCK_RETRIES: whole(
+    10,
+    0,
+    1000,
+    'how many times such a step is tried again (after 0.2 s, 0.4 s, 0.8 s … at most 5 s apart) before the migration stops',
+  ),
+  DB_POOL_SIZE: whole(10, 1, 500, 'database connections per instance'),
+  DB_CONNECT_TIMEOUT_MS: whole(
+    1500,
+    1,
+    600_000,
+    'longest a request waits for a database connection (a free one from the pool, or a new one being opened); past it the request answers 503 `DATABASE_UNAVAILABLE` and does nothing',
+  ),
+  EMBEDDED_DB_RESTARTS: whole(
+    5,
+    0,
+    1000,
+    'how many times in a row the server starts its embedded PostgreSQL again when it dies (see [Operations](../operations.md#health-metrics-logs-and-failures)) before it exits 1',
+  ),
+  AUTH_MODE: {
+    default: '`off` without `DATABASE_URL`, else `cognito`',
+    values: AUTH_MODES.map(code).join(', '),
+    description:
+      '`cognito`: every `/api` request needs a verified Cognito JWT (see [Authentication and roles](../api.md#authentication-and-roles)); `off`: no authentication, every caller is an admin named by `X-Actor` (local use only; logged as a warning at start)',
     // Off by default only for the embedded local database; a real DATABASE_URL means a deployment.
-    authMode: oneOf(env, 'AUTH_MODE', AUTH_MODES, env.DATABASE_URL ? 'cognito' : 'off'),
+    read: (env, name) => oneOf(env, name, AUTH_MODES, env.DATABASE_URL ? 'cognito' : 'off'),
+  } satisfies Setting<AuthMode>,
+  COGNITO_USER_POOL_ID: optional('the user pool, e.g. `eu-west-1_AbCdEf123`; required with `AUTH_MODE=cognito`'),
+  COGNITO_CLIENT_ID: {
+    default: 'unset',
+    values: 'a comma-separated list',
+    description:
+      'the app client ids tokens may be issued to (`client_id` of access tokens, `aud` of id tokens); required with `AUTH_MODE=cognito`',
+    read: list,
+  } satisfies Setting<string[]>,
+  COGNITO_REGION: optional(
+    "the pool's AWS region; the issuer is `https://cognito-idp.{region}.amazonaws.com/{pool id}`",
+    'an AWS region',
+    "the pool id's prefix",
+  ),
+  COGNITO_JWKS_URL: optional(
+    "where the pool's signing keys are read (cached; read again for an unknown key id)",
+    'a URL',
+    '`{issuer}/.well-known/jwks.json`',
+  ),
+  COGNITO_JWKS_COOLDOWN_MS: whole(30_000, 0, 3_600_000, 'an unknown key id reads the keys again at most this often'),
+  AUTH_JWKS_TIMEOUT_MS: whole(1500, 100, 30_000, 'a read of the JWKS that has not answered by then has failed'),
+  AUTH_JWKS_MAX_AGE_SECONDS: whole(
+    600,
+    1,
+    86_400,
+    'cached keys are read again once this old (in the background while they are still usable)',
+  ),
+  AUTH_JWKS_STALE_SECONDS: whole(
+    3600,
+    0,
+    604_800,
+    'while the JWKS cannot be read, cached keys past the max age still verify tokens for this long; after it, 503 `AUTH_UNAVAILABLE`',
+  ),
+  AUTH_JWKS_RETRY_MS: whole(
+    2000,
+    0,
+    600_000,
+    'after a failed read of the JWKS the next waits this long; requests meanwhile use the cached keys or answer 503 at once',
+  ),
+  COGNITO_TOKEN_USE: {
+    default: code(TOKEN_USES.join(',')),
+    values: '`access`, `id`, or both, comma-separated',
+    description: 'which Cognito tokens are accepted',
+    read: tokenUses,
+  } satisfies Setting<TokenUse[]>,
+  AUTH_CLOCK_SKEW_SECONDS: whole(30, 0, 300, 'how far `exp` and `iat` may be off'),
+  DB_STATEMENT_TIMEOUT_MS: whole(
+    30_000,
+    1,
+    3_600_000,
+    'longest one query may run, in the server and in the `upgrade` and `audit purge` commands; past it PostgreSQL cancels it and a request answers 503 `TIMEOUT`',
+  ),
+  REQUEST_TIMEOUT_MS: whole(
+    30_000,
+    100,
+    3_600_000,
+    "longest an `/api` request may work in the database: past it the request runs no more queries, no statement of its write transaction outlives it, the transaction rolls back and the request answers 503 `REQUEST_TIMEOUT` with `Retry-After: 1`; an export's streamed body is not cut once it started",
+  ),
+  SHUTDOWN_TIMEOUT_MS: whole(
+    25_000,
+    0,
+    600_000,
+    'on SIGTERM/SIGINT, how long in-flight requests may take to finish before their connections are closed (new connections are refused at once)',
+  ),
+  LOG_LEVEL: text(
+    'info',
+    'pino level of the server; the one-shot CLI commands (`migrate`, `upgrade`, `audit purge`) log at `warn` unless it is set',
+    '`trace` … `fatal`, or `silent`',
+  ),
+  AUDIT_RETENTION_DAYS: whole(
+    0,
+    0,
+    36_500,
+    'audit entries older than this many days are purged at start and then daily (and by `npm run audit:purge`), except deletions and `script`/`script_version` entries, which are kept; `0` keeps every entry',
+  ),
+  IDEMPOTENCY_KEY_TTL_HOURS: whole(
+    24,
+    1,
+    8760,
+    'how long an `Idempotency-Key` is remembered from its first request: a retry within it gets the stored answer, after it the key is forgotten; expired keys are purged at start and hourly (see [Idempotent retries](../api.md#idempotent-retries))',
+  ),
+  GUEST_SESSION_DAYS: whole(
+    30,
+    1,
+    365,
+    "a new guest's `session_expires_at`, in days from now, when not given (seed 8.9; 7 for stricter privacy)",
+  ),
+  RATE_LIMIT_ENABLED: yesNo(
+    true,
+    '`false` turns rate limiting off: no `RateLimit-*` headers, never 429 (see [Rate limits](../operations.md#rate-limits))',
+  ),
+  RATE_LIMIT_ANONYMOUS: whole(
+    1200,
+    0,
+    10_000_000,
+    'requests per window for an anonymous caller, per client address (every caller when authentication is off); also the burst. `0` is unlimited',
+  ),
+  RATE_LIMIT_VIEWER: RATE_LIMIT(2400, 'viewer'),
+  RATE_LIMIT_EDITOR: RATE_LIMIT(6000, 'editor'),
+  RATE_LIMIT_ADMIN: RATE_LIMIT(12_000, 'admin'),
+  RATE_LIMIT_WINDOW_SECONDS: whole(60, 1, 86_400, 'the window of those limits: a bucket refills evenly over it'),
+  REDIS_URL: optional(
+    'Redis for the rate-limit buckets, shared by every instance, e.g. `redis://host:6379`. Unset: each instance keeps its own in memory',
+    'a Redis URL',
+  ),
+  RATE_LIMIT_KEY_PREFIX: text(
+    'reelmeta:ratelimit:',
+    'prefix of the Redis keys, so deployments (and test runs) sharing a Redis stay apart',
+  ),
+  REDIS_TIMEOUT_MS: whole(
+    250,
+    1,
+    60_000,
+    'longest a Redis connect or command may take; past it the request is served without a limit',
+  ),
+  TRUST_PROXY: yesNo(
+    false,
+    'take the client address from the first entry of `X-Forwarded-For`. Only behind a proxy that sets it: otherwise clients choose their own address',
+  ),
+  REGISTRY_DIR: projectDir('registry', 'the registry YAML (the tests point it at a copy)'),
+  GENERATED_DIR: projectDir('generated', "codegen's output: JSON Schemas, types, OpenAPI, CHANGELOG"),
+  MIGRATIONS_DIR: projectDir('migrations', 'the generated SQL migrations and their snapshot'),
+  DEBUG: {
+    default: 'unset',
+    values: 'any non-empty value',
+    description: 'set to show stack traces of CLI errors',
+    read: (env, name) => Boolean(env[name]),
+  } satisfies Setting<boolean>,
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+type SettingValue<N extends SettingName> = ReturnType<(typeof SETTINGS)[N]['read']>;
+
+/** The value of one declared variable. */
+export function setting<N extends SettingName>(env: Env, name: N): SettingValue<N> {
+  return SETTINGS[name].read(env, name) as SettingValue<N>;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = <N extends SettingName>(name: N) => setting(env, name);
+  return {
+    port: read('PORT'),
+    host: read('HOST'),
+    databaseUrl: read('DATABASE_URL'),
+    dataDir: read('DATA_DIR'),
+    registryDir: read('REGISTRY_DIR'),
+    generatedDir: read('GENERATED_DIR'),
+    migrationsDir: read('MIGRATIONS_DIR'),
+    migrateOnStart: read('MIGRATE_ON_START'),
+    poolSize: read('DB_POOL_SIZE'),
+    dbConnectTimeoutMs: read('DB_CONNECT_TIMEOUT_MS'),
+    embeddedDbRestarts: read('EMBEDDED_DB_RESTARTS'),
+    statementTimeoutMs: read('DB_STATEMENT_TIMEOUT_MS'),
+    requestTimeoutMs: read('REQUEST_TIMEOUT_MS'),
+    shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS'),
+    logLevel: read('LOG_LEVEL'),
+    guestSessionDays: read('GUEST_SESSION_DAYS'),
+    auditRetentionDays: read('AUDIT_RETENTION_DAYS'),
+    idempotencyKeyTtlSeconds: read('IDEMPOTENCY_KEY_TTL_HOURS') * 3600,
+    authMode: read('AUTH_MODE'),
     cognito: {
-      region: env.COGNITO_REGION || undefined,
-      userPoolId: env.COGNITO_USER_POOL_ID || undefined,
-      clientIds: list(env, 'COGNITO_CLIENT_ID'),
-      jwksUrl: env.COGNITO_JWKS_URL || undefined,
-      tokenUse: tokenUses(env),
-      clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
-      jwksCooldownMs: integer(env, 'COGNITO_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
-      jwksTimeoutMs: integer(env, 'AUTH_JWKS_TIMEOUT_MS', 1500, 100, 30_000),
-      jwksMaxAgeSeconds: integer(env, 'AUTH_JWKS_MAX_AGE_SECONDS', 600, 1, 86_400),
-      jwksStaleSeconds: integer(env, 'AUTH_JWKS_STALE_SECONDS', 3600, 0, 604_800),
-      jwksRetryMs: integer(env, 'AUTH_JWKS_RETRY_MS', 2000, 0, 600_000),
+      region: read('COGNITO_REGION'),
+      userPoolId: read('COGNITO_USER_POOL_ID'),
+      clientIds: read('COGNITO_CLIENT_ID'),
+      jwksUrl: read('COGNITO_JWKS_URL'),
+      tokenUse: read('COGNITO_TOKEN_USE'),
+      clockSkewSeconds: read('AUTH_CLOCK_SKEW_SECONDS'),
+      jwksCooldownMs: read('COGNITO_JWKS_COOLDOWN_MS'),
+      jwksTimeoutMs: read('AUTH_JWKS_TIMEOUT_MS'),
+      jwksMaxAgeSeconds: read('AUTH_JWKS_MAX_AGE_SECONDS'),
+      jwksStaleSeconds: read('AUTH_JWKS_STALE_SECONDS'),
+      jwksRetryMs: read('AUTH_JWKS_RETRY_MS'),
     },
-    rateLimitEnabled: flag(env, 'RATE_LIMIT_ENABLED', true),
+    rateLimitEnabled: read('RATE_LIMIT_ENABLED'),
     rateLimits: {
-      anonymous: integer(env, 'RATE_LIMIT_ANONYMOUS', 1200, 0, 10_000_000),
-      viewer: integer(env, 'RATE_LIMIT_VIEWER', 2400, 0, 10_000_000),
-      editor: integer(env, 'RATE_LIMIT_EDITOR', 6000, 0, 10_000_000),
-      admin: integer(env, 'RATE_LIMIT_ADMIN', 12_000, 0, 10_000_000),
+      anonymous: read('RATE_LIMIT_ANONYMOUS'),
+      viewer: read('RATE_LIMIT_VIEWER'),
+      editor: read('RATE_LIMIT_EDITOR'),
+      admin: read('RATE_LIMIT_ADMIN'),
     },
-    rateLimitWindowSeconds: integer(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
-    redisUrl: env.REDIS_URL || undefined,
-    rateLimitKeyPrefix: env.RATE_LIMIT_KEY_PREFIX || 'reelmeta:ratelimit:',
-    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 250, 1, 60_000),
-    trustProxy: flag(env, 'TRUST_PROXY', false),
+    rateLimitWindowSeconds: read('RATE_LIMIT_WINDOW_SECONDS'),
+    redisUrl: read('REDIS_URL'),
+    rateLimitKeyPrefix: read('RATE_LIMIT_KEY_PREFIX'),
+    redisTimeoutMs: read('REDIS_TIMEOUT_MS'),
+    trustProxy: read('TRUST_PROXY'),
     s3: {
-      endpoint: env.S3_ENDPOINT || undefined,
-      region: env.S3_REGION || 'us-east-1',
-      bucket: env.S3_BUCKET || 'reelmeta-media',
-      thumbnailBucket: env.S3_THUMBNAIL_BUCKET || 'reelmeta-thumbnails',
-      // Path-style for the embedded server and S3-compatible ones; AWS's own endpoints take virtual-hosted style.
-      forcePathStyle: flag(env, 'S3_FORCE_PATH_STYLE', !(env.S3_ENDPOINT ?? '').includes('amazonaws.com')),
-      presignExpiresSeconds: integer(env, 'S3_PRESIGN_EXPIRES_SECONDS', 900, 1, 604_800),
-      embeddedPort: integer(env, 'S3_EMBEDDED_PORT', 0, 0, 65535),
-      multipartThresholdBytes: integer(env, 'UPLOAD_MULTIPART_THRESHOLD_MB', 100, 5, 5120) * MB,
-      partBytes: integer(env, 'UPLOAD_PART_SIZE_MB', 16, 5, 5120) * MB,
-      uploadExpiresSeconds: integer(env, 'UPLOAD_EXPIRES_HOURS', 24, 1, 720) * 3600,
+      endpoint: read('S3_ENDPOINT'),
+      region: read('S3_REGION'),
+      bucket: read('S3_BUCKET'),
+      thumbnailBucket: read('S3_THUMBNAIL_BUCKET'),
+      forcePathStyle: read('S3_FORCE_PATH_STYLE'),
+      presignExpiresSeconds: read('S3_PRESIGN_EXPIRES_SECONDS'),
+      embeddedPort: read('S3_EMBEDDED_PORT'),
+      multipartThresholdBytes: read('UPLOAD_MULTIPART_THRESHOLD_MB') * MB,
+      partBytes: read('UPLOAD_PART_SIZE_MB') * MB,
+      uploadExpiresSeconds: read('UPLOAD_EXPIRES_HOURS') * 3600,
     },
     jobs: {
-      worker: flag(env, 'JOBS_WORKER', true),
-      concurrency: integer(env, 'THUMBNAIL_CONCURRENCY', 1, 1, 32),
-      retryLimit: integer(env, 'JOB_RETRY_LIMIT', 5, 0, 100),
-      retryDelaySeconds: integer(env, 'JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
+      worker: read('JOBS_WORKER'),
+      concurrency: read('THUMBNAIL_CONCURRENCY'),
+      retryLimit: read('JOB_RETRY_LIMIT'),
+      retryDelaySeconds: read('JOB_RETRY_DELAY_SECONDS'),
     },
   };
 }

@@ -3,7 +3,7 @@
 // truncated, or carry prototype-pollution keys). Whatever comes in: never a 5xx, every error is the
 // JSON envelope with no stack trace, Object.prototype stays clean (the server runs in this
 // process), and seed records the fuzzer may only read are byte-identical afterwards.
-// FUZZ_RUNS and FUZZ_SEED override the defaults (README, "Tests and CI").
+// FUZZ_RUNS and FUZZ_SEED override the defaults (docs/development.md, "Tests and CI").
 import http from 'node:http';
 import path from 'node:path';
 import fc from 'fast-check';

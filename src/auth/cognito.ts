@@ -34,7 +34,7 @@ export function cognitoEndpoints(settings: CognitoSettings): CognitoEndpoints {
   if (settings.userPoolId && !region) missing.push('COGNITO_REGION');
   if (missing.length > 0) {
     throw new ConfigError(
-      `AUTH_MODE=cognito needs ${missing.join(', ')} (see README, "Authentication"); AUTH_MODE=off runs without authentication, for local use only`,
+      `AUTH_MODE=cognito needs ${missing.join(', ')} (see docs/api.md, "Authentication and roles"); AUTH_MODE=off runs without authentication, for local use only`,
     );
   }
   const issuer = `https://cognito-idp.${region}.amazonaws.com/${settings.userPoolId}`;

@@ -9,6 +9,7 @@ import { ONLINE_DIRECTIVE, STATEMENT_MARKER, STEP_MARKER } from '../db/migration
 import { changelogFile } from '../evolution/changelog.ts';
 import type { Model } from '../registry/model.ts';
 import { entitySchema } from '../registry/json-schema.ts';
+import { referenceDocs } from './docs.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
 import { buildOpenApi } from '../api/openapi/document.ts';
 import { checksOfMappedValues, retainRetiredColumns } from './retired-columns.ts';
@@ -109,6 +110,7 @@ export async function runCodegen(
 ): Promise<CodegenResult> {
   const expected = await generatedFiles(model, paths.generatedDir);
   if (paths.registryDir) expected.set(...changelogFile(model, paths.registryDir, paths.generatedDir));
+  for (const [file, text] of referenceDocs(model, paths.generatedDir)) expected.set(file, text);
 
   const snapshot = readSnapshot(paths.migrationsDir);
   const specs = retainRetiredColumns(snapshot.tables, tableSpecs(model), model);

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { integer } from '../config.ts';
+import { SETTINGS, setting } from '../config.ts';
 import { parseMigrationScript, type MigrationScript } from './migration-script.ts';
 import { databaseTarget, explainConnectionFailure } from './tls.ts';
 
@@ -54,8 +54,8 @@ export interface MigrateOptions {
   }) => void;
 }
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 500;
-export const DEFAULT_LOCK_RETRIES = 10;
+export const DEFAULT_LOCK_TIMEOUT_MS = SETTINGS.MIGRATION_LOCK_TIMEOUT_MS.fallback;
+export const DEFAULT_LOCK_RETRIES = SETTINGS.MIGRATION_LOCK_RETRIES.fallback;
 /** lock_not_available (lock_timeout) and deadlock_detected: both worth another try. */
 const RETRYABLE = new Set(['55P03', '40P01']);
 
@@ -65,12 +65,11 @@ interface Settings {
   readonly onRetry?: MigrateOptions['onRetry'];
 }
 
-/** The options, with what is not given taken from the environment (README, "Environment variables"). */
+/** The options, with what is not given taken from the environment (docs/reference/environment.md). */
 export function migrationSettings(options: MigrateOptions = {}, env: NodeJS.ProcessEnv = process.env): Settings {
   return {
-    lockTimeoutMs:
-      options.lockTimeoutMs ?? integer(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, 1, 600_000),
-    lockRetries: options.lockRetries ?? integer(env, 'MIGRATION_LOCK_RETRIES', DEFAULT_LOCK_RETRIES, 0, 1000),
+    lockTimeoutMs: options.lockTimeoutMs ?? setting(env, 'MIGRATION_LOCK_TIMEOUT_MS'),
+    lockRetries: options.lockRetries ?? setting(env, 'MIGRATION_LOCK_RETRIES'),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
   };
 }

@@ -292,7 +292,7 @@ export class RecordStore {
       : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
     // Ranking reads every match's tsvector; for a broad search over millions of rows that is
-    // seconds, so only the first RANK_WINDOW matches are ranked (see README, "q").
+    // seconds, so only the first RANK_WINDOW matches are ranked (see docs/query-language.md, `q`).
     const ranked = query.sort.some((k) => k.target === 'rank');
     const [source, filter] = ranked
       ? [sql.fragment`(SELECT * FROM ${this.table} ${where} LIMIT ${RANK_WINDOW}) AS ${this.table}`, keysetWhere]

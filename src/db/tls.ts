@@ -5,6 +5,7 @@
 // certificate check, unlike libpq.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { setting } from '../config.ts';
 
 export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -36,12 +37,12 @@ function readPem(file: string, what: string): string {
 export function databaseTarget(databaseUrl: string, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
   const parsed = new URL(databaseUrl);
   const param = (name: string) => parsed.searchParams.get(name) ?? undefined;
-  const mode = param('sslmode') ?? env.PGSSLMODE ?? 'disable';
+  const mode = param('sslmode') ?? setting(env, 'PGSSLMODE') ?? 'disable';
   if (!(SSL_MODES as readonly string[]).includes(mode)) {
     throw new DatabaseTlsError(`sslmode=${mode} is not supported; use one of ${SSL_MODES.join(', ')}`);
   }
   const sslMode = mode as SslMode;
-  const rootCert = param('sslrootcert') ?? env.PGSSLROOTCERT;
+  const rootCert = param('sslrootcert') ?? setting(env, 'PGSSLROOTCERT');
   const cert = param('sslcert');
   const key = param('sslkey');
   if (Boolean(cert) !== Boolean(key))

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig, setting, type Config } from '../config.ts';
 import { RegistryError, formatProblem } from '../registry/errors.ts';
 import type { Model } from '../registry/model.ts';
 import { renderChangelog, renderDiff } from './changelog.ts';
@@ -17,7 +17,7 @@ function run(action: (config: Config) => number): void {
     if (error instanceof RegistryError) console.error(error.problems.map(formatProblem).join('\n'));
     else
       console.error(
-        process.env.DEBUG && error instanceof Error && error.stack
+        setting(process.env, 'DEBUG') && error instanceof Error && error.stack
           ? error.stack
           : `error: ${error instanceof Error ? error.message : String(error)}`,
       );

@@ -1,8 +1,8 @@
 // The compatibility rules: every change `registry:check` can find, whether it is breaking, and what
 // makes a breaking one acceptable. Modelled on Confluent Schema Registry's BACKWARD_TRANSITIVE
 // mode (the current registry must read every record stored under a served release) and on buf's
-// breaking-change rules (removed names stay reserved). The README's "Compatibility rules" table
-// lists the same codes.
+// breaking-change rules (removed names stay reserved). `npm run codegen` writes the table of them,
+// docs/reference/compatibility-rules.md (src/codegen/docs.ts).
 
 /**
  * What a breaking change needs to pass:
@@ -19,9 +19,9 @@ export interface Rule {
   /** The smallest registry_version bump the change needs. */
   readonly level: 'patch' | 'minor' | 'major';
   readonly needs: Needs;
-  /** For the README table: what the change is. */
+  /** For the reference table: what the change is. */
   readonly what: string;
-  /** For the README table: what makes it pass (breaking rules). */
+  /** For the reference table: what makes it pass (breaking rules). */
   readonly cover?: string;
 }
 

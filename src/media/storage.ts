@@ -68,7 +68,7 @@ export interface StorageSettings {
 }
 
 // The SDK warns once per process that its releases after January 2027 need Node 22; the
-// package-lock pins a release that runs on Node 20 (see README, Media), so the warning is noise.
+// package-lock pins a release that runs on Node 20 (see docs/media.md), so the warning is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;

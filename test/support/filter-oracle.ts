@@ -1,5 +1,5 @@
-// An in-memory evaluator of the documented filter semantics, written from the contract (README,
-// "Proof of semantics") and not from src/query, so that the property test in
+// An in-memory evaluator of the documented filter semantics, written from the contract
+// (docs/query-language.md) and not from src/query, so that the property test in
 // test/query-properties.test.ts can hold the API's SQL against an independent reading.
 //
 // Records are the JSON bodies as sent (plus defaults the server applies); filter values are

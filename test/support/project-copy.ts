@@ -1,4 +1,5 @@
-// A throwaway copy of the project's registry/, generated/ and migrations/ to change freely.
+// A throwaway copy of the project's registry/, generated/, migrations/ and docs/ (whose reference/
+// codegen writes) to change freely.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,7 @@ export interface ProjectCopy {
 
 export function copyProject(): ProjectCopy {
   const root = mkdtempSync(path.join(tmpdir(), 'reelmeta-project-'));
-  for (const dir of ['registry', 'generated', 'migrations'])
+  for (const dir of ['registry', 'generated', 'migrations', 'docs'])
     cpSync(path.join(PROJECT_ROOT, dir), path.join(root, dir), { recursive: true });
   const at = (relative: string) => path.join(root, relative);
   const copy: ProjectCopy = {
