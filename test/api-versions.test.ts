@@ -10,15 +10,13 @@ import { loadRegistry } from '../src/registry/load.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 import { bumped } from '../src/evolution/releases.ts';
 import { REGISTRY_VERSION } from './support/project-facts.ts';
 
 /** The breaking change's registry version: the next major after the committed one. */
 const MAJOR = bumped(REGISTRY_VERSION, 'major');
 const MAJOR_PATTERN = MAJOR.replace(/\./g, '\\.');
-
-type Rec = Record<string, unknown> & { id: string };
 
 const UPGRADE_STEPS = [
   'reserved: [release_date, duration_seconds]',

@@ -5,12 +5,11 @@
 // process), and seed records the fuzzer may only read are byte-identical afterwards.
 // FUZZ_RUNS and FUZZ_SEED override the defaults (README, "Tests and CI").
 import http from 'node:http';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
-import { loadRegistry } from '../src/registry/load.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
+import type { Rec } from './support/service.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS || 3000);
 const SEED = Number(process.env.FUZZ_SEED || 20260701);
@@ -835,7 +834,7 @@ const aimedWrite = fc
  * the unknown-field checks: enum values and `in` lists, keys inside object fields, typed garbage
  * in cursors over each entity's sortable fields; and bodies with the same names as keys and values.
  */
-const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 const targets = model.entities.map((entity) => ({
   route: entity.route,
   plural: entity.plural,

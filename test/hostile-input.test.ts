@@ -1,16 +1,14 @@
 // Regression tests for what the fuzz test (fuzz.test.ts) found: inputs a client can send that
 // once answered 500. Each is now a clear 4xx in the envelope. The sweeps below send every name
 // Object.prototype has, and lone surrogates, in every position of every entity route.
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
-import { loadRegistry } from '../src/registry/load.ts';
 import { AUDIT_ENTITY } from '../src/audit/audit-entity.ts';
 import { InvalidInputError } from 'slonik';
 import { createClassifier } from '../src/api/failures.ts';
 import type { EntityDef, FieldDef } from '../src/registry/model.ts';
 import { useServiceForFile } from './support/file-service.ts';
 import { putTestObjects } from './support/s3.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
 
@@ -57,7 +55,7 @@ describe('hostile request bodies', () => {
 
 // ---- Object.prototype names and lone surrogates, swept over every entity route -------------------
 
-const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 /** Every name Object.prototype has (constructor, __proto__, toString, hasOwnProperty, valueOf, …), and `prototype`. */
 const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -3,11 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { useServiceForFile } from './support/file-service.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 import { createTestDatabase } from './support/database.ts';
 import { copyProject } from './support/project-copy.ts';
-
-type Rec = Record<string, unknown> & { id: string };
 
 const fixture = useServiceForFile();
 

@@ -6,9 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { startTestService, type Reply, type TestService } from './support/service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import { startTestService, type Reply, type TestService, type Rec } from './support/service.ts';
 
 const TYPED_FIELDS = [
   '  measurements:',
