@@ -45,7 +45,7 @@ let checkOutput = '';
 beforeAll(async () => {
   copy = copyProject();
   db = await createTestDatabase();
-  const dirs = { registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir };
+  const dirs = copy.dirs;
   const before = await startTestService({ databaseUrl: db.url, ...dirs });
   for (const [index, day] of ['2025-03-01', '2025-04-01', '2025-05-01'].entries()) {
     const reply = await before.request<Rec>('POST', '/api/v1/episodes', {
@@ -340,11 +340,7 @@ describe('an enum value renamed by map_values', () => {
   it('migrates without validating old rows against the new values, reads them mapped, and upgrades them in bulk', async () => {
     const mapped = copyProject();
     const database = await createTestDatabase();
-    const dirs = {
-      registryDir: mapped.registryDir,
-      generatedDir: mapped.generatedDir,
-      migrationsDir: mapped.migrationsDir,
-    };
+    const dirs = mapped.dirs;
     let running: TestService | undefined;
     try {
       running = await startTestService({ databaseUrl: database.url, ...dirs });

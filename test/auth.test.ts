@@ -452,9 +452,7 @@ describe('authorization from the registry', () => {
     const ownDb = await createTestDatabase();
     const strict = await startTestService({
       databaseUrl: ownDb.url,
-      registryDir: copy.registryDir,
-      generatedDir: copy.generatedDir,
-      migrationsDir: copy.migrationsDir,
+      ...copy.dirs,
       authMode: 'cognito',
       cognito: userPool.settings(),
     });

@@ -47,9 +47,7 @@ beforeAll(async () => {
   expect(codegen.code, codegen.stderr).toBe(0);
   service = await startTestService({
     databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
+    ...copy.dirs,
   });
 });
 

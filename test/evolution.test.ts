@@ -54,7 +54,7 @@ describe('schema evolution (FR-11)', () => {
     const sourceBefore = fingerprint(path.join(PROJECT_ROOT, 'src'));
     copy = copyProject();
     db = await createTestDatabase();
-    const dirs = { registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir };
+    const dirs = copy.dirs;
 
     const before = await startTestService({ databaseUrl: db.url, ...dirs });
     services.push(before);

@@ -8,7 +8,7 @@ import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
-import type { Rec } from './support/service.ts';
+import { encodeQueryValue, type Rec } from './support/service.ts';
 import { shippedModel } from './support/fixtures.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS || 3000);
@@ -101,15 +101,6 @@ const protoName = fc.constantFrom(...PROTO_NAMES);
 /** Lone UTF-16 surrogates, as JSON escapes (how they arrive in a body, a filter= or a cursor). */
 const LONE_SURROGATES = ['\ud800', '\udfff', 'a\udc00b', '\ud83d', '\ude00x'];
 const loneSurrogate = fc.constantFrom(...LONE_SURROGATES.map((escaped) => JSON.parse(`"${escaped}"`) as string));
-/** A query value as percent-encoded bytes: lone surrogates written as their three (WTF-8) bytes. */
-const encodeQueryValue = (text: string) =>
-  text.replace(/\p{Cs}|[^\p{Cs}]+/gu, (part) => {
-    if (!/\p{Cs}/u.test(part)) return encodeURIComponent(part);
-    const unit = part.charCodeAt(0);
-    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
-      .map((byte) => `%${byte.toString(16).toUpperCase()}`)
-      .join('');
-  });
 const SORTABLE = [
   'title',
   'season',

@@ -297,9 +297,7 @@ describe('on_delete of a ref', () => {
         expect(codegen.code, codegen.stderr).toBe(0);
         local = await startTestService({
           databaseUrl: database.url,
-          registryDir: copy.registryDir,
-          generatedDir: copy.generatedDir,
-          migrationsDir: copy.migrationsDir,
+          ...copy.dirs,
         });
         const post = async (plural: string, body: Record<string, unknown>) =>
           (await local!.request<Rec>('POST', `/api/v1/${plural}`, { body })).body.data;

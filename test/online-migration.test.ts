@@ -93,7 +93,7 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     cleanup.push(() => copy.remove());
     const db: TestDatabase = await createTestDatabase();
     cleanup.push(() => db.drop());
-    const dirs = { registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir };
+    const dirs = copy.dirs;
     const episodeYaml = 'registry/entities/episode.yaml';
 
     // Before: `tier` lives in doc. A document field needs no DDL: codegen only records it.

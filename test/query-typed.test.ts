@@ -67,9 +67,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestService({
     databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
+    ...copy.dirs,
   });
   for (const body of ROWS) {
     const reply = await service.request<Rec>('POST', '/api/v1/episodes', { body });

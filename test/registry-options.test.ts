@@ -27,9 +27,7 @@ async function regenerateAndStart(): Promise<TestService> {
   await service?.stop();
   service = await startTestService({
     databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
+    ...copy.dirs,
   });
   return service;
 }

@@ -74,6 +74,16 @@ export function serviceClient(baseUrl: string): Request {
   };
 }
 
+/** Percent-encoding that also writes a lone surrogate, as its three (WTF-8) bytes: the only way one fits in a URL. */
+export const encodeQueryValue = (text: string): string =>
+  text.replace(/\p{Cs}|[^\p{Cs}]+/gu, (part) => {
+    if (!/\p{Cs}/u.test(part)) return encodeURIComponent(part);
+    const unit = part.charCodeAt(0);
+    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
+      .map((byte) => `%${byte.toString(16).toUpperCase()}`)
+      .join('');
+  });
+
 /** The client, and record creation through it, for a running service. */
 export function withClient(service: RunningService): TestService {
   const request = serviceClient(service.url);
