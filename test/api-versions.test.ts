@@ -10,15 +10,13 @@ import { loadModel } from '../src/load-model.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 import { bumped } from '../src/evolution/releases.ts';
 import { REGISTRY_VERSION } from './support/project-facts.ts';
 
 /** The breaking change's registry version: the next major after the committed one. */
 const MAJOR = bumped(REGISTRY_VERSION, 'major');
 const MAJOR_PATTERN = MAJOR.replace(/\./g, '\\.');
-
-type Rec = Record<string, unknown> & { id: string };
 
 const UPGRADE_STEPS = [
   'reserved: [release_date, duration_seconds]',
@@ -47,7 +45,7 @@ let checkOutput = '';
 beforeAll(async () => {
   copy = copyProject();
   db = await createTestDatabase();
-  const dirs = { registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir };
+  const dirs = copy.dirs;
   const before = await startTestService({ databaseUrl: db.url, ...dirs });
   for (const [index, day] of ['2025-03-01', '2025-04-01', '2025-05-01'].entries()) {
     const reply = await before.request<Rec>('POST', '/api/v1/episodes', {
@@ -342,11 +340,7 @@ describe('an enum value renamed by map_values', () => {
   it('migrates without validating old rows against the new values, reads them mapped, and upgrades them in bulk', async () => {
     const mapped = copyProject();
     const database = await createTestDatabase();
-    const dirs = {
-      registryDir: mapped.registryDir,
-      generatedDir: mapped.generatedDir,
-      migrationsDir: mapped.migrationsDir,
-    };
+    const dirs = mapped.dirs;
     let running: TestService | undefined;
     try {
       running = await startTestService({ databaseUrl: database.url, ...dirs });

@@ -5,20 +5,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { useServiceForFile } from './support/file-service.ts';
-import { startTestService } from './support/service.ts';
+import { startTestService, type Rec } from './support/service.ts';
 import { createTestDatabase } from './support/database.ts';
 import { REGISTRY_VERSION } from './support/project-facts.ts';
-
-type Rec = Record<string, unknown> & { id: string };
-
-const SERVER_OWNED = ['id', 'created_at', 'updated_at', 'schema_version'];
-const appendixB = (name: string): Record<string, unknown> => {
-  const record = JSON.parse(
-    readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b', `${name}.json`), 'utf8'),
-  ) as Record<string, unknown>;
-  for (const key of SERVER_OWNED) delete record[key];
-  return record;
-};
+import { appendixB } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
 

@@ -4,8 +4,8 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { purgeAudit } from '../src/audit/audit-log.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
-import { startTestService } from './support/service.ts';
+import { useServiceForFile } from './support/file-service.ts';
+import { startTestService, type Rec, type RequestOptions } from './support/service.ts';
 import { runCli } from './support/cli.ts';
 
 const fixture = useServiceForFile();
@@ -22,11 +22,8 @@ type Entry = Rec & {
   details: Record<string, unknown> | null;
 };
 
-const request = <T = Rec>(
-  method: string,
-  path: string,
-  options: { body?: unknown; headers?: Record<string, string> } = {},
-) => fixture.service.request<T>(method, path, options as never);
+const request = <T = Rec>(method: string, path: string, options?: RequestOptions) =>
+  fixture.service.request<T>(method, path, options);
 const history = async (plural: string, id: string, query = '') => {
   const reply = await request<Entry[]>('GET', `/api/v1/${plural}/${id}/history${query}`);
   expect(reply.status, JSON.stringify(reply.body.errors)).toBe(200);

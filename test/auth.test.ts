@@ -13,9 +13,11 @@ import { copyProject } from './support/project-copy.ts';
 import {
   serviceClient,
   startTestService,
+  withClient,
   type Reply,
   type RequestOptions,
   type TestService,
+  type Rec,
 } from './support/service.ts';
 import { testConfig } from './support/s3.ts';
 
@@ -23,8 +25,6 @@ let db: TestDatabase;
 let userPool: FakeUserPool;
 let service: TestService;
 const logLines: Record<string, unknown>[] = [];
-
-type Rec = Record<string, unknown> & { id: string };
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -48,7 +48,7 @@ beforeAll(async () => {
     },
     pino({ level: 'info' }, sink),
   );
-  service = { ...running, request: serviceClient(running.url) };
+  service = withClient(running);
 });
 
 afterAll(async () => {
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 /** A request carrying `token` as its bearer token. */
 const as = <T = Rec>(token: string, method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> =>
-  service.request<T>(method, path, { ...options, headers: { authorization: `Bearer ${token}`, ...options.headers } });
+  service.request<T>(method, path, { ...options, token });
 
 const tokenFor = (subject: string, groups: string[]) => userPool.token(subject, groups);
 
@@ -200,7 +200,7 @@ describe('authentication', () => {
     });
     try {
       const reply = await blind.request('GET', '/api/v1/shows', {
-        headers: { authorization: `Bearer ${await tokenFor('x', ['viewer'])}` },
+        token: await tokenFor('x', ['viewer']),
       });
       expect(reply.status).toBe(503);
       expect(reply.body.errors[0]).toMatchObject({ code: 'AUTH_UNAVAILABLE' });
@@ -269,8 +269,7 @@ describe('authentication', () => {
       authMode: 'cognito',
       cognito: pool.settings({ jwksMaxAgeSeconds: 1, jwksStaleSeconds: 1, jwksTimeoutMs: 300 }),
     });
-    const read = (service: TestService) =>
-      service.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
+    const read = (service: TestService) => service.request('GET', '/api/v1/shows', { token });
     try {
       expect((await read(patient)).status).toBe(200);
       expect((await read(strict)).status).toBe(200);
@@ -311,7 +310,7 @@ describe('authentication', () => {
       authMode: 'cognito',
       cognito: pool.settings({ jwksTimeoutMs: 300, jwksRetryMs: 1500 }),
     });
-    const read = () => cold.request('GET', '/api/v1/shows', { headers: { authorization: `Bearer ${token}` } });
+    const read = () => cold.request('GET', '/api/v1/shows', { token });
     try {
       // Two callers at once share the one fetch; the next one meets the recent failure.
       const replies = [...(await Promise.all([read(), read()])), await read()];
@@ -350,7 +349,7 @@ describe('authentication', () => {
       expect(
         (
           await limited.request('GET', '/api/v1/shows', {
-            headers: { authorization: `Bearer ${await tokenFor('good', ['viewer'])}` },
+            token: await tokenFor('good', ['viewer']),
           })
         ).status,
       ).toBe(200);
@@ -453,17 +452,12 @@ describe('authorization from the registry', () => {
     const ownDb = await createTestDatabase();
     const strict = await startTestService({
       databaseUrl: ownDb.url,
-      registryDir: copy.registryDir,
-      generatedDir: copy.generatedDir,
-      migrationsDir: copy.migrationsDir,
+      ...copy.dirs,
       authMode: 'cognito',
       cognito: userPool.settings(),
     });
     const call = <T = Rec>(token: string, method: string, path: string, options: RequestOptions = {}) =>
-      strict.request<T>(method, path, {
-        ...options,
-        headers: { authorization: `Bearer ${token}`, ...options.headers },
-      });
+      strict.request<T>(method, path, { ...options, token });
     try {
       const guest = await call(admin, 'POST', '/api/v1/guests', { body: { name: 'Private Guest' } });
       expect(guest.status).toBe(201);

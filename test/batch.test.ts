@@ -2,8 +2,8 @@
 // atomic=true as all or nothing.
 import { describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
+import type { Rec } from './support/service.ts';
 
-type Rec = Record<string, unknown> & { id: string };
 interface ItemResult {
   index: number;
   op: string | null;

@@ -3,15 +3,13 @@
 // read) and chunked without one (read only up to the limit). The routes are the app's own table,
 // so a route added later is swept too.
 import http from 'node:http';
-import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from '../src/api/body.ts';
-import { PROJECT_ROOT } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
-import { loadModel } from '../src/load-model.ts';
 import { useServiceForFile } from './support/file-service.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
 let pool: DatabasePool | undefined;
@@ -20,7 +18,7 @@ let routes: { method: string; path: string }[] = [];
 beforeAll(async () => {
   pool = await createDatabasePool(fixture.db.url, 1);
   const app = createApp({
-    model: loadModel(path.join(PROJECT_ROOT, 'registry')),
+    model: shippedModel(),
     pool,
     logger: pino({ level: 'silent' }),
   });

@@ -2,10 +2,9 @@
 // not) and the API answers 422 past it, before any record is created; one write transaction's
 // records and advisory locks are bounded; error answers list the first 100 problems and count
 // the rest; and a request past REQUEST_TIMEOUT_MS answers 503 with its transaction rolled back.
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import {
   MAX_KEY_LOCKS_PER_TRANSACTION,
@@ -24,9 +23,10 @@ import { useServiceForFile } from './support/file-service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestService, type TestService } from './support/service.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
-const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 
 /** Every list a client writes, by entity: its dotted path and bound (arrays inside arrays left out). */
 function writableLists(fields: readonly FieldDef[], prefix: string[] = []): { path: string[]; field: FieldDef }[] {

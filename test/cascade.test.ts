@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import type { Rec } from './support/file-service.ts';
+import type { Rec } from './support/service.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { startTestService, type TestService } from './support/service.ts';
 import { putMediaOf } from './support/s3.ts';
@@ -47,9 +47,7 @@ beforeAll(async () => {
   expect(codegen.code, codegen.stderr).toBe(0);
   service = await startTestService({
     databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
+    ...copy.dirs,
   });
 });
 
@@ -61,9 +59,7 @@ afterAll(async () => {
 
 async function post(plural: string, body: Record<string, unknown>): Promise<Rec> {
   await putMediaOf(body);
-  const reply = await service.request<Rec>('POST', `/api/v1/${plural}`, { body });
-  expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
-  return reply.body.data;
+  return service.create(body, plural);
 }
 const component = (fields: Record<string, unknown>) =>
   post('components', { type: 'audio', file_reference: 's3://bucket/c.wav', ...fields });

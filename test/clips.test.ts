@@ -1,19 +1,11 @@
 // Clips (seed FR-6, Appendix C) are YAML only: the Appendix C records are accepted as written
 // ("use" is the older spelling of the "good" rating), Appendix D use case 3 finds approved Lala
 // clips of an episode, timecodes are checked, and unassigned clips wait in the library.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
 import { useServiceForFile } from './support/file-service.ts';
 import { putMediaOf } from './support/s3.ts';
-
-type Rec = Record<string, unknown> & { id: string };
-const appendixC = (name: string) =>
-  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+import type { Rec } from './support/service.ts';
+import { appendixC } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
 let episode: Rec;

@@ -11,11 +11,11 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { migrateDown, migrateUp } from '../src/db/migrator.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { createAjv } from '../src/registry/ajv.ts';
-import { loadModel } from '../src/load-model.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { NEXT_MIGRATION } from './support/project-facts.ts';
+import { appendixB, shippedModel } from './support/fixtures.ts';
 
 let copy: ProjectCopy | undefined;
 afterEach(() => copy?.remove());
@@ -164,10 +164,7 @@ describe('generated schemas', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     const validate = ajv.compile(schema);
     for (const name of ['minimal', 'with-production-assets', 'fully-evolved']) {
-      const record = JSON.parse(
-        readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b', `${name}.json`), 'utf8'),
-      );
-      for (const key of ['id', 'created_at', 'updated_at', 'schema_version']) delete record[key];
+      const record = appendixB(name);
       if (record.status === 'in-production') record.status = 'in_production';
       expect(validate(record), JSON.stringify(validate.errors)).toBe(true);
     }
@@ -207,7 +204,7 @@ describe('generated/openapi.json', () => {
   it('is OpenAPI 3.1 and documents exactly the routes the app serves', async () => {
     db = await createTestDatabase();
     pool = await createDatabasePool(db.url, 1);
-    const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+    const model = shippedModel();
     const app = createApp({ model, pool, logger: pino({ level: 'silent' }) });
     const openapi = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'generated/openapi.json'), 'utf8'));
     expect(openapi.openapi).toBe('3.1.0');

@@ -1,18 +1,10 @@
 // Components (seed FR-10, Appendix C) are YAML only: the Appendix C records are accepted as
 // written, they list under their episode, filter on their free-form metadata, and deleting the
 // episode soft-deletes them and says how many (FR-5).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
 import { useServiceForFile } from './support/file-service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
-const appendixC = (name: string) =>
-  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-c', `${name}.json`), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+import type { Rec } from './support/service.ts';
+import { appendixC } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
 

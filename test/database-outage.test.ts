@@ -129,21 +129,16 @@ describe('PostgreSQL killed with SIGKILL under load', () => {
     const call = async (kind: Outcome['kind'], method: string, path: string, body?: unknown, title?: string) => {
       const started = performance.now();
       try {
-        const response = await fetch(`${service!.url}${path}`, {
-          method,
-          headers: body ? { 'content-type': 'application/json' } : {},
-          body: body ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(BOUND_MS + 1000),
-        });
-        const envelope = (await response.json()) as { errors?: { code: string }[] };
+        const reply = await request(method, path, { body, timeoutMs: BOUND_MS + 1000 });
+        const envelope: { errors?: { code: string }[] } = reply.body;
         outcomes.push({
           kind,
           title,
           started: started - t0,
           ms: performance.now() - started,
-          status: response.status,
+          status: reply.status,
           code: envelope.errors?.[0]?.code,
-          retryAfter: response.headers.get('retry-after'),
+          retryAfter: reply.headers.get('retry-after'),
         });
       } catch {
         outcomes.push({

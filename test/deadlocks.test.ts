@@ -1,15 +1,13 @@
 // Concurrent creates that link the same new library assets in different orders: every one
 // succeeds (no 500, no 503), and each S3 URI and wardrobe item ends up as exactly one library
 // record. Locks are taken in a stable order, and a transaction that still deadlocks is run again.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClassifier } from '../src/records/failures.ts';
-import { PROJECT_ROOT } from '../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { TRANSACTION_ATTEMPTS, transact } from '../src/db/work.ts';
-import { loadModel } from '../src/load-model.ts';
 import { sql } from 'slonik';
 import { useServiceForFile } from './support/file-service.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const fixture = useServiceForFile({ poolSize: 8 });
 
@@ -109,7 +107,7 @@ describe('a transaction that keeps conflicting', () => {
       await raise(tx, '40P01');
     }).catch((error: unknown) => error as Error);
     expect(runs).toBe(TRANSACTION_ATTEMPTS);
-    const classified = createClassifier(loadModel(path.join(PROJECT_ROOT, 'registry')))(failure as Error, 'POST');
+    const classified = createClassifier(shippedModel())(failure as Error, 'POST');
     expect(classified).toMatchObject({ status: 503, retryAfter: 1, problems: [{ code: 'TRANSACTION_CONFLICT' }] });
   });
 

@@ -8,7 +8,7 @@ import { runCodegen } from '../src/codegen/run.ts';
 import { PROJECT_ROOT, SETTINGS, loadConfig } from '../src/config.ts';
 import { migrationSettings } from '../src/db/migrator.ts';
 import { databaseTarget } from '../src/db/tls.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { runCli } from './support/cli.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 
@@ -45,7 +45,7 @@ describe('docs/reference/', () => {
         '  sponsor:\n    type: string\n    max_length: 120\n    indexed: true\n    description: Brand sponsoring the episode.\n  # --- Production content',
       ),
     );
-    const model = loadRegistry(copy.registryDir);
+    const model = loadModel(copy.registryDir);
     const stale = (await runCodegen(model, copy, { check: true })).changed.map((f) => f.slice(copy!.root.length + 1));
     expect(stale).toContain('docs/reference/fields.md');
     expect(stale).not.toContain('docs/reference/environment.md');
@@ -58,7 +58,7 @@ describe('docs/reference/', () => {
 
   it('the field catalog lists every field of every entity, mixin fields included', () => {
     const catalog = readFileSync(path.join(PROJECT_ROOT, 'docs/reference/fields.md'), 'utf8');
-    const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+    const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
     for (const entity of model.entities) {
       const section = catalog.slice(catalog.indexOf(`\n## ${entity.name}\n`)).split('\n## ')[1]!;
       const missing = entity.fields.filter((f) => !section.includes(`| \`${f.name}\` |`)).map((f) => f.name);

@@ -2,9 +2,10 @@
 // PostgreSQL: the write succeeds, and the answer names the live records that look the same.
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
 import { copyProject } from './support/project-copy.ts';
 import { putMediaOf } from './support/s3.ts';
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 

@@ -1,28 +1,21 @@
 // The episode's parts as resources (seed 7.4.1, Appendix D): the Appendix B wardrobe recorded as a
 // reused outfit of wardrobe items, UI elements and backgrounds linked to the shared libraries,
 // script and trailer views; guests (seed 8.9) and clips linked to them by talent source.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
 import { putTestObjects } from './support/s3.ts';
+import type { Rec } from './support/service.ts';
+import { appendixB } from './support/fixtures.ts';
 
 const fixture = useServiceForFile();
-const appendixB = (): Record<string, unknown> => {
-  const record = JSON.parse(
-    readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/appendix-b/with-production-assets.json'), 'utf8'),
-  ) as Record<string, unknown>;
-  for (const key of ['id', 'created_at', 'updated_at', 'schema_version']) delete record[key];
-  return record;
-};
+const withAssets = () => appendixB('with-production-assets');
 const get = <T = Rec>(p: string) => fixture.service.request<T>('GET', `/api/v1${p}`);
 const put = <T = Rec>(p: string, body: unknown) => fixture.service.request<T>('PUT', `/api/v1${p}`, { body });
 type Link = { id: string; role: string };
 
 describe('episode wardrobe', () => {
   it('records the Appendix B wardrobe as an outfit, and the same look worn again as the same outfit', async () => {
-    const first = await fixture.create({ ...appendixB(), title: 'Wardrobe one', episode_number: 11 });
+    const first = await fixture.create({ ...withAssets(), title: 'Wardrobe one', episode_number: 11 });
     const main = (first.outfits as Link[]).find((l) => l.role === 'main')!;
     const outfit = (await get(`/outfits/${main.id}`)).body.data;
     expect(outfit).toMatchObject({ outfit_type: 'separates', pattern: 'solid', times_worn: 1 });
@@ -36,7 +29,7 @@ describe('episode wardrobe', () => {
     });
 
     const second = await fixture.service.request<Rec>('POST', '/api/v1/episodes', {
-      body: { ...appendixB(), title: 'Wardrobe two', episode_number: 12 },
+      body: { ...withAssets(), title: 'Wardrobe two', episode_number: 12 },
     });
     expect(second.body.data.outfits).toEqual([{ id: main.id, role: 'main' }]);
     expect(second.body.metadata.warnings).toEqual([expect.objectContaining({ code: 'REUSED', ids: [main.id] })]);
@@ -51,16 +44,16 @@ describe('episode wardrobe', () => {
   });
 
   it('GET and PUT /episodes/{id}/wardrobe: a new look reuses the items on file and moves the main link', async () => {
-    const episode = await fixture.create({ ...appendixB(), title: 'Wardrobe three', episode_number: 13 });
+    const episode = await fixture.create({ ...withAssets(), title: 'Wardrobe three', episode_number: 13 });
     const before = (episode.outfits as Link[])[0]!;
-    expect((await get(`/episodes/${episode.id}/wardrobe`)).body.data).toEqual(appendixB().wardrobe);
+    expect((await get(`/episodes/${episode.id}/wardrobe`)).body.data).toEqual(withAssets().wardrobe);
 
     const look = {
       main_outfit: {
         outfit_type: 'dress',
         dress: { style: 'slip dress', color: 'champagne', brand: 'Reformation', size: 'S' },
       },
-      shoes: (appendixB().wardrobe as Rec).shoes,
+      shoes: (withAssets().wardrobe as Rec).shoes,
     };
     const written = await put(`/episodes/${episode.id}/wardrobe`, look);
     expect(written.status, JSON.stringify(written.body.errors)).toBe(200);
@@ -86,7 +79,7 @@ describe('shared assets from the episode documents', () => {
       { name: 'Onyx icon holder', category: 'icon_holder', file_reference: 's3://bucket/ui/icon_holder_onyx.png' },
       'ui-elements',
     );
-    const record = appendixB();
+    const record = withAssets();
     const uiElements = { ...(record.ui_elements as Rec), icon_holder: 's3://bucket/ui/icon_holder_onyx.png' };
     const episode = await fixture.create({ ...record, ui_elements: uiElements, title: 'Assets', episode_number: 21 });
     const links = episode.ui_element_refs as Link[];
@@ -131,7 +124,7 @@ describe('shared assets from the episode documents', () => {
 
 describe('script and trailer views', () => {
   it('serve the script as its active version (PUT adds one) and the trailer as a view, refusing other keys', async () => {
-    const episode = await fixture.create({ ...appendixB(), title: 'Script', episode_number: 31 });
+    const episode = await fixture.create({ ...withAssets(), title: 'Script', episode_number: 31 });
     // The Appendix B document keeps its own script reference; the versioned script starts empty.
     expect((await get(`/episodes/${episode.id}`)).body.data.content).toMatchObject({
       script: 's3://bucket/scripts/ep_abc123_v2.pdf',

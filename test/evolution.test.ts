@@ -11,9 +11,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { bumped } from '../src/evolution/releases.ts';
 import { NEXT_MIGRATION, REGISTRY_VERSION } from './support/project-facts.ts';
-import { startTestService, type TestService } from './support/service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 
 /** relative path → sha256 of every file under `root`. */
 function fingerprint(root: string, dir = root): Map<string, string> {
@@ -56,7 +54,7 @@ describe('schema evolution (FR-11)', () => {
     const sourceBefore = fingerprint(path.join(PROJECT_ROOT, 'src'));
     copy = copyProject();
     db = await createTestDatabase();
-    const dirs = { registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir };
+    const dirs = copy.dirs;
 
     const before = await startTestService({ databaseUrl: db.url, ...dirs });
     services.push(before);

@@ -5,12 +5,11 @@
 // process), and seed records the fuzzer may only read are byte-identical afterwards.
 // FUZZ_RUNS and FUZZ_SEED override the defaults (docs/development.md, "Tests and CI").
 import http from 'node:http';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
-import { loadModel } from '../src/load-model.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
+import { encodeQueryValue, type Rec } from './support/service.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS || 3000);
 const SEED = Number(process.env.FUZZ_SEED || 20260701);
@@ -102,15 +101,6 @@ const protoName = fc.constantFrom(...PROTO_NAMES);
 /** Lone UTF-16 surrogates, as JSON escapes (how they arrive in a body, a filter= or a cursor). */
 const LONE_SURROGATES = ['\ud800', '\udfff', 'a\udc00b', '\ud83d', '\ude00x'];
 const loneSurrogate = fc.constantFrom(...LONE_SURROGATES.map((escaped) => JSON.parse(`"${escaped}"`) as string));
-/** A query value as percent-encoded bytes: lone surrogates written as their three (WTF-8) bytes. */
-const encodeQueryValue = (text: string) =>
-  text.replace(/\p{Cs}|[^\p{Cs}]+/gu, (part) => {
-    if (!/\p{Cs}/u.test(part)) return encodeURIComponent(part);
-    const unit = part.charCodeAt(0);
-    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
-      .map((byte) => `%${byte.toString(16).toUpperCase()}`)
-      .join('');
-  });
 const SORTABLE = [
   'title',
   'season',
@@ -835,7 +825,7 @@ const aimedWrite = fc
  * the unknown-field checks: enum values and `in` lists, keys inside object fields, typed garbage
  * in cursors over each entity's sortable fields; and bodies with the same names as keys and values.
  */
-const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 const targets = model.entities.map((entity) => ({
   route: entity.route,
   plural: entity.plural,

@@ -1,16 +1,15 @@
 // Regression tests for what the fuzz test (fuzz.test.ts) found: inputs a client can send that
 // once answered 500. Each is now a clear 4xx in the envelope. The sweeps below send every name
 // Object.prototype has, and lone surrogates, in every position of every entity route.
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
-import { loadModel } from '../src/load-model.ts';
 import { AUDIT_ENTITY } from '../src/audit/audit-entity.ts';
 import { InvalidInputError } from 'slonik';
 import { createClassifier } from '../src/records/failures.ts';
 import type { EntityDef, FieldDef } from '../src/registry/model.ts';
 import { useServiceForFile } from './support/file-service.ts';
 import { putTestObjects } from './support/s3.ts';
+import { shippedModel } from './support/fixtures.ts';
+import { encodeQueryValue } from './support/service.ts';
 
 const fixture = useServiceForFile();
 
@@ -57,20 +56,11 @@ describe('hostile request bodies', () => {
 
 // ---- Object.prototype names and lone surrogates, swept over every entity route -------------------
 
-const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 /** Every name Object.prototype has (constructor, __proto__, toString, hasOwnProperty, valueOf, …), and `prototype`. */
 const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-/** Percent-encoding that also writes a lone surrogate, as its three (WTF-8) bytes: the only way one fits in a URL. */
-const encode = (text: string) =>
-  text.replace(/\p{Cs}|[^\p{Cs}]+/gu, (part) => {
-    if (!/\p{Cs}/u.test(part)) return encodeURIComponent(part);
-    const unit = part.charCodeAt(0);
-    return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
-      .map((byte) => `%${byte.toString(16).toUpperCase()}`)
-      .join('');
-  });
-const q = (key: string, value: string) => `${encode(key)}=${encode(value)}`;
+const q = (key: string, value: string) => `${encodeQueryValue(key)}=${encodeQueryValue(value)}`;
 
 /** What Object.prototype holds now, to compare after the sweep. */
 function prototypeSnapshot(): string {

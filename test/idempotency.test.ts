@@ -8,9 +8,7 @@ import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { purgeIdempotencyKeys } from '../src/idempotency/key-store.ts';
 import { startFakeUserPool, type FakeUserPool } from './support/cognito.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestService, type Reply, type RequestOptions, type TestService } from './support/service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import { startTestService, type Reply, type RequestOptions, type TestService, type Rec } from './support/service.ts';
 
 let db: TestDatabase;
 /** AUTH_MODE=off, keys kept the default 24 hours. */
@@ -57,11 +55,7 @@ async function count(sql: string, values: unknown[]): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-async function newShow(title: string): Promise<Rec> {
-  const reply = await service.request<Rec>('POST', '/api/v1/shows', { body: { title } });
-  expect(reply.status).toBe(201);
-  return reply.body.data;
-}
+const newShow = (title: string): Promise<Rec> => service.create({ title }, 'shows');
 
 function expectReplayOf(replay: Reply, first: Reply) {
   expect(replay.status).toBe(first.status);
@@ -263,8 +257,7 @@ describe('keys are per caller', () => {
     const bob = await userPool.token('bob', ['editor']);
     const key = randomUUID();
     const body = { title: `Per caller ${key}` };
-    const as = (token: string) =>
-      post(secured, '/api/v1/episodes', key, { body, headers: { authorization: `Bearer ${token}` } });
+    const as = (token: string) => post(secured, '/api/v1/episodes', key, { body, token });
     const [forAlice, forBob] = [await as(alice), await as(bob)];
     expect([forAlice.status, forBob.status]).toEqual([201, 201]);
     expect(forAlice.body.data.id).not.toBe(forBob.body.data.id);

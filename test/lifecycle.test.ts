@@ -3,11 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { useServiceForFile } from './support/file-service.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 import { createTestDatabase } from './support/database.ts';
 import { copyProject } from './support/project-copy.ts';
-
-type Rec = Record<string, unknown> & { id: string };
 
 const fixture = useServiceForFile();
 
@@ -299,9 +297,7 @@ describe('on_delete of a ref', () => {
         expect(codegen.code, codegen.stderr).toBe(0);
         local = await startTestService({
           databaseUrl: database.url,
-          registryDir: copy.registryDir,
-          generatedDir: copy.generatedDir,
-          migrationsDir: copy.migrationsDir,
+          ...copy.dirs,
         });
         const post = async (plural: string, body: Record<string, unknown>) =>
           (await local!.request<Rec>('POST', `/api/v1/${plural}`, { body })).body.data;

@@ -3,9 +3,10 @@
 // bytes, after the caller's read permission; clear 404s and 409s otherwise.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
 import { startRoleService, type RoleService } from './support/role-service.ts';
 import { testStorage, TEST_BUCKET, TEST_THUMBNAIL_BUCKET } from './support/s3.ts';
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 
@@ -199,7 +200,7 @@ describe('reading media needs read on the entity', () => {
     const { uri, bytes } = await putObject(TEST_BUCKET, `${unique('roles')}/a.mov`);
     const created = await roles.service.request<Rec>('POST', '/api/v1/clips', {
       body: { talent_source: 'Lala', file_reference: uri },
-      headers: { authorization: `Bearer ${roles.tokens.get('editor')}` },
+      token: roles.tokens.get('editor'),
     });
     expect(created.status, JSON.stringify(created.body.errors)).toBe(201);
     const path = `/api/v1/clips/${created.body.data.id}/media/file_reference`;

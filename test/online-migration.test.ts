@@ -11,7 +11,7 @@ import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { NEXT_MIGRATION } from './support/project-facts.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 
 const ROWS = 200_000;
 const WRITERS = 3;
@@ -19,7 +19,6 @@ const WRITERS = 3;
 const MAX_WRITE_MS = 1000;
 const seededId = (n: number) => `ep_20250101_${String(n).padStart(10, '0')}`;
 
-type Rec = Record<string, unknown> & { id: string };
 interface Write {
   readonly op: string;
   readonly id?: string;
@@ -94,7 +93,7 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     cleanup.push(() => copy.remove());
     const db: TestDatabase = await createTestDatabase();
     cleanup.push(() => db.drop());
-    const dirs = { registryDir: copy.registryDir, generatedDir: copy.generatedDir, migrationsDir: copy.migrationsDir };
+    const dirs = copy.dirs;
     const episodeYaml = 'registry/entities/episode.yaml';
 
     // Before: `tier` lives in doc. A document field needs no DDL: codegen only records it.

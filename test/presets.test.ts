@@ -2,9 +2,10 @@
 // PostgreSQL: every list route takes `?unassigned=true|false`, and the registry checks the filter.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
 import { copyProject } from './support/project-copy.ts';
 import { putTestObjects } from './support/s3.ts';
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 

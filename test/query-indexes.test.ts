@@ -9,11 +9,11 @@ import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { RecordStore } from '../src/db/records.ts';
 import { parseListQuery } from '../src/query/parse.ts';
 import { findEntity } from '../src/registry/model.ts';
-import { loadModel } from '../src/load-model.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const ROWS = 100_000;
-const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 const store = (pool: DatabasePool) => new RecordStore(pool, findEntity(model, 'episode')!);
 
 let db: TestDatabase;

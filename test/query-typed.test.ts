@@ -6,9 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { startTestService, type Reply, type TestService } from './support/service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import { startTestService, type Reply, type TestService, type Rec } from './support/service.ts';
 
 const TYPED_FIELDS = [
   '  measurements:',
@@ -69,9 +67,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestService({
     databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
+    ...copy.dirs,
   });
   for (const body of ROWS) {
     const reply = await service.request<Rec>('POST', '/api/v1/episodes', { body });

@@ -5,8 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
 import type { Reply } from './support/service.ts';
 import { MIGRATED_TABLES } from './support/project-facts.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 const ids: Record<string, string> = {};
@@ -77,9 +76,7 @@ const messages = (reply: Reply<unknown>) => reply.body.errors.map((e) => e.messa
 
 beforeAll(async () => {
   for (const [name, body] of Object.entries(EPISODES)) {
-    const reply = await fixture.service.request<Rec>('POST', '/api/v1/episodes', { body });
-    expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
-    ids[name] = reply.body.data.id;
+    ids[name] = (await fixture.create(body)).id;
   }
 });
 

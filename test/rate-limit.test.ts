@@ -4,21 +4,20 @@
 // Redis is gone.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import path from 'node:path';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitRequests } from '../src/api/rate-limit.ts';
 import type { Principal } from '../src/auth/principal.ts';
-import { PROJECT_ROOT, type Config } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
 import { RateLimiter, type RoleLimits } from '../src/ratelimit/limiter.ts';
 import { MemoryBucketStore } from '../src/ratelimit/memory-store.ts';
 import { RedisBucketStore } from '../src/ratelimit/redis-store.ts';
 import { takeToken, type BucketStore } from '../src/ratelimit/token-bucket.ts';
-import { loadModel } from '../src/load-model.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestService, type TestService } from './support/service.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
@@ -225,7 +224,7 @@ describe('store failures', () => {
 describe('limits by principal', () => {
   // An app with only the rate limiter, and a stand-in for the authentication middleware that
   // puts the principal named by test headers on the context.
-  const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+  const model = shippedModel();
   const limiter = new RateLimiter({
     store: new MemoryBucketStore(),
     limits: limits(2, { viewer: 3, editor: 4, admin: 0 }),

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedS3 } from '../src/media/embedded-s3.ts';
 import { MediaStorage } from '../src/media/storage.ts';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
 import { startRoleService, type RoleService } from './support/role-service.ts';
-import { startTestService, serviceClient } from './support/service.ts';
+import { startTestService, serviceClient, type Rec } from './support/service.ts';
 import { testS3Server, testS3Settings, testStorage, TEST_BUCKET, TEST_THUMBNAIL_BUCKET } from './support/s3.ts';
 
 // A JSON answer for 1,000 keys takes a while on two shared cores: room for it, so the test is about results.
@@ -57,16 +57,14 @@ async function ndjson(
   body: Record<string, unknown>,
   baseUrl = fixture.service.url,
 ): Promise<{ status: number; type: string | null; lines: Record<string, unknown>[] }> {
-  const response = await fetch(`${baseUrl}/api/v1/clips/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
-    body: JSON.stringify(body),
+  const reply = await serviceClient(baseUrl)('POST', '/api/v1/clips/register', {
+    body,
+    headers: { accept: 'application/x-ndjson' },
   });
-  const text = await response.text();
   return {
-    status: response.status,
-    type: response.headers.get('content-type'),
-    lines: text
+    status: reply.status,
+    type: reply.headers.get('content-type'),
+    lines: reply.text
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>),
@@ -472,7 +470,7 @@ describe('who may register', () => {
     const as = (caller: 'none' | 'viewer' | 'editor') =>
       roles.service.request<KeyResult[]>('POST', '/api/v1/clips/register', {
         body,
-        headers: { authorization: `Bearer ${roles.tokens.get(caller)}` },
+        token: roles.tokens.get(caller),
       });
 
     const viewer = await as('viewer');

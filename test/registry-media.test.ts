@@ -3,12 +3,11 @@
 // message`; and the key template can never leave its prefix, whatever the values put into it.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.ts';
-import { loadModel } from '../src/load-model.ts';
 import { acceptsContentType, parseBytes, renderKey, type MediaDef } from '../src/registry/media.ts';
 import { findField, resolvePath } from '../src/registry/model.ts';
 import type { ProjectCopy } from './support/project-copy.ts';
 import { problemsAfter as loadProblems } from './support/registry-problems.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 let copy: ProjectCopy | undefined;
 afterEach(() => copy?.remove());
@@ -22,7 +21,7 @@ const KEY = 'key: "raw/{episode_id}/{upload_id}-{filename}"';
 
 describe('media options', () => {
   it('compile from the YAML of this repository', () => {
-    const model = loadModel(`${PROJECT_ROOT}/registry`);
+    const model = shippedModel();
     const clip = model.entities.find((e) => e.name === 'clip')!;
     expect(findField(clip, 'file_reference')!.media).toEqual({
       kinds: ['video', 'audio'],

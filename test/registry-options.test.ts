@@ -4,9 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
-import { startTestService, type TestService } from './support/service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 
 const SHOW = 'registry/entities/show.yaml';
 const NEW_FIELDS = `
@@ -29,9 +27,7 @@ async function regenerateAndStart(): Promise<TestService> {
   await service?.stop();
   service = await startTestService({
     databaseUrl: db.url,
-    registryDir: copy.registryDir,
-    generatedDir: copy.generatedDir,
-    migrationsDir: copy.migrationsDir,
+    ...copy.dirs,
   });
   return service;
 }

@@ -8,7 +8,7 @@ import { PROJECT_ROOT, loadConfig } from '../src/config.ts';
 import { DOMAIN_RULES } from '../src/domain/index.ts';
 import { fieldBehaviourRules } from '../src/records/field-behaviours.ts';
 import { recordSettings } from '../src/records/settings.ts';
-import { loadRegistry } from '../src/registry/load.ts';
+import { loadModel } from '../src/load-model.ts';
 import { findEntity } from '../src/registry/model.ts';
 import { RULE_CATALOG } from '../src/registry/rule-catalog.ts';
 import type { WriteContext } from '../src/records/write-rules.ts';
@@ -30,7 +30,7 @@ const WARDROBE_RULE = 'outfit_from_wardrobe: { wardrobe: wardrobe, outfits: outf
 describe('domain rules declared in YAML', () => {
   it('are implemented in src/domain/ exactly as registry/rule-catalog.ts lists them', () => {
     expect([...DOMAIN_RULES.keys()].sort()).toEqual([...RULE_CATALOG.keys()].sort());
-    const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+    const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
     expect(findEntity(model, 'episode')!.rules.map((r) => r.name)).toEqual(['outfit_from_wardrobe']);
     expect(findEntity(model, 'clip')!.rules).toEqual([
       {
@@ -164,7 +164,7 @@ describe('behaviour options', () => {
   });
 
   it('name settings the service offers', () => {
-    const model = loadRegistry(path.join(PROJECT_ROOT, 'registry'));
+    const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
     const settings = recordSettings(loadConfig({}));
     const named = model.entities.flatMap((e) => e.fields.flatMap((f) => f.defaultFromNow?.setting ?? []));
     expect(named).toEqual(['guest_session_days']);
@@ -182,7 +182,7 @@ describe('behaviour options', () => {
   review_by: { type: datetime, default_from_now: { days: 7, setting: show_review_days } }
 `,
     );
-    const show = findEntity(loadRegistry(copy.registryDir), 'show')!;
+    const show = findEntity(loadModel(copy.registryDir), 'show')!;
     const rules = fieldBehaviourRules(show, new Map([['show_review_days', 3]]));
     const ctx = {} as WriteContext;
     const write = async (values: Record<string, unknown>, current?: Record<string, unknown>) => {

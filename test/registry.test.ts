@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { loadModel } from '../src/load-model.ts';
 import { hasSoftDelete, hasTimestamps, resolvePath } from '../src/registry/model.ts';
 import { runCli } from './support/cli.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { problemsAfter as loadProblems } from './support/registry-problems.ts';
+import { shippedModel } from './support/fixtures.ts';
 
 let copy: ProjectCopy | undefined;
 afterEach(() => copy?.remove());
@@ -18,7 +18,7 @@ const problemsAfter = (change: (copy: ProjectCopy) => void) => loadProblems(chan
 
 describe('the registry in this repository', () => {
   it('compiles to show and episode with mixins, nested fields and aliases', () => {
-    const model = loadModel(`${PROJECT_ROOT}/registry`);
+    const model = shippedModel();
     expect(model.registryVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(model.apiVersions.map((v) => v.name)).toEqual(['v1']);
     expect(model.entities.map((e) => e.name)).toEqual([

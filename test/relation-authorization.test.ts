@@ -50,15 +50,10 @@ interface Answer {
 
 /** GET as `caller`; the body is read as an envelope only when it is JSON (exports stream NDJSON). */
 async function get(caller: Caller, path: string): Promise<Answer> {
-  const response = await fetch(`${service.url}${path}`, {
-    headers: { authorization: `Bearer ${tokens.get(caller)!}` },
-  });
-  const text = await response.text();
-  const json =
-    response.headers.get('content-type')?.includes('application/json') && text
-      ? (JSON.parse(text) as { errors?: Answer['errors'] })
-      : {};
-  return { status: response.status, errors: json.errors ?? [] };
+  const reply = await service.request('GET', path, { token: tokens.get(caller)! });
+  const json: { errors?: Answer['errors'] } =
+    reply.headers.get('content-type')?.includes('application/json') && reply.text ? reply.body : {};
+  return { status: reply.status, errors: json.errors ?? [] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,19 +287,18 @@ describe('count fields of records the caller may not read', () => {
     // In the copy, editors read wardrobe items but not the outfits their times_worn counts through.
     expect(counted.reaches.map((e) => `${e.name}:${e.permissions.read}`)).toContain('outfit:admin');
     expect(counted.entity.permissions.read).toBe('editor');
-    const created = await fetch(`${service.url}/api/v1/${counted.entity.route}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens.get('admin')!}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ item_type: 'shoes' }),
+    const created = await service.request<{ id: string }>('POST', `/api/v1/${counted.entity.route}`, {
+      token: tokens.get('admin')!,
+      body: { item_type: 'shoes' },
     });
     expect(created.status).toBe(201);
-    const { data } = (await created.json()) as { data: { id: string } };
+    const { data } = created.body;
     const read = async (caller: Caller, path: string) => {
-      const response = await fetch(`${service.url}/api/v1/${counted.entity.route}${path}`, {
-        headers: { authorization: `Bearer ${tokens.get(caller)!}` },
+      const reply = await service.request('GET', `/api/v1/${counted.entity.route}${path}`, {
+        token: tokens.get(caller)!,
       });
-      expect(response.status, `${caller} ${path}`).toBe(200);
-      return response.text();
+      expect(reply.status, `${caller} ${path}`).toBe(200);
+      return reply.text;
     };
     const one = (text: string) => (JSON.parse(text) as { data: Record<string, unknown> }).data;
     const list = (text: string) =>
@@ -335,7 +329,7 @@ describe("a guest's address through a clip (the reported oracle)", () => {
   let shippedDb: TestDatabase;
   const as = (caller: Caller, method: string, path: string, body?: unknown) =>
     shipped.request<Record<string, unknown>>(method, path, {
-      headers: { authorization: `Bearer ${tokens.get(caller)!}` },
+      token: tokens.get(caller)!,
       ...(body === undefined ? {} : { body }),
     });
 

@@ -2,7 +2,8 @@
 // ref and refs paths, and the sub-resources relations give: outfits of wardrobe items (seed 8.4),
 // reuse tracking (times_worn), and what deleting a linked record does.
 import { describe, expect, it } from 'vitest';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 const get = <T = Rec[]>(path: string) => fixture.service.request<T>('GET', `/api/v1${path}`);

@@ -2,7 +2,8 @@
 // record with numbered versions, an active version chosen by hand, diffs, a 100-version limit and
 // full-text search with highlighted snippets. All of it declared in YAML (`versions`, `parts`).
 import { describe, expect, it } from 'vitest';
-import { useServiceForFile, type Rec } from './support/file-service.ts';
+import { useServiceForFile } from './support/file-service.ts';
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 const call = <T = Rec>(method: string, p: string, body?: unknown) =>

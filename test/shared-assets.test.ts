@@ -2,18 +2,13 @@
 // generic routes and the query language serve them with no code of their own.
 import { describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
-
-type Rec = Record<string, unknown> & { id: string };
+import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
 
 describe('shared assets', () => {
   it('store, find and soft-delete backgrounds and UI elements', async () => {
-    const post = async (plural: string, body: Record<string, unknown>) => {
-      const reply = await fixture.service.request<Rec>('POST', `/api/v1/${plural}`, { body });
-      expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
-      return reply.body.data;
-    };
+    const post = (plural: string, body: Record<string, unknown>) => fixture.create(body, plural);
     const closet = await post('backgrounds', {
       name: 'Main closet',
       category: 'closet',

@@ -20,9 +20,8 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../src/media/embedded-s3.ts';
 import { MediaStorage, parseS3Uri } from '../src/media/storage.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { putTestObjects, testS3Server, testS3Settings, testStorage } from './support/s3.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 
-type Rec = Record<string, unknown> & { id: string };
 interface Status {
   state: string;
   job_id: string;

@@ -9,14 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { parseS3Uri } from '../src/media/storage.ts';
 import { UploadCleanup } from '../src/media/upload-cleanup.ts';
-import { loadModel } from '../src/load-model.ts';
-import { loadConfig } from '../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { putTestObjects, testS3Settings, testStorage } from './support/s3.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { startTestService, type TestService, type Rec } from './support/service.ts';
 import { startRoleService, type Caller } from './support/role-service.ts';
+import { shippedModel } from './support/fixtures.ts';
 
-type Rec = Record<string, unknown> & { id: string };
 interface Presigned extends Rec {
   state: string;
   key: string;
@@ -630,7 +628,7 @@ describe('expiry', () => {
 
     const pool = await createDatabasePool(db.url, 2);
     try {
-      const model = loadModel(loadConfig({}).registryDir);
+      const model = shippedModel();
       const swept = await new UploadCleanup(pool, testStorage(), model).sweep();
       expect(swept).toBeGreaterThanOrEqual(1);
     } finally {
@@ -724,7 +722,7 @@ describe('If-Match and roles', () => {
   it('needs create or update on the entity to presign and complete, and the editor role to list', async () => {
     const roles = await startRoleService({ permissions: {} });
     try {
-      const bearer = (caller: Caller) => ({ authorization: `Bearer ${roles.tokens.get(caller)!}` });
+      const token = (caller: Caller) => roles.tokens.get(caller)!;
       const body = {
         entity: 'clip',
         field: 'file_reference',
@@ -733,28 +731,28 @@ describe('If-Match and roles', () => {
         size_bytes: 10,
         defaults: { talent_source: 'Lala' },
       };
-      const viewer = await roles.service.request('POST', '/api/v1/uploads', { body, headers: bearer('viewer') });
+      const viewer = await roles.service.request('POST', '/api/v1/uploads', { body, token: token('viewer') });
       expect(viewer.status).toBe(403);
       expect(viewer.body.errors[0]!.message).toMatch(/creating clips needs the editor role/);
-      expect((await roles.service.request('GET', '/api/v1/uploads', { headers: bearer('viewer') })).status).toBe(403);
+      expect((await roles.service.request('GET', '/api/v1/uploads', { token: token('viewer') })).status).toBe(403);
 
       const editor = await roles.service.request<Presigned>('POST', '/api/v1/uploads', {
         body,
-        headers: bearer('editor'),
+        token: token('editor'),
       });
       expect(editor.status, JSON.stringify(editor.body.errors)).toBe(201);
       expect(editor.body.data.created_by).toBe('editor-1');
       expect((await put(editor.body.data.upload!.url, video(10), 'video/mp4')).status).toBe(200);
       const otherAdmin = await roles.service.request('POST', `/api/v1/uploads/${editor.body.data.id}/complete`, {
-        headers: bearer('admin'),
+        token: token('admin'),
       });
       expect(otherAdmin.status).toBe(403);
       const done = await roles.service.request<Rec>('POST', `/api/v1/uploads/${editor.body.data.id}/complete`, {
-        headers: bearer('editor'),
+        token: token('editor'),
       });
       expect(done.status, JSON.stringify(done.body.errors)).toBe(201);
       const listed = await roles.service.request<Rec[]>('GET', '/api/v1/uploads?state=completed', {
-        headers: bearer('editor'),
+        token: token('editor'),
       });
       expect(listed.body.data.map((u) => u.id)).toEqual([editor.body.data.id]);
     } finally {

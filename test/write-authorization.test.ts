@@ -17,6 +17,7 @@ import { DOING } from '../src/api/authorization.ts';
 import type { Reply, TestService } from './support/service.ts';
 import { ROLES, type EntityDef, type FieldDef, type Model, type Operation, type Role } from '../src/registry/model.ts';
 import { putTestObjects } from './support/s3.ts';
+import type { Rec } from './support/service.ts';
 
 /** Roles raised (or lowered) in the copy, so that each kind of touch is refused for some role. */
 const PERMISSIONS: Readonly<Record<string, Partial<Record<Operation, Role>>>> = {
@@ -60,10 +61,9 @@ afterAll(async () => {
   await roles?.stop();
 });
 
-type Rec = Record<string, unknown> & { id: string };
 const as = <T = Rec>(caller: Caller, method: string, path: string, body?: unknown): Promise<Reply<T>> =>
   service.request<T>(method, path, {
-    headers: { authorization: `Bearer ${tokens.get(caller)!}` },
+    token: tokens.get(caller)!,
     ...(body === undefined ? {} : { body }),
   });
 

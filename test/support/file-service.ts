@@ -1,11 +1,9 @@
 // One service on its own database for a whole test file (started before its tests, stopped and
-// dropped after), and the POST most tests start with.
-import { afterAll, beforeAll, expect } from 'vitest';
+// dropped after), and the POST most tests start with (TestService.create).
+import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-import { startTestService, type TestService } from './service.ts';
+import { startTestService, type Rec, type TestService } from './service.ts';
 import type { Config } from '../../src/config.ts';
-
-export type Rec = Record<string, unknown> & { id: string };
 
 export interface FileService {
   readonly db: TestDatabase;
@@ -25,11 +23,6 @@ export function useServiceForFile(overrides: Partial<Config> = {}): FileService 
     await service?.stop();
     await db?.drop();
   });
-  const create = async (body: Record<string, unknown>, plural = 'episodes'): Promise<Rec> => {
-    const reply = await service!.request<Rec>('POST', `/api/v1/${plural}`, { body });
-    expect(reply.status, JSON.stringify(reply.body.errors)).toBe(201);
-    return reply.body.data;
-  };
   return {
     get db() {
       return db!;
@@ -37,6 +30,6 @@ export function useServiceForFile(overrides: Partial<Config> = {}): FileService 
     get service() {
       return service!;
     },
-    create,
+    create: (body, plural) => service!.create(body, plural),
   };
 }

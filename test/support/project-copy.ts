@@ -10,6 +10,8 @@ export interface ProjectCopy {
   readonly registryDir: string;
   readonly generatedDir: string;
   readonly migrationsDir: string;
+  /** The three folders as service settings: `startTestService({ databaseUrl, ...copy.dirs })`. */
+  readonly dirs: { readonly registryDir: string; readonly generatedDir: string; readonly migrationsDir: string };
   /** Environment for the CLI so it works on this copy. */
   readonly env: Record<string, string>;
   read(relative: string): string;
@@ -23,11 +25,11 @@ export function copyProject(): ProjectCopy {
   for (const dir of ['registry', 'generated', 'migrations', 'docs'])
     cpSync(path.join(PROJECT_ROOT, dir), path.join(root, dir), { recursive: true });
   const at = (relative: string) => path.join(root, relative);
+  const dirs = { registryDir: at('registry'), generatedDir: at('generated'), migrationsDir: at('migrations') };
   const copy: ProjectCopy = {
     root,
-    registryDir: at('registry'),
-    generatedDir: at('generated'),
-    migrationsDir: at('migrations'),
+    ...dirs,
+    dirs,
     env: { REGISTRY_DIR: at('registry'), GENERATED_DIR: at('generated'), MIGRATIONS_DIR: at('migrations') },
     read: (relative) => readFileSync(at(relative), 'utf8'),
     write: (relative, content) => writeFileSync(at(relative), content),

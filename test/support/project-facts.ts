@@ -4,7 +4,7 @@ import { tableSpecs } from '../../src/codegen/table-spec.ts';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.ts';
-import { loadModel } from '../../src/load-model.ts';
+import { shippedModel } from './fixtures.ts';
 
 /** Committed migrations as `0001_create_shows_episodes`, in order. */
 export const MIGRATION_LABELS: readonly string[] = readdirSync(path.join(PROJECT_ROOT, 'migrations'))
@@ -15,7 +15,7 @@ export const MIGRATION_LABELS: readonly string[] = readdirSync(path.join(PROJECT
 /** The number the next generated migration gets, e.g. `0003`. */
 export const NEXT_MIGRATION = String(MIGRATION_LABELS.length + 1).padStart(4, '0');
 
-const model = loadModel(path.join(PROJECT_ROOT, 'registry'));
+const model = shippedModel();
 export const REGISTRY_VERSION = model.registryVersion;
 
 /** The tables a fully migrated database holds, sorted as information_schema lists them. */

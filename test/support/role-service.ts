@@ -75,9 +75,7 @@ export async function startRoleService({
     await userPool.addKey('key-1');
     service = await startTestService({
       databaseUrl: db.url,
-      registryDir: copy.registryDir,
-      generatedDir: copy.generatedDir,
-      migrationsDir: copy.migrationsDir,
+      ...copy.dirs,
       authMode: 'cognito',
       cognito: userPool.settings(),
       jobs: { ...loadConfig({}).jobs, worker: jobWorker },
