@@ -2,7 +2,7 @@
 // GET /{plural}/{id}/history (one record's entries) and POST /{plural}/{id}/revert.
 import type { Context, Hono } from 'hono';
 import type { Model } from '../registry/model.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';

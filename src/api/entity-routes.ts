@@ -15,7 +15,7 @@ import { resolveTarget } from '../query/targets.ts';
 import { coerceValue } from '../query/operators.ts';
 import type { DatabasePool } from '../db/pool.ts';
 import { RecordStore } from '../db/records.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { readOperations, runBatch } from './batch.ts';
 import { readJsonBody } from './body.ts';
 import type { Referrer, ReferrersOf } from './cascade.ts';
@@ -245,7 +245,9 @@ function mountEntity(
     return <T>(record: T): T => withoutFields(shape.recordOut(record), hidden);
   };
   const body = async (c: Context) => shape.bodyIn(await readJsonBody(c));
-  const search = (c: Context) => shape.searchIn(new URL(c.req.url).search.slice(1));
+  /** The request's query string; parsed once, then taken to the current model on its AST (shape.queryIn). */
+  const search = (c: Context) => new URL(c.req.url).search.slice(1);
+  const listQuery = (c: Context) => parseListQuery(entity, search(c), model.entities, shape.queryIn);
   const label = entity.name;
   const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
   const methodNotAllowed = (allowed: string) => notAllowed(model, allowed);
@@ -264,12 +266,12 @@ function mountEntity(
     return send(c, page.records.map(outFor(c)), { extra: pageMetadata(query, page) });
   };
   // Lists and `/search` are one handler: the query language is the same (seed 7.4.1, Appendix D).
-  const list = (c: Context) => sendPage(c, parseListQuery(entity, search(c), model.entities));
+  const list = (c: Context) => sendPage(c, listQuery(c));
   const read = allow(entity, 'read');
   app.get(base, read, list);
   app.get(`${base}/search`, read, list);
   app.get(`${base}/export`, read, (c) => {
-    const { format, query } = parseExportQuery(entity, search(c), model.entities);
+    const { format, query } = parseExportQuery(entity, search(c), model.entities, shape.queryIn);
     authorizeQuery(c, entity, query, model.entities);
     return streamExport(c, entity, store, format, query, shape, hiddenFor(c));
   });
@@ -282,7 +284,7 @@ function mountEntity(
     const target = resolveTarget(entity, route.via, { entities: model.entities });
     if ('error' in target) throw new Error(target.error);
     app.get(route.path, allowEach([route.parent, 'read'], [entity, 'read']), async (c) => {
-      const query = parseListQuery(entity, search(c), model.entities);
+      const query = listQuery(c);
       // Refused before the parent is looked up, so a refusal says nothing about which ids exist.
       authorizeQuery(c, entity, scopedTo(query, target.target, ''), model.entities);
       const { id } = await parent.requireLive(c.req.param('id') ?? '');

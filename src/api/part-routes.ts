@@ -4,7 +4,7 @@
 import type { Context, Hono } from 'hono';
 import type { DatabaseConnection } from 'slonik';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { scopedTo } from '../query/ast.ts';
 import type { EntityDef, PartDef } from '../registry/model.ts';

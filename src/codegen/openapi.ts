@@ -13,6 +13,7 @@ import {
   type ViewDef,
 } from '../registry/model.ts';
 import { hasSoftDelete } from '../registry/model.ts';
+import { fieldType } from '../registry/types.ts';
 import { entitySchema, fieldSchema, idPrefixes, schemaTitle, type JsonSchema } from './json-schema.ts';
 import { pathBackward } from '../evolution/steps.ts';
 import { schemaForVersion } from './older-shapes.ts';
@@ -136,29 +137,8 @@ function listParameters(entity: EntityDef, nameOf: (field: string) => string): J
   return params;
 }
 
-function filterSchema(field: FieldDef): JsonSchema {
-  switch (field.type) {
-    case 'integer':
-      return { type: 'integer' };
-    case 'number':
-      return { type: 'number' };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'enum':
-      return field.otherPattern
-        ? {
-            type: 'string',
-            description: `${[...(field.values ?? []), ...Object.keys(field.aliases ?? {})].join(', ')}, or text matching ${field.otherPattern}`,
-          }
-        : { type: 'string', enum: [...(field.values ?? []), ...Object.keys(field.aliases ?? {})] };
-    case 'date':
-      return { type: 'string', format: 'date' };
-    case 'datetime':
-      return { type: 'string', format: 'date-time' };
-    default:
-      return { type: 'string' };
-  }
-}
+/** A filter parameter's schema: the field type's OpenAPI form (registry/types.ts). */
+const filterSchema = (field: FieldDef): JsonSchema => fieldType(field.type).parameter(field);
 
 /** `name`: the component schema of the record in this version (an older version's own shape, or the current one). */
 function entityPaths(
