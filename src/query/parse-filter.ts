@@ -1,14 +1,9 @@
 // `filter=` in Directus's JSON form → unresolved conditions. Logical groups `_and`, `_or`, `_not`;
 // fields by name, dot path or nested objects; operators prefixed with `_` (Directus's `_neq`,
 // `_nnull`, `_starts_with` and `_ends_with` spellings are accepted too). Only the grammar is
-// checked here; resolve.ts checks the names, and `parseFilterTree` does both for a preset.
-import type { EntityDef } from '../registry/model.ts';
+// checked here; resolve.ts checks the names (its `parseFilterTree` does both, for a preset).
 import { ownValue } from '../registry/own.ts';
-import type { Condition } from './ast.ts';
 import { FILTER_OPERATORS, isFilterOperator, type FilterOperator } from './operators.ts';
-import type { QueryBudget, QueryProblem } from './problems.ts';
-import { resolveCondition } from './resolve.ts';
-import type { ResolveOptions } from './targets.ts';
 import type { Json, UnresolvedCondition } from './unresolved-ast.ts';
 
 const DIRECTUS_SPELLINGS: Record<string, FilterOperator> = {
@@ -40,17 +35,6 @@ export function parseFilterNode(tree: unknown): UnresolvedCondition {
   if (!isObject(tree as Json))
     return invalid(PARAM, 'must be a JSON object, e.g. {"_and":[{"status":{"_eq":"published"}}]}');
   return group(tree as { [key: string]: Json }, [], PARAM, 0);
-}
-
-/** An already-parsed filter tree, e.g. a registry preset's, parsed and resolved; problems are reported under `filter`. */
-export function parseFilterTree(
-  entity: EntityDef,
-  tree: unknown,
-  budget: QueryBudget,
-  problems: QueryProblem[],
-  options: ResolveOptions = {},
-): Condition | undefined {
-  return resolveCondition(entity, parseFilterNode(tree), budget, problems, options);
 }
 
 /** An object: every key is a logical operator, a field (or dot path), or, under a field, an operator. */

@@ -6,6 +6,7 @@ import { hasSoftDelete, type EntityDef } from '../registry/model.ts';
 import type { Condition, CursorPosition, FieldTarget, ListQuery, SortKey } from './ast.ts';
 import { decodeCursor } from './cursor.ts';
 import { searchableFields } from './full-text.ts';
+import { parseFilterNode } from './parse-filter.ts';
 import { buildComparison, MULTI_VALUE, type FilterOperator } from './operators.ts';
 import { QueryBudget, QueryError, type QueryProblem } from './problems.ts';
 import { crossesArray, resolveTarget, type ResolveOptions } from './targets.ts';
@@ -99,6 +100,17 @@ export function resolveCondition(
   options: ResolveOptions = {},
 ): Condition | undefined {
   return new ConditionResolver(entity, budget, problems, options).condition(node);
+}
+
+/** An already-parsed filter tree, e.g. a registry preset's, parsed and resolved; problems are reported under `filter`. */
+export function parseFilterTree(
+  entity: EntityDef,
+  tree: unknown,
+  budget: QueryBudget,
+  problems: QueryProblem[],
+  options: ResolveOptions = {},
+): Condition | undefined {
+  return resolveCondition(entity, parseFilterNode(tree), budget, problems, options);
 }
 
 class ConditionResolver {

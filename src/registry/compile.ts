@@ -18,7 +18,7 @@ import {
 } from './model.ts';
 import { fieldSchema } from '../codegen/json-schema.ts';
 import { objectName } from '../codegen/table-spec.ts';
-import { parseFilterTree } from '../query/parse-filter.ts';
+import { parseFilterTree } from '../query/resolve.ts';
 import { CONTROL_PARAMS } from '../query/parse.ts';
 import { QueryBudget, type QueryProblem } from '../query/problems.ts';
 import { createAjv } from './ajv.ts';
