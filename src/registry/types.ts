@@ -418,14 +418,13 @@ const TABLE: Readonly<Record<FieldType, FieldTypeInfo>> = {
   },
 };
 
-/** The entry of a field type. Field types are a closed union once the registry is loaded. */
+/**
+ * The entry of a field type. Types come from YAML (checked against FIELD_TYPES by the
+ * meta-schema), so the lookup still reads own keys only: `__proto__` is not a type.
+ */
 export function fieldType(type: FieldType): FieldTypeInfo {
+  if (!Object.hasOwn(TABLE, type)) throw new Error(`unknown field type ${JSON.stringify(type)}`);
   return TABLE[type];
-}
-
-/** Whether a name (from YAML) is a field type: own keys of the table only. */
-export function isFieldType(name: string): name is FieldType {
-  return Object.hasOwn(TABLE, name);
 }
 
 /** A client's text as a value of `type`: unusable text (control characters, …) is refused first. */
