@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { migrateUp } from '../src/db/migrator.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { RecordStore } from '../src/db/records.ts';
-import { parseListQuery } from '../src/query/parse.ts';
+import { parseListQuery } from '../src/query/list-query.ts';
 import { findEntity } from '../src/registry/model.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { shippedModel } from './support/fixtures.ts';

@@ -1,14 +1,13 @@
 // One entity as an API version sees it. The current version speaks the current model; an older
 // one (`/api/v1` after a breaking change made v2) keeps the record shape of the release it names:
 // its requests are taken forwards through the registry's upgrade steps, its answers backwards,
-// and the field paths in its queries and errors are translated both ways. One model, one store.
+// and the field paths in its queries (on the parsed AST) and errors are translated both ways. One model, one store.
 import type { MiddlewareHandler } from 'hono';
 import { downgradeRecord, pathBackward, pathForward, pathsIntroduced, upgradeRecord } from '../evolution/steps.ts';
-import { CONTROL_PARAMS } from '../query/parse.ts';
+import { ApiVersionRenames, QueryTransformer } from '../query/transform.ts';
 import type { ApiVersionDef, EntityDef, FieldPath } from '../registry/model.ts';
 import { ApiError, type ApiProblem } from '../records/errors.ts';
 import { isPlainObject } from '../records/record-input.ts';
-import { setOwn } from '../registry/own.ts';
 
 type Json = Record<string, unknown>;
 
@@ -35,6 +34,8 @@ export class ApiShape {
   /** True when this version speaks the entity's current shape: nothing to translate. */
   readonly isCurrent: boolean;
   private readonly introduced: readonly FieldPath[];
+  /** A parsed list query of this version → the same query over the current model (field paths renamed). */
+  readonly queryIn: QueryTransformer;
 
   constructor(entity: EntityDef, version: ApiVersionDef) {
     this.entity = entity;
@@ -42,6 +43,9 @@ export class ApiShape {
     this.schemaVersion = version.schemaVersions[entity.name] ?? entity.schemaVersion;
     this.isCurrent = this.schemaVersion === entity.schemaVersion;
     this.introduced = pathsIntroduced(entity.upgrades, this.schemaVersion, entity.schemaVersion);
+    this.queryIn = this.isCurrent
+      ? new QueryTransformer()
+      : new ApiVersionRenames((path, param) => this.pathIn(path, param), new Set(entity.presets.map((p) => p.name)));
   }
 
   /** A stored record (current shape) as this version answers it. */
@@ -105,69 +109,6 @@ export class ApiShape {
   pathOut(path: string): string {
     if (this.isCurrent) return path;
     return dotted(pathBackward(split(path), this.entity.upgrades, this.entity.schemaVersion, this.schemaVersion));
-  }
-
-  /** A list query string of this version → the same query over the current model. */
-  searchIn(search: string): string {
-    if (this.isCurrent || search === '') return search;
-    const params = new URLSearchParams(search);
-    const out = new URLSearchParams();
-    for (const [key, value] of params) {
-      if (key === '_sort' || key === '_fields') {
-        const items = value.split(',').map((item) => {
-          const trimmed = item.trim();
-          const descending = trimmed.startsWith('-');
-          const path = descending ? trimmed.slice(1) : trimmed;
-          return path === '' || path === 'id' || path === 'rank'
-            ? trimmed
-            : `${descending ? '-' : ''}${this.pathIn(path, key)}`;
-        });
-        out.append(key, items.join(','));
-      } else if (key === 'filter') {
-        out.append(key, this.filterIn(value));
-      } else if ((CONTROL_PARAMS as readonly string[]).includes(key) || key === 'format' || key === 'id') {
-        out.append(key, value);
-      } else {
-        // `path`, `path[op]`, or a preset name (not a field: left as it is).
-        const match = /^([^[]+)(\[.*)?$/.exec(key);
-        const path = match?.[1] ?? key;
-        const isPreset = this.entity.presets.some((p) => p.name === path);
-        out.append(isPreset ? key : `${this.pathIn(path, key)}${match?.[2] ?? ''}`, value);
-      }
-    }
-    return out.toString();
-  }
-
-  /** `filter=` JSON: field keys (dotted, or nested objects of fields) translated; anything unreadable is left for the parser to report. */
-  private filterIn(text: string): string {
-    let tree: unknown;
-    try {
-      tree = JSON.parse(text);
-    } catch {
-      return text;
-    }
-    const walk = (node: unknown, prefix: string): unknown => {
-      if (Array.isArray(node)) return node.map((item) => walk(item, prefix));
-      if (!isPlainObject(node)) return node;
-      const result: Json = {};
-      for (const [key, value] of Object.entries(node)) {
-        if (key.startsWith('_')) {
-          // An operator keeps its operand; a logical group's members are conditions again.
-          setOwn(result, key, ['_and', '_or', '_not'].includes(key) ? walk(value, prefix) : value);
-          continue;
-        }
-        const path = prefix ? `${prefix}.${key}` : key;
-        const isField = isPlainObject(value) && Object.keys(value).some((k) => !k.startsWith('_'));
-        if (isField) {
-          // Not Object.assign: it would take a `__proto__` key as the prototype.
-          for (const [inner, operand] of Object.entries(walk(value, path) as Json)) setOwn(result, inner, operand);
-        } else {
-          setOwn(result, this.pathIn(path, 'filter'), value);
-        }
-      }
-      return result;
-    };
-    return JSON.stringify(walk(tree, ''));
   }
 
   /**

@@ -2,7 +2,7 @@
 // language), GET /{plural}/{id}/history (one record's entries) and POST /{plural}/{id}/revert.
 import type { Context } from 'hono';
 import { withArticle, type ApiVersionDef, type EntityDef, type Model } from '../registry/model.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';

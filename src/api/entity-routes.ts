@@ -15,7 +15,7 @@ import {
   type Operation,
 } from '../registry/model.ts';
 import { pathBackward } from '../evolution/steps.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { MAX_BATCH_OPERATIONS, readOperations, runBatch } from '../records/batch.ts';
 import { readJsonBody } from './body.ts';
 import { warningsMetadata } from '../records/duplicates.ts';
@@ -49,7 +49,8 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
   const name = recordSchemaName(entity, apiVersion);
   const nameOf = (field: string) =>
     pathBackward([field], entity.upgrades, entity.schemaVersion, shape.schemaVersion).join('.');
-  const search = (c: Context) => shape.searchIn(new URL(c.req.url).search.slice(1));
+  /** The request's query string; parsed once, then taken to the current model on its AST (shape.queryIn). */
+  const search = (c: Context) => new URL(c.req.url).search.slice(1);
   const body = async (c: Context) => shape.bodyIn(await readJsonBody(c));
   const one = withArticle(entity.name);
   const tags = [entity.plural];
@@ -57,7 +58,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
   const read: Route['permission'] = [[entity, 'read']];
   const update: Route['permission'] = [[entity, 'update']];
   const list = (k: EntityKit) => (c: Context) =>
-    k.sendPage(c, parseListQuery(entity, search(c), k.services.model.entities));
+    k.sendPage(c, parseListQuery(entity, search(c), k.services.model.entities, shape.queryIn));
 
   const item200 = { description: 'The record', content: json(envelope(ref(name))) };
   const writeBody = { required: true, content: json(ref(name)) };
@@ -216,7 +217,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
       handler: (services) => {
         const { store, hiddenFor } = kit(services);
         return (c) => {
-          const { format, query } = parseExportQuery(entity, search(c), services.model.entities);
+          const { format, query } = parseExportQuery(entity, search(c), services.model.entities, shape.queryIn);
           authorizeQuery(c, entity, query, services.model.entities);
           return streamExport(c, entity, store, format, query, shape, hiddenFor(c));
         };

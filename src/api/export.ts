@@ -5,7 +5,8 @@ import { stream } from 'hono/streaming';
 import { stringify } from 'csv-stringify/sync';
 import type { EntityDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
+import type { QueryTransformer } from '../query/transform.ts';
 import type { ApiShape } from './api-shape.ts';
 import type { RecordStore } from '../db/records.ts';
 import { withoutFields } from './authorization.ts';
@@ -20,11 +21,16 @@ const NOT_FOR_EXPORT = ['_limit', '_offset', '_cursor', '_count'];
 
 const CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson' };
 
-/** The list query of an export: the list language minus paging, in id order unless sorted. */
+/**
+ * The list query of an export: the list language minus paging, in id order unless sorted.
+ * `transform` is the API version's (its renames); `format` is the export's own parameter, not
+ * part of the list language, so it is taken out before the parameters are parsed.
+ */
 export function parseExportQuery(
   entity: EntityDef,
   search: string,
   entities?: readonly EntityDef[],
+  transform?: QueryTransformer,
 ): { format: ExportFormat; query: ListQuery } {
   const params = new URLSearchParams(search);
   const format = params.get('format') ?? 'ndjson';
@@ -41,8 +47,8 @@ export function parseExportQuery(
       paging[0]!,
     );
   }
-  const parsed = parseListQuery(entity, params.toString(), entities);
-  // Ranking only orders the best matches; an export wants all of them, so it keeps id order.
+  const parsed = parseListQuery(entity, params, entities, transform);
+  // An edit of the resolved query, not of its text. Ranking only orders the best matches; an export wants all of them, so it keeps id order.
   const sort = parsed.sort.some((k) => k.target === 'rank') ? [] : parsed.sort;
   return {
     format: format as ExportFormat,

@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import type { DatabaseConnection } from 'slonik';
 import type { StoredRecord } from '../db/records.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { scopedTo } from '../query/ast.ts';
 import { findEntity, type EntityDef, type Model, type PartDef } from '../registry/model.ts';

@@ -14,7 +14,7 @@ import { schemaTitle } from '../registry/json-schema.ts';
 import { pathBackward } from '../evolution/steps.ts';
 import { scopedTo } from '../query/ast.ts';
 import { coerceValue } from '../query/operators.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { ApiShape } from './api-shape.ts';
 import { authorizeQuery } from './authorization.ts';
@@ -70,7 +70,7 @@ export function childListRoute(
       const { sendPage } = kit(services);
       const parent = services.actionsOf.get(relation.parent.name)!;
       return async (c) => {
-        const query = parseListQuery(entity, shape.searchIn(new URL(c.req.url).search.slice(1)), model.entities);
+        const query = parseListQuery(entity, new URL(c.req.url).search.slice(1), model.entities, shape.queryIn);
         // Refused before the parent is looked up, so a refusal says nothing about which ids exist.
         authorizeQuery(c, entity, scopedTo(query, target.target, ''), model.entities);
         const { id } = await parent.requireLive(c.req.param('id') ?? '');

@@ -3,7 +3,7 @@
 // upload list GET /uploads (the list query language) and GET /uploads/{id}, as route table entries.
 // The work is the UploadService's (src/media/uploads.ts); here are roles, bodies and answers.
 import type { Context } from 'hono';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import { idPattern } from '../registry/json-schema.ts';
 import { UPLOAD_ENTITY } from '../media/upload-entity.ts';
 import { UploadRefused } from '../media/upload-refused.ts';

@@ -9,7 +9,7 @@ import {
   type FieldDef,
   type Model,
 } from '../registry/model.ts';
-import { NESTED_CASTS } from '../query/compile-sql.ts';
+import { fieldType } from '../registry/types.ts';
 import { AUDIT_ENTITY } from '../audit/audit-entity.ts';
 import { IDEMPOTENCY_ENTITY } from '../idempotency/idempotency-entity.ts';
 import { UPLOAD_ENTITY } from '../media/upload-entity.ts';
@@ -61,25 +61,8 @@ export interface DocumentFieldSpec {
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
-const SQL_TYPES: Record<FieldDef['type'], string> = {
-  string: 'text',
-  text: 'text',
-  integer: 'bigint',
-  number: 'double precision',
-  boolean: 'boolean',
-  date: 'date',
-  datetime: 'timestamptz(3)',
-  enum: 'text',
-  s3_uri: 'text',
-  url: 'text',
-  ref: 'text',
-  refs: 'text',
-  object: 'jsonb',
-  array: 'jsonb',
-};
-
 export function sqlType(field: FieldDef): string {
-  return SQL_TYPES[field.type];
+  return fieldType(field.type).columnType;
 }
 
 export function sqlLiteral(value: unknown, field: FieldDef): string {
@@ -262,7 +245,7 @@ function indexDefinition(field: FieldDef, entity: EntityDef): string {
   }
   const pathLiteral = quoteLiteral(`{${jsonPath.join(',')}}`);
   if (field.type === 'array') return `USING gin ((${column} #> ${pathLiteral}) jsonb_path_ops)`;
-  const cast = NESTED_CASTS[field.type];
+  const cast = fieldType(field.type).jsonbCast;
   const text = `(${column} #>> ${pathLiteral})`;
   return `USING btree ((${cast ? `${text}::${cast}` : text}))`;
 }

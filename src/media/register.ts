@@ -8,7 +8,7 @@ import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { RecordStore } from '../db/records.ts';
 import { transact, RequestTimedOut } from '../db/work.ts';
 import { isDatabaseUnavailable, RequestAbandoned } from '../db/unavailable.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import type { EntityDef } from '../registry/model.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 import type { EntityActions } from '../records/entity-actions.ts';

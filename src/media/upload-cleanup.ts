@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DatabasePool } from '../db/pool.ts';
 import { runNowAndEvery } from '../db/periodic.ts';
 import { RecordStore } from '../db/records.ts';
-import { parseListQuery } from '../query/parse.ts';
+import { parseListQuery } from '../query/list-query.ts';
 import type { Model } from '../registry/model.ts';
 import type { MediaStorage } from './storage.ts';
 import { UploadStore, type UploadRow } from './upload-store.ts';

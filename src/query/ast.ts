@@ -1,8 +1,10 @@
-// The query AST: what a list request asks for, with every name already resolved through the
-// registry model and every value already coerced to its field's type. Step 2 of the compiler.
+// The resolved query AST: what a list request asks for, with every name already resolved through
+// the registry model and every value already coerced to its field's type. resolve.ts builds it
+// from the unresolved AST (unresolved-ast.ts); compile-sql.ts turns it into SQL.
 import type { FieldDef, FieldType } from '../registry/model.ts';
+import type { ScalarValue } from '../registry/types.ts';
 
-export type ScalarValue = string | number | boolean;
+export type { ScalarValue };
 
 /**
  * What a filter, sort key or projection path addresses.
@@ -82,6 +84,11 @@ export type Condition =
       readonly op: PositiveOperator;
       readonly values: readonly ScalarValue[];
     };
+
+/** Every kind of Condition, for walkers and the contract tests that must cover each. */
+export const CONDITION_KINDS = ['and', 'or', 'not', 'compare'] as const satisfies readonly Condition['kind'][];
+type Unlisted = Exclude<Condition['kind'], (typeof CONDITION_KINDS)[number]>;
+export const EVERY_CONDITION_LISTED: [Unlisted] extends [never] ? true : false = true;
 
 export interface SortKey {
   /** A field, or the full-text rank when `q` is given and no other order is asked for. */

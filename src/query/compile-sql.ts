@@ -1,41 +1,13 @@
 // Step 3 of the query compiler: the AST → parameterized SQL (slonik fragments).
 // Identifiers and JSON paths come from the registry model through FieldTarget; every client value
-// is a bound parameter; type names come from fixed maps. The expressions for values inside JSONB
+// is a bound parameter; type names come from the field-type table (registry/types.ts). The expressions for values inside JSONB
 // are exactly the ones codegen indexes (see src/codegen/table-spec.ts), so the planner can use them.
 import { sql, type FragmentSqlToken } from 'slonik';
 import type { FieldType } from '../registry/model.ts';
+import { fieldType } from '../registry/types.ts';
 import type { Condition, CursorPosition, FieldTarget, ListQuery, Relation, RelationHop, ScalarValue } from './ast.ts';
 import { TEXT_SEARCH_CONFIG } from './full-text.ts';
 import { SEARCH_COLUMN } from '../registry/names.ts';
-
-/** PostgreSQL types of top-level columns, for casting bound values to them. */
-const COLUMN_TYPES: Record<FieldType, string> = {
-  string: 'text',
-  text: 'text',
-  enum: 'text',
-  s3_uri: 'text',
-  url: 'text',
-  ref: 'text',
-  refs: 'text',
-  integer: 'int8',
-  number: 'float8',
-  boolean: 'bool',
-  date: 'date',
-  datetime: 'timestamptz',
-  object: 'jsonb',
-  array: 'jsonb',
-};
-
-/**
- * Casts for scalars inside JSONB. Dates stay text: validated YYYY-MM-DD strings order correctly
- * as text, and a text expression can be indexed (a cast to date cannot, it is not immutable).
- */
-export const NESTED_CASTS: Partial<Record<FieldType, string>> = {
-  integer: 'int8',
-  number: 'float8',
-  boolean: 'bool',
-  datetime: 'timestamptz',
-};
 
 export interface TypedExpression {
   readonly sql: FragmentSqlToken;
@@ -51,7 +23,7 @@ function jsonAt(base: FragmentSqlToken, path: readonly string[]): FragmentSqlTok
 
 function scalarAt(base: FragmentSqlToken, path: readonly string[], type: FieldType): TypedExpression {
   const text = sql.fragment`(${base} #>> ${jsonPath(path)})`;
-  const cast = NESTED_CASTS[type];
+  const cast = fieldType(type).jsonbCast;
   return cast ? { sql: sql.fragment`${text}::${sql.identifier([cast])}`, pgType: cast } : { sql: text, pgType: 'text' };
 }
 
@@ -104,7 +76,7 @@ export function computedColumn(relation: Relation, table: string): FragmentSqlTo
 export function valueExpression(target: FieldTarget): TypedExpression {
   if (target.count) return { sql: countExpression(target.count, target.count.hops.at(-1)!.table), pgType: 'int8' };
   if (target.isColumn)
-    return { sql: sql.fragment`${sql.identifier([target.column])}`, pgType: COLUMN_TYPES[target.type] };
+    return { sql: sql.fragment`${sql.identifier([target.column])}`, pgType: fieldType(target.type).bindType };
   return scalarAt(sql.fragment`${sql.identifier([target.column])}`, target.hops[0]!, target.type);
 }
 

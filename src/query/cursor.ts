@@ -1,7 +1,7 @@
 // Keyset cursors: an opaque token holding the sort-key values and id of the last row of a page.
 // The sort it was made for is part of it, so a cursor cannot be replayed against another order.
-import { isStorableDate, isStorableDateTime } from '../registry/ajv.ts';
 import type { FieldType } from '../registry/model.ts';
+import { fieldType } from '../registry/types.ts';
 import { unusableText } from '../registry/text.ts';
 import type { CursorPosition, ScalarValue, SortKey } from './ast.ts';
 
@@ -28,21 +28,8 @@ export function encodeCursor(sort: readonly SortKey[], position: CursorPosition)
  * value of another type would reach PostgreSQL as a bound parameter it cannot cast (a 500 once).
  */
 function fitsType(value: ScalarValue, type: FieldType | 'rank'): boolean {
-  switch (type) {
-    case 'integer':
-      return Number.isSafeInteger(value);
-    case 'number':
-    case 'rank':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'date':
-      return typeof value === 'string' && isStorableDate(value);
-    case 'datetime':
-      return typeof value === 'string' && isStorableDateTime(value) && Number.isFinite(Date.parse(value));
-    default:
-      return typeof value === 'string' && unusableText(value) === undefined;
-  }
+  if (type === 'rank') return typeof value === 'number' && Number.isFinite(value);
+  return fieldType(type).fits(value);
 }
 
 /** The position a cursor stands for, or why it cannot be used with this sort. */

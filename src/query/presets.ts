@@ -5,7 +5,7 @@ import { RegistryError, type RegistryProblem } from '../registry/errors.ts';
 import type { EntityDef, Model, PresetDef } from '../registry/model.ts';
 import type { Condition } from './ast.ts';
 import { CONTROL_PARAMS } from './parse.ts';
-import { parseFilterTree } from './parse-filter.ts';
+import { parseFilterTree } from './resolve.ts';
 import { QueryBudget, type QueryProblem } from './problems.ts';
 
 /** Each preset parsed once; the model's definitions never change after loading. */

@@ -1,11 +1,10 @@
 // Model → JSON Schema 2020-12. The same schema validates writes at run time (ajv), is written to
 // generated/schemas/, feeds the TypeScript types and is embedded in the OpenAPI document.
 import type { EntityDef, FieldDef, Model } from './model.ts';
+import { fieldType, type JsonSchema } from './types.ts';
 
-export type JsonSchema = Record<string, unknown>;
-
-export const S3_URI_PATTERN = '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$';
-export const HTTP_URL_PATTERN = '^https?://';
+export { HTTP_URL_PATTERN, S3_URI_PATTERN } from './types.ts';
+export type { JsonSchema };
 
 /** Entity name → id prefix, so refs can check the id's shape. */
 export type IdPrefixes = ReadonlyMap<string, string>;
@@ -31,79 +30,16 @@ function makeNullable(schema: JsonSchema): void {
   if (typeof schema.type === 'string') schema.type = [schema.type, 'null'];
 }
 
+/** The field type's own schema (registry/types.ts), with nested fields and ids resolved here. */
 function valueSchema(field: FieldDef, prefixes: IdPrefixes): JsonSchema {
-  const maxLength = field.maxLength === undefined ? {} : { maxLength: field.maxLength };
-  switch (field.type) {
-    case 'string':
-      return { type: 'string', ...maxLength, ...(field.pattern ? { pattern: field.pattern } : {}) };
-    case 'text':
-      return { type: 'string', ...maxLength };
-    case 'integer':
-      // Stored as bigint and read as a JS number: keep within the safe-integer range.
-      return {
-        type: 'integer',
-        minimum: field.minimum ?? -Number.MAX_SAFE_INTEGER,
-        maximum: field.maximum ?? Number.MAX_SAFE_INTEGER,
-      };
-    case 'number':
-      return {
-        type: 'number',
-        ...(field.minimum === undefined ? {} : { minimum: field.minimum }),
-        ...(field.maximum === undefined ? {} : { maximum: field.maximum }),
-      };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'date':
-      return { type: 'string', format: 'date' };
-    case 'datetime':
-      return { type: 'string', format: 'date-time' };
-    case 'enum':
-      // An open enum also takes text matching its pattern (a null, when allowed, passes `pattern`).
-      return field.otherPattern
-        ? { type: 'string', anyOf: [{ enum: [...(field.values ?? [])] }, { pattern: field.otherPattern }] }
-        : { type: 'string', enum: [...(field.values ?? [])] };
-    case 's3_uri':
-      return { type: 'string', pattern: S3_URI_PATTERN, ...maxLength };
-    case 'url':
-      return { type: 'string', format: 'uri', pattern: HTTP_URL_PATTERN, ...maxLength };
-    case 'ref': {
-      const prefix = prefixes.get(field.to ?? '');
-      return { type: 'string', ...(prefix ? { pattern: idPattern(prefix) } : {}) };
-    }
-    case 'refs': {
-      const prefix = prefixes.get(field.to ?? '');
-      const id = { type: 'string', ...(prefix ? { pattern: idPattern(prefix) } : {}) };
-      const role = field.role && {
-        type: 'string',
-        maxLength: field.role.maxLength,
-        ...(field.role.values ? { enum: [...field.role.values] } : {}),
-        ...(field.role.description ? { description: field.role.description } : {}),
-      };
-      // Without a role a link is the target's id; with one, { id, role }. A link appears once.
-      const link = role
-        ? {
-            type: 'object',
-            additionalProperties: false,
-            properties: { id, role },
-            required: field.role!.required ? ['id', 'role'] : ['id'],
-          }
-        : id;
-      return {
-        type: 'array',
-        uniqueItems: true,
-        items: link,
-        ...(field.maxItems === undefined ? {} : { maxItems: field.maxItems }),
-      };
-    }
-    case 'object':
-      return field.fields ? objectSchema(field.fields, prefixes) : { type: 'object' };
-    case 'array':
-      return {
-        type: 'array',
-        items: field.items ? fieldSchema(field.items, prefixes, false) : {},
-        ...(field.maxItems === undefined ? {} : { maxItems: field.maxItems }),
-      };
-  }
+  return fieldType(field.type).jsonSchema(field, {
+    idPattern: (entity) => {
+      const prefix = prefixes.get(entity ?? '');
+      return prefix ? idPattern(prefix) : undefined;
+    },
+    objectSchema: (fields) => objectSchema(fields, prefixes),
+    itemSchema: (item) => fieldSchema(item, prefixes, false),
+  });
 }
 
 function objectSchema(fields: readonly FieldDef[], prefixes: IdPrefixes): JsonSchema {

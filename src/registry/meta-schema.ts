@@ -2,12 +2,10 @@
 // A field definition is a discriminated union on `type`, so an unknown type or an option that
 // does not belong to that type is reported precisely.
 import { FIELD_TYPES, OPERATIONS, ROLES, type FieldType } from './model.ts';
-import { BYTES_PATTERN, MEDIA_KINDS } from './media.ts';
+import { NAME_PATTERN } from './name-pattern.ts';
+import { fieldType } from './types.ts';
 
-export const NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
-
-/** An ordered field may have to be at least another field of the record (timecode_out ≥ timecode_in). */
-const AT_LEAST = { at_least: { type: 'string', pattern: NAME_PATTERN } } as const;
+export { NAME_PATTERN };
 
 const COMMON_OPTIONS = {
   type: {},
@@ -23,172 +21,9 @@ const COMMON_OPTIONS = {
   with_consent: { type: 'string', pattern: NAME_PATTERN },
 } as const;
 
-/** A datetime's server behaviours (see compile-behaviours.ts): a stamp, or a default some days ahead. */
-const DATETIME_BEHAVIOURS = {
-  stamp: {
-    type: 'object',
-    required: ['when_set'],
-    additionalProperties: false,
-    properties: { when_set: { type: 'string', pattern: NAME_PATTERN }, clear_when_unset: { type: 'boolean' } },
-  },
-  default_from_now: {
-    type: 'object',
-    required: ['days'],
-    additionalProperties: false,
-    properties: {
-      days: { type: 'integer', minimum: 1, maximum: 3650 },
-      setting: { type: 'string', pattern: NAME_PATTERN },
-    },
-  },
-} as const;
-
-const STRING_LIMITS = {
-  max_length: { type: 'integer', minimum: 1 },
-  pattern: { type: 'string', minLength: 1 },
-} as const;
-
-const NUMBER_LIMITS = {
-  minimum: { type: 'number' },
-  maximum: { type: 'number' },
-} as const;
-
-const TYPE_OPTIONS: Record<FieldType, { properties: Record<string, unknown>; required?: string[] }> = {
-  string: { properties: { ...STRING_LIMITS, ...AT_LEAST } },
-  text: { properties: { max_length: STRING_LIMITS.max_length } },
-  integer: {
-    properties: {
-      ...NUMBER_LIMITS,
-      ...AT_LEAST,
-      sequence: {
-        type: 'object',
-        required: ['within'],
-        additionalProperties: false,
-        properties: {
-          within: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN } },
-          // At most this many numbers in one scope: the next create → 409 (a script's 100 versions).
-          max: { type: 'integer', minimum: 1 },
-        },
-      },
-      count: {
-        type: 'object',
-        required: ['entity', 'path'],
-        additionalProperties: false,
-        properties: {
-          entity: { type: 'string', pattern: NAME_PATTERN },
-          path: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
-        },
-      },
-    },
-  },
-  number: { properties: { ...NUMBER_LIMITS, ...AT_LEAST } },
-  boolean: { properties: {} },
-  date: { properties: AT_LEAST },
-  datetime: { properties: { ...AT_LEAST, ...DATETIME_BEHAVIOURS } },
-  enum: {
-    properties: {
-      values: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-      aliases: { type: 'object', additionalProperties: { type: 'string' } },
-      transitions: {
-        type: 'object',
-        additionalProperties: { type: 'array', uniqueItems: true, items: { type: 'string' } },
-      },
-      // An open enum: values outside the list are accepted when they match (talent "Guest - Name").
-      other_pattern: { type: 'string', minLength: 1 },
-    },
-    required: ['values'],
-  },
-  s3_uri: {
-    properties: {
-      max_length: STRING_LIMITS.max_length,
-      // Uploadable media (see registry/media.ts): what may be uploaded, how large, and where it lands.
-      media: {
-        type: 'object',
-        required: ['kinds', 'max_bytes', 'key'],
-        additionalProperties: false,
-        properties: {
-          kinds: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...MEDIA_KINDS] } },
-          content_types: {
-            type: 'array',
-            minItems: 1,
-            uniqueItems: true,
-            items: { type: 'string', pattern: '^[a-z]+/[a-z0-9][a-z0-9.+-]*$' },
-          },
-          max_bytes: {
-            oneOf: [
-              { type: 'integer', minimum: 1 },
-              { type: 'string', pattern: BYTES_PATTERN },
-            ],
-          },
-          key: { type: 'string', minLength: 1, maxLength: 500 },
-          verify: { type: 'boolean' },
-          // Top-level fields the server fills with the object's size and ETag whenever it sees the object.
-          size_field: { type: 'string', pattern: NAME_PATTERN },
-          etag_field: { type: 'string', pattern: NAME_PATTERN },
-        },
-      },
-    },
-  },
-  url: { properties: { max_length: STRING_LIMITS.max_length } },
-  // Without `fields`, an object is an open document (any JSON object, e.g. a component's metadata).
-  object: {
-    properties: {
-      fields: { $ref: '#/$defs/fields' },
-      library: {
-        type: 'object',
-        required: ['refs', 'match', 'name'],
-        additionalProperties: false,
-        properties: {
-          refs: { type: 'string', pattern: NAME_PATTERN },
-          match: { type: 'string', pattern: NAME_PATTERN },
-          name: { type: 'string', pattern: NAME_PATTERN },
-        },
-      },
-    },
-  },
-  // Every list declares how long it may be: a list's items may become records or links (a refs
-  // field's junction rows, a library mirror's assets, a domain rule's wardrobe items), and one
-  // request may not fan out without bound. The API answers 422 past it.
-  array: {
-    properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
-    required: ['items', 'max_items'],
-  },
-  ref: {
-    properties: {
-      to: { type: 'string', pattern: NAME_PATTERN },
-      on_delete: { enum: ['restrict', 'cascade', 'set_null'] },
-    },
-    required: ['to'],
-  },
-  refs: {
-    properties: {
-      to: { type: 'string', pattern: NAME_PATTERN },
-      // set_null removes the link when the target is deleted; cascading to the owner is not offered.
-      on_delete: { enum: ['restrict', 'set_null'] },
-      // Required, like an array's: each link is a junction row.
-      max_items: { type: 'integer', minimum: 1 },
-      role: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          required: { type: 'boolean' },
-          values: {
-            type: 'array',
-            minItems: 1,
-            uniqueItems: true,
-            items: { type: 'string', minLength: 1, maxLength: 200 },
-          },
-          max_length: { type: 'integer', minimum: 1, maximum: 200 },
-          description: { type: 'string' },
-        },
-      },
-    },
-    required: ['to', 'max_items'],
-  },
-};
-
 /** The options a field of this type accepts, for "allowed: …" hints. */
 export function allowedOptions(type: FieldType): string[] {
-  return [...Object.keys(COMMON_OPTIONS), ...Object.keys(TYPE_OPTIONS[type].properties)];
+  return [...Object.keys(COMMON_OPTIONS), ...Object.keys(fieldType(type).options.properties)];
 }
 
 const fieldSchema = {
@@ -196,8 +31,8 @@ const fieldSchema = {
   required: ['type'],
   discriminator: { propertyName: 'type' },
   oneOf: FIELD_TYPES.map((type) => ({
-    properties: { ...COMMON_OPTIONS, type: { const: type }, ...TYPE_OPTIONS[type].properties },
-    required: TYPE_OPTIONS[type].required ?? [],
+    properties: { ...COMMON_OPTIONS, type: { const: type }, ...fieldType(type).options.properties },
+    required: [...(fieldType(type).options.required ?? [])],
     additionalProperties: false,
   })),
 };

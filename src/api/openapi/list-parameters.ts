@@ -1,5 +1,6 @@
 // The list query language as OpenAPI parameters (filter, _fields, _sort, paging, _count, q,
 // include_deleted, presets and a filter per field), shared by every list-shaped route.
+import { fieldType } from '../../registry/types.ts';
 import type { JsonSchema } from '../../registry/json-schema.ts';
 import { EXACT_COUNT_LIMIT } from '../../db/counting.ts';
 import { searchableFields } from '../../query/full-text.ts';
@@ -100,26 +101,4 @@ export function listParameters(entity: EntityDef, nameOf: (field: string) => str
   return params;
 }
 
-export function filterSchema(field: FieldDef): JsonSchema {
-  switch (field.type) {
-    case 'integer':
-      return { type: 'integer' };
-    case 'number':
-      return { type: 'number' };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'enum':
-      return field.otherPattern
-        ? {
-            type: 'string',
-            description: `${[...(field.values ?? []), ...Object.keys(field.aliases ?? {})].join(', ')}, or text matching ${field.otherPattern}`,
-          }
-        : { type: 'string', enum: [...(field.values ?? []), ...Object.keys(field.aliases ?? {})] };
-    case 'date':
-      return { type: 'string', format: 'date' };
-    case 'datetime':
-      return { type: 'string', format: 'date-time' };
-    default:
-      return { type: 'string' };
-  }
-}
+export const filterSchema = (field: FieldDef): JsonSchema => fieldType(field.type).parameter(field);
