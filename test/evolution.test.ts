@@ -133,12 +133,18 @@ describe('schema evolution (FR-11)', () => {
     const patched = await after.request<Rec>('PATCH', `/api/v1/episodes/${old.id}`, { body: { sponsor: 'Dior' } });
     expect(patched.body.data).toMatchObject({ sponsor: 'Dior', title: 'Recorded before the change' });
 
-    // What changed: registry/, generated/ and migrations/ only; not one line of TypeScript in src/.
+    // What changed: registry/, generated/, migrations/ and the generated field catalog (docs/reference/)
+    // only; not one line of TypeScript in src/.
     const projectAfter = fingerprint(copy.root);
     const changed = [...projectAfter]
       .filter(([file, hash]) => projectBefore.get(file) !== hash)
       .map(([file]) => file.split(path.sep)[0]);
-    expect(new Set(changed)).toEqual(new Set(['registry', 'generated', 'migrations']));
+    expect(new Set(changed)).toEqual(new Set(['registry', 'generated', 'migrations', 'docs']));
+    expect(
+      [...projectAfter]
+        .filter(([file, hash]) => file.startsWith(`docs${path.sep}`) && projectBefore.get(file) !== hash)
+        .map(([file]) => file),
+    ).toEqual([path.join('docs', 'reference', 'fields.md')]);
     expect(fingerprint(path.join(PROJECT_ROOT, 'src'))).toEqual(sourceBefore);
 
     // And the generated down step takes it back out.
