@@ -204,6 +204,47 @@ describe('two API versions from one model', () => {
     expect(inV2.body.errors[0]?.field).toBe('release_date');
   });
 
+  it('names fields as v1 does in the errors of every write route: patch, replace, batch items and an atomic batch', async () => {
+    const id = old[0]!.id as string;
+    const v1Problem = { field: 'duration_seconds', message: 'duration_seconds must be at least 0' };
+    for (const [method, body] of [
+      ['PATCH', { duration_seconds: -1 }],
+      ['PUT', { title: 'x', duration_seconds: -1 }],
+    ] as const) {
+      const reply = await service.request(method, `/api/v1/episodes/${id}`, { body });
+      expect(reply.status, method).toBe(422);
+      expect(reply.body.errors, method).toContainEqual(expect.objectContaining(v1Problem));
+    }
+    const operations = [
+      { op: 'create', data: { title: 'fine' } },
+      { op: 'update', id, data: { duration_seconds: -1 } },
+      { op: 'bogus' },
+    ];
+    type Item = { errors?: { field: string; message: string }[] };
+    const items = await service.request<Item[]>('POST', '/api/v1/episodes/batch', { body: { operations } });
+    expect(items.status).toBe(200);
+    expect(items.body.data[1]!.errors).toContainEqual(
+      expect.objectContaining({ field: 'operations[1].duration_seconds', message: v1Problem.message }),
+    );
+    // An operation's own fields (op, id, data) are not record fields: never renamed.
+    expect(items.body.data[2]!.errors![0]).toMatchObject({ field: 'operations[2].op' });
+    const atomic = await service.request('POST', '/api/v1/episodes/batch?atomic=true', {
+      body: { operations: operations.slice(0, 2) },
+    });
+    expect(atomic.status).toBe(422);
+    expect(atomic.body.errors).toContainEqual(
+      expect.objectContaining({
+        field: 'operations[1].duration_seconds',
+        message: `operation 1 failed, so none was applied: ${v1Problem.message}`,
+      }),
+    );
+    // And the current version names the same problem by its current path.
+    const v2 = await service.request('PATCH', `/api/v2/episodes/${id}`, { body: { timing: { duration_seconds: -1 } } });
+    expect(v2.body.errors).toContainEqual(
+      expect.objectContaining({ field: 'timing.duration_seconds', message: 'timing.duration_seconds must be at least 0' }),
+    );
+  });
+
   it('documents each version in its own shape in /openapi.json', async () => {
     const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
       paths: Record<

@@ -7,7 +7,7 @@ import { parseQuery } from '../src/query/parse.ts';
 import { presetCondition } from '../src/query/presets.ts';
 import { QueryError } from '../src/query/problems.ts';
 import { resolveQuery } from '../src/query/resolve.ts';
-import { ApiVersionRenames, QueryTransformer } from '../src/query/transform.ts';
+import { ApiVersionRenames, DefaultSort, QueryTransformer } from '../src/query/transform.ts';
 import {
   EVERY_KIND_LISTED,
   UNRESOLVED_KINDS,
@@ -426,6 +426,16 @@ describe('transformers over the unresolved AST', () => {
       'filter timing.intro_seconds',
       'filter timing.intro_seconds',
     ]);
+  });
+
+  it("DefaultSort gives a query without _sort the list's own order, and leaves a client's _sort alone", () => {
+    const oldestFirst = new DefaultSort([{ path: 'version', direction: 'asc' }]);
+    const unsorted = parseQuery('title=x');
+    expect(oldestFirst.transformQuery(unsorted).items).toEqual([
+      { kind: 'sort', keys: [{ kind: 'sort-key', path: 'version', direction: 'asc' }] },
+      ...unsorted.items,
+    ]);
+    expect(oldestFirst.transformQuery(query)).toEqual(query);
   });
 });
 

@@ -86,6 +86,8 @@ describe('episode scripts', () => {
     const list = await call<Rec[]>('GET', `/episodes/${episode.id}/script/versions`);
     expect(list.body.data.map((v) => v.version_number)).toEqual([1, 2]);
     expect(list.body.metadata).toMatchObject({ active_version: 2, total: 2 });
+    const newestFirst = await call<Rec[]>('GET', `/episodes/${episode.id}/script/versions?_sort=-version_number`);
+    expect(newestFirst.body.data.map((v) => v.version_number)).toEqual([2, 1]);
     expect((await call('GET', `/episodes/${episode.id}/script/versions/1`)).body.data).toMatchObject({ text: DRAFT_1 });
     expect((await call('GET', `/episodes/${episode.id}/script/versions/3`)).status).toBe(404);
 

@@ -1,13 +1,20 @@
 // One entity as an API version sees it. The current version speaks the current model; an older
 // one (`/api/v1` after a breaking change made v2) keeps the record shape of the release it names:
 // its requests are taken forwards through the registry's upgrade steps, its answers backwards,
-// and the field paths in its queries (on the parsed AST) and errors are translated both ways. One model, one store.
+// and the field paths in its queries (on the parsed AST) and errors (on the problems) are translated both ways. One model, one store.
 import type { MiddlewareHandler } from 'hono';
 import { downgradeRecord, pathBackward, pathForward, pathsIntroduced, upgradeRecord } from '../evolution/steps.ts';
 import { ApiVersionRenames, QueryTransformer } from '../query/transform.ts';
 import type { ApiVersionDef, EntityDef, FieldPath } from '../registry/model.ts';
 import { ApiError, type ApiProblem } from '../records/errors.ts';
 import { isPlainObject } from '../records/record-input.ts';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Set on an older API version's routes: how its errors name fields. */
+    problemOut: (problem: ApiProblem) => ApiProblem;
+  }
+}
 
 type Json = Record<string, unknown>;
 
@@ -112,28 +119,24 @@ export class ApiShape {
   }
 
   /**
-   * Error responses name fields as this version does: a middleware over the entity's routes, so
-   * every handler (and the batch's `operations[i].…` paths) is covered.
+   * A problem as this version names it: its field path, and the message that starts with that
+   * path ("timing.duration_seconds must be at least 0"). Applied to problem objects before they
+   * are serialized (envelope.ts's sendErrors, the batch's items), never to a written response.
    */
-  readonly errorPaths: MiddlewareHandler = async (c, next) => {
+  readonly problemOut = (problem: ApiProblem): ApiProblem => {
+    if (this.isCurrent || problem.field === null || problem.code === NOT_IN_VERSION) return problem;
+    const named = this.pathOut(problem.field);
+    if (named === problem.field) return problem;
+    const message = problem.message.startsWith(`${problem.field} `)
+      ? `${named}${problem.message.slice(problem.field.length)}`
+      : problem.message;
+    return { ...problem, field: named, message };
+  };
+
+  /** Route middleware: the request's error answers name fields as this version does (see problemOut). */
+  readonly namesErrors: MiddlewareHandler = async (c, next) => {
+    if (!this.isCurrent) c.set('problemOut', this.problemOut);
     await next();
-    if (this.isCurrent || c.res.status < 400 || !c.res.headers.get('content-type')?.includes('json')) return;
-    const body = (await c.res.clone().json()) as { errors?: ApiProblem[] };
-    if (!Array.isArray(body.errors)) return;
-    body.errors = body.errors.map((problem) => {
-      if (typeof problem.field !== 'string' || problem.code === NOT_IN_VERSION) return problem;
-      const [, prefix = '', path = ''] = /^(operations\[\d+\]\.(?:data\.)?)?(.*)$/.exec(problem.field) ?? [];
-      if (!path) return problem;
-      const named = this.pathOut(path);
-      // Messages start with the path they are about: "timing.duration_seconds must be at least 0".
-      const message = problem.message.startsWith(`${path} `)
-        ? `${named}${problem.message.slice(path.length)}`
-        : problem.message;
-      return { ...problem, field: `${prefix}${named}`, message };
-    });
-    const headers = new Headers(c.res.headers);
-    headers.delete('content-length');
-    c.res = new Response(JSON.stringify(body), { status: c.res.status, headers });
   };
 }
 

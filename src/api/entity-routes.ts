@@ -45,7 +45,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
   const shape = new ApiShape(entity, apiVersion);
   const kit = entityKit(entity, shape);
   // An older version's errors name fields as it does.
-  const middleware = shape.isCurrent ? [] : [shape.errorPaths];
+  const middleware = shape.isCurrent ? [] : [shape.namesErrors];
   const name = recordSchemaName(entity, apiVersion);
   const nameOf = (field: string) =>
     pathBackward([field], entity.upgrades, entity.schemaVersion, shape.schemaVersion).join('.');
@@ -159,8 +159,8 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
         409: errorResponse('atomic=true: an operation conflicted and nothing was applied'),
         422: errorResponse('atomic=true: an operation did not validate and nothing was applied'),
       },
-      // Each operation is checked against its own permission.
-      middleware,
+      // Each operation is checked against its own permission. No namesErrors: runBatch names each
+      // item's record fields (shape.problemOut) before it adds the item's `operations[i]` prefix.
       handler: (services) => {
         const { actions, send, outFor } = kit(services);
         return async (c) => {
@@ -179,6 +179,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
             meta: writeMeta(c, false),
             pool: services.pool,
             classify: services.classify,
+            problemOut: shape.problemOut,
           });
           if (!outcome.applied) return sendErrors(c, services.model, outcome.failure.status, outcome.failure.problems);
           const failed = outcome.results.filter((r) => r.status >= 400).length;

@@ -45,8 +45,10 @@ export function sendData(c: Context, model: Model, data: unknown, options: SendO
 
 /** The error envelope; past MAX_ERRORS_LISTED problems, metadata.error_count says how many there were. */
 export function sendErrors(c: Context, model: Model, status: ContentfulStatusCode, problems: readonly ApiProblem[]) {
-  const listed = listedProblems(problems);
-  const extra = listed === problems ? {} : { error_count: problems.length };
+  // An older API version's routes name fields as it does (api-shape.ts).
+  const problemOut = c.get('problemOut');
+  const listed = listedProblems(problemOut ? problems.map(problemOut) : problems);
+  const extra = problems.length > listed.length ? { error_count: problems.length } : {};
   return c.json({ data: null, metadata: metadata(model, undefined, extra), errors: listed }, status);
 }
 

@@ -5,6 +5,7 @@ import type { Context } from 'hono';
 import type { DatabaseConnection } from 'slonik';
 import type { StoredRecord } from '../db/records.ts';
 import { parseListQuery } from '../query/list-query.ts';
+import { DefaultSort } from '../query/transform.ts';
 import { resolveTarget } from '../query/targets.ts';
 import { scopedTo } from '../query/ast.ts';
 import { findEntity, type EntityDef, type Model, type PartDef } from '../registry/model.ts';
@@ -168,14 +169,10 @@ export function partRoutes(
         const versionStore = services.stores.get(versionEntity.name)!;
         const answer = send(services);
         const entities = services.model.entities;
+        // Oldest first unless the client sorts.
+        const oldestFirst = new DefaultSort([{ path: number, direction: 'asc' }]);
         return async (c) => {
-          const search = new URL(c.req.url).search.slice(1);
-          // Oldest first unless the client sorts.
-          const query = parseListQuery(
-            versionEntity,
-            new URLSearchParams(search).has('_sort') ? search : `_sort=${number}&${search}`,
-            entities,
-          );
+          const query = parseListQuery(versionEntity, new URL(c.req.url).search.slice(1), entities, oldestFirst);
           // Refused before the part is looked up, so a refusal says nothing about which ids exist.
           authorizeQuery(c, versionEntity, scopedTo(query, via.target, ''), entities);
           const record = await require(c);

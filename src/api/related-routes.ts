@@ -65,7 +65,7 @@ export function childListRoute(
       [relation.parent, 'read'],
       [entity, 'read'],
     ],
-    middleware: shape.isCurrent ? [] : [shape.errorPaths],
+    middleware: shape.isCurrent ? [] : [shape.namesErrors],
     handler: (services) => {
       const { sendPage } = kit(services);
       const parent = services.actionsOf.get(relation.parent.name)!;

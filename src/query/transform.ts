@@ -133,3 +133,18 @@ export class ApiVersionRenames extends QueryTransformer {
     return this.presets.has(node.name) ? node : { ...node, name: this.rename(node.name, node.param) };
   }
 }
+
+/** A sort for a query that gives none (a list's own default order, e.g. a part's versions oldest first). */
+export class DefaultSort extends QueryTransformer {
+  private readonly keys: readonly SortKeyNode[];
+
+  constructor(keys: readonly { path: string; direction: 'asc' | 'desc' }[]) {
+    super();
+    this.keys = keys.map((key) => ({ kind: 'sort-key', ...key }));
+  }
+
+  override transformQuery(node: UnresolvedQuery): UnresolvedQuery {
+    if (node.items.some((item) => item.kind === 'sort')) return node;
+    return { ...node, items: [{ kind: 'sort', keys: this.keys }, ...node.items] };
+  }
+}

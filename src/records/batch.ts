@@ -53,6 +53,9 @@ export function readOperations(body: unknown): unknown[] {
   return operations;
 }
 
+/** A malformed operation (op, id, data, if_match, hard, reason): its field is the operation's, not the record's. */
+class InvalidOperation extends ApiError {}
+
 interface Runner {
   readonly actions: EntityActions;
   /** Throws when the caller may not do this operation (a 403 for that item). */
@@ -76,7 +79,7 @@ const written = (
 
 async function runOne(runner: Runner, raw: unknown, db: DatabaseConnection): Promise<ItemSuccess> {
   const bad = (message: string, field: string | null = null) =>
-    ApiError.single(400, 'INVALID_OPERATION', message, field);
+    new InvalidOperation(400, [{ code: 'INVALID_OPERATION', message, field }]);
   if (!isJsonObject(raw)) throw bad('an operation is an object such as {"op": "create", "data": {...}}');
   const op = raw.op;
   if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op))
@@ -139,6 +142,8 @@ export async function runBatch(
     meta: WriteMeta;
     pool: DatabasePool;
     classify: ErrorClassifier;
+    /** How the caller names the record's fields in problems (an older API version's names); default as they are. */
+    problemOut?: (problem: ApiProblem) => ApiProblem;
   },
 ): Promise<BatchOutcome> {
   const runner: Runner = { actions: options.actions, permit: options.permit, actor: options.actor, meta: options.meta };
@@ -150,6 +155,13 @@ export async function runBatch(
     if (!known) throw error;
     return known;
   };
+  /** An item's problems, with record fields named as the caller names them. */
+  const problemsOf = (error: unknown): Classified => {
+    const failure = failureOf(error);
+    const { problemOut } = options;
+    if (!problemOut || error instanceof InvalidOperation) return failure;
+    return { ...failure, problems: failure.problems.map(problemOut) };
+  };
   const opName = (raw: unknown) =>
     isJsonObject(raw) && (OPERATIONS as readonly unknown[]).includes(raw.op) ? (raw.op as OperationName) : null;
   const results: BatchItemResult[] = [];
@@ -159,7 +171,7 @@ export async function runBatch(
       try {
         results.push({ index, op: opName(raw), ...(await runOne(runner, raw, options.pool)) });
       } catch (error) {
-        const failure = failureOf(error);
+        const failure = problemsOf(error);
         const id = isJsonObject(raw) && typeof raw.id === 'string' ? raw.id : null;
         results.push({ index, op: opName(raw), status: failure.status, id, errors: located(index, failure.problems) });
       }
@@ -174,7 +186,7 @@ export async function runBatch(
         try {
           results.push({ index, op: opName(raw), ...(await runOne(runner, raw, tx)) });
         } catch (error) {
-          const item = failureOf(error);
+          const item = problemsOf(error);
           failure = {
             status: item.status,
             problems: located(index, item.problems).map((p) => ({
