@@ -241,7 +241,10 @@ describe('two API versions from one model', () => {
     // And the current version names the same problem by its current path.
     const v2 = await service.request('PATCH', `/api/v2/episodes/${id}`, { body: { timing: { duration_seconds: -1 } } });
     expect(v2.body.errors).toContainEqual(
-      expect.objectContaining({ field: 'timing.duration_seconds', message: 'timing.duration_seconds must be at least 0' }),
+      expect.objectContaining({
+        field: 'timing.duration_seconds',
+        message: 'timing.duration_seconds must be at least 0',
+      }),
     );
   });
 
