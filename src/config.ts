@@ -31,6 +31,8 @@ export interface Config {
   readonly poolSize: number;
   /** Longest a request waits for a database connection (free or newly opened) before it answers 503. */
   readonly dbConnectTimeoutMs: number;
+  /** DB_PREPARED_STATEMENTS: repeated queries as named prepared statements (db/prepared.ts). */
+  readonly preparedStatements: boolean;
   /** How many times in a row a dead embedded PostgreSQL is started again before the server exits. */
   readonly embeddedDbRestarts: number;
   /** Longest a single query may run before PostgreSQL cancels it (the request answers 503). */
@@ -331,6 +333,10 @@ export const SETTINGS = {
     'how many times such a step is tried again (after 0.2 s, 0.4 s, 0.8 s … at most 5 s apart) before the migration stops',
   ),
   DB_POOL_SIZE: whole(10, 1, 500, 'database connections per instance'),
+  DB_PREPARED_STATEMENTS: yesNo(
+    true,
+    'send the queries that repeat as named prepared statements, parsed and planned once per connection instead of on every run; set `false` behind a pooler that cannot keep them (PgBouncer before 1.21 in transaction mode)',
+  ),
   DB_CONNECT_TIMEOUT_MS: whole(
     1500,
     1,
@@ -501,6 +507,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: read('MIGRATE_ON_START'),
     poolSize: read('DB_POOL_SIZE'),
     dbConnectTimeoutMs: read('DB_CONNECT_TIMEOUT_MS'),
+    preparedStatements: read('DB_PREPARED_STATEMENTS'),
     embeddedDbRestarts: read('EMBEDDED_DB_RESTARTS'),
     statementTimeoutMs: read('DB_STATEMENT_TIMEOUT_MS'),
     requestTimeoutMs: read('REQUEST_TIMEOUT_MS'),

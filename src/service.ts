@@ -151,6 +151,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       interceptors: [metrics.queryInterceptor()],
       statementTimeoutMs: config.statementTimeoutMs,
       connectTimeoutMs: config.dbConnectTimeoutMs,
+      preparedStatements: config.preparedStatements,
     });
     metrics.watchPool(pool);
     cleanup.push(() => pool.end());

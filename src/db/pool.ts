@@ -30,6 +30,8 @@ export async function createDatabasePool(
      * unbounded queue, for the CLI's sequential work.
      */
     connectTimeoutMs?: number;
+    /** Repeated queries as named prepared statements (prepared.ts); off behind a pooler that cannot keep them. */
+    preparedStatements?: boolean;
   } = {},
 ): Promise<DatabasePool> {
   // TLS comes from DATABASE_URL's libpq parameters, read in tls.ts (slonik's parser knows fewer).
@@ -37,7 +39,7 @@ export async function createDatabasePool(
   const { connectTimeoutMs } = options;
   const pool = await createPool(target.url, {
     ...(target.ssl ? { ssl: target.ssl } : {}),
-    driverFactory: createPgDriverWithoutLeaks(),
+    driverFactory: createPgDriverWithoutLeaks({ preparedStatements: options.preparedStatements }),
     maximumPoolSize,
     // A refused connection is not retried at once (slonik would try four times): the request
     // answers 503 with Retry-After and the next one tries again.

@@ -7,6 +7,7 @@
 // AsyncLocalStorage, so the code between the route and the query need not carry them.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { remainingMs } from './request-scope.ts';
+import { isStalePreparedStatement } from './prepared.ts';
 import { sqlState } from './sql-state.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
 import {
@@ -101,8 +102,12 @@ const transactions = new AsyncLocalStorage<TransactionWork>();
 
 const isPool = (db: DatabaseConnection): db is DatabasePool => 'connect' in db && 'end' in db;
 
-/** 40P01 deadlock_detected, 40001 serialization_failure: the transaction may work when run again. */
-export const isTransactionConflict = (error: unknown): boolean => ['40P01', '40001'].includes(sqlState(error) ?? '');
+/**
+ * 40P01 deadlock_detected, 40001 serialization_failure, and a prepared statement whose result
+ * type a migration changed (now unnamed, prepared.ts): the transaction may work when run again.
+ */
+export const isTransactionConflict = (error: unknown): boolean =>
+  ['40P01', '40001'].includes(sqlState(error) ?? '') || isStalePreparedStatement(error);
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
