@@ -300,7 +300,7 @@ describe('AST → SQL for the rest of a list query', () => {
     const cursor = encodeCursor(sorted.sort, { values: ['2025-01-01'], id: 'ep_1' });
     const compiled = compileFilter(query('episode', `_sort=-release_date&_cursor=${cursor}`), true);
     const keyset =
-      '("release_date" < $slonik_1::"date" OR ("release_date" = $slonik_2::"date" AND ("id" > $slonik_3::"text" OR "id" IS NULL)))';
+      '("release_date" < $slonik_1::"date" OR ("release_date" = $slonik_2::"date" AND "id" > $slonik_3::"text"))';
     testSql(compiled.keysetWhere, { sql: `WHERE ${keyset}`, values: ['2025-01-01', '2025-01-01', 'ep_1'] });
     testSql(compiled.pageWhere, {
       sql: `WHERE "deleted_at" IS NULL AND ${keyset}`,
@@ -308,8 +308,20 @@ describe('AST → SQL for the rest of a list query', () => {
     });
     const nullFirst = encodeCursor(sorted.sort, { values: [null], id: 'ep_2' });
     testSql(compileFilter(query('episode', `_sort=-release_date&_cursor=${nullFirst}`), true).keysetWhere, {
-      sql: 'WHERE ("release_date" IS NOT NULL OR ("release_date" IS NULL AND ("id" > $slonik_1::"text" OR "id" IS NULL)))',
+      sql: 'WHERE ("release_date" IS NOT NULL OR ("release_date" IS NULL AND "id" > $slonik_1::"text"))',
       values: ['ep_2'],
+    });
+    // Ascending, a missing value sorts last: beyond any value. The id is never missing, so its part
+    // is a plain range (an index range scan, not a scan from the first row).
+    const ascending = encodeCursor(query('episode', '_sort=release_date').sort, { values: ['2025-01-01'], id: 'ep_3' });
+    testSql(compileFilter(query('episode', `_sort=release_date&_cursor=${ascending}`), true).keysetWhere, {
+      sql: 'WHERE (("release_date" > $slonik_1::"date" OR "release_date" IS NULL) OR ("release_date" = $slonik_2::"date" AND "id" > $slonik_3::"text"))',
+      values: ['2025-01-01', '2025-01-01', 'ep_3'],
+    });
+    const byId = encodeCursor(query('episode', '').sort, { values: [], id: 'ep_4' });
+    testSql(compileFilter(query('episode', `_cursor=${byId}`), true).keysetWhere, {
+      sql: 'WHERE "id" > $slonik_1::"text"',
+      values: ['ep_4'],
     });
   });
 

@@ -1,5 +1,6 @@
 // GET /{plural}/export?format=csv|ndjson (seed 8.19): every record the list query matches, streamed
-// page by page with a keyset cursor, so memory stays bounded however many rows there are.
+// page by page with a keyset cursor, so memory stays bounded however many rows there are; each
+// page is read while the one before it is written.
 import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { stringify } from 'csv-stringify/sync';
@@ -82,14 +83,18 @@ export function streamExport(
     ];
     if (format === 'csv') await out.write(stringify([header]));
     for (;;) {
-      page = { ...page, records: page.records.map((record) => withoutFields(shape.recordOut(record), hidden)) };
+      // The next page is read while this one is written: the database and this process work at once.
+      const next = page.next ? store.list({ ...query, after: page.next }) : undefined;
+      // A failed write ends the stream before `next` is awaited; its error is then nobody's.
+      next?.catch(() => undefined);
+      const records = page.records.map((record) => withoutFields(shape.recordOut(record), hidden));
       const chunk =
         format === 'csv'
-          ? stringify(page.records.map((record) => header.map((name) => csvCell(record[name]))))
-          : page.records.map((record) => `${JSON.stringify(record)}\n`).join('');
+          ? stringify(records.map((record) => header.map((name) => csvCell(record[name]))))
+          : records.map((record) => `${JSON.stringify(record)}\n`).join('');
       await out.write(chunk);
-      if (!page.next) return;
-      page = await store.list({ ...query, after: page.next });
+      if (!next) return;
+      page = await next;
     }
   });
 }

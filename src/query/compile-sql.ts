@@ -173,6 +173,8 @@ function searchQuery(text: string): FragmentSqlToken {
 
 export interface SortExpression extends TypedExpression {
   readonly direction: 'asc' | 'desc';
+  /** Never NULL (the primary key): the cursor condition can be a plain range an index answers. */
+  readonly notNull?: boolean;
 }
 
 /** The ORDER BY keys: the requested ones, then id so that pages never overlap or skip. */
@@ -184,10 +186,10 @@ export function sortExpressions(query: Pick<ListQuery, 'sort' | 'search'>): Sort
           pgType: 'float4',
           direction: key.direction,
         }
-      : { ...valueExpression(key.target), direction: key.direction },
+      : { ...valueExpression(key.target), direction: key.direction, notNull: key.target.path === 'id' },
   );
   if (!query.sort.some((k) => k.target !== 'rank' && k.target.path === 'id')) {
-    keys.push({ sql: sql.fragment`${sql.identifier(['id'])}`, pgType: 'text', direction: 'asc' });
+    keys.push({ sql: sql.fragment`${sql.identifier(['id'])}`, pgType: 'text', direction: 'asc', notNull: true });
   }
   return keys;
 }
@@ -214,10 +216,14 @@ function keysetSql(keys: readonly SortExpression[], after: CursorPosition): Frag
     const value = values[index] ?? null;
     let beyond: FragmentSqlToken;
     if (key.direction === 'asc') {
+      // Missing values sort last ascending, so they are beyond any value; but not the id's, and
+      // "OR id IS NULL" would make the cursor's page a scan from the first row (export is all cursor pages).
       beyond =
         value === null
           ? sql.fragment`FALSE`
-          : sql.fragment`(${key.sql} > ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
+          : key.notNull
+            ? sql.fragment`${key.sql} > ${bound(value, key.pgType)}`
+            : sql.fragment`(${key.sql} > ${bound(value, key.pgType)} OR ${key.sql} IS NULL)`;
     } else {
       beyond =
         value === null ? sql.fragment`${key.sql} IS NOT NULL` : sql.fragment`${key.sql} < ${bound(value, key.pgType)}`;
