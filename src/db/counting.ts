@@ -1,5 +1,8 @@
 // `metadata.total` without counting millions of rows on every page (directus/directus#14796):
-// exact when there are at most EXACT_COUNT_LIMIT matches, otherwise the planner's estimate.
+// exact when there are at most EXACT_COUNT_LIMIT matches, otherwise the planner's estimate. A
+// bounded count that was slow (thousands of scattered matches to visit) is kept for a few
+// seconds and reused, flagged as an estimate, so paging through such a list does not pay it on
+// every page.
 import { sql, type CommonQueryMethods, type FragmentSqlToken } from 'slonik';
 import type { CountMode } from '../query/ast.ts';
 
@@ -9,6 +12,35 @@ export const EXACT_COUNT_LIMIT = 10_000;
  * 10,001 rows); below it, a bounded count decides. Planner estimates are rarely off by 2x.
  */
 const TRUSTED_ESTIMATE = 2 * EXACT_COUNT_LIMIT;
+
+/** A bounded count that took at least this long is reused for SLOW_COUNT_TTL_MS. */
+export const SLOW_COUNT_MS = 50;
+export const SLOW_COUNT_TTL_MS = 10_000;
+/** Query shapes (SQL text and values) whose slow counts are kept at once. */
+const SLOW_COUNTS_KEPT = 1000;
+
+/** Slow bounded counts by query, oldest first (a Map keeps insertion order). */
+const slowCounts = new Map<string, { count: number; until: number }>();
+
+function keptCount(key: string, now: number): number | undefined {
+  const kept = slowCounts.get(key);
+  if (kept === undefined) return undefined;
+  if (kept.until > now) return kept.count;
+  slowCounts.delete(key);
+  return undefined;
+}
+
+function keepCount(key: string, count: number, now: number): void {
+  slowCounts.delete(key);
+  if (slowCounts.size >= SLOW_COUNTS_KEPT) slowCounts.delete(slowCounts.keys().next().value!);
+  slowCounts.set(key, { count, until: now + SLOW_COUNT_TTL_MS });
+}
+
+/** Bounded counts being run, by query. */
+const inFlight = new Map<string, Promise<number>>();
+
+/** Forgets the kept counts: after every committed write transaction (work.ts). */
+export const forgetSlowCounts = (): void => slowCounts.clear();
 
 export interface Total {
   readonly total: number;
@@ -50,7 +82,30 @@ export async function countMatches(
     case 'auto': {
       const estimate = await estimateMatches(db, table, where);
       if (estimate > TRUSTED_ESTIMATE) return { total: estimate, isEstimate: true };
-      const bounded = (await db.oneFirst(boundedCountSql(table, where))) as number;
+      const query = boundedCountSql(table, where);
+      const key = `${query.sql}\u0000${JSON.stringify(query.values)}`;
+      const started = Date.now();
+      // Counted a moment ago (by this process): it may have moved since, so it is an estimate now.
+      const kept = keptCount(key, started);
+      if (kept !== undefined)
+        return { total: Math.max(kept, kept > EXACT_COUNT_LIMIT ? estimate : 0), isEstimate: true };
+      // Identical counts running at once share one (countMatches reads through the pool, never a transaction).
+      const shared = inFlight.get(key);
+      let bounded: number;
+      if (shared) {
+        // The request that started it may be cancelled (its client went away): then count here.
+        bounded = await shared.catch(async () => (await db.oneFirst(query)) as number);
+      } else {
+        const running = db.oneFirst(query).then((n) => n as number);
+        inFlight.set(key, running);
+        try {
+          bounded = await running;
+        } finally {
+          inFlight.delete(key);
+        }
+      }
+      const finished = Date.now();
+      if (finished - started >= SLOW_COUNT_MS) keepCount(key, bounded, finished);
       return bounded <= EXACT_COUNT_LIMIT
         ? { total: bounded, isEstimate: false }
         : { total: Math.max(estimate, bounded), isEstimate: true };

@@ -18,6 +18,7 @@ import { countRelation } from '../query/targets.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
 import { LEGACY, upgradeRow } from './legacy-rows.ts';
+import { PREPARED } from './prepared.ts';
 import { lockKeys } from './work.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
@@ -123,7 +124,7 @@ export class RecordStore {
     this.andLive = this.softDelete ? sql.fragment`AND ${sql.identifier(['deleted_at'])} IS NULL` : sql.fragment``;
     this.touch = hasTimestamps(entity) ? sql.fragment`, updated_at = now()` : sql.fragment``;
     this.versioned = sql.fragment`${this.columns}, ${sql.identifier([entity.table, 'xmin'])}::text AS ${sql.identifier([VERSION])}`;
-    this.getAny = sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${''}`;
+    this.getAny = sql.unsafe`${PREPARED}SELECT ${this.versioned} FROM ${this.table} WHERE id = ${''}`;
     this.getLive = this.softDelete
       ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL`
       : this.getAny;
@@ -210,7 +211,7 @@ export class RecordStore {
         return field ? { column: a.column, value: this.nextNumberSql(field, values) as ValueExpression } : a;
       }),
     ];
-    const insert = sql.unsafe`
+    const insert = sql.unsafe`${PREPARED}
       INSERT INTO ${this.table} (${sql.join(
         assigned.map((a) => sql.identifier([a.column])),
         sql.fragment`, `,
@@ -338,7 +339,7 @@ export class RecordStore {
   ): Promise<StoredRecord | null> {
     return db.transaction(async (tx) => {
       const row = await tx.maybeOne(
-        sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`,
+        sql.unsafe`${PREPARED}SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`,
       );
       if (!row) return null;
       const current = this.toRecord(row);
@@ -352,7 +353,7 @@ export class RecordStore {
       const sets = assigned.map((a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`);
       sets.push(sql.fragment`schema_version = ${this.entity.schemaVersion}`);
       if (hasTimestamps(this.entity)) sets.push(sql.fragment`updated_at = now()`);
-      const updated = await tx.one(sql.unsafe`
+      const updated = await tx.one(sql.unsafe`${PREPARED}
         UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id} RETURNING ${this.versioned}`);
       return this.toRecord(updated);
     });
@@ -569,13 +570,13 @@ export class RecordStore {
   async lock(id: string, options: { includeDeleted?: boolean }, db: DatabaseConnection): Promise<StoredRecord | null> {
     const live = options.includeDeleted ? sql.fragment`` : this.andLive;
     const row = await db.maybeOne(
-      sql.unsafe`SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`,
+      sql.unsafe`${PREPARED}SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${live} FOR UPDATE`,
     );
     return row ? this.toRecord(row) : null;
   }
 
   async hardDelete(id: string, db: CommonQueryMethods = this.pool): Promise<boolean> {
-    const result = await db.query(sql.unsafe`DELETE FROM ${this.table} WHERE id = ${id}`);
+    const result = await db.query(sql.unsafe`${PREPARED}DELETE FROM ${this.table} WHERE id = ${id}`);
     return result.rowCount > 0;
   }
 

@@ -7,6 +7,7 @@
 // AsyncLocalStorage, so the code between the route and the query need not carry them.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { remainingMs } from './request-scope.ts';
+import { forgetSlowCounts } from './counting.ts';
 import { isStalePreparedStatement } from './prepared.ts';
 import { sqlState } from './sql-state.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
@@ -138,6 +139,8 @@ export async function transact<T>(
           // The work was done and COMMIT sent when the connection died: it may have been saved.
           throw done && isDatabaseUnavailable(error) ? new CommitUnconfirmed(recordIdOf(done.result), error) : error;
         });
+      // A write may change any kept count (a filter can reach other tables): they are counted again.
+      forgetSlowCounts();
       runCommitted(work);
       return result;
     } catch (error) {

@@ -1,0 +1,61 @@
+// Slow bounded counts (src/db/counting.ts) on a real PostgreSQL: a count that took SLOW_COUNT_MS
+// or more is reused for a few seconds and then says it is an estimate; identical counts running
+// at once share one; a committed write forgets what was kept; a fast count is never kept.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql, type DatabasePool } from 'slonik';
+import { countMatches, forgetSlowCounts, SLOW_COUNT_MS } from '../src/db/counting.ts';
+import { createDatabasePool } from '../src/db/pool.ts';
+import { transact } from '../src/db/work.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+
+let db: TestDatabase;
+let pool: DatabasePool;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.query('CREATE TABLE things (id int PRIMARY KEY)');
+  await db.query('INSERT INTO things SELECT generate_series(1, 50)');
+  // Each evaluation of the condition takes a sequence number: how many times a count really ran.
+  await db.query('CREATE SEQUENCE evaluations');
+  pool = await createDatabasePool(db.url, 4);
+});
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+beforeEach(() => forgetSlowCounts());
+
+const table = sql.fragment`things`;
+const evaluations = async () => Number((await db.query('SELECT last_value FROM evaluations'))[0]!.last_value);
+/** Matches ids 1–3; each of the three evaluations sleeps, so the count is slow. */
+const slow = sql.fragment`WHERE id <= 3 AND nextval('evaluations') > 0 AND pg_sleep(${SLOW_COUNT_MS / 1000 / 2}) IS NOT NULL`;
+const fast = sql.fragment`WHERE id <= 3 AND nextval('evaluations') > 0`;
+
+describe('slow counts', () => {
+  it('keeps a slow count and answers it again as an estimate', async () => {
+    expect(await countMatches(pool, table, slow, 'auto')).toEqual({ total: 3, isEstimate: false });
+    const ran = await evaluations();
+    expect(await countMatches(pool, table, slow, 'auto')).toEqual({ total: 3, isEstimate: true });
+    expect(await evaluations()).toBe(ran);
+  });
+
+  it('never keeps a fast one', async () => {
+    await countMatches(pool, table, fast, 'auto');
+    const ran = await evaluations();
+    expect(await countMatches(pool, table, fast, 'auto')).toEqual({ total: 3, isEstimate: false });
+    expect(await evaluations()).toBe(ran + 3);
+  });
+
+  it('runs identical counts that arrive together once', async () => {
+    const before = await evaluations();
+    const answers = await Promise.all([1, 2, 3].map(() => countMatches(pool, table, slow, 'auto')));
+    expect(answers.map((a) => a?.total)).toEqual([3, 3, 3]);
+    expect(await evaluations()).toBe(before + 3);
+  });
+
+  it('counts again after a committed write', async () => {
+    await countMatches(pool, table, slow, 'auto');
+    await transact(pool, (tx) => tx.query(sql.unsafe`DELETE FROM things WHERE id = 3`));
+    expect(await countMatches(pool, table, slow, 'auto')).toEqual({ total: 2, isEstimate: false });
+  });
+});
