@@ -136,7 +136,12 @@ async function main(): Promise<void> {
   const database = await openBenchDatabase(log);
   cleanups.push({ name: 'database', run: () => database.stop() });
   await migrateBenchDatabase(database.url, path.join(PROJECT_ROOT, 'migrations'), log);
-  const seed = await ensureSeeded(database.url, n, log);
+  const seed = await ensureSeeded(
+    database.url,
+    n,
+    Math.round((envInt('BENCH_CLIPS', 5_000_000, 0) * n) / 1_000_000),
+    log,
+  );
   if (seedOnly || interrupted) return;
 
   const pgVersion = await postgresVersion(database.url);
