@@ -286,7 +286,19 @@ function exportEpisodes(c: Context) {
           `COPY (SELECT ${EPISODE_JSON}::text FROM episodes e WHERE e.status = '${status}' AND e.deleted_at IS NULL ORDER BY e.id) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`,
         ),
       );
-      for await (const chunk of copy) await out.write(chunk as Uint8Array);
+      // COPY sends a message per row: written on in batches of about 256 KiB.
+      let batch: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of copy) {
+        batch.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (size >= 262_144) {
+          await out.write(Buffer.concat(batch));
+          batch = [];
+          size = 0;
+        }
+      }
+      if (size > 0) await out.write(Buffer.concat(batch));
     } finally {
       client.release();
     }
