@@ -172,7 +172,11 @@ export async function ensureSeeded(
     try {
       for (const c of clients) {
         await c.query('SET synchronous_commit = off');
-        await c.query('SET session_replication_role = replica');
+        await c.query('SET session_replication_role = replica').catch((error: Error) => {
+          throw new Error(
+            `the seed loads linked tables side by side with foreign-key checks off, which needs a superuser: ${error.message}`,
+          );
+        });
       }
       const episodeStreams = clients
         .slice(0, STREAMS)
