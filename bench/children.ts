@@ -7,6 +7,8 @@ import { freePort } from '../src/db/embedded.ts';
 export interface ServerChild {
   readonly name: string;
   readonly url: string;
+  /** The child's process id, for its memory figures. */
+  readonly pid: number | undefined;
   /** The last lines the child wrote (warnings, errors), for diagnosis. */
   readonly output: string[];
   /** How many lines it wrote in all. */
@@ -49,7 +51,7 @@ export async function startServer(options: {
     clearTimeout(timer);
   };
   const url = `http://127.0.0.1:${port}`;
-  const server: ServerChild = { name: options.name, url, output, lines: () => count, stop };
+  const server: ServerChild = { name: options.name, url, pid: child.pid, output, lines: () => count, stop };
 
   // Ready when GET /health answers 200; a child that exits first has failed to start.
   const deadline = Date.now() + 90_000;

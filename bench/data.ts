@@ -4,7 +4,7 @@
 import * as v from './vocabulary.ts';
 
 /** Bump when the generated data changes shape, so an old seed is not reused. */
-export const GENERATOR_VERSION = 'episodes-v4';
+export const GENERATOR_VERSION = 'episodes-v5-links';
 
 /** Explicit COPY column list: generated columns (search_vector) must never be written. */
 export const EPISODE_COLUMNS = [
@@ -231,12 +231,12 @@ function wordCount(text: string): number {
 }
 
 /** ui_elements has only a dozen variants: serialise each once. */
-const uiCache = new Map<string, string>();
-function uiElements(season: string, custom: boolean): string {
+const uiCache = new Map<string, { json: string; value: Record<string, unknown> }>();
+function uiElements(season: string, custom: boolean): { json: string; value: Record<string, unknown> } {
   const key = `${season}/${custom}`;
-  let json = uiCache.get(key);
-  if (json === undefined) {
-    json = JSON.stringify({
+  let cached = uiCache.get(key);
+  if (cached === undefined) {
+    const value = {
       computer_mouse: s3('reelmeta-ui', 'cursors/pointer-v2.png'),
       login_screen: s3('reelmeta-ui', `login/${season}.png`),
       screen_accessories: {
@@ -246,10 +246,11 @@ function uiElements(season: string, custom: boolean): string {
         ...(custom ? { custom: [{ name: 'shopping bag icon', file: s3('reelmeta-ui', 'custom/bag.png') }] } : {}),
       },
       icon_holder: s3('reelmeta-ui', 'chrome/icon-holder.png'),
-    });
-    uiCache.set(key, json);
+    };
+    cached = { json: JSON.stringify(value), value };
+    uiCache.set(key, cached);
   }
-  return json;
+  return cached;
 }
 
 // COPY text format: backslash, tab, newline and carriage return would need escaping (and JSON
@@ -279,8 +280,25 @@ export interface EpisodeContext {
   readonly rng: Rng;
 }
 
+/** What the linked records of an episode are derived from (bench/links.ts). */
+export interface EpisodeRow {
+  readonly id: string;
+  readonly created: number;
+  readonly wardrobe: Record<string, unknown>;
+  readonly uiElements: Record<string, unknown>;
+  readonly backgrounds: Record<string, unknown>;
+  readonly guest: string | null;
+  readonly status: string;
+  /** The COPY line, with its newline. */
+  readonly line: string;
+}
+
 /** One COPY line (with its newline) for row `i` of `n`, in EPISODE_COLUMNS order. */
 export function episodeLine(i: number, ctx: EpisodeContext): string {
+  return episodeRow(i, ctx).line;
+}
+
+export function episodeRow(i: number, ctx: EpisodeContext): EpisodeRow {
   const { rng, now } = ctx;
   // Rows come in creation order over three years, as if inserted over time: ids then correlate with heap order.
   const created = Math.min(now - 60_000, now - SPAN_MS + ((i + rng()) / ctx.n) * SPAN_MS);
@@ -309,6 +327,17 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
   );
   const deleted = chance(rng, 0.01);
   const published = status === 'published' || status === 'archived';
+  const ui = uiElements(pick(rng, v.SEASONS), chance(rng, 0.2));
+  const backgrounds = {
+    main_closet: s3('reelmeta-media', `backgrounds/closet/${int(rng, 1, 12)}.jpg`),
+    photoshoot: s3('reelmeta-media', `backgrounds/photoshoot/${int(rng, 1, 30)}.jpg`),
+    event: s3('reelmeta-media', `backgrounds/events/${int(rng, 1, 40)}.mp4`),
+    additional: Array.from({ length: int(rng, 0, 2) }, (_, k) => ({
+      name: `${city} location ${k + 1}`,
+      file: s3('reelmeta-media', `backgrounds/locations/${id}_${k + 1}.jpg`),
+      location: `${placeName}, ${city}`,
+    })),
+  };
   const values: Cell[] = [
     id,
     1,
@@ -323,17 +352,8 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
       ...(published ? { trailer_url: `https://cdn.reelmeta.example/trailers/${id}.mp4` } : {}),
     },
     w,
-    uiElements(pick(rng, v.SEASONS), chance(rng, 0.2)), // already JSON text
-    {
-      main_closet: s3('reelmeta-media', `backgrounds/closet/${int(rng, 1, 12)}.jpg`),
-      photoshoot: s3('reelmeta-media', `backgrounds/photoshoot/${int(rng, 1, 30)}.jpg`),
-      event: s3('reelmeta-media', `backgrounds/events/${int(rng, 1, 40)}.mp4`),
-      additional: Array.from({ length: int(rng, 0, 2) }, (_, k) => ({
-        name: `${city} location ${k + 1}`,
-        file: s3('reelmeta-media', `backgrounds/locations/${id}_${k + 1}.jpg`),
-        location: `${placeName}, ${city}`,
-      })),
-    },
+    ui.json, // already JSON text
+    backgrounds,
     day(filming),
     day(filming + int(rng, 7, 13) * DAY_MS),
     status === 'draft' && chance(rng, 0.5) ? null : day(publish),
@@ -375,7 +395,16 @@ export function episodeLine(i: number, ctx: EpisodeContext): string {
     pick(rng, v.PEOPLE),
     {},
   ];
-  return `${values.map(cell).join('\t')}\n`;
+  return {
+    id,
+    created,
+    wardrobe: w,
+    uiElements: ui.value,
+    backgrounds,
+    guest,
+    status,
+    line: `${values.map(cell).join('\t')}\n`,
+  };
 }
 
 /**

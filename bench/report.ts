@@ -1,17 +1,27 @@
-// The results table (terminal and Markdown) and the targets, each marked met or missed.
-import type { LoadResult } from './load.ts';
+// The results: per data size, one row per scenario and connection count with both servers side
+// by side and the ratio, the export line, and issue 16's targets marked met or missed.
+import type { ExportResult, LoadResult } from './load.ts';
 import type { Scenario } from './scenarios.ts';
 
 export type ServerName = 'reelmeta' | 'baseline';
 
 export interface Measurement {
+  readonly size: number;
   readonly scenario: Scenario;
+  readonly connections: number;
   readonly server: ServerName;
   readonly result: LoadResult;
 }
 
+export interface ExportMeasurement {
+  readonly size: number;
+  readonly server: ServerName;
+  readonly result: ExportResult;
+}
+
 export interface TargetCheck {
-  readonly scenario: Scenario;
+  readonly size: number;
+  readonly label: string;
   readonly target: string;
   readonly actual: string;
   readonly met: boolean;
@@ -19,103 +29,175 @@ export interface TargetCheck {
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
 const failed = (r: LoadResult) => r.non2xx > 0 || r.errors > 0;
+const count = (n: number) => n.toLocaleString('en-US');
+export const sizeLabel = (n: number) => `${count(n)} episodes`;
 
-/** The service's targets, and the seed's floor targets, for one scenario. */
+function find(
+  measurements: readonly Measurement[],
+  size: number,
+  key: string,
+  connections: number,
+  server: ServerName,
+): LoadResult | undefined {
+  return measurements.find(
+    (m) => m.size === size && m.scenario.key === key && m.connections === connections && m.server === server,
+  )?.result;
+}
+
+const ratioOf = (mine: number | undefined, base: number | undefined) =>
+  mine !== undefined && base !== undefined && base > 0 ? mine / base : Number.NaN;
+const ratioText = (r: number) => (Number.isFinite(r) ? r.toFixed(2) : '-');
+
+/** Issue 16's targets for one size. */
 export function checkTargets(
-  scenario: Scenario,
-  reelmeta: LoadResult,
-  baseline: LoadResult | undefined,
+  size: number,
+  scenarios: readonly Scenario[],
+  measurements: readonly Measurement[],
+  exports: readonly ExportMeasurement[],
+  connections: readonly number[],
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const add = (target: string, actual: string, ok: boolean) =>
-    // Numbers measured on error responses say nothing about the target: a failing scenario misses them all.
+  const add = (label: string, target: string, actual: string, ok: boolean, result?: LoadResult) =>
+    // Numbers measured on error responses say nothing about the target: a failing run misses them.
     checks.push({
-      scenario,
+      size,
+      label,
       target,
-      actual: failed(reelmeta) ? `${actual} (with errors)` : actual,
-      met: ok && !failed(reelmeta),
+      actual: result && failed(result) ? `${actual} (with errors)` : actual,
+      met: ok && !(result && failed(result)),
     });
-  if (scenario.kind === 'single') {
-    const ratio = baseline && baseline.rps > 0 ? reelmeta.rps / baseline.rps : Number.NaN;
-    add(
-      'req/s ≥ 80 % of baseline',
-      Number.isFinite(ratio) ? `${(ratio * 100).toFixed(0)} %` : 'no baseline',
-      ratio >= 0.8,
-    );
-    add('p99 < 20 ms', `${ms(reelmeta.p99)} ms`, reelmeta.p99 < 20);
-    add('floor: p95 < 200 ms', `${ms(reelmeta.p95)} ms`, reelmeta.p95 < 200);
-  } else {
-    add('p95 < 50 ms', `${ms(reelmeta.p95)} ms`, reelmeta.p95 < 50);
-    add('floor: p95 < 500 ms', `${ms(reelmeta.p95)} ms`, reelmeta.p95 < 500);
+  const low = Math.min(...connections);
+  const high = Math.max(...connections);
+  for (const s of scenarios) {
+    const label = `(${s.key}) ${s.title}`;
+    if (s.ratioTarget) {
+      const mine = find(measurements, size, s.key, low, 'reelmeta');
+      const ratio = ratioOf(mine?.rps, find(measurements, size, s.key, low, 'baseline')?.rps);
+      if (mine) add(label, `req/s ≥ 0.8 × baseline (${low} conn.)`, ratioText(ratio), ratio >= 0.8, mine);
+    }
+    if (s.kind === 'list') {
+      const mine = find(measurements, size, s.key, low, 'reelmeta');
+      if (mine) add(label, `p95 < 50 ms (${low} conn.)`, `${ms(mine.p95)} ms`, mine.p95 < 50, mine);
+    }
+    const loaded = find(measurements, size, s.key, high, 'reelmeta');
+    if (loaded) add(label, `p95 < 500 ms (${high} conn.)`, `${ms(loaded.p95)} ms`, loaded.p95 < 500, loaded);
   }
-  add('floor: ≥ 100 req/s', `${reelmeta.rps.toFixed(0)} req/s`, reelmeta.rps >= 100);
+  const mine = exports.find((e) => e.size === size && e.server === 'reelmeta')?.result;
+  const base = exports.find((e) => e.size === size && e.server === 'baseline')?.result;
+  if (mine) {
+    const ratio = ratioOf(mine.rowsPerSecond, base?.rowsPerSecond);
+    checks.push({
+      size,
+      label: '(i) NDJSON export of status=published',
+      target: 'rows/s ≥ 0.8 × baseline',
+      actual: ratioText(ratio),
+      met: ratio >= 0.8 && mine.status === 200 && !mine.error,
+    });
+  }
   return checks;
 }
 
 const HEADERS = [
   'scenario',
-  'server',
-  'req/s',
-  'p50 ms',
-  'p95 ms',
-  'p99 ms',
-  'non-2xx',
+  'conn.',
+  'reelmeta req/s',
+  'p50',
+  'p95',
+  'p99',
   'errors',
-  'vs baseline',
-  'targets',
+  'baseline req/s',
+  'p50',
+  'p95',
+  'p99',
+  'errors',
+  'ratio',
 ];
 
-function rows(measurements: readonly Measurement[], checks: readonly TargetCheck[]): string[][] {
-  return measurements.map((m) => {
-    const base = measurements.find((o) => o.scenario.key === m.scenario.key && o.server === 'baseline');
-    const mine = checks.filter((c) => c.scenario.key === m.scenario.key);
-    const ratio =
-      m.server === 'reelmeta' && base && base.result.rps > 0
-        ? `${((m.result.rps / base.result.rps) * 100).toFixed(0)} %`
-        : '';
-    const targets =
-      m.server !== 'reelmeta'
-        ? ''
-        : m.scenario.informational
-          ? 'informational'
-          : `${mine.filter((c) => c.met).length}/${mine.length} met`;
-    const statuses = Object.entries(m.result.statuses)
-      .filter(([s]) => !s.startsWith('2'))
-      .map(([s, n]) => `${s}×${n}`);
-    return [
-      `(${m.scenario.key}) ${m.scenario.title}`,
-      m.server,
-      m.result.rps.toFixed(0),
-      ms(m.result.p50),
-      ms(m.result.p95),
-      ms(m.result.p99),
-      m.result.non2xx > 0 ? `${m.result.non2xx} ⚠ ${statuses.join(' ')}`.trim() : '0',
-      m.result.errors > 0 ? `${m.result.errors} ⚠${m.result.timeouts ? ` (${m.result.timeouts} timeouts)` : ''}` : '0',
-      ratio,
-      targets,
-    ];
-  });
+function problems(r: LoadResult | undefined): string {
+  if (!r) return '-';
+  if (r.non2xx === 0 && r.errors === 0) return '0';
+  const statuses = Object.entries(r.statuses)
+    .filter(([s]) => !s.startsWith('2'))
+    .map(([s, n]) => `${s}×${n}`);
+  return `⚠ ${r.non2xx} non-2xx ${statuses.join(' ')}${r.errors ? `, ${r.errors} errors (${r.timeouts} timeouts)` : ''}`.trim();
 }
 
-export function textTable(measurements: readonly Measurement[], checks: readonly TargetCheck[]): string {
-  const body = rows(measurements, checks);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const numeric = new Set([2, 3, 4, 5]);
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const targetLines = checks.map(
-    (c) => `  (${c.scenario.key}) ${c.target.padEnd(26)} ${c.actual.padEnd(24)} ${c.met ? 'met' : 'MISSED'}`,
-  );
+function rows(
+  size: number,
+  scenarios: readonly Scenario[],
+  measurements: readonly Measurement[],
+  connections: readonly number[],
+): string[][] {
+  const out: string[][] = [];
+  for (const s of scenarios) {
+    for (const c of connections) {
+      const mine = find(measurements, size, s.key, c, 'reelmeta');
+      const base = find(measurements, size, s.key, c, 'baseline');
+      if (!mine && !base) continue;
+      out.push([
+        `(${s.key}) ${s.title}`,
+        String(c),
+        mine ? mine.rps.toFixed(0) : '-',
+        mine ? ms(mine.p50) : '-',
+        mine ? ms(mine.p95) : '-',
+        mine ? ms(mine.p99) : '-',
+        problems(mine),
+        base ? base.rps.toFixed(0) : '-',
+        base ? ms(base.p50) : '-',
+        base ? ms(base.p95) : '-',
+        base ? ms(base.p99) : '-',
+        problems(base),
+        ratioText(ratioOf(mine?.rps, base?.rps)),
+      ]);
+    }
+  }
+  return out;
+}
+
+function exportRows(size: number, exports: readonly ExportMeasurement[]): string[][] {
+  const base = exports.find((e) => e.size === size && e.server === 'baseline')?.result;
+  return exports
+    .filter((e) => e.size === size)
+    .map(({ server, result: r }) => [
+      server,
+      String(r.status),
+      count(r.rows),
+      r.seconds.toFixed(1),
+      count(Math.round(r.rowsPerSecond)),
+      r.peakRssMiB === undefined ? '-' : `${r.peakRssMiB.toFixed(0)} MiB`,
+      server === 'reelmeta' ? ratioText(ratioOf(r.rowsPerSecond, base?.rowsPerSecond)) : '',
+      r.error ?? '',
+    ]);
+}
+const EXPORT_HEADERS = ['server', 'status', 'rows', 'seconds', 'rows/s', 'peak RSS', 'ratio', 'error'];
+
+export function textTable(
+  size: number,
+  scenarios: readonly Scenario[],
+  measurements: readonly Measurement[],
+  exports: readonly ExportMeasurement[],
+  checks: readonly TargetCheck[],
+  connections: readonly number[],
+): string {
+  const render = (headers: readonly string[], body: readonly string[][]) => {
+    const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+    const line = (cells: readonly string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd();
+    return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  };
   return [
-    line(HEADERS),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...body.map(line),
+    `${sizeLabel(size)}:`,
+    ...render(HEADERS, rows(size, scenarios, measurements, connections)),
+    '',
+    ...render(EXPORT_HEADERS, exportRows(size, exports)),
     '',
     'targets (reelmeta):',
-    ...targetLines,
+    ...checks
+      .filter((c) => c.size === size)
+      .map((c) => `  ${c.label.padEnd(58)} ${c.target.padEnd(34)} ${c.actual.padEnd(22)} ${c.met ? 'met' : 'MISSED'}`),
   ].join('\n');
 }
 
@@ -123,30 +205,52 @@ export interface RunDescription {
   readonly date: string;
   readonly machine: readonly string[];
   readonly settings: readonly string[];
-  /** One line per preflight request: status, time and total of each server, whether they agree. */
-  readonly preflight: readonly string[];
+  /** Per size: one line per preflight request (status, time, total, whether both answers agree). */
+  readonly preflight: ReadonlyMap<number, readonly string[]>;
+  /** Per size: how the seed went. */
+  readonly seeds: ReadonlyMap<number, string>;
   readonly notes: readonly string[];
-  /** The media line: thumbnails and presigns per second. */
   readonly media?: readonly string[];
 }
 
 export function markdown(
+  sizes: readonly number[],
+  scenarios: readonly Scenario[],
   measurements: readonly Measurement[],
+  exports: readonly ExportMeasurement[],
   checks: readonly TargetCheck[],
+  connections: readonly number[],
   run: RunDescription,
 ): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
-  const table = [HEADERS, HEADERS.map(() => '---'), ...rows(measurements, checks)].map(
-    (r) => `| ${r.map(cell).join(' | ')} |`,
-  );
-  const targets = [
-    '| scenario | target | actual | |',
-    '|---|---|---|---|',
-    ...checks.map(
-      (c) =>
-        `| (${c.scenario.key}) ${cell(c.scenario.title)} | ${cell(c.target)} | ${cell(c.actual)} | ${c.met ? 'met' : '**missed**'} |`,
+  const table = (headers: readonly string[], body: readonly string[][]) =>
+    [headers, headers.map(() => '---'), ...body].map((r) => `| ${r.map(cell).join(' | ')} |`);
+  const perSize = sizes.flatMap((size) => [
+    `## ${sizeLabel(size)}`,
+    '',
+    `- ${run.seeds.get(size) ?? ''}`,
+    '',
+    ...table(HEADERS, rows(size, scenarios, measurements, connections)),
+    '',
+    '(i) NDJSON export of `status=published`, once per server:',
+    '',
+    ...table(EXPORT_HEADERS, exportRows(size, exports)),
+    '',
+    '### Targets (issue 16)',
+    '',
+    ...table(
+      ['scenario', 'target', 'actual', ''],
+      checks.filter((c) => c.size === size).map((c) => [c.label, c.target, c.actual, c.met ? 'met' : '**missed**']),
     ),
-  ];
+    '',
+    '### Preflight',
+    '',
+    'One request at a time per path, before the load, on an otherwise idle machine: status, time, page size and total of ' +
+      'each server, and whether the two answers are the same (the whole `data` and metadata, timestamp and registry_version aside; ⚠ marks a failure or a difference).',
+    '',
+    ...(run.preflight.get(size) ?? []).map((l) => `- ${l}`),
+    '',
+  ]);
   return [
     '# Reelmeta benchmark results',
     '',
@@ -160,26 +264,12 @@ export function markdown(
     '',
     ...run.settings.map((l) => `- ${l}`),
     '',
-    '## Results',
-    '',
-    'Latencies are measured by the load generator per response; "vs baseline" is reelmeta req/s ÷ baseline req/s. ' +
-      'A non-zero non-2xx or errors count means the scenario failed (at least in part), and its targets count as missed. ' +
+    'Latencies (ms) are measured by the load generator per response; "ratio" is reelmeta req/s ÷ baseline req/s. ' +
+      'A non-zero errors cell means the run failed (at least in part), and its targets count as missed. ' +
       'Errors include timeouts (no response within 10 s); percentiles cover completed responses only, "-" when none completed.',
     '',
-    ...table,
-    '',
-    '## Targets',
-    '',
-    ...targets,
-    '',
-    '## Preflight',
-    '',
-    'One request at a time per path, before the load, on an otherwise idle machine: status, time, page size and total of ' +
-      'each server, and whether both returned the same records (⚠ marks a failure or a disagreement).',
-    '',
-    ...run.preflight.map((l) => `- ${l}`),
-    ...(run.media && run.media.length > 0 ? ['', '## Media', '', ...run.media.map((l) => `- ${l}`)] : []),
-    ...(run.notes.length > 0 ? ['', '## Notes', '', ...run.notes.map((l) => `- ${l}`)] : []),
-    '',
+    ...perSize,
+    ...(run.media && run.media.length > 0 ? ['## Media', '', ...run.media.map((l) => `- ${l}`), ''] : []),
+    ...(run.notes.length > 0 ? ['## Notes', '', ...run.notes.map((l) => `- ${l}`), ''] : []),
   ].join('\n');
 }

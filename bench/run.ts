@@ -1,31 +1,47 @@
-// `npm run bench`: seed a bench database, start the service and a hand-written baseline as child
-// processes, load both with the same requests, print and write bench/RESULTS.md.
+// `npm run bench`: for each data size, seed a bench database, start the service and a hand-written
+// baseline as child processes, load both with the same requests at each connection count, export
+// once from each, then print and write bench/RESULTS.md.
 //
-// Environment: BENCH_DATABASE_URL (a server to create reelmeta_bench on; default: embedded
-// PostgreSQL in .data/bench), BENCH_N (episodes, default 1,000,000), BENCH_DURATION (measured
-// seconds, default 10), BENCH_WARMUP (default 3), BENCH_CONNECTIONS (default 20), BENCH_SEED_ONLY
-// (set to 1 to stop after seeding).
+// Environment: BENCH_DATABASE_URL (a server to create reelmeta_bench_<size> on; default: embedded
+// PostgreSQL in .data/bench), BENCH_SIZES (episodes per data size, default 100000,1000000; BENCH_N
+// runs one size), BENCH_CLIPS (clips at 1,000,000 episodes, scaled with the size; default
+// 5,000,000), BENCH_CONNECTIONS (default 20,100), BENCH_DURATION (measured seconds, default 10),
+// BENCH_WARMUP (default 3), BENCH_SEED_ONLY (1: stop after seeding).
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { startServer, type ServerChild } from './children.ts';
+import { compareAnswers } from './compare.ts';
 import {
+  benchDatabaseName,
   forgetBenchUploads,
   migrateBenchDatabase,
-  openBenchDatabase,
+  openBenchServer,
   postgresVersion,
+  rememberWritten,
+  restoreWritten,
   sampleIds,
   waitForIdle,
 } from './database.ts';
-import { probe, runLoad, stopCurrentLoad, type LoadOptions, type Probe } from './load.ts';
-import { checkTargets, markdown, textTable, type Measurement, type ServerName } from './report.ts';
-import { buildScenarios, type Scenario } from './scenarios.ts';
+import { measureExport, probe, runLoad, stopCurrentLoad, type LoadOptions, type Probe } from './load.ts';
+import {
+  checkTargets,
+  markdown,
+  sizeLabel,
+  textTable,
+  type ExportMeasurement,
+  type Measurement,
+  type ServerName,
+  type TargetCheck,
+} from './report.ts';
+import { EXPORT_PATH, buildScenarios, type Scenario } from './scenarios.ts';
 import { ensureSeeded } from './seed.ts';
 import { benchMedia } from './media.ts';
 
 const POOL_SIZE = '20';
 const SAMPLE_IDS = 10_000;
+const WRITE_IDS = 2_000;
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -33,6 +49,15 @@ function envInt(name: string, fallback: number, min: number): number {
   const value = Number(raw.replace(/_/g, ''));
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got "${raw}")`);
   return value;
+}
+
+function envInts(name: string, fallback: readonly number[], min: number): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return [...fallback];
+  const values = raw.split(',').map((part) => Number(part.trim().replace(/_/g, '')));
+  if (values.some((v) => !Number.isInteger(v) || v < min))
+    throw new Error(`${name} must be a comma-separated list of integers ≥ ${min} (got "${raw}")`);
+  return [...new Set(values)];
 }
 
 const log = (line: string) => console.log(line);
@@ -66,7 +91,7 @@ process.on('SIGTERM', onSignal);
 interface ProbeNote {
   readonly scenario: Scenario;
   readonly line: string;
-  /** A non-200 answer, or the two servers disagreeing on the records. */
+  /** A non-2xx answer, or the two servers answering differently. */
   readonly problem: boolean;
 }
 
@@ -92,146 +117,209 @@ function describeProbe(server: ServerName, { status, body, ms }: Probe): string 
   return `${label}: ${count}${total}`.replace(/, $/, '');
 }
 
-const ids = (body: unknown): string[] | undefined => {
-  const data = (body as { data?: unknown } | null)?.data;
-  if (Array.isArray(data)) return data.map((r) => String((r as { id?: unknown }).id));
-  if (data && typeof data === 'object') return [String((data as { id?: unknown }).id)];
-  return undefined;
+/** The answer to a PATCH minus what two writes cannot share (the time of the write). */
+const withoutWriteTime = (body: unknown) => {
+  const data = (body as { data?: Record<string, unknown> } | null)?.data;
+  return data ? { ...(body as object), data: { ...data, updated_at: null } } : body;
 };
 
-/** One request per path (three for the id list) to both servers: what works, and whether they agree. */
+/**
+ * One request per path (three for the long id lists) to both servers, one after the other:
+ * what works, and whether the whole answers agree. The write scenario PATCHes one episode with
+ * the same body on both; only updated_at may differ.
+ */
 async function preflight(
   scenarios: readonly Scenario[],
   servers: Record<ServerName, ServerChild>,
 ): Promise<ProbeNote[]> {
   const notes: ProbeNote[] = [];
   for (const scenario of scenarios) {
-    for (const p of scenario.paths.slice(0, scenario.kind === 'single' ? 3 : undefined)) {
+    const requests =
+      scenario.kind === 'write'
+        ? [scenario.request!()]
+        : scenario.paths
+            .slice(0, scenario.paths.length > 10 ? 3 : undefined)
+            .map((p) => ({ method: 'GET' as const, path: p }));
+    for (const request of requests) {
       // One after the other, so each time is that of a request on an otherwise idle machine.
-      const mine = await probe(servers.reelmeta.url, p);
-      const base = await probe(servers.baseline.url, p);
-      const agree =
-        mine.status === 200 && base.status === 200
-          ? JSON.stringify(ids(mine.body)) === JSON.stringify(ids(base.body))
-            ? 'same ids'
-            : 'DIFFERENT ids'
-          : '';
-      const line = `${decodeURIComponent(p)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}${agree ? `; ${agree}` : ''}`;
+      const mine = await probe(servers.reelmeta.url, request);
+      const base = await probe(servers.baseline.url, request);
+      const ok = (p: Probe) => p.status >= 200 && p.status <= 299;
+      const difference =
+        ok(mine) && ok(base)
+          ? request.method === 'PATCH'
+            ? compareAnswers(withoutWriteTime(mine.body), withoutWriteTime(base.body))
+            : compareAnswers(mine.body, base.body)
+          : undefined;
+      const agree = ok(mine) && ok(base) ? (difference ? `DIFFERENT: ${difference}` : 'same answers') : '';
+      const line = `${request.method} ${decodeURIComponent(request.path)} → ${describeProbe('reelmeta', mine)}; ${describeProbe('baseline', base)}${agree ? `; ${agree}` : ''}`;
       log(`  (${scenario.key}) ${line}`);
-      notes.push({ scenario, line, problem: mine.status !== 200 || base.status !== 200 || agree === 'DIFFERENT ids' });
+      notes.push({ scenario, line, problem: !ok(mine) || !ok(base) || difference !== undefined });
     }
   }
   return notes;
 }
 
 async function main(): Promise<void> {
-  const n = envInt('BENCH_N', 1_000_000, 1);
-  const load: LoadOptions = {
-    connections: envInt('BENCH_CONNECTIONS', 20, 1),
+  const single = process.env.BENCH_N ? envInt('BENCH_N', 1_000_000, 1) : undefined;
+  const sizes = single !== undefined ? [single] : envInts('BENCH_SIZES', [100_000, 1_000_000], 1);
+  const clipsPerMillion = envInt('BENCH_CLIPS', 5_000_000, 0);
+  const connections = envInts('BENCH_CONNECTIONS', [20, 100], 1);
+  const load = {
     warmupSeconds: envInt('BENCH_WARMUP', 3, 0),
     durationSeconds: envInt('BENCH_DURATION', 10, 1),
   };
   const seedOnly = ['1', 'true', 'yes'].includes((process.env.BENCH_SEED_ONLY ?? '').toLowerCase());
 
-  const database = await openBenchDatabase(log);
-  cleanups.push({ name: 'database', run: () => database.stop() });
-  await migrateBenchDatabase(database.url, path.join(PROJECT_ROOT, 'migrations'), log);
-  const seed = await ensureSeeded(database.url, n, log);
-  if (seedOnly || interrupted) return;
-
-  const pgVersion = await postgresVersion(database.url);
-  const ids = await sampleIds(database.url, SAMPLE_IDS);
-  const scenarios = buildScenarios(ids);
-  const env = { DATABASE_URL: database.url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
-  log('servers: starting reelmeta and the baseline ...');
-  // Rate limiting off: the load comes from one address at far more than an anonymous caller's limit.
-  // Its embedded S3 server (for the media line) keeps its files beside the bench database.
-  const reelmeta = await startServer({
-    name: 'reelmeta',
-    script: ['src/cli.ts', 'serve'],
-    env: {
-      ...env,
-      MIGRATE_ON_START: 'false',
-      RATE_LIMIT_ENABLED: 'false',
-      DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'),
-      JOBS_WORKER: 'false',
-    },
-  });
-  cleanups.push({ name: 'reelmeta', run: () => reelmeta.stop() });
-  const baseline = await startServer({ name: 'baseline', script: ['bench/baseline-server.ts'], env });
-  cleanups.push({ name: 'baseline', run: () => baseline.stop() });
-  const servers = { reelmeta, baseline };
-  log(`servers: reelmeta ${reelmeta.url}, baseline ${baseline.url}`);
-
-  log('preflight: one request per path to both servers');
-  const probeNotes = await preflight(scenarios, servers);
-
+  const server = await openBenchServer(log);
+  cleanups.push({ name: 'database', run: () => server.stop() });
   const measurements: Measurement[] = [];
-  for (const scenario of scenarios) {
-    for (const name of ['reelmeta', 'baseline'] as const) {
-      if (interrupted) return;
-      log(
-        `load: (${scenario.key}) ${scenario.title} on ${name}: ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s, ${load.connections} connections`,
-      );
-      await waitForIdle(database.url, 30, log);
-      const result = await runLoad(servers[name].url, scenario.paths, load);
-      if (interrupted) return;
-      const flag =
-        result.non2xx > 0 || result.errors > 0
-          ? `  ⚠ ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`
-          : '';
-      log(
-        `      ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${flag}`,
-      );
-      measurements.push({ scenario, server: name, result });
-    }
-  }
-  if (interrupted) return;
-  await waitForIdle(database.url, 30, log);
-  const media = await benchMedia(
-    reelmeta.url,
-    ids[0]!,
-    { connections: load.connections, seconds: load.durationSeconds },
-    log,
-  );
-  await forgetBenchUploads(database.url);
-  if (interrupted) return;
+  const exports: ExportMeasurement[] = [];
+  const checks: TargetCheck[] = [];
+  const preflights = new Map<number, string[]>();
+  const seeds = new Map<number, string>();
+  const notes: string[] = [];
+  let media: readonly string[] | undefined;
+  let pgVersion = 'unknown';
+  let scenarios: Scenario[] = [];
 
-  const checks = scenarios
-    .filter((s) => !s.informational)
-    .flatMap((s) => {
-      const mine = measurements.find((m) => m.scenario.key === s.key && m.server === 'reelmeta');
-      const base = measurements.find((m) => m.scenario.key === s.key && m.server === 'baseline');
-      return mine ? checkTargets(s, mine.result, base?.result) : [];
-    });
-  const table = textTable(measurements, checks);
-  log(`\n${table}\n`);
-
-  const serverLogs = (Object.values(servers) as ServerChild[])
-    .filter((s) => s.lines() > 0)
-    .map(
-      (s) =>
-        `${s.name} wrote ${s.lines()} log line(s) at warn or above; the last: \`${s.output.at(-1)?.slice(0, 300) ?? ''}\``,
+  for (const size of sizes) {
+    const name = benchDatabaseName(size);
+    const url = await server.database(name);
+    log(`\n== ${sizeLabel(size)} (${name}) ==`);
+    await migrateBenchDatabase(url, path.join(PROJECT_ROOT, 'migrations'), log);
+    const clips = Math.round((clipsPerMillion * size) / 1_000_000);
+    const seed = await ensureSeeded(url, size, clips, log);
+    seeds.set(
+      size,
+      `${sizeLabel(size)} and ${clips.toLocaleString('en-US')} clips in \`${name}\`; seed ${seed.reused ? 'reused, originally took' : 'took'} ${seed.seconds.toFixed(1)} s`,
     );
-  for (const line of serverLogs) log(line);
+    if (seedOnly || interrupted) continue;
+    pgVersion = await postgresVersion(url);
+    await restoreWritten(url); // what an interrupted run left PATCHed
+    const sampled = await sampleIds(url, SAMPLE_IDS + WRITE_IDS);
+    const writeCount = Math.max(1, Math.min(WRITE_IDS, Math.floor(sampled.length / 5)));
+    const writeIds = sampled.slice(0, writeCount);
+    const readIds = sampled.slice(writeCount);
+    scenarios = buildScenarios(readIds.length > 0 ? readIds : writeIds, writeIds);
+    await rememberWritten(url, writeIds);
+    const env = { DATABASE_URL: url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
+    log('servers: starting reelmeta and the baseline ...');
+    // Rate limiting off: the load comes from one address at far more than an anonymous caller's limit.
+    // Its embedded S3 server (for the media line) keeps its files beside the bench database.
+    const reelmeta = await startServer({
+      name: 'reelmeta',
+      script: ['src/cli.ts', 'serve'],
+      env: {
+        ...env,
+        MIGRATE_ON_START: 'false',
+        RATE_LIMIT_ENABLED: 'false',
+        DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'),
+        JOBS_WORKER: 'false',
+      },
+    });
+    const stopReelmeta = { name: 'reelmeta', run: () => reelmeta.stop() };
+    cleanups.push(stopReelmeta);
+    const baseline = await startServer({ name: 'baseline', script: ['bench/baseline-server.ts'], env });
+    const stopBaseline = { name: 'baseline', run: () => baseline.stop() };
+    cleanups.push(stopBaseline);
+    cleanups.push({ name: 'restore written', run: () => restoreWritten(url) });
+    const servers = { reelmeta, baseline };
+    log(`servers: reelmeta ${reelmeta.url}, baseline ${baseline.url}`);
+
+    log('preflight: one request per path to both servers');
+    const probeNotes = await preflight(scenarios, servers);
+    preflights.set(
+      size,
+      probeNotes.map((p) => `(${p.scenario.key}) \`${p.line}\`${p.problem ? ' ⚠' : ''}`),
+    );
+
+    // Writes last: they change what the reads would see (titles, tags, updated_at) until restored.
+    const ordered = [...scenarios.filter((s) => s.kind !== 'write'), ...scenarios.filter((s) => s.kind === 'write')];
+    for (const scenario of ordered) {
+      for (const c of connections) {
+        for (const which of ['reelmeta', 'baseline'] as const) {
+          if (interrupted) return;
+          const options: LoadOptions = { ...load, connections: c };
+          log(
+            `load: ${sizeLabel(size)} (${scenario.key}) ${scenario.title} on ${which}: ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s, ${c} connections`,
+          );
+          await waitForIdle(url, 30, log);
+          const result = await runLoad(servers[which].url, scenario, options);
+          if (interrupted) return;
+          const flag =
+            result.non2xx > 0 || result.errors > 0
+              ? `  ⚠ ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`
+              : '';
+          log(
+            `      ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${flag}`,
+          );
+          measurements.push({ size, scenario, connections: c, server: which, result });
+        }
+      }
+    }
+    await waitForIdle(url, 30, log);
+    await restoreWritten(url);
+
+    for (const which of ['reelmeta', 'baseline'] as const) {
+      if (interrupted) return;
+      log(`export: ${sizeLabel(size)} ${EXPORT_PATH} on ${which} ...`);
+      await waitForIdle(url, 30, log);
+      const result = await measureExport(servers[which].url, EXPORT_PATH, servers[which].pid);
+      log(
+        `      ${result.status}: ${result.rows.toLocaleString('en-US')} rows in ${result.seconds.toFixed(1)} s (${Math.round(result.rowsPerSecond).toLocaleString('en-US')} rows/s), peak RSS ${result.peakRssMiB?.toFixed(0) ?? '-'} MiB${result.error ? ` ⚠ ${result.error}` : ''}`,
+      );
+      exports.push({ size, server: which, result });
+    }
+
+    if (size === sizes.at(-1) && !interrupted) {
+      await waitForIdle(url, 30, log);
+      const low = Math.min(...connections);
+      media = (
+        await benchMedia(
+          reelmeta.url,
+          readIds[0] ?? writeIds[0]!,
+          { connections: low, seconds: load.durationSeconds },
+          log,
+        )
+      ).lines;
+      await waitForIdle(url, 30, log); // presigns autocannon abandoned still insert their rows
+      await forgetBenchUploads(url);
+    }
+    checks.push(...checkTargets(size, scenarios, measurements, exports, connections));
+    log(`\n${textTable(size, scenarios, measurements, exports, checks, connections)}\n`);
+    for (const s of Object.values(servers) as ServerChild[]) {
+      if (s.lines() > 0)
+        notes.push(
+          `${sizeLabel(size)}: ${s.name} wrote ${s.lines()} log line(s) at warn or above; the last: \`${s.output.at(-1)?.slice(0, 300) ?? ''}\``,
+        );
+    }
+    await reelmeta.stop();
+    await baseline.stop();
+    cleanups.splice(cleanups.indexOf(stopReelmeta));
+  }
+  if (seedOnly || interrupted) return;
+  for (const line of notes) log(line);
   const cpus = os.cpus();
-  const report = markdown(measurements, checks, {
+  const report = markdown(sizes, scenarios, measurements, exports, checks, connections, {
     date: new Date().toISOString(),
     machine: [
       `CPU: ${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
       `memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
       `Node.js ${process.version} on ${os.type()} ${os.release()}`,
       `PostgreSQL: ${pgVersion}`,
-      `database: ${database.label}`,
+      `database: ${server.label}`,
     ],
     settings: [
-      `BENCH_N = ${n.toLocaleString('en-US')} episodes; seed ${seed.reused ? 'reused, originally took' : 'took'} ${seed.seconds.toFixed(1)} s (${Math.round(n / seed.seconds).toLocaleString('en-US')} rows/s)`,
-      `load: autocannon, ${load.connections} connections, ${load.warmupSeconds} s warm-up then ${load.durationSeconds} s measured, per scenario and server`,
-      `servers: child processes, DB pool of ${POOL_SIZE} connections each, LOG_LEVEL=warn; (a) reads ${scenarios[0]!.paths.length.toLocaleString('en-US')} sampled ids at random`,
+      `sizes: ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} episodes (BENCH_SIZES), each its own database; clips: ${clipsPerMillion.toLocaleString('en-US')} per million episodes (BENCH_CLIPS)`,
+      `load: autocannon, ${connections.join(' and ')} connections, ${load.warmupSeconds} s warm-up then ${load.durationSeconds} s measured, per scenario, connection count and server`,
+      `servers: child processes, DB pool of ${POOL_SIZE} connections each, LOG_LEVEL=warn; (a), (g) read ${SAMPLE_IDS.toLocaleString('en-US')} sampled ids at random, (u3) the clips of 2,000 of them; (w) PATCHes ${WRITE_IDS.toLocaleString('en-US')} other sampled episodes, put back as seeded afterwards`,
+      'baseline: bench/baseline-server.ts, hono + pg with hand-written named prepared statements building the JSON in PostgreSQL; the preflight checks it gives the same answers',
     ],
-    preflight: probeNotes.map((p) => `(${p.scenario.key}) \`${p.line}\`${p.problem ? ' ⚠' : ''}`),
-    notes: serverLogs,
-    media: media.lines,
+    preflight: preflights,
+    seeds,
+    notes,
+    ...(media ? { media } : {}),
   });
   const file = path.join(PROJECT_ROOT, 'bench', 'RESULTS.md');
   writeFileSync(file, report);

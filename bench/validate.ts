@@ -3,6 +3,7 @@
 // registry moves on without bench/data.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { createAjv } from '../src/registry/ajv.ts';
 import { EPISODE_COLUMNS, episodeBlock, type EpisodeContext, type ShowRow } from './data.ts';
@@ -77,4 +78,88 @@ export function assertSampleValid(shows: readonly ShowRow[], ctx: Omit<EpisodeCo
       `generated episodes do not match ${path.relative(PROJECT_ROOT, schemaFile)} or show.schema.json (bench/data.ts must follow the registry):\n  ${distinct.slice(0, 10).join('\n  ')}`,
     );
   }
+}
+
+/** Where an outfit item's style sits in the episode's wardrobe, by its role in the outfit. */
+const ITEM_STYLE_SQL = `CASE l.role
+  WHEN 'top' THEN e.wardrobe #>> '{main_outfit,top,style}'
+  WHEN 'bottom' THEN e.wardrobe #>> '{main_outfit,bottom,style}'
+  WHEN 'dress' THEN e.wardrobe #>> '{main_outfit,dress,style}'
+  WHEN 'shoes' THEN e.wardrobe #>> '{shoes,style}'
+  WHEN 'purse' THEN e.wardrobe #>> '{purse,style}'
+  WHEN 'necklace' THEN e.wardrobe #>> '{accessories,jewelry,necklace}'
+  WHEN 'earrings' THEN e.wardrobe #>> '{accessories,jewelry,earrings}'
+  WHEN 'belt' THEN e.wardrobe #>> '{accessories,belt}'
+  WHEN 'scarf' THEN e.wardrobe #>> '{accessories,scarf}'
+  WHEN 'other' THEN CASE WHEN e.wardrobe #> '{accessories,other}' ? i.style THEN i.style END
+END`;
+
+/** The linked entities' tables and their generated schemas. */
+const LINKED_SCHEMAS = ['outfit', 'wardrobe_item', 'ui_element', 'background', 'guest', 'clip'] as const;
+
+/**
+ * After a seed, on a sample of episodes: each links its wardrobe as one "main" outfit whose items
+ * are the garments worn, and every file of ui_elements and backgrounds to the library record with
+ * that file_reference, by slot; a sample of each linked table's rows matches its JSON Schema.
+ */
+export async function assertLinksValid(client: pg.Client, sample = 500): Promise<void> {
+  const problems: string[] = [];
+  const sampled = `(SELECT id, wardrobe, ui_elements, backgrounds FROM episodes TABLESAMPLE SYSTEM (5) LIMIT ${sample})`;
+  const checks: [string, string][] = [
+    [
+      'episodes without exactly one "main" outfit',
+      `SELECT e.id FROM ${sampled} e WHERE (SELECT count(*) FROM episodes_outfits o WHERE o.owner_id = e.id AND o.role = 'main') <> 1`,
+    ],
+    [
+      'outfit items that are not what the wardrobe says was worn',
+      `SELECT e.id FROM ${sampled} e JOIN episodes_outfits o ON o.owner_id = e.id JOIN outfits_items l ON l.owner_id = o.target_id
+        JOIN wardrobe_items i ON i.id = l.target_id WHERE (${ITEM_STYLE_SQL}) IS DISTINCT FROM i.style`,
+    ],
+    ...(
+      [
+        ['ui_elements', 'episodes_ui_element_refs', 'ui_elements'],
+        ['backgrounds', 'episodes_background_refs', 'backgrounds'],
+      ] as const
+    ).flatMap(([column, junction, library]): [string, string][] => [
+      [
+        `${junction} whose record's file_reference is not the file at the slot`,
+        `SELECT e.id FROM ${sampled} e JOIN ${junction} r ON r.owner_id = e.id JOIN ${library} t ON t.id = r.target_id
+          WHERE e.${column} #>> string_to_array(r.role, '.') IS DISTINCT FROM t.file_reference`,
+      ],
+      [
+        `episodes whose ${junction} do not cover every file of ${column}`,
+        `SELECT e.id FROM ${sampled} e WHERE (SELECT count(*) FROM ${junction} r WHERE r.owner_id = e.id) <>
+          (SELECT count(*) FROM jsonb_path_query(e.${column}, 'strict $.**') AS v WHERE jsonb_typeof(v) = 'string' AND v #>> '{}' LIKE 's3://%')`,
+      ],
+    ]),
+  ];
+  for (const [what, query] of checks) {
+    const rows = await client.query<{ id: string }>(query);
+    if (rows.rows.length > 0)
+      problems.push(
+        `${what}: ${rows.rows
+          .slice(0, 3)
+          .map((r) => r.id)
+          .join(', ')}`,
+      );
+  }
+  const ajv = createAjv();
+  for (const entity of LINKED_SCHEMAS) {
+    const schema = JSON.parse(
+      readFileSync(path.join(PROJECT_ROOT, 'generated', 'schemas', `${entity}.schema.json`), 'utf8'),
+    ) as object;
+    const validate = ajv.compile(schema);
+    const rows = await client.query<{ record: Record<string, unknown> }>(
+      `SELECT to_jsonb(t) - 'doc' - 'search_vector' AS record FROM ${entity}s t LIMIT 200`,
+    );
+    for (const { record } of rows.rows) {
+      if (!validate({ ...record }))
+        for (const error of validate.errors ?? [])
+          problems.push(`${entity} ${String(record.id)}: ${error.instancePath || '/'} ${error.message ?? ''}`);
+    }
+  }
+  if (problems.length > 0)
+    throw new Error(
+      `the seeded links do not hold what the API would have written:\n  ${problems.slice(0, 10).join('\n  ')}`,
+    );
 }
