@@ -70,7 +70,7 @@ const int = (rng: Rng, min: number, max: number) => min + Math.floor(rng() * (ma
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
 const chance = (rng: Rng, p: number) => rng() < p;
 
-function weighted<T>(rng: Rng, entries: readonly (readonly [T, number])[]): T {
+export function weighted<T>(rng: Rng, entries: readonly (readonly [T, number])[]): T {
   const sum = entries.reduce((s, [, w]) => s + w, 0);
   let r = rng() * sum;
   for (const [value, w] of entries) {

@@ -4,7 +4,7 @@
 // src/records/write-rules.ts), and the clips (with the guests their "Guest - Name" links).
 // Episodes must be fed in creation order: the first episode to use a product, an outfit or a file
 // creates its record, later ones reuse it, as sequential API writes would.
-import { createRng, makeId, type EpisodeRow, type Rng } from './data.ts';
+import { createRng, makeId, weighted, type EpisodeRow, type Rng } from './data.ts';
 import * as v from './vocabulary.ts';
 
 /** The tables written besides episodes and shows, with their COPY columns. */
@@ -306,16 +306,6 @@ export class LinkCatalog {
       this.clipCount += 1;
     }
   }
-}
-
-function weighted<T>(rng: Rng, entries: readonly (readonly [T, number])[]): T {
-  const sum = entries.reduce((s, [, w]) => s + w, 0);
-  let r = rng() * sum;
-  for (const [value, w] of entries) {
-    r -= w;
-    if (r < 0) return value;
-  }
-  return entries[entries.length - 1]![0];
 }
 
 export const emptyChunks = (): Record<LinkTable, string[]> =>
