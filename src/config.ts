@@ -335,7 +335,7 @@ export const SETTINGS = {
   DB_POOL_SIZE: whole(10, 1, 500, 'database connections per instance'),
   DB_PREPARED_STATEMENTS: yesNo(
     true,
-    'send the queries that repeat as named prepared statements, parsed and planned once per connection instead of on every run; set `false` behind a pooler that cannot keep them (PgBouncer before 1.21 in transaction mode)',
+    'send lookups and writes by id as named prepared statements, parsed and planned once per connection instead of on every run; set `false` behind a pooler that cannot keep them (PgBouncer before 1.21 in transaction mode)',
   ),
   DB_CONNECT_TIMEOUT_MS: whole(
     1500,

@@ -3,7 +3,7 @@
 // keeps counting it as in use. After a crash the pool is that many connections short for good,
 // and once all are lost every request waits in slonik's queue forever. This wraps the pg driver
 // so that a client whose destroy failed is reported gone all the same. And it sends every query
-// unnamed, planned from scratch each time: this one names the queries that repeat (prepared.ts).
+// unnamed, planned from scratch each time: this one names the statements marked PREPARED (prepared.ts).
 import { EventEmitter } from 'node:events';
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import type { DriverClient, DriverFactory } from 'slonik';

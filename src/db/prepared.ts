@@ -7,6 +7,7 @@
 // Bounded on both sides: at most MAX_TEXTS texts per process and MAX_PER_CONNECTION per connection.
 import { createHash } from 'node:crypto';
 import { sql } from 'slonik';
+import { sqlState } from './sql-state.ts';
 
 /** Put first in a statement whose plan does not depend on its values (a lookup by id). A comment: PostgreSQL ignores it. */
 export const PREPARED = sql.fragment`/* prepared */ `;
@@ -59,8 +60,8 @@ export class ConnectionStatements {
   }
 
   /**
-   * How to send `text` with `values`: named when it is worth it. A statement without values goes
-   * as it is (the simple protocol, which also runs multi-statement migration scripts).
+   * How to send `text` with `values`: named when it is marked and the connection has room. A
+   * statement without values goes as it is (pg's simple protocol: transaction control, SET, DDL).
    */
   statement(text: string, values: readonly unknown[]): Statement {
     if (values.length === 0) {
@@ -85,7 +86,8 @@ export class ConnectionStatements {
 
 /** PostgreSQL's refusal to reuse a prepared statement after its result type changed (SQLSTATE 0A000). */
 export function isStalePreparedStatement(error: unknown): boolean {
-  const cause = (error as { cause?: unknown } | null)?.cause ?? error;
-  const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
-  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+  if (sqlState(error) !== '0A000') return false;
+  for (let e = error; e instanceof Error; e = e.cause)
+    if (e.message.includes('cached plan must not change result type')) return true;
+  return false;
 }
