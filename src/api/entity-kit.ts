@@ -9,8 +9,9 @@ import type { EntityDef } from '../registry/model.ts';
 import type { ApiShape } from './api-shape.ts';
 import { authorizeQuery, unreadableCounts, withoutFields } from './authorization.ts';
 import type { EntityActions } from '../records/entity-actions.ts';
-import { pageMetadata, sendData, type SendOptions } from './envelope.ts';
+import { pageMetadata, sendData, sendJsonData, type SendOptions } from './envelope.ts';
 import { etagOf } from '../records/preconditions.ts';
+import { notFound } from '../records/errors.ts';
 import type { RouteServices } from './route-services.ts';
 
 const kits = new WeakMap<RouteServices, Map<ApiShape['version'], Map<string, EntityKit>>>();
@@ -32,6 +33,8 @@ export interface EntityKit {
   readonly tag: <T extends { id: string }>(c: Context, record: T) => T;
   /** A page of a list query, after the caller's read checks. */
   readonly sendPage: (c: Context, query: ListQuery) => Promise<Response>;
+  /** One record by id (404 when there is none), with its ETag. */
+  readonly sendRecord: (c: Context, id: string, options: { includeDeleted: boolean }) => Promise<Response>;
 }
 
 /** The entity's kit in this shape (its API version), made once per app and shared by its routes. */
@@ -54,6 +57,16 @@ export function entityKit(entity: EntityDef, shape: ApiShape): (services: RouteS
       const hidden = hiddenFor(c);
       return <T>(record: T): T => withoutFields(shape.recordOut(record), hidden);
     };
+    // Records leave as PostgreSQL built them when nothing about them changes on the way out:
+    // the current shape, and nothing the caller may not see (db/record-json.ts).
+    const asBuilt = (c: Context) => shape.isCurrent && hiddenFor(c).length === 0;
+    const sendJson = (c: Context, dataJson: string, options: Omit<SendOptions, 'entity' | 'schemaVersion'> = {}) =>
+      sendJsonData(c, model, dataJson, { ...options, entity, schemaVersion: shape.schemaVersion });
+    const tag = <T extends { id: string }>(c: Context, record: T): T => {
+      const version = store.versionOf(record);
+      if (version) c.header('ETag', etagOf(version));
+      return record;
+    };
     kit = {
       services,
       store,
@@ -62,15 +75,27 @@ export function entityKit(entity: EntityDef, shape: ApiShape): (services: RouteS
       outFor,
       hiddenFor,
       idOf: (c) => actions.checkId(c.req.param('id') ?? ''),
-      tag: (c, record) => {
-        const version = store.versionOf(record);
-        if (version) c.header('ETag', etagOf(version));
-        return record;
-      },
+      tag,
       sendPage: async (c, query) => {
         authorizeQuery(c, entity, query, model.entities);
+        const built = asBuilt(c) ? await store.listJson(query) : null;
+        if (built) return sendJson(c, `[${built.json.join(',')}]`, { extra: pageMetadata(query, built) });
         const page = await store.list(query);
         return send(c, page.records.map(outFor(c)), { extra: pageMetadata(query, page) });
+      },
+      sendRecord: async (c, id, options) => {
+        if (asBuilt(c)) {
+          const found = await store.getJson(id, options);
+          if (!found) throw notFound(entity.name, id);
+          if ('json' in found) {
+            c.header('ETag', etagOf(found.version));
+            return sendJson(c, found.json);
+          }
+          return send(c, outFor(c)(tag(c, found.record)));
+        }
+        const record = await store.get(id, options);
+        if (!record) throw notFound(entity.name, id);
+        return send(c, outFor(c)(tag(c, record)));
       },
     };
     ofVersion.set(entity.name, kit);

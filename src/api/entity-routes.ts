@@ -20,7 +20,6 @@ import { MAX_BATCH_OPERATIONS, readOperations, runBatch } from '../records/batch
 import { readJsonBody } from './body.ts';
 import { warningsMetadata } from '../records/duplicates.ts';
 import { parseExportQuery, streamExport } from './export.ts';
-import { notFound } from '../records/errors.ts';
 import { sendErrors } from './envelope.ts';
 import { isPlainObject } from '../records/record-input.ts';
 import { booleanParam, queryParams } from './params.ts';
@@ -258,15 +257,13 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
       permission: read,
       middleware,
       handler: (services) => {
-        const { store, idOf, send, outFor, tag } = kit(services);
+        const { store, idOf, sendRecord } = kit(services);
         const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
         return async (c) => {
           const id = idOf(c);
           const includeDeleted = booleanParam(queryParams(c, deletedParam), 'include_deleted');
           if (includeDeleted) authorize(c, entity, 'include_deleted');
-          const record = await store.get(id, { includeDeleted });
-          if (!record) throw notFound(entity.name, id);
-          return send(c, outFor(c)(tag(c, record)));
+          return sendRecord(c, id, { includeDeleted });
         };
       },
     },

@@ -43,6 +43,17 @@ export function sendData(c: Context, model: Model, data: unknown, options: SendO
   );
 }
 
+/**
+ * The envelope around data that is already JSON text (a record built by PostgreSQL,
+ * db/record-json.ts): spliced in as it is, never parsed and serialized again.
+ */
+export function sendJsonData(c: Context, model: Model, dataJson: string, options: SendOptions = {}) {
+  const meta = JSON.stringify(metadata(model, options.entity, options.extra, options.schemaVersion));
+  return c.body(`{"data":${dataJson},"metadata":${meta},"errors":[]}`, options.status ?? 200, {
+    'Content-Type': 'application/json',
+  });
+}
+
 /** The error envelope; past MAX_ERRORS_LISTED problems, metadata.error_count says how many there were. */
 export function sendErrors(c: Context, model: Model, status: ContentfulStatusCode, problems: readonly ApiProblem[]) {
   // An older API version's routes name fields as it does (api-shape.ts).
@@ -61,7 +72,7 @@ export const methodNotAllowed = (model: Model, allowed: string) => (c: Context) 
 };
 
 /** A list page's metadata: limit, offset (offset paging), total and whether it is an estimate, next_cursor. */
-export function pageMetadata(query: ListQuery, page: ListPage): Record<string, unknown> {
+export function pageMetadata(query: ListQuery, page: Pick<ListPage, 'total' | 'next'>): Record<string, unknown> {
   const extra: Record<string, unknown> = { limit: query.limit };
   if (!query.after) extra.offset = query.offset;
   if (page.total) {

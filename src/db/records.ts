@@ -19,6 +19,7 @@ import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
 import { LEGACY, upgradeRow } from './legacy-rows.ts';
 import { PREPARED } from './prepared.ts';
+import { jsonObjectSql, recordMembers, type JsonMember } from './record-json.ts';
 import { lockKeys } from './work.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
@@ -29,6 +30,13 @@ export interface ListPage {
   /** The last row's sort-key values and id, when there is a next page. */
   readonly next?: { values: (string | number | boolean | null)[]; id: string };
 }
+/** A list page with each record as its API JSON text. */
+export interface JsonPage extends Omit<ListPage, 'records'> {
+  readonly json: string[];
+}
+
+/** A record found by id: its API JSON text and row version, or (stored in an older version) the upgraded record. */
+export type FoundJson = { readonly json: string; readonly version: string } | { readonly record: StoredRecord };
 type Row = Record<string, unknown>;
 
 /** How many matches of a full-text search are ranked at most. */
@@ -36,6 +44,10 @@ export const RANK_WINDOW = 1000;
 
 /** The alias of the row version in single-record queries. */
 const VERSION = '_row_version';
+/** The alias of a record's API JSON text (record-json.ts). */
+const JSON_TEXT = '_json';
+/** The alias of "this row is stored in an older schema_version". */
+const OUTDATED = '_outdated';
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -80,6 +92,12 @@ export class RecordStore {
   private readonly andLive: FragmentSqlToken;
   private readonly getAny: QuerySqlToken;
   private readonly getLive: QuerySqlToken;
+  private readonly getJsonAny: QuerySqlToken;
+  private readonly getJsonLive: QuerySqlToken;
+  /** `, schema_version < <current> AS _outdated` when older rows may exist: they are upgraded in Node. */
+  private readonly outdated: FragmentSqlToken;
+  /** The value of each member of the record's API JSON, in order (record-json.ts). */
+  private readonly members: ReadonlyMap<string, FragmentSqlToken>;
   /** The select list plus the row version (`xmin`), for single-record reads and writes. */
   private readonly versioned: FragmentSqlToken;
   /** Each record read through `versioned` → its row version (see versionOf). */
@@ -96,18 +114,18 @@ export class RecordStore {
     this.table = sql.fragment`${sql.identifier([entity.table])}`;
     this.linkFields = entity.fields.filter((f) => f.storage === 'links');
     const selectable = new Map<string, FragmentSqlToken>();
+    // Links and counts: computed per row from other tables.
+    const computed = new Map<string, FragmentSqlToken>();
     for (const name of ['id', 'schema_version']) selectable.set(name, sql.fragment`${sql.identifier([name])}`);
     for (const field of entity.fields) {
       if (field.storage === 'column') selectable.set(field.name, sql.fragment`${sql.identifier([field.name])}`);
-      if (field.storage === 'links')
-        selectable.set(field.name, sql.fragment`${linksSql(entity, field)} AS ${sql.identifier([field.name])}`);
+      if (field.storage === 'links') computed.set(field.name, linksSql(entity, field));
       const count = field.count && countRelation(field, entities);
-      if (count)
-        selectable.set(
-          field.name,
-          sql.fragment`${computedColumn(count, entity.table)}::int4 AS ${sql.identifier([field.name])}`,
-        );
+      if (count) computed.set(field.name, sql.fragment`${computedColumn(count, entity.table)}::int4`);
+      const value = computed.get(field.name);
+      if (value) selectable.set(field.name, sql.fragment`${value} AS ${sql.identifier([field.name])}`);
     }
+    this.members = recordMembers(entity, computed);
     selectable.set('doc', sql.fragment`${sql.identifier(['doc'])}`);
     // A row stored in an older schema_version may hold values in columns the current model no
     // longer has (a renamed field's old column): it comes back whole, for the upgrade steps.
@@ -128,6 +146,15 @@ export class RecordStore {
     this.getLive = this.softDelete
       ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL`
       : this.getAny;
+    this.outdated =
+      entity.upgrades.length > 0
+        ? sql.fragment`, schema_version < ${sql.literalValue(String(entity.schemaVersion))}::int4 AS ${sql.identifier([OUTDATED])}`
+        : sql.fragment``;
+    const wholeJson = jsonObjectSql([...this.members].map(([name, value]) => ({ name, value })));
+    this.getJsonAny = sql.unsafe`${PREPARED}SELECT ${wholeJson} AS ${sql.identifier([JSON_TEXT])}, ${sql.identifier([entity.table, 'xmin'])}::text AS ${sql.identifier([VERSION])}${this.outdated} FROM ${this.table} WHERE id = ${''}`;
+    this.getJsonLive = this.softDelete
+      ? sql.unsafe`${this.getJsonAny} AND ${sql.identifier(['deleted_at'])} IS NULL`
+      : this.getJsonAny;
   }
 
   /**
@@ -277,20 +304,44 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
-  /** The page query of a list request; exposed so tests can EXPLAIN exactly what runs. */
-  pageSql(query: ListQuery, compiled: CompiledFilter = compileFilter(query, this.softDelete)) {
+  /**
+   * The record as its API JSON text (record-json.ts) and its row version. A row stored in an
+   * older schema_version is read again as a record: its upgrade steps run in Node.
+   */
+  async getJson(id: string, options: { includeDeleted?: boolean } = {}): Promise<FoundJson | null> {
+    const template = this.softDelete && !options.includeDeleted ? this.getJsonLive : this.getJsonAny;
+    const row = await this.pool.maybeOne({ ...template, values: [id] });
+    if (!row) return null;
+    if (row[OUTDATED] === true) {
+      const record = await this.get(id, options);
+      return record ? { record } : null;
+    }
+    return { json: row[JSON_TEXT] as string, version: row[VERSION] as string };
+  }
+
+  /**
+   * The page query of a list request; exposed so tests can EXPLAIN exactly what runs. With
+   * `members`, each row is the record's API JSON text (record-json.ts) instead of its columns.
+   */
+  pageSql(
+    query: ListQuery,
+    compiled: CompiledFilter = compileFilter(query, this.softDelete),
+    members?: readonly JsonMember[],
+  ) {
     const { where, pageWhere, keysetWhere, sortKeys } = compiled;
-    const columns = query.fields
-      ? sql.join(
-          [
-            'id',
-            'schema_version',
-            ...projectedColumns(query.fields),
-            ...(this.selectable.has(LEGACY) ? [LEGACY] : []),
-          ].map((n) => this.selectable.get(n)!),
-          sql.fragment`, `,
-        )
-      : this.columns;
+    const columns = members
+      ? sql.fragment`${jsonObjectSql(members)} AS ${sql.identifier([JSON_TEXT])}, id${this.outdated}`
+      : query.fields
+        ? sql.join(
+            [
+              'id',
+              'schema_version',
+              ...projectedColumns(query.fields),
+              ...(this.selectable.has(LEGACY) ? [LEGACY] : []),
+            ].map((n) => this.selectable.get(n)!),
+            sql.fragment`, `,
+          )
+        : this.columns;
     const keyColumns = sortKeys.map((key, index) => sql.fragment`${key.sql} AS ${sql.identifier([`_key${index}`])}`);
     // Ranking reads every match's tsvector; for a broad search over millions of rows that is
     // seconds, so only the first RANK_WINDOW matches are ranked (see docs/query-language.md, `q`).
@@ -309,10 +360,11 @@ export class RecordStore {
     return boundedCountSql(this.table, compileFilter(query, this.softDelete).where);
   }
 
-  async list(query: ListQuery): Promise<ListPage> {
+  /** A page's rows (at most `limit`), the total when asked for, and the next page's start. */
+  private async page(query: ListQuery, members?: readonly JsonMember[]) {
     const compiled = compileFilter(query, this.softDelete);
     const [rows, total] = await Promise.all([
-      this.pool.any(this.pageSql(query, compiled)),
+      this.pool.any(this.pageSql(query, compiled, members)),
       countMatches(this.pool, this.table, compiled.where, query.count),
     ]);
     const page = rows.slice(0, query.limit);
@@ -321,11 +373,40 @@ export class RecordStore {
       values: query.sort.map((_, index) => (last[`_key${index}`] ?? null) as string | number | boolean | null),
       id: last.id as string,
     };
-    const records = page.map((row) => (query.fields ? project(this.toRecord(row), query.fields) : this.toRecord(row)));
     // An estimate is never smaller than what this request has already seen.
     const seen = query.offset + page.length + (last ? 1 : 0);
     const adjusted = total?.isEstimate ? { total: Math.max(total.total, seen), isEstimate: true } : total;
-    return { records, ...(adjusted ? { total: adjusted } : {}), ...(next ? { next } : {}) };
+    return { rows: page, ...(adjusted ? { total: adjusted } : {}), ...(next ? { next } : {}) };
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const { rows, ...rest } = await this.page(query);
+    const records = rows.map((row) => (query.fields ? project(this.toRecord(row), query.fields) : this.toRecord(row)));
+    return { records, ...rest };
+  }
+
+  /**
+   * A list page with each record as its API JSON text (record-json.ts); null when it has to be
+   * built in Node (`list`): a `_fields` path inside a field, or a row in an older schema_version.
+   */
+  async listJson(query: ListQuery): Promise<JsonPage | null> {
+    const members = this.pageMembers(query);
+    if (!members) return null;
+    const { rows, ...rest } = await this.page(query, members);
+    if (rows.some((row) => row[OUTDATED] === true)) return null;
+    return { json: rows.map((row) => row[JSON_TEXT] as string), ...rest };
+  }
+
+  /** The JSON members of a page's records: all of them, or a `_fields` projection of whole fields. */
+  private pageMembers(query: ListQuery): JsonMember[] | null {
+    const names = query.fields ? ['id', ...query.fields.map((f) => f.path)] : [...this.members.keys()];
+    const members: JsonMember[] = [];
+    for (const name of new Set(names)) {
+      const value = this.members.get(name);
+      if (!value) return null;
+      members.push({ name, value });
+    }
+    return members;
   }
 
   /**
