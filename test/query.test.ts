@@ -294,6 +294,25 @@ describe('keyset cursors', () => {
     expect(messages(both)).toMatch(/cannot be combined with _offset/);
   });
 
+  it('gives every page the total of every match: first, cursor, offset and past-the-end pages, counted or shown', async () => {
+    const all = idsOf(await get('/api/v1/episodes?_sort=id&_limit=100'));
+    expect(all.length).toBeGreaterThan(2);
+    const exact = { total: all.length, total_is_estimate: false };
+    for (const count of ['', '&_count=exact']) {
+      let cursor: string | undefined;
+      for (let page = 0; page < all.length; page += 1) {
+        const reply = await get(`/api/v1/episodes?_sort=id&_limit=1${count}${cursor ? `&_cursor=${cursor}` : ''}`);
+        expect(reply.body.metadata, `page ${page}`).toMatchObject(exact);
+        cursor = reply.body.metadata.next_cursor as string | undefined;
+      }
+      expect(cursor).toBeUndefined();
+      for (const offset of [0, 1, all.length - 1, all.length, all.length + 5]) {
+        const reply = await get(`/api/v1/episodes?_sort=id&_limit=2&_offset=${offset}${count}`);
+        expect(reply.body.metadata, `offset ${offset}`).toMatchObject(exact);
+      }
+    }
+  });
+
   it('offsets still work, and metadata says which kind of page it is', async () => {
     const all = idsOf(await get('/api/v1/episodes?_sort=id'));
     const second = await get('/api/v1/episodes?_sort=id&_limit=2&_offset=2');

@@ -33,7 +33,9 @@ beforeAll(async () => {
   const show = await post('shows', { title: AWKWARD });
   const episodes = [];
   for (const [index, name] of ['minimal', 'with-production-assets', 'fully-evolved'].entries())
-    episodes.push(await post('episodes', { ...appendixB(name), show_id: show.id, season: 1, episode_number: index + 1 }));
+    episodes.push(
+      await post('episodes', { ...appendixB(name), show_id: show.id, season: 1, episode_number: index + 1 }),
+    );
   episodes.push(
     await post('episodes', {
       title: AWKWARD,

@@ -59,3 +59,38 @@ describe('slow counts', () => {
     expect(await countMatches(pool, table, slow, 'auto')).toEqual({ total: 2, isEstimate: false });
   });
 });
+
+describe('a page that shows the total', () => {
+  it('answers the total it shows, exact, without counting (automatic and exact counts)', async () => {
+    const before = await evaluations();
+    expect(await countMatches(pool, table, fast, 'auto', Promise.resolve(3))).toEqual({ total: 3, isEstimate: false });
+    expect(await countMatches(pool, table, fast, 'exact', Promise.resolve(3))).toEqual({ total: 3, isEstimate: false });
+    expect(await evaluations()).toBe(before);
+  });
+
+  it('is believed over a planner estimate above the trusted limit', async () => {
+    // Statistics that still say 30,000 rows after all but 7 are gone: the planner overestimates.
+    await db.query('CREATE TABLE stale (id int PRIMARY KEY) WITH (autovacuum_enabled = false)');
+    await db.query('INSERT INTO stale SELECT generate_series(1, 30000)');
+    await db.query('ANALYZE stale');
+    await db.query('DELETE FROM stale WHERE id > 7');
+    const stale = sql.fragment`stale`;
+    const all = sql.fragment`WHERE id > 0`;
+    const estimated = await countMatches(pool, stale, all, 'auto');
+    expect(estimated?.isEstimate).toBe(true);
+    expect(estimated!.total).toBeGreaterThan(20_000);
+    expect(await countMatches(pool, stale, all, 'auto', Promise.resolve(7))).toEqual({ total: 7, isEstimate: false });
+    // `_count=estimated` asks the planner only, whatever the page shows.
+    expect((await countMatches(pool, stale, all, 'estimated', Promise.resolve(7)))?.isEstimate).toBe(true);
+  });
+
+  it('counts when the page does not show it', async () => {
+    const matching = Number((await db.query('SELECT count(*) AS n FROM things WHERE id <= 3'))[0]!.n);
+    const before = await evaluations();
+    expect(await countMatches(pool, table, fast, 'auto', Promise.resolve(undefined))).toEqual({
+      total: matching,
+      isEstimate: false,
+    });
+    expect(await evaluations()).toBe(before + matching);
+  });
+});

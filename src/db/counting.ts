@@ -63,24 +63,36 @@ export function boundedCountSql(table: FragmentSqlToken, where: FragmentSqlToken
   return sql.unsafe`SELECT count(*) FROM (SELECT 1 FROM ${table} ${where} LIMIT ${EXACT_COUNT_LIMIT + 1}) AS matches`;
 }
 
+/**
+ * `pageTotal`: the number of matches when the page query already shows it (a first page, or an
+ * offset page, with room to spare: every match is on it or before it), else undefined. An exact
+ * or automatic count then runs no count at all, and the planner's estimate is not used.
+ */
 export async function countMatches(
   db: CommonQueryMethods,
   table: FragmentSqlToken,
   where: FragmentSqlToken,
   mode: CountMode,
+  pageTotal: Promise<number | undefined> = Promise.resolve(undefined),
 ): Promise<Total | undefined> {
   switch (mode) {
     case 'none':
       return undefined;
-    case 'exact':
+    case 'exact': {
+      const seen = await pageTotal;
+      if (seen !== undefined) return { total: seen, isEstimate: false };
       return {
         total: (await db.oneFirst(sql.unsafe`SELECT count(*) FROM ${table} ${where}`)) as number,
         isEstimate: false,
       };
+    }
     case 'estimated':
       return { total: await estimateMatches(db, table, where), isEstimate: true };
     case 'auto': {
-      const estimate = await estimateMatches(db, table, where);
+      // The estimate is asked for while the page is read; the bounded count only once the page
+      // has shown it is needed.
+      const [estimate, seen] = await Promise.all([estimateMatches(db, table, where), pageTotal]);
+      if (seen !== undefined) return { total: seen, isEstimate: false };
       if (estimate > TRUSTED_ESTIMATE) return { total: estimate, isEstimate: true };
       const query = boundedCountSql(table, where);
       const key = `${query.sql}\u0000${JSON.stringify(query.values)}`;

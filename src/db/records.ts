@@ -80,6 +80,19 @@ export class SequenceFull extends Error {
   }
 }
 
+/**
+ * How many matches a list query has, when its page query's `read` rows (one more than the limit
+ * at most) show it: a page with room to spare holds the last match, and every match before it is
+ * counted by the offset. Not after a cursor (the total counts the matches before it too, which
+ * the page does not show), nor past a ranked search's window (the page sees only the window).
+ */
+function totalShownBy(query: ListQuery, read: number): number | undefined {
+  if (query.after || read > query.limit || (read === 0 && query.offset > 0)) return undefined;
+  const total = query.offset + read;
+  const ranked = query.sort.some((k) => k.target === 'rank');
+  return ranked && total >= RANK_WINDOW ? undefined : total;
+}
+
 export class RecordStore {
   readonly entity: EntityDef;
   private readonly pool: DatabasePool;
@@ -363,9 +376,19 @@ export class RecordStore {
   /** A page's rows (at most `limit`), the total when asked for, and the next page's start. */
   private async page(query: ListQuery, members?: readonly JsonMember[]) {
     const compiled = compileFilter(query, this.softDelete);
+    const reading = this.pool.any(this.pageSql(query, compiled, members));
     const [rows, total] = await Promise.all([
-      this.pool.any(this.pageSql(query, compiled, members)),
-      countMatches(this.pool, this.table, compiled.where, query.count),
+      reading,
+      countMatches(
+        this.pool,
+        this.table,
+        compiled.where,
+        query.count,
+        reading.then(
+          (read) => totalShownBy(query, read.length),
+          () => undefined,
+        ),
+      ),
     ]);
     const page = rows.slice(0, query.limit);
     const last = rows.length > query.limit ? page[page.length - 1] : undefined;
