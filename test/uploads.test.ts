@@ -596,7 +596,7 @@ describe('multipart uploads', () => {
 describe('expiry', () => {
   let short: TestService;
   beforeAll(async () => {
-    short = await startTestService({ databaseUrl: db.url, s3: testS3Settings({ uploadExpiresSeconds: 1 }) });
+    short = await startTestService({ databaseUrl: db.url, s3: testS3Settings({ uploadExpiresSeconds: 3 }) });
   });
   afterAll(async () => {
     await short?.stop();
@@ -618,7 +618,10 @@ describe('expiry', () => {
     );
     expect(presigned.status).toBe(201);
     expect((await put(presigned.body.data.upload!.url, video(10), 'video/mp4')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The upload lives 3 s (room for the PUT on a loaded machine); wait until its own expires_at has passed.
+    const expiresAt = Date.parse(String(presigned.body.data.expires_at));
+    expect(Number.isFinite(expiresAt)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt + 100 - Date.now())));
     const late = await complete(presigned.body.data.id, 'lala', undefined, short);
     expect(late.status).toBe(410);
     expect(late.body.errors[0]!.code).toBe('UPLOAD_EXPIRED');

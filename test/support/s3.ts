@@ -92,3 +92,19 @@ export async function putMediaOf(...bodies: unknown[]): Promise<void> {
   for (const body of bodies) mediaUrisIn(body, uris);
   await putTestObjects([...uris]);
 }
+
+/**
+ * Waits until a presigned URL has surely expired, by its own X-Amz-Date and X-Amz-Expires. The date is
+ * whole seconds, so a URL signed for n seconds may live only n - 1: tests sign for a few seconds (room on a
+ * loaded machine for the requests that must still pass) and wait here rather than for a fixed time.
+ */
+export async function waitPastPresignedExpiry(presignedUrl: string): Promise<void> {
+  const params = new URL(presignedUrl).searchParams;
+  const date = params.get('X-Amz-Date') ?? '';
+  const signedAt = Date.parse(date.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+  const expiresIn = Number(params.get('X-Amz-Expires'));
+  if (!Number.isFinite(signedAt) || !Number.isFinite(expiresIn))
+    throw new Error(`not a presigned URL: ${presignedUrl}`);
+  const wait = signedAt + (expiresIn + 1) * 1000 + 100 - Date.now();
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+}
