@@ -193,3 +193,43 @@ describe('refs and counts', () => {
     expect((await fixture.service.request('DELETE', `/api/v1/wardrobe-items/${belt.id}`)).status).toBe(200);
   });
 });
+
+describe('routes under a record', () => {
+  it('answer 404 NOT_FOUND under a parent that never existed or is deleted: every GET /{plural}/{id}/…', async () => {
+    const { shippedModel } = await import('./support/fixtures.ts');
+    const model = shippedModel();
+    const document = (await fixture.service.request<unknown>('GET', '/openapi.json')).body as unknown as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    // A record's history stays readable after it is gone (audit.test.ts), so it is not among them.
+    const routes = Object.entries(document.paths)
+      .filter(([, operations]) => Object.hasOwn(operations, 'get'))
+      .map(([p]) => /^\/api\/v1\/([a-z-]+)\/\{id\}\/([^{}]+)$/.exec(p))
+      .filter((m): m is RegExpExecArray => m !== null && m[2] !== 'history')
+      .map(([path, plural, rest]) => ({ path: path!, plural: plural!, rest: rest! }));
+    expect(routes.length).toBeGreaterThan(5);
+    const show = await fixture.create({ title: 'Gone show', slug: 'gone-show' }, 'shows');
+    const episode = await fixture.create({ title: 'Gone episode', show_id: show.id });
+    for (const [plural, record] of [
+      ['episodes', episode],
+      ['shows', show],
+    ] as const)
+      expect((await fixture.service.request('DELETE', `/api/v1/${plural}/${record.id}`)).status).toBe(200);
+    const deleted = new Map([
+      ['episodes', episode.id as string],
+      ['shows', show.id as string],
+    ]);
+    const answers: string[] = [];
+    for (const { path, plural, rest } of routes) {
+      // The registry's entities (uploads/{id}/parts belongs to the upload flow, tested in uploads.test.ts).
+      const entity = model.entities.find((e) => e.plural === plural.replace(/-/g, '_') || e.plural === plural);
+      if (!entity) continue;
+      const ids = [`${entity.idPrefix}_20250101_nosuchrec0`, ...(deleted.has(plural) ? [deleted.get(plural)!] : [])];
+      for (const id of ids) {
+        const reply = await get<unknown>(`/${plural}/${id}/${rest}${rest.includes('next-') ? '?season=1' : ''}`);
+        answers.push(`${path} ${id}: ${reply.status} ${reply.body.errors[0]?.code ?? ''}`);
+      }
+    }
+    expect(answers.filter((a) => !a.endsWith(': 404 NOT_FOUND'))).toEqual([]);
+  });
+});

@@ -84,6 +84,32 @@ describe('a page that shows the total', () => {
     expect((await countMatches(pool, stale, all, 'estimated', Promise.resolve(7)))?.isEstimate).toBe(true);
   });
 
+  it('asks nothing more of PostgreSQL, not even an estimate; a full page asks for the estimate, then counts', async () => {
+    const ran: string[] = [];
+    const watched = await createDatabasePool(db.url, 2, {
+      interceptors: [
+        {
+          name: 'statements-run',
+          beforeQueryExecution: async (context) => {
+            ran.push(context.originalQuery.sql.split(' ')[0]!);
+            return null;
+          },
+        },
+      ],
+    });
+    try {
+      expect(await countMatches(watched, table, fast, 'auto', Promise.resolve(3))).toEqual({
+        total: 3,
+        isEstimate: false,
+      });
+      expect(ran).toEqual([]);
+      await countMatches(watched, table, fast, 'auto', Promise.resolve(undefined));
+      expect(ran).toEqual(['EXPLAIN', 'SELECT']);
+    } finally {
+      await watched.end();
+    }
+  });
+
   it('counts when the page does not show it', async () => {
     const matching = Number((await db.query('SELECT count(*) AS n FROM things WHERE id <= 3'))[0]!.n);
     const before = await evaluations();

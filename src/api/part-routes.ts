@@ -60,7 +60,7 @@ export function partRoutes(
     const parentActions = services.actionsOf.get(parent.name)!;
     const partStore = services.stores.get(part.entity)!;
     return async (c: Context): Promise<{ parentId: string; record: StoredRecord | null }> => {
-      const { id: parentId } = await parentActions.requireLive(c.req.param('id') ?? '');
+      const parentId = await parentActions.requireLiveId(c.req.param('id') ?? '');
       const { ids } = await partStore.liveMatches({ [part.via]: parentId, ...part.where }, '', 1);
       return { parentId, record: ids[0] === undefined ? null : await partStore.get(ids[0]) };
     };

@@ -73,7 +73,7 @@ export function childListRoute(
         const query = parseListQuery(entity, new URL(c.req.url).search.slice(1), model.entities, shape.queryIn);
         // Refused before the parent is looked up, so a refusal says nothing about which ids exist.
         authorizeQuery(c, entity, scopedTo(query, target.target, ''), model.entities);
-        const { id } = await parent.requireLive(c.req.param('id') ?? '');
+        const id = await parent.requireLiveId(c.req.param('id') ?? '');
         return sendPage(c, scopedTo(query, target.target, id));
       };
     },
@@ -111,7 +111,7 @@ export function nextNumberRoute(entity: EntityDef, version: string, relation: Se
       const store = services.stores.get(entity.name)!;
       const schemaVersion = services.shapeOf(version, entity.name).schemaVersion;
       return async (c) => {
-        const { id } = await parentActions.requireLive(c.req.param('id') ?? '');
+        const id = await parentActions.requireLiveId(c.req.param('id') ?? '');
         const params = queryParams(
           c,
           scope.map((f) => f.name),

@@ -180,7 +180,7 @@ export function thumbnailRoutes(entity: EntityDef, version: string): Route[] {
         return async (c) => {
           const thumbnails = requireThumbnails(ctx);
           const atSeconds = await atSecondsOf(c);
-          const { id } = await actions.requireLive(c.req.param('id') ?? '');
+          const id = await actions.requireLiveId(c.req.param('id') ?? '');
           let jobId: string;
           try {
             jobId = await thumbnails.request(entity, id, {

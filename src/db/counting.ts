@@ -89,10 +89,13 @@ export async function countMatches(
     case 'estimated':
       return { total: await estimateMatches(db, table, where), isEstimate: true };
     case 'auto': {
-      // The estimate is asked for while the page is read; the bounded count only once the page
-      // has shown it is needed.
-      const [estimate, seen] = await Promise.all([estimateMatches(db, table, where), pageTotal]);
+      // Nothing more to ask when the page shows the total (a short list: an episode's clips, a
+      // lookup by id). Otherwise the estimate, then a bounded count only when the estimate is low.
+      // Waiting for the page first costs a full page one round trip, and spares every short one a
+      // second query and a second pool connection.
+      const seen = await pageTotal;
       if (seen !== undefined) return { total: seen, isEstimate: false };
+      const estimate = await estimateMatches(db, table, where);
       if (estimate > TRUSTED_ESTIMATE) return { total: estimate, isEstimate: true };
       const query = boundedCountSql(table, where);
       const key = `${query.sql}\u0000${JSON.stringify(query.values)}`;

@@ -7,6 +7,7 @@ import {
   type DatabaseConnection,
   type QuerySqlToken,
   type DatabasePool,
+  type DatabaseTransactionConnection,
   type FragmentSqlToken,
   type ListSqlToken,
   type ValueExpression,
@@ -20,7 +21,7 @@ import { boundedCountSql, countMatches, type Total } from './counting.ts';
 import { LEGACY, upgradeRow } from './legacy-rows.ts';
 import { PREPARED } from './prepared.ts';
 import { jsonObjectSql, recordMembers, type JsonMember } from './record-json.ts';
-import { lockKeys } from './work.ts';
+import { lockKeys, withinTransaction } from './work.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
 
@@ -105,6 +106,9 @@ export class RecordStore {
   private readonly andLive: FragmentSqlToken;
   private readonly getAny: QuerySqlToken;
   private readonly getLive: QuerySqlToken;
+  private readonly isLiveQuery: QuerySqlToken;
+  /** The whole record's JSON expression (record-json.ts), composed once: a list page embeds it as is. */
+  private readonly wholeJson: FragmentSqlToken;
   private readonly getJsonAny: QuerySqlToken;
   private readonly getJsonLive: QuerySqlToken;
   /** `, schema_version < <current> AS _outdated` when older rows may exist: they are upgraded in Node. */
@@ -159,12 +163,13 @@ export class RecordStore {
     this.getLive = this.softDelete
       ? sql.unsafe`${this.getAny} AND ${sql.identifier(['deleted_at'])} IS NULL`
       : this.getAny;
+    this.isLiveQuery = sql.unsafe`${PREPARED}SELECT true FROM ${this.table} WHERE id = ${''} ${this.andLive}`;
     this.outdated =
       entity.upgrades.length > 0
         ? sql.fragment`, schema_version < ${sql.literalValue(String(entity.schemaVersion))}::int4 AS ${sql.identifier([OUTDATED])}`
         : sql.fragment``;
-    const wholeJson = jsonObjectSql([...this.members].map(([name, value]) => ({ name, value })));
-    this.getJsonAny = sql.unsafe`${PREPARED}SELECT ${wholeJson} AS ${sql.identifier([JSON_TEXT])}, ${sql.identifier([entity.table, 'xmin'])}::text AS ${sql.identifier([VERSION])}${this.outdated} FROM ${this.table} WHERE id = ${''}`;
+    this.wholeJson = jsonObjectSql([...this.members].map(([name, value]) => ({ name, value })));
+    this.getJsonAny = sql.unsafe`${PREPARED}SELECT ${this.wholeJson} AS ${sql.identifier([JSON_TEXT])}, ${sql.identifier([entity.table, 'xmin'])}::text AS ${sql.identifier([VERSION])}${this.outdated} FROM ${this.table} WHERE id = ${''}`;
     this.getJsonLive = this.softDelete
       ? sql.unsafe`${this.getJsonAny} AND ${sql.identifier(['deleted_at'])} IS NULL`
       : this.getJsonAny;
@@ -317,6 +322,11 @@ export class RecordStore {
     return row ? this.toRecord(row) : null;
   }
 
+  /** Whether a live (not soft-deleted) record has this id: what a sub-resource route asks of its parent. */
+  async isLive(id: string): Promise<boolean> {
+    return (await this.pool.maybeOne({ ...this.isLiveQuery, values: [id] })) !== null;
+  }
+
   /**
    * The record as its API JSON text (record-json.ts) and its row version. A row stored in an
    * older schema_version is read again as a record: its upgrade steps run in Node.
@@ -334,16 +344,12 @@ export class RecordStore {
 
   /**
    * The page query of a list request; exposed so tests can EXPLAIN exactly what runs. With
-   * `members`, each row is the record's API JSON text (record-json.ts) instead of its columns.
+   * `json` (pageJson), each row is the record's API JSON text (record-json.ts) instead of its columns.
    */
-  pageSql(
-    query: ListQuery,
-    compiled: CompiledFilter = compileFilter(query, this.softDelete),
-    members?: readonly JsonMember[],
-  ) {
+  pageSql(query: ListQuery, compiled: CompiledFilter = compileFilter(query, this.softDelete), json?: FragmentSqlToken) {
     const { where, pageWhere, keysetWhere, sortKeys } = compiled;
-    const columns = members
-      ? sql.fragment`${jsonObjectSql(members)} AS ${sql.identifier([JSON_TEXT])}, id${this.outdated}`
+    const columns = json
+      ? sql.fragment`${json} AS ${sql.identifier([JSON_TEXT])}, id${this.outdated}`
       : query.fields
         ? sql.join(
             [
@@ -374,9 +380,9 @@ export class RecordStore {
   }
 
   /** A page's rows (at most `limit`), the total when asked for, and the next page's start. */
-  private async page(query: ListQuery, members?: readonly JsonMember[]) {
+  private async page(query: ListQuery, json?: FragmentSqlToken) {
     const compiled = compileFilter(query, this.softDelete);
-    const reading = this.pool.any(this.pageSql(query, compiled, members));
+    const reading = this.pool.any(this.pageSql(query, compiled, json));
     const [rows, total] = await Promise.all([
       reading,
       countMatches(
@@ -413,35 +419,37 @@ export class RecordStore {
    * built in Node (`list`): a `_fields` path inside a field, or a row in an older schema_version.
    */
   async listJson(query: ListQuery): Promise<JsonPage | null> {
-    const members = this.pageMembers(query);
-    if (!members) return null;
-    const { rows, ...rest } = await this.page(query, members);
+    const json = this.pageJson(query);
+    if (!json) return null;
+    const { rows, ...rest } = await this.page(query, json);
     if (rows.some((row) => row[OUTDATED] === true)) return null;
     return { json: rows.map((row) => row[JSON_TEXT] as string), ...rest };
   }
 
-  /** The JSON members of a page's records: all of them, or a `_fields` projection of whole fields. */
-  private pageMembers(query: ListQuery): JsonMember[] | null {
-    const names = query.fields ? ['id', ...query.fields.map((f) => f.path)] : [...this.members.keys()];
+  /** The JSON of a page's records: the whole record, or a `_fields` projection of whole fields. */
+  private pageJson(query: ListQuery): FragmentSqlToken | null {
+    if (!query.fields) return this.wholeJson;
+    const names = ['id', ...query.fields.map((f) => f.path)];
     const members: JsonMember[] = [];
     for (const name of new Set(names)) {
       const value = this.members.get(name);
       if (!value) return null;
       members.push({ name, value });
     }
-    return members;
+    return jsonObjectSql(members);
   }
 
   /**
    * Replaces the writable fields of a live record with what `next` computes from the current one,
-   * under a row lock so concurrent PATCHes cannot lose each other's changes.
+   * under a row lock so concurrent PATCHes cannot lose each other's changes. In the caller's
+   * transaction when given one (a failure then rolls all of it back), else in its own.
    */
   async update(
     id: string,
     next: (current: StoredRecord, tx: DatabaseConnection) => Row | Promise<Row>,
-    db: DatabaseConnection = this.pool,
+    db: DatabasePool | DatabaseTransactionConnection = this.pool,
   ): Promise<StoredRecord | null> {
-    return db.transaction(async (tx) => {
+    return withinTransaction(db, async (tx) => {
       const row = await tx.maybeOne(
         sql.unsafe`${PREPARED}SELECT ${this.versioned} FROM ${this.table} WHERE id = ${id} ${this.andLive} FOR UPDATE`,
       );

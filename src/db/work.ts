@@ -104,6 +104,18 @@ const transactions = new AsyncLocalStorage<TransactionWork>();
 const isPool = (db: DatabaseConnection): db is DatabasePool => 'connect' in db && 'end' in db;
 
 /**
+ * Runs `work` in a transaction: its own on a pool, or the caller's. A nested slonik transaction
+ * would be a SAVEPOINT and its RELEASE, two round trips that buy nothing when every failure
+ * rolls the caller's whole transaction back.
+ */
+export function withinTransaction<T>(
+  db: DatabasePool | DatabaseTransactionConnection,
+  work: (tx: DatabaseTransactionConnection) => Promise<T>,
+): Promise<T> {
+  return isPool(db) ? db.transaction(work) : work(db);
+}
+
+/**
  * 40P01 deadlock_detected, 40001 serialization_failure, and a prepared statement whose result
  * type a migration changed (now unnamed, prepared.ts): the transaction may work when run again.
  */

@@ -113,6 +113,12 @@ export class EntityActions {
     return id;
   }
 
+  /** The id of a live record, or 404: for routes under a parent that do not read the parent itself. */
+  async requireLiveId(id: string): Promise<string> {
+    if (!(await this.store.isLive(this.checkId(id)))) throw notFound(this.entity.name, id);
+    return id;
+  }
+
   /** The live record with this id, or 404. */
   async requireLive(id: string): Promise<StoredRecord> {
     const record = await this.store.get(this.checkId(id));
