@@ -22,13 +22,19 @@ export async function startServer(options: {
   name: string;
   script: readonly string[];
   env: Record<string, string>;
+  /** Node.js options before the script, e.g. `--cpu-prof`. */
+  nodeArgs?: readonly string[];
 }): Promise<ServerChild> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...options.script], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', ...options.script],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const output: string[] = [];
   let count = 0;
   const collect = (chunk: Buffer) => {

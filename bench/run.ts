@@ -37,28 +37,12 @@ import {
 } from './report.ts';
 import { EXPORT_PATH, buildScenarios, type Scenario } from './scenarios.ts';
 import { ensureSeeded } from './seed.ts';
+import { envInt, envInts } from './env.ts';
 import { benchMedia } from './media.ts';
 
 const POOL_SIZE = '20';
 const SAMPLE_IDS = 10_000;
 const WRITE_IDS = 2_000;
-
-function envInt(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got "${raw}")`);
-  return value;
-}
-
-function envInts(name: string, fallback: readonly number[], min: number): number[] {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return [...fallback];
-  const values = raw.split(',').map((part) => Number(part.trim().replace(/_/g, '')));
-  if (values.some((v) => !Number.isInteger(v) || v < min))
-    throw new Error(`${name} must be a comma-separated list of integers ≥ ${min} (got "${raw}")`);
-  return [...new Set(values)];
-}
 
 const log = (line: string) => console.log(line);
 
