@@ -1,6 +1,7 @@
 // The two servers run as child processes, so autocannon in this process never shares their
 // event loop (or CPU time slice) with them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { freePort } from '../src/db/embedded.ts';
 
@@ -24,6 +25,8 @@ export async function startServer(options: {
   env: Record<string, string>;
   /** Node.js options before the script, e.g. `--cpu-prof`. */
   nodeArgs?: readonly string[];
+  /** False for built JavaScript (dist/), which runs without the TypeScript loader. */
+  typescript?: boolean;
 }): Promise<ServerChild> {
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -79,4 +82,35 @@ export async function startServer(options: {
   throw new Error(
     `${options.name} did not answer GET /health with 200 within 90 s:\n  ${output.slice(-10).join('\n  ')}`,
   );
+}
+
+/**
+ * Reelmeta as `npm start` runs it: the tsc build in dist/, built here first. Run through tsx instead,
+ * esbuild's keepNames wraps every function the service creates per request (`__name`), a cost
+ * production does not pay.
+ */
+export function buildReelmeta(log: (line: string) => void): void {
+  log('build: npm run build (reelmeta runs from dist/, as npm start does) ...');
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
+
+/**
+ * `env`: what both servers get. Rate limiting off: the load comes from one address at far more than
+ * an anonymous caller's limit. Its embedded S3 server (for the media line) keeps its files beside
+ * the bench database.
+ */
+export function startReelmeta(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<ServerChild> {
+  return startServer({
+    name: 'reelmeta',
+    script: ['--enable-source-maps', 'dist/src/cli.js', 'serve'],
+    typescript: false,
+    nodeArgs,
+    env: {
+      ...env,
+      MIGRATE_ON_START: 'false',
+      RATE_LIMIT_ENABLED: 'false',
+      DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'),
+      JOBS_WORKER: 'false',
+    },
+  });
 }

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { startServer, type ServerChild } from './children.ts';
+import { buildReelmeta, startReelmeta, startServer, type ServerChild } from './children.ts';
 import {
   benchDatabaseName,
   connectClient,
@@ -74,7 +74,8 @@ function groupOf(frame: ProfileNode['callFrame']): string {
   }
   const relative = path.relative(PROJECT_ROOT, file);
   if (relative.startsWith('..')) return file;
-  const parts = relative.split(path.sep);
+  // The build's dist/src/db/records.js is src/db, as in the source.
+  const parts = relative.split(path.sep).filter((part, index) => index > 0 || part !== 'dist');
   return parts.length > 2 ? `${parts[0]}/${parts[1]}` : relative;
 }
 
@@ -190,18 +191,7 @@ async function profileOne(
   try {
     server =
       which === 'reelmeta'
-        ? await startServer({
-            name: 'reelmeta',
-            script: ['src/cli.ts', 'serve'],
-            nodeArgs,
-            env: {
-              ...env,
-              MIGRATE_ON_START: 'false',
-              RATE_LIMIT_ENABLED: 'false',
-              DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'),
-              JOBS_WORKER: 'false',
-            },
-          })
+        ? await startReelmeta(env, nodeArgs)
         : await startServer({ name: 'baseline', script: ['bench/baseline-server.ts'], nodeArgs, env });
     await waitForIdle(url, 30, log);
     if (options.warmupSeconds > 0)
@@ -298,6 +288,7 @@ async function main(): Promise<void> {
   };
   const clips = Math.round((envInt('BENCH_CLIPS', 5_000_000, 0) * size) / 1_000_000);
   const keys = process.argv.slice(2).filter((arg) => arg !== '--');
+  buildReelmeta(log);
   const server = await openBenchServer(log);
   try {
     const name = benchDatabaseName(size);

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { startServer, type ServerChild } from './children.ts';
+import { buildReelmeta, startReelmeta, startServer, type ServerChild } from './children.ts';
 import { compareAnswers } from './compare.ts';
 import {
   benchDatabaseName,
@@ -155,6 +155,7 @@ async function main(): Promise<void> {
   };
   const seedOnly = ['1', 'true', 'yes'].includes((process.env.BENCH_SEED_ONLY ?? '').toLowerCase());
 
+  if (!seedOnly) buildReelmeta(log);
   const server = await openBenchServer(log);
   cleanups.push({ name: 'database', run: () => server.stop() });
   const measurements: Measurement[] = [];
@@ -189,19 +190,7 @@ async function main(): Promise<void> {
     await rememberWritten(url, writeIds);
     const env = { DATABASE_URL: url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
     log('servers: starting reelmeta and the baseline ...');
-    // Rate limiting off: the load comes from one address at far more than an anonymous caller's limit.
-    // Its embedded S3 server (for the media line) keeps its files beside the bench database.
-    const reelmeta = await startServer({
-      name: 'reelmeta',
-      script: ['src/cli.ts', 'serve'],
-      env: {
-        ...env,
-        MIGRATE_ON_START: 'false',
-        RATE_LIMIT_ENABLED: 'false',
-        DATA_DIR: path.join(PROJECT_ROOT, '.data', 'bench-media'),
-        JOBS_WORKER: 'false',
-      },
-    });
+    const reelmeta = await startReelmeta(env);
     const stopReelmeta = { name: 'reelmeta', run: () => reelmeta.stop() };
     cleanups.push(stopReelmeta);
     const baseline = await startServer({ name: 'baseline', script: ['bench/baseline-server.ts'], env });

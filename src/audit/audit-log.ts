@@ -34,11 +34,11 @@ export class AuditLog {
    * One row for one write, on the write's transaction. An update that changed nothing is not
    * recorded; a revert is recorded as `revert`, pointing at the entry it undid.
    */
-  async record(tx: DatabaseConnection, event: AuditEvent): Promise<StoredRecord | null> {
+  async record(tx: DatabaseConnection, event: AuditEvent): Promise<void> {
     const changes = diffRecords(event.before, event.after);
-    if (changes.length === 0 && event.operation === 'update' && !event.meta.reverts) return null;
+    if (changes.length === 0 && event.operation === 'update' && !event.meta.reverts) return;
     const details = { ...(event.meta.reverts ? { undid: event.operation } : {}), ...event.details };
-    return this.store.create(
+    await this.store.append(
       {
         at: new Date().toISOString(),
         actor: event.meta.actor,

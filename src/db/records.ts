@@ -94,6 +94,12 @@ function totalShownBy(query: ListQuery, read: number): number | undefined {
   return ranked && total >= RANK_WINDOW ? undefined : total;
 }
 
+/**
+ * A JSON value bound as `$n::jsonb`, written by JSON.stringify: what slonik's sql.jsonb binds, without
+ * its safe-stable-stringify, which sorts every object's keys (jsonb does not keep them anyway) and
+ * costs several times as much on a whole record.
+ */
+const jsonbValue = (value: unknown): ValueExpression => sql.fragment`${JSON.stringify(value)}::jsonb`;
 export class RecordStore {
   readonly entity: EntityDef;
   private readonly pool: DatabasePool;
@@ -215,12 +221,12 @@ export class RecordStore {
       if (field.storage === 'document') {
         if (value !== null) doc[field.name] = value;
       } else if (value !== null && (field.type === 'object' || field.type === 'array')) {
-        out.push({ column: field.name, value: sql.jsonb(value as Parameters<typeof sql.jsonb>[0]) });
+        out.push({ column: field.name, value: jsonbValue(value) });
       } else {
         out.push({ column: field.name, value: value as ValueExpression });
       }
     }
-    out.push({ column: 'doc', value: sql.jsonb(doc as Parameters<typeof sql.jsonb>[0]) });
+    out.push({ column: 'doc', value: jsonbValue(doc) });
     return out;
   }
 
@@ -248,24 +254,7 @@ export class RecordStore {
         (values[f.name] ?? null) === null &&
         f.sequence.within.every((name) => (values[name] ?? null) !== null),
     );
-    const assigned = [
-      { column: 'id', value: generateId(this.entity.idPrefix) as ValueExpression },
-      { column: 'schema_version', value: this.entity.schemaVersion as ValueExpression },
-      ...this.assignments(values).map((a) => {
-        const field = numbered.find((f) => f.name === a.column);
-        return field ? { column: a.column, value: this.nextNumberSql(field, values) as ValueExpression } : a;
-      }),
-    ];
-    const insert = sql.unsafe`${PREPARED}
-      INSERT INTO ${this.table} (${sql.join(
-        assigned.map((a) => sql.identifier([a.column])),
-        sql.fragment`, `,
-      )})
-      VALUES (${sql.join(
-        assigned.map((a) => a.value),
-        sql.fragment`, `,
-      )})
-      RETURNING ${this.versioned}`;
+    const insert = this.insertSql(values, numbered, this.versioned);
     const links = this.linkFields.filter(
       (f) => Array.isArray(values[f.name]) && (values[f.name] as unknown[]).length > 0,
     );
@@ -284,6 +273,37 @@ export class RecordStore {
       for (const field of links) await this.writeLinks(field, record.id, values[field.name] as unknown[], tx);
       return (await this.get(record.id, { includeDeleted: true }, tx))!;
     });
+  }
+
+  /**
+   * Inserts a row nothing reads back (an audit entry): one statement, and no row to parse. For
+   * entities without sequence numbers or links, which need create's extra steps.
+   */
+  async append(values: Row, db: DatabaseConnection): Promise<void> {
+    if (this.linkFields.length > 0 || this.entity.fields.some((f) => f.sequence))
+      throw new Error(`${this.entity.name}: append() is for entities without links or sequences; use create()`);
+    await db.query(this.insertSql(values, [], sql.fragment`id`));
+  }
+
+  private insertSql(values: Row, numbered: readonly FieldDef[], returning: FragmentSqlToken): QuerySqlToken {
+    const assigned = [
+      { column: 'id', value: generateId(this.entity.idPrefix) as ValueExpression },
+      { column: 'schema_version', value: this.entity.schemaVersion as ValueExpression },
+      ...this.assignments(values).map((a) => {
+        const field = numbered.find((f) => f.name === a.column);
+        return field ? { column: a.column, value: this.nextNumberSql(field, values) as ValueExpression } : a;
+      }),
+    ];
+    return sql.unsafe`${PREPARED}
+      INSERT INTO ${this.table} (${sql.join(
+        assigned.map((a) => sql.identifier([a.column])),
+        sql.fragment`, `,
+      )})
+      VALUES (${sql.join(
+        assigned.map((a) => a.value),
+        sql.fragment`, `,
+      )})
+      RETURNING ${returning}`;
   }
 
   /** Replaces the links of a refs field, in the order given. */
