@@ -268,6 +268,12 @@ export function markdown(
       'A non-zero errors cell means the run failed (at least in part), and its targets count as missed. ' +
       'Errors include timeouts (no response within 10 s); percentiles cover completed responses only, "-" when none completed.',
     '',
+    '## Where the time went',
+    '',
+    'The misses above, why, and what changed the figures so far: `docs/performance.md`. The profile behind it: ' +
+      '`npm run bench:profile -- <scenario keys>` runs each server under `node --cpu-prof` and writes `bench/PROFILE.md`, ' +
+      "the server's and PostgreSQL's CPU per request and where the server's time goes, beside the baseline's.",
+    '',
     ...perSize,
     ...(run.media && run.media.length > 0 ? ['## Media', '', ...run.media.map((l) => `- ${l}`), ''] : []),
     ...(run.notes.length > 0 ? ['## Notes', '', ...run.notes.map((l) => `- ${l}`), ''] : []),
