@@ -31,7 +31,7 @@ export async function startServer(options: {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', ...options.script],
+    [...(options.nodeArgs ?? []), ...(options.typescript === false ? [] : ['--import', 'tsx']), ...options.script],
     {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },

@@ -3,6 +3,7 @@
 // reuse tracking (times_worn), and what deleting a linked record does.
 import { describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
+import { shippedModel } from './support/fixtures.ts';
 import type { Rec } from './support/service.ts';
 
 const fixture = useServiceForFile();
@@ -196,7 +197,6 @@ describe('refs and counts', () => {
 
 describe('routes under a record', () => {
   it('answer 404 NOT_FOUND under a parent that never existed or is deleted: every GET /{plural}/{id}/…', async () => {
-    const { shippedModel } = await import('./support/fixtures.ts');
     const model = shippedModel();
     const document = (await fixture.service.request<unknown>('GET', '/openapi.json')).body as unknown as {
       paths: Record<string, Record<string, unknown>>;
