@@ -84,6 +84,17 @@ export async function startServer(options: {
   );
 }
 
+/** Each server's database pool, the same for both. */
+export const POOL_SIZE = 20;
+
+/** What both servers are started with on the bench database at `url`. */
+export const serverEnv = (url: string): Record<string, string> => ({
+  DATABASE_URL: url,
+  DB_POOL_SIZE: String(POOL_SIZE),
+  LOG_LEVEL: 'warn',
+  AUTH_MODE: 'off',
+});
+
 /**
  * Reelmeta as `npm start` runs it: the tsc build in dist/, built here first. Run through tsx instead,
  * esbuild's keepNames wraps every function the service creates per request (`__name`), a cost

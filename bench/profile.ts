@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { buildReelmeta, startReelmeta, startServer, type ServerChild } from './children.ts';
+import { buildReelmeta, serverEnv, startReelmeta, startServer, type ServerChild } from './children.ts';
 import {
   benchDatabaseName,
   connectClient,
@@ -33,7 +33,6 @@ import { buildScenarios, type Scenario } from './scenarios.ts';
 import { ensureSeeded } from './seed.ts';
 
 const log = (line: string) => console.log(line);
-const POOL_SIZE = '20';
 const TOP_GROUPS = 14;
 const TOP_FUNCTIONS = 12;
 
@@ -185,7 +184,7 @@ async function profileOne(
   options: { connections: number; warmupSeconds: number; durationSeconds: number },
 ): Promise<ServerProfile> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `reelmeta-profile-${which}-`));
-  const env = { DATABASE_URL: url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
+  const env = serverEnv(url);
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   let server: ServerChild | undefined;
   try {

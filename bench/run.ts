@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { buildReelmeta, startReelmeta, startServer, type ServerChild } from './children.ts';
+import { POOL_SIZE, buildReelmeta, serverEnv, startReelmeta, startServer, type ServerChild } from './children.ts';
 import { compareAnswers } from './compare.ts';
 import {
   benchDatabaseName,
@@ -40,7 +40,6 @@ import { ensureSeeded } from './seed.ts';
 import { envInt, envInts } from './env.ts';
 import { benchMedia } from './media.ts';
 
-const POOL_SIZE = '20';
 const SAMPLE_IDS = 10_000;
 const WRITE_IDS = 2_000;
 
@@ -188,7 +187,7 @@ async function main(): Promise<void> {
     const readIds = sampled.slice(writeCount);
     scenarios = buildScenarios(readIds.length > 0 ? readIds : writeIds, writeIds);
     await rememberWritten(url, writeIds);
-    const env = { DATABASE_URL: url, DB_POOL_SIZE: POOL_SIZE, LOG_LEVEL: 'warn', AUTH_MODE: 'off' };
+    const env = serverEnv(url);
     log('servers: starting reelmeta and the baseline ...');
     const reelmeta = await startReelmeta(env);
     const stopReelmeta = { name: 'reelmeta', run: () => reelmeta.stop() };
