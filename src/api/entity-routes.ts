@@ -28,6 +28,7 @@ import { partRoutes } from './part-routes.ts';
 import { entityKit, type EntityKit } from './entity-kit.ts';
 import { childListRoute, nextNumberRoute, versionSearchRoute } from './related-routes.ts';
 import { viewRoutes } from './view-routes.ts';
+import { childRecordRoutes, writableUnder } from './child-routes.ts';
 import { recordAuditRoutes, writeMeta } from './audit-routes.ts';
 import { authorize, authorizeQuery } from './authorization.ts';
 import { actorOf } from './authentication.ts';
@@ -352,7 +353,10 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
       },
     },
     ...recordAuditRoutes(entity, apiVersion, shape, middleware),
-    ...childRelations(model, entity).map((relation) => childListRoute(model, entity, apiVersion, relation)),
+    ...childRelations(model, entity).flatMap((relation) => [
+      childListRoute(model, entity, apiVersion, relation),
+      ...(writableUnder(entity, relation) ? childRecordRoutes(entity, apiVersion, relation) : []),
+    ]),
     ...sequenceRelations(model, entity).map((relation) => nextNumberRoute(entity, version, relation)),
     ...entity.views.flatMap((view) => viewRoutes(model, entity, version, view, kit, middleware)),
     ...entity.parts.flatMap((part) => partRoutes(model, entity, part, version, middleware)),

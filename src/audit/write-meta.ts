@@ -23,6 +23,11 @@ export interface WriteMeta {
   readonly requestId: string | null;
   /** The If-Match precondition the record must meet, checked under its row lock. */
   readonly ifMatch?: string | null;
+  /**
+   * The write goes through a parent's child collection (/episodes/{id}/clips/{clip_id}): the
+   * record must hold the parent's id in `field`, checked under its row lock like ifMatch, else 404.
+   */
+  readonly within?: { readonly field: string; readonly id: string };
   /** Set when the write undoes an audit entry: it is audited as a `revert` of that entry. */
   readonly reverts?: string;
   /** The caller's permission check; absent for writes with no request (scripts, the CLI, tests). */

@@ -2,7 +2,7 @@
 // validate, store and answer the same way. Each takes an optional connection (a transaction).
 import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { EntityDef } from '../registry/model.ts';
-import { findField } from '../registry/model.ts';
+import { findField, withArticle } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../registry/json-schema.ts';
 import { cascadeRestore, cascadeSoftDelete, permitHardDelete, type Counts, type ReferrersOf } from './cascade.ts';
@@ -14,6 +14,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { NO_META, type WriteMeta } from '../audit/write-meta.ts';
 import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
+import { ownValue } from '../registry/own.ts';
 import { afterCommit, countRecordCreated, lockKeys, transact } from '../db/work.ts';
 import { newLinks } from './write-links.ts';
 import type { MediaCheck } from './media-check.ts';
@@ -179,6 +180,7 @@ export class EntityActions {
   async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
     meta.permit?.(this.entity, 'create');
     const values = this.input.forCreate(await this.checkMedia(body, meta));
+    if (meta.within) this.checkStaysWithin(values, meta.within);
     this.permitLinks(values, undefined, meta);
     // The record, what the rules made of it and its audit row are written together or not at all.
     return transact(db ?? this.pool, async (tx) => {
@@ -308,9 +310,10 @@ export class EntityActions {
       let previous: StoredRecord | undefined;
       const warnings: Warning[] = [];
       const prepare = async (current: StoredRecord, tx: DatabaseConnection) => {
-        checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+        this.checkLocked(current, id, meta);
         previous = current;
         const values = valuesFor(current);
+        if (meta.within) this.checkStaysWithin(values, meta.within);
         this.permitLinks(values, current, meta);
         await this.applyRules(values, current, tx, warnings, meta);
         return values;
@@ -348,7 +351,7 @@ export class EntityActions {
       const record = await this.store.update(
         id,
         (current) => {
-          checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+          this.checkLocked(current, id, meta);
           previous = current;
           return {
             ...Object.fromEntries(Object.entries(current).filter(([name]) => !serverOwned.has(name))),
@@ -401,6 +404,24 @@ export class EntityActions {
     }
   }
 
+  /** What a write's caller asked of the record it locked: its version (If-Match), its parent (within). */
+  private checkLocked(current: StoredRecord, id: string, meta: WriteMeta): void {
+    if (meta.within && ownValue(current, meta.within.field) !== meta.within.id) throw notFound(this.entity.name, id);
+    checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+  }
+
+  /** A write through a parent's child collection keeps the record under that parent. */
+  checkStaysWithin(values: Record<string, unknown>, within: NonNullable<WriteMeta['within']>): void {
+    const value = ownValue(values, within.field);
+    if (value === within.id) return;
+    throw ApiError.single(
+      422,
+      'VALIDATION_ERROR',
+      `${within.field} must stay ${within.id}: this write goes through that record's ${this.entity.plural}; to move ${withArticle(this.entity.name)}, write the ${this.entity.name} itself`,
+      within.field,
+    );
+  }
+
   /** The record locked for a delete or restore, meeting `meta.ifMatch`; 404 when missing. */
   private async lockFor(
     id: string,
@@ -410,7 +431,7 @@ export class EntityActions {
   ): Promise<StoredRecord> {
     const current = await this.store.lock(id, { includeDeleted }, tx);
     if (!current) throw notFound(this.entity.name, id);
-    checkIfMatch(meta.ifMatch, this.store.versionOf(current), `${this.entity.name} ${id}`);
+    this.checkLocked(current, id, meta);
     return current;
   }
 

@@ -105,7 +105,7 @@ export async function startTestService(overrides: Partial<Config> & { databaseUr
     ...loadConfig({}),
     port: 0,
     host: '127.0.0.1',
-    logLevel: 'silent',
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     rateLimitEnabled: false,
     s3: testS3Settings(),
     ...overrides,
