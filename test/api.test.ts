@@ -444,7 +444,7 @@ describe('list', () => {
     );
     expect(reply.status).toBe(400);
     const byField = Object.fromEntries(reply.body.errors.map((e) => [e.field, e.message]));
-    expect(byField.colour).toMatch(/unknown field "colour"; fields: id, title/);
+    expect(byField.colour).toMatch(/unknown field "colour"; fields: id, schema_version, title/);
     expect(byField['season[near]']).toMatch(/operators: eq, ne, gt/);
     expect(byField.episode_number).toMatch(/not an integer/);
     expect(byField['created_at[gte]']).toMatch(/not a date-time/);

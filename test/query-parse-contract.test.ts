@@ -478,7 +478,7 @@ describe('resolve against the model', () => {
     ).toEqual([
       `title[like]: unknown operator "like"; operators: ${FILTER_OPERATORS.join(', ')}`,
       'season: season: "soon" is not an integer',
-      expect.stringMatching(/^_sort: unknown field "nope"; fields: id, title, /),
+      expect.stringMatching(/^_sort: unknown field "nope"; fields: id, schema_version, title, /),
       'filter.wardrobe.bogus: unknown field "wardrobe.bogus"; wardrobe has: main_outfit, accessories, shoes, purse',
       'q: must not be empty',
     ]);

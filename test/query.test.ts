@@ -218,6 +218,36 @@ describe('projection and sorting', () => {
     expect(bare.body.data).toEqual([{ id: ids.bare, wardrobe: null }]);
   });
 
+  it('_fields works on a single GET too, and schema_version is selected, filtered and sorted like any field', async () => {
+    const one = await fixture.service.request<Rec>(
+      'GET',
+      `/api/v1/episodes/${ids.champagne}?_fields=title,schema_version,wardrobe.shoes.brand,backgrounds.additional.name`,
+    );
+    expect(one.status).toBe(200);
+    expect(one.headers.get('etag')).toBeTruthy();
+    expect(one.body.data).toEqual({
+      id: ids.champagne,
+      title: 'New Year Style Reset',
+      schema_version: 1,
+      wardrobe: { shoes: { brand: 'Christian Louboutin' } },
+      backgrounds: { additional: [{ name: 'Rooftop' }, { name: 'Cafe' }] },
+    });
+    for (const [fields, message] of [
+      ['nope', 'unknown field "nope"'],
+      ['schema_version.x', '"schema_version" has no field "x"'],
+      ['outfits.items.brand', 'is a field of related records'],
+    ] as const) {
+      const bad = await get(`/api/v1/episodes/${ids.champagne}?_fields=${fields}`);
+      expect(bad.status, fields).toBe(400);
+      expect(bad.body.errors[0], fields).toMatchObject({ code: 'INVALID_QUERY', field: '_fields' });
+      expect(bad.body.errors[0]!.message, fields).toContain(message);
+    }
+    const listed = await get(`/api/v1/episodes?schema_version=1&_sort=-schema_version,title&_fields=schema_version`);
+    expect(listed.body.data).toHaveLength(Object.keys(EPISODES).length);
+    expect(listed.body.data.every((r) => r.schema_version === 1)).toBe(true);
+    expect((await get(`/api/v1/episodes?schema_version[gt]=1`)).body.data).toEqual([]);
+  });
+
   it('_sort orders by columns and nested paths, missing values last ascending and first descending, ties by id', async () => {
     const order = async (sort: string) =>
       (await get(`/api/v1/episodes?_sort=${sort}&_fields=title`)).body.data.map((r) => r.id);
@@ -377,7 +407,7 @@ describe('full text (q=)', () => {
 
 describe('bad input answers 400 naming the problem and the valid choices', () => {
   const cases: [string, string, RegExp][] = [
-    ['unknown field', 'colour=red', /unknown field "colour"; fields: id, title/],
+    ['unknown field', 'colour=red', /unknown field "colour"; fields: id, schema_version, title/],
     [
       'unknown nested field',
       'wardrobe.shoes.brnd=x',

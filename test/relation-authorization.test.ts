@@ -162,6 +162,13 @@ function usesOf(p: RelationPath): Case[] {
       needs: p.count ? needs : [p.entity],
       allowed: p.count ? 200 : 400,
     },
+    // A single GET's _fields is checked as a list's, before the record is looked up (it is missing here).
+    {
+      label: 'one record _fields',
+      url: `${base}/${p.entity.idPrefix}_20250101_missing000?${q({ _fields: p.path })}`,
+      needs: p.count ? needs : [p.entity],
+      allowed: p.count ? 404 : 400,
+    },
   ];
   for (const route of childRelations(model, p.entity)) {
     const url = `/api/v1/${route.parent.route}/x_missing/${p.entity.route}?${q(filterParam)}`;

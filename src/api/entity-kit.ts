@@ -3,7 +3,8 @@
 // and a list page after the caller's read checks. Made once per app, entity and version.
 import type { Context } from 'hono';
 import type { RecordStore } from '../db/records.ts';
-import type { ListQuery } from '../query/ast.ts';
+import type { FieldTarget, ListQuery } from '../query/ast.ts';
+import { project } from '../query/projection.ts';
 import { countFieldReaches } from '../query/reach.ts';
 import type { EntityDef } from '../registry/model.ts';
 import type { ApiShape } from './api-shape.ts';
@@ -13,6 +14,12 @@ import { pageMetadata, sendData, sendJsonData, type SendOptions } from './envelo
 import { etagOf } from '../records/preconditions.ts';
 import { notFound } from '../records/errors.ts';
 import type { RouteServices } from './route-services.ts';
+
+/** How a single GET reads its record: deleted ones too, and only some fields (`_fields`). */
+export interface RecordOptions {
+  readonly includeDeleted: boolean;
+  readonly fields?: readonly FieldTarget[];
+}
 
 const kits = new WeakMap<RouteServices, Map<ApiShape['version'], Map<string, EntityKit>>>();
 
@@ -34,7 +41,7 @@ export interface EntityKit {
   /** A page of a list query, after the caller's read checks. */
   readonly sendPage: (c: Context, query: ListQuery) => Promise<Response>;
   /** One record by id (404 when there is none), with its ETag. */
-  readonly sendRecord: (c: Context, id: string, options: { includeDeleted: boolean }) => Promise<Response>;
+  readonly sendRecord: (c: Context, id: string, options: RecordOptions) => Promise<Response>;
 }
 
 /** The entity's kit in this shape (its API version), made once per app and shared by its routes. */
@@ -84,6 +91,12 @@ export function entityKit(entity: EntityDef, shape: ApiShape): (services: RouteS
         return send(c, page.records.map(outFor(c)), { extra: pageMetadata(query, page) });
       },
       sendRecord: async (c, id, options) => {
+        if (options.fields) {
+          const record = await store.get(id, options);
+          if (!record) throw notFound(entity.name, id);
+          tag(c, record);
+          return send(c, outFor(c)(project(record, options.fields)));
+        }
         if (asBuilt(c)) {
           const found = await store.getJson(id, options);
           if (!found) throw notFound(entity.name, id);

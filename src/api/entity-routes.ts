@@ -35,7 +35,7 @@ import { actorOf } from './authentication.ts';
 import { collectionPath, recordPath } from './paths.ts';
 import type { Parameter, Route } from './route.ts';
 import { envelope, errorResponse, idParam, json, recordSchemaName, ref } from './openapi/components.ts';
-import { listParameters, PAGING_PARAMETERS } from './openapi/list-parameters.ts';
+import { FIELDS_PARAMETER, listParameters, PAGING_PARAMETERS } from './openapi/list-parameters.ts';
 
 /** Every route of the entity in this API version, in the order hono must try them. */
 export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVersionDef): Route[] {
@@ -57,6 +57,18 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
   const softDelete = hasSoftDelete(entity);
   const read: Route['permission'] = [[entity, 'read']];
   const update: Route['permission'] = [[entity, 'update']];
+  /** `_fields` of a single GET: resolved as a list's are, with the same read checks on what they reach. */
+  const fieldsOf = (c: Context, given: string | null) => {
+    if (given === null) return undefined;
+    const query = parseListQuery(
+      entity,
+      new URLSearchParams({ _fields: given }).toString(),
+      model.entities,
+      shape.queryIn,
+    );
+    authorizeQuery(c, entity, query, model.entities);
+    return query.fields;
+  };
   const list = (k: EntityKit) => (c: Context) =>
     k.sendPage(c, parseListQuery(entity, search(c), k.services.model.entities, shape.queryIn));
 
@@ -253,8 +265,9 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
         ...(softDelete
           ? [{ name: 'include_deleted', in: 'query', schema: { type: 'boolean', default: false } } as const]
           : []),
+        FIELDS_PARAMETER,
       ],
-      responses: { 200: tagged, 404: missing },
+      responses: { 200: tagged, 400: badQuery, 404: missing },
       permission: read,
       middleware,
       handler: (services) => {
@@ -262,9 +275,11 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
         const deletedParam = store.supportsSoftDelete ? ['include_deleted'] : [];
         return async (c) => {
           const id = idOf(c);
-          const includeDeleted = booleanParam(queryParams(c, deletedParam), 'include_deleted');
+          const params = queryParams(c, [...deletedParam, '_fields']);
+          const includeDeleted = booleanParam(params, 'include_deleted');
           if (includeDeleted) authorize(c, entity, 'include_deleted');
-          return sendRecord(c, id, { includeDeleted });
+          const fields = fieldsOf(c, params.get('_fields'));
+          return sendRecord(c, id, { includeDeleted, ...(fields ? { fields } : {}) });
         };
       },
     },

@@ -4,6 +4,15 @@ import { hasSoftDelete, type EntityDef, type FieldDef } from '../registry/model.
 import type { FieldTarget, Relation, RelationHop } from './ast.ts';
 
 const ID_TARGET: FieldTarget = { path: 'id', column: 'id', hops: [[]], kind: 'scalar', type: 'string', isColumn: true };
+/** The version of the schema a row was written in (server-owned, on every record): selectable, filterable, sortable. */
+const SCHEMA_VERSION_TARGET: FieldTarget = {
+  path: 'schema_version',
+  column: 'schema_version',
+  hops: [[]],
+  kind: 'scalar',
+  type: 'integer',
+  isColumn: true,
+};
 
 /** Longest path a client may write; the registry's nesting is far shallower. */
 const MAX_SEGMENTS = 16;
@@ -17,7 +26,7 @@ function fieldList(fields: readonly FieldDef[]): string {
 }
 
 export function topLevelNames(entity: EntityDef): string {
-  return `id, ${fieldList(entity.fields)}`;
+  return `id, schema_version, ${fieldList(entity.fields)}`;
 }
 
 /** A path may cross at most this many ref/refs fields (each is a nested EXISTS). */
@@ -66,6 +75,8 @@ export function resolveTarget(entity: EntityDef, path: string, options: ResolveO
   if (segments.length > MAX_SEGMENTS) return { error: `field path "${path}" is longer than ${MAX_SEGMENTS} segments` };
   const [first, ...rest] = segments;
   if (first === 'id' && rest.length === 0) return { target: ID_TARGET };
+  if (first === 'schema_version' && rest.length === 0) return { target: SCHEMA_VERSION_TARGET };
+  if (first === 'id' || first === 'schema_version') return { error: `"${first}" has no field "${rest[0]}"` };
 
   const top = entity.fields.find((f) => f.name === first);
   if (!top) {

@@ -26,13 +26,7 @@ export function listParameters(entity: EntityDef, nameOf: (field: string) => str
         `At most ${MAX_CONDITIONS} conditions and ${MAX_DEPTH} levels of nesting; the whole query string at most ${MAX_QUERY_BYTES} bytes.`,
       schema: { type: 'string' },
     },
-    {
-      name: '_fields',
-      in: 'query',
-      description:
-        'Comma-separated fields or dot paths to return, e.g. `title,backgrounds,wardrobe.shoes.brand`; id is always returned.',
-      schema: { type: 'string' },
-    },
+    FIELDS_PARAMETER,
     {
       name: '_sort',
       in: 'query',
@@ -102,3 +96,12 @@ export function listParameters(entity: EntityDef, nameOf: (field: string) => str
 }
 
 export const filterSchema = (field: FieldDef): JsonSchema => fieldType(field.type).parameter(field);
+
+/** `_fields`, on lists and on a single GET. */
+export const FIELDS_PARAMETER: Parameter = {
+  name: '_fields',
+  in: 'query',
+  description:
+    'Comma-separated fields or dot paths to return, e.g. `title,backgrounds,wardrobe.shoes.brand,schema_version`; id is always returned.',
+  schema: { type: 'string' },
+};
