@@ -424,8 +424,16 @@ describe('authorization from the registry', () => {
     expect((await as(editor, 'DELETE', `/api/v1/shows/${id}`)).status).toBe(200);
     expect((await as(viewer, 'GET', `/api/v1/shows/${id}?include_deleted=true`)).status).toBe(403);
     expect((await as(viewer, 'GET', `/api/v1/shows?include_deleted=true`)).status).toBe(403);
-    expect((await as(editor, 'GET', `/api/v1/shows/${id}?include_deleted=true`)).status).toBe(200);
+    // Seed 8.6: reading deleted records and restoring them are for admins.
+    const deletedRead = await as(editor, 'GET', `/api/v1/shows/${id}?include_deleted=true`);
+    expect(deletedRead.status).toBe(403);
+    expect(deletedRead.body.errors[0]!.message).toMatch(/reading deleted shows needs the admin role/);
+    expect((await as(editor, 'GET', `/api/v1/shows?include_deleted=true`)).status).toBe(403);
+    expect((await as(admin, 'GET', `/api/v1/shows/${id}?include_deleted=true`)).status).toBe(200);
     expect((await as(viewer, 'POST', `/api/v1/shows/${id}/restore`)).status).toBe(403);
+    const editorRestore = await as(editor, 'POST', `/api/v1/shows/${id}/restore`);
+    expect(editorRestore.status).toBe(403);
+    expect(editorRestore.body.errors[0]!.message).toMatch(/restoring shows needs the admin role/);
     expect((await as(admin, 'DELETE', `/api/v1/shows/${id}?hard=true`)).status).toBe(200);
     expect(await db.query('SELECT 1 FROM shows WHERE id = $1', [id])).toEqual([]);
   });

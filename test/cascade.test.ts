@@ -109,13 +109,19 @@ describe('a soft delete', () => {
       episode_id: e1.id,
     });
 
+    const moved = await post('clips', {
+      talent_source: 'Lala',
+      file_reference: 's3://bucket/k1.mov',
+      episode_id: e1.id,
+    });
+
     const deleted = await service.request<Rec>('DELETE', `/api/v1/shows/${show.id}?reason=cancelled`, {
       headers: { 'X-Actor': 'producer' },
     });
     expect(deleted.status, JSON.stringify(deleted.body.errors)).toBe(200);
     expect(deleted.body.data).toMatchObject({
       cascaded: { episodes: 2, components: 4, notes: 1 },
-      detached: { clips: 1, notes: 1 },
+      detached: { clips: 2, notes: 1 },
     });
     const noteRefs = await db.query<{ id: string; reviewed_component_id: string | null }>(
       'SELECT id, reviewed_component_id FROM notes WHERE id = ANY($1) ORDER BY text',
@@ -141,6 +147,8 @@ describe('a soft delete', () => {
     expect(after[earlier.id]).toMatchObject({ deleted: true, deleted_reason: 'dup' });
     expect(after[e3.id]!.deleted).toBe(false);
     expect((await service.request<Rec>('GET', `/api/v1/clips/${clip.id}`)).body.data.episode_id).toBeNull();
+    // Given another episode while the show was deleted: a restore leaves it there.
+    await service.request('PATCH', `/api/v1/clips/${moved.id}`, { body: { episode_id: e3.id } });
 
     const restored = await service.request<Rec>('POST', `/api/v1/shows/${show.id}/restore`, {
       headers: { 'X-Actor': 'editor' },
@@ -148,6 +156,8 @@ describe('a soft delete', () => {
     expect(restored.status, JSON.stringify(restored.body.errors)).toBe(200);
     expect(restored.body.data).toMatchObject({ id: show.id, deleted_at: null });
     expect(restored.body.metadata.restored).toEqual({ episodes: 2, components: 4, notes: 1 });
+    // What the delete detached (on_delete: set_null) is attached again, except what moved since.
+    expect(restored.body.metadata.reattached).toEqual({ clips: 1, notes: 1 });
     const back = await rows(show.id, e1.id, e2.id, c1.id, c2.id, c3.id, child.id, note.id, earlier.id);
     for (const id of [show.id, e1.id, e2.id, c1.id, c2.id, c3.id, child.id, note.id]) {
       expect(back[id], id).toMatchObject({
@@ -157,9 +167,17 @@ describe('a soft delete', () => {
         restored_by: 'editor',
       });
     }
-    // Deleted before, for its own reason: stays deleted. A cleared ref is not set again.
+    // Deleted before, for its own reason: stays deleted.
     expect(back[earlier.id]).toMatchObject({ deleted: true, deleted_reason: 'dup', restored_by: null });
-    expect((await service.request<Rec>('GET', `/api/v1/clips/${clip.id}`)).body.data.episode_id).toBeNull();
+    expect((await service.request<Rec>('GET', `/api/v1/clips/${clip.id}`)).body.data.episode_id).toBe(e1.id);
+    expect((await service.request<Rec>('GET', `/api/v1/clips/${moved.id}`)).body.data.episode_id).toBe(e3.id);
+    expect((await service.request<Rec>('GET', `/api/v1/notes/${liveNote.id}`)).body.data.reviewed_component_id).toBe(
+      c2.id,
+    );
+    const history = await service.request<Rec[]>('GET', `/api/v1/shows/${show.id}/history`);
+    expect(history.body.data.find((entry) => entry.operation === 'restore')?.details).toMatchObject({
+      reattached: { clips: 1, notes: 1 },
+    });
     expect((await service.request<Rec>('GET', `/api/v1/notes/${note.id}`)).body.data.reviewed_component_id).toBe(c1.id);
   });
 

@@ -614,6 +614,31 @@ const CASES: Case[] = [
         'default: draft }',
         'default: draft, transitions: { draft: [published], published: [archived], archived: [] } }',
       ),
+      extra: 'enforce_transitions: [status]\n',
+    }),
+    ok: false,
+    codes: ['TRANSITION_REMOVED:breaking'],
+  },
+  {
+    name: 'enum transitions declared but not enforced (documentation only)',
+    before: v('1.0.0'),
+    after: v('1.1.0', {
+      fields: field(
+        'default: draft }',
+        'default: draft, transitions: { draft: [published], published: [archived], archived: [] } }',
+      ),
+    }),
+    ok: true,
+    codes: [],
+  },
+  {
+    name: 'declared enum transitions enforced',
+    before: v('1.0.0', {
+      fields: field('default: draft }', 'default: draft, transitions: { draft: [published], published: [draft] } }'),
+    }),
+    after: v('1.1.0', {
+      fields: field('default: draft }', 'default: draft, transitions: { draft: [published], published: [draft] } }'),
+      extra: 'enforce_transitions: [status]\n',
     }),
     ok: false,
     codes: ['TRANSITION_REMOVED:breaking'],
@@ -696,12 +721,14 @@ const CASES: Case[] = [
         'default: draft }',
         'default: draft, transitions: { draft: [published], published: [archived], archived: [] } }',
       ),
+      extra: 'enforce_transitions: [status]\n',
     }),
     after: v('1.1.0', {
       fields: field(
         'default: draft }',
         'default: draft, transitions: { draft: [published], published: [archived], archived: [draft] } }',
       ),
+      extra: 'enforce_transitions: [status]\n',
     }),
     ok: true,
     codes: ['TRANSITION_ADDED:compatible'],

@@ -138,7 +138,7 @@ describe('"Proposing a field" in docs/evolving-the-registry.md', () => {
       expect(asked.stdout).toBe(printed(1));
 
       // 3. The bump; 4. codegen writes the files the docs list ("…" stands for the others), and this migration.
-      setVersion('2.2.0');
+      setVersion('2.3.0');
       const generated = await cli(['codegen']);
       expect(generated.code, generated.stderr).toBe(0);
       const [head = '', tail = ''] = printed(2).split('\n…\n');
@@ -150,21 +150,21 @@ describe('"Proposing a field" in docs/evolving-the-registry.md', () => {
       // 5. The check passes; 6. the diff says the same for people.
       expect(await cli(['registry', 'check'])).toMatchObject({ code: 0, stdout: printed(4) });
       expect(await cli(['registry', 'diff'])).toMatchObject({ code: 0, stdout: printed(5) });
-      expect(copy.read('generated/CHANGELOG.md')).toContain('## Unreleased (registry_version 2.2.0)');
+      expect(copy.read('generated/CHANGELOG.md')).toContain('## Unreleased (registry_version 2.3.0)');
 
       // 8. The release, once.
       expect(await cli(['registry', 'release'])).toMatchObject({ code: 0, stdout: printed(6) });
       expect((await cli(['registry', 'release'])).stdout).toBe(
-        'registry/releases/2.2.0.json is already released with this contract; nothing to do',
+        'registry/releases/2.3.0.json is already released with this contract; nothing to do',
       );
 
       // 9. A database at the committed migrations, then the new one.
       expect((await runCli(['migrate'], { DATABASE_URL: db.url })).code).toBe(0);
       expect(await cli(['migrate'], { DATABASE_URL: db.url })).toMatchObject({ code: 0, stdout: printed(7) });
 
-      // The breaking change: removing the field again in 2.3.0 fails, and 3.0.0 with its step passes.
+      // The breaking change: removing the field again in 2.4.0 fails, and 3.0.0 with its step passes.
       copy.edit(EPISODE, (t) => t.replace(blocks[0]!.text, ''));
-      setVersion('2.3.0');
+      setVersion('2.4.0');
       expect(await cli(['registry', 'check'])).toMatchObject({ code: 1, stdout: printed(8) });
       setVersion('3.0.0');
       copy.edit(EPISODE, (t) => t.replace(/^schema_version: 1\n/m, blocks[9]!.text));

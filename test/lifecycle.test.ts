@@ -121,30 +121,69 @@ describe('unique sets', () => {
 });
 
 describe('enum transitions (approval)', () => {
-  it('allow draft → approved, approved → draft, draft → rejected, rejected → draft, and refuse the rest with the allowed ones', async () => {
-    const episode = await create({ title: 'For review', approval_status: 'draft' });
+  const walk = async (
+    request: TestService['request'],
+    createEpisode: (body: Record<string, unknown>) => Promise<Rec>,
+  ) => {
+    const episode = await createEpisode({ title: 'For review', approval_status: 'draft' });
     const step = (approval_status: string) =>
-      fixture.service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { approval_status } });
+      request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { approval_status } });
+    return { episode, step };
+  };
+
+  it('are declared but not enforced by default (seed 8.11): any change goes through and is audited', async () => {
+    const { episode, step } = await walk(fixture.service.request, create);
     expect((await step('rejected')).status).toBe(200);
     const skip = await step('approved');
-    expect(skip.status).toBe(409);
-    expect(skip.body.errors[0]).toEqual({
-      code: 'INVALID_TRANSITION',
-      message: 'approval_status cannot change from "rejected" to "approved"; from "rejected" it can change to: draft',
-      field: 'approval_status',
-    });
-    expect(
-      (await fixture.service.request<Rec>('GET', `/api/v1/episodes/${episode.id}`)).body.data.approval_status,
-    ).toBe('rejected');
-    expect((await step('draft')).status).toBe(200);
-    expect((await step('approved')).status).toBe(200);
-    expect((await step('draft')).status).toBe(200);
-    // Other fields change freely, and a PATCH that leaves the status alone is no transition.
-    const other = await fixture.service.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, {
-      body: { title: 'Renamed' },
-    });
-    expect(other.status).toBe(200);
-    expect(other.body.data.approval_status).toBe('draft');
+    expect(skip.status, JSON.stringify(skip.body.errors)).toBe(200);
+    expect(skip.body.data.approval_status).toBe('approved');
+    const history = await fixture.service.request<Rec[]>('GET', `/api/v1/episodes/${episode.id}/history`);
+    const changes = history.body.data.filter((entry) => entry.operation === 'update');
+    expect(changes).toHaveLength(2);
+  });
+
+  it('are enforced where the entity lists the field in enforce_transitions, refusing the rest with the allowed ones', async () => {
+    const copy = copyProject();
+    const database = await createTestDatabase();
+    let local: TestService | undefined;
+    try {
+      copy.edit('registry/entities/episode.yaml', (t) =>
+        t.replace(
+          'mixins: [timestamps, soft_delete, approval, thumbnails]\n',
+          '$&enforce_transitions: [approval_status]\n',
+        ),
+      );
+      local = await startTestService({ databaseUrl: database.url, ...copy.dirs });
+      const { episode, step } = await walk(local.request, (body) => local!.create(body));
+      expect((await step('rejected')).status).toBe(200);
+      const skip = await step('approved');
+      expect(skip.status).toBe(409);
+      expect(skip.body.errors[0]).toEqual({
+        code: 'INVALID_TRANSITION',
+        message: 'approval_status cannot change from "rejected" to "approved"; from "rejected" it can change to: draft',
+        field: 'approval_status',
+      });
+      expect((await local.request<Rec>('GET', `/api/v1/episodes/${episode.id}`)).body.data.approval_status).toBe(
+        'rejected',
+      );
+      expect((await step('draft')).status).toBe(200);
+      expect((await step('approved')).status).toBe(200);
+      expect((await step('draft')).status).toBe(200);
+      // Other fields change freely, and a PATCH that leaves the status alone is no transition.
+      const other = await local.request<Rec>('PATCH', `/api/v1/episodes/${episode.id}`, { body: { title: 'Renamed' } });
+      expect(other.status).toBe(200);
+      expect(other.body.data.approval_status).toBe('draft');
+      // Another entity of the same mixin does not enforce them.
+      const show = await local.create({ title: 'Show', slug: 'show', approval_status: 'rejected' }, 'shows');
+      const direct = await local.request<Rec>('PATCH', `/api/v1/shows/${show.id}`, {
+        body: { approval_status: 'approved' },
+      });
+      expect(direct.status).toBe(200);
+    } finally {
+      await local?.stop();
+      await database.drop();
+      copy.remove();
+    }
   });
 
   it('are checked by the registry: values must exist, and only top-level enums have them', async () => {
@@ -157,6 +196,10 @@ describe('enum transitions (approval)', () => {
           .replace(
             '            values: [dress, separates, suit, jumpsuit, set, other]',
             '            values: [dress, separates, suit, jumpsuit, set, other]\n            transitions: { dress: [suit] }',
+          )
+          .replace(
+            'mixins: [timestamps, soft_delete, approval, thumbnails]\n',
+            '$&enforce_transitions: [status, title]\n',
           ),
       );
       const result = await runCli(['codegen', '--check'], copy.env);
@@ -165,6 +208,9 @@ describe('enum transitions (approval)', () => {
         /approval\.yaml: fields\.approval_status\.transitions\.approved: "published" is not one of the values: draft, approved, rejected/,
       );
       expect(result.stderr).toMatch(/episode\.yaml: unique\.0: unknown field "episode_no"/);
+      expect(result.stderr).toMatch(
+        /episode\.yaml: enforce_transitions\.0: "status" is not a field that declares transitions/,
+      );
       expect(result.stderr).toMatch(
         /episode\.yaml: fields\.wardrobe\.fields\.main_outfit\.fields\.outfit_type\.transitions: only top-level enums can declare transitions/,
       );

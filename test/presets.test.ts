@@ -122,7 +122,7 @@ describe('the presets option', () => {
       expect(lines).toEqual(
         expect.arrayContaining([
           expect.stringMatching(
-            /^registry\/entities\/clip\.yaml: presets\.unassigned\.filter\.episode: unknown field "episode"; fields: id, episode_id, .* \(line \d+\)$/,
+            /^registry\/entities\/clip\.yaml: presets\.unassigned\.filter\.episode: unknown field "episode"; fields: id, schema_version, episode_id, .* \(line \d+\)$/,
           ),
           expect.stringMatching(
             /^registry\/entities\/clip\.yaml: presets\.usable\.filter\._or\.1\.quality_rating\._eq: quality_rating: "heroic" is not one of: hero, good, maybe, reject \(line \d+\)$/,

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitRequests } from '../src/api/rate-limit.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import type { Config } from '../src/config.ts';
-import { RateLimiter, type RoleLimits } from '../src/ratelimit/limiter.ts';
+import { RateLimiter, type LimitClass, type RoleLimits } from '../src/ratelimit/limiter.ts';
+import { loadConfig } from '../src/config.ts';
+import { ROLES } from '../src/registry/model.ts';
 import { MemoryBucketStore } from '../src/ratelimit/memory-store.ts';
 import { RedisBucketStore } from '../src/ratelimit/redis-store.ts';
 import { takeToken, type BucketStore } from '../src/ratelimit/token-bucket.ts';
@@ -73,6 +75,35 @@ describe('token bucket arithmetic', () => {
     expect(later.state.tokens).toBeCloseTo(0.5);
     // Never more than the capacity, however long the bucket sat idle.
     expect(takeToken(later.state, policy, 1_000_000).decision.remaining).toBe(2);
+  });
+});
+
+describe('default limits (seed NFR-2)', () => {
+  /** How many of `seconds` × `perSecond` evenly spaced requests from one caller the defaults refuse. */
+  const refusedAt = async (limitClass: LimitClass, perSecond: number, seconds: number) => {
+    const config = loadConfig({});
+    let now = 0;
+    const limiter = new RateLimiter({
+      store: new MemoryBucketStore({ now: () => now }),
+      limits: config.rateLimits,
+      windowSeconds: config.rateLimitWindowSeconds,
+      logger: silent,
+    });
+    let refused = 0;
+    for (let i = 0; i < perSecond * seconds; i += 1) {
+      now = (i * 1000) / perSecond;
+      const verdict = await limiter.check('caller', limitClass);
+      if (verdict && !verdict.allowed) refused += 1;
+    }
+    return refused;
+  };
+
+  it('let one identified service of any role sustain 100 requests a second, and hold anonymous callers lower', async () => {
+    for (const role of ROLES) expect(await refusedAt(role, 100, 600), role).toBe(0);
+    // Anonymous callers (every caller with authentication off) are held to 20 a second past their burst.
+    const anonymous = await refusedAt('anonymous', 100, 600);
+    expect(anonymous).toBeGreaterThan(100 * 600 - (1200 + 20 * 600) - 5);
+    expect(await refusedAt('anonymous', 20, 600)).toBe(0);
   });
 });
 

@@ -52,7 +52,7 @@ export interface Background {
    */
   restored_by?: string | null;
   /**
-   * draft, approved or rejected; defaults to approved. Changes follow the transitions (a rejected record goes back to draft before it can be approved).
+   * draft, approved or rejected; defaults to approved. The transitions are the intended flow (a rejected record goes back to draft before it can be approved); every change is in the audit trail, and an entity enforces them by listing approval_status in enforce_transitions.
    */
   approval_status?: "draft" | "approved" | "rejected" | null;
   /**

@@ -383,7 +383,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
       operationId: `${version}_restore_${entity.name}`,
       summary: `Restore a soft-deleted ${entity.name}`,
       description:
-        'Clears the deletion fields and records restored_at and restored_by (the caller). The records the delete cascaded to (their deleted_reason is "deleted with" this record) are restored with it, at any depth, in one transaction; metadata.restored counts them by plural.',
+        'Clears the deletion fields and records restored_at and restored_by (the caller). The records the delete cascaded to (their deleted_reason is "deleted with" this record) are restored with it, at any depth, in one transaction; metadata.restored counts them by plural. The records it detached (on_delete: set_null) get their ref back where they are live and still have none; metadata.reattached counts them.',
       tags,
       parameters: [idParam, ifMatch],
       responses: {
@@ -402,9 +402,17 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
         return async (c) => {
           const id = idOf(c);
           queryParams(c, []);
-          const { record, restored } = await actions.restore(id, actorOf(c, restoredByMax), undefined, writeMeta(c));
+          const { record, restored, reattached } = await actions.restore(
+            id,
+            actorOf(c, restoredByMax),
+            undefined,
+            writeMeta(c),
+          );
           return send(c, outFor(c)(tag(c, record)), {
-            extra: Object.keys(restored).length > 0 ? { restored } : {},
+            extra: {
+              ...(Object.keys(restored).length > 0 ? { restored } : {}),
+              ...(Object.keys(reattached).length > 0 ? { reattached } : {}),
+            },
           });
         };
       },

@@ -43,6 +43,7 @@ export function platformEntity(
     unique: [],
     duplicateWarnings: [],
     presets: [],
+    queryAliases: [],
     rules: [],
     views: [],
     reserved: [],

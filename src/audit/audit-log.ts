@@ -55,6 +55,21 @@ export class AuditLog {
     );
   }
 
+  /** The `details` of the latest entry of this operation on the record (null when none, or none recorded). */
+  async lastDetails(
+    entity: EntityDef,
+    id: string,
+    operation: AuditOperation,
+    db: CommonQueryMethods,
+  ): Promise<Record<string, unknown> | null> {
+    const table = sql.identifier([AUDIT_ENTITY.table]);
+    const details = await db.maybeOneFirst(sql.unsafe`
+      SELECT details FROM ${table}
+      WHERE entity = ${entity.name} AND record_id = ${id} AND operation = ${operation}
+      ORDER BY at DESC, id DESC LIMIT 1`);
+    return typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : null;
+  }
+
   get(id: string, db?: CommonQueryMethods): Promise<StoredRecord | null> {
     return this.store.get(id, {}, db);
   }

@@ -122,7 +122,9 @@ function flagsOf(field: FieldDef, entity: EntityDef): string[] {
     );
   if (field.transitions)
     flags.push(
-      `transitions ${Object.entries(field.transitions)
+      `transitions${field.transitionsEnforced ? ' (enforced)' : ' (declared, not enforced)'} ${Object.entries(
+        field.transitions,
+      )
         .map(([from, to]) => `${code(from)} → ${to.length > 0 ? list(to) : 'none'}`)
         .join('; ')}`,
     );

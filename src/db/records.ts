@@ -25,6 +25,12 @@ import { lockKeys, withinTransaction } from './work.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
 
+/** A record whose ref a delete cleared (on_delete: set_null), and the parent it named. */
+export interface ClearedRef {
+  readonly id: string;
+  readonly parent: string;
+}
+
 export interface ListPage {
   readonly records: Record<string, unknown>[];
   readonly total?: Total;
@@ -648,19 +654,40 @@ export class RecordStore {
     parents: readonly string[],
     keep: readonly string[],
     db: CommonQueryMethods = this.pool,
-  ): Promise<number> {
+  ): Promise<{ count: number; cleared: readonly ClearedRef[] }> {
     const kept = sql.fragment`ANY(${sql.array([...keep], 'text')})`;
     if (field.type === 'refs') {
-      return (await db.oneFirst(sql.unsafe`
+      const count = (await db.oneFirst(sql.unsafe`
         WITH unlinked AS (
           DELETE FROM ${sql.identifier([field.junction!])}
           WHERE target_id = ANY(${sql.array([...parents], 'text')}) AND NOT (owner_id = ${kept}) RETURNING owner_id)
         SELECT count(DISTINCT owner_id)::int FROM unlinked`)) as number;
+      return { count, cleared: [] };
     }
-    const result = await db.query(sql.unsafe`
-      UPDATE ${this.table} SET ${sql.identifier([field.name])} = NULL ${this.touch}
-      WHERE ${this.referringTo(field.name, parents)} AND NOT (id = ${kept})`);
-    return result.rowCount;
+    // Each cleared record with the parent it had, so a restore of the parent can re-attach it.
+    const column = sql.identifier([field.name]);
+    const rows = await db.any(sql.unsafe`
+      WITH old AS (
+        SELECT id, ${column} AS parent FROM ${this.table}
+        WHERE ${this.referringTo(field.name, parents)} AND NOT (id = ${kept}) FOR UPDATE)
+      UPDATE ${this.table} AS t SET ${column} = NULL ${this.touch}
+      FROM old WHERE t.id = old.id
+      RETURNING t.id, old.parent`);
+    const cleared = rows.map((row) => ({ id: row.id as string, parent: row.parent as string }));
+    return { count: cleared.length, cleared };
+  }
+
+  /**
+   * Sets `field` back to `parent` on those of `ids` that are live and still hold no value there
+   * (a record reassigned since keeps its new parent). The ids re-attached.
+   */
+  async reattach(field: FieldDef, parent: string, ids: readonly string[], db: CommonQueryMethods): Promise<string[]> {
+    const column = sql.identifier([field.name]);
+    const rows = await db.any(sql.unsafe`
+      UPDATE ${this.table} SET ${column} = ${parent} ${this.touch}
+      WHERE id = ANY(${sql.array([...ids], 'text')}) AND ${column} IS NULL ${this.andLive}
+      RETURNING id`);
+    return rows.map((row) => row.id as string);
   }
 
   /** The SET of a restore: the deletion fields cleared, who restored it and when. */

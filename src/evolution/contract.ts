@@ -111,7 +111,8 @@ function fieldContract(field: FieldDef, entity: EntityDef): FieldContract {
     values: field.values,
     aliases: field.aliases,
     other_pattern: field.otherPattern,
-    transitions: field.transitions,
+    // Only enforced transitions bind clients; declared ones are documentation.
+    transitions: field.transitionsEnforced ? field.transitions : undefined,
     max_length: field.maxLength,
     max_items: field.maxItems,
     minimum: field.minimum,

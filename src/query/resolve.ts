@@ -3,7 +3,8 @@
 // and every value coerced (operators.ts); problems name the parameter the client wrote, in the
 // order of the request.
 import { presetCondition } from './presets.ts';
-import { hasSoftDelete, type EntityDef } from '../registry/model.ts';
+import { aliasNamed, aliasValueCondition } from './aliases.ts';
+import { hasSoftDelete, type EntityDef, type QueryAliasDef } from '../registry/model.ts';
 import type { Condition, CursorPosition, FieldTarget, ListQuery, SortKey } from './ast.ts';
 import { decodeCursor } from './cursor.ts';
 import { searchableFields } from './full-text.ts';
@@ -158,6 +159,12 @@ class ConditionResolver {
 
   /** `path[op]=text`: comma lists for the operators that take several values. */
   private queryStringCompare(path: string, op: FilterOperator, text: string, at: string): Condition | undefined {
+    const alias = aliasNamed(this.entity, path);
+    if (alias) {
+      const split = (target: FieldTarget) =>
+        MULTI_VALUE.includes(op) || (op === 'contains' && target.kind === 'list') ? text.split(',') : [text];
+      return this.aliasCompare(alias, op, split, at);
+    }
     const resolved = resolveTarget(this.entity, path, this.options);
     if ('error' in resolved) {
       const presets =
@@ -172,6 +179,15 @@ class ConditionResolver {
   }
 
   private jsonCompare(node: CompareNode, value: Json): Condition | undefined {
+    const alias = aliasNamed(this.entity, node.path);
+    if (alias) {
+      this.budget.count();
+      const values = (target: FieldTarget) => {
+        const texts = this.texts(node.op, value, node.at, target.kind === 'list');
+        return texts && node.negated ? texts.map((t) => (t === 'true' ? 'false' : t === 'false' ? 'true' : t)) : texts;
+      };
+      return this.aliasCompare(alias, node.op, values, node.at);
+    }
     const resolved = resolveTarget(this.entity, node.path, this.options);
     if ('error' in resolved) return this.fail(node.at, resolved.error);
     this.budget.count();
@@ -180,6 +196,43 @@ class ConditionResolver {
     if (node.negated) texts = texts.map((t) => (t === 'true' ? 'false' : t === 'false' ? 'true' : t));
     const built = buildComparison(resolved.target, node.op, texts);
     return 'error' in built ? this.fail(node.at, built.error) : built.condition;
+  }
+
+  /**
+   * A condition on a query alias: the value filter `values` declares for an equality, else the
+   * condition on each of its paths that can take the value, any of them (none of them for ne, nin).
+   */
+  private aliasCompare(
+    alias: QueryAliasDef,
+    op: FilterOperator,
+    valuesFor: (target: FieldTarget) => string[] | undefined,
+    at: string,
+  ): Condition | undefined {
+    const negated = op === 'ne' || op === 'nin';
+    const positive: FilterOperator = op === 'ne' ? 'eq' : op === 'nin' ? 'in' : op;
+    const branches: Condition[] = [];
+    let firstError: string | undefined;
+    for (const path of alias.paths) {
+      const resolved = resolveTarget(this.entity, path, this.options);
+      if ('error' in resolved) {
+        firstError ??= resolved.error;
+        continue;
+      }
+      const values = valuesFor(resolved.target);
+      if (!values) return undefined; // the value itself is malformed; reported
+      const declared =
+        positive === 'eq' && values.length === 1
+          ? aliasValueCondition(this.entity, alias, values[0]!, this.options.entities)
+          : undefined;
+      if (declared) return negated ? { kind: 'not', item: declared } : declared;
+      const built = buildComparison(resolved.target, positive, values);
+      if ('error' in built) firstError ??= built.error;
+      else branches.push(built.condition);
+    }
+    if (branches.length === 0)
+      return this.fail(at, `${firstError} (${alias.name} stands for ${alias.paths.join(', ')})`);
+    const any: Condition = branches.length === 1 ? branches[0]! : { kind: 'or', items: branches };
+    return negated ? { kind: 'not', item: any } : any;
   }
 
   /** The JSON value as the texts buildComparison expects. */

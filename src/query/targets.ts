@@ -73,6 +73,13 @@ export function countRelation(field: FieldDef, entities: readonly EntityDef[]): 
 export function resolveTarget(entity: EntityDef, path: string, options: ResolveOptions = {}): Resolved {
   const segments = path.split('.');
   if (segments.length > MAX_SEGMENTS) return { error: `field path "${path}" is longer than ${MAX_SEGMENTS} segments` };
+  // A query alias of one path is that path (`wardrobe.outfit_type`); of several, a filter only.
+  const alias = entity.queryAliases.find((a) => a.name === path);
+  if (alias?.paths.length === 1) return resolveTarget(entity, alias.paths[0]!, options);
+  if (alias)
+    return {
+      error: `"${path}" stands for several fields (${alias.paths.join(', ')}) and only filters; name one of them here`,
+    };
   const [first, ...rest] = segments;
   if (first === 'id' && rest.length === 0) return { target: ID_TARGET };
   if (first === 'schema_version' && rest.length === 0) return { target: SCHEMA_VERSION_TARGET };

@@ -26,6 +26,16 @@ export interface CascadeResult {
   readonly cascaded: Counts;
   /** Referring records whose ref was cleared (on_delete: set_null). */
   readonly detached: Counts;
+  /** Those of them with a ref column, each with the parent it named: what a restore re-attaches. */
+  readonly detachedRefs: readonly DetachedRef[];
+}
+
+/** A record a delete detached: its entity, the ref field cleared and the parent it named. */
+export interface DetachedRef {
+  readonly entity: string;
+  readonly field: string;
+  readonly id: string;
+  readonly parent: string;
 }
 
 interface Level {
@@ -63,6 +73,7 @@ export async function cascadeSoftDelete(
 ): Promise<CascadeResult> {
   const cascaded: Counts = {};
   const detached: Counts = {};
+  const detachedRefs: DetachedRef[] = [];
   const rootKey = keyOf(root.entity, root.id);
   /** Every record deleted here → the record it was deleted with (absent for the root). */
   const parentOf = new Map<string, { entity: EntityDef; id: string }>();
@@ -99,7 +110,13 @@ export async function cascadeSoftDelete(
   for (const { level, referrer } of later) {
     const { entity, store, field } = referrer;
     if (field.onDelete === 'set_null') {
-      const cleared = await store.clearReferring(field, level.ids, deletedIds.get(entity.name) ?? [], tx);
+      const { count: cleared, cleared: refs } = await store.clearReferring(
+        field,
+        level.ids,
+        deletedIds.get(entity.name) ?? [],
+        tx,
+      );
+      for (const ref of refs) detachedRefs.push({ entity: entity.name, field: field.name, ...ref });
       if (cleared > 0)
         permit?.(entity, 'update', {
           cause: `deleting ${root.entity.name} ${root.id} clears ${field.name} of ${entity.plural} (on_delete: set_null)`,
@@ -130,7 +147,7 @@ export async function cascadeSoftDelete(
       `${root.entity.name} ${root.id} cascades to ${chain.join(' → ')} (on_delete: cascade), which ${still}`,
     );
   }
-  return { cascaded, detached };
+  return { cascaded, detached, detachedRefs };
 }
 
 /**
@@ -162,6 +179,59 @@ export async function cascadeRestore(
     }
   }
   return restored;
+}
+
+/**
+ * After `root` was restored: sets the refs its delete cleared back to the parents they named
+ * (`detached`, from that delete's audit entry), where the record is live and has not been given
+ * another parent since. Counts by plural.
+ */
+export async function reattachDetached(
+  referrersOf: ReferrersOf,
+  root: { entity: EntityDef; id: string },
+  detached: readonly DetachedRef[],
+  tx: CommonQueryMethods,
+  permit?: WritePermit,
+): Promise<Counts> {
+  const reattached: Counts = {};
+  const groups = new Map<string, { referrer: Referrer; parent: string; ids: string[] }>();
+  for (const ref of detached) {
+    const key = `${ref.entity}\u0000${ref.field}\u0000${ref.parent}`;
+    let group = groups.get(key);
+    if (!group) {
+      const referrer = referrersFor(referrersOf, root.entity, ref);
+      if (!referrer) continue; // the registry changed since the delete: nothing to re-attach it by
+      group = { referrer, parent: ref.parent, ids: [] };
+      groups.set(key, group);
+    }
+    group.ids.push(ref.id);
+  }
+  for (const { referrer, parent, ids } of groups.values()) {
+    const { entity, store, field } = referrer;
+    const done = await store.reattach(field, parent, ids, tx);
+    if (done.length === 0) continue;
+    permit?.(entity, 'update', {
+      cause: `restoring ${root.entity.name} ${root.id} sets ${field.name} of ${entity.plural} back (its delete cleared it)`,
+    });
+    add(reattached, entity.plural, done.length);
+  }
+  return reattached;
+}
+
+/** The referrer a detached record was cleared through, found from the root down. */
+function referrersFor(referrersOf: ReferrersOf, root: EntityDef, ref: DetachedRef): Referrer | undefined {
+  const seen = new Set<string>();
+  const pending = [root];
+  for (let entity = pending.shift(); entity; entity = pending.shift()) {
+    if (seen.has(entity.name)) continue;
+    seen.add(entity.name);
+    for (const referrer of referrersOf(entity)) {
+      if (referrer.entity.name === ref.entity && referrer.field.name === ref.field && referrer.field.type === 'ref')
+        return referrer;
+      pending.push(referrer.entity);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -5,7 +5,15 @@ import type { EntityDef } from '../registry/model.ts';
 import { findField, withArticle } from '../registry/model.ts';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../registry/json-schema.ts';
-import { cascadeRestore, cascadeSoftDelete, permitHardDelete, type Counts, type ReferrersOf } from './cascade.ts';
+import {
+  cascadeRestore,
+  cascadeSoftDelete,
+  permitHardDelete,
+  reattachDetached,
+  type Counts,
+  type DetachedRef,
+  type ReferrersOf,
+} from './cascade.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import { isPlainObject, type RecordInput } from './record-input.ts';
@@ -40,6 +48,8 @@ export interface RestoreResult {
   readonly record: StoredRecord;
   /** The records its delete had cascaded to, brought back with it, by plural. */
   readonly restored: Counts;
+  /** The records its delete had detached (on_delete: set_null), attached to it again, by plural. */
+  readonly reattached: Counts;
 }
 
 /** A record as written, and what the client should look at (possible duplicates). */
@@ -472,7 +482,7 @@ export class EntityActions {
       const current = await this.lockFor(id, false, meta, tx);
       const record = await this.store.softDeleteRecord(id, actor, options.reason, tx);
       if (!record) throw notFound(this.entity.name, id);
-      const { cascaded, detached } = await cascadeSoftDelete(
+      const { cascaded, detached, detachedRefs } = await cascadeSoftDelete(
         this.referrersOf,
         { entity: this.entity, id },
         actor,
@@ -480,9 +490,11 @@ export class EntityActions {
         meta.permit,
       );
       // Cascades are recorded in this record's entry, counted by plural (details.cascaded, details.detached).
+      // detached_refs: what a restore sets back (reattachDetached).
       const details = {
         ...(Object.keys(cascaded).length > 0 ? { cascaded } : {}),
         ...(Object.keys(detached).length > 0 ? { detached } : {}),
+        ...(detachedRefs.length > 0 ? { detached_refs: detachedRefs } : {}),
       };
       await this.audit.record(tx, {
         entity: this.entity,
@@ -521,8 +533,16 @@ export class EntityActions {
       const current = await this.lockFor(id, true, meta, tx);
       const record = current.deleted_at === null ? null : await this.store.restore(id, actor, tx);
       if (!record) throw ApiError.single(409, 'CONFLICT', `${this.entity.name} ${id} is not deleted`);
-      const restored = await cascadeRestore(this.referrersOf, { entity: this.entity, id }, actor, tx, meta.permit);
-      const details = Object.keys(restored).length > 0 ? { restored } : {};
+      const root = { entity: this.entity, id };
+      const restored = await cascadeRestore(this.referrersOf, root, actor, tx, meta.permit);
+      // The records the delete detached (on_delete: set_null) get their parent back.
+      const deletion = await this.audit.lastDetails(this.entity, id, 'delete', tx);
+      const detachedRefs = Array.isArray(deletion?.detached_refs) ? (deletion.detached_refs as DetachedRef[]) : [];
+      const reattached = await reattachDetached(this.referrersOf, root, detachedRefs, tx, meta.permit);
+      const details = {
+        ...(Object.keys(restored).length > 0 ? { restored } : {}),
+        ...(Object.keys(reattached).length > 0 ? { reattached } : {}),
+      };
       await this.audit.record(tx, {
         entity: this.entity,
         id,
@@ -532,7 +552,7 @@ export class EntityActions {
         meta,
         details,
       });
-      return { record, restored };
+      return { record, restored, reattached };
     });
   }
 

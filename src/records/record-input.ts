@@ -80,10 +80,13 @@ export class RecordInput {
     return values;
   }
 
-  /** Enums that declare `transitions` may only move along them (seed 8.11's approval flow). */
+  /**
+   * Enums whose entity enforces their `transitions` may only move along them (seed 8.11: the
+   * approval flow is declared, and enforced only where an entity's YAML asks).
+   */
   private checkTransitions(current: Json, next: Json): void {
     for (const field of this.entity.fields) {
-      if (!field.transitions) continue;
+      if (!field.transitions || !field.transitionsEnforced) continue;
       const from = current[field.name];
       const to = next[field.name];
       if (typeof from !== 'string' || typeof to !== 'string' || from === to) continue;

@@ -14,6 +14,7 @@ import {
   type FieldType,
   type Model,
   type PartDef,
+  type QueryAliasDef,
   type PresetDef,
 } from './model.ts';
 import { fieldSchema } from './json-schema.ts';
@@ -161,6 +162,11 @@ export function compileModel(raw: RawRegistry): Model {
     }
     const unique = checkFieldSets(file, 'unique', data.unique, fields, report);
     const duplicateWarnings = checkFieldSets(file, 'duplicate_warnings', data.duplicate_warnings, fields, report);
+    const enforced = (data.enforce_transitions as string[] | undefined) ?? [];
+    enforced.forEach((fieldName, index) => {
+      if (!fields.find((f) => f.name === fieldName)?.transitions)
+        report(file, `enforce_transitions.${index}`, `"${fieldName}" is not a field that declares transitions`);
+    });
     const entity: EntityDef = {
       name,
       unique,
@@ -172,9 +178,10 @@ export function compileModel(raw: RawRegistry): Model {
       schemaVersion: data.schema_version as number,
       description: data.description as string | undefined,
       mixins,
-      fields,
+      fields: fields.map((f) => (enforced.includes(f.name) ? { ...f, transitionsEnforced: true } : f)),
       file: file.file,
       presets: [],
+      queryAliases: [],
       views: [],
       reserved: (data.reserved as string[] | undefined) ?? [],
       versions: data.versions as EntityDef['versions'],
@@ -198,6 +205,7 @@ export function compileModel(raw: RawRegistry): Model {
         ? { thumbnails: compileThumbnails(file, entity, data.thumbnails as RawThumbnails, report) }
         : {}),
       presets: compilePresets(file, data.presets),
+      queryAliases: compileQueryAliases(file, data.query_aliases),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
     });
@@ -378,6 +386,18 @@ function compilePresets(file: ParsedFile, raw: unknown): PresetDef[] {
     description,
     filter,
     source: { file: file.file, path: `presets.${name}`, lineOf: file.lineOf },
+  }));
+}
+
+function compileQueryAliases(file: ParsedFile, raw: unknown): QueryAliasDef[] {
+  type Raw = { description?: string; paths: string[]; values?: Record<string, Record<string, unknown>> };
+  const declared = (raw as Record<string, Raw> | undefined) ?? {};
+  return Object.entries(declared).map(([name, { description, paths, values }]) => ({
+    name,
+    description,
+    paths,
+    values: values ?? {},
+    source: { file: file.file, path: `query_aliases.${name}`, lineOf: file.lineOf },
   }));
 }
 

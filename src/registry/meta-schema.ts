@@ -242,6 +242,8 @@ export const entityFileSchema = {
     },
     unique: { $ref: '#/$defs/fieldSets' },
     duplicate_warnings: { $ref: '#/$defs/fieldSets' },
+    // Enums whose declared transitions are enforced (409 outside them); others' are documentation (seed 8.11).
+    enforce_transitions: { type: 'array', uniqueItems: true, items: { $ref: '#/$defs/name' } },
     // Named filters (`?unassigned=true`); the filter itself is checked by the query parser.
     presets: {
       type: 'object',
@@ -251,6 +253,30 @@ export const entityFileSchema = {
         required: ['filter'],
         additionalProperties: false,
         properties: { description: { type: 'string' }, filter: { type: 'object', minProperties: 1 } },
+      },
+    },
+    // Names a filter may use for field paths (`talent=` for talent_source); checked by the query parser.
+    query_aliases: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', maxLength: 100 },
+      additionalProperties: {
+        type: 'object',
+        required: ['paths'],
+        additionalProperties: false,
+        properties: {
+          description: { type: 'string' },
+          paths: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 10,
+            uniqueItems: true,
+            items: { type: 'string', maxLength: 200 },
+          },
+          values: {
+            type: 'object',
+            additionalProperties: { type: 'object', minProperties: 1 },
+          },
+        },
       },
     },
     // Sub-resources that read and write part of a record: GET/PUT /episodes/{id}/script.

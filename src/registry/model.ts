@@ -36,9 +36,9 @@ export const DEFAULT_PERMISSIONS: Permissions = {
   create: 'editor',
   update: 'editor',
   delete: 'editor',
-  restore: 'editor',
+  restore: 'admin',
   hard_delete: 'admin',
-  include_deleted: 'editor',
+  include_deleted: 'admin',
 };
 
 /**
@@ -131,6 +131,8 @@ export interface FieldDef {
   readonly otherPattern?: string;
   /** enum: the values an update may move to from each value; absent means any change is allowed. */
   readonly transitions?: Readonly<Record<string, readonly string[]>>;
+  /** Set when the entity lists the field in `enforce_transitions`: changes outside `transitions` are refused. */
+  readonly transitionsEnforced?: true;
   /** object: nested fields. */
   readonly fields?: readonly FieldDef[];
   /** array: the element definition. */
@@ -187,6 +189,8 @@ export interface EntityDef {
   readonly duplicateWarnings: readonly (readonly string[])[];
   /** Named filters a list takes as `?name=true` (the filter) or `?name=false` (its negation). */
   readonly presets: readonly PresetDef[];
+  /** Names a filter may use for one or more field paths (`talent=` for talent_source). */
+  readonly queryAliases: readonly QueryAliasDef[];
   /** Sub-resources reading and writing part of a record (`/episodes/{id}/script`). */
   readonly views: readonly ViewDef[];
   /** Its records keep numbered versions in another entity (a script's versions, seed 8.10). */
@@ -283,6 +287,22 @@ export interface PresetDef {
   /** The filter as declared, in the JSON form `filter=` takes. */
   readonly filter: Readonly<Record<string, unknown>>;
   /** `presets.<name>` of its entity's file, for the problems a later pass finds in it. */
+  readonly source: DeclaredAt;
+}
+
+/**
+ * A query alias (`query_aliases:`): a name a client filters by that stands for one or more field
+ * paths (the seed's `talent=` for talent_source, `background=` for every background slot). A
+ * condition on the alias holds when it holds on any of the paths (none, for `ne` and `nin`); a
+ * path whose type cannot take the value is left out. `values` replaces an equality with one value
+ * by its own filter (`talent=Guest`: every guest source).
+ */
+export interface QueryAliasDef {
+  readonly name: string;
+  readonly description?: string;
+  readonly paths: readonly string[];
+  readonly values: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** `query_aliases.<name>` of its entity's file. */
   readonly source: DeclaredAt;
 }
 
