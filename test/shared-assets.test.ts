@@ -46,3 +46,31 @@ describe('shared assets', () => {
     ]);
   });
 });
+
+describe('usage frequency (seed 8.16)', () => {
+  it('counts the live episodes using each background and UI element as times_used, filterable and sortable', async () => {
+    const closet = 's3://bucket/backgrounds/usage_closet.jpg';
+    const roof = 's3://bucket/backgrounds/usage_roof.jpg';
+    const login = 's3://bucket/ui/usage_login.jpg';
+    const episodes: Rec[] = [];
+    for (const title of ['One', 'Two', 'Three'])
+      episodes.push(
+        await fixture.create({ title, backgrounds: { main_closet: closet }, ui_elements: { login_screen: login } }),
+      );
+    await fixture.create({ title: 'Four', backgrounds: { main_closet: roof } });
+    await fixture.service.request('DELETE', `/api/v1/episodes/${episodes[2]!.id}`);
+    const backgrounds = await fixture.service.request<Rec[]>(
+      'GET',
+      `/api/v1/backgrounds?file_reference[startswith]=${encodeURIComponent('s3://bucket/backgrounds/usage_')}&_sort=-times_used&_fields=file_reference,times_used`,
+    );
+    expect(backgrounds.body.data.map((b) => [b.file_reference, b.times_used])).toEqual([
+      [closet, 2],
+      [roof, 1],
+    ]);
+    const popular = await fixture.service.request<Rec[]>(
+      'GET',
+      '/api/v1/ui-elements?times_used[gte]=2&_fields=file_reference',
+    );
+    expect(popular.body.data.map((u) => u.file_reference)).toContain(login);
+  });
+});

@@ -24,6 +24,10 @@ export interface Background {
   tags?: string[] | null;
   description?: string | null;
   /**
+   * How many live episodes use it (seed 8.16: usage frequency), like an outfit's times_worn. Filter and sort on it: times_used[gte]=2. The episodes themselves: GET /backgrounds/{id}/episodes.
+   */
+  times_used?: number | null;
+  /**
    * When the record was created (server-set).
    */
   created_at?: string | null;
