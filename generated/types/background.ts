@@ -19,6 +19,8 @@ export interface Background {
    */
   version?: string | null;
   /**
+   * Free-form tags, stored lowercase with spaces trimmed and collapsed (" Fashion " and FASHION are fashion, and a list holds each once). GET /{plural}/tags?prefix= lists them with counts.
+   *
    * @maxItems 50
    */
   tags?: string[] | null;

@@ -49,6 +49,10 @@ export interface Clip {
    */
   timecode_out?: string | null;
   scene_description?: string | null;
+  /**
+   * The scene the footage belongs to, by name (seed 8.16 searches clips by scene and character).
+   */
+  scene?: string | null;
   take_number?: number | null;
   /**
    * hero, good, maybe or reject (seed 8.14); the older "use" means good.
@@ -61,6 +65,8 @@ export interface Clip {
    */
   source_file_hash?: string | null;
   /**
+   * Free-form tags, stored lowercase with spaces trimmed and collapsed (" Fashion " and FASHION are fashion, and a list holds each once). GET /{plural}/tags?prefix= lists them with counts.
+   *
    * @maxItems 50
    */
   tags?: string[] | null;
@@ -363,6 +369,49 @@ export interface Clip {
           }
         ]
       | null;
+  } | null;
+  /**
+   * System categories: wardrobe type, vibe or mood, character, sponsor (the show is show_id). Filter on them by dot path: categories.mood=glam, categories.sponsor=Theory.
+   */
+  categories?: {
+    /**
+     * The kind of wardrobe featured.
+     */
+    wardrobe_type?:
+      | "casual"
+      | "business"
+      | "evening"
+      | "formal"
+      | "athleisure"
+      | "loungewear"
+      | "streetwear"
+      | "resort"
+      | "other"
+      | null;
+    /**
+     * The vibe or mood.
+     */
+    mood?:
+      | "glam"
+      | "chic"
+      | "cozy"
+      | "playful"
+      | "bold"
+      | "romantic"
+      | "minimal"
+      | "edgy"
+      | "calm"
+      | "energetic"
+      | "other"
+      | null;
+    /**
+     * The character or persona on screen.
+     */
+    character?: string | null;
+    /**
+     * The sponsoring brand.
+     */
+    sponsor?: string | null;
   } | null;
   /**
    * Schema version the record was written with.

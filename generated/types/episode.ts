@@ -426,7 +426,7 @@ export interface Episode {
    */
   release_date?: string | null;
   /**
-   * Free-form tags and categories (fashion, lifestyle, tutorial, ...).
+   * Free-form tags (fashion, lifestyle, tutorial, ...), stored lowercase with spaces trimmed and collapsed (" Fashion " and FASHION are fashion, and a list holds each once). GET /episodes/tags?prefix= lists them with counts; system categories are in categories.
    *
    * @maxItems 50
    */
@@ -777,6 +777,49 @@ export interface Episode {
           }
         ]
       | null;
+  } | null;
+  /**
+   * System categories: wardrobe type, vibe or mood, character, sponsor (the show is show_id). Filter on them by dot path: categories.mood=glam, categories.sponsor=Theory.
+   */
+  categories?: {
+    /**
+     * The kind of wardrobe featured.
+     */
+    wardrobe_type?:
+      | "casual"
+      | "business"
+      | "evening"
+      | "formal"
+      | "athleisure"
+      | "loungewear"
+      | "streetwear"
+      | "resort"
+      | "other"
+      | null;
+    /**
+     * The vibe or mood.
+     */
+    mood?:
+      | "glam"
+      | "chic"
+      | "cozy"
+      | "playful"
+      | "bold"
+      | "romantic"
+      | "minimal"
+      | "edgy"
+      | "calm"
+      | "energetic"
+      | "other"
+      | null;
+    /**
+     * The character or persona on screen.
+     */
+    character?: string | null;
+    /**
+     * The sponsoring brand.
+     */
+    sponsor?: string | null;
   } | null;
   /**
    * Schema version the record was written with.

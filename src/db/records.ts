@@ -245,6 +245,22 @@ export class RecordStore {
     return sql.fragment`(SELECT coalesce(max(${sql.identifier([field.name])}), 0) + 1 FROM ${this.table} WHERE ${sql.join(conditions, sql.fragment` AND `)})`;
   }
 
+  /**
+   * The values of a list field across live records, each with how many records hold it, most
+   * used first (then alphabetically): autocomplete for tags. `prefix` keeps those starting with it.
+   */
+  async valueCounts(field: FieldDef, prefix: string, limit: number): Promise<{ value: string; count: number }[]> {
+    const list =
+      field.storage === 'document' ? sql.fragment`doc -> ${field.name}` : sql.fragment`${sql.identifier([field.name])}`;
+    const rows = await this.pool.any(sql.unsafe`
+      SELECT value, count(*)::int AS count
+      FROM ${this.table} CROSS JOIN LATERAL jsonb_array_elements_text(
+        CASE WHEN jsonb_typeof(${list}) = 'array' THEN ${list} ELSE '[]'::jsonb END) AS value
+      WHERE starts_with(value, ${prefix}) ${this.andLive}
+      GROUP BY value ORDER BY count DESC, value LIMIT ${limit}`);
+    return rows.map((row) => ({ value: row.value as string, count: row.count as number }));
+  }
+
   async nextNumber(field: FieldDef, scope: Row): Promise<number> {
     return (await this.pool.oneFirst(sql.unsafe`SELECT ${this.nextNumberSql(field, scope)}`)) as number;
   }

@@ -1,5 +1,6 @@
 // Turns a client's JSON body into the values to store: drops server-owned fields, stores enum
 // aliases canonically, keeps deprecated fields read-only, and validates with the generated schema.
+import { normalizeText } from '../registry/normalize.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from '../registry/ajv.ts';
@@ -105,7 +106,10 @@ export class RecordInput {
   }
 }
 
-/** Replaces accepted enum spellings (e.g. `in-production`) with the canonical value, at any depth. */
+/**
+ * Replaces accepted enum spellings (e.g. `in-production`) with the canonical value, and
+ * normalizes the text of fields that declare `normalize`, at any depth.
+ */
 /** `at_least`: a value may not be less than the other field's (timecode_out ≥ timecode_in). */
 function orderProblems(entity: EntityDef, values: Json): ApiProblem[] {
   const problems: ApiProblem[] = [];
@@ -137,6 +141,10 @@ function canonicalizeAliases(fields: readonly FieldDef[], values: Json): void {
 
 function canonicalValue(field: FieldDef, value: unknown): unknown {
   if (field.type === 'enum' && typeof value === 'string') return ownValue(field.aliases, value) ?? value;
+  if (field.normalize && typeof value === 'string') return normalizeText(value, field.normalize);
+  // A list of normalized values holds each once (" Fashion " and "fashion" are one tag).
+  if (field.type === 'array' && Array.isArray(value) && field.items?.normalize)
+    return [...new Set(value.map((v) => canonicalValue(field.items!, v)))];
   if (field.type === 'object' && isPlainObject(value) && field.fields) canonicalizeAliases(field.fields, value);
   if (field.type === 'array' && Array.isArray(value) && field.items)
     return value.map((v) => canonicalValue(field.items!, v));

@@ -1,5 +1,6 @@
 // Turns validated registry files into the Model, checking what a meta-schema cannot:
 // references between files, name clashes, enum aliases and that defaults fit their fields.
+import type { NormalizeMode } from './normalize.ts';
 import { RegistryError, type RegistryProblem } from './errors.ts';
 import type { ParsedFile } from './load.ts';
 import {
@@ -66,6 +67,7 @@ interface RawField extends RawBehaviours {
   aliases?: Record<string, string>;
   transitions?: Record<string, string[]>;
   other_pattern?: string;
+  normalize?: NormalizeMode;
   fields?: Record<string, RawField>;
   items?: RawField;
   max_items?: number;
@@ -545,6 +547,7 @@ function compileField(
     maxLength: def.max_length,
     maxItems: def.max_items,
     pattern: def.pattern,
+    normalize: def.normalize,
     indexed: def.indexed ?? false,
     searchable: def.searchable ?? false,
     storage: def.type === 'refs' ? 'links' : def.count ? 'computed' : (def.storage ?? 'column'),

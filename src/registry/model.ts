@@ -1,4 +1,5 @@
 // The compiled registry: what every other part of the platform reads instead of the YAML.
+import type { NormalizeMode } from './normalize.ts';
 import type { MediaDef, ThumbnailsDef } from './media.ts';
 import { SEARCH_COLUMN } from './names.ts';
 
@@ -117,6 +118,8 @@ export interface FieldDef {
   readonly maxLength?: number;
   readonly maxItems?: number;
   readonly pattern?: string;
+  /** How a string value is normalized before it is stored or compared (seed 8.16: tags). */
+  readonly normalize?: NormalizeMode;
   readonly indexed: boolean;
   readonly searchable: boolean;
   readonly storage: FieldStorage;

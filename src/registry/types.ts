@@ -3,6 +3,7 @@
 // options its YAML definition takes, its JSON Schema, the filter operators it accepts, how a
 // client's query text becomes a typed value, and its OpenAPI parameter form. Adding a field type
 // is adding an entry here (and its name to FIELD_TYPES).
+import { NORMALIZE_MODES, normalizeText } from './normalize.ts';
 import { isStorableDate, isStorableDateTime } from './ajv.ts';
 import { BYTES_PATTERN, MEDIA_KINDS } from './media.ts';
 import type { FieldDef, FieldType } from './model.ts';
@@ -153,7 +154,14 @@ const TABLE: Readonly<Record<FieldType, FieldTypeInfo>> = {
   string: {
     ...TEXT,
     operators: scalarOperators(true, true),
-    options: { properties: { max_length: MAX_LENGTH, pattern: { type: 'string', minLength: 1 }, ...AT_LEAST } },
+    options: {
+      properties: {
+        max_length: MAX_LENGTH,
+        pattern: { type: 'string', minLength: 1 },
+        normalize: { enum: [...NORMALIZE_MODES] },
+        ...AT_LEAST,
+      },
+    },
     jsonSchema: (field) => ({
       type: 'string',
       ...maxLength(field),
@@ -449,5 +457,7 @@ export function fieldType(type: FieldType): FieldTypeInfo {
 /** A client's text as a value of `type`: unusable text (control characters, …) is refused first. */
 export function coerceValue(type: FieldType, text: string, def?: FieldDef): Coerced {
   const problem = unusableText(text);
-  return problem ? { error: problem } : fieldType(type).coerce(text, def);
+  if (problem) return { error: problem };
+  // A normalized field is compared in its stored spelling.
+  return fieldType(type).coerce(def?.normalize ? normalizeText(text, def.normalize) : text, def);
 }
