@@ -125,23 +125,29 @@ describe('shared assets from the episode documents', () => {
 describe('script and trailer views', () => {
   it('serve the script as its active version (PUT adds one) and the trailer as a view, refusing other keys', async () => {
     const episode = await fixture.create({ ...withAssets(), title: 'Script', episode_number: 31 });
-    // The Appendix B document keeps its own script reference; the versioned script starts empty.
+    // The Appendix B document's script reference is the script's version 1 (parts.script.mirror).
     expect((await get(`/episodes/${episode.id}`)).body.data.content).toMatchObject({
       script: 's3://bucket/scripts/ep_abc123_v2.pdf',
     });
-    expect((await get(`/episodes/${episode.id}/script`)).status).toBe(404);
+    expect((await get(`/episodes/${episode.id}/script`)).body.data).toMatchObject({
+      version_number: 1,
+      file_reference: 's3://bucket/scripts/ep_abc123_v2.pdf',
+    });
     const written = await put(`/episodes/${episode.id}/script`, {
       file_reference: 's3://bucket/scripts/v3.pdf',
       text: 'INT. WALK-IN CLOSET - DAY',
     });
     expect(written.body.data).toMatchObject({
-      version_number: 1,
+      version_number: 2,
       file_reference: 's3://bucket/scripts/v3.pdf',
       text: 'INT. WALK-IN CLOSET - DAY',
     });
     expect((await get(`/episodes/${episode.id}/script`)).body.data).toMatchObject({
       file_reference: 's3://bucket/scripts/v3.pdf',
       text: 'INT. WALK-IN CLOSET - DAY',
+    });
+    expect((await get(`/episodes/${episode.id}`)).body.data.content).toMatchObject({
+      script: 's3://bucket/scripts/v3.pdf',
     });
     const unknown = await put(`/episodes/${episode.id}/script`, { file: 's3://bucket/x.pdf' });
     expect(unknown.status).toBe(422);

@@ -4,6 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { useServiceForFile } from './support/file-service.ts';
 import type { Rec } from './support/service.ts';
+import { appendixB } from './support/fixtures.ts';
+import { copyProject } from './support/project-copy.ts';
+import { runCli } from './support/cli.ts';
 
 const fixture = useServiceForFile();
 const call = <T = Rec>(method: string, p: string, body?: unknown) =>
@@ -205,5 +208,80 @@ describe('episode scripts', () => {
     ]);
     expect((await call('GET', '/scripts/search')).status).toBe(400);
     expect((await call<unknown[]>('GET', '/scripts/search?q=zebra')).body.data).toEqual([]);
+  });
+});
+
+describe('one truth for the script file (use case 5: content.script mirrors the script part)', () => {
+  const api = <T = Rec>(method: string, path: string, body?: unknown) =>
+    fixture.service.request<T>(method, `/api/v1${path}`, body === undefined ? {} : { body });
+
+  it('an episode created with content.script (Appendix B) answers /script with it as version 1', async () => {
+    const body = appendixB('with-production-assets');
+    const created = await api('POST', '/episodes', body);
+    expect(created.status, JSON.stringify(created.body.errors)).toBe(201);
+    const id = created.body.data.id as string;
+    const uri = (body.content as Rec).script;
+    const script = await api('GET', `/episodes/${id}/script`);
+    expect(script.status).toBe(200);
+    expect(script.body.data).toMatchObject({ version_number: 1, file_reference: uri, source: 'system' });
+    // The episode's record is unchanged by it.
+    expect((await api('GET', `/episodes/${id}`)).body.data.content).toEqual(created.body.data.content);
+  });
+
+  it('keeps both sides in step: a new content.script becomes the active version, a chosen version becomes content.script', async () => {
+    const id = (
+      await api('POST', '/episodes', { title: 'Two truths', content: { script: 's3://bucket/scripts/v1.pdf' } })
+    ).body.data.id as string;
+    const patched = await api('PATCH', `/episodes/${id}`, { content: { script: 's3://bucket/scripts/v2.pdf' } });
+    expect(patched.status).toBe(200);
+    const versions = await api<Rec[]>('GET', `/episodes/${id}/script/versions?_fields=version_number,file_reference`);
+    expect(versions.body.data.map((v) => [v.version_number, v.file_reference])).toEqual([
+      [1, 's3://bucket/scripts/v1.pdf'],
+      [2, 's3://bucket/scripts/v2.pdf'],
+    ]);
+    expect(versions.body.metadata.active_version).toBe(2);
+    // Patching other fields, or writing the same file again, adds no version.
+    await api('PATCH', `/episodes/${id}`, {
+      title: 'Two truths, renamed',
+      content: { script: 's3://bucket/scripts/v2.pdf' },
+    });
+    expect((await api<Rec[]>('GET', `/episodes/${id}/script/versions`)).body.data).toHaveLength(2);
+
+    expect((await api('PUT', `/episodes/${id}/script/active`, { version: 1 })).status).toBe(200);
+    expect((await api('GET', `/episodes/${id}`)).body.data.content).toMatchObject({
+      script: 's3://bucket/scripts/v1.pdf',
+    });
+    // A version added and made active through the part writes its file to the episode; a text-only one does not.
+    await api('PUT', `/episodes/${id}/script`, { text: 'INT. CLOSET', file_reference: 's3://bucket/scripts/v3.pdf' });
+    expect((await api('GET', `/episodes/${id}`)).body.data.content).toMatchObject({
+      script: 's3://bucket/scripts/v3.pdf',
+    });
+    await api('PUT', `/episodes/${id}/script`, { text: 'INT. CLOSET, revised' });
+    expect((await api('GET', `/episodes/${id}`)).body.data.content).toMatchObject({
+      script: 's3://bucket/scripts/v3.pdf',
+    });
+    expect((await api<Rec[]>('GET', `/episodes/${id}/script/versions`)).body.data).toHaveLength(4);
+  });
+
+  it('is checked by the registry: the fields must exist and fit', async () => {
+    const copy = copyProject();
+    try {
+      copy.edit('registry/entities/episode.yaml', (t) =>
+        t.replace(
+          'mirror: { field: content.script, to: file_reference, set: { source: system } }',
+          'mirror: { field: content.scrip, to: text, set: { source: robot } }',
+        ),
+      );
+      const result = await runCli(['codegen', '--check'], copy.env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /episode\.yaml: parts\.script\.mirror\.field: "content\.scrip" must be a text or s3_uri field of episode/,
+      );
+      expect(result.stderr).toMatch(
+        /episode\.yaml: parts\.script\.mirror\.set\.source: "source" must be an enum field of script_version with the value "robot"/,
+      );
+    } finally {
+      copy.remove();
+    }
   });
 });

@@ -22,6 +22,7 @@ import type { ErrorClassifier } from '../records/failures.ts';
 import type { MediaRouteContext } from './media-context.ts';
 import { RecordInput } from '../records/record-input.ts';
 import { VersionedRecords } from '../records/versions.ts';
+import { partMirror } from '../records/part-mirror.ts';
 import { libraryMirror } from '../records/write-rules.ts';
 import { thumbnailRecords } from './thumbnail-routes.ts';
 
@@ -112,6 +113,20 @@ export function createServices({
         return [owner.name, new VersionedRecords(pair(owner), pair(child), pool)] as const;
       }),
   );
+  // Parts that mirror a parent's field keep the two in step (records/part-mirror.ts).
+  for (const entity of model.entities) {
+    for (const part of entity.parts.filter((p) => p.mirror)) {
+      const versionedPart = versioned.get(part.entity)!;
+      const { stored, activated } = partMirror({
+        parent: { entity, actions: actionsOf.get(entity.name)!, store: stores.get(entity.name)! },
+        part,
+        owner: { actions: actionsOf.get(part.entity)!, store: stores.get(part.entity)! },
+        versioned: versionedPart,
+      });
+      actionsOf.get(entity.name)!.addStoredRule(stored);
+      versionedPart.onActivated(activated);
+    }
+  }
   const shapesByVersion = new Map(
     model.apiVersions.map((version) => [
       version.name,

@@ -66,6 +66,13 @@ export interface Written {
  */
 export type CommittedListener = (previous: StoredRecord | null, record: StoredRecord) => void;
 
+/**
+ * A rule run once a create or update has stored the record, in its transaction (the record has
+ * its id now): writes to other entities that must point at it, e.g. a part's version made from a
+ * field (records/part-mirror.ts). Server-owned writes (setServerOwned) do not run them.
+ */
+export type StoredRule = (record: StoredRecord, previous: StoredRecord | undefined, ctx: WriteContext) => Promise<void>;
+
 /** Sets the value at a path, creating objects on the way; null removes the key. */
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   const [head, ...rest] = path;
@@ -95,6 +102,7 @@ export class EntityActions {
   private readonly addedRules: WriteRule[] = [];
   private mediaCheck: MediaCheck | undefined;
   private readonly committedListeners: CommittedListener[] = [];
+  private readonly storedRules: StoredRule[] = [];
   private actionsOf: (entity: string) => EntityActions = (name) => {
     throw new Error(`no actions for ${name}: useRules was not called`);
   };
@@ -164,6 +172,22 @@ export class EntityActions {
     this.addedRules.push(rule);
   }
 
+  /** Adds a rule run after a create or update has stored the record (see StoredRule). */
+  addStoredRule(rule: StoredRule): void {
+    this.storedRules.push(rule);
+  }
+
+  private async afterStore(
+    record: StoredRecord,
+    previous: StoredRecord | undefined,
+    tx: DatabaseConnection,
+    warnings: Warning[],
+    meta: WriteMeta,
+  ): Promise<void> {
+    for (const rule of this.storedRules)
+      await rule(record, previous, { tx, actionsOf: this.actionsOf, warnings, meta });
+  }
+
   /** Adds a listener for this entity's committed creates and updates (see CommittedListener). */
   onCommitted(listener: CommittedListener): void {
     this.committedListeners.push(listener);
@@ -198,6 +222,7 @@ export class EntityActions {
       const warnings: Warning[] = [];
       await this.applyRules(values, undefined, tx, warnings, meta);
       const record = await this.store.create(values, tx);
+      await this.afterStore(record, undefined, tx, warnings, meta);
       await this.audit.record(tx, {
         entity: this.entity,
         id: record.id,
@@ -330,6 +355,7 @@ export class EntityActions {
       };
       const record = await this.store.update(id, prepare, outer);
       if (!record) throw notFound(this.entity.name, id);
+      await this.afterStore(record, previous, outer, warnings, meta);
       await this.audit.record(outer, {
         entity: this.entity,
         id,
@@ -349,7 +375,7 @@ export class EntityActions {
    */
   async setServerOwned(
     id: string,
-    values: Record<string, unknown>,
+    values: Record<string, unknown> | ((current: StoredRecord) => Record<string, unknown>),
     operation: AuditOperation,
     db?: DatabaseConnection,
     meta: WriteMeta = NO_META,
@@ -365,7 +391,7 @@ export class EntityActions {
           previous = current;
           return {
             ...Object.fromEntries(Object.entries(current).filter(([name]) => !serverOwned.has(name))),
-            ...values,
+            ...(typeof values === 'function' ? values(current) : values),
           };
         },
         outer,

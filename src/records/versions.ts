@@ -43,6 +43,14 @@ export function versionNumber(raw: unknown, field: string): number {
   return n;
 }
 
+/** Told, in the write's transaction, when a version becomes an owner's active one. */
+export type ActivatedListener = (
+  owner: StoredRecord,
+  version: StoredRecord,
+  tx: DatabaseConnection,
+  meta: WriteMeta,
+) => Promise<void>;
+
 export class VersionedRecords {
   readonly owner: EntityDef;
   readonly def: VersionsDef;
@@ -52,6 +60,7 @@ export class VersionedRecords {
   private readonly versions: EntityActions;
   private readonly versionStore: RecordStore;
   private readonly pool: DatabasePool;
+  private readonly activatedListeners: ActivatedListener[] = [];
 
   constructor(
     owner: { entity: EntityDef; actions: EntityActions; store: RecordStore },
@@ -94,20 +103,27 @@ export class VersionedRecords {
     body: unknown,
     activate: boolean,
     meta: WriteMeta,
+    db?: DatabaseConnection,
   ): Promise<Written> {
     if (!isPlainObject(body)) throw ApiError.single(400, 'INVALID_BODY', 'the request body must be a JSON object');
     if (this.def.number in body)
       throw ApiError.single(422, 'VALIDATION_ERROR', `${this.def.number} is given by the server`, this.def.number);
     // The owner (found, or created with its first version) and the version are written together or not at all.
-    return transact(this.pool, async (tx) => {
+    return transact(db ?? this.pool, async (tx) => {
       const owner = await ownerIn(tx);
       const written = await this.versions.create({ ...body, [this.def.via]: owner.id }, tx, meta);
       const n = written.record[this.def.number] as number;
-      if (activate || owner[this.def.active] === null)
-        await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, {
-          ...meta,
-          ifMatch: null,
-        });
+      if (activate || owner[this.def.active] === null) {
+        const unconditional = { ...meta, ifMatch: null };
+        const activated = await this.owners.setServerOwned(
+          owner.id,
+          { [this.def.active]: n },
+          'activate',
+          tx,
+          unconditional,
+        );
+        for (const listener of this.activatedListeners) await listener(activated, written.record, tx, unconditional);
+      }
       return written;
     });
   }
@@ -116,7 +132,10 @@ export class VersionedRecords {
   async activate(owner: StoredRecord, body: unknown, meta: WriteMeta): Promise<StoredRecord> {
     const n = versionNumber(isPlainObject(body) ? body.version : undefined, 'version');
     const version = await this.get(owner, n);
-    await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', undefined, meta);
+    await transact(this.pool, async (tx) => {
+      const activated = await this.owners.setServerOwned(owner.id, { [this.def.active]: n }, 'activate', tx, meta);
+      for (const listener of this.activatedListeners) await listener(activated, version, tx, meta);
+    });
     return version;
   }
 
@@ -177,6 +196,17 @@ export class VersionedRecords {
       active: r.active === true,
       snippet: r.snippet as string,
     }));
+  }
+
+  /** Adds a listener for versions becoming active (see ActivatedListener). */
+  onActivated(listener: ActivatedListener): void {
+    this.activatedListeners.push(listener);
+  }
+
+  /** The live version `n` of the owner `ownerId`, read on `db` (a write's transaction); null when there is none. */
+  async versionOn(ownerId: string, n: number, db: DatabaseConnection): Promise<StoredRecord | null> {
+    const { ids } = await this.versionStore.liveMatches({ [this.def.via]: ownerId, [this.def.number]: n }, '', 1, db);
+    return ids[0] === undefined ? null : this.versionStore.get(ids[0], {}, db);
   }
 
   /** The owner's actions, for routes that find or create it. */

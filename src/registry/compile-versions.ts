@@ -1,6 +1,6 @@
 // `versions` and `parts` name fields of other entities; this checks that they exist and fit.
 import type { ParsedFile } from './load.ts';
-import { findField, type EntityDef } from './model.ts';
+import { findField, resolvePath, type EntityDef } from './model.ts';
 
 type Report = (file: ParsedFile, path: string, message: string) => void;
 
@@ -67,5 +67,30 @@ export function checkVersionsAndParts(
       );
     }
     if (entity.views.some((v) => v.name === part.name)) report(file, at, `"${part.name}" is also a view`);
+    if (part.mirror) {
+      const version = entities.find((e) => e.name === target.versions?.entity);
+      const here = resolvePath(entity, part.mirror.field);
+      if (!version) report(file, `${at}.mirror`, `${target.name} has no versions to mirror`);
+      else {
+        const to = findField(version, part.mirror.to);
+        if (!here || !['s3_uri', 'string', 'text'].includes(here.type))
+          report(
+            file,
+            `${at}.mirror.field`,
+            `"${part.mirror.field.join('.')}" must be a text or s3_uri field of ${entity.name}`,
+          );
+        else if (to?.type !== here.type)
+          report(file, `${at}.mirror.to`, `"${part.mirror.to}" must be a ${here.type} field of ${version.name}`);
+        for (const [name, value] of Object.entries(part.mirror.set)) {
+          const field = findField(version, name);
+          if (field?.type !== 'enum' || !field.values!.includes(value))
+            report(
+              file,
+              `${at}.mirror.set.${name}`,
+              `"${name}" must be an enum field of ${version.name} with the value "${value}"`,
+            );
+        }
+      }
+    }
   }
 }

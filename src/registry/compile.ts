@@ -14,7 +14,6 @@ import {
   type FieldDef,
   type FieldType,
   type Model,
-  type PartDef,
   type QueryAliasDef,
   type PresetDef,
 } from './model.ts';
@@ -187,9 +186,15 @@ export function compileModel(raw: RawRegistry): Model {
       views: [],
       reserved: (data.reserved as string[] | undefined) ?? [],
       versions: data.versions as EntityDef['versions'],
-      parts: Object.entries((data.parts as Record<string, Omit<PartDef, 'name'>> | undefined) ?? {}).map(
-        ([name, part]) => ({ name, ...part, where: part.where ?? {} }),
-      ),
+      parts: Object.entries((data.parts as Record<string, RawPart> | undefined) ?? {}).map(([name, part]) => ({
+        name,
+        entity: part.entity,
+        via: part.via,
+        where: part.where ?? {},
+        ...(part.mirror
+          ? { mirror: { field: part.mirror.field.split('.'), to: part.mirror.to, set: part.mirror.set ?? {} } }
+          : {}),
+      })),
       upgrades: [],
       rules: compileRules(data.rules),
       permissions: {
@@ -389,6 +394,13 @@ function compilePresets(file: ParsedFile, raw: unknown): PresetDef[] {
     filter,
     source: { file: file.file, path: `presets.${name}`, lineOf: file.lineOf },
   }));
+}
+
+interface RawPart {
+  entity: string;
+  via: string;
+  where?: Record<string, string>;
+  mirror?: { field: string; to: string; set?: Record<string, string> };
 }
 
 function compileQueryAliases(file: ParsedFile, raw: unknown): QueryAliasDef[] {

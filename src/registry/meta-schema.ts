@@ -219,6 +219,22 @@ export const entityFileSchema = {
           entity: { type: 'string', pattern: NAME_PATTERN },
           via: { type: 'string', pattern: NAME_PATTERN },
           where: { type: 'object', propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'string' } },
+          // One truth for a value kept in both places (seed use case 5): the parent's field and
+          // the active version's field `to` follow each other; `set` fills versions made from it.
+          mirror: {
+            type: 'object',
+            required: ['field', 'to'],
+            additionalProperties: false,
+            properties: {
+              field: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
+              to: { type: 'string', pattern: NAME_PATTERN },
+              set: {
+                type: 'object',
+                propertyNames: { pattern: NAME_PATTERN },
+                additionalProperties: { type: 'string' },
+              },
+            },
+          },
         },
       },
     },

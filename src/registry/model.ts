@@ -236,6 +236,18 @@ export interface PartDef {
   readonly entity: string;
   readonly via: string;
   readonly where: Readonly<Record<string, string>>;
+  /**
+   * A value kept on the parent and on the part's active version, one truth (seed use case 5):
+   * writing the parent's `field` adds a version holding it in `to` (with `set`) and makes it
+   * active; choosing or adding an active version writes its `to` back to the parent's `field`.
+   */
+  readonly mirror?: PartMirror;
+}
+
+export interface PartMirror {
+  readonly field: FieldPath;
+  readonly to: string;
+  readonly set: Readonly<Record<string, string>>;
 }
 
 /** A path from the record root: `['publish_date']`, `['timing', 'duration_seconds']`. */
