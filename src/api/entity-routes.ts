@@ -29,6 +29,7 @@ import { entityKit, type EntityKit } from './entity-kit.ts';
 import { childListRoute, nextNumberRoute, versionSearchRoute } from './related-routes.ts';
 import { viewRoutes } from './view-routes.ts';
 import { valueCountRoutes } from './value-routes.ts';
+import { scheduleRoutes } from './schedule-routes.ts';
 import { childRecordRoutes, writableUnder } from './child-routes.ts';
 import { recordAuditRoutes, writeMeta } from './audit-routes.ts';
 import { authorize, authorizeQuery } from './authorization.ts';
@@ -239,6 +240,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
     },
     // /{plural}/tags and the like: literal segments, before /{plural}/{id}.
     ...valueCountRoutes(entity, version),
+    ...scheduleRoutes(entity, version),
     // Searching an entity with versions searches their text instead of the list language.
     entity.versions
       ? versionSearchRoute(model, entity, version, middleware)

@@ -1,5 +1,6 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
+import type { ScheduleDef } from '../registry/model.ts';
 import { randomInt } from 'node:crypto';
 import {
   sql,
@@ -243,6 +244,37 @@ export class RecordStore {
     );
     if (this.softDelete) conditions.push(sql.fragment`${sql.identifier(['deleted_at'])} IS NULL`);
     return sql.fragment`(SELECT coalesce(max(${sql.identifier([field.name])}), 0) + 1 FROM ${this.table} WHERE ${sql.join(conditions, sql.fragment` AND `)})`;
+  }
+
+  /**
+   * The calendar of live records between two days (inclusive): one row per event whose date
+   * field falls in the range, by day, then the events' declared order, then id. At most `limit`.
+   */
+  async scheduleEvents(
+    schedule: ScheduleDef,
+    from: string,
+    to: string,
+    limit: number,
+  ): Promise<{ id: string; event: string; date: string; title: string; updated_at: string | null }[]> {
+    const title = sql.identifier([schedule.title]);
+    const updated = hasTimestamps(this.entity) ? sql.fragment`updated_at` : sql.fragment`NULL::timestamptz`;
+    const parts = schedule.events.map((event, index) => {
+      const column = sql.identifier([event.field]);
+      return sql.fragment`
+        SELECT id, ${event.name}::text AS event, ${index}::int AS position, ${column} AS day, ${title}::text AS title, ${updated} AS updated_at
+        FROM ${this.table} WHERE ${column} BETWEEN ${from}::date AND ${to}::date ${this.andLive}`;
+    });
+    const rows = await this.pool.any(sql.unsafe`
+      SELECT id, event, to_char(day, 'YYYY-MM-DD') AS date, title, updated_at
+      FROM (${sql.join(parts, sql.fragment` UNION ALL `)}) AS events
+      ORDER BY day, position, id LIMIT ${limit}`);
+    return rows.map((row) => ({
+      id: row.id as string,
+      event: row.event as string,
+      date: row.date as string,
+      title: row.title as string,
+      updated_at: row.updated_at === null ? null : new Date(row.updated_at as number).toISOString(),
+    }));
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   RESERVED_FIELD_NAMES,
   type Permissions,
   childRelations,
+  findField,
   resolvePath,
   type ViewDef,
   type EntityDef,
@@ -15,6 +16,7 @@ import {
   type FieldType,
   type Model,
   type QueryAliasDef,
+  type ScheduleDef,
   type PresetDef,
 } from './model.ts';
 import { fieldSchema } from './json-schema.ts';
@@ -213,6 +215,7 @@ export function compileModel(raw: RawRegistry): Model {
         : {}),
       presets: compilePresets(file, data.presets),
       queryAliases: compileQueryAliases(file, data.query_aliases),
+      ...(data.schedule ? { schedule: compileSchedule(file, entity, data.schedule as RawSchedule, report) } : {}),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
     });
@@ -394,6 +397,24 @@ function compilePresets(file: ParsedFile, raw: unknown): PresetDef[] {
     filter,
     source: { file: file.file, path: `presets.${name}`, lineOf: file.lineOf },
   }));
+}
+
+interface RawSchedule {
+  title: string;
+  events: Record<string, string>;
+}
+
+function compileSchedule(file: ParsedFile, entity: EntityDef, raw: RawSchedule, report: Report): ScheduleDef {
+  const title = findField(entity, raw.title);
+  if (!title || !['string', 'text'].includes(title.type) || title.storage !== 'column')
+    report(file, 'schedule.title', `"${raw.title}" must be a text field of ${entity.name} stored in a column`);
+  const events = Object.entries(raw.events).map(([name, field]) => {
+    const def = findField(entity, field);
+    if (def?.type !== 'date' || def.storage !== 'column')
+      report(file, `schedule.events.${name}`, `"${field}" must be a date field of ${entity.name} stored in a column`);
+    return { name, field };
+  });
+  return { title: raw.title, events };
 }
 
 interface RawPart {

@@ -271,6 +271,22 @@ export const entityFileSchema = {
         properties: { description: { type: 'string' }, filter: { type: 'object', minProperties: 1 } },
       },
     },
+    // A production calendar (seed 8.15): each event name → a date field; GET /{plural}/schedule(.ics).
+    schedule: {
+      type: 'object',
+      required: ['title', 'events'],
+      additionalProperties: false,
+      properties: {
+        title: { type: 'string', pattern: NAME_PATTERN },
+        events: {
+          type: 'object',
+          minProperties: 1,
+          maxProperties: 20,
+          propertyNames: { pattern: NAME_PATTERN },
+          additionalProperties: { type: 'string', pattern: NAME_PATTERN },
+        },
+      },
+    },
     // Names a filter may use for field paths (`talent=` for talent_source); checked by the query parser.
     query_aliases: {
       type: 'object',

@@ -192,6 +192,8 @@ export interface EntityDef {
   readonly duplicateWarnings: readonly (readonly string[])[];
   /** Named filters a list takes as `?name=true` (the filter) or `?name=false` (its negation). */
   readonly presets: readonly PresetDef[];
+  /** A production calendar over its date fields (seed 8.15): GET /{plural}/schedule and …/schedule.ics. */
+  readonly schedule?: ScheduleDef;
   /** Names a filter may use for one or more field paths (`talent=` for talent_source). */
   readonly queryAliases: readonly QueryAliasDef[];
   /** Sub-resources reading and writing part of a record (`/episodes/{id}/script`). */
@@ -303,6 +305,12 @@ export interface PresetDef {
   readonly filter: Readonly<Record<string, unknown>>;
   /** `presets.<name>` of its entity's file, for the problems a later pass finds in it. */
   readonly source: DeclaredAt;
+}
+
+/** `schedule:`: events named by the date field they fall on, each listed with the record's `title`. */
+export interface ScheduleDef {
+  readonly title: string;
+  readonly events: readonly { readonly name: string; readonly field: string }[];
 }
 
 /**
