@@ -17,6 +17,7 @@ import { createDatabasePool } from './db/pool.ts';
 import { RecordStore } from './db/records.ts';
 import { upgradeStored } from './db/upgrade-stored.ts';
 import { purgeAudit } from './audit/audit-log.ts';
+import { importCommand } from './cli-import.ts';
 
 const shown = (file: string) => path.relative(process.cwd(), file) || file;
 
@@ -242,6 +243,34 @@ program
         }
       });
     }),
+  );
+
+program
+  .command('import')
+  .description(
+    'import NDJSON or CSV (as export writes them) into a running service, keeping ids and timestamps; prints one failed line per problem and the summary',
+  )
+  .argument('<file>', 'the NDJSON or CSV file')
+  .requiredOption('--entity <plural>', 'the records in the file, e.g. episodes')
+  .option('--format <format>', 'ndjson or csv (default: by the file name)')
+  .option('--dry-run', 'check every line and write nothing', false)
+  .option('--url <url>', 'the service (default: REELMETA_URL, else http://127.0.0.1:PORT)')
+  .option('--report <file>', "write every line's result there (NDJSON)")
+  .action(
+    (file: string, options: { entity: string; format?: string; dryRun: boolean; url?: string; report?: string }) =>
+      run(async (config) => {
+        const format = options.format ?? (file.endsWith('.csv') ? 'csv' : 'ndjson');
+        if (format !== 'ndjson' && format !== 'csv') throw new InvalidArgumentError('--format is ndjson or csv');
+        return importCommand({
+          file,
+          plural: options.entity,
+          format,
+          dryRun: options.dryRun,
+          url: options.url ?? process.env.REELMETA_URL ?? `http://127.0.0.1:${config.port}`,
+          ...(process.env.REELMETA_TOKEN ? { token: process.env.REELMETA_TOKEN } : {}),
+          ...(options.report ? { report: options.report } : {}),
+        });
+      }),
   );
 
 // registry check | release | diff: the registry against its released snapshots.

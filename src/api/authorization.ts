@@ -17,6 +17,7 @@ export const DOING: Readonly<Record<Operation, string>> = {
   restore: 'restoring',
   hard_delete: 'hard-deleting',
   include_deleted: 'reading deleted',
+  import: 'importing',
 };
 
 /** Why the caller may not do `operation` on `entity`, or nothing when they may. */

@@ -3,6 +3,7 @@
 // every route (limitBodies, in app.ts), enforced while streaming, not only by Content-Length.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { IMPORT_PATH, MAX_IMPORT_BYTES } from './import-routes.ts';
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
 import { ApiError, type ApiProblem } from '../records/errors.ts';
 
@@ -61,6 +62,17 @@ export const limitBodies: MiddlewareHandler = (c, next) => {
   // Asking the request for its body would build a full Request under @hono/node-server, a cost
   // every GET would pay.
   if (c.req.header('transfer-encoding') === undefined && (c.req.header('content-length') ?? '0') === '0') return next();
+  // An import streams: a declared length is checked here, a streamed body is counted as it is read.
+  if (c.req.method === 'POST' && IMPORT_PATH.test(c.req.path)) {
+    const declared = c.req.header('content-length');
+    if (
+      declared !== undefined &&
+      c.req.header('transfer-encoding') === undefined &&
+      Number(declared) > MAX_IMPORT_BYTES
+    )
+      throw ApiError.single(413, 'PAYLOAD_TOO_LARGE', `the import is larger than ${MAX_IMPORT_BYTES} bytes`);
+    return next();
+  }
   return (c.req.method === 'POST' && BATCH_PATH.test(c.req.path) ? limitBatchBody : limitBody)(c, next);
 };
 

@@ -30,6 +30,7 @@ import { childListRoute, nextNumberRoute, versionSearchRoute } from './related-r
 import { viewRoutes } from './view-routes.ts';
 import { valueCountRoutes } from './value-routes.ts';
 import { scheduleRoutes } from './schedule-routes.ts';
+import { importRoute } from './import-routes.ts';
 import { childRecordRoutes, writableUnder } from './child-routes.ts';
 import { recordAuditRoutes, writeMeta } from './audit-routes.ts';
 import { authorize, authorizeQuery } from './authorization.ts';
@@ -240,6 +241,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
     },
     // /{plural}/tags and the like: literal segments, before /{plural}/{id}.
     ...valueCountRoutes(entity, version),
+    importRoute(entity, version),
     ...scheduleRoutes(entity, version),
     // Searching an entity with versions searches their text instead of the list language.
     entity.versions

@@ -26,6 +26,13 @@ import { lockKeys, withinTransaction } from './work.ts';
 
 export type StoredRecord = Record<string, unknown> & { id: string };
 
+/** What an import keeps of a record: its id, and its timestamps when given. */
+export interface Identity {
+  readonly id: string;
+  readonly created_at?: string;
+  readonly updated_at?: string;
+}
+
 /** A record whose ref a delete cleared (on_delete: set_null), and the parent it named. */
 export interface ClearedRef {
   readonly id: string;
@@ -246,6 +253,16 @@ export class RecordStore {
     return sql.fragment`(SELECT coalesce(max(${sql.identifier([field.name])}), 0) + 1 FROM ${this.table} WHERE ${sql.join(conditions, sql.fragment` AND `)})`;
   }
 
+  /** Sets a record's timestamps as an import gives them (records/import.ts); unchanged where not given. */
+  async setTimestamps(id: string, identity: Identity, db: CommonQueryMethods): Promise<void> {
+    if (!hasTimestamps(this.entity)) return;
+    const sets = (['created_at', 'updated_at'] as const)
+      .filter((name) => identity[name] !== undefined)
+      .map((name) => sql.fragment`${sql.identifier([name])} = ${identity[name]!}::timestamptz`);
+    if (sets.length === 0) return;
+    await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id}`);
+  }
+
   /**
    * The calendar of live records between two days (inclusive): one row per event whose date
    * field falls in the range, by day, then the events' declared order, then id. At most `limit`.
@@ -301,14 +318,14 @@ export class RecordStore {
    * Inserts a record. A sequence field left empty, with its scope given, takes the next number;
    * a transaction-scoped advisory lock per scope makes concurrent creates take turns.
    */
-  async create(values: Row, db: DatabaseConnection = this.pool): Promise<StoredRecord> {
+  async create(values: Row, db: DatabaseConnection = this.pool, identity?: Identity): Promise<StoredRecord> {
     const numbered = this.entity.fields.filter(
       (f) =>
         f.sequence &&
         (values[f.name] ?? null) === null &&
         f.sequence.within.every((name) => (values[name] ?? null) !== null),
     );
-    const insert = this.insertSql(values, numbered, this.versioned);
+    const insert = this.insertSql(values, numbered, this.versioned, identity);
     const links = this.linkFields.filter(
       (f) => Array.isArray(values[f.name]) && (values[f.name] as unknown[]).length > 0,
     );
@@ -339,9 +356,22 @@ export class RecordStore {
     await db.query(this.insertSql(values, [], sql.fragment`id`));
   }
 
-  private insertSql(values: Row, numbered: readonly FieldDef[], returning: FragmentSqlToken): QuerySqlToken {
+  private insertSql(
+    values: Row,
+    numbered: readonly FieldDef[],
+    returning: FragmentSqlToken,
+    identity?: Identity,
+  ): QuerySqlToken {
+    // An import keeps the record's id and timestamps (records/import.ts).
+    const stamps =
+      identity && hasTimestamps(this.entity)
+        ? (['created_at', 'updated_at'] as const)
+            .filter((name) => identity[name] !== undefined)
+            .map((name) => ({ column: name, value: sql.fragment`${identity[name]!}::timestamptz` as ValueExpression }))
+        : [];
     const assigned = [
-      { column: 'id', value: generateId(this.entity.idPrefix) as ValueExpression },
+      { column: 'id', value: (identity?.id ?? generateId(this.entity.idPrefix)) as ValueExpression },
+      ...stamps,
       { column: 'schema_version', value: this.entity.schemaVersion as ValueExpression },
       ...this.assignments(values).map((a) => {
         const field = numbered.find((f) => f.name === a.column);

@@ -54,6 +54,29 @@ export class MediaWriteCheck implements MediaCheck {
     return mediaValues(entity, body, skip).length > 0;
   }
 
+  lacksCompanions(entity: EntityDef, body: unknown): boolean {
+    if (!isJsonObject(body)) return false;
+    return mediaFields(entity).some(({ field, path }) => {
+      const { sizeField, etagField } = field.media!;
+      return (
+        typeof valueAtPath(body, path) === 'string' &&
+        [sizeField, etagField].some((name) => name !== undefined && !Object.hasOwn(body, name))
+      );
+    });
+  }
+
+  keepCompanions(entity: EntityDef, body: unknown, current: Readonly<Record<string, unknown>>): unknown {
+    if (!isJsonObject(body)) return body;
+    const out: Record<string, unknown> = { ...body };
+    for (const { field, path } of mediaFields(entity)) {
+      const uri = valueAtPath(body, path);
+      if (typeof uri !== 'string' || uri !== valueAtPath(current, path)) continue;
+      for (const name of [field.media!.sizeField, field.media!.etagField])
+        if (name !== undefined && !Object.hasOwn(out, name) && current[name] !== undefined) out[name] = current[name];
+    }
+    return out;
+  }
+
   /**
    * Checks every media URI `body` sets (those `skip` passes over excepted) and answers the body with
    * size/etag companions filled from the objects seen. Throws MediaCheckFailed (422), or

@@ -3,7 +3,7 @@
 import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { EntityDef } from '../registry/model.ts';
 import { findField, withArticle } from '../registry/model.ts';
-import type { RecordStore, StoredRecord } from '../db/records.ts';
+import type { Identity, RecordStore, StoredRecord } from '../db/records.ts';
 import { idPattern } from '../registry/json-schema.ts';
 import {
   cascadeRestore,
@@ -154,13 +154,18 @@ export class EntityActions {
    * The body after its media URIs were checked in S3 (see media/verify-writes.ts), before any
    * transaction: URIs the caller has just seen, and values the record holds already, are not asked again.
    */
-  private async checkMedia(body: unknown, meta: WriteMeta, id?: string): Promise<unknown> {
+  private async checkMedia(body: unknown, meta: WriteMeta, id?: string, db?: DatabaseConnection): Promise<unknown> {
     const check = this.mediaCheck;
     if (!check) return body;
     const verified = meta.verifiedMedia;
     const fresh = (uri: string) => verified?.has(uri) === true;
+    const keeping = id !== undefined && check.lacksCompanions(this.entity, body);
+    if (!keeping && !check.sets(this.entity, body, fresh)) return body;
+    // Inside a caller's transaction the record is read on it (slonik refuses the pool there).
+    const current = id === undefined ? null : await this.store.get(id, {}, db ?? this.pool);
+    // A write that keeps a media URI keeps its size and ETag (a PUT leaving them out does not clear them).
+    if (current && keeping) body = check.keepCompanions(this.entity, body, current);
     if (!check.sets(this.entity, body, fresh)) return body;
-    const current = id === undefined ? null : await this.store.get(id);
     const unchanged = (uri: string, field: { path: readonly string[] }) =>
       current !== null &&
       field.path.reduce<unknown>((v, key) => (isPlainObject(v) ? v[key] : undefined), current) === uri;
@@ -211,7 +216,12 @@ export class EntityActions {
     return this.input.forCreate(body);
   }
 
-  async create(body: unknown, db?: DatabaseConnection, meta: WriteMeta = NO_META): Promise<Written> {
+  async create(
+    body: unknown,
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+    identity?: Identity,
+  ): Promise<Written> {
     meta.permit?.(this.entity, 'create');
     const values = this.input.forCreate(await this.checkMedia(body, meta));
     if (meta.within) this.checkStaysWithin(values, meta.within);
@@ -221,7 +231,7 @@ export class EntityActions {
       countRecordCreated();
       const warnings: Warning[] = [];
       await this.applyRules(values, undefined, tx, warnings, meta);
-      const record = await this.store.create(values, tx);
+      const record = await this.store.create(values, tx, identity);
       await this.afterStore(record, undefined, tx, warnings, meta);
       await this.audit.record(tx, {
         entity: this.entity,
@@ -319,7 +329,7 @@ export class EntityActions {
     db?: DatabaseConnection,
     meta: WriteMeta = NO_META,
   ): Promise<Written> {
-    const body = await this.checkMedia(given, meta, this.checkId(id));
+    const body = await this.checkMedia(given, meta, this.checkId(id), db);
     return this.rewrite(
       id,
       (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)),

@@ -14,4 +14,11 @@ export interface MediaCheck {
    * classifies itself (records/errors.ts): 422 for a bad URI, 503 when S3 cannot be asked.
    */
   check(entity: EntityDef, body: unknown, skip?: SkipMedia): Promise<unknown>;
+  /**
+   * Whether `body` sets a media URI but leaves out a companion (size, ETag): a write that keeps the
+   * URI keeps them from the record (keepCompanions), so a replace does not clear them.
+   */
+  lacksCompanions(entity: EntityDef, body: unknown): boolean;
+  /** The body with the record's companions of each media URI it keeps unchanged, where it leaves them out. */
+  keepCompanions(entity: EntityDef, body: unknown, current: Readonly<Record<string, unknown>>): unknown;
 }

@@ -27,7 +27,16 @@ export const ROLES = ['viewer', 'editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** What a request does to an entity's records, each granted to a least role by `permissions:`. */
-export const OPERATIONS = ['read', 'create', 'update', 'delete', 'restore', 'hard_delete', 'include_deleted'] as const;
+export const OPERATIONS = [
+  'read',
+  'create',
+  'update',
+  'delete',
+  'restore',
+  'hard_delete',
+  'include_deleted',
+  'import',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 export type Permissions = Readonly<Record<Operation, Role>>;
 
@@ -40,6 +49,7 @@ export const DEFAULT_PERMISSIONS: Permissions = {
   restore: 'admin',
   hard_delete: 'admin',
   include_deleted: 'admin',
+  import: 'admin',
 };
 
 /**

@@ -22,6 +22,9 @@ export function appendixB(name: string): Record<string, unknown> {
   return record;
 }
 
+/** An Appendix B episode exactly as the appendix writes it, ids and timestamps included. */
+export const appendixBAsWritten = (name: string): Record<string, unknown> => readFixture('appendix-b', name);
+
 /** An Appendix C record (a clip or a component) exactly as the appendix writes it. */
 export const appendixC = (name: string): Record<string, unknown> => readFixture('appendix-c', name);
 
