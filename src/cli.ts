@@ -266,8 +266,8 @@ program
           plural: options.entity,
           format,
           dryRun: options.dryRun,
-          url: options.url ?? process.env.REELMETA_URL ?? `http://127.0.0.1:${config.port}`,
-          ...(process.env.REELMETA_TOKEN ? { token: process.env.REELMETA_TOKEN } : {}),
+          url: options.url ?? setting(process.env, 'REELMETA_URL') ?? `http://127.0.0.1:${config.port}`,
+          ...(setting(process.env, 'REELMETA_TOKEN') ? { token: setting(process.env, 'REELMETA_TOKEN')! } : {}),
           ...(options.report ? { report: options.report } : {}),
         });
       }),

@@ -459,6 +459,11 @@ export const SETTINGS = {
   RATE_LIMIT_EDITOR: RATE_LIMIT(12_000, 'editor'),
   RATE_LIMIT_ADMIN: RATE_LIMIT(18_000, 'admin'),
   RATE_LIMIT_WINDOW_SECONDS: whole(60, 1, 86_400, 'the window of those limits: a bucket refills evenly over it'),
+  REELMETA_URL: optional('the service `reelmeta import` sends its file to. Unset: `http://127.0.0.1:PORT`', 'a URL'),
+  REELMETA_TOKEN: optional(
+    'the bearer token `reelmeta import` sends (a Cognito access token of a caller with the `import` permission); never logged',
+    'a JWT',
+  ),
   REDIS_URL: optional(
     'Redis for the rate-limit buckets, shared by every instance, e.g. `redis://host:6379`. Unset: each instance keeps its own in memory',
     'a Redis URL',

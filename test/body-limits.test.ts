@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from '../src/api/body.ts';
+import { MAX_IMPORT_BYTES } from '../src/api/import-routes.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { useServiceForFile } from './support/file-service.ts';
 import { shippedModel } from './support/fixtures.ts';
@@ -96,8 +97,14 @@ async function refused(method: string, target: string, declared?: number) {
   }
 }
 
+/** An import streams its body line by line (each line at most MAX_IMPORT_LINE_BYTES, import.test.ts). */
+const isImport = (method: string, target: string) => method === 'POST' && target.endsWith('/import');
 const limitOf = (method: string, target: string) =>
-  method === 'POST' && target.endsWith('/batch') ? MAX_BATCH_BODY_BYTES : MAX_BODY_BYTES;
+  isImport(method, target)
+    ? MAX_IMPORT_BYTES
+    : method === 'POST' && target.endsWith('/batch')
+      ? MAX_BATCH_BODY_BYTES
+      : MAX_BODY_BYTES;
 
 describe('request bodies', () => {
   it('walks a route table that holds every entity route, the revert and the part routes', () => {
@@ -120,7 +127,9 @@ describe('request bodies', () => {
 
   it('are refused over the limit when chunked without Content-Length, on every route and method', async () => {
     const wrong: string[] = [];
-    for (const { method, path: target } of routes) {
+    // An import's streamed body is read line by line, never held whole: a line over the limit
+    // ends it (import.test.ts); its total is counted up to MAX_IMPORT_BYTES, too far to send here.
+    for (const { method, path: target } of routes.filter((r) => !isImport(r.method, r.path))) {
       const reply = await refused(method, target);
       if (reply.status !== 413 || reply.code !== 'PAYLOAD_TOO_LARGE')
         wrong.push(`${method} ${target}: ${reply.status} ${reply.code}`);

@@ -91,7 +91,7 @@ describe('environment variables', () => {
     ]);
     expect([...read].filter((name) => !declared.has(name))).toEqual([]);
     // And the loader reads what the table declares for it (the rest is read by the modules above and the CLI).
-    expect([...declared].filter((name) => !read.has(name))).toEqual(['DEBUG']);
+    expect([...declared].filter((name) => !read.has(name))).toEqual(['REELMETA_URL', 'REELMETA_TOKEN', 'DEBUG']);
   });
 
   it('no module reads a variable the table does not declare', () => {

@@ -149,7 +149,7 @@ describe('enum transitions (approval)', () => {
     try {
       copy.edit('registry/entities/episode.yaml', (t) =>
         t.replace(
-          'mixins: [timestamps, soft_delete, approval, thumbnails]\n',
+          'mixins: [timestamps, soft_delete, approval, thumbnails, categories]\n',
           '$&enforce_transitions: [approval_status]\n',
         ),
       );
@@ -198,7 +198,7 @@ describe('enum transitions (approval)', () => {
             '            values: [dress, separates, suit, jumpsuit, set, other]\n            transitions: { dress: [suit] }',
           )
           .replace(
-            'mixins: [timestamps, soft_delete, approval, thumbnails]\n',
+            'mixins: [timestamps, soft_delete, approval, thumbnails, categories]\n',
             '$&enforce_transitions: [status, title]\n',
           ),
       );

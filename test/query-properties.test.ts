@@ -110,7 +110,8 @@ const PLANS: readonly Plan[] = [
       '\\',
     ],
   },
-  { spec: { path: 'tags', kind: 'list', type: 'string' }, eq: [...TAGS, 'beauty', 'Fashion'] },
+  // Tags are normalized (lowercase): "Fashion" in a filter is "fashion".
+  { spec: { path: 'tags', kind: 'list', type: 'string', normalize: 'lower' }, eq: [...TAGS, 'beauty', 'Fashion'] },
   { spec: { path: 'wardrobe', kind: 'object', type: 'string' } },
   {
     spec: { path: 'wardrobe.main_outfit.outfit_type', kind: 'scalar', type: 'enum' },

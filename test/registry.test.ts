@@ -117,7 +117,7 @@ describe('meta-schema errors', () => {
       c.edit(EPISODE, (t) =>
         t
           .replace('    to: show', '    to: series')
-          .replace('mixins: [timestamps, soft_delete, approval, thumbnails]', 'mixins: [timestamps, audit]')
+          .replace('mixins: [timestamps, soft_delete, approval, thumbnails, categories]', 'mixins: [timestamps, audit]')
           .replace('    default: draft', '    default: finished')
           .replace('      cancelled: canceled', '      cancelled: cancelled_forever'),
       ),

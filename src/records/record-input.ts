@@ -142,9 +142,14 @@ function canonicalizeAliases(fields: readonly FieldDef[], values: Json): void {
 function canonicalValue(field: FieldDef, value: unknown): unknown {
   if (field.type === 'enum' && typeof value === 'string') return ownValue(field.aliases, value) ?? value;
   if (field.normalize && typeof value === 'string') return normalizeText(value, field.normalize);
-  // A list of normalized values holds each once (" Fashion " and "fashion" are one tag).
-  if (field.type === 'array' && Array.isArray(value) && field.items?.normalize)
-    return [...new Set(value.map((v) => canonicalValue(field.items!, v)))];
+  // A list of normalized values holds each once (" Fashion " and "fashion" are one tag). A list
+  // longer than max_items is left whole, for validation to refuse by what was sent.
+  if (field.type === 'array' && Array.isArray(value) && field.items?.normalize) {
+    const values = value.map((v) => canonicalValue(field.items!, v));
+    if (field.maxItems !== undefined && values.length > field.maxItems) return values;
+    const seen = new Set<unknown>();
+    return values.filter((v) => typeof v !== 'string' || (!seen.has(v) && seen.add(v) !== undefined));
+  }
   if (field.type === 'object' && isPlainObject(value) && field.fields) canonicalizeAliases(field.fields, value);
   if (field.type === 'array' && Array.isArray(value) && field.items)
     return value.map((v) => canonicalValue(field.items!, v));

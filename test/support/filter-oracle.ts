@@ -7,6 +7,8 @@
 // exists/null). Strings compare with JS `<`, so callers only use range operators on lowercase
 // ASCII values, where that agrees with the database collation.
 
+import { normalizeText, type NormalizeMode } from '../../src/registry/normalize.ts';
+
 export type Scalar = string | number;
 
 /** scalar: one value; list: an array of scalars; object: an object or a list of objects (presence only). */
@@ -21,6 +23,8 @@ export interface FieldSpec {
   readonly type: FieldType;
   /** Enum spellings accepted for canonical values, e.g. `in-production` → `in_production`. */
   readonly aliases?: Readonly<Record<string, string>>;
+  /** How the field normalizes text (`normalize:`): stored and compared in that spelling. */
+  readonly normalize?: NormalizeMode;
 }
 
 export const OPERATORS = [
@@ -102,7 +106,11 @@ function compare(a: Scalar, b: Scalar): number | undefined {
 /** The test a positive operator puts on a present value. */
 function positiveTest(spec: FieldSpec, op: Operator, value: LeafValue): (v: unknown) => boolean {
   const canonical = (x: unknown): unknown =>
-    spec.type === 'enum' && typeof x === 'string' ? (spec.aliases?.[x] ?? x) : x;
+    spec.type === 'enum' && typeof x === 'string'
+      ? (spec.aliases?.[x] ?? x)
+      : spec.normalize && typeof x === 'string'
+        ? normalizeText(x, spec.normalize)
+        : x;
   if (op === 'exists') return () => true;
   if (spec.kind === 'object') throw new Error(`oracle: ${op} does not apply to object ${spec.path}`);
 
