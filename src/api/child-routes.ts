@@ -94,6 +94,19 @@ export function childRecordRoutes(entity: EntityDef, apiVersion: ApiVersionDef, 
       return k.send(c, k.outFor(c)(k.tag(c, record)), { extra: warningsMetadata(warnings) });
     };
 
+  /** What PUT and PATCH under the parent share: answers, permissions, middleware. */
+  const updateDoc = {
+    responses: {
+      200: record200,
+      404: missing,
+      ...invalid,
+      409: errorResponse('Conflict'),
+      412: errorResponse('Stale If-Match'),
+    },
+    permission: [...parentRead, [entity, 'update']] as Route['permission'],
+    middleware,
+  };
+
   const routes: Route[] = [
     {
       method: 'post',
@@ -156,15 +169,7 @@ export function childRecordRoutes(entity: EntityDef, apiVersion: ApiVersionDef, 
       tags,
       parameters: [idParam, childIdParam, ifMatch],
       requestBody: writeBody,
-      responses: {
-        200: record200,
-        404: missing,
-        ...invalid,
-        409: errorResponse('Conflict'),
-        412: errorResponse('Stale If-Match'),
-      },
-      permission: [...parentRead, [entity, 'update']],
-      middleware,
+      ...updateDoc,
       handler: update('replace'),
     },
     {
@@ -181,15 +186,7 @@ export function childRecordRoutes(entity: EntityDef, apiVersion: ApiVersionDef, 
           'application/json': { schema: { type: 'object' } },
         },
       },
-      responses: {
-        200: record200,
-        404: missing,
-        ...invalid,
-        409: errorResponse('Conflict'),
-        412: errorResponse('Stale If-Match'),
-      },
-      permission: [...parentRead, [entity, 'update']],
-      middleware,
+      ...updateDoc,
       handler: update('patch'),
     },
     {

@@ -11,6 +11,7 @@ import { sendData } from './envelope.ts';
 import { queryParams } from './params.ts';
 import { collectionPath } from './paths.ts';
 import type { Route } from './route.ts';
+import type { RouteServices } from './route-services.ts';
 import { envelope, errorResponse, json } from './openapi/components.ts';
 
 /** The most events one answer lists; a longer range is asked for in pieces. */
@@ -71,6 +72,14 @@ export function scheduleRoutes(entity: EntityDef, version: string): Route[] {
       [schedule.title]: { type: 'string' },
     },
   };
+  /** The request's range, checked, and the events in it. */
+  const scheduleOf = (services: RouteServices) => {
+    const store = services.stores.get(entity.name)!;
+    return async (c: Context) => {
+      const { from, to } = rangeOf(c);
+      return { from, to, events: await store.scheduleEvents(schedule, from, to, MAX_SCHEDULE_EVENTS) };
+    };
+  };
   return [
     {
       method: 'get',
@@ -86,10 +95,9 @@ export function scheduleRoutes(entity: EntityDef, version: string): Route[] {
       },
       permission: [[entity, 'read']],
       handler: (services) => {
-        const store = services.stores.get(entity.name)!;
+        const eventsOf = scheduleOf(services);
         return async (c) => {
-          const { from, to } = rangeOf(c);
-          const events = await store.scheduleEvents(schedule, from, to, MAX_SCHEDULE_EVENTS);
+          const { from, to, events } = await eventsOf(c);
           return sendData(
             c,
             services.model,
@@ -113,10 +121,9 @@ export function scheduleRoutes(entity: EntityDef, version: string): Route[] {
       },
       permission: [[entity, 'read']],
       handler: (services) => {
-        const store = services.stores.get(entity.name)!;
+        const eventsOf = scheduleOf(services);
         return async (c) => {
-          const { from, to } = rangeOf(c);
-          const events = await store.scheduleEvents(schedule, from, to, MAX_SCHEDULE_EVENTS);
+          const { events } = await eventsOf(c);
           const calendar = ical({ name: `Reelmeta ${entity.plural} schedule`, prodId: '//Reelmeta//schedule//EN' });
           for (const e of events) {
             calendar.createEvent({
