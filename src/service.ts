@@ -13,6 +13,8 @@ import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from '
 import { createDatabasePool } from './db/pool.ts';
 import { loadModel } from './load-model.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
+import { ExpirySweep } from './records/expiry.ts';
+import { runNowAndEvery } from './db/periodic.ts';
 import { scheduleIdempotencyPurge } from './idempotency/key-store.ts';
 import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
@@ -182,7 +184,10 @@ export async function startService(config: Config, logger: Logger = createLogger
     const rateLimit = limiter ? { limiter, trustProxy: config.trustProxy } : undefined;
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
     let draining = false;
+    // Lapsed personal data (seed 8.9): erased at start, then every hour, and before a read serves it.
+    const expiry = new ExpirySweep(pool, logger);
     const app = createApp({
+      expiry,
       model,
       pool,
       logger,
@@ -196,6 +201,13 @@ export async function startService(config: Config, logger: Logger = createLogger
       idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds },
       requestTimeoutMs: config.requestTimeoutMs,
     });
+    const stopExpiry = await runNowAndEvery(60 * 60 * 1000, () =>
+      expiry.sweep().then(
+        () => undefined,
+        (error: unknown) => logger.error({ err: error }, 'expiry sweep failed; it runs again in an hour'),
+      ),
+    );
+    cleanup.push(async () => stopExpiry());
     // createApp handed the thumbnail service its entities: now jobs may run.
     await thumbnails.startSweep();
     cleanup.push(async () => thumbnails.stop());

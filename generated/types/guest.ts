@@ -33,6 +33,10 @@ export interface Guest {
    */
   session_expires_at?: string | null;
   /**
+   * When the session's end erased the contact details (server-set; null while the session lasts). Set session_expires_at ahead again to keep a guest, and add the details anew.
+   */
+  expired_at?: string | null;
+  /**
    * The registered user the guest became (guest-to-registered conversion).
    */
   user_id?: string | null;

@@ -1,6 +1,7 @@
 // The hono application: the middleware every request passes, the route table (route-table.ts) for every
 // API version and the ops routes, and one error
 // handler that turns every failure into the envelope (a client's mistake is never a 500).
+import type { ExpirySweep } from '../records/expiry.ts';
 import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
@@ -51,6 +52,8 @@ export interface AppOptions {
   readonly isDraining?: () => boolean;
   /** Default: keys kept 24 hours. */
   readonly idempotency?: IdempotencyOptions;
+  /** Erases lapsed personal data (`expiry:`); the service runs its hourly sweep. */
+  readonly expiry?: ExpirySweep;
   /** The object store and thumbnail jobs; without it, media routes answer 503 and media fields are not checked. */
   readonly media?: MediaServices;
 }
@@ -68,6 +71,7 @@ export function createApp({
   idempotency,
   requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   media,
+  expiry,
 }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
@@ -82,6 +86,7 @@ export function createApp({
     media,
     ops: { logger, metrics, migrations: migrations ?? [], isDraining },
     openapi,
+    ...(expiry ? { expiry } : {}),
   });
 
   // X-Request-Id: the client's (letters, digits, -, _, =; at most 200), else a new UUID; echoed back.

@@ -23,6 +23,7 @@ import type { MediaRouteContext } from './media-context.ts';
 import { RecordInput } from '../records/record-input.ts';
 import { VersionedRecords } from '../records/versions.ts';
 import { partMirror } from '../records/part-mirror.ts';
+import type { ExpirySweep } from '../records/expiry.ts';
 import { libraryMirror } from '../records/write-rules.ts';
 import { thumbnailRecords } from './thumbnail-routes.ts';
 
@@ -42,6 +43,8 @@ export interface RouteServices extends MediaRouteContext {
   readonly ops: OpsServices;
   /** The document /openapi.json serves. */
   readonly openapi: JsonSchema;
+  /** Erases lapsed personal data (`expiry:`) before a single read serves it; absent in bare apps. */
+  readonly expiry?: ExpirySweep;
 }
 
 export interface ServicesOptions {
@@ -54,6 +57,7 @@ export interface ServicesOptions {
   readonly media?: MediaServices;
   readonly ops: OpsServices;
   readonly openapi: JsonSchema;
+  readonly expiry?: ExpirySweep;
 }
 
 export function createServices({
@@ -65,6 +69,7 @@ export function createServices({
   media,
   ops,
   openapi,
+  expiry,
 }: ServicesOptions): RouteServices {
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   // Every entity's referrers, so a delete can follow cascades through other entities.
@@ -104,6 +109,7 @@ export function createServices({
   // The thumbnail service gets each entity's records, so writes that change a source queue a job.
   for (const entity of model.entities.filter((e) => e.thumbnails))
     media?.thumbnails?.attach(thumbnailRecords(entity, actionsOf.get(entity.name)!, stores.get(entity.name)!));
+  for (const entity of model.entities) expiry?.attach(entity, actionsOf.get(entity.name)!, stores.get(entity.name)!);
   const versioned = new Map(
     model.entities
       .filter((e) => e.versions)
@@ -145,5 +151,6 @@ export function createServices({
     versioned,
     ops,
     openapi,
+    ...(expiry ? { expiry } : {}),
   };
 }

@@ -17,6 +17,7 @@ import {
   type Model,
   type QueryAliasDef,
   type ScheduleDef,
+  type ExpiryDef,
   type PresetDef,
 } from './model.ts';
 import { fieldSchema } from './json-schema.ts';
@@ -216,6 +217,7 @@ export function compileModel(raw: RawRegistry): Model {
       presets: compilePresets(file, data.presets),
       queryAliases: compileQueryAliases(file, data.query_aliases),
       ...(data.schedule ? { schedule: compileSchedule(file, entity, data.schedule as RawSchedule, report) } : {}),
+      ...(data.expiry ? { expiry: compileExpiry(file, entity, data.expiry as ExpiryDef, report) } : {}),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
     });
@@ -397,6 +399,28 @@ function compilePresets(file: ParsedFile, raw: unknown): PresetDef[] {
     filter,
     source: { file: file.file, path: `presets.${name}`, lineOf: file.lineOf },
   }));
+}
+
+function compileExpiry(file: ParsedFile, entity: EntityDef, raw: ExpiryDef, report: Report): ExpiryDef {
+  const column = (name: string) => {
+    const def = findField(entity, name);
+    return def?.storage === 'column' ? def : undefined;
+  };
+  if (column(raw.at)?.type !== 'datetime')
+    report(file, 'expiry.at', `"${raw.at}" must be a datetime field of ${entity.name} stored in a column`);
+  const stamp = column(raw.stamp);
+  if (stamp?.type !== 'datetime' || !stamp.readOnly)
+    report(file, 'expiry.stamp', `"${raw.stamp}" must be a read_only datetime field of ${entity.name}`);
+  raw.erase.forEach((name, index) => {
+    const def = column(name);
+    if (!def || def.required || def.readOnly)
+      report(
+        file,
+        `expiry.erase.${index}`,
+        `"${name}" must be an optional, writable field of ${entity.name} stored in a column`,
+      );
+  });
+  return { at: raw.at, erase: raw.erase, stamp: raw.stamp };
 }
 
 interface RawSchedule {

@@ -271,6 +271,18 @@ export const entityFileSchema = {
         properties: { description: { type: 'string' }, filter: { type: 'object', minProperties: 1 } },
       },
     },
+    // Personal data that lapses (seed 8.9: a guest's session): once `at` has passed, `erase` is
+    // cleared and `stamp` set, by a sweep every hour and when the record is read.
+    expiry: {
+      type: 'object',
+      required: ['at', 'erase', 'stamp'],
+      additionalProperties: false,
+      properties: {
+        at: { type: 'string', pattern: NAME_PATTERN },
+        erase: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN } },
+        stamp: { type: 'string', pattern: NAME_PATTERN },
+      },
+    },
     // A production calendar (seed 8.15): each event name → a date field; GET /{plural}/schedule(.ics).
     schedule: {
       type: 'object',

@@ -202,6 +202,8 @@ export interface EntityDef {
   readonly duplicateWarnings: readonly (readonly string[])[];
   /** Named filters a list takes as `?name=true` (the filter) or `?name=false` (its negation). */
   readonly presets: readonly PresetDef[];
+  /** Fields erased once a datetime has passed (seed 8.9: a guest's session), and the stamp saying so. */
+  readonly expiry?: ExpiryDef;
   /** A production calendar over its date fields (seed 8.15): GET /{plural}/schedule and …/schedule.ics. */
   readonly schedule?: ScheduleDef;
   /** Names a filter may use for one or more field paths (`talent=` for talent_source). */
@@ -315,6 +317,13 @@ export interface PresetDef {
   readonly filter: Readonly<Record<string, unknown>>;
   /** `presets.<name>` of its entity's file, for the problems a later pass finds in it. */
   readonly source: DeclaredAt;
+}
+
+/** `expiry:`: once `at` has passed, the `erase` fields are cleared and `stamp` set (read-only). */
+export interface ExpiryDef {
+  readonly at: string;
+  readonly erase: readonly string[];
+  readonly stamp: string;
 }
 
 /** `schedule:`: events named by the date field they fall on, each listed with the record's `title`. */

@@ -1,0 +1,94 @@
+// Personal data that lapses (`expiry:` in an entity's YAML; seed 8.9: a guest's session): once
+// the record's `at` has passed, its `erase` fields are cleared and `stamp` set, audited as an
+// update by "reelmeta (expiry)". A sweep does it for every due record (hourly while the service
+// runs) and a single read does it first for the record it reads, so nothing lapsed is served
+// there even between sweeps.
+import type { Logger } from 'pino';
+import { sql, type DatabasePool } from 'slonik';
+import type { RecordStore, StoredRecord } from '../db/records.ts';
+import type { EntityDef, ExpiryDef } from '../registry/model.ts';
+import type { WriteMeta } from '../audit/write-meta.ts';
+import type { EntityActions } from './entity-actions.ts';
+
+const SYSTEM: WriteMeta = { actor: 'reelmeta (expiry)', requestId: null };
+const BATCH = 200;
+
+const isDue = (expiry: ExpiryDef, record: Readonly<Record<string, unknown>>, now = Date.now()): boolean => {
+  const at = record[expiry.at];
+  return (
+    (record[expiry.stamp] ?? null) === null &&
+    typeof at === 'string' &&
+    Date.parse(at) <= now &&
+    (record.deleted_at ?? null) === null
+  );
+};
+
+interface Expiring {
+  readonly entity: EntityDef;
+  readonly expiry: ExpiryDef;
+  readonly actions: EntityActions;
+  readonly store: RecordStore;
+}
+
+export class ExpirySweep {
+  private readonly entities = new Map<string, Expiring>();
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly logger: Logger,
+  ) {}
+
+  /** An entity whose records lapse, with its actions (called once per app by the route services). */
+  attach(entity: EntityDef, actions: EntityActions, store: RecordStore): void {
+    if (entity.expiry) this.entities.set(entity.name, { entity, expiry: entity.expiry, actions, store });
+  }
+
+  /** Erases `record` first when it is due; answers the record as it now is. */
+  async beforeRead(entityName: string, record: StoredRecord): Promise<StoredRecord> {
+    const expiring = this.entities.get(entityName);
+    if (!expiring || !isDue(expiring.expiry, record)) return record;
+    return (await this.expire(expiring, record.id)) ?? record;
+  }
+
+  /** Erases every due record of every attached entity; how many. */
+  async sweep(): Promise<number> {
+    let total = 0;
+    for (const expiring of this.entities.values()) {
+      const { entity, expiry } = expiring;
+      const table = sql.identifier([entity.table]);
+      const live = entity.fields.some((f) => f.name === 'deleted_at')
+        ? sql.fragment`AND deleted_at IS NULL`
+        : sql.fragment``;
+      for (;;) {
+        const ids = (await this.pool.anyFirst(sql.unsafe`
+          SELECT id FROM ${table}
+          WHERE ${sql.identifier([expiry.at])} <= now() AND ${sql.identifier([expiry.stamp])} IS NULL ${live}
+          ORDER BY id LIMIT ${BATCH}`)) as string[];
+        for (const id of ids) if (await this.expire(expiring, id)) total += 1;
+        if (ids.length < BATCH) break;
+      }
+    }
+    if (total > 0) this.logger.info({ expired: total }, 'lapsed personal data erased');
+    return total;
+  }
+
+  /** Clears the fields under the row lock, if the record is still due then; the record after, or null. */
+  private async expire({ expiry, actions }: Expiring, id: string): Promise<StoredRecord | null> {
+    let erased = false;
+    const record = await actions.setServerOwned(
+      id,
+      (current) => {
+        if (!isDue(expiry, current)) return {};
+        erased = true;
+        return {
+          ...Object.fromEntries(expiry.erase.map((name) => [name, null])),
+          [expiry.stamp]: new Date().toISOString(),
+        };
+      },
+      'update',
+      undefined,
+      SYSTEM,
+    );
+    return erased ? record : null;
+  }
+}
