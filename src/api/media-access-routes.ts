@@ -4,7 +4,8 @@
 // redirect costs one record read. Nothing is cached: each answer is a fresh URL (no-store).
 import type { Context } from 'hono';
 import { withArticle, type EntityDef } from '../registry/model.ts';
-import { fieldNamed, s3UriFields, valueAtPath } from '../media/media-fields.ts';
+import { fieldNamed, s3UriFields } from '../media/media-fields.ts';
+import { valueAtPath } from '../registry/own.ts';
 import { managedObject, MAX_READ_URL_SECONDS, thumbnailUri } from '../media/media-read.ts';
 import { THUMBNAIL_SIZES } from '../registry/media.ts';
 import type { MediaServices } from '../media/services.ts';

@@ -2,7 +2,7 @@
 // one field's value or an object of several, read and written through the entity's actions.
 import { resolvePath, withArticle, type EntityDef, type Model, type ViewDef } from '../registry/model.ts';
 import { fieldSchema, idPrefixes, type JsonSchema } from '../registry/json-schema.ts';
-import { ownValue } from '../registry/own.ts';
+import { ownValue, valueAtPath } from '../registry/own.ts';
 import { writeMeta } from './audit-routes.ts';
 import { readJsonBody } from './body.ts';
 import { warningsMetadata } from '../records/duplicates.ts';
@@ -15,11 +15,7 @@ import type { RouteServices } from './route-services.ts';
 import { envelope, errorResponse, idParam, json } from './openapi/components.ts';
 
 const valueAt = (record: Record<string, unknown>, path: readonly string[]): unknown =>
-  path.reduce<unknown>(
-    (value, key) =>
-      typeof value === 'object' && value !== null ? ownValue(value as Record<string, unknown>, key) : undefined,
-    record,
-  ) ?? null;
+  valueAtPath(record, path) ?? null;
 
 /** A view of a record: one field's value, or an object of several. */
 function viewValue(view: ViewDef, record: Record<string, unknown>): unknown {

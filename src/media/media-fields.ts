@@ -70,14 +70,3 @@ export function withFile(
   if (media?.etagField) setOwn(values, media.etagField, object.etag);
   return values;
 }
-
-/** The value at a path of a record; undefined when any step is missing. */
-export function valueAtPath(record: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
-  let value: unknown = record;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key))
-      return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}

@@ -20,6 +20,7 @@
 // - Status writes are the record's server-owned fields, written through the entity's actions
 //   (audited as `update` by `reelmeta-thumbnails`, ETag bumped) only when the record is still at
 //   the version the job read, so a client's write in between is never lost nor overwritten.
+import { valueAtPath } from '../registry/own.ts';
 import type { Logger } from 'pino';
 import { sql, type DatabasePool } from 'slonik';
 import { randomUUID } from 'node:crypto';
@@ -73,16 +74,6 @@ interface Found {
   readonly source: string;
 }
 
-function valueAt(record: unknown, path: readonly string[]): unknown {
-  let value = record;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key))
-      return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
-
 /** The paths a definition reads its sources from. */
 export function sourcePaths(def: ThumbnailsDef): (readonly string[])[] {
   return def.sources.flatMap((s) => (s.kind === 'compose' ? [s.over, ...(s.under ? [s.under] : [])] : [s.path]));
@@ -95,14 +86,14 @@ export function sourcesChanged(
   record: Record<string, unknown>,
 ): boolean {
   return sourcePaths(def).some((path) => {
-    const now = valueAt(record, path) ?? null;
-    const before = previous === null ? null : (valueAt(previous, path) ?? null);
+    const now = valueAtPath(record, path) ?? null;
+    const before = previous === null ? null : (valueAtPath(previous, path) ?? null);
     return now !== before;
   });
 }
 
 function statusOf(def: ThumbnailsDef, record: Record<string, unknown>): Status {
-  const status = valueAt(record, [def.status]);
+  const status = valueAtPath(record, [def.status]);
   return typeof status === 'object' && status !== null && !Array.isArray(status) ? (status as Status) : {};
 }
 
@@ -318,11 +309,11 @@ export class ThumbnailService implements ThumbnailJobs {
     for (const source of def.sources) {
       const name = label(source);
       if (source.kind === 'image') {
-        const image = await this.read(valueAt(record, source.path));
+        const image = await this.read(valueAtPath(record, source.path));
         if (image.buffer) return { image: { image: image.buffer, source: name }, tried };
         tried.push(`${source.path.join('.')} ${image.why}`);
       } else if (source.kind === 'frame') {
-        const uri = valueAt(record, source.path);
+        const uri = valueAtPath(record, source.path);
         const parsed = typeof uri === 'string' ? parseS3Uri(uri) : null;
         if (!parsed) {
           tried.push(`${source.path.join('.')} ${typeof uri === 'string' ? 'is not an s3:// URI' : 'is empty'}`);
@@ -336,8 +327,8 @@ export class ThumbnailService implements ThumbnailJobs {
         const frame = await captureFrame(url, data.at_seconds ?? source.atSeconds);
         return { image: { image: frame, source: name }, tried };
       } else {
-        const over = await this.read(valueAt(record, source.over));
-        const under = source.under ? await this.read(valueAt(record, source.under)) : { buffer: null, why: '' };
+        const over = await this.read(valueAtPath(record, source.over));
+        const under = source.under ? await this.read(valueAtPath(record, source.under)) : { buffer: null, why: '' };
         if (over.buffer || under.buffer)
           return { image: { image: await composeImage(over.buffer, under.buffer), source: name }, tried };
         tried.push(

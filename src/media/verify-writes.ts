@@ -5,9 +5,9 @@
 // etag_field from what it saw, when the body does not set them.
 import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { acceptedTypes, acceptsContentType } from '../registry/media.ts';
-import { mediaFields, valueAtPath } from './media-fields.ts';
+import { mediaFields } from './media-fields.ts';
 import { parseS3Uri, type MediaStorage, type ObjectInfo } from './storage.ts';
-import { isJsonObject } from '../registry/own.ts';
+import { isJsonObject, valueAtPath } from '../registry/own.ts';
 import { ClassifiedError, type Classified } from '../records/errors.ts';
 import type { MediaCheck, SkipMedia } from '../records/media-check.ts';
 

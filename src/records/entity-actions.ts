@@ -22,7 +22,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { NO_META, type WriteMeta } from '../audit/write-meta.ts';
 import type { AuditOperation } from '../audit/audit-entity.ts';
 import { checkIfMatch } from './preconditions.ts';
-import { ownValue } from '../registry/own.ts';
+import { ownValue, valueAtPath } from '../registry/own.ts';
 import { afterCommit, countRecordCreated, lockKeys, transact } from '../db/work.ts';
 import { newLinks } from './write-links.ts';
 import type { MediaCheck } from './media-check.ts';
@@ -167,8 +167,7 @@ export class EntityActions {
     if (current && keeping) body = check.keepCompanions(this.entity, body, current);
     if (!check.sets(this.entity, body, fresh)) return body;
     const unchanged = (uri: string, field: { path: readonly string[] }) =>
-      current !== null &&
-      field.path.reduce<unknown>((v, key) => (isPlainObject(v) ? v[key] : undefined), current) === uri;
+      current !== null && valueAtPath(current, field.path) === uri;
     return check.check(this.entity, body, (uri, field) => fresh(uri) || unchanged(uri, field));
   }
 

@@ -6,7 +6,7 @@
 import type { DatabaseConnection } from 'slonik';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import type { EntityDef, PartDef } from '../registry/model.ts';
-import { ownValue } from '../registry/own.ts';
+import { valueAtPath } from '../registry/own.ts';
 import type { EntityActions, StoredRule } from './entity-actions.ts';
 import { isPlainObject } from './record-input.ts';
 import type { ActivatedListener, VersionedRecords } from './versions.ts';
@@ -19,8 +19,7 @@ export interface MirrorParts {
   readonly versioned: VersionedRecords;
 }
 
-const valueAt = (record: unknown, path: readonly string[]): unknown =>
-  path.reduce<unknown>((value, key) => (isPlainObject(value) ? ownValue(value, key) : undefined), record) ?? null;
+const valueAt = (record: unknown, path: readonly string[]): unknown => valueAtPath(record, path) ?? null;
 
 /** A copy of the record's top-level field at `path[0]` with `value` set at `path`. */
 function withValueAt(record: StoredRecord, path: readonly string[], value: unknown): Record<string, unknown> {

@@ -21,3 +21,13 @@ export function setOwn(record: object, key: string, value: unknown): void {
     Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
   else (record as Record<string, unknown>)[key] = value;
 }
+
+/** The value at a path of nested JSON objects, by own properties only; undefined when any step is missing. */
+export function valueAtPath(record: unknown, path: readonly string[]): unknown {
+  let value = record;
+  for (const key of path) {
+    if (!isJsonObject(value) || !Object.hasOwn(value, key)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
