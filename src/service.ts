@@ -185,7 +185,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     const migrations = readMigrationFiles(config.migrationsDir).map((m) => m.version);
     let draining = false;
     // Lapsed personal data (seed 8.9): erased at start, then every hour, and before a read serves it.
-    const expiry = new ExpirySweep(pool, logger);
+    const expiry = new ExpirySweep(logger);
     const app = createApp({
       expiry,
       model,

@@ -1,6 +1,6 @@
 // Generic storage for any registry entity: one table per entity, one column per top-level field
 // (objects and arrays as JSONB), `storage: document` fields inside the `doc` JSONB column.
-import type { ScheduleDef } from '../registry/model.ts';
+import type { ExpiryDef, ScheduleDef } from '../registry/model.ts';
 import { randomInt } from 'node:crypto';
 import {
   sql,
@@ -31,6 +31,13 @@ export interface Identity {
   readonly id: string;
   readonly created_at?: string;
   readonly updated_at?: string;
+}
+
+/** The timestamps an import gives, as column assignments. */
+function identityStamps(identity: Identity): { column: string; value: ValueExpression }[] {
+  return (['created_at', 'updated_at'] as const)
+    .filter((name) => identity[name] !== undefined)
+    .map((name) => ({ column: name, value: sql.fragment`${identity[name]!}::timestamptz` }));
 }
 
 /** A record whose ref a delete cleared (on_delete: set_null), and the parent it named. */
@@ -256,11 +263,17 @@ export class RecordStore {
   /** Sets a record's timestamps as an import gives them (records/import.ts); unchanged where not given. */
   async setTimestamps(id: string, identity: Identity, db: CommonQueryMethods): Promise<void> {
     if (!hasTimestamps(this.entity)) return;
-    const sets = (['created_at', 'updated_at'] as const)
-      .filter((name) => identity[name] !== undefined)
-      .map((name) => sql.fragment`${sql.identifier([name])} = ${identity[name]!}::timestamptz`);
+    const sets = identityStamps(identity).map((a) => sql.fragment`${sql.identifier([a.column])} = ${a.value}`);
     if (sets.length === 0) return;
     await db.query(sql.unsafe`UPDATE ${this.table} SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id}`);
+  }
+
+  /** Live records whose `expiry.at` has passed and that are not stamped yet, in id order, at most `limit`. */
+  async dueForExpiry(expiry: ExpiryDef, limit: number): Promise<string[]> {
+    return (await this.pool.anyFirst(sql.unsafe`
+      SELECT id FROM ${this.table}
+      WHERE ${sql.identifier([expiry.at])} <= now() AND ${sql.identifier([expiry.stamp])} IS NULL ${this.andLive}
+      ORDER BY id LIMIT ${limit}`)) as string[];
   }
 
   /**
@@ -363,12 +376,7 @@ export class RecordStore {
     identity?: Identity,
   ): QuerySqlToken {
     // An import keeps the record's id and timestamps (records/import.ts).
-    const stamps =
-      identity && hasTimestamps(this.entity)
-        ? (['created_at', 'updated_at'] as const)
-            .filter((name) => identity[name] !== undefined)
-            .map((name) => ({ column: name, value: sql.fragment`${identity[name]!}::timestamptz` as ValueExpression }))
-        : [];
+    const stamps = identity && hasTimestamps(this.entity) ? identityStamps(identity) : [];
     const assigned = [
       { column: 'id', value: (identity?.id ?? generateId(this.entity.idPrefix)) as ValueExpression },
       ...stamps,

@@ -126,9 +126,14 @@ export class EntityActions {
     this.actorMax = findField(entity, 'deleted_by')?.maxLength;
   }
 
+  /** Whether `id` has the shape of this entity's ids (its prefix, then letters, digits and _). */
+  hasIdShape(id: string): boolean {
+    return this.idShape.test(id);
+  }
+
   /** An id this entity could never have is simply not found. */
   checkId(id: string): string {
-    if (!this.idShape.test(id)) throw notFound(this.entity.name, id);
+    if (!this.hasIdShape(id)) throw notFound(this.entity.name, id);
     return id;
   }
 

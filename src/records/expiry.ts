@@ -4,7 +4,6 @@
 // runs) and a single read does it first for the record it reads, so nothing lapsed is served
 // there even between sweeps.
 import type { Logger } from 'pino';
-import { sql, type DatabasePool } from 'slonik';
 import type { RecordStore, StoredRecord } from '../db/records.ts';
 import type { EntityDef, ExpiryDef } from '../registry/model.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
@@ -24,7 +23,6 @@ const isDue = (expiry: ExpiryDef, record: Readonly<Record<string, unknown>>, now
 };
 
 interface Expiring {
-  readonly entity: EntityDef;
   readonly expiry: ExpiryDef;
   readonly actions: EntityActions;
   readonly store: RecordStore;
@@ -33,14 +31,11 @@ interface Expiring {
 export class ExpirySweep {
   private readonly entities = new Map<string, Expiring>();
 
-  constructor(
-    private readonly pool: DatabasePool,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly logger: Logger) {}
 
   /** An entity whose records lapse, with its actions (called once per app by the route services). */
   attach(entity: EntityDef, actions: EntityActions, store: RecordStore): void {
-    if (entity.expiry) this.entities.set(entity.name, { entity, expiry: entity.expiry, actions, store });
+    if (entity.expiry) this.entities.set(entity.name, { expiry: entity.expiry, actions, store });
   }
 
   /** Erases `record` first when it is due; answers the record as it now is. */
@@ -54,16 +49,8 @@ export class ExpirySweep {
   async sweep(): Promise<number> {
     let total = 0;
     for (const expiring of this.entities.values()) {
-      const { entity, expiry } = expiring;
-      const table = sql.identifier([entity.table]);
-      const live = entity.fields.some((f) => f.name === 'deleted_at')
-        ? sql.fragment`AND deleted_at IS NULL`
-        : sql.fragment``;
       for (;;) {
-        const ids = (await this.pool.anyFirst(sql.unsafe`
-          SELECT id FROM ${table}
-          WHERE ${sql.identifier([expiry.at])} <= now() AND ${sql.identifier([expiry.stamp])} IS NULL ${live}
-          ORDER BY id LIMIT ${BATCH}`)) as string[];
+        const ids = await expiring.store.dueForExpiry(expiring.expiry, BATCH);
         for (const id of ids) if (await this.expire(expiring, id)) total += 1;
         if (ids.length < BATCH) break;
       }

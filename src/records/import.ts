@@ -12,7 +12,6 @@ import type { RecordStore, StoredRecord } from '../db/records.ts';
 import { transact } from '../db/work.ts';
 import { upgradeRecord } from '../evolution/steps.ts';
 import { withArticle, type EntityDef, type FieldDef } from '../registry/model.ts';
-import { idPattern } from '../registry/json-schema.ts';
 import { isStorableDateTime } from '../registry/ajv.ts';
 import type { WriteMeta } from '../audit/write-meta.ts';
 import type { EntityActions } from './entity-actions.ts';
@@ -186,7 +185,7 @@ async function importOne(
   const { entity, actions, store, pool } = target;
   if (!isPlainObject(given)) throw invalid(`each line must be a JSON object: one ${entity.name}`);
   const { id: givenId, schema_version: givenVersion, created_at, updated_at, ...rest } = given;
-  if (givenId !== undefined && (typeof givenId !== 'string' || !new RegExp(idPattern(entity.idPrefix)).test(givenId)))
+  if (givenId !== undefined && (typeof givenId !== 'string' || !actions.hasIdShape(givenId)))
     throw invalid(
       `id must be ${withArticle(entity.name)} id (${entity.idPrefix}_YYYYMMDD_ and 4 to 40 letters, digits or _)`,
       'id',
