@@ -151,7 +151,8 @@ function subtree(contract: EntityContract, key: string): unknown {
   );
 }
 
-const WIDENINGS: readonly string[] = ['integer→number', 'string→text'];
+// Only widenings the column takes as it is: integer → number would change bigint to double precision.
+const WIDENINGS: readonly string[] = ['string→text'];
 
 /** Every difference between two contracts of one registry, oldest first. */
 export function compareContracts(

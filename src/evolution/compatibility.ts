@@ -154,13 +154,17 @@ function coveringStep(change: Change, before: EntityContract, after: EntityContr
         );
       case 'MADE_REQUIRED':
       case 'REQUIRED_ADDED_WITHOUT_DEFAULT':
-        return targets.includes(field);
+        // Only a set_default gives every stored record a value: a rename, move or split onto the
+        // field leaves it empty where the source was.
+        return s.kind === 'set_default' && targets.includes(field);
       case 'ENUM_VALUE_REMOVED':
         return (
           s.kind === 'map_values' && s.field.join('.') === field && change.value !== undefined && change.value in s.map
         );
       default:
-        return sources.includes(field) || targets.includes(field);
+        // A step that merely names the field covers nothing else: the other breaking changes
+        // with steps are above, and type or target changes are never allowed (rules.ts).
+        return false;
     }
   });
   return found && `upgrades.${found.version}.${found.index} (${describeStep(found.step)})`;
@@ -186,7 +190,7 @@ function stepNeeded(change: Change, before: EntityContract, after: EntityContrac
     case 'ENUM_VALUE_REMOVED':
       return `an upgrade step ${where} mapping stored values: {map_values: {field: ${field}, map: {${change.value}: …}}}`;
     default:
-      return `an upgrade step ${where} naming ${field} that turns stored values into the new shape`;
+      return `an upgrade step ${where} that turns every stored value of ${field} into the new shape`;
   }
 }
 

@@ -66,16 +66,13 @@ export const RULES = {
     'a field renamed or moved (found through a `rename`/`move` step, or guessed from a removed and an added field of the same shape)',
     'major bump, the `rename`/`move` step, and the old name in `reserved` (top-level fields)',
   ),
-  TYPE_CHANGED: step("a field's type changed (other than a widening)", 'major bump and a step naming the field'),
-  REF_TARGET_CHANGED: step('a `ref`/`refs` field points at another entity', 'major bump and a step naming the field'),
-  REF_CARDINALITY_CHANGED: step('`ref` ↔ `refs` (one target ↔ many)', 'major bump and a step naming the field'),
   MADE_REQUIRED: step(
     'an optional field became required',
-    'major bump and a `set_default` (or a step writing the field)',
+    'major bump and a `set_default` step on the field (the only step that gives every stored record a value; the column is NOT NULL for new writes, older rows get the value when read)',
   ),
   REQUIRED_ADDED_WITHOUT_DEFAULT: step(
     'a new required field without a `default`',
-    'major bump and a `set_default` (or a step writing the field)',
+    'major bump and a `set_default` step on the field (as for MADE_REQUIRED)',
   ),
   ENUM_VALUE_REMOVED: step('an enum value removed', 'major bump and a `map_values` step mapping the removed value'),
   // Breaking: a major bump.
@@ -102,8 +99,6 @@ export const RULES = {
     'a major bump (the unique index is built on live records: they must not clash)',
   ),
   ENTITY_REMOVED: major('an entity removed', 'a major bump'),
-  PLURAL_CHANGED: major("an entity's `plural` (table and URL) changed", 'a major bump'),
-  ID_PREFIX_CHANGED: major("an entity's `id_prefix` changed", 'a major bump'),
   VIEW_REMOVED: major('a view (`/{plural}/{id}/{view}`) removed', 'a major bump'),
   VIEW_CHANGED: major('a view maps to other fields', 'a major bump'),
   PART_REMOVED: major('a part (`/{plural}/{id}/{part}`) removed', 'a major bump'),
@@ -116,6 +111,26 @@ export const RULES = {
     'a major bump (records already upgraded the old way are not redone)',
   ),
   // Breaking: never.
+  TYPE_CHANGED: never(
+    "a field's type changed (other than a widening), `integer` → `number` included",
+    'nothing: no upgrade step turns stored values into another type, and the column keeps its type; add a field under a new name (and remove or rename the old one)',
+  ),
+  REF_TARGET_CHANGED: never(
+    'a `ref`/`refs` field points at another entity',
+    'nothing: stored values point at records of the old entity; add a field under a new name',
+  ),
+  PLURAL_CHANGED: never(
+    "an entity's `plural` (table and URL) changed",
+    'nothing: the table is named after it, and its records would be left behind under the old name; keep the plural',
+  ),
+  ID_PREFIX_CHANGED: never(
+    "an entity's `id_prefix` changed",
+    'nothing: stored records keep their ids, which the new prefix no longer matches (they would answer 404)',
+  ),
+  REF_CARDINALITY_CHANGED: never(
+    '`ref` ↔ `refs` (one target ↔ many)',
+    'nothing: one target lives in a column, many in a junction table, and no upgrade step moves stored links; add a field under a new name',
+  ),
   RESERVED_NAME_REUSED: never(
     'a field takes a name that is reserved or that a served release removed',
     'nothing: choose another name (records stored before still hold the old values)',
@@ -137,7 +152,7 @@ export const RULES = {
     '`max_length`, `max_items`, `maximum` raised or removed; `minimum` lowered or removed; `pattern` or `at_least` removed; `other_pattern` added; a role relaxed',
   ),
   MADE_OPTIONAL: compatible('a required field became optional'),
-  TYPE_WIDENED: compatible('`integer` → `number`, `string` → `text`'),
+  TYPE_WIDENED: compatible('`string` → `text` (the same column type)'),
   INDEX_ADDED: compatible('`indexed: true` added'),
   INDEX_REMOVED: compatible('`indexed: true` removed'),
   UNIQUE_REMOVED: compatible('a `unique` set removed'),

@@ -35,6 +35,9 @@ export const foreignKeyName = (table: string, column: string): string => objectN
 /** A column's CHECK constraint (enum values, bounds, lengths, JSON kind). */
 export const checkName = (table: string, column: string): string => objectName(table, column, 'check');
 
+/** The NOT VALID `CHECK (column IS NOT NULL)` of a required column that older rows may still lack. */
+export const requiredCheckName = (table: string, column: string): string => objectName(table, column, 'required');
+
 /** The temporary `CHECK (column IS NOT NULL)` that lets SET NOT NULL skip its table scan. */
 export const notNullCheckName = (table: string, column: string): string => objectName(table, column, 'not_null');
 
