@@ -72,7 +72,7 @@ function requiredForNewWrites(table: TableSpec, old: TableSpec, entity: EntityDe
  * Checks left NOT VALID (enforced for new writes only): those of top-level enum columns a
  * `map_values` step renames values of, and the NOT NULL of columns a `set_default` step fills.
  */
-export function checksOfMappedValues(model: Model): Set<string> {
+export function unvalidatedChecks(model: Model): Set<string> {
   const names = new Set<string>();
   for (const entity of model.entities) {
     for (const step of entity.upgrades.flatMap((u) => u.steps)) {

@@ -12,7 +12,7 @@ import { entitySchema } from '../registry/json-schema.ts';
 import { referenceDocs } from './docs.ts';
 import { planMigration, type MigrationPlan, type MigrationStep } from './migration.ts';
 import { buildOpenApi } from '../api/openapi/document.ts';
-import { checksOfMappedValues, retainRetiredColumns } from './retired-columns.ts';
+import { unvalidatedChecks, retainRetiredColumns } from './retired-columns.ts';
 import { tableSpecs, type TableSpec } from './table-spec.ts';
 
 export interface CodegenPaths {
@@ -114,7 +114,7 @@ export async function runCodegen(
 
   const snapshot = readSnapshot(paths.migrationsDir);
   const specs = retainRetiredColumns(snapshot.tables, tableSpecs(model), model);
-  const plan = planMigration(snapshot.tables, specs, { unvalidated: checksOfMappedValues(model) });
+  const plan = planMigration(snapshot.tables, specs, { unvalidated: unvalidatedChecks(model) });
   let migration: string | undefined;
   if (plan) {
     migration = `${String(nextMigrationNumber(paths.migrationsDir)).padStart(4, '0')}_${plan.name}`;
