@@ -135,6 +135,52 @@ describe('deprecated fields', () => {
   });
 });
 
+describe('fields made read-only', () => {
+  it('keep their stored value, and a write that sets them says it was not stored', async () => {
+    const created = (await service!.request<Rec>('POST', '/api/v1/shows', { body: { title: 'Kept', season_count: 4 } }))
+      .body.data;
+    copy.edit(SHOW, (t) =>
+      t.replace(
+        'season_count: { type: integer, maximum: 50 }',
+        'season_count: { type: integer, maximum: 50, read_only: true }',
+      ),
+    );
+    await regenerateAndStart();
+    const path = `/api/v1/shows/${created.id}`;
+    const ignored = {
+      code: 'READ_ONLY_IGNORED',
+      fields: ['season_count'],
+      message: 'season_count is set by the server: the value sent was not stored',
+    };
+
+    const patched = await service!.request<Rec>('PATCH', path, { body: { season_count: 5, rating: 4 } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.data).toMatchObject({ season_count: 4, rating: 4 });
+    expect(patched.body.metadata.warnings).toEqual([expect.objectContaining(ignored)]);
+
+    // A GET body sent back as it is (the same value, created_at in another spelling) warns of nothing.
+    const current = patched.body.data;
+    const same = await service!.request<Rec>('PUT', path, {
+      body: { ...current, created_at: new Date(String(current.created_at)).toISOString().replace('.000Z', 'Z') },
+    });
+    expect(same.status).toBe(200);
+    expect(same.body.metadata).not.toHaveProperty('warnings');
+
+    const fresh = await service!.request<Rec>('POST', '/api/v1/shows', {
+      body: { title: 'New', season_count: 2, created_at: '2020-01-01T00:00:00Z' },
+    });
+    expect(fresh.status).toBe(201);
+    expect(fresh.body.data.season_count).toBeNull();
+    expect(fresh.body.metadata.warnings).toEqual([
+      expect.objectContaining({
+        code: 'READ_ONLY_IGNORED',
+        fields: ['season_count', 'created_at'],
+        message: 'season_count and created_at are set by the server: the values sent were not stored',
+      }),
+    ]);
+  });
+});
+
 describe('GET /health and /ready', () => {
   it('/ready answers 503 when the database is gone, while /health (liveness) stays 200', async () => {
     expect((await service!.request('GET', '/ready')).status).toBe(200);

@@ -577,10 +577,16 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
   if (was.indexed && !is.indexed) at('INDEX_REMOVED', 'no longer indexed');
   if (!was.deprecated && is.deprecated) at('DEPRECATED', 'deprecated: still readable, no longer writable');
   if (was.deprecated && !is.deprecated) at('OPTION_CHANGED', 'no longer deprecated');
+  // read_only in the contract is true for counts too.
+  const madeReadOnly = !was.read_only && is.read_only === true;
+  if (madeReadOnly) at('MADE_READ_ONLY', `now read-only${is.count ? ' (a count)' : ''}: writes of it are not stored`);
   // ref ↔ refs moves the field between a column and links: that is the cardinality change itself.
   const options = (
     ['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'library', 'mixin'] as const
-  ).filter((o) => o !== 'storage' || was.type === is.type);
+  )
+    .filter((o) => o !== 'storage' || was.type === is.type)
+    // Becoming read-only is MADE_READ_ONLY above.
+    .filter((o) => !(madeReadOnly && (o === 'read_only' || (o === 'count' && was.count === undefined))));
   for (const option of options) {
     if (!sameJson(was[option], is[option]))
       at('OPTION_CHANGED', `${option} changed from ${json(was[option] ?? null)} to ${json(is[option] ?? null)}`);

@@ -92,6 +92,10 @@ export const RULES = {
     'a major bump (stored values are unaffected)',
   ),
   REQUIRED_DEFAULT_REMOVED: major('a required field lost its `default` (clients must now send it)', 'a major bump'),
+  MADE_READ_ONLY: major(
+    'a writable field became read-only (`read_only`, or a `count`): its writes are no longer stored, and every create or update whose body sets it to another value than the stored one says so in `metadata.warnings` (`READ_ONLY_IGNORED`)',
+    'a major bump (clients that write it must stop)',
+  ),
   ROLE_NARROWED: major('a `refs` role became required, lost a value, got a value list or a lower `max_length`'),
   ROLE_REMOVED: major('a `refs` field lost its role', 'a major bump'),
   UNIQUE_ADDED: major(
@@ -156,9 +160,11 @@ export const RULES = {
   INDEX_ADDED: compatible('`indexed: true` added'),
   INDEX_REMOVED: compatible('`indexed: true` removed'),
   UNIQUE_REMOVED: compatible('a `unique` set removed'),
-  DEPRECATED: compatible('a field marked `deprecated` (still readable)'),
+  DEPRECATED: compatible(
+    'a field marked `deprecated`: still readable; a write that leaves it out or repeats its value keeps it, one that changes it is refused (422 `FIELD_DEPRECATED`), never dropped',
+  ),
   OPTION_CHANGED: compatible(
-    "another option changed: `searchable`, `storage`, `read_only`, `on_delete`, `sequence`, `count`, `library`, `duplicate_warnings`, a role added, an API version's dates",
+    "another option changed: `searchable`, `storage`, `read_only` removed, `on_delete`, `sequence`, `count` changed or removed, `library`, `duplicate_warnings`, a role added, an API version's dates",
   ),
   VIEW_ADDED: compatible('a new view'),
   VIEW_BECAME_PART: compatible(

@@ -8,16 +8,17 @@ import type { RecordStore, StoredRecord } from '../db/records.ts';
 export const MAX_DUPLICATE_IDS = 10;
 
 /**
- * Something the client should look at although the write went ahead: a possible duplicate, or a
- * record a server rule reused instead of creating it again.
+ * Something the client should look at although the write went ahead: a possible duplicate, a
+ * record a server rule reused instead of creating it again, or read-only fields the body set.
  */
 export interface Warning {
-  readonly code: 'POSSIBLE_DUPLICATE' | 'REUSED';
+  readonly code: 'POSSIBLE_DUPLICATE' | 'REUSED' | 'READ_ONLY_IGNORED';
   readonly message: string;
-  /** The `duplicate_warnings` set whose values matched, or the slot a reused record fills. */
+  /** The `duplicate_warnings` set whose values matched, the slot a reused record fills, or the read-only fields. */
   readonly fields: readonly string[];
-  /** The first matching or reused records, in id order. */
+  /** The first matching or reused records, in id order (none for READ_ONLY_IGNORED). */
   readonly ids: readonly string[];
+  /** How many records match or were reused. */
   readonly total: number;
 }
 

@@ -14,6 +14,7 @@ import {
   type DetachedRef,
   type ReferrersOf,
 } from './cascade.ts';
+import { ignoredReadOnlyWrites } from './read-only-writes.ts';
 import { duplicateWarnings, type Warning } from './duplicates.ts';
 import { ApiError, notFound } from './errors.ts';
 import { isPlainObject, type RecordInput } from './record-input.ts';
@@ -227,13 +228,15 @@ export class EntityActions {
     identity?: Identity,
   ): Promise<Written> {
     meta.permit?.(this.entity, 'create');
-    const values = this.input.forCreate(await this.checkMedia(body, meta));
+    const given = await this.checkMedia(body, meta);
+    const values = this.input.forCreate(given);
+    const ignored = ignoredReadOnlyWrites(this.entity, given, undefined);
     if (meta.within) this.checkStaysWithin(values, meta.within);
     this.permitLinks(values, undefined, meta);
     // The record, what the rules made of it and its audit row are written together or not at all.
     return transact(db ?? this.pool, async (tx) => {
       countRecordCreated();
-      const warnings: Warning[] = [];
+      const warnings: Warning[] = ignored ? [ignored] : [];
       await this.applyRules(values, undefined, tx, warnings, meta);
       const record = await this.store.create(values, tx, identity);
       await this.afterStore(record, undefined, tx, warnings, meta);
@@ -339,6 +342,7 @@ export class EntityActions {
       (current) => (mode === 'replace' ? this.input.forReplace(body, current) : this.input.forPatch(body, current)),
       db,
       meta,
+      (current) => ignoredReadOnlyWrites(this.entity, body, current),
     );
   }
 
@@ -351,16 +355,19 @@ export class EntityActions {
     valuesFor: (current: StoredRecord) => Record<string, unknown>,
     db: DatabaseConnection | undefined,
     meta: WriteMeta,
+    ignoredFor: (current: StoredRecord) => Warning | undefined = () => undefined,
   ): Promise<Written> {
     this.checkId(id);
     meta.permit?.(this.entity, 'update');
     return transact(db ?? this.pool, async (outer) => {
       // The record as it was, so duplicate warnings only look at sets this write changed.
       let previous: StoredRecord | undefined;
-      const warnings: Warning[] = [];
+      let warnings: Warning[] = [];
       const prepare = async (current: StoredRecord, tx: DatabaseConnection) => {
         this.checkLocked(current, id, meta);
         previous = current;
+        const ignored = ignoredFor(current);
+        warnings = ignored ? [ignored] : [];
         const values = valuesFor(current);
         if (meta.within) this.checkStaysWithin(values, meta.within);
         this.permitLinks(values, current, meta);

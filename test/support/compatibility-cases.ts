@@ -313,6 +313,42 @@ export const CASES: Case[] = [
     codes: ['MAXIMUM_LOWERED:breaking', 'MINIMUM_RAISED:breaking'],
   },
   {
+    name: 'a writable field made read-only',
+    before: v('1.0.0'),
+    after: v('1.1.0', {
+      fields: field(
+        'slug: { type: string, max_length: 100 }',
+        'slug: { type: string, max_length: 100, read_only: true }',
+      ),
+    }),
+    ok: false,
+    codes: ['MADE_READ_ONLY:breaking'],
+  },
+  {
+    name: 'a writable field made read-only with a major bump',
+    before: v('1.0.0'),
+    after: v('2.0.0', {
+      fields: field(
+        'slug: { type: string, max_length: 100 }',
+        'slug: { type: string, max_length: 100, read_only: true }',
+      ),
+    }),
+    ok: true,
+    codes: ['MADE_READ_ONLY:covered'],
+  },
+  {
+    name: 'a read-only field made writable',
+    before: v('1.0.0', {
+      fields: field(
+        'slug: { type: string, max_length: 100 }',
+        'slug: { type: string, max_length: 100, read_only: true }',
+      ),
+    }),
+    after: v('1.1.0'),
+    ok: true,
+    codes: ['OPTION_CHANGED:compatible'],
+  },
+  {
     name: 'a pattern added',
     before: v('1.0.0'),
     after: v('1.1.0', {

@@ -184,7 +184,7 @@ export function buildOpenApi(model: Model): JsonSchema {
               type: 'array',
               items: ref('Warning'),
               description:
-                "On a create or update: other live records sharing the values of one of the entity's duplicate_warnings sets. Absent when there are none.",
+                'On a create or update: possible duplicates, records reused, read-only fields not stored. Absent when there are none.',
             },
           },
         },
@@ -192,14 +192,18 @@ export function buildOpenApi(model: Model): JsonSchema {
           type: 'object',
           required: ['code', 'message', 'fields', 'ids', 'total'],
           properties: {
-            code: { const: 'POSSIBLE_DUPLICATE' },
+            code: {
+              enum: ['POSSIBLE_DUPLICATE', 'REUSED', 'READ_ONLY_IGNORED'],
+              description:
+                'POSSIBLE_DUPLICATE: other live records share a duplicate_warnings set; REUSED: a server rule reused a record on file; READ_ONLY_IGNORED: the body set read-only fields, which were not stored.',
+            },
             message: { type: 'string', examples: ['same source_file_hash as clip clip_20260101_k3x9q2m7za'] },
             fields: { type: 'array', items: { type: 'string' } },
             ids: {
               type: 'array',
               items: { type: 'string' },
               maxItems: MAX_DUPLICATE_IDS,
-              description: 'The first matching records, in id order.',
+              description: 'The first matching or reused records, in id order (none for READ_ONLY_IGNORED).',
             },
             total: { type: 'integer', description: 'How many live records match.' },
           },

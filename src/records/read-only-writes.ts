@@ -1,0 +1,45 @@
+// A write never changes a read-only field (server-set stamps, counts, `read_only: true`), and
+// says so when the body tried: a client that wrote the field before it became read-only learns
+// its value was not stored, instead of losing it silently (docs/reference/compatibility-rules.md,
+// MADE_READ_ONLY).
+import { isDeepStrictEqual } from 'node:util';
+import type { EntityDef, FieldDef } from '../registry/model.ts';
+import { ownValue } from '../registry/own.ts';
+import { joinNames, type Warning } from './duplicates.ts';
+import { isPlainObject } from './record-input.ts';
+
+const orNull = (value: unknown) => (value === undefined ? null : value);
+
+/** Two spellings of one instant are the same datetime. */
+function same(field: FieldDef | undefined, sent: unknown, stored: unknown): boolean {
+  if (field?.type === 'datetime' && typeof sent === 'string' && typeof stored === 'string')
+    return Date.parse(sent) === Date.parse(stored);
+  return isDeepStrictEqual(orNull(sent), orNull(stored));
+}
+
+/**
+ * The READ_ONLY_IGNORED warning for the read-only fields `body` sets to something other than the
+ * stored record's value (on a create, to anything but null), or undefined when there are none.
+ */
+export function ignoredReadOnlyWrites(
+  entity: EntityDef,
+  body: unknown,
+  current: Readonly<Record<string, unknown>> | undefined,
+): Warning | undefined {
+  if (!isPlainObject(body)) return undefined;
+  const fields: string[] = [];
+  for (const name of ['id', ...entity.fields.filter((f) => f.readOnly).map((f) => f.name)]) {
+    if (!Object.hasOwn(body, name)) continue;
+    const field = entity.fields.find((f) => f.name === name);
+    if (!same(field, body[name], current === undefined ? null : ownValue(current, name))) fields.push(name);
+  }
+  if (fields.length === 0) return undefined;
+  const one = fields.length === 1;
+  return {
+    code: 'READ_ONLY_IGNORED',
+    message: `${joinNames(fields)} ${one ? 'is' : 'are'} set by the server: the ${one ? 'value' : 'values'} sent ${one ? 'was' : 'were'} not stored`,
+    fields,
+    ids: [],
+    total: 0,
+  };
+}
