@@ -136,34 +136,48 @@ describe('deprecated fields', () => {
 });
 
 describe('fields made read-only', () => {
-  it('keep their stored value, and a write that sets them says it was not stored', async () => {
+  it('keep their stored value, and a write that sets one a release had writable says it was not stored', async () => {
     const created = (await service!.request<Rec>('POST', '/api/v1/shows', { body: { title: 'Kept', season_count: 4 } }))
       .body.data;
+    // Release the new fields as writable, then make one read-only: a major change.
+    const setVersion = (version: string) =>
+      copy.edit('registry/registry.yaml', (t) => t.replace(/registry_version: \S+/, `registry_version: ${version}`));
+    setVersion('2.9.0');
+    const release = await runCli(['registry', 'release'], copy.env);
+    expect(release.code, release.stderr).toBe(0);
     copy.edit(SHOW, (t) =>
       t.replace(
         'season_count: { type: integer, maximum: 50 }',
         'season_count: { type: integer, maximum: 50, read_only: true }',
       ),
     );
+    const minor = await runCli(['registry', 'check'], copy.env);
+    expect(minor.code).toBe(1);
+    expect(minor.stdout + minor.stderr).toMatch(/MADE_READ_ONLY: breaking/);
+    setVersion('3.0.0');
+    const major = await runCli(['registry', 'check'], copy.env);
+    expect(major.code, major.stdout + major.stderr).toBe(0);
     await regenerateAndStart();
+
     const path = `/api/v1/shows/${created.id}`;
     const ignored = {
       code: 'READ_ONLY_IGNORED',
       fields: ['season_count'],
       message: 'season_count is set by the server: the value sent was not stored',
     };
-
     const patched = await service!.request<Rec>('PATCH', path, { body: { season_count: 5, rating: 4 } });
     expect(patched.status).toBe(200);
     expect(patched.body.data).toMatchObject({ season_count: 4, rating: 4 });
     expect(patched.body.metadata.warnings).toEqual([expect.objectContaining(ignored)]);
+    const replaced = await service!.request<Rec>('PUT', path, { body: { title: 'Kept', season_count: 6 } });
+    expect(replaced.body.metadata.warnings).toEqual([expect.objectContaining(ignored)]);
 
-    // A GET body sent back as it is (the same value, created_at in another spelling) warns of nothing.
-    const current = patched.body.data;
-    const same = await service!.request<Rec>('PUT', path, {
-      body: { ...current, created_at: new Date(String(current.created_at)).toISOString().replace('.000Z', 'Z') },
-    });
+    // A GET body sent back after another write (stale updated_at, never writable) warns of nothing.
+    const stale = (await service!.request<Rec>('GET', path)).body.data;
+    expect((await service!.request('PATCH', path, { body: { rating: 5 } })).status).toBe(200);
+    const same = await service!.request<Rec>('PUT', path, { body: { ...stale, title: 'Kept again' } });
     expect(same.status).toBe(200);
+    expect(same.body.data).toMatchObject({ title: 'Kept again', season_count: 4 });
     expect(same.body.metadata).not.toHaveProperty('warnings');
 
     const fresh = await service!.request<Rec>('POST', '/api/v1/shows', {
@@ -171,13 +185,7 @@ describe('fields made read-only', () => {
     });
     expect(fresh.status).toBe(201);
     expect(fresh.body.data.season_count).toBeNull();
-    expect(fresh.body.metadata.warnings).toEqual([
-      expect.objectContaining({
-        code: 'READ_ONLY_IGNORED',
-        fields: ['season_count', 'created_at'],
-        message: 'season_count and created_at are set by the server: the values sent were not stored',
-      }),
-    ]);
+    expect(fresh.body.metadata.warnings).toEqual([expect.objectContaining(ignored)]);
   });
 });
 

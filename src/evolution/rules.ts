@@ -93,7 +93,7 @@ export const RULES = {
   ),
   REQUIRED_DEFAULT_REMOVED: major('a required field lost its `default` (clients must now send it)', 'a major bump'),
   MADE_READ_ONLY: major(
-    'a writable field became read-only (`read_only`, or a `count`): its writes are no longer stored, and every create or update whose body sets it to another value than the stored one says so in `metadata.warnings` (`READ_ONLY_IGNORED`)',
+    'a writable field became read-only (`read_only`, or a `count`): its writes are no longer stored, and a create or update whose body sets it to another value than the stored one says so in `metadata.warnings` (`READ_ONLY_IGNORED`, for every field a release had writable)',
     'a major bump (clients that write it must stop)',
   ),
   ROLE_NARROWED: major('a `refs` role became required, lost a value, got a value list or a lower `max_length`'),

@@ -1,7 +1,7 @@
-// A write never changes a read-only field (server-set stamps, counts, `read_only: true`), and
-// says so when the body tried: a client that wrote the field before it became read-only learns
-// its value was not stored, instead of losing it silently (docs/reference/compatibility-rules.md,
-// MADE_READ_ONLY).
+// A write never changes a read-only field. One that a release had writable (MADE_READ_ONLY in
+// docs/reference/compatibility-rules.md) is still sent by that release's clients: the write says
+// it did not store it, instead of dropping it silently. Server stamps that were never writable
+// (updated_at, …) are left out: a GET body sent back after another write differs in them.
 import { isDeepStrictEqual } from 'node:util';
 import type { EntityDef, FieldDef } from '../registry/model.ts';
 import { ownValue } from '../registry/own.ts';
@@ -18,8 +18,8 @@ function same(field: FieldDef | undefined, sent: unknown, stored: unknown): bool
 }
 
 /**
- * The READ_ONLY_IGNORED warning for the read-only fields `body` sets to something other than the
- * stored record's value (on a create, to anything but null), or undefined when there are none.
+ * The READ_ONLY_IGNORED warning for the formerly writable fields `body` sets to something other
+ * than the stored record's value (on a create, to anything but null), or undefined when none.
  */
 export function ignoredReadOnlyWrites(
   entity: EntityDef,
@@ -28,7 +28,7 @@ export function ignoredReadOnlyWrites(
 ): Warning | undefined {
   if (!isPlainObject(body)) return undefined;
   const fields: string[] = [];
-  for (const name of ['id', ...entity.fields.filter((f) => f.readOnly).map((f) => f.name)]) {
+  for (const name of entity.formerlyWritable ?? []) {
     if (!Object.hasOwn(body, name)) continue;
     const field = entity.fields.find((f) => f.name === name);
     if (!same(field, body[name], current === undefined ? null : ownValue(current, name))) fields.push(name);

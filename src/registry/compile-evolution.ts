@@ -16,7 +16,28 @@ type Report = (file: ParsedFile, path: string, message: string) => void;
 /** What the compiler needs of a released snapshot (registry/releases/<version>.json). */
 export interface ReleaseVersions {
   readonly registry_version: string;
-  readonly entities: Readonly<Record<string, { readonly schema_version: number }>>;
+  readonly entities: Readonly<
+    Record<
+      string,
+      { readonly schema_version: number; readonly fields?: Readonly<Record<string, { readonly read_only?: true }>> }
+    >
+  >;
+}
+
+/**
+ * The entity's read-only top-level fields that a release had writable: clients of that release
+ * may still send them, and a write says it did not store them (records/read-only-writes.ts).
+ */
+export function formerlyWritable(entity: EntityDef, releases: ReadonlyMap<string, ReleaseVersions>): string[] {
+  return entity.fields
+    .filter((field) => field.readOnly)
+    .map((field) => field.name)
+    .filter((name) =>
+      [...releases.values()].some((release) => {
+        const fields = Object.hasOwn(release.entities, entity.name) ? release.entities[entity.name]!.fields : undefined;
+        return fields !== undefined && Object.hasOwn(fields, name) && !fields[name]!.read_only;
+      }),
+    );
 }
 
 type RawStep = Readonly<Record<string, Readonly<Record<string, unknown>>>>;

@@ -23,7 +23,13 @@ import {
 import { fieldSchema } from './json-schema.ts';
 import { junctionTableName } from './names.ts';
 import { createAjv } from './ajv.ts';
-import { checkReserved, compileApiVersions, compileUpgrades, type ReleaseVersions } from './compile-evolution.ts';
+import {
+  checkReserved,
+  compileApiVersions,
+  compileUpgrades,
+  formerlyWritable,
+  type ReleaseVersions,
+} from './compile-evolution.ts';
 import { checkVersionsAndParts } from './compile-versions.ts';
 import { checkBehaviours, compileBehaviours, type RawBehaviours } from './compile-behaviours.ts';
 import { checkRules, compileRules } from './compile-rules.ts';
@@ -220,6 +226,7 @@ export function compileModel(raw: RawRegistry): Model {
       ...(data.expiry ? { expiry: compileExpiry(file, entity, data.expiry as ExpiryDef, report) } : {}),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
+      formerlyWritable: formerlyWritable(entity, raw.releases ?? new Map()),
     });
   }
 

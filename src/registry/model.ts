@@ -204,6 +204,8 @@ export interface EntityDef {
   readonly presets: readonly PresetDef[];
   /** Fields erased once a datetime has passed (seed 8.9: a guest's session), and the stamp saying so. */
   readonly expiry?: ExpiryDef;
+  /** Read-only top-level fields a release had writable (their writes are answered with a warning). */
+  readonly formerlyWritable?: readonly string[];
   /** A production calendar over its date fields (seed 8.15): GET /{plural}/schedule and …/schedule.ics. */
   readonly schedule?: ScheduleDef;
   /** Names a filter may use for one or more field paths (`talent=` for talent_source). */
