@@ -202,6 +202,12 @@ const TARGET_CASES: Record<string, Case> = {
     sql: '(SELECT count(*) FROM "episodes" AS "c" WHERE "c"."deleted_at" IS NULL AND EXISTS (SELECT 1 FROM "outfits" AS "r1" WHERE "r1"."id" IN (SELECT "target_id" FROM "episodes_outfits" WHERE "owner_id" = "c"."id") AND "r1"."deleted_at" IS NULL AND "r1"."id" = "outfits"."id")) >= $slonik_1::"int8"',
     values: [2],
   },
+  'a link roles field': {
+    entity: 'outfit',
+    query: 'worn_by=Lala',
+    sql: `(SELECT coalesce(jsonb_agg(DISTINCT "j"."role" ORDER BY "j"."role") FILTER (WHERE "j"."role" IS NOT NULL), '[]'::jsonb) FROM "episodes_outfits" AS "j" JOIN "episodes" AS "c" ON "c"."id" = "j"."owner_id" WHERE "j"."target_id" = "outfits"."id" AND "c"."deleted_at" IS NULL) @> $slonik_1::jsonb`,
+    values: ['["Lala"]'],
+  },
   'a preset (registry-declared filter)': {
     entity: 'clip',
     query: 'unassigned=true',

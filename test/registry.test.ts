@@ -135,6 +135,31 @@ describe('meta-schema errors', () => {
     );
   });
 
+  it('checks what a link roles field is computed from', () => {
+    const OUTFIT = 'registry/entities/outfit.yaml';
+    const wrong = (roles: string, items = 'string') =>
+      problemsAfter((c) =>
+        c.edit(OUTFIT, (t) =>
+          t
+            .replace('link_roles: { entity: episode, path: outfits }', `link_roles: ${roles}`)
+            .replace('    items: { type: string }\n    link_roles', `    items: { type: ${items} }\n    link_roles`),
+        ),
+      );
+    expect(wrong('{ entity: episodes, path: outfits }')).toEqual([
+      expect.stringMatching(
+        /outfit\.yaml: fields\.worn_by\.link_roles\.entity: unknown entity "episodes"; known: show/,
+      ),
+    ]);
+    expect(wrong('{ entity: episode, path: ui_element_refs }')).toEqual([
+      expect.stringMatching(
+        /outfit\.yaml: fields\.worn_by\.link_roles\.path: "ui_element_refs" is not a refs field of episode pointing at outfit with a role/,
+      ),
+    ]);
+    expect(wrong('{ entity: episode, path: outfits }', 'integer')).toEqual([
+      expect.stringMatching(/outfit\.yaml: fields\.worn_by\.link_roles: link roles are strings/),
+    ]);
+  });
+
   it('checks that a default fits its field', () => {
     const lines = problemsAfter((c) =>
       c.edit(EPISODE, (t) => t.replace('    default: draft', '    default: finished')),

@@ -113,7 +113,7 @@ describe('refs and counts', () => {
       ],
     });
     await fixture
-      .create({ title: 'Deleted wear', outfits: [{ id: worn.id, role: 'Lala' }] })
+      .create({ title: 'Deleted wear', outfits: [{ id: worn.id, role: 'Guest - Gone' }] })
       .then((e) => fixture.service.request('DELETE', `/api/v1/episodes/${e.id}`));
 
     // Only live episodes count.
@@ -123,6 +123,21 @@ describe('refs and counts', () => {
     expect(reused.body.data).toEqual([{ id: worn.id, name: 'Reused look', times_worn: 2 }]);
     const sorted = await get(`/outfits?id[in]=${worn.id},${once.id}&_sort=-times_worn`);
     expect(sorted.body.data.map((o) => o.id)).toEqual([worn.id, once.id]);
+
+    // Who wore them: the roles of the live episodes' links, each once.
+    expect((await get<Rec>(`/outfits/${worn.id}`)).body.data.worn_by).toEqual(['Lala']);
+    expect((await get<Rec>(`/outfits/${once.id}?_fields=worn_by`)).body.data).toEqual({
+      id: once.id,
+      worn_by: ['JustAWomanInHerPrime'],
+    });
+    const mine = `id[in]=${worn.id},${once.id}&_fields=worn_by`;
+    expect((await get(`/outfits?${mine}&worn_by=Lala`)).body.data).toEqual([{ id: worn.id, worn_by: ['Lala'] }]);
+    expect(ids((await get(`/outfits?${mine}&worn_by[in]=JustAWomanInHerPrime,Lala`)).body.data)).toEqual(
+      ids([worn, once]),
+    );
+    expect(ids((await get(`/outfits?${mine}&worn_by[ne]=Lala`)).body.data)).toEqual([once.id]);
+    expect((await get(`/outfits?${mine}&worn_by=Guest+-+Gone`)).body.data).toEqual([]);
+    expect((await get('/outfits?_sort=worn_by')).status).toBe(400);
 
     expect(ids((await get(`/outfits/${worn.id}/episodes`)).body.data)).toEqual(ids([first, second]));
     expect((await get(`/outfits/${once.id}/episodes?_fields=title`)).body.data).toEqual([

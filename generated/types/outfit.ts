@@ -54,6 +54,12 @@ export interface Outfit {
    */
   times_worn?: number | null;
   /**
+   * Who wore the outfit: the talent sources (Lala, JustAWomanInHerPrime, Guest - Name) that live episodes link it under, each once, in order. Filter on it: worn_by=Lala, worn_by[in]=Lala,JustAWomanInHerPrime.
+   *
+   * @maxItems 200
+   */
+  worn_by?: string[] | null;
+  /**
    * When the record was created (server-set).
    */
   created_at?: string | null;

@@ -148,6 +148,8 @@ function flagsOf(field: FieldDef, entity: EntityDef): string[] {
       `sequence within ${list(field.sequence.within)}${field.sequence.max !== undefined ? `, max ${field.sequence.max}` : ''}`,
     );
   if (field.count) flags.push(`count of ${anchor(field.count.entity)} through ${code(field.count.path.join('.'))}`);
+  if (field.linkRoles)
+    flags.push(`roles of the ${anchor(field.linkRoles.entity)} links through ${code(field.linkRoles.path.join('.'))}`);
   if (field.library) flags.push(`library through ${code(field.library.refs)}`);
   if (field.media) flags.push(`media: ${field.media.kinds.join(', ')}, at most ${formatBytes(field.media.maxBytes)}`);
   if (field.source.file !== entity.file) flags.push(`from mixin ${code(path.basename(field.source.file, '.yaml'))}`);

@@ -15,8 +15,8 @@ import {
 } from 'slonik';
 import { hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef } from '../registry/model.ts';
 import type { ListQuery } from '../query/ast.ts';
-import { compileFilter, computedColumn, orderBySql, type CompiledFilter } from '../query/compile-sql.ts';
-import { countRelation } from '../query/targets.ts';
+import { compileFilter, computedColumn, orderBySql, rolesColumn, type CompiledFilter } from '../query/compile-sql.ts';
+import { countRelation, rolesRelation } from '../query/targets.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
 import { LEGACY, upgradeRow } from './legacy-rows.ts';
@@ -166,6 +166,8 @@ export class RecordStore {
       if (field.storage === 'links') computed.set(field.name, linksSql(entity, field));
       const count = field.count && countRelation(field, entities);
       if (count) computed.set(field.name, sql.fragment`${computedColumn(count, entity.table)}::int4`);
+      const roles = field.linkRoles && rolesRelation(field, entities);
+      if (roles) computed.set(field.name, rolesColumn(roles, entity.table));
       const value = computed.get(field.name);
       if (value) selectable.set(field.name, sql.fragment`${value} AS ${sql.identifier([field.name])}`);
     }

@@ -63,6 +63,7 @@ export function describeField(contract: EntityContract, key: string): string {
   if (f.storage === 'document') parts.push('stored in the document');
   if (f.deprecated) parts.push('deprecated');
   if (f.count) parts.push(`counts ${f.count.entity} through ${f.count.path}`);
+  if (f.link_roles) parts.push(`roles of ${f.link_roles.entity} links through ${f.link_roles.path}`);
   return parts.join(', ');
 }
 
@@ -582,11 +583,13 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
   if (madeReadOnly) at('MADE_READ_ONLY', `now read-only${is.count ? ' (a count)' : ''}: writes of it are not stored`);
   // ref ↔ refs moves the field between a column and links: that is the cardinality change itself.
   const options = (
-    ['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'library', 'mixin'] as const
+    ['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'link_roles', 'library', 'mixin'] as const
   )
     .filter((o) => o !== 'storage' || was.type === is.type)
     // Becoming read-only is MADE_READ_ONLY above.
-    .filter((o) => !(madeReadOnly && (o === 'read_only' || (o === 'count' && was.count === undefined))));
+    .filter(
+      (o) => !(madeReadOnly && (o === 'read_only' || ((o === 'count' || o === 'link_roles') && was[o] === undefined))),
+    );
   for (const option of options) {
     if (!sameJson(was[option], is[option]))
       at('OPTION_CHANGED', `${option} changed from ${json(was[option] ?? null)} to ${json(is[option] ?? null)}`);

@@ -38,6 +38,7 @@ export interface FieldContract {
   readonly at_least?: string;
   readonly sequence?: { readonly within: readonly string[] };
   readonly count?: { readonly entity: string; readonly path: string };
+  readonly link_roles?: { readonly entity: string; readonly path: string };
   readonly library?: { readonly refs: string; readonly match: string; readonly name: string };
   /** Flags appear only when true. */
   readonly indexed?: true;
@@ -132,6 +133,7 @@ function fieldContract(field: FieldDef, entity: EntityDef): FieldContract {
     at_least: field.atLeast,
     sequence: field.sequence,
     count: field.count && { entity: field.count.entity, path: dotted(field.count.path) },
+    link_roles: field.linkRoles && { entity: field.linkRoles.entity, path: dotted(field.linkRoles.path) },
     library: field.library,
     indexed: field.indexed || undefined,
     searchable: field.searchable || undefined,

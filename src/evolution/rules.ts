@@ -164,7 +164,7 @@ export const RULES = {
     'a field marked `deprecated`: still readable; a write that leaves it out or repeats its value keeps it, one that changes it is refused (422 `FIELD_DEPRECATED`), never dropped',
   ),
   OPTION_CHANGED: compatible(
-    "another option changed: `searchable`, `storage`, `read_only` removed, `on_delete`, `sequence`, `count` changed or removed, `library`, `duplicate_warnings`, a role added, an API version's dates",
+    "another option changed: `searchable`, `storage`, `read_only` removed, `on_delete`, `sequence`, `count` or `link_roles` changed or removed, `library`, `duplicate_warnings`, a role added, an API version's dates",
   ),
   VIEW_ADDED: compatible('a new view'),
   VIEW_BECAME_PART: compatible(

@@ -32,6 +32,8 @@ export interface FieldTarget {
   readonly via?: Relation;
   /** A count field: computed from the records that refer to this one. */
   readonly count?: Relation;
+  /** A link roles field: the roles of the links live records hold to this one (one refs hop). */
+  readonly roles?: Relation;
 }
 
 /** One step from a record to the records a ref or refs field points at. */

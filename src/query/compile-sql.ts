@@ -67,9 +67,25 @@ function countExpression(relation: Relation, self: string): FragmentSqlToken {
   return sql.fragment`(SELECT count(*) FROM ${sql.identifier([relation.from])} AS ${sql.identifier([source])} WHERE ${live}${reaches})`;
 }
 
-/** The select-list expression of a computed field, for `table`'s rows. */
+/**
+ * A link roles field: the distinct roles, in order, of the links that live records of `from`
+ * hold to this record through its one refs hop (a JSON array, `[]` when there are none).
+ */
+function rolesExpression(relation: Relation, self: string): FragmentSqlToken {
+  const hop = relation.hops[0]!;
+  const [source, link] = ['c', 'j'];
+  const live = relation.fromSoftDelete ? sql.fragment` AND ${column(source, 'deleted_at')} IS NULL` : sql.fragment``;
+  return sql.fragment`(SELECT coalesce(jsonb_agg(DISTINCT ${column(link, 'role')} ORDER BY ${column(link, 'role')}) FILTER (WHERE ${column(link, 'role')} IS NOT NULL), '[]'::jsonb) FROM ${sql.identifier([hop.junction!])} AS ${sql.identifier([link])} JOIN ${sql.identifier([relation.from])} AS ${sql.identifier([source])} ON ${column(source, 'id')} = ${column(link, 'owner_id')} WHERE ${column(link, 'target_id')} = ${column(self, 'id')}${live})`;
+}
+
+/** The select-list expression of a count field, for `table`'s rows. */
 export function computedColumn(relation: Relation, table: string): FragmentSqlToken {
   return countExpression(relation, table);
+}
+
+/** The select-list expression of a link roles field, for `table`'s rows. */
+export function rolesColumn(relation: Relation, table: string): FragmentSqlToken {
+  return rolesExpression(relation, table);
 }
 
 /** The typed value of a scalar target that does not cross an array (sort keys, comparisons). */
@@ -136,7 +152,9 @@ function leaf(
 
 /** A comparison; through arrays of objects it holds when any element satisfies it. */
 function comparison(target: FieldTarget, op: string, values: readonly ScalarValue[]): FragmentSqlToken {
-  const column = sql.fragment`${sql.identifier([target.column])}`;
+  const column = target.roles
+    ? rolesExpression(target.roles, target.roles.hops.at(-1)!.table)
+    : sql.fragment`${sql.identifier([target.column])}`;
   const step = (base: FragmentSqlToken, hop: number): FragmentSqlToken => {
     const path = target.hops[hop]!;
     if (hop === target.hops.length - 1) return leaf(target, op, values, base, path, hop === 0 && target.isColumn);

@@ -5,7 +5,7 @@
 // can reach a related entity unseen.
 import type { EntityDef } from '../registry/model.ts';
 import type { Condition, FieldTarget, ListQuery, Relation } from './ast.ts';
-import { countRelation } from './targets.ts';
+import { countRelation, rolesRelation } from './targets.ts';
 
 /** One related entity a query reads, and the client's path that reads it (for the error). */
 export interface RelatedRead {
@@ -20,6 +20,7 @@ export interface RelatedRead {
 export function entitiesReached(target: FieldTarget): string[] {
   const names = [...(target.via?.hops.map((hop) => hop.entity) ?? [])];
   if (target.count) names.push(...countedEntities(target.count));
+  if (target.roles) names.push(...countedEntities(target.roles));
   return [...new Set(names)];
 }
 
@@ -35,7 +36,8 @@ export interface CountReach {
 /** Each count field of `entity` with the entities its value is computed from, for leaving it out of answers. */
 export function countFieldReaches(entity: EntityDef, entities: readonly EntityDef[]): CountReach[] {
   return entity.fields.flatMap((field) => {
-    const count = field.count && countRelation(field, entities);
+    const count =
+      (field.count && countRelation(field, entities)) || (field.linkRoles && rolesRelation(field, entities));
     return count ? [{ field: field.name, entities: [...new Set(countedEntities(count))] }] : [];
   });
 }

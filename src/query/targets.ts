@@ -1,6 +1,6 @@
 // Resolves a dotted field path (`wardrobe.shoes.brand`) through the registry model into a
 // FieldTarget. This is the only way a client's name can reach SQL: as a registry name.
-import { hasSoftDelete, type EntityDef, type FieldDef } from '../registry/model.ts';
+import { hasSoftDelete, type CountDef, type EntityDef, type FieldDef } from '../registry/model.ts';
 import type { FieldTarget, Relation, RelationHop } from './ast.ts';
 
 const ID_TARGET: FieldTarget = { path: 'id', column: 'id', hops: [[]], kind: 'scalar', type: 'string', isColumn: true };
@@ -55,12 +55,19 @@ function hopTo(field: FieldDef, target: EntityDef): RelationHop {
 }
 
 /** The hops of a count field's path, from the referring entity to this one. */
-export function countRelation(field: FieldDef, entities: readonly EntityDef[]): Relation | undefined {
-  let current = entities.find((e) => e.name === field.count?.entity);
-  if (!current) return undefined;
+export const countRelation = (field: FieldDef, entities: readonly EntityDef[]): Relation | undefined =>
+  referringRelation(field.count, entities);
+
+/** The hop of a link roles field, from the referring entity to this one. */
+export const rolesRelation = (field: FieldDef, entities: readonly EntityDef[]): Relation | undefined =>
+  referringRelation(field.linkRoles, entities);
+
+function referringRelation(def: CountDef | undefined, entities: readonly EntityDef[]): Relation | undefined {
+  let current = entities.find((e) => e.name === def?.entity);
+  if (!current || !def) return undefined;
   const from = current;
   const hops: RelationHop[] = [];
-  for (const name of field.count!.path) {
+  for (const name of def.path) {
     const hop: FieldDef | undefined = current?.fields.find((f) => f.name === name);
     const next: EntityDef | undefined = entities.find((e) => e.name === hop?.to);
     if (!hop || !next) return undefined;
@@ -102,6 +109,23 @@ export function resolveTarget(entity: EntityDef, path: string, options: ResolveO
     if (rest.length > 0) return { error: `"${first}" is a number and has no field "${rest[0]}"` };
     return {
       target: { path, column: top.name, hops: [[]], kind: 'scalar', type: 'integer', isColumn: false, def: top, count },
+    };
+  }
+  if (top.linkRoles) {
+    const roles = options.entities && rolesRelation(top, options.entities);
+    if (!roles) return { error: `"${path}" is computed from other records and cannot be queried here` };
+    if (rest.length > 0) return { error: `"${first}" is a list of values and has no field "${rest[0]}"` };
+    return {
+      target: {
+        path,
+        column: top.name,
+        hops: [[]],
+        kind: 'list',
+        type: 'string',
+        isColumn: false,
+        def: top.items!,
+        roles,
+      },
     };
   }
   let def: FieldDef = top;
@@ -166,7 +190,8 @@ function resolveThrough(
   if ('error' in inner) return { error: `${field.name}: ${inner.error}` };
   const hops = [hopTo(field, target), ...(inner.target.via?.hops ?? [])];
   if (hops.length > MAX_HOPS) return { error: `"${path}" crosses ${hops.length} relations; at most ${MAX_HOPS}` };
-  if (inner.target.count) return { error: `"${path}": counts of related records cannot be compared` };
+  if (inner.target.count || inner.target.roles)
+    return { error: `"${path}": values computed from other records cannot be compared through a relation` };
   return {
     target: {
       ...inner.target,

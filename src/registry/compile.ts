@@ -85,6 +85,7 @@ interface RawField extends RawBehaviours {
   at_least?: string;
   role?: { required?: boolean; values?: string[]; max_length?: number; description?: string };
   count?: { entity: string; path: string };
+  link_roles?: { entity: string; path: string };
   library?: { refs: string; match: string; name: string };
   media?: {
     kinds: MediaKind[];
@@ -573,6 +574,12 @@ function compileField(
     if (def.required || def.default !== undefined || def.storage !== undefined)
       problem('count', 'a count is computed: no required, default or storage');
   }
+  if (def.link_roles) {
+    if (!topLevel) problem('link_roles', 'only top-level fields can hold link roles');
+    if (def.items?.type !== 'string') problem('link_roles', 'link roles are strings: items: { type: string }');
+    if (def.required || def.default !== undefined || def.storage !== undefined)
+      problem('link_roles', 'link roles are computed: no required, default or storage');
+  }
   if (def.library && !topLevel) problem('library', 'only top-level objects mirror a library');
   const media = def.media && compileMedia(def.media, problem);
   if (media && insideArray) problem('media', 'fields inside arrays cannot take uploads; use a field of an object');
@@ -614,9 +621,9 @@ function compileField(
     normalize: def.normalize,
     indexed: def.indexed ?? false,
     searchable: def.searchable ?? false,
-    storage: def.type === 'refs' ? 'links' : def.count ? 'computed' : (def.storage ?? 'column'),
+    storage: def.type === 'refs' ? 'links' : def.count || def.link_roles ? 'computed' : (def.storage ?? 'column'),
     deprecated: def.deprecated ?? false,
-    readOnly: (def.read_only ?? false) || def.count !== undefined,
+    readOnly: (def.read_only ?? false) || def.count !== undefined || def.link_roles !== undefined,
     values: def.values,
     aliases: def.aliases,
     transitions: def.transitions,
@@ -631,6 +638,7 @@ function compileField(
       description: def.role.description,
     },
     count: def.count && { entity: def.count.entity, path: def.count.path.split('.') },
+    linkRoles: def.link_roles && { entity: def.link_roles.entity, path: [def.link_roles.path] },
     library: def.library,
     ...(media ? { media } : {}),
     ...compileBehaviours(def, topLevel, problem),
@@ -692,7 +700,7 @@ function compileViews(file: ParsedFile, entity: EntityDef, raw: unknown, report:
   return views;
 }
 
-/** Checks what needs every entity compiled: counts' paths, library mirrors, junction names. */
+/** Checks what needs every entity compiled: counts' and link roles' paths, library mirrors, junction names. */
 function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly EntityDef[], report: Report): void {
   const names = (e: EntityDef) => e.fields.map((f) => f.name).join(', ');
   for (const field of entity.fields) {
@@ -729,6 +737,21 @@ function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly 
       }
       if (current && current.name !== entity.name)
         report(file, `${at}.path`, `the path ends at ${current.name}, not at ${entity.name}`);
+    }
+    if (field.linkRoles) {
+      const at = `${field.source.path}.link_roles`;
+      const from = entities.find((e) => e.name === field.linkRoles!.entity);
+      const refs = from?.fields.find((f) => f.name === field.linkRoles!.path[0]);
+      if (!from) {
+        const known = entities.map((e) => e.name).join(', ');
+        report(file, `${at}.entity`, `unknown entity "${field.linkRoles.entity}"; known: ${known}`);
+      } else if (refs?.type !== 'refs' || refs.to !== entity.name || !refs.role) {
+        report(
+          file,
+          `${at}.path`,
+          `"${field.linkRoles.path[0]}" is not a refs field of ${from.name} pointing at ${entity.name} with a role`,
+        );
+      }
     }
     if (field.library) {
       const at = `${field.source.path}.library`;

@@ -54,7 +54,7 @@ export const DEFAULT_PERMISSIONS: Permissions = {
 
 /**
  * Where a top-level field's value lives: its own column, a key of the `doc` JSONB column, a
- * junction table (`refs`), or nowhere (a `count`, computed when read).
+ * junction table (`refs`), or nowhere (a `count` or `link_roles`, computed when read).
  */
 export type FieldStorage = 'column' | 'document' | 'links' | 'computed';
 
@@ -158,6 +158,8 @@ export interface FieldDef {
   readonly junction?: string;
   /** integer: computed as a count of referring records. */
   readonly count?: CountDef;
+  /** array of strings: computed as the roles of the links that live referring records hold to this one. */
+  readonly linkRoles?: CountDef;
   /** object: the S3 URIs inside are mirrored onto links to a shared library. */
   readonly library?: LibraryDef;
   /**

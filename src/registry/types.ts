@@ -434,7 +434,20 @@ const TABLE: Readonly<Record<FieldType, FieldTypeInfo>> = {
   array: {
     ...JSON_VALUE,
     options: {
-      properties: { items: { $ref: '#/$defs/field' }, max_items: { type: 'integer', minimum: 1 } },
+      properties: {
+        items: { $ref: '#/$defs/field' },
+        max_items: { type: 'integer', minimum: 1 },
+        // The roles of the links live records of `entity` hold to this one through `path` (who wore an outfit).
+        link_roles: {
+          type: 'object',
+          required: ['entity', 'path'],
+          additionalProperties: false,
+          properties: {
+            entity: { type: 'string', pattern: NAME_PATTERN },
+            path: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+          },
+        },
+      },
       required: ['items', 'max_items'],
     },
     jsonSchema: (field, context) => ({
