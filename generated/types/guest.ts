@@ -37,7 +37,7 @@ export interface Guest {
    */
   expired_at?: string | null;
   /**
-   * The registered user the guest became (guest-to-registered conversion).
+   * The registered user the guest became (seed 8.9). Set by POST /guests/{id}/convert, which also hands the guest's clips and outfits over to the user.
    */
   user_id?: string | null;
   /**

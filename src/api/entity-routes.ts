@@ -33,6 +33,7 @@ import { scheduleRoutes } from './schedule-routes.ts';
 import { importRoute } from './import-routes.ts';
 import { childRecordRoutes, writableUnder } from './child-routes.ts';
 import { recordAuditRoutes, writeMeta } from './audit-routes.ts';
+import { conversionRoutes } from './conversion-routes.ts';
 import { authorize, authorizeQuery } from './authorization.ts';
 import { actorOf } from './authentication.ts';
 import { collectionPath, recordPath } from './paths.ts';
@@ -380,6 +381,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
       },
     },
     ...recordAuditRoutes(entity, apiVersion, shape, middleware),
+    ...conversionRoutes(entity, version, kit, middleware),
     ...childRelations(model, entity).flatMap((relation) => [
       childListRoute(model, entity, apiVersion, relation),
       ...(writableUnder(entity, relation) ? childRecordRoutes(entity, apiVersion, relation) : []),

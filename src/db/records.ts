@@ -14,8 +14,15 @@ import {
   type ValueExpression,
 } from 'slonik';
 import { hasSoftDelete, hasTimestamps, type EntityDef, type FieldDef } from '../registry/model.ts';
-import type { ListQuery } from '../query/ast.ts';
-import { compileFilter, computedColumn, orderBySql, rolesColumn, type CompiledFilter } from '../query/compile-sql.ts';
+import type { Condition, ListQuery } from '../query/ast.ts';
+import {
+  compileFilter,
+  computedColumn,
+  conditionSql,
+  orderBySql,
+  rolesColumn,
+  type CompiledFilter,
+} from '../query/compile-sql.ts';
 import { countRelation, rolesRelation } from '../query/targets.ts';
 import { project, projectedColumns } from '../query/projection.ts';
 import { boundedCountSql, countMatches, type Total } from './counting.ts';
@@ -660,6 +667,14 @@ export class RecordStore {
   ): Promise<StoredRecord | null> {
     const [row] = await this.softDeleteWhere(sql.fragment`id = ${id}`, by, reason, db);
     return row ? this.toRecord(row) : null;
+  }
+
+  /** Ids of the live records matching a resolved condition, in id order, at most `limit`. */
+  async matchingIds(condition: Condition, limit: number, db: CommonQueryMethods = this.pool): Promise<string[]> {
+    const rows = await db.any(
+      sql.unsafe`SELECT id FROM ${this.table} WHERE ${conditionSql(condition)} ${this.andLive} ORDER BY id LIMIT ${limit}`,
+    );
+    return rows.map((r) => r.id as string);
   }
 
   /** Ids of the live records that point at `id` through `field`, in id order. */

@@ -305,6 +305,25 @@ function compareEntities(entity: string, before: EntityContract, after: EntityCo
   }
   for (const name of Object.keys(before.presets))
     if (!after.presets[name]) at('PRESET_REMOVED', 'presets', `preset ?${name}= removed`);
+  const [aliasesWere, aliasesAre] = [before.query_aliases ?? {}, after.query_aliases ?? {}];
+  for (const [name, alias] of Object.entries(aliasesAre)) {
+    const old = Object.hasOwn(aliasesWere, name) ? aliasesWere[name] : undefined;
+    if (!old)
+      at('QUERY_ALIAS_ADDED', `query_aliases.${name}`, `query alias ?${name}= added for ${alias.paths.join(', ')}`);
+    else if (!sameJson(old, alias))
+      at(
+        'QUERY_ALIAS_REMOVED',
+        `query_aliases.${name}`,
+        `query alias ?${name}= changed from ${json(old)} to ${json(alias)}`,
+      );
+  }
+  for (const name of Object.keys(aliasesWere))
+    if (!Object.hasOwn(aliasesAre, name)) at('QUERY_ALIAS_REMOVED', 'query_aliases', `query alias ?${name}= removed`);
+  for (const key of ['schedule', 'expiry', 'conversion'] as const) {
+    if (sameJson(before[key] ?? null, after[key] ?? null)) continue;
+    const how = before[key] === undefined ? 'added' : after[key] === undefined ? 'removed' : 'changed';
+    at('BEHAVIOUR_CHANGED', key, `${key} ${how}${after[key] ? `: ${json(after[key])}` : ''}`);
+  }
   for (const [name, view] of Object.entries(after.views)) {
     const old = before.views[name];
     const target = (v: typeof view) => json(v.field ?? v.fields);
@@ -583,7 +602,18 @@ function compareField(was: FieldContract, is: FieldContract, key: string, after:
   if (madeReadOnly) at('MADE_READ_ONLY', `now read-only${is.count ? ' (a count)' : ''}: writes of it are not stored`);
   // ref ↔ refs moves the field between a column and links: that is the cardinality change itself.
   const options = (
-    ['searchable', 'storage', 'read_only', 'on_delete', 'sequence', 'count', 'link_roles', 'library', 'mixin'] as const
+    [
+      'searchable',
+      'storage',
+      'read_only',
+      'on_delete',
+      'sequence',
+      'count',
+      'link_roles',
+      'library',
+      'normalize',
+      'mixin',
+    ] as const
   )
     .filter((o) => o !== 'storage' || was.type === is.type)
     // Becoming read-only is MADE_READ_ONLY above.

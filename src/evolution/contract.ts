@@ -39,6 +39,7 @@ export interface FieldContract {
   readonly sequence?: { readonly within: readonly string[] };
   readonly count?: { readonly entity: string; readonly path: string };
   readonly link_roles?: { readonly entity: string; readonly path: string };
+  readonly normalize?: string;
   readonly library?: { readonly refs: string; readonly match: string; readonly name: string };
   /** Flags appear only when true. */
   readonly indexed?: true;
@@ -78,6 +79,23 @@ export interface EntityContract {
   readonly reserved: readonly string[];
   /** schema_version → the steps that produce it. */
   readonly upgrades: Readonly<Record<string, readonly StepContract[]>>;
+  /** Filter names for paths; absent when none. */
+  readonly query_aliases?: Readonly<
+    Record<string, { readonly paths: readonly string[]; readonly values?: Readonly<Record<string, unknown>> }>
+  >;
+  /** The schedule's title and events (name → date field); absent when none. */
+  readonly schedule?: { readonly title: string; readonly events: Readonly<Record<string, string>> };
+  /** Fields erased once a datetime has passed; absent when none. */
+  readonly expiry?: { readonly at: string; readonly erase: readonly string[]; readonly stamp: string };
+  /** POST /{plural}/{id}/convert: the user field and the hand-overs; absent when none. */
+  readonly conversion?: {
+    readonly user: string;
+    readonly hand_over: readonly {
+      readonly entity: string;
+      readonly where: Readonly<Record<string, string>>;
+      readonly set: string;
+    }[];
+  };
 }
 
 export interface ApiVersionContract {
@@ -134,6 +152,7 @@ function fieldContract(field: FieldDef, entity: EntityDef): FieldContract {
     sequence: field.sequence,
     count: field.count && { entity: field.count.entity, path: dotted(field.count.path) },
     link_roles: field.linkRoles && { entity: field.linkRoles.entity, path: dotted(field.linkRoles.path) },
+    normalize: field.normalize,
     library: field.library,
     indexed: field.indexed || undefined,
     searchable: field.searchable || undefined,
@@ -219,6 +238,24 @@ export function entityContract(entity: EntityDef): EntityContract {
     versions: entity.versions ? { ...entity.versions } : undefined,
     reserved: [...entity.reserved].sort(),
     upgrades: Object.fromEntries(entity.upgrades.map((u) => [String(u.version), u.steps.map(stepContract)])),
+    query_aliases:
+      entity.queryAliases.length > 0
+        ? Object.fromEntries(
+            entity.queryAliases.map((a) => [
+              a.name,
+              defined({ paths: a.paths, values: Object.keys(a.values).length > 0 ? a.values : undefined }),
+            ]),
+          )
+        : undefined,
+    schedule: entity.schedule && {
+      title: entity.schedule.title,
+      events: Object.fromEntries(entity.schedule.events.map((e) => [e.name, e.field])),
+    },
+    expiry: entity.expiry && { at: entity.expiry.at, erase: entity.expiry.erase, stamp: entity.expiry.stamp },
+    conversion: entity.conversion && {
+      user: entity.conversion.user,
+      hand_over: entity.conversion.handOver.map((h) => ({ entity: h.entity, where: h.where, set: h.set })),
+    },
   });
 }
 

@@ -109,6 +109,10 @@ export const RULES = {
   PART_CHANGED: major('a part names another entity, ref or `where`', 'a major bump'),
   VERSIONS_CHANGED: major('`versions` names other fields or entity', 'a major bump'),
   PRESET_REMOVED: major('a preset (`?name=true`) removed', 'a major bump'),
+  QUERY_ALIAS_REMOVED: major(
+    'a query alias (`?talent=`) removed, or its paths or values changed: queries using it answer 400 or match other records',
+    'a major bump',
+  ),
   RESERVED_REMOVED: major('a name taken out of `reserved`', 'a major bump (and the name still may not be reused)'),
   UPGRADES_REWRITTEN: major(
     'upgrade steps of an already released schema_version changed',
@@ -174,6 +178,10 @@ export const RULES = {
   VERSIONS_ADDED: compatible('`versions` declared'),
   PRESET_ADDED: compatible('a new preset'),
   PRESET_CHANGED: compatible("a preset's filter changed"),
+  QUERY_ALIAS_ADDED: compatible('a new query alias'),
+  BEHAVIOUR_CHANGED: compatible(
+    "an entity's `schedule`, `expiry` or `conversion` added, changed or removed (routes and server-side writes, not stored shapes)",
+  ),
   RESERVED_ADDED: compatible('a name added to `reserved`'),
   SCHEMA_VERSION_RAISED: compatible("an entity's `schema_version` raised, with its upgrade steps"),
   API_VERSION_ADDED: compatible('an API version added to `api_versions`'),

@@ -4,6 +4,7 @@ import type { DatabaseConnection, DatabasePool } from 'slonik';
 import type { EntityDef } from '../registry/model.ts';
 import { findField, withArticle } from '../registry/model.ts';
 import type { Identity, RecordStore, StoredRecord } from '../db/records.ts';
+import type { Condition } from '../query/ast.ts';
 import { idPattern } from '../registry/json-schema.ts';
 import {
   cascadeRestore,
@@ -320,6 +321,25 @@ export class EntityActions {
   idsLinking(field: string, id: string, ctx: WriteContext): Promise<string[]> {
     this.permitLookUp(ctx);
     return this.store.referringIds(findField(this.entity, field)!, id, ctx.tx);
+  }
+
+  /** Ids of the live records matching a resolved condition, in id order, at most `limit`. */
+  matchingIds(condition: Condition, limit: number, ctx: WriteContext): Promise<string[]> {
+    this.permitLookUp(ctx);
+    return this.store.matchingIds(condition, limit, ctx.tx);
+  }
+
+  /**
+   * A merge patch made from the locked current record (`bodyFor` may refuse by throwing), for
+   * bodies without media; validated, written and audited like a PATCH.
+   */
+  patchLocked(
+    id: string,
+    bodyFor: (current: StoredRecord) => Record<string, unknown>,
+    db?: DatabaseConnection,
+    meta: WriteMeta = NO_META,
+  ): Promise<Written> {
+    return this.rewrite(id, (current) => this.input.forPatch(bodyFor(current), current), db, meta);
   }
 
   /** The live record, read in the write's transaction (which sees what it wrote itself). */

@@ -17,6 +17,8 @@ import {
   type Model,
   type QueryAliasDef,
   type ScheduleDef,
+  type ConversionDef,
+  templateFields,
   type ExpiryDef,
   type PresetDef,
 } from './model.ts';
@@ -225,6 +227,7 @@ export function compileModel(raw: RawRegistry): Model {
       queryAliases: compileQueryAliases(file, data.query_aliases),
       ...(data.schedule ? { schedule: compileSchedule(file, entity, data.schedule as RawSchedule, report) } : {}),
       ...(data.expiry ? { expiry: compileExpiry(file, entity, data.expiry as ExpiryDef, report) } : {}),
+      ...(data.conversion ? { conversion: compileConversion(file, data.conversion as RawConversion) } : {}),
       views: compileViews(file, entity, data.views, report),
       upgrades: compileUpgrades(file, entity, data.upgrades, report),
       formerlyWritable: formerlyWritable(entity, raw.releases ?? new Map()),
@@ -246,6 +249,7 @@ export function compileModel(raw: RawRegistry): Model {
     }
   }
   entities.forEach((entity, index) => checkRelations(raw.entities[index]!, entity, entities, report));
+  entities.forEach((entity, index) => checkConversion(raw.entities[index]!, entity, entities, report));
   entities.forEach((entity, index) => checkVersionsAndParts(raw.entities[index]!, entity, entities, report));
   entities.forEach((entity, index) => checkRules(raw.entities[index]!, entity, entities, report));
   if (problems.length === 0) checkDefaults(raw, entities, mixinFields, report);
@@ -407,6 +411,55 @@ function compilePresets(file: ParsedFile, raw: unknown): PresetDef[] {
     filter,
     source: { file: file.file, path: `presets.${name}`, lineOf: file.lineOf },
   }));
+}
+
+interface RawConversion {
+  user: string;
+  hand_over: { entity: string; where: Record<string, string>; set: string }[];
+}
+
+function compileConversion(file: ParsedFile, raw: RawConversion): ConversionDef {
+  return {
+    user: raw.user,
+    handOver: raw.hand_over.map((h) => ({ entity: h.entity, where: h.where, set: h.set })),
+    source: { file: file.file, path: 'conversion', lineOf: file.lineOf },
+  };
+}
+
+/**
+ * The user field is a writable string column of the entity; each hand-over names an entity, a
+ * writable string field of it to set, and templates over the entity's top-level fields (the
+ * `where` paths are resolved by the query layer: query/conversions.ts).
+ */
+function checkConversion(file: ParsedFile, entity: EntityDef, entities: readonly EntityDef[], report: Report): void {
+  const conversion = entity.conversion;
+  if (!conversion) return;
+  const writableString = (e: EntityDef, name: string) => {
+    const def = findField(e, name);
+    return def?.storage === 'column' && def.type === 'string' && !def.readOnly && !def.deprecated;
+  };
+  if (!writableString(entity, conversion.user))
+    report(file, 'conversion.user', `"${conversion.user}" must be a writable string field of ${entity.name}`);
+  conversion.handOver.forEach((handOver, index) => {
+    const at = `conversion.hand_over.${index}`;
+    const target = entities.find((e) => e.name === handOver.entity);
+    if (!target) {
+      report(
+        file,
+        `${at}.entity`,
+        `unknown entity "${handOver.entity}"; known: ${entities.map((e) => e.name).join(', ')}`,
+      );
+      return;
+    }
+    if (!writableString(target, handOver.set))
+      report(file, `${at}.set`, `"${handOver.set}" must be a writable string field of ${target.name}`);
+    for (const [path, template] of Object.entries(handOver.where)) {
+      for (const name of templateFields(template)) {
+        if (name !== 'id' && !findField(entity, name))
+          report(file, `${at}.where.${path}`, `"{${name}}" is not a field of ${entity.name}`);
+      }
+    }
+  });
 }
 
 function compileExpiry(file: ParsedFile, entity: EntityDef, raw: ExpiryDef, report: Report): ExpiryDef {

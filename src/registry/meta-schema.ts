@@ -283,6 +283,37 @@ export const entityFileSchema = {
         stamp: { type: 'string', pattern: NAME_PATTERN },
       },
     },
+    // Seed 8.9: POST /{plural}/{id}/convert {"<user>": "…"} links a registered user and hands the
+    // matching records of other entities over to them (their `set` field takes the user id).
+    conversion: {
+      type: 'object',
+      required: ['user', 'hand_over'],
+      additionalProperties: false,
+      properties: {
+        user: { type: 'string', pattern: NAME_PATTERN },
+        hand_over: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 10,
+          items: {
+            type: 'object',
+            required: ['entity', 'where', 'set'],
+            additionalProperties: false,
+            properties: {
+              entity: { type: 'string', pattern: NAME_PATTERN },
+              where: {
+                type: 'object',
+                minProperties: 1,
+                maxProperties: 5,
+                propertyNames: { pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', maxLength: 200 },
+                additionalProperties: { type: 'string', maxLength: 200 },
+              },
+              set: { type: 'string', pattern: NAME_PATTERN },
+            },
+          },
+        },
+      },
+    },
     // A production calendar (seed 8.15): each event name → a date field; GET /{plural}/schedule(.ics).
     schedule: {
       type: 'object',

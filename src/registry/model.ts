@@ -208,6 +208,8 @@ export interface EntityDef {
   readonly expiry?: ExpiryDef;
   /** Read-only top-level fields a release had writable (their writes are answered with a warning). */
   readonly formerlyWritable?: readonly string[];
+  /** A guest-to-registered conversion (seed 8.9): POST /{plural}/{id}/convert. */
+  readonly conversion?: ConversionDef;
   /** A production calendar over its date fields (seed 8.15): GET /{plural}/schedule and …/schedule.ics. */
   readonly schedule?: ScheduleDef;
   /** Names a filter may use for one or more field paths (`talent=` for talent_source). */
@@ -329,6 +331,32 @@ export interface ExpiryDef {
   readonly erase: readonly string[];
   readonly stamp: string;
 }
+
+/**
+ * `conversion:` (seed 8.9, a guest who registers): POST /{plural}/{id}/convert sets `user` and
+ * hands the records matching each `where` over to the user (their `set` field takes the user id).
+ * A `where` value is a template over the converted record's fields: `{id}`, `Guest - {name}`.
+ */
+export interface ConversionDef {
+  readonly user: string;
+  readonly handOver: readonly {
+    readonly entity: string;
+    readonly where: Readonly<Record<string, string>>;
+    readonly set: string;
+  }[];
+  /** `conversion` of its entity's file. */
+  readonly source: DeclaredAt;
+}
+
+/** The fields a `where` template names: `name` in `Guest - {name}`. */
+export const templateFields = (template: string): string[] =>
+  [...template.matchAll(/\{([a-z][a-z0-9_]*)\}/g)].map((m) => m[1]!);
+
+/** The template with each `{field}` replaced by the record's value (own properties only; missing: empty). */
+export const fillTemplate = (template: string, record: Readonly<Record<string, unknown>>): string =>
+  template.replace(/\{([a-z][a-z0-9_]*)\}/g, (_, name: string) =>
+    Object.hasOwn(record, name) && record[name] !== null ? String(record[name]) : '',
+  );
 
 /** `schedule:`: events named by the date field they fall on, each listed with the record's `title`. */
 export interface ScheduleDef {

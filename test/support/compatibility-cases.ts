@@ -313,6 +313,28 @@ export const CASES: Case[] = [
     codes: ['MAXIMUM_LOWERED:breaking', 'MINIMUM_RAISED:breaking'],
   },
   {
+    name: 'a query alias, a schedule and an expiry added, and a normalized tag',
+    before: v('1.0.0'),
+    after: v('1.1.0', {
+      extra:
+        'query_aliases:\n  code: { paths: [slug] }\nschedule:\n  title: title\n  events: { release: release_date }\n',
+      fields: (f) =>
+        f.replace(
+          'items: { type: string, max_length: 50 }',
+          'items: { type: string, max_length: 50, normalize: lower }',
+        ),
+    }),
+    ok: true,
+    codes: ['BEHAVIOUR_CHANGED:compatible', 'OPTION_CHANGED:compatible', 'QUERY_ALIAS_ADDED:compatible'],
+  },
+  {
+    name: "a query alias's paths changed",
+    before: v('1.0.0', { extra: 'query_aliases:\n  code: { paths: [slug] }\n' }),
+    after: v('1.1.0', { extra: 'query_aliases:\n  code: { paths: [title] }\n' }),
+    ok: false,
+    codes: ['QUERY_ALIAS_REMOVED:breaking'],
+  },
+  {
     name: 'a writable field made read-only',
     before: v('1.0.0'),
     after: v('1.1.0', {
