@@ -70,6 +70,30 @@ export class AuditLog {
     return typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : null;
   }
 
+  /**
+   * Clears these top-level fields from the record's entries: their values in `before`, and the old
+   * and new values of their changes (marked `erased`). For personal data that lapsed (`expiry:`):
+   * the trail keeps that a change was made, not what it held. How many entries changed.
+   */
+  async forget(db: CommonQueryMethods, entity: EntityDef, id: string, fields: readonly string[]): Promise<number> {
+    const names = sql.array([...fields], 'text');
+    const result = await db.query(sql.unsafe`
+      UPDATE ${sql.identifier([AUDIT_ENTITY.table])} SET
+        before = CASE WHEN before IS NULL THEN NULL
+          ELSE before || (SELECT jsonb_object_agg(name, NULL::jsonb) FROM unnest(${names}) AS name) END,
+        changes = (
+          SELECT coalesce(jsonb_agg(
+            CASE WHEN change->>'path' = ANY(${names})
+              THEN change || '{"old": null, "new": null, "erased": true}'::jsonb ELSE change END
+            ORDER BY position), '[]'::jsonb)
+          FROM jsonb_array_elements(changes) WITH ORDINALITY AS c(change, position))
+      WHERE entity = ${entity.name} AND record_id = ${id}
+        AND (before ?| ${names} OR EXISTS (
+          SELECT 1 FROM jsonb_array_elements(changes) AS c(change)
+          WHERE change->>'path' = ANY(${names}) AND NOT (change ? 'erased')))`);
+    return result.rowCount;
+  }
+
   get(id: string, db?: CommonQueryMethods): Promise<StoredRecord | null> {
     return this.store.get(id, {}, db);
   }

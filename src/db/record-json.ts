@@ -42,7 +42,7 @@ function memberValue(
   column: (name: string) => FragmentSqlToken,
 ): FragmentSqlToken {
   const expression = computed.get(field.name);
-  if (expression) return expression;
+  if (expression) return field.type === 'datetime' ? isoTimestampSql(expression) : expression;
   if (field.storage === 'document') return sql.fragment`${column('doc')} -> ${sql.literalValue(field.name)}`;
   if (field.storage !== 'column') throw new Error(`${entity.name}.${field.name}: no JSON value for ${field.storage}`);
   return field.type === 'datetime' ? isoTimestampSql(column(field.name)) : column(field.name);

@@ -128,6 +128,12 @@ function totalShownBy(query: ListQuery, read: number): number | undefined {
  * costs several times as much on a whole record.
  */
 const jsonbValue = (value: unknown): ValueExpression => sql.fragment`${JSON.stringify(value)}::jsonb`;
+/** An `expiry.erase` column, null once the record's `expiry.at` has passed. */
+function lapsedValue(entity: EntityDef, expiry: ExpiryDef, name: string): FragmentSqlToken {
+  const column = (n: string) => sql.identifier([entity.table, n]);
+  return sql.fragment`CASE WHEN ${column(expiry.at)} <= now() THEN NULL ELSE ${column(name)} END`;
+}
+
 export class RecordStore {
   readonly entity: EntityDef;
   private readonly pool: DatabasePool;
@@ -168,6 +174,10 @@ export class RecordStore {
     // Links and counts: computed per row from other tables.
     const computed = new Map<string, FragmentSqlToken>();
     for (const name of ['id', 'schema_version']) selectable.set(name, sql.fragment`${sql.identifier([name])}`);
+    // Lapsed personal data (`expiry:`) reads as null from the moment it lapses, in lists and
+    // exports too, not only once the sweep or a single read has erased it.
+    if (entity.expiry)
+      for (const name of entity.expiry.erase) computed.set(name, lapsedValue(entity, entity.expiry, name));
     for (const field of entity.fields) {
       if (field.storage === 'column') selectable.set(field.name, sql.fragment`${sql.identifier([field.name])}`);
       if (field.storage === 'links') computed.set(field.name, linksSql(entity, field));

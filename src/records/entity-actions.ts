@@ -323,6 +323,16 @@ export class EntityActions {
     return this.store.referringIds(findField(this.entity, field)!, id, ctx.tx);
   }
 
+  /** Runs `work` in one transaction (a write and what must go with it). */
+  inTransaction<T>(work: (tx: DatabaseConnection) => Promise<T>): Promise<T> {
+    return transact(this.pool, work);
+  }
+
+  /** Clears these fields' values from the record's audit entries (personal data that lapsed). */
+  forgetInAudit(id: string, fields: readonly string[], db: DatabaseConnection): Promise<number> {
+    return this.audit.forget(db, this.entity, id, fields);
+  }
+
   /** Ids of the live records matching a resolved condition, in id order, at most `limit`. */
   matchingIds(condition: Condition, limit: number, ctx: WriteContext): Promise<string[]> {
     this.permitLookUp(ctx);

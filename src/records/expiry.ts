@@ -59,23 +59,30 @@ export class ExpirySweep {
     return total;
   }
 
-  /** Clears the fields under the row lock, if the record is still due then; the record after, or null. */
+  /**
+   * Clears the fields under the row lock, if the record is still due then, and their values in
+   * the record's audit entries, in one transaction; the record after, or null.
+   */
   private async expire({ expiry, actions }: Expiring, id: string): Promise<StoredRecord | null> {
-    let erased = false;
-    const record = await actions.setServerOwned(
-      id,
-      (current) => {
-        if (!isDue(expiry, current)) return {};
-        erased = true;
-        return {
-          ...Object.fromEntries(expiry.erase.map((name) => [name, null])),
-          [expiry.stamp]: new Date().toISOString(),
-        };
-      },
-      'update',
-      undefined,
-      SYSTEM,
-    );
-    return erased ? record : null;
+    return actions.inTransaction(async (tx) => {
+      let erased = false;
+      const record = await actions.setServerOwned(
+        id,
+        (current) => {
+          if (!isDue(expiry, current)) return {};
+          erased = true;
+          return {
+            ...Object.fromEntries(expiry.erase.map((name) => [name, null])),
+            [expiry.stamp]: new Date().toISOString(),
+          };
+        },
+        'update',
+        tx,
+        SYSTEM,
+      );
+      if (!erased) return null;
+      await actions.forgetInAudit(id, expiry.erase, tx);
+      return record;
+    });
   }
 }
