@@ -44,6 +44,8 @@ export interface Config {
   readonly logLevel: string;
   /** Days a guest session lasts when not given (seed 8.9). */
   readonly guestSessionDays: number;
+  /** Calendar feed URLs (auth/feed-tokens.ts): their signing secret and lifetime. */
+  readonly feedTokens: { readonly secret: string | undefined; readonly days: number };
   /** Audit entries older than this many days are purged (critical ones kept); 0 keeps all. */
   readonly auditRetentionDays: number;
   /** How long an Idempotency-Key is remembered (its answer replayed) after its first request. */
@@ -443,6 +445,19 @@ export const SETTINGS = {
     365,
     "a new guest's `session_expires_at`, in days from now, when not given (seed 8.9; 7 for stricter privacy)",
   ),
+  FEED_TOKEN_SECRET: {
+    default: 'unset',
+    values: 'at least 32 characters',
+    description:
+      'the secret that signs calendar feed URLs (`POST /api/v1/episodes/schedule/feed`); the same on every instance, and changing it revokes every feed URL. Unset: a random one per process, so feed URLs stop working at restart and on other instances',
+    read: (env, name) => {
+      const value = env[name] || undefined;
+      if (value !== undefined && value.length < 32)
+        throw new ConfigError(`${name} must be at least 32 characters (got ${value.length})`);
+      return value;
+    },
+  } satisfies Setting<string | undefined>,
+  FEED_TOKEN_DAYS: whole(90, 1, 3660, 'how long a calendar feed URL works'),
   RATE_LIMIT_ENABLED: yesNo(
     true,
     '`false` turns rate limiting off: no `RateLimit-*` headers, never 429 (see [Rate limits](../operations.md#rate-limits))',
@@ -521,6 +536,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS'),
     logLevel: read('LOG_LEVEL'),
     guestSessionDays: read('GUEST_SESSION_DAYS'),
+    feedTokens: { secret: read('FEED_TOKEN_SECRET'), days: read('FEED_TOKEN_DAYS') },
     auditRetentionDays: read('AUDIT_RETENTION_DAYS'),
     idempotencyKeyTtlSeconds: read('IDEMPOTENCY_KEY_TTL_HOURS') * 3600,
     authMode: read('AUTH_MODE'),

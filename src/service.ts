@@ -18,6 +18,7 @@ import { runNowAndEvery } from './db/periodic.ts';
 import { scheduleIdempotencyPurge } from './idempotency/key-store.ts';
 import { Metrics } from './observability/metrics.ts';
 import { cognitoVerifier, type TokenVerifier } from './auth/cognito.ts';
+import { FeedTokens } from './auth/feed-tokens.ts';
 import { createRateLimiter } from './ratelimit/from-config.ts';
 import { openMedia } from './media/open.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -126,13 +127,21 @@ function listen(server: Server, port: number, _host: string): Promise<number> {
 }
 
 /** AUTH_MODE=cognito: the token verifier (a missing setting stops the start); off: said loudly. */
-function authenticationFor(config: Config, logger: Logger): { mode: Config['authMode']; verify?: TokenVerifier } {
-  if (config.authMode === 'cognito') return { mode: 'cognito', verify: cognitoVerifier(config.cognito) };
+function authenticationFor(
+  config: Config,
+  logger: Logger,
+): { mode: Config['authMode']; verify?: TokenVerifier; feeds: FeedTokens } {
+  const feeds = new FeedTokens(config.feedTokens);
+  if (config.authMode === 'cognito') {
+    if (feeds.ephemeral)
+      logger.warn('FEED_TOKEN_SECRET is unset: calendar feed URLs stop working at restart and on other instances');
+    return { mode: 'cognito', verify: cognitoVerifier(config.cognito), feeds };
+  }
   logger.warn(
     'AUTH_MODE=off: authentication is OFF. Every caller is served as an admin and names itself with X-Actor. ' +
       'For local use only; set AUTH_MODE=cognito with COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID anywhere else',
   );
-  return { mode: 'off' };
+  return { mode: 'off', feeds };
 }
 
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {

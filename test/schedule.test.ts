@@ -1,7 +1,8 @@
 // The production schedule (seed 8.15), declared as `schedule:` in episode.yaml: filming, edit
 // deadline and publish days of live episodes between two days, in order, as JSON and as an
 // iCalendar feed (parsed back here by line, as a calendar app would read it).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRoleService, type RoleService } from './support/role-service.ts';
 import { useServiceForFile } from './support/file-service.ts';
 import type { Rec } from './support/service.ts';
 
@@ -74,5 +75,56 @@ describe('GET /episodes/schedule', () => {
       { uid: `${gala.id}-publish@reelmeta`, start: '20310324', summary: 'Gala\\, night\\; prep: publish' },
     ]);
     expect(text).toMatch(/DTSTART;VALUE=DATE:20310310/);
+  });
+});
+
+describe('a calendar feed URL with authentication on', () => {
+  let roles: RoleService;
+  beforeAll(async () => {
+    // Viewers may read shows but not episodes in this copy: a feed carries its issuer's roles.
+    roles = await startRoleService({ permissions: { episode: { read: 'editor' } } });
+  });
+  afterAll(() => roles?.stop());
+  const bearer = (caller: 'viewer' | 'editor') => ({ authorization: `Bearer ${roles.tokens.get(caller)}` });
+
+  it('opens the iCalendar feed without a header, to GETs of that feed only', async () => {
+    const created = await roles.service.request('POST', '/api/v1/episodes', {
+      body: { title: 'Feed episode', filming_date: '2031-05-05' },
+      headers: bearer('editor'),
+    });
+    expect(created.status).toBe(201);
+    expect((await fetch(`${roles.service.url}/api/v1/episodes/schedule.ics`)).status).toBe(401);
+
+    const issued = await roles.service.request<Rec>('POST', '/api/v1/episodes/schedule/feed', {
+      headers: bearer('editor'),
+    });
+    expect(issued.status).toBe(200);
+    const url = new URL(issued.body.data.url as string);
+    expect(url.pathname).toBe('/api/v1/episodes/schedule.ics');
+    expect(Date.parse(issued.body.data.expires_at as string)).toBeGreaterThan(Date.now() + 80 * 86_400_000);
+    const token = url.searchParams.get('feed_token')!;
+
+    const feed = await fetch(`${roles.service.url}${url.pathname}${url.search}&from=2031-05-01&to=2031-05-31`);
+    expect(feed.status).toBe(200);
+    expect(await feed.text()).toMatch(/SUMMARY:Feed episode: filming/);
+
+    // The token opens nothing else: not the JSON schedule, not a record, not a write.
+    for (const [method, path] of [
+      ['GET', '/api/v1/episodes/schedule'],
+      ['GET', '/api/v1/episodes'],
+      ['POST', '/api/v1/episodes/schedule.ics'],
+    ] as const) {
+      const other = await fetch(`${roles.service.url}${path}?feed_token=${encodeURIComponent(token)}`, { method });
+      expect(other.status, `${method} ${path}`).toBe(401);
+    }
+    // A forged or altered token does not verify.
+    const forged = `${token.slice(0, -4)}AAAA`;
+    expect((await fetch(`${roles.service.url}${url.pathname}?feed_token=${forged}`)).status).toBe(401);
+
+    // A caller who may not read the episodes gets no feed URL for them.
+    const viewers = await roles.service.request<Rec>('POST', '/api/v1/episodes/schedule/feed', {
+      headers: bearer('viewer'),
+    });
+    expect(viewers.status).toBe(403);
   });
 });

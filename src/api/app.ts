@@ -21,6 +21,7 @@ import { createClassifier } from '../records/failures.ts';
 import type { RecordSettings } from '../records/settings.ts';
 import type { AuthMode } from '../config.ts';
 import type { TokenVerifier } from '../auth/cognito.ts';
+import { FeedTokens } from '../auth/feed-tokens.ts';
 import { actorOf, identifyCaller, refuseUnauthenticated } from './authentication.ts';
 import { limitRequests, type RateLimitOptions } from './rate-limit.ts';
 import { idempotentPosts, type IdempotencyOptions } from './idempotency.ts';
@@ -43,7 +44,7 @@ export interface AppOptions {
   /** Settings the registry's options name (records/settings.ts); without them, the YAML's own values. */
   readonly settings?: RecordSettings;
   /** Default: AUTH_MODE=off (every caller anonymous with every role). */
-  readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier };
+  readonly auth?: { readonly mode: AuthMode; readonly verify?: TokenVerifier; readonly feeds?: FeedTokens };
   /** Default: no rate limiting. */
   readonly rateLimit?: RateLimitOptions;
   /** REQUEST_TIMEOUT_MS: how long an /api request may work (default 30 s; see db/work.ts). */
@@ -77,9 +78,11 @@ export function createApp({
   const ajv = createAjv();
   const openapi = buildOpenApi(model);
   const classify = createClassifier(model);
+  const feeds = auth.feeds ?? new FeedTokens({ secret: undefined, days: 90 });
   const services = createServices({
     model,
     pool,
+    feeds,
     ajv,
     classify,
     settings,
@@ -123,7 +126,7 @@ export function createApp({
 
   // Every /api route needs a caller (ops routes, /docs and /openapi.json are open), and each
   // caller has a request budget; requests with bad tokens spend their address's budget first.
-  app.use('/api/*', identifyCaller(auth.mode, model, auth.verify));
+  app.use('/api/*', identifyCaller(auth.mode, model, auth.verify, feeds));
   app.use('/api/*', limitRequests(model, rateLimit));
   app.use('/api/*', refuseUnauthenticated);
   app.use('/api/*', refuseMalformedQuery);

@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AuthMode } from '../config.ts';
 import { AuthenticationError, AuthenticationUnavailable, type TokenVerifier } from '../auth/cognito.ts';
 import { ROLES, type Principal } from '../auth/principal.ts';
+import { FEED_TOKEN_PARAM, type FeedTokens } from '../auth/feed-tokens.ts';
 import type { Model } from '../registry/model.ts';
 import { sendErrors } from './envelope.ts';
 
@@ -37,7 +38,12 @@ function challenge(c: Context, model: Model, message: string, error?: 'invalid_r
  * anonymous caller holding no role, with its refusal kept for `refuseUnauthenticated`: the rate
  * limiter between the two then counts floods of bad tokens against the client address.
  */
-export function identifyCaller(mode: AuthMode, model: Model, verify?: TokenVerifier): MiddlewareHandler {
+export function identifyCaller(
+  mode: AuthMode,
+  model: Model,
+  verify?: TokenVerifier,
+  feeds?: FeedTokens,
+): MiddlewareHandler {
   if (mode === 'off') {
     return async (c, next) => {
       c.set('principal', { subject: declaredActor(c), roles: ROLES, anonymous: true } satisfies Principal);
@@ -52,7 +58,16 @@ export function identifyCaller(mode: AuthMode, model: Model, verify?: TokenVerif
   return async (c, next) => {
     const header = c.req.header('authorization');
     const token = header ? BEARER.exec(header)?.[1] : undefined;
-    if (!header)
+    // A calendar app cannot send a header: a feed URL's token opens that one feed to GETs.
+    const feedToken = c.req.method === 'GET' ? c.req.query(FEED_TOKEN_PARAM) : undefined;
+    if (!header && feedToken !== undefined && feeds) {
+      try {
+        c.set('principal', await feeds.verify(feedToken, c.req.path));
+      } catch (error) {
+        if (!(error instanceof AuthenticationError)) throw error;
+        refuse(c, (c) => challenge(c, model, error.message, 'invalid_token'));
+      }
+    } else if (!header)
       refuse(c, (c) => challenge(c, model, 'this API needs a Cognito token: send Authorization: Bearer <token>'));
     else if (!token)
       refuse(c, (c) => challenge(c, model, 'the Authorization header must be: Bearer <token>', 'invalid_request'));

@@ -18,6 +18,7 @@ import { MediaWriteCheck } from '../media/verify-writes.ts';
 import { ApiShape } from './api-shape.ts';
 import type { Referrer, ReferrersOf } from '../records/cascade.ts';
 import { EntityActions } from '../records/entity-actions.ts';
+import type { FeedTokens } from '../auth/feed-tokens.ts';
 import type { ErrorClassifier } from '../records/failures.ts';
 import type { MediaRouteContext } from './media-context.ts';
 import { RecordInput } from '../records/record-input.ts';
@@ -45,6 +46,8 @@ export interface RouteServices extends MediaRouteContext {
   readonly openapi: JsonSchema;
   /** Erases lapsed personal data (`expiry:`) before a single read serves it; absent in bare apps. */
   readonly expiry?: ExpirySweep;
+  /** Signs and checks calendar feed URLs (auth/feed-tokens.ts). */
+  readonly feeds: FeedTokens;
 }
 
 export interface ServicesOptions {
@@ -58,6 +61,8 @@ export interface ServicesOptions {
   readonly ops: OpsServices;
   readonly openapi: JsonSchema;
   readonly expiry?: ExpirySweep;
+  /** Signs and checks calendar feed URLs. */
+  readonly feeds: FeedTokens;
 }
 
 export function createServices({
@@ -70,6 +75,7 @@ export function createServices({
   ops,
   openapi,
   expiry,
+  feeds,
 }: ServicesOptions): RouteServices {
   const stores = new Map(model.entities.map((entity) => [entity.name, new RecordStore(pool, entity, model.entities)]));
   // Every entity's referrers, so a delete can follow cascades through other entities.
@@ -151,6 +157,7 @@ export function createServices({
     versioned,
     ops,
     openapi,
+    feeds,
     ...(expiry ? { expiry } : {}),
   };
 }

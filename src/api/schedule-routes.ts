@@ -8,6 +8,7 @@ import { isStorableDate } from '../registry/ajv.ts';
 import type { EntityDef, ScheduleDef } from '../registry/model.ts';
 import { ApiError } from '../records/errors.ts';
 import { sendData } from './envelope.ts';
+import { FEED_TOKEN_PARAM } from '../auth/feed-tokens.ts';
 import { queryParams } from './params.ts';
 import { collectionPath } from './paths.ts';
 import type { Route } from './route.ts';
@@ -25,8 +26,8 @@ const MAX_RANGE_DAYS = 3660;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** `from` and `to` (YYYY-MM-DD, inclusive), checked. */
-function rangeOf(c: Context): { from: string; to: string } {
-  const params = queryParams(c, ['from', 'to']);
+function rangeOf(c: Context, extra: readonly string[] = []): { from: string; to: string } {
+  const params = queryParams(c, ['from', 'to', ...extra]);
   const now = Date.now();
   const from = params.get('from') ?? day(now - DEFAULT_BACK_DAYS * DAY_MS);
   const to = params.get('to') ?? day(now + DEFAULT_AHEAD_DAYS * DAY_MS);
@@ -73,10 +74,10 @@ export function scheduleRoutes(entity: EntityDef, version: string): Route[] {
     },
   };
   /** The request's range, checked, and the events in it. */
-  const scheduleOf = (services: RouteServices) => {
+  const scheduleOf = (services: RouteServices, extra: readonly string[] = []) => {
     const store = services.stores.get(entity.name)!;
     return async (c: Context) => {
-      const { from, to } = rangeOf(c);
+      const { from, to } = rangeOf(c, extra);
       return { from, to, events: await store.scheduleEvents(schedule, from, to, MAX_SCHEDULE_EVENTS) };
     };
   };
@@ -112,16 +113,24 @@ export function scheduleRoutes(entity: EntityDef, version: string): Route[] {
       path: `${base}.ics`,
       operationId: `${version}_schedule_${entity.plural}_ical`,
       summary: `The production schedule of ${entity.plural} as an iCalendar feed`,
-      description: 'The same events as all-day VEVENTs (text/calendar), for a calendar app to subscribe to.',
+      description: `The same events as all-day VEVENTs (text/calendar), for a calendar app to subscribe to. A calendar app cannot send a bearer token: subscribe to the URL POST ${base}/feed answers, whose ${FEED_TOKEN_PARAM} opens this feed (and nothing else) to GETs.`,
       tags: [entity.plural],
-      parameters,
+      parameters: [
+        ...parameters,
+        {
+          name: FEED_TOKEN_PARAM,
+          in: 'query' as const,
+          description: `Instead of a bearer token: the token of a feed URL (POST ${base}/feed).`,
+          schema: { type: 'string' },
+        },
+      ],
       responses: {
         200: { description: 'An iCalendar document', content: { 'text/calendar': { schema: { type: 'string' } } } },
         400: errorResponse('A bad day or range'),
       },
       permission: [[entity, 'read']],
       handler: (services) => {
-        const eventsOf = scheduleOf(services);
+        const eventsOf = scheduleOf(services, [FEED_TOKEN_PARAM]);
         return async (c) => {
           const { events } = await eventsOf(c);
           const calendar = ical({ name: `Reelmeta ${entity.plural} schedule`, prodId: '//Reelmeta//schedule//EN' });
@@ -137,6 +146,36 @@ export function scheduleRoutes(entity: EntityDef, version: string): Route[] {
           }
           return c.body(calendar.toString(), 200, { 'content-type': 'text/calendar; charset=utf-8' });
         };
+      },
+    },
+    {
+      method: 'post',
+      path: `${base}/feed`,
+      operationId: `${version}_schedule_${entity.plural}_feed`,
+      summary: `A calendar feed URL for the ${entity.plural} schedule`,
+      description: `The URL of ${base}.ics with a ${FEED_TOKEN_PARAM} that stands for the caller (their roles now) on that feed only, for a calendar app that cannot send a bearer token. It works until expires_at (FEED_TOKEN_DAYS); changing FEED_TOKEN_SECRET revokes every feed URL. from and to may be added to it.`,
+      tags: [entity.plural],
+      responses: {
+        200: {
+          description: 'The feed URL',
+          content: json(
+            envelope({
+              type: 'object',
+              properties: {
+                url: { type: 'string', format: 'uri' },
+                expires_at: { type: 'string', format: 'date-time' },
+              },
+            }),
+          ),
+        },
+      },
+      permission: [[entity, 'read']],
+      handler: (services) => async (c) => {
+        queryParams(c, []);
+        const feed = `${collectionPath(version, entity)}/schedule.ics`;
+        const { token, expiresAt } = await services.feeds.issue(c.get('principal'), feed);
+        const url = `${new URL(c.req.url).origin}${feed}?${FEED_TOKEN_PARAM}=${encodeURIComponent(token)}`;
+        return sendData(c, services.model, { url, expires_at: expiresAt.toISOString() }, { entity });
       },
     },
   ];
