@@ -186,7 +186,13 @@ export function planMigration(
   );
   const up = new Script<UpPhase>();
   const down = new Script<DownPhase>();
-  const names = { created: [] as string[], linksCreated: false, added: [] as string[], promoted: [] as string[] };
+  const names = {
+    created: [] as string[],
+    linksCreated: false,
+    added: [] as string[],
+    promoted: [] as string[],
+    normalized: [] as string[],
+  };
 
   for (const table of createdTables) {
     // Junction tables (entity "episode.outfits") go unnamed: "…_and_links".
@@ -269,6 +275,17 @@ export function planMigration(
         const set = (d: string | undefined) => `ALTER TABLE ${target} ${d ? `SET DEFAULT ${d}` : 'DROP DEFAULT'};`;
         up.add('expand', table.name, set(column.default));
         down.add('contract', table.name, set(was.default));
+      }
+      if (column.normalized && column.normalized !== was.normalized) {
+        // Stored values are rewritten in the declared spelling (queries compare in it); the down
+        // migration cannot bring the old spellings back and leaves them.
+        names.normalized.push(`${table.name}_${column.name}`);
+        const value = normalizedSql(t(column.name), column.normalized);
+        up.add(
+          'backfill',
+          table.name,
+          batchedUpdate(table.name, [`${t(column.name)} = ${value}`], [`${t(column.name)} IS DISTINCT FROM ${value}`]),
+        );
       }
       if (was.notNull !== column.notNull) {
         const dropNotNull = `ALTER TABLE ${target} DROP NOT NULL;`;
@@ -464,6 +481,28 @@ function docWithColumn(doc: string, column: string, field: string, type: string)
 }
 
 /**
+ * registry/normalize.ts's normalizeText in SQL: white space runs made one space and trimmed, then
+ * the case. For a list (`items:<mode>`), each string item so, each kept once (the first), other
+ * items left as they are.
+ */
+function normalizedSql(column: string, normalized: string): string {
+  const text = (value: string, mode: string) => {
+    const spaced = `btrim(regexp_replace(${value}, '\\s+', ' ', 'g'))`;
+    return mode === 'lower' ? `lower(${spaced})` : mode === 'upper' ? `upper(${spaced})` : spaced;
+  };
+  if (!normalized.startsWith('items:')) return text(column, normalized);
+  const item = `CASE WHEN jsonb_typeof(e.v) = 'string' THEN to_jsonb(${text("e.v #>> '{}'", normalized.slice(6))}) ELSE e.v END`;
+  return [
+    `CASE WHEN jsonb_typeof(${column}) = 'array' THEN (`,
+    `SELECT coalesce(jsonb_agg(n.item ORDER BY n.pos), '[]'::jsonb) FROM (`,
+    `SELECT item, pos, row_number() OVER (PARTITION BY item ORDER BY pos) AS nth`,
+    `FROM (SELECT ${item} AS item, e.pos FROM jsonb_array_elements(${column}) WITH ORDINALITY AS e(v, pos)) AS i`,
+    `) AS n WHERE n.nth = 1 OR jsonb_typeof(n.item) <> 'string'`,
+    `) ELSE ${column} END`,
+  ].join(' ');
+}
+
+/**
  * One loop over the table in id order, `BACKFILL_BATCH_ROWS` rows per transaction; rows already
  * right are skipped, so a run that stopped half-way (or a retry) carries on where it was.
  */
@@ -599,12 +638,14 @@ function migrationName(names: {
   linksCreated: boolean;
   added: string[];
   promoted: string[];
+  normalized: string[];
 }): string {
   const parts = [
     ...(names.created.length > 0 ? [`create_${names.created.join('_')}`] : []),
     ...(names.linksCreated ? [names.created.length > 0 ? 'and_links' : 'create_links'] : []),
     ...(names.added.length > 0 ? [`add_${names.added.join('_')}`] : []),
     ...(names.promoted.length > 0 ? [`promote_${names.promoted.join('_')}`] : []),
+    ...(names.normalized.length > 0 ? [`normalize_${names.normalized.join('_')}`] : []),
   ];
   const name = parts.length > 0 ? parts.join('_') : 'update_constraints';
   return name.length <= 60 ? name : name.slice(0, 60).replace(/_+$/, '');

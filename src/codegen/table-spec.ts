@@ -24,6 +24,11 @@ export interface ColumnSpec {
   readonly default?: string;
   /** For a generated (stored) column: its expression. */
   readonly generated?: string;
+  /**
+   * `normalize:` of a string column (`lower`), or of a list's items (`items:lower`): the spelling
+   * its values are stored in, so a migration rewrites the stored ones when it is declared.
+   */
+  readonly normalized?: string;
 }
 
 export interface NamedSql {
@@ -152,11 +157,13 @@ function tableSpec(entity: EntityDef, model: Model): TableSpec {
     ...stored.map((field): ColumnSpec => {
       if (serverStamped.includes(field.name))
         return { name: field.name, type: sqlType(field), notNull: true, default: 'now()' };
+      const normalized = field.normalize ?? (field.items?.normalize && `items:${field.items.normalize}`);
       return {
         name: field.name,
         type: sqlType(field),
         notNull: field.required,
         ...(field.default === undefined ? {} : { default: sqlLiteral(field.default, field) }),
+        ...(normalized ? { normalized } : {}),
       };
     }),
     // Fields declared with `storage: document` live here, keyed by name.
