@@ -206,6 +206,18 @@ describe('every served release', () => {
     );
   });
 
+  it('does not re-flag a released difference whose details changed since, when the change since is compatible', () => {
+    // 1.1.0 lowered max_length 100 → 60 (released before the check existed); 1.2.0 relaxes it to
+    // 80. Against 1.0.0 that reads "lowered from 100 to 80": the same released difference, not a new one.
+    const slug = (n: number) =>
+      field('slug: { type: string, max_length: 100 }', `slug: { type: string, max_length: ${n} }`);
+    const report = check([v('1.0.0'), v('1.1.0', { fields: slug(60) })], v('1.2.0', { fields: slug(80) }));
+    expect(report.ok, formatReport(report).lines.join('\n')).toBe(true);
+    const older = report.checks[0]!.changes.find((c) => c.rule === 'MAX_LENGTH_LOWERED')!;
+    expect(older).toMatchObject({ status: 'covered', released: true });
+    expect(report.checks[1]!.changes.map((c) => `${c.rule}:${c.status}`)).toEqual(['LIMIT_RELAXED:compatible']);
+  });
+
   it('passes with nothing released yet, and says how to release', () => {
     const dir = path.join(root, 'empty', 'registry');
     writeRegistry(dir, v('1.0.0'));

@@ -34,7 +34,15 @@ export interface CheckReport {
   readonly ok: boolean;
 }
 
-const changeKey = (c: Change) => `${c.rule}|${c.entity ?? ''}|${c.field ?? ''}|${c.text}`;
+/**
+ * What makes two changes the same difference: for a field, its rule, key (and renamed-from key or
+ * removed enum value), not the words, which name the values at both ends (`max_length lowered from
+ * 100 to 60` vs `… to 80`); for anything else, the words too.
+ */
+const changeKey = (c: Change) =>
+  c.field === undefined
+    ? `${c.rule}|${c.entity ?? ''}|${c.path}|${c.text}`
+    : `${c.rule}|${c.entity ?? ''}|${c.field}|${c.from ?? ''}|${c.value ?? ''}`;
 
 const LEVELS = ['patch', 'minor', 'major'] as const;
 type Level = (typeof LEVELS)[number];
