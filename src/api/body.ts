@@ -3,13 +3,16 @@
 // every route (limitBodies, in app.ts), enforced while streaming, not only by Content-Length.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { IMPORT_PATH, MAX_IMPORT_BYTES } from './import-routes.ts';
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../registry/text.ts';
 import { ApiError, type ApiProblem } from '../records/errors.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** A batch of up to 1,000 records needs more room than one record. */
 export const MAX_BATCH_BODY_BYTES = 16 * MAX_BODY_BYTES;
+/** The largest import body (limitBodies checks a declared Content-Length; import-routes.ts counts a streamed one). */
+export const MAX_IMPORT_BYTES = 8 * 1024 * 1024 * 1024;
+/** The import route's path: its body is streamed, up to MAX_IMPORT_BYTES. */
+export const IMPORT_PATH = /^\/api\/[^/]+\/[^/]+\/import\/?$/;
 
 const limitOf = (bytes: number): MiddlewareHandler =>
   bodyLimit({

@@ -11,12 +11,7 @@ import { booleanParam, queryParams } from './params.ts';
 import { collectionPath } from './paths.ts';
 import type { Route } from './route.ts';
 import { errorResponse } from './openapi/components.ts';
-
-/** The largest import body (limitBodies checks a declared Content-Length; a streamed one is counted here). */
-export const MAX_IMPORT_BYTES = 8 * 1024 * 1024 * 1024;
-
-/** The import route's path, matched by limitBodies. */
-export const IMPORT_PATH = /^\/api\/[^/]+\/[^/]+\/import\/?$/;
+import { MAX_IMPORT_BYTES } from './body.ts';
 
 /** The body's bytes as they arrive, at most MAX_IMPORT_BYTES. */
 async function* bodyChunks(c: Context): AsyncGenerator<Uint8Array> {
