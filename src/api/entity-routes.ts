@@ -288,10 +288,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
           if (includeDeleted) authorize(c, entity, 'include_deleted');
           const fields = fieldsOf(c, params.get('_fields'));
           // Lapsed personal data is erased before it is served (expiry:, seed 8.9).
-          if (entity.expiry && services.expiry) {
-            const found = await store.get(id, { includeDeleted });
-            if (found) await services.expiry.beforeRead(entity.name, found);
-          }
+          if (entity.expiry && services.expiry) await services.expiry.beforeRead(entity.name, id);
           return sendRecord(c, id, { includeDeleted, ...(fields ? { fields } : {}) });
         };
       },

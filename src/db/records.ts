@@ -288,10 +288,11 @@ export class RecordStore {
   }
 
   /** Live records whose `expiry.at` has passed and that are not stamped yet, in id order, at most `limit`. */
-  async dueForExpiry(expiry: ExpiryDef, limit: number): Promise<string[]> {
+  async dueForExpiry(expiry: ExpiryDef, limit: number, id?: string): Promise<string[]> {
+    const only = id === undefined ? sql.fragment`` : sql.fragment`AND id = ${id}`;
     return (await this.pool.anyFirst(sql.unsafe`
       SELECT id FROM ${this.table}
-      WHERE ${sql.identifier([expiry.at])} <= now() AND ${sql.identifier([expiry.stamp])} IS NULL ${this.andLive}
+      WHERE ${sql.identifier([expiry.at])} <= now() AND ${sql.identifier([expiry.stamp])} IS NULL ${this.andLive} ${only}
       ORDER BY id LIMIT ${limit}`)) as string[];
   }
 

@@ -38,11 +38,14 @@ export class ExpirySweep {
     if (entity.expiry) this.entities.set(entity.name, { expiry: entity.expiry, actions, store });
   }
 
-  /** Erases `record` first when it is due; answers the record as it now is. */
-  async beforeRead(entityName: string, record: StoredRecord): Promise<StoredRecord> {
+  /**
+   * Erases the record first when it is due, before a single read serves it (reads already show
+   * its lapsed fields as null; this writes the erasure and the stamp now rather than at the sweep).
+   */
+  async beforeRead(entityName: string, id: string): Promise<void> {
     const expiring = this.entities.get(entityName);
-    if (!expiring || !isDue(expiring.expiry, record)) return record;
-    return (await this.expire(expiring, record.id)) ?? record;
+    if (!expiring) return;
+    if ((await expiring.store.dueForExpiry(expiring.expiry, 1, id)).length > 0) await this.expire(expiring, id);
   }
 
   /** Erases every due record of every attached entity; how many. */
