@@ -168,18 +168,8 @@ export function planMigration(
   if (isDeepStrictEqual(before, after)) return undefined;
   const refusals: RefusedChange[] = [];
   const oldTables = new Map(before.map((x) => [x.name, x]));
-  const newTables = new Map(after.map((x) => [x.name, x]));
 
-  for (const table of before) {
-    if (!newTables.has(table.name)) {
-      refusals.push({
-        table: table.name,
-        entity: table.entity,
-        message: `entity "${table.entity}" was removed, but its table "${table.name}" holds data; removing an entity is a breaking change`,
-      });
-    }
-  }
-
+  // A table whose entity is gone is kept in `after` (retired-columns.ts): it is never dropped.
   const createdTables = after.filter((table) => !oldTables.has(table.name));
   const changedTables = after.filter(
     (table) => oldTables.has(table.name) && !isDeepStrictEqual(oldTables.get(table.name), table),

@@ -7,7 +7,7 @@ import type { EntityContract, RegistryContract } from './contract.ts';
 import { keySegments, parentKey, stepFromContract, stepPath, yamlPath } from './contract.ts';
 import { compareContracts, describeStep, stepsSince, type Change } from './compare.ts';
 import { bumped, bumpLevel, compareVersions, majorOf, type Release } from './releases.ts';
-import { RULES } from './rules.ts';
+import { RULE_CODES, RULES, type RuleCode } from './rules.ts';
 
 export type Status = 'compatible' | 'covered' | 'breaking' | 'error';
 
@@ -119,7 +119,7 @@ export function judge(change: Change, release: RegistryContract, current: Regist
     const after = current.entities[change.entity]!;
     const found = coveringStep(change, before, after);
     if (found) covering = found;
-    else missing.push(stepNeeded(change, before, after));
+    else if (isStepRule(change.rule)) missing.push(stepNeeded(change.rule, change, before, after));
     const reserve = reservedNeeded(change, after);
     if (reserve) missing.push(reserve);
   }
@@ -180,14 +180,28 @@ function coveringStep(change: Change, before: EntityContract, after: EntityContr
 
 const isUnder = (key: string, prefix: string) => key === prefix || key.startsWith(`${prefix}.`);
 
-function stepNeeded(change: Change, before: EntityContract, after: EntityContract): string {
+/** The rules a step covers (`needs: step`): stepNeeded says, for each, which step. */
+const STEP_RULES = [
+  'FIELD_REMOVED',
+  'FIELD_RENAMED',
+  'MADE_REQUIRED',
+  'REQUIRED_ADDED_WITHOUT_DEFAULT',
+  'ENUM_VALUE_REMOVED',
+] as const satisfies readonly RuleCode[];
+type StepRule = (typeof STEP_RULES)[number];
+const isStepRule = (code: RuleCode): code is StepRule => (STEP_RULES as readonly RuleCode[]).includes(code);
+// A new rule that a step covers must say which step here: the module refuses to load without it.
+for (const code of RULE_CODES)
+  if (RULES[code].needs === 'step' && !isStepRule(code)) throw new Error(`stepNeeded has no message for ${code}`);
+
+function stepNeeded(rule: StepRule, change: Change, before: EntityContract, after: EntityContract): string {
   const version = Math.max(after.schema_version, before.schema_version + 1);
   const where =
     after.schema_version > before.schema_version
       ? `under upgrades.${version}`
       : `(raise schema_version to ${version} and add it under upgrades.${version})`;
   const field = stepPath(change.field ?? '');
-  switch (change.rule) {
+  switch (rule) {
     case 'FIELD_REMOVED':
       return `an upgrade step ${where} that removes it ({remove: {field: ${field}}}) or renames or moves it away`;
     case 'FIELD_RENAMED':
@@ -197,8 +211,6 @@ function stepNeeded(change: Change, before: EntityContract, after: EntityContrac
       return `an upgrade step ${where} giving stored records a value: {set_default: {field: ${field}, value: …}}`;
     case 'ENUM_VALUE_REMOVED':
       return `an upgrade step ${where} mapping stored values: {map_values: {field: ${field}, map: {${change.value}: …}}}`;
-    default:
-      return `an upgrade step ${where} that turns every stored value of ${field} into the new shape`;
   }
 }
 
