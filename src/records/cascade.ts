@@ -195,11 +195,15 @@ export async function reattachDetached(
 ): Promise<Counts> {
   const reattached: Counts = {};
   const groups = new Map<string, { referrer: Referrer; parent: string; ids: string[] }>();
+  // One walk of the referrer graph per entity and field, however many parents they were cleared from.
+  const referrers = new Map<string, Referrer | undefined>();
   for (const ref of detached) {
     const key = `${ref.entity}\u0000${ref.field}\u0000${ref.parent}`;
     let group = groups.get(key);
     if (!group) {
-      const referrer = referrersFor(referrersOf, root.entity, ref);
+      const through = `${ref.entity}\u0000${ref.field}`;
+      if (!referrers.has(through)) referrers.set(through, referrersFor(referrersOf, root.entity, ref));
+      const referrer = referrers.get(through);
       if (!referrer) continue; // the registry changed since the delete: nothing to re-attach it by
       group = { referrer, parent: ref.parent, ids: [] };
       groups.set(key, group);
