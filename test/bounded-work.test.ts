@@ -25,7 +25,10 @@ import { startTestService, type TestService } from './support/service.ts';
 import { copyProject, type ProjectCopy } from './support/project-copy.ts';
 import { shippedModel } from './support/fixtures.ts';
 
-const fixture = useServiceForFile();
+// The atomic batch below writes 2,000 records before the limit refuses it: about 9 s alone, and
+// past REQUEST_TIMEOUT_MS's default 30 s on a busy 2-core runner. The limit is what is tested here,
+// not the speed, so requests may take longer.
+const fixture = useServiceForFile({ requestTimeoutMs: 300_000 });
 const model = shippedModel();
 
 /** Every list a client writes, by entity: its dotted path and bound (arrays inside arrays left out). */
