@@ -24,18 +24,19 @@ function conditionFor(
   return parseFilterTree(target, tree, new QueryBudget(), problems, { entities });
 }
 
-/** The condition on `target`'s records that `handOver` takes from the converted `record`. */
+/**
+ * The condition on `target`'s records that `handOver` takes from the converted `record`, or the
+ * problems of a value the record gives (the paths themselves were checked at load).
+ */
 export function handOverCondition(
   target: EntityDef,
   handOver: HandOver,
   record: Readonly<Record<string, unknown>>,
   entities: readonly EntityDef[],
-): Condition {
+): { readonly condition: Condition } | { readonly problems: readonly QueryProblem[] } {
   const problems: QueryProblem[] = [];
   const condition = conditionFor(target, handOver, record, entities, problems);
-  if (!condition || problems.length > 0)
-    throw new Error(`conversion.hand_over: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
-  return condition;
+  return condition && problems.length === 0 ? { condition } : { problems };
 }
 
 /** Checks every conversion's `where` paths against a sample record; throws RegistryError listing the problems. */

@@ -71,8 +71,14 @@ export async function convert(
     for (const handOver of conversion.handOver) {
       const target = ctx.actionsOf(handOver.entity);
       const write = { tx, actionsOf: ctx.actionsOf, warnings: [], meta };
-      const condition = handOverCondition(target.entity, handOver, record, ctx.entities);
-      const ids = await target.matchingIds(condition, MAX_HANDED_OVER + 1, write);
+      const matched = handOverCondition(target.entity, handOver, record, ctx.entities);
+      if ('problems' in matched)
+        throw ApiError.single(
+          409,
+          'CONFLICT',
+          `${entity.name} ${id} cannot hand its ${target.entity.plural} over: ${matched.problems.map((p) => p.message).join('; ')}`,
+        );
+      const ids = await target.matchingIds(matched.condition, MAX_HANDED_OVER + 1, write);
       if (ids.length > MAX_HANDED_OVER)
         throw ApiError.single(
           409,
