@@ -5,6 +5,7 @@
 // fields of every type to columns) on a table with rows, checking the data both ways.
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { migrateDown, migrateUp, readMigrationFiles, type MigrationFile } from '../src/db/migrator.ts';
 import { runCli } from './support/cli.ts';
@@ -20,6 +21,13 @@ afterAll(async () => {
 
 const label = (m: MigrationFile) => `${String(m.version).padStart(4, '0')}_${m.name}`;
 
+/** A migration's SQL without its comments and its `DO $backfill$` blocks: what would change the schema. */
+const schemaStatements = (sqlText: string) =>
+  sqlText
+    .replace(/DO \$backfill\$[\s\S]*?\$backfill\$;/g, '')
+    .replace(/^--.*$/gm, '')
+    .trim();
+
 /** Up, down, up for each of `files` in order; `check` runs after each step with its name. */
 async function upDownUp(
   db: TestDatabase,
@@ -31,7 +39,9 @@ async function upDownUp(
     const before = await dumpSchema(db);
     expect((await migrateUp(db.url, dir, { to: file.version })).map(label)).toEqual([label(file)]);
     const afterUp = await dumpSchema(db);
-    expect(afterUp, `${label(file)} changed nothing`).not.toEqual(before);
+    // A migration that leaves the schema as it was must be data only: backfills (normalize:).
+    if (isDeepStrictEqual(afterUp, before))
+      expect(schemaStatements(file.up), `${label(file)} changed nothing`).toBe('');
     await check?.('up', file);
     expect((await migrateDown(db.url, dir, 1)).map(label)).toEqual([label(file)]);
     expect(await dumpSchema(db), `${label(file)}.down.sql did not restore the schema`).toEqual(before);
