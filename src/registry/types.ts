@@ -103,6 +103,14 @@ const textParameter = (): JsonSchema => ({ type: 'string' });
 const maxLength = (field: FieldDef) => (field.maxLength === undefined ? {} : { maxLength: field.maxLength });
 
 const AT_LEAST = { at_least: { type: 'string', pattern: NAME_PATTERN } } as const;
+/** `count:` and `link_roles:`: the referring entity and the path of ref/refs fields from it (`pathPattern`). */
+const referringFrom = (pathPattern: string) =>
+  ({
+    type: 'object',
+    required: ['entity', 'path'],
+    additionalProperties: false,
+    properties: { entity: { type: 'string', pattern: NAME_PATTERN }, path: { type: 'string', pattern: pathPattern } },
+  }) as const;
 
 /** A datetime's server behaviours (see compile-behaviours.ts): a stamp, or a default some days ahead. */
 const DATETIME_BEHAVIOURS = {
@@ -192,15 +200,7 @@ const TABLE: Readonly<Record<FieldType, FieldTypeInfo>> = {
             max: { type: 'integer', minimum: 1 },
           },
         },
-        count: {
-          type: 'object',
-          required: ['entity', 'path'],
-          additionalProperties: false,
-          properties: {
-            entity: { type: 'string', pattern: NAME_PATTERN },
-            path: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' },
-          },
-        },
+        count: referringFrom('^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$'),
       },
     },
     // Stored as bigint and read as a JS number: keep within the safe-integer range.
@@ -438,15 +438,7 @@ const TABLE: Readonly<Record<FieldType, FieldTypeInfo>> = {
         items: { $ref: '#/$defs/field' },
         max_items: { type: 'integer', minimum: 1 },
         // The roles of the links live records of `entity` hold to this one through `path` (who wore an outfit).
-        link_roles: {
-          type: 'object',
-          required: ['entity', 'path'],
-          additionalProperties: false,
-          properties: {
-            entity: { type: 'string', pattern: NAME_PATTERN },
-            path: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
-          },
-        },
+        link_roles: referringFrom('^[a-z][a-z0-9_]*$'),
       },
       required: ['items', 'max_items'],
     },
