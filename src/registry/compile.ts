@@ -240,11 +240,7 @@ export function compileModel(raw: RawRegistry): Model {
     const file = raw.entities[index]!;
     for (const field of walkFields(entity.fields)) {
       if ((field.type === 'ref' || field.type === 'refs') && !entities.some((e) => e.name === field.to)) {
-        report(
-          file,
-          `${field.source.path}.to`,
-          `unknown entity "${field.to}"; known: ${entities.map((e) => e.name).join(', ')}`,
-        );
+        report(file, `${field.source.path}.to`, unknownEntity(String(field.to), entities));
       }
     }
   }
@@ -444,11 +440,7 @@ function checkConversion(file: ParsedFile, entity: EntityDef, entities: readonly
     const at = `conversion.hand_over.${index}`;
     const target = entities.find((e) => e.name === handOver.entity);
     if (!target) {
-      report(
-        file,
-        `${at}.entity`,
-        `unknown entity "${handOver.entity}"; known: ${entities.map((e) => e.name).join(', ')}`,
-      );
+      report(file, `${at}.entity`, unknownEntity(handOver.entity, entities));
       return;
     }
     if (!writableString(target, handOver.set))
@@ -520,6 +512,10 @@ function compileQueryAliases(file: ParsedFile, raw: unknown): QueryAliasDef[] {
     source: { file: file.file, path: `query_aliases.${name}`, lineOf: file.lineOf },
   }));
 }
+
+/** The message for a name that is no entity of the registry, listing those that are. */
+const unknownEntity = (name: string, entities: readonly EntityDef[]): string =>
+  `unknown entity "${name}"; known: ${entities.map((e) => e.name).join(', ')}`;
 
 function checkFileName(file: ParsedFile, name: string, report: Report): void {
   if (!file.file.endsWith(`/${name}.yaml`)) {
@@ -768,11 +764,7 @@ function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly 
       const at = `${field.source.path}.count`;
       let current = entities.find((e) => e.name === field.count!.entity);
       if (!current) {
-        report(
-          file,
-          `${at}.entity`,
-          `unknown entity "${field.count.entity}"; known: ${entities.map((e) => e.name).join(', ')}`,
-        );
+        report(file, `${at}.entity`, unknownEntity(field.count.entity, entities));
         continue;
       }
       for (const segment of field.count.path) {
@@ -796,8 +788,7 @@ function checkRelations(file: ParsedFile, entity: EntityDef, entities: readonly 
       const from = entities.find((e) => e.name === field.linkRoles!.entity);
       const refs = from?.fields.find((f) => f.name === field.linkRoles!.path[0]);
       if (!from) {
-        const known = entities.map((e) => e.name).join(', ');
-        report(file, `${at}.entity`, `unknown entity "${field.linkRoles.entity}"; known: ${known}`);
+        report(file, `${at}.entity`, unknownEntity(field.linkRoles.entity, entities));
       } else if (refs?.type !== 'refs' || refs.to !== entity.name || !refs.role) {
         report(
           file,
