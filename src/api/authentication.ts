@@ -59,7 +59,8 @@ export function identifyCaller(
     const header = c.req.header('authorization');
     const token = header ? BEARER.exec(header)?.[1] : undefined;
     // A calendar app cannot send a header: a feed URL's token opens that one feed to GETs.
-    const feedToken = c.req.method === 'GET' ? c.req.query(FEED_TOKEN_PARAM) : undefined;
+    // Only a request without the header is looked at: a token-bearing GET parses no query here.
+    const feedToken = !header && c.req.method === 'GET' ? c.req.query(FEED_TOKEN_PARAM) : undefined;
     if (!header && feedToken !== undefined && feeds) {
       try {
         c.set('principal', await feeds.verify(feedToken, c.req.path));

@@ -348,13 +348,15 @@ export interface ConversionDef {
   readonly source: DeclaredAt;
 }
 
+/** A template's `{field}` placeholder (global: matchAll and replace both start from the beginning). */
+const PLACEHOLDER = /\{([a-z][a-z0-9_]*)\}/g;
+
 /** The fields a `where` template names: `name` in `Guest - {name}`. */
-export const templateFields = (template: string): string[] =>
-  [...template.matchAll(/\{([a-z][a-z0-9_]*)\}/g)].map((m) => m[1]!);
+export const templateFields = (template: string): string[] => [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 
 /** The template with each `{field}` replaced by the record's value (own properties only; missing: empty). */
 export const fillTemplate = (template: string, record: Readonly<Record<string, unknown>>): string =>
-  template.replace(/\{([a-z][a-z0-9_]*)\}/g, (_, name: string) =>
+  template.replace(PLACEHOLDER, (_, name: string) =>
     Object.hasOwn(record, name) && record[name] !== null ? String(record[name]) : '',
   );
 
