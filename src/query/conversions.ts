@@ -10,32 +10,38 @@ import { parseFilterTree } from './resolve.ts';
 
 type HandOver = ConversionDef['handOver'][number];
 
-/** The condition on `target`'s records that `handOver` takes from `record`, with the problems found. */
+/**
+ * The condition on `target`'s records that `handOver` takes from `record`, with the problems
+ * found; with `userId`, only the records whose `set` field does not hold it yet.
+ */
 function conditionFor(
   target: EntityDef,
   handOver: HandOver,
   record: Readonly<Record<string, unknown>>,
   entities: readonly EntityDef[],
   problems: QueryProblem[],
+  userId?: string,
 ): Condition | undefined {
   const tree = Object.fromEntries(
     Object.entries(handOver.where).map(([path, template]) => [path, { _eq: fillTemplate(template, record) }]),
   );
-  return parseFilterTree(target, tree, new QueryBudget(), problems, { entities });
+  const pending = userId === undefined ? tree : { _and: [tree, { _not: { [handOver.set]: { _eq: userId } } }] };
+  return parseFilterTree(target, pending, new QueryBudget(), problems, { entities });
 }
 
 /**
- * The condition on `target`'s records that `handOver` takes from the converted `record`, or the
- * problems of a value the record gives (the paths themselves were checked at load).
+ * The condition on `target`'s records that `handOver` still has to give `userId` from the
+ * converted `record`, or the problems of a value the record gives (the paths were checked at load).
  */
 export function handOverCondition(
   target: EntityDef,
   handOver: HandOver,
   record: Readonly<Record<string, unknown>>,
+  userId: string,
   entities: readonly EntityDef[],
 ): { readonly condition: Condition } | { readonly problems: readonly QueryProblem[] } {
   const problems: QueryProblem[] = [];
-  const condition = conditionFor(target, handOver, record, entities, problems);
+  const condition = conditionFor(target, handOver, record, entities, problems, userId);
   return condition && problems.length === 0 ? { condition } : { problems };
 }
 

@@ -71,7 +71,7 @@ export async function convert(
     for (const handOver of conversion.handOver) {
       const target = ctx.actionsOf(handOver.entity);
       const write = { tx, actionsOf: ctx.actionsOf, warnings: [], meta };
-      const matched = handOverCondition(target.entity, handOver, record, ctx.entities);
+      const matched = handOverCondition(target.entity, handOver, record, userId, ctx.entities);
       if ('problems' in matched)
         throw ApiError.single(
           409,
@@ -85,14 +85,9 @@ export async function convert(
           'TOO_MANY_RECORDS',
           `more than ${MAX_HANDED_OVER} ${target.entity.plural} would be handed over; nothing was converted`,
         );
-      let changed = 0;
-      for (const otherId of ids) {
-        const current = await target.getLive(otherId, write);
-        if (!current || current[handOver.set] === userId) continue;
-        await target.patchLocked(otherId, () => ({ [handOver.set]: userId }), tx, meta);
-        changed += 1;
-      }
-      handedOver[target.entity.plural] = (handedOver[target.entity.plural] ?? 0) + changed;
+      // The condition leaves out records that hold the user already: each is read once, under its lock.
+      for (const otherId of ids) await target.patchLocked(otherId, () => ({ [handOver.set]: userId }), tx, meta);
+      handedOver[target.entity.plural] = (handedOver[target.entity.plural] ?? 0) + ids.length;
     }
     return { record, handedOver };
   });
