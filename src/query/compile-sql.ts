@@ -69,9 +69,10 @@ function countExpression(relation: Relation, self: string): FragmentSqlToken {
 
 /**
  * A link roles field: the distinct roles, in order, of the links that live records of `from`
- * hold to this record through its one refs hop (a JSON array, `[]` when there are none).
+ * hold to this record through its one refs hop (a JSON array, `[]` when there are none): the
+ * select-list expression for `self`'s rows, and what its filters compare.
  */
-function rolesExpression(relation: Relation, self: string): FragmentSqlToken {
+export function rolesColumn(relation: Relation, self: string): FragmentSqlToken {
   const hop = relation.hops[0]!;
   const [source, link] = ['c', 'j'];
   const live = relation.fromSoftDelete ? sql.fragment` AND ${column(source, 'deleted_at')} IS NULL` : sql.fragment``;
@@ -81,11 +82,6 @@ function rolesExpression(relation: Relation, self: string): FragmentSqlToken {
 /** The select-list expression of a count field, for `table`'s rows. */
 export function computedColumn(relation: Relation, table: string): FragmentSqlToken {
   return countExpression(relation, table);
-}
-
-/** The select-list expression of a link roles field, for `table`'s rows. */
-export function rolesColumn(relation: Relation, table: string): FragmentSqlToken {
-  return rolesExpression(relation, table);
 }
 
 /** The typed value of a scalar target that does not cross an array (sort keys, comparisons). */
@@ -153,7 +149,7 @@ function leaf(
 /** A comparison; through arrays of objects it holds when any element satisfies it. */
 function comparison(target: FieldTarget, op: string, values: readonly ScalarValue[]): FragmentSqlToken {
   const column = target.roles
-    ? rolesExpression(target.roles, target.roles.hops.at(-1)!.table)
+    ? rolesColumn(target.roles, target.roles.hops.at(-1)!.table)
     : sql.fragment`${sql.identifier([target.column])}`;
   const step = (base: FragmentSqlToken, hop: number): FragmentSqlToken => {
     const path = target.hops[hop]!;

@@ -3,7 +3,7 @@
 // it did not store it, instead of dropping it silently. Server stamps that were never writable
 // (updated_at, …) are left out: a GET body sent back after another write differs in them.
 import { isDeepStrictEqual } from 'node:util';
-import type { EntityDef, FieldDef } from '../registry/model.ts';
+import { findField, type EntityDef, type FieldDef } from '../registry/model.ts';
 import { ownValue } from '../registry/own.ts';
 import { joinNames, type Warning } from './duplicates.ts';
 import { isPlainObject } from './record-input.ts';
@@ -30,8 +30,8 @@ export function ignoredReadOnlyWrites(
   const fields: string[] = [];
   for (const name of entity.formerlyWritable ?? []) {
     if (!Object.hasOwn(body, name)) continue;
-    const field = entity.fields.find((f) => f.name === name);
-    if (!same(field, body[name], current === undefined ? null : ownValue(current, name))) fields.push(name);
+    if (!same(findField(entity, name), body[name], current === undefined ? null : ownValue(current, name)))
+      fields.push(name);
   }
   if (fields.length === 0) return undefined;
   const one = fields.length === 1;
