@@ -1,6 +1,6 @@
 // POST /{plural}/{id}/convert for an entity that declares `conversion:` (seed 8.9: a guest who
 // registers). The work is records/conversion.ts; this is its route table entry.
-import { withArticle, type EntityDef } from '../registry/model.ts';
+import { findEntity, withArticle, type EntityDef, type Model } from '../registry/model.ts';
 import { convert, MAX_HANDED_OVER } from '../records/conversion.ts';
 import { readJsonBody } from './body.ts';
 import { writeMeta } from './audit-routes.ts';
@@ -11,6 +11,7 @@ import type { RouteServices } from './route-services.ts';
 import { envelope, errorResponse, idParam, json } from './openapi/components.ts';
 
 export function conversionRoutes(
+  model: Model,
   entity: EntityDef,
   version: string,
   kitOf: (services: RouteServices) => EntityKit,
@@ -21,7 +22,7 @@ export function conversionRoutes(
   const handOvers = conversion.handOver
     .map(
       (h) =>
-        `${h.entity}s where ${Object.entries(h.where)
+        `${findEntity(model, h.entity)?.plural ?? h.entity} where ${Object.entries(h.where)
           .map(([path, value]) => `${path} = ${value}`)
           .join(' and ')} get it as ${h.set}`,
     )

@@ -378,7 +378,7 @@ export function entityRoutes(model: Model, entity: EntityDef, apiVersion: ApiVer
       },
     },
     ...recordAuditRoutes(entity, apiVersion, shape, middleware),
-    ...conversionRoutes(entity, version, kit, middleware),
+    ...conversionRoutes(model, entity, version, kit, middleware),
     ...childRelations(model, entity).flatMap((relation) => [
       childListRoute(model, entity, apiVersion, relation),
       ...(writableUnder(entity, relation) ? childRecordRoutes(entity, apiVersion, relation) : []),
