@@ -64,6 +64,12 @@ describe('the embedded PostgreSQL dies', () => {
     for (let i = 0; i < 300; i++) {
       const started = performance.now();
       const reply = await request<{ title: string }>('GET', `/api/v1/shows/${show.body.data.id}`);
+      // A backend of the killed postmaster may still answer a query or two before it notices its
+      // parent is gone: a 200 before the outage shows is one of those, not the restart.
+      if (reply.status === 200 && answers.length === 0 && i < 50) {
+        await sleep(20);
+        continue;
+      }
       answers.push({ status: reply.status, code: reply.body.errors[0]?.code, ms: performance.now() - started });
       if (reply.status === 200) {
         expect(reply.body.data.title).toBe('Survives the crash');
