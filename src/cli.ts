@@ -18,6 +18,7 @@ import { RecordStore } from './db/records.ts';
 import { upgradeStored } from './db/upgrade-stored.ts';
 import { purgeAudit } from './audit/audit-log.ts';
 import { importCommand } from './cli-import.ts';
+import { backupCommand, backupListCommand, restoreCommand } from './cli-backup.ts';
 
 const shown = (file: string) => path.relative(process.cwd(), file) || file;
 
@@ -272,6 +273,27 @@ program
         });
       }),
   );
+
+const backup = program
+  .command('backup')
+  .description(
+    'take a base backup of the embedded PostgreSQL now (WAL is archived continuously into BACKUP_DIR/wal), then prune to BACKUP_KEEP',
+  )
+  .action(() => run((config) => backupCommand(config)));
+backup
+  .command('list')
+  .description('the base backups and the WAL archive, and the span a restore can reach')
+  .option('--json', 'as JSON', false)
+  .action((options: { json: boolean }) => run(async (config) => backupListCommand(config, options.json)));
+
+program
+  .command('restore')
+  .description(
+    'restore the embedded PostgreSQL as it was at a point in time into a new DATA_DIR (never the live one), to serve with DATA_DIR=<dir> npm start',
+  )
+  .requiredOption('--to <time>', 'the point in time, ISO 8601 with its zone, e.g. 2026-12-07T14:05:00Z')
+  .requiredOption('--into <dir>', 'a new or empty folder')
+  .action((options: { to: string; into: string }) => run((config) => restoreCommand(config, options)));
 
 // registry check | release | diff: the registry against its released snapshots.
 program.addCommand(registryCommand(loadModel));

@@ -33,6 +33,10 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** DB_PREPARED_STATEMENTS: repeated queries as named prepared statements (db/prepared.ts). */
   readonly preparedStatements: boolean;
+  /** Base backups and the WAL archive of the embedded PostgreSQL (db/backup). */
+  readonly backup: BackupSettings;
+  /** Read replicas: GETs read there, writes and everything after a write in a request go to the primary. */
+  readonly replicas: ReplicaSettings;
   /** How many times in a row a dead embedded PostgreSQL is started again before the server exits. */
   readonly embeddedDbRestarts: number;
   /** Longest a single query may run before PostgreSQL cancels it (the request answers 503). */
@@ -88,6 +92,25 @@ export interface S3Settings {
   readonly partBytes: number;
   /** An upload not completed by then is expired, and its partial object removed. */
   readonly uploadExpiresSeconds: number;
+}
+
+export interface BackupSettings {
+  /** Base backups (`base/`) and archived WAL (`wal/`). */
+  readonly dir: string;
+  /** A WAL segment is archived at the latest this long after its first write: the RPO bound. */
+  readonly archiveTimeoutSeconds: number;
+  /** A running server takes a base backup when its newest is older than this; 0: only `reelmeta backup`. */
+  readonly everyHours: number;
+  /** Base backups kept; WAL older than the oldest kept one is removed. */
+  readonly keep: number;
+}
+
+export interface ReplicaSettings {
+  readonly urls: readonly string[];
+  /** A replica further behind than this is out of rotation until it catches up. */
+  readonly maxLagMs: number;
+  /** How often each replica's replay position is read. */
+  readonly checkIntervalMs: number;
 }
 
 export interface JobSettings {
@@ -268,6 +291,50 @@ export const SETTINGS = {
       'where the embedded PostgreSQL keeps its data (`DATA_DIR/pg`) and its generated password, and the embedded S3 server its objects (`DATA_DIR/s3/data`) and its generated access key (`DATA_DIR/s3/credentials.json`)',
     read: (env, name) => path.resolve(env[name] || '.data'),
   } satisfies Setting<string>,
+  BACKUP_DIR: {
+    default: '`DATA_DIR/backups`',
+    values: "a path without `'` or `%`; better on another disk than `DATA_DIR`",
+    description:
+      'base backups (`BACKUP_DIR/base`) and the continuous WAL archive (`BACKUP_DIR/wal`) of the embedded PostgreSQL, for `reelmeta backup` and point-in-time `reelmeta restore` (see [Backups](../operations.md#backups-and-point-in-time-recovery))',
+    read: (env, name) => {
+      const dir = path.resolve(env[name] || path.join(env.DATA_DIR || '.data', 'backups'));
+      // The path goes into PostgreSQL's archive_command, a shell line where %x is a placeholder.
+      if (/['%\n\\]/.test(dir)) throw new ConfigError(`${name} must not contain ', %, \\ or a line break: ${dir}`);
+      return dir;
+    },
+  } satisfies Setting<string>,
+  BACKUP_ARCHIVE_TIMEOUT_SECONDS: whole(
+    60,
+    10,
+    600,
+    'the embedded PostgreSQL archives the WAL segment in use at the latest this long after its first change: the most a lost `DATA_DIR` can cost (the RPO; NFR-5 asks for under 15 minutes)',
+  ),
+  BACKUP_EVERY_HOURS: whole(
+    24,
+    0,
+    8760,
+    'a running server with the embedded PostgreSQL takes a base backup at start when it has none, and whenever its newest is this old; `0`: only `reelmeta backup` takes them. Restores replay the WAL since the base backup, so this bounds the restore time',
+  ),
+  BACKUP_KEEP: whole(
+    7,
+    1,
+    1000,
+    'base backups kept; older ones, and the WAL only they needed, are removed after each backup',
+  ),
+  DATABASE_REPLICA_URLS: {
+    default: 'unset',
+    values: 'comma-separated PostgreSQL URLs',
+    description:
+      'streaming read replicas of `DATABASE_URL`: reads outside a write go to one in rotation (see [Read replicas](../operations.md#read-replicas)); TLS settings as in `DATABASE_URL`',
+    read: (env, name) => list(env, name),
+  } satisfies Setting<readonly string[]>,
+  REPLICA_MAX_LAG_MS: whole(
+    5000,
+    100,
+    3_600_000,
+    'a replica that has not replayed what the primary wrote this long ago is taken out of rotation, and returns once it has',
+  ),
+  REPLICA_CHECK_INTERVAL_MS: whole(500, 50, 60_000, "how often each replica's replay position and health are read"),
   S3_ENDPOINT: optional(
     "the S3 or S3-compatible server, e.g. `https://s3.eu-west-1.amazonaws.com` or `http://minio:9000`. Unset: the embedded S3 server. Credentials come from the AWS SDK's default chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, an instance or task role); nothing is read from the repo",
     'a URL',
@@ -531,6 +598,17 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: read('DB_CONNECT_TIMEOUT_MS'),
     preparedStatements: read('DB_PREPARED_STATEMENTS'),
     embeddedDbRestarts: read('EMBEDDED_DB_RESTARTS'),
+    backup: {
+      dir: read('BACKUP_DIR'),
+      archiveTimeoutSeconds: read('BACKUP_ARCHIVE_TIMEOUT_SECONDS'),
+      everyHours: read('BACKUP_EVERY_HOURS'),
+      keep: read('BACKUP_KEEP'),
+    },
+    replicas: {
+      urls: read('DATABASE_REPLICA_URLS'),
+      maxLagMs: read('REPLICA_MAX_LAG_MS'),
+      checkIntervalMs: read('REPLICA_CHECK_INTERVAL_MS'),
+    },
     statementTimeoutMs: read('DB_STATEMENT_TIMEOUT_MS'),
     requestTimeoutMs: read('REQUEST_TIMEOUT_MS'),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS'),

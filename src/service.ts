@@ -25,6 +25,7 @@ import { JobQueue } from './jobs/queue.ts';
 import { THUMBNAIL_QUEUE, ThumbnailService } from './media/thumbnail-jobs.ts';
 import { scheduleUploadSweep, UploadCleanup } from './media/upload-cleanup.ts';
 import { recordSettings } from './records/settings.ts';
+import { embeddedArchiveSettings, scheduleBackups } from './db/backup/embedded-backups.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -86,6 +87,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       dataDir: config.dataDir,
       database: EMBEDDED_DATABASE,
       port,
+      // Every start archives its WAL (a start without would leave a gap no restore can cross).
+      settings: embeddedArchiveSettings(config.backup),
       log: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
     });
   const embedded = await superviseEmbedded(start, config.embeddedDbRestarts, logger);
@@ -155,6 +158,10 @@ export async function startService(config: Config, logger: Logger = createLogger
   };
   try {
     await prepareSchema(config, database.url, logger);
+    if (database.embedded) {
+      const stopBackups = scheduleBackups(config.backup, config.dataDir, database.url, logger);
+      cleanup.push(async () => stopBackups());
+    }
     const media = await openMedia(config.s3, config.dataDir, logger);
     cleanup.push(() => media.close());
     const metrics = new Metrics();

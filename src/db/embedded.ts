@@ -2,7 +2,8 @@
 // initialised once in DATA_DIR/pg and reused on every start, so data survives restarts.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -101,6 +102,7 @@ export async function startEmbeddedPostgres(options: {
     onError: remember,
   });
 
+  requireReachable(dataDir);
   const holder = lockHolder(clusterDir);
   if (holder !== undefined) {
     throw new Error(
@@ -157,6 +159,19 @@ export async function startEmbeddedPostgres(options: {
   };
 }
 
+/**
+ * The URL of the embedded PostgreSQL in `dataDir` when a server (another reelmeta) is running it,
+ * read from its postmaster.pid (its fourth line is the port); undefined when none runs.
+ */
+export function runningEmbeddedUrl(dataDir: string, database: string): string | undefined {
+  const clusterDir = path.join(path.resolve(dataDir), 'pg');
+  if (lockHolder(clusterDir) === undefined) return undefined;
+  const port = Number(readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const { user, password } = credentials(path.resolve(dataDir));
+  return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
 /** The pid in postmaster.pid when that process is alive; PostgreSQL itself ignores stale files. */
 function lockHolder(clusterDir: string): number | undefined {
   const file = path.join(clusterDir, 'postmaster.pid');
@@ -169,6 +184,25 @@ function lockHolder(clusterDir: string): number | undefined {
   } catch (error) {
     // EPERM: alive but owned by another user (the postgres user, when we run as root).
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to walk down to the data
+ * folder; otherwise it fails at start with nothing in its log, so say it here.
+ */
+function requireReachable(dataDir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = dataDir; ; dir = path.dirname(dir)) {
+    // Not open to others: fine only if postgres may enter it all the same (it owns it, say).
+    if (!(statSync(dir).mode & 0o001)) {
+      const probe = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir]);
+      if (probe.status !== 0 && !probe.error)
+        throw new Error(
+          `the embedded PostgreSQL runs as the postgres user (reelmeta runs as root), which cannot enter ${dir}: allow it (chmod o+x ${dir}) or choose a folder it can reach`,
+        );
+    }
+    if (path.dirname(dir) === dir) return;
   }
 }
 
