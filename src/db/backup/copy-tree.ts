@@ -1,6 +1,7 @@
 // Copies a PostgreSQL data folder as a base backup needs it: without the files that belong to the
 // running server alone, with the folders rebuilt at start left empty, and skipping a file the server
 // removes while the copy runs (a dropped table's).
+import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -31,7 +32,7 @@ export async function copyTree(
   top = true,
 ): Promise<void> {
   await mkdir(to, { recursive: true, mode: 0o700 });
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(from, { withFileTypes: true });
   } catch (error) {

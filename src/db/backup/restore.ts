@@ -6,7 +6,7 @@ import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { runningEmbeddedUrl, startEmbeddedPostgres } from '../embedded.ts';
+import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded.ts';
 import { restoreCommand } from './archive-settings.ts';
 import { archiveSpan, backupFor, listBackups, type BaseBackup } from './catalog.ts';
 import { giveToServerUser, type BackupLayout } from './layout.ts';
@@ -141,7 +141,7 @@ async function recover(
   giveToServerUser(clusterDir);
 
   const lines: string[] = [];
-  let recovered;
+  let recovered: EmbeddedDatabase;
   try {
     recovered = await startEmbeddedPostgres({
       dataDir: into,
