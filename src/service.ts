@@ -10,7 +10,9 @@ import type { Config } from './config.ts';
 import { freePort, startEmbeddedPostgres } from './db/embedded.ts';
 import { superviseEmbedded } from './db/embedded-supervisor.ts';
 import { migrateUp, migrationLabel, migrationStatus, readMigrationFiles } from './db/migrator.ts';
-import { createDatabasePool } from './db/pool.ts';
+import { createDatabasePool, type DatabasePool } from './db/pool.ts';
+import { ReplicaSet, replicaName } from './db/replicas.ts';
+import { routeReads } from './db/read-routing.ts';
 import { loadModel } from './load-model.ts';
 import { scheduleAuditPurge } from './audit/retention.ts';
 import { ExpirySweep } from './records/expiry.ts';
@@ -26,6 +28,7 @@ import { THUMBNAIL_QUEUE, ThumbnailService } from './media/thumbnail-jobs.ts';
 import { scheduleUploadSweep, UploadCleanup } from './media/upload-cleanup.ts';
 import { recordSettings } from './records/settings.ts';
 import { embeddedArchiveSettings, scheduleBackups } from './db/backup/embedded-backups.ts';
+import { backupWarnings } from './db/backup/server-checks.ts';
 
 export const EMBEDDED_DATABASE = 'reelmeta';
 
@@ -95,6 +98,32 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return { url: embedded.url, embedded: true, gaveUp: embedded.gaveUp, close: () => embedded.stop() };
 }
 
+/** DATABASE_REPLICA_URLS: a pool per replica, checked now and every REPLICA_CHECK_INTERVAL_MS. */
+async function openReplicas(
+  config: Config,
+  primary: DatabasePool,
+  poolOptions: Parameters<typeof createDatabasePool>[2],
+  logger: Logger,
+): Promise<ReplicaSet | undefined> {
+  if (config.replicas.urls.length === 0) return undefined;
+  if (!config.databaseUrl)
+    throw new Error('DATABASE_REPLICA_URLS needs DATABASE_URL: the embedded PostgreSQL has no replicas');
+  const pools = await Promise.all(
+    config.replicas.urls.map(async (url) => ({
+      name: replicaName(url),
+      pool: await createDatabasePool(url, config.poolSize, poolOptions),
+    })),
+  );
+  const replicas = new ReplicaSet(primary, pools, {
+    maxLagMs: config.replicas.maxLagMs,
+    checkIntervalMs: config.replicas.checkIntervalMs,
+    logger,
+  });
+  await replicas.start();
+  logger.info({ replicas: replicas.status() }, 'read replicas');
+  return replicas;
+}
+
 export async function prepareSchema(config: Config, databaseUrl: string, logger: Logger): Promise<void> {
   if (config.migrateOnStart) {
     const applied = await migrateUp(databaseUrl, config.migrationsDir, {
@@ -161,18 +190,30 @@ export async function startService(config: Config, logger: Logger = createLogger
     if (database.embedded) {
       const stopBackups = scheduleBackups(config.backup, config.dataDir, database.url, logger);
       cleanup.push(async () => stopBackups());
+    } else {
+      // A server of one's own backs itself up: say so loudly when point-in-time recovery is off.
+      for (const warning of await backupWarnings(database.url).catch(() => []))
+        logger.warn({ code: warning.code }, warning.message);
     }
     const media = await openMedia(config.s3, config.dataDir, logger);
     cleanup.push(() => media.close());
     const metrics = new Metrics();
-    const pool = await createDatabasePool(database.url, config.poolSize, {
+    const poolOptions = {
       interceptors: [metrics.queryInterceptor()],
       statementTimeoutMs: config.statementTimeoutMs,
       connectTimeoutMs: config.dbConnectTimeoutMs,
       preparedStatements: config.preparedStatements,
-    });
-    metrics.watchPool(pool);
-    cleanup.push(() => pool.end());
+    };
+    const primary = await createDatabasePool(database.url, config.poolSize, poolOptions);
+    metrics.watchPool(primary);
+    cleanup.push(() => primary.end());
+    const replicas = await openReplicas(config, primary, poolOptions, logger);
+    if (replicas) {
+      cleanup.push(() => replicas.stop());
+      metrics.watchReplicas(replicas);
+    }
+    // With replicas, read-only requests read there (db/read-routing.ts); everything else is the primary's.
+    const pool = replicas ? routeReads(primary, replicas, metrics) : primary;
     const stopPurge = await scheduleAuditPurge(pool, config.auditRetentionDays, logger);
     cleanup.push(async () => stopPurge());
     const stopKeyPurge = await scheduleIdempotencyPurge(pool, logger);
@@ -216,6 +257,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       isDraining: () => draining,
       idempotency: { ttlSeconds: config.idempotencyKeyTtlSeconds },
       requestTimeoutMs: config.requestTimeoutMs,
+      ...(replicas ? { replicas } : {}),
     });
     const stopExpiry = await runNowAndEvery(60 * 60 * 1000, () =>
       expiry.sweep().then(

@@ -29,6 +29,8 @@ import { scopeToClient } from './client-gone.ts';
 import { refuseMalformedQuery } from './params.ts';
 import { limitBodies } from './body.ts';
 import { withDeadline } from '../db/request-scope.ts';
+import type { ReplicaSet } from '../db/replicas.ts';
+import { readYourWrites } from './consistency.ts';
 import type { MediaServices } from '../media/services.ts';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -53,6 +55,8 @@ export interface AppOptions {
   readonly isDraining?: () => boolean;
   /** Default: keys kept 24 hours. */
   readonly idempotency?: IdempotencyOptions;
+  /** Read replicas (DATABASE_REPLICA_URLS): `pool` routes reads to them; /ready shows their state. */
+  readonly replicas?: ReplicaSet;
   /** Erases lapsed personal data (`expiry:`); the service runs its hourly sweep. */
   readonly expiry?: ExpirySweep;
   /** The object store and thumbnail jobs; without it, media routes answer 503 and media fields are not checked. */
@@ -73,6 +77,7 @@ export function createApp({
   requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   media,
   expiry,
+  replicas,
 }: AppOptions): Hono {
   const app = new Hono({ strict: false });
   const ajv = createAjv();
@@ -87,7 +92,7 @@ export function createApp({
     classify,
     settings,
     media,
-    ops: { logger, metrics, migrations: migrations ?? [], isDraining },
+    ops: { logger, metrics, migrations: migrations ?? [], isDraining, ...(replicas ? { replicas } : {}) },
     openapi,
     ...(expiry ? { expiry } : {}),
   });
@@ -133,6 +138,8 @@ export function createApp({
   // Every route's body is capped here, so no route can forget it (see body.ts).
   app.use(limitBodies);
   // Each request's database work ends by its deadline (see db/work.ts), the idempotency claim's included.
+  // Reads may go to replicas, writes answer their WAL position (consistency.ts).
+  if (replicas) app.use('/api/*', readYourWrites(pool));
   app.use('/api/*', (_c, next) => withDeadline(requestTimeoutMs, next));
   app.use('/api/*', idempotentPosts(pool, logger, idempotency));
   // An older API version's answers say so (and name the current one), whichever route answers.

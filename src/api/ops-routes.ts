@@ -39,6 +39,21 @@ export function opsRoutes(): Route[] {
               database: { type: 'string' },
               migrations: { type: 'string' },
               registry_version: { type: 'string' },
+              replicas: {
+                type: 'array',
+                description:
+                  'With DATABASE_REPLICA_URLS: each read replica, whether reads go to it (in_rotation) or why not (lagging, down, not_a_replica), and its lag',
+                items: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string' },
+                    state: { enum: ['in_rotation', 'lagging', 'down', 'not_a_replica'] },
+                    lag_ms: { type: ['number', 'null'] },
+                    replay_lsn: { type: ['string', 'null'] },
+                    reason: { type: 'string' },
+                  },
+                },
+              },
             },
           }),
         },
@@ -49,7 +64,7 @@ export function opsRoutes(): Route[] {
         },
       },
       handler: ({ model, pool, ops }) => {
-        const { logger, migrations, isDraining } = ops;
+        const { logger, migrations, isDraining, replicas } = ops;
         const registry_version = model.registryVersion;
         return async (c) => {
           if (isDraining()) return c.json({ status: 'draining', registry_version }, 503);
@@ -75,7 +90,14 @@ export function opsRoutes(): Route[] {
               503,
             );
           }
-          return c.json({ status: 'ok', database: 'ok', migrations: 'applied', registry_version });
+          // Replicas out of rotation do not make the instance unready: their reads go to the primary.
+          return c.json({
+            status: 'ok',
+            database: 'ok',
+            migrations: 'applied',
+            registry_version,
+            ...(replicas ? { replicas: replicas.status() } : {}),
+          });
         };
       },
     },

@@ -2,6 +2,7 @@
 // rules, cascades and media checks wired), the versioned records, the audit log, each API
 // version's shape of each entity, the media services and the ops settings. Made once per app;
 // every API version's routes use the same ones.
+import type { ReplicaStatus } from '../db/replicas.ts';
 import type { Logger } from 'pino';
 import type { Ajv2020 } from '../registry/ajv.ts';
 import type { JsonSchema } from '../registry/json-schema.ts';
@@ -35,6 +36,8 @@ export interface OpsServices {
   readonly migrations: readonly number[];
   /** True once shutdown began: /ready answers 503 so a load balancer stops sending. */
   readonly isDraining: () => boolean;
+  /** Read replicas, when configured: /ready shows each one's state and lag. */
+  readonly replicas?: { status(): readonly ReplicaStatus[] };
 }
 
 export interface RouteServices extends MediaRouteContext {

@@ -20,6 +20,8 @@ class RequestScope implements RequestClient {
   deadline?: number;
   /** False once the route answered: a streamed body (an export) is not cut by the deadline. */
   open = true;
+  /** Where this request's reads may go (replicas.ts); unset: the primary, as for every write. */
+  reads?: ReadRouting;
   private listeners?: Set<() => void>;
 
   onGone(listener: () => void): () => void {
@@ -37,7 +39,27 @@ class RequestScope implements RequestClient {
   }
 }
 
+/**
+ * A read-only request (GET, HEAD) may read from a replica, one that has replayed `afterLsn` when the
+ * client holds a consistency token; once it writes (a transaction), the rest reads the primary.
+ */
+export interface ReadRouting {
+  readonly afterLsn?: bigint;
+  wrote: boolean;
+}
+
 const scope = new AsyncLocalStorage<RequestScope>();
+
+/** Lets the current request read from replicas (after `afterLsn`, when given). */
+export function allowReplicaReads(afterLsn: bigint | undefined): void {
+  const current = scope.getStore();
+  if (current) current.reads = { ...(afterLsn !== undefined ? { afterLsn } : {}), wrote: false };
+}
+
+/** The current request's read routing, when it may read from replicas. */
+export function readRouting(): ReadRouting | undefined {
+  return scope.getStore()?.reads;
+}
 
 /** Runs `work` as a request; `watch` is handed the function to call when its client goes. */
 export function inRequestScope<T>(watch: (clientGone: () => void) => void, work: () => T): T {

@@ -2,6 +2,7 @@
 // template, method and status; error answers; database query timings and errors; the pool's
 // connections; requests refused by the rate limiter; background jobs (durations by queue and
 // outcome, failures, queue depth by state read at scrape time); and Node's process metrics. GET /metrics serves them in the text format.
+import type { ReplicaStatus } from '../db/replicas.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import type { Interceptor } from 'slonik';
@@ -26,7 +27,9 @@ export class Metrics {
   private readonly rateLimitStoreFailures: Counter;
   private readonly jobDuration: Histogram<'queue' | 'state'>;
   private readonly jobsFailed: Counter<'queue'>;
+  private readonly reads: Counter<'target'>;
   private pool: DatabasePool | undefined;
+  private replicaSource: { status(): readonly ReplicaStatus[] } | undefined;
   private jobSource: JobDepthSource | undefined;
 
   constructor() {
@@ -106,7 +109,45 @@ export class Metrics {
         }
       },
     });
+    this.reads = new Counter({
+      name: 'db_reads_total',
+      help: 'Single-query reads by where they ran (primary, replica); only counted with DATABASE_REPLICA_URLS',
+      labelNames: ['target'],
+      registers,
+    });
+    new Gauge({
+      name: 'db_replica_in_rotation',
+      help: 'Per read replica: 1 while reads go to it, 0 while it is down, lagging or not a replica',
+      labelNames: ['replica', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of metrics.replicaSource?.status() ?? [])
+          this.set({ replica: r.name, state: r.state }, r.state === 'in_rotation' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'db_replica_lag_seconds',
+      help: 'Per read replica: how long ago the primary wrote the first WAL it has not replayed (0: caught up); absent while it is down',
+      labelNames: ['replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of metrics.replicaSource?.status() ?? [])
+          if (r.lag_ms !== null) this.set({ replica: r.name }, r.lag_ms / 1000);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A single-query read and where it ran (db/read-routing.ts). */
+  countRead(target: 'primary' | 'replica'): void {
+    this.reads.inc({ target });
+  }
+
+  /** The read replicas whose state the gauges report. */
+  watchReplicas(source: { status(): readonly ReplicaStatus[] }): void {
+    this.replicaSource = source;
   }
 
   /** One answered request; `route` is the matched template (`/api/v1/episodes/:id`), never the raw path. */

@@ -1,0 +1,92 @@
+// The pool the app is given when replicas are configured: it is the primary's, except that a
+// single query (not a transaction, not a held connection) made by a read-only request that has
+// not written yet goes to a replica from the set (replicas.ts), one that has replayed the
+// request's consistency token when it holds one. A transaction or a held connection is the
+// primary's and marks the request as writing, so whatever it reads afterwards it reads there too
+// (a GET that erases lapsed personal data first must not then read the replica's older copy).
+// A replica that fails a read is taken out of rotation and the read runs on the primary.
+import type { DatabasePool } from 'slonik';
+import { readRouting } from './request-scope.ts';
+import type { ReplicaSet } from './replicas.ts';
+import { isDatabaseUnavailable } from './unavailable.ts';
+import { sqlState } from './sql-state.ts';
+
+export interface ReadCounter {
+  countRead(target: 'primary' | 'replica'): void;
+}
+
+/** Errors after which the same read is worth running on the primary. */
+function replicaTrouble(error: unknown): boolean {
+  const state = sqlState(error);
+  return (
+    isDatabaseUnavailable(error) ||
+    // 25006: a write reached the replica; 40001: cancelled by a conflict with recovery; 57P0x: shutting down.
+    state === '25006' ||
+    state === '40001' ||
+    (state !== undefined && state.startsWith('57P'))
+  );
+}
+
+type SingleQueryMethod =
+  | 'any'
+  | 'anyFirst'
+  | 'exists'
+  | 'many'
+  | 'manyFirst'
+  | 'maybeOne'
+  | 'maybeOneFirst'
+  | 'one'
+  | 'oneFirst'
+  | 'query';
+
+const SINGLE_QUERIES: readonly SingleQueryMethod[] = [
+  'any',
+  'anyFirst',
+  'exists',
+  'many',
+  'manyFirst',
+  'maybeOne',
+  'maybeOneFirst',
+  'one',
+  'oneFirst',
+  'query',
+];
+
+export function routeReads(primary: DatabasePool, replicas: ReplicaSet, counter: ReadCounter): DatabasePool {
+  const methods: Partial<Record<SingleQueryMethod | 'transaction' | 'connect' | 'stream', unknown>> = {};
+  for (const method of SINGLE_QUERIES) {
+    const onPrimary = (primary[method] as (...args: unknown[]) => Promise<unknown>).bind(primary);
+    methods[method] = async (...args: unknown[]) => {
+      const routing = readRouting();
+      const replica = routing && !routing.wrote ? replicas.pick(routing.afterLsn) : undefined;
+      if (!replica) {
+        counter.countRead('primary');
+        return onPrimary(...args);
+      }
+      try {
+        const result = await (replica.pool[method] as (...a: unknown[]) => Promise<unknown>).apply(replica.pool, args);
+        counter.countRead('replica');
+        return result;
+      } catch (error) {
+        if (!replicaTrouble(error)) throw error;
+        replicas.failed(replica.name, error);
+        counter.countRead('primary');
+        return onPrimary(...args);
+      }
+    };
+  }
+  // Whatever holds a connection may write with it: the primary, and the request counts as writing.
+  const writing = <A extends unknown[], R>(run: (...args: A) => R) => {
+    return (...args: A): R => {
+      const routing = readRouting();
+      if (routing) routing.wrote = true;
+      return run(...args);
+    };
+  };
+  methods.transaction = writing(primary.transaction.bind(primary));
+  methods.connect = writing(primary.connect.bind(primary));
+  // A stream (an export) is a long read: the primary keeps it consistent with what the client wrote.
+  methods.stream = primary.stream.bind(primary);
+  // end() and state() stay the primary's: the service ends the replica set itself.
+  return Object.assign(Object.create(primary) as DatabasePool, methods);
+}
