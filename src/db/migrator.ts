@@ -111,20 +111,54 @@ interface AppliedRow {
   applied_at: Date;
 }
 
-async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+
+async function connect(databaseUrl: string): Promise<pg.Client> {
   const target = databaseTarget(databaseUrl);
   const client = new pg.Client({ connectionString: target.url, ssl: target.ssl });
   await client.connect().catch((error: unknown) => {
     throw explainConnectionFailure(error, target);
   });
+  return client;
+}
+
+/**
+ * Migrating holds the lock for the session: online steps run outside transactions, and the
+ * session's lock_timeout spans them. That needs a direct connection to PostgreSQL; through a pooler
+ * in transaction mode (PgBouncer) the lock, and the setting, would stay on whichever server
+ * connection the statement happened to run on (docs/deployment.md).
+ */
+async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(databaseUrl);
   try {
     await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${TABLE} (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
+    await client.query(CREATE_TABLE);
     return await work(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`).catch(() => undefined);
+    await client.end();
+  }
+}
+
+/**
+ * Reading the history needs no session: one transaction, under the same lock taken for the
+ * transaction only (it still waits for a migration under way), so that it also works through a
+ * pooler in transaction mode, as instances started with MIGRATE_ON_START=false and the CLI's
+ * commands read it (a session lock there was left behind on a pooled server connection).
+ */
+async function readingHistory<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(databaseUrl);
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`);
+    await client.query(CREATE_TABLE);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
     await client.end();
   }
 }
@@ -176,7 +210,7 @@ function assertConsistent(states: readonly MigrationState[], dir: string): void 
 
 export async function migrationStatus(databaseUrl: string, dir: string): Promise<MigrationState[]> {
   const files = readMigrationFiles(dir);
-  return withClient(databaseUrl, async (client) => compare(files, await appliedRows(client)));
+  return readingHistory(databaseUrl, async (client) => compare(files, await appliedRows(client)));
 }
 
 /** 0.2 s, 0.4 s, 0.8 s … up to 5 s, with ±25 % jitter so that two waiting parties do not meet again. */
