@@ -394,7 +394,7 @@ describe.skipIf(!BINARY)(title, () => {
     expect(await advisoryLocks()).toEqual([]);
   });
 
-  it(`with DB_PREPARED_STATEMENTS=true: ${KEEPS_PREPARED ? 'works, with max_prepared_statements' : 'fails, PgBouncer < 1.21 cannot keep named statements'}`, async () => {
+  it(`with DB_PREPARED_STATEMENTS=true: ${KEEPS_PREPARED ? 'works, with max_prepared_statements' : 'works: PgBouncer < 1.21 loses named statements, and the service stops naming them'}`, async () => {
     const ids = (await service!.request<Rec[]>('GET', '/api/v1/episodes?season=42&_limit=100')).body.data.map(
       (r) => r.id,
     );
@@ -431,15 +431,10 @@ describe.skipIf(!BINARY)(title, () => {
         [...ids, ...ids].map((id) => preparedService!.request('GET', `/api/v1/episodes/${id}`)),
       );
       statuses.push(...replies.map((r) => r.status));
-      if (!KEEPS_PREPARED && statuses.some((s) => s !== 200)) break;
     }
-    if (KEEPS_PREPARED) {
-      expect(statuses.every((s) => s === 200)).toBe(true);
-      return;
-    }
-    const failed = statuses.filter((s) => s !== 200);
-    expect(failed.length).toBeGreaterThan(0);
-    expect(new Set(failed)).toEqual(new Set([500]));
-    expect(preparedLog.join('')).toMatch(/prepared statement \\?"rm_[0-9a-f]{24}\\?" (does not exist|already exists)/);
+    // Without the fallback (driver.ts), 27 of the first 48 answered 500: `prepared statement
+    // "rm_…" already exists` or `does not exist`. Each such read now runs again unnamed.
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(preparedLog.join('')).toBe('');
   });
 });

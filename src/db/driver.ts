@@ -7,7 +7,13 @@
 import { EventEmitter } from 'node:events';
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import type { DriverClient, DriverFactory } from 'slonik';
-import { ConnectionStatements, isStalePreparedStatement, StatementNames, type Statement } from './prepared.ts';
+import {
+  ConnectionStatements,
+  isPooledStatementLost,
+  isStalePreparedStatement,
+  StatementNames,
+  type Statement,
+} from './prepared.ts';
 
 export function createPgDriverWithoutLeaks(options: { preparedStatements?: boolean } = {}): DriverFactory {
   const pgDriver = createPgDriverFactory();
@@ -34,8 +40,10 @@ function namingStatements(client: DriverClient, names: StatementNames): DriverCl
     try {
       return await send(statement, values);
     } catch (error) {
-      if (typeof statement === 'string' || !isStalePreparedStatement(error)) throw error;
-      names.refuse(statement.name);
+      if (typeof statement === 'string') throw error;
+      if (isPooledStatementLost(error)) names.stopNaming();
+      else if (isStalePreparedStatement(error)) names.refuse(statement.name);
+      else throw error;
       // Inside a transaction the error has aborted it: transact (work.ts) runs it again, unnamed.
       if (statements.inTransaction) throw error;
       return send(sql, values);

@@ -25,10 +25,11 @@ export type Statement = string | { readonly name: string; readonly text: string 
 export class StatementNames {
   private readonly seen = new Map<string, string>();
   private readonly refused = new Set<string>();
+  private stopped = false;
 
   /** The statement's name, or null when it is not marked PREPARED (or may not be named). */
   nameOf(text: string): string | null {
-    if (!text.startsWith(MARK)) return null;
+    if (this.stopped || !text.startsWith(MARK)) return null;
     const known = this.seen.get(text);
     if (known !== undefined) return this.refused.has(known) ? null : known;
     if (this.seen.size >= MAX_TEXTS) return null;
@@ -44,6 +45,15 @@ export class StatementNames {
    */
   refuse(name: string): void {
     this.refused.add(name);
+  }
+
+  /**
+   * The server connection behind ours is not the one that prepared the statement: a pooler in
+   * transaction mode that cannot keep named statements (PgBouncer before 1.21). From now on every
+   * statement runs unnamed, as with DB_PREPARED_STATEMENTS=false.
+   */
+  stopNaming(): void {
+    this.stopped = true;
   }
 }
 
@@ -82,6 +92,17 @@ export class ConnectionStatements {
     if (/^(START TRANSACTION|BEGIN)\b/i.test(text)) this.transaction = true;
     else if (/^(COMMIT|END)\b/i.test(text) || /^ROLLBACK(?!\s+TO\b)/i.test(text)) this.transaction = false;
   }
+}
+
+/**
+ * A named statement that a pooler lost or mixed up: `prepared statement "rm_…" already exists`
+ * (42P05) or `does not exist` (26000), which on a direct connection never happens.
+ */
+export function isPooledStatementLost(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== '42P05' && state !== '26000') return false;
+  for (let e = error; e instanceof Error; e = e.cause) if (e.message.includes('prepared statement "rm_')) return true;
+  return false;
 }
 
 /** PostgreSQL's refusal to reuse a prepared statement after its result type changed (SQLSTATE 0A000). */

@@ -8,7 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { remainingMs } from './request-scope.ts';
 import { forgetSlowCounts } from './counting.ts';
-import { isStalePreparedStatement } from './prepared.ts';
+import { isPooledStatementLost, isStalePreparedStatement } from './prepared.ts';
 import { sqlState } from './sql-state.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
 import {
@@ -120,7 +120,7 @@ export function withinTransaction<T>(
  * type a migration changed (now unnamed, prepared.ts): the transaction may work when run again.
  */
 export const isTransactionConflict = (error: unknown): boolean =>
-  ['40P01', '40001'].includes(sqlState(error) ?? '') || isStalePreparedStatement(error);
+  ['40P01', '40001'].includes(sqlState(error) ?? '') || isStalePreparedStatement(error) || isPooledStatementLost(error);
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
