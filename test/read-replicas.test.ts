@@ -164,16 +164,21 @@ describe.skipIf(!pgBinariesPresent)(`read replicas (PostgreSQL binaries in ${PG_
     };
     const clients = Array.from({ length: 4 }, (_, n) => client(n));
     await sleep(1000);
+    const stopped = performance.now();
     await replica.stop();
     await until('the stopped replica to be down', async () => (await replicaState()) === 'down');
     expect((await ready()).status).toBe('ok');
     await sleep(1000);
     await replica.start();
     await until('the restarted replica back in rotation', async () => (await replicaState()) === 'in_rotation');
+    const awayMs = performance.now() - stopped;
     const onReplica = await readsOn('replica');
     await sleep(1000);
     stop = true;
     await Promise.all(clients);
+    console.log(
+      `replica stopped and started under load: ${requests} requests by 4 clients, ${failures.length} failed; out of rotation for ${Math.round(awayMs)} ms`,
+    );
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(50);
     // Reads went back to it once it returned.
