@@ -8,7 +8,12 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'slonik';
 import { backupWarnings } from '../src/db/backup/server-checks.ts';
+import { createDatabasePool } from '../src/db/pool.ts';
+import { routeReads } from '../src/db/read-routing.ts';
+import { ReplicaSet } from '../src/db/replicas.ts';
+import { allowReplicaReads, inRequestScope } from '../src/db/request-scope.ts';
 import { startService } from '../src/service.ts';
 import { pgBinariesPresent, PG_BIN_DIR, startPrimary, startReplica, type Cluster } from './support/pg-cluster.ts';
 import { testConfig } from './support/s3.ts';
@@ -129,6 +134,44 @@ describe.skipIf(!pgBinariesPresent)(`read replicas (PostgreSQL binaries in ${PG_
       await replica.query('SELECT pg_wal_replay_resume()');
     }
     await until('the replica back in rotation', async () => (await replicaState()) === 'in_rotation');
+  });
+
+  it('runs a statement that writes, sent as a read, on the primary, and keeps the replica in rotation', async () => {
+    const primaryPool = await createDatabasePool(primary.url('reelmeta'), 2);
+    const set = new ReplicaSet(
+      primaryPool,
+      [{ name: 'replica', pool: await createDatabasePool(replica.url('reelmeta'), 2) }],
+      { maxLagMs: MAX_LAG_MS, checkIntervalMs: 100, logger: pino({ level: 'silent' }) },
+    );
+    await set.start();
+    const reads: string[] = [];
+    const pool = routeReads(primaryPool, set, { countRead: (target) => reads.push(target) });
+    try {
+      await primaryPool.query(sql.unsafe`CREATE TABLE IF NOT EXISTS routing_check (n int)`);
+      const asGet = <T>(work: () => Promise<T>) =>
+        inRequestScope(
+          () => undefined,
+          () => {
+            allowReplicaReads(undefined);
+            return work();
+          },
+        );
+      const [before, inserted, after] = await asGet(async () => [
+        await pool.oneFirst(sql.unsafe`SELECT pg_is_in_recovery()`),
+        await pool.oneFirst(sql.unsafe`INSERT INTO routing_check VALUES (1) RETURNING n`),
+        await pool.oneFirst(sql.unsafe`SELECT pg_is_in_recovery()`),
+      ]);
+      // The first read ran on the replica; the insert was refused there and ran on the primary,
+      // and so did the read after it; the replica is still in rotation.
+      expect([before, inserted, after]).toEqual([true, 1, false]);
+      expect(reads).toEqual(['replica', 'primary', 'primary']);
+      expect(set.status()[0]!.state).toBe('in_rotation');
+      // Outside a read-only request, everything is the primary's.
+      expect(await pool.oneFirst(sql.unsafe`SELECT pg_is_in_recovery()`)).toBe(false);
+    } finally {
+      await set.stop();
+      await primaryPool.end();
+    }
   });
 
   it('answers 400 for a consistency token that is not a WAL position', async () => {

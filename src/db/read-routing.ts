@@ -4,7 +4,8 @@
 // request's consistency token when it holds one. A transaction or a held connection is the
 // primary's and marks the request as writing, so whatever it reads afterwards it reads there too
 // (a GET that erases lapsed personal data first must not then read the replica's older copy).
-// A replica that fails a read is taken out of rotation and the read runs on the primary.
+// A replica that fails a read is taken out of rotation and the read runs on the primary; a
+// statement that turns out to write (refused by the replica as read-only) runs there too.
 import type { DatabasePool } from 'slonik';
 import { readRouting } from './request-scope.ts';
 import type { ReplicaSet } from './replicas.ts';
@@ -15,16 +16,16 @@ export interface ReadCounter {
   countRead(target: 'primary' | 'replica'): void;
 }
 
-/** Errors after which the same read is worth running on the primary. */
-function replicaTrouble(error: unknown): boolean {
+/**
+ * What a failed replica read means: `replica` (unreachable or shutting down: out of rotation),
+ * `statement` (this statement only: it wrote, 25006, or replay cancelled it, 40001), or undefined
+ * (the statement's own error, which the primary would give too).
+ */
+function replicaTrouble(error: unknown): 'replica' | 'statement' | undefined {
   const state = sqlState(error);
-  return (
-    isDatabaseUnavailable(error) ||
-    // 25006: a write reached the replica; 40001: cancelled by a conflict with recovery; 57P0x: shutting down.
-    state === '25006' ||
-    state === '40001' ||
-    (state !== undefined && state.startsWith('57P'))
-  );
+  if (state === '25006' || state === '40001') return 'statement';
+  if (isDatabaseUnavailable(error) || state?.startsWith('57P') === true) return 'replica';
+  return undefined;
 }
 
 type SingleQueryMethod =
@@ -68,8 +69,11 @@ export function routeReads(primary: DatabasePool, replicas: ReplicaSet, counter:
         counter.countRead('replica');
         return result;
       } catch (error) {
-        if (!replicaTrouble(error)) throw error;
-        replicas.failed(replica.name, error);
+        const trouble = replicaTrouble(error);
+        if (trouble === undefined) throw error;
+        if (trouble === 'replica') replicas.failed(replica.name, error);
+        // A statement that writes belongs to the primary, and so does what the request reads after it.
+        else if (sqlState(error) === '25006') routing!.wrote = true;
         counter.countRead('primary');
         return onPrimary(...args);
       }
