@@ -9,6 +9,7 @@ import { AUDIT_ENTITY } from '../../audit/audit-entity.ts';
 import { MAX_KEY_LENGTH } from '../../idempotency/idempotency-entity.ts';
 import { MAX_DUPLICATE_IDS } from '../../records/duplicates.ts';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../idempotency.ts';
+import { CONSISTENCY_HEADER } from '../consistency.ts';
 import { isRoute, type Parameter, type ResponseDoc, type Route } from '../route.ts';
 import { routeTable } from '../route-table.ts';
 import { API_REFUSALS, errorResponse, recordSchemaName, ref } from './components.ts';
@@ -36,6 +37,19 @@ const idempotencyKey = {
   schema: { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH + 2 },
 };
 
+const CONSISTENCY_PARAMETER = 'ConsistencyToken';
+const consistencyToken = {
+  name: CONSISTENCY_HEADER,
+  in: 'header',
+  required: false,
+  description: `With read replicas (DATABASE_REPLICA_URLS): the ${CONSISTENCY_HEADER} a write answered. The read then goes only to a replica that has replayed that write, else to the primary, so it never misses it; without it, a replica up to REPLICA_MAX_LAG_MS behind may answer. Not a WAL position: 400 INVALID_HEADER. Without replicas it changes nothing.`,
+  schema: { type: 'string', pattern: '^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$' },
+};
+const consistencyHeader = {
+  description: `With read replicas (DATABASE_REPLICA_URLS): the primary's WAL position once this write committed; send it back as ${CONSISTENCY_HEADER} on reads that must see the write`,
+  schema: { type: 'string' },
+};
+
 const replayedHeader = {
   description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key',
   schema: { const: 'true' },
@@ -49,15 +63,22 @@ const replayedHeader = {
 function operationOf(route: Route): JsonSchema {
   const api = route.path.startsWith('/api/');
   const keyed = api && route.method === 'post';
+  const read = route.method === 'get';
   const parameters: unknown[] = (route.parameters ?? []).filter((p) => p.in !== 'path');
   if (keyed) parameters.push({ $ref: `#/components/parameters/${IDEMPOTENCY_PARAMETER}` });
+  if (api && read) parameters.push({ $ref: `#/components/parameters/${CONSISTENCY_PARAMETER}` });
+  const headersOf = (status: string): Record<string, JsonSchema> => ({
+    ...(keyed && status.startsWith('2') ? { [REPLAYED_HEADER]: replayedHeader } : {}),
+    ...(api && !read && /^[23]/.test(status) ? { [CONSISTENCY_HEADER]: consistencyHeader } : {}),
+  });
   const responses: Record<string, ResponseDoc> = Object.fromEntries(
-    Object.entries(route.responses).map(([status, response]: [string, ResponseDoc]) => [
-      status,
-      keyed && status.startsWith('2')
-        ? { ...response, headers: { ...response.headers, [REPLAYED_HEADER]: replayedHeader } }
-        : response,
-    ]),
+    Object.entries(route.responses).map(([status, response]: [string, ResponseDoc]) => {
+      const added = headersOf(status);
+      return [
+        status,
+        Object.keys(added).length > 0 ? { ...response, headers: { ...response.headers, ...added } } : response,
+      ];
+    }),
   );
   if (api) Object.assign(responses, API_REFUSALS);
   if (keyed) {
@@ -144,7 +165,7 @@ export function buildOpenApi(model: Model): JsonSchema {
     security: [{ cognito: [] }],
     paths,
     components: {
-      parameters: { [IDEMPOTENCY_PARAMETER]: idempotencyKey },
+      parameters: { [IDEMPOTENCY_PARAMETER]: idempotencyKey, [CONSISTENCY_PARAMETER]: consistencyToken },
       securitySchemes: {
         cognito: {
           type: 'http',
