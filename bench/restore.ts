@@ -35,7 +35,11 @@ const seconds = (from: number) => (performance.now() - from) / 1000;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 async function start(settings: string[]): Promise<{ db: EmbeddedDatabase; url: string }> {
-  const db = await startEmbeddedPostgres({ dataDir, database: 'postgres', settings: ['shared_buffers=1GB', ...settings] });
+  const db = await startEmbeddedPostgres({
+    dataDir,
+    database: 'postgres',
+    settings: ['shared_buffers=1GB', ...settings],
+  });
   await ensureDatabase(db.url, database);
   return { db, url: db.url.replace(/\/postgres$/, `/${database}`) };
 }
@@ -51,7 +55,9 @@ async function query<T extends pg.QueryResultRow>(url: string, text: string): Pr
 }
 
 async function main(): Promise<void> {
-  log(`bench:restore: ${n.toLocaleString('en')} episodes, ${clips.toLocaleString('en')} clips in ${path.relative(PROJECT_ROOT, dataDir)}`);
+  log(
+    `bench:restore: ${n.toLocaleString('en')} episodes, ${clips.toLocaleString('en')} clips in ${path.relative(PROJECT_ROOT, dataDir)}`,
+  );
   // Seeding writes gigabytes of WAL no restore needs: it runs before archiving is on.
   {
     const { db, url } = await start([]);
@@ -90,7 +96,9 @@ async function main(): Promise<void> {
       `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${before!.lsn}')::bigint AS bytes`,
     );
     const walBytes = Number(after!.bytes);
-    log(`writes after the backup: ${updates.toLocaleString('en')} episode updates, ${mb(walBytes)} of WAL in ${seconds(writesStarted).toFixed(1)} s`);
+    log(
+      `writes after the backup: ${updates.toLocaleString('en')} episode updates, ${mb(walBytes)} of WAL in ${seconds(writesStarted).toFixed(1)} s`,
+    );
 
     // RPO: once the archiver has caught up, one write; how long until its segment is archived?
     await sleep(2000);
@@ -102,7 +110,9 @@ async function main(): Promise<void> {
     const writtenAt = performance.now();
     while (!existsSync(path.join(layout.walDir, `${written!.wal}.gz`))) await sleep(200);
     const rpo = seconds(writtenAt);
-    log(`RPO: the write's WAL was archived ${rpo.toFixed(1)} s after it (archive_timeout ${archiveTimeout} s is the bound)`);
+    log(
+      `RPO: the write's WAL was archived ${rpo.toFixed(1)} s after it (archive_timeout ${archiveTimeout} s is the bound)`,
+    );
 
     const target = new Date();
     await sleep(1000);
@@ -125,7 +135,7 @@ async function main(): Promise<void> {
       `- data: ${n.toLocaleString('en')} episodes and ${clips.toLocaleString('en')} clips (the bench's seed)`,
       `- base backup: ${mb(backup.bytes)} in ${backup.files} files, taken in ${backupSeconds.toFixed(1)} s while the server ran`,
       `- WAL to replay: ${updates.toLocaleString('en')} episode updates after the backup, ${mb(walBytes)}`,
-      `- **RPO: ${rpo.toFixed(1)} s** from a write until its WAL was in the archive, with BACKUP_ARCHIVE_TIMEOUT_SECONDS=${archiveTimeout} (the bound; NFR-5 asks for 15 minutes)`,
+      `- **RPO: ${rpo.toFixed(1)} s** from a write until its WAL was in the archive, measured just after the write load, while WAL still fills segments fast; in a quiet period a write waits for BACKUP_ARCHIVE_TIMEOUT_SECONDS=${archiveTimeout}, the bound (test/backup-restore.test.ts measures a quiet write with the timeout at 10 s). NFR-5 asks for 15 minutes`,
       `- **restore to a point in time: ${restored.seconds.toFixed(1)} s** (copy of the base backup, WAL replay to the target, promotion), so the RTO is that plus starting the server on it (NFR-6 asks for 4 hours)`,
       `- the restored database held all ${n.toLocaleString('en')} episodes`,
       '',
