@@ -122,6 +122,19 @@ async function connect(databaseUrl: string): Promise<pg.Client> {
   return client;
 }
 
+const tryLock = async (client: pg.Client, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock') =>
+  (await client.query<{ locked: boolean }>(`SELECT ${fn}(${LOCK_KEY}) AS locked`)).rows[0]!.locked;
+
+/**
+ * Waits for the migration lock by trying it every 100–250 ms, never by blocking in
+ * pg_advisory_lock: a statement blocked there holds a snapshot, and the CREATE INDEX CONCURRENTLY
+ * of the migration holding the lock waits for every older snapshot, so the two would wait for each
+ * other until PostgreSQL called it a deadlock (several instances starting at once, one migrating).
+ */
+async function untilLocked(attempt: () => Promise<boolean>): Promise<void> {
+  while (!(await attempt())) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 150));
+}
+
 /**
  * Migrating holds the lock for the session: online steps run outside transactions, and the
  * session's lock_timeout spans them. That needs a direct connection to PostgreSQL; through a pooler
@@ -131,7 +144,7 @@ async function connect(databaseUrl: string): Promise<pg.Client> {
 async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = await connect(databaseUrl);
   try {
-    await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`);
+    await untilLocked(async () => tryLock(client, 'pg_try_advisory_lock'));
     await client.query(CREATE_TABLE);
     return await work(client);
   } finally {
@@ -149,8 +162,12 @@ async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => P
 async function readingHistory<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = await connect(databaseUrl);
   try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`);
+    await untilLocked(async () => {
+      await client.query('BEGIN');
+      if (await tryLock(client, 'pg_try_advisory_xact_lock')) return true;
+      await client.query('ROLLBACK');
+      return false;
+    });
     await client.query(CREATE_TABLE);
     const result = await work(client);
     await client.query('COMMIT');
