@@ -20,6 +20,8 @@ export interface BaseBackup {
 }
 
 export const MANIFEST = 'backup.json';
+/** A `.part` folder this old is no backup under way (the largest takes minutes). */
+const STALE_PART_MS = 24 * 3600 * 1000;
 
 /** Complete backups (with their manifest), oldest first. */
 export function listBackups(layout: BackupLayout): BaseBackup[] {
@@ -67,6 +69,12 @@ export function prune(layout: BackupLayout, keep: number): { backups: string[]; 
   const backups = listBackups(layout);
   const dropped = backups.slice(0, Math.max(0, backups.length - keep));
   for (const backup of dropped) rmSync(path.join(layout.baseDir, backup.id), { recursive: true, force: true });
+  // A backup cut short by a stop leaves its `.part` folder when the process exits first.
+  for (const name of existsSync(layout.baseDir) ? readdirSync(layout.baseDir) : []) {
+    const folder = path.join(layout.baseDir, name);
+    if (name.endsWith('.part') && Date.now() - statSync(folder).mtimeMs > STALE_PART_MS)
+      rmSync(folder, { recursive: true, force: true });
+  }
   const oldestKept = backups[dropped.length];
   let segments = 0;
   if (oldestKept && existsSync(layout.walDir)) {
