@@ -31,6 +31,8 @@ export async function takeBaseBackup(options: {
   const { layout } = options;
   prepareLayout(layout);
   const client = new pg.Client({ connectionString: options.adminUrl });
+  // The server going away (a shutdown) fails the query in flight; unheard, the event would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   const startedAt = new Date();
   let id = backupId(startedAt);

@@ -50,6 +50,7 @@ export function scheduleBackups(
   if (settings.everyHours === 0) return () => undefined;
   const dueAfterMs = settings.everyHours * 3600 * 1000;
   let running: Promise<void> | undefined;
+  let stopped = false;
   const check = () => {
     if (running) return;
     const newest = listBackups(backupLayout(settings.dir)).at(-1);
@@ -66,12 +67,21 @@ export function scheduleBackups(
             },
             'base backup taken',
           ),
-        (error: unknown) => logger.error({ err: error }, 'base backup failed; it is tried again in five minutes'),
+        (error: unknown) =>
+          stopped
+            ? logger.info(
+                { reason: error instanceof Error ? error.message : String(error) },
+                'base backup cut short by the shutdown',
+              )
+            : logger.error({ err: error }, 'base backup failed; it is tried again in five minutes'),
       )
       .finally(() => (running = undefined));
   };
   check();
   const timer = setInterval(check, 5 * 60 * 1000);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }

@@ -52,6 +52,8 @@ async function archiveCurrentSegment(liveDataDir: string): Promise<void> {
   const url = runningEmbeddedUrl(liveDataDir, 'postgres');
   if (!url) return;
   const client = new pg.Client({ connectionString: url });
+  // The server going away (a shutdown) fails the query in flight; unheard, the event would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const current = await client.query<{ wal: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS wal');

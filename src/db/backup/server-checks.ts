@@ -12,6 +12,8 @@ const RUNBOOK = 'docs/operations.md#backups-and-point-in-time-recovery';
 
 export async function backupWarnings(databaseUrl: string): Promise<BackupWarning[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // The server going away (a shutdown) fails the query in flight; unheard, the event would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const { rows } = await client.query<{
