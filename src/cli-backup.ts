@@ -81,7 +81,11 @@ export async function restoreCommand(config: Config, options: { to: string; into
   console.log(
     `restored to ${result.target} from base backup ${result.backup.id} into ${result.into} in ${result.seconds.toFixed(1)} s`,
   );
-  if (result.stoppedAt) console.log(`the server says: ${result.stoppedAt}`);
+  if (result.endOfArchive)
+    console.log(
+      `nothing in the WAL archive is later than ${result.target}: restored all of it${result.stoppedAt ? ` (${result.stoppedAt})` : ''}`,
+    );
+  else if (result.stoppedAt) console.log(`the server says: ${result.stoppedAt}`);
   console.log(`serve it with: DATA_DIR=${result.into} npm start   (the live DATA_DIR is untouched)`);
   return 0;
 }

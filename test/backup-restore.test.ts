@@ -138,7 +138,19 @@ describe('backups and point-in-time restore of the embedded PostgreSQL', () => {
 
     expect(await titles(request)).toEqual(['After D', 'After rename', 'Before A']);
     expect(await auditOf(request, changed.id)).toEqual(['update', 'update', 'create']);
-  }, 150_000);
+
+    // The live server stopped, a restore to a time after its last write: nothing in the archive is
+    // later, so all of it is replayed, the segment the stop left unarchived (taken from pg_wal) too.
+    expect(await stopServer(servers[0]!)).toBe(0);
+    const latest = path.join(tempDir('latest'), 'data');
+    const toNow = await runCli(['restore', '--to', new Date().toISOString(), '--into', latest], {
+      DATA_DIR: live,
+      DATABASE_URL: '',
+    });
+    expect(toNow.code, toNow.stderr).toBe(0);
+    expect(toNow.stdout).toMatch(/nothing in the WAL archive is later than \S+: restored all of it/);
+    expect(await titles(await embeddedServer(latest))).toEqual(['After D', 'After rename', 'Before A']);
+  }, 180_000);
 
   it('refuses what would overwrite or cannot be restored, with a message and no stack trace', async () => {
     const live = tempDir('refusals');

@@ -105,7 +105,7 @@ export class ReplicaSet {
   /** A replica failed a read: out of rotation until the next check finds it healthy. */
   failed(name: string, error: unknown): void {
     const replica = this.replicas.find((r) => r.name === name);
-    if (!replica || replica.state !== 'in_rotation') return;
+    if (replica?.state !== 'in_rotation') return;
     replica.state = 'down';
     replica.reason = error instanceof Error ? error.message : String(error);
     this.options.logger.warn(

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded.ts';
 import { restoreCommand } from './archive-settings.ts';
-import { archiveSpan, backupFor, listBackups, type BaseBackup } from './catalog.ts';
+import { backupFor, listBackups, type BaseBackup } from './catalog.ts';
 import { giveToServerUser, type BackupLayout } from './layout.ts';
 import { copyTree } from './copy-tree.ts';
 
@@ -90,6 +90,8 @@ export interface RestoreResult {
   readonly backup: BaseBackup;
   readonly target: string;
   readonly into: string;
+  /** The archive holds nothing after the target: all of it was replayed (the last transaction is `stoppedAt`'s). */
+  readonly endOfArchive: boolean;
   /** What the server said where it stopped replaying, e.g. `recovery stopping before commit of transaction 812, time …`. */
   readonly stoppedAt?: string;
   readonly seconds: number;
@@ -143,31 +145,29 @@ async function recover(
   giveToServerUser(clusterDir);
 
   const lines: string[] = [];
-  let recovered: EmbeddedDatabase;
-  try {
-    recovered = await startEmbeddedPostgres({
+  const replay = (settings: string[]) =>
+    startEmbeddedPostgres({
       dataDir: into,
       database: options.database,
-      settings: [
-        'archive_mode=off',
-        `restore_command=${restoreCommand(layout)}`,
-        `recovery_target_time=${target.toISOString().replace('T', ' ').replace('Z', '+00')}`,
-        'recovery_target_action=promote',
-      ],
+      settings: ['archive_mode=off', `restore_command=${restoreCommand(layout)}`, ...settings],
       log: (line) => {
         lines.push(line);
         options.log?.(line);
       },
     });
+  let recovered: EmbeddedDatabase;
+  let endOfArchive = false;
+  try {
+    recovered = await replay([
+      `recovery_target_time=${target.toISOString().replace('T', ' ').replace('Z', '+00')}`,
+      'recovery_target_action=promote',
+    ]);
   } catch (error) {
-    if (lines.some((l) => l.includes('recovery ended before configured recovery target was reached'))) {
-      const span = archiveSpan(layout);
-      throw new RestoreRefused(
-        `the WAL archive ends before ${target.toISOString()}` +
-          (span.newest_at ? `: its newest segment was archived at ${span.newest_at}` : ''),
-      );
-    }
-    throw error;
+    if (!lines.some((l) => l.includes('recovery ended before configured recovery target was reached'))) throw error;
+    // Nothing in the archive is later than the target: the database at the target is the
+    // database at the archive's end. Recovery starts again and replays all of it.
+    endOfArchive = true;
+    recovered = await replay([]);
   }
   await recovered.stop();
   const stoppedAt = lines
@@ -179,6 +179,7 @@ async function recover(
     backup,
     target: target.toISOString(),
     into,
+    endOfArchive,
     ...(stoppedAt ? { stoppedAt } : {}),
     seconds: (performance.now() - started) / 1000,
   };
