@@ -1,9 +1,7 @@
 // Authentication and authorization with AUTH_MODE=cognito: real RS256 tokens verified against a
 // JWKS served on 127.0.0.1, every way a token can be wrong answered 401 with a challenge, and the
 // registry's permissions deciding what viewers, editors and admins may do (403 naming the role).
-import { Writable } from 'node:stream';
 import { base64url, SignJWT, UnsecuredJWT, exportSPKI } from 'jose';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/service.ts';
@@ -20,23 +18,18 @@ import {
   type Rec,
 } from './support/service.ts';
 import { testConfig } from './support/s3.ts';
+import { collectingLogger } from './support/log-lines.ts';
 
 let db: TestDatabase;
 let userPool: FakeUserPool;
 let service: TestService;
-const logLines: Record<string, unknown>[] = [];
+const collected = collectingLogger();
+const logLines = collected.lines;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   userPool = await startFakeUserPool();
   await userPool.addKey('key-1');
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
   const running = await startService(
     {
       ...testConfig(),
@@ -46,7 +39,7 @@ beforeAll(async () => {
       authMode: 'cognito',
       cognito: userPool.settings(),
     },
-    pino({ level: 'info' }, sink),
+    collected.logger,
   );
   service = withClient(running);
 });
@@ -519,16 +512,10 @@ describe('authorization from the registry', () => {
 
 describe('AUTH_MODE=off', () => {
   it('serves everyone as an admin named by X-Actor, and says so loudly at start', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const { logger, lines } = collectingLogger();
     const open = await startService(
       { ...testConfig(), port: 0, host: '127.0.0.1', databaseUrl: db.url, authMode: 'off' },
-      pino({ level: 'info' }, sink),
+      logger,
     );
     try {
       const request = serviceClient(open.url);
@@ -538,7 +525,9 @@ describe('AUTH_MODE=off', () => {
       });
       expect(created.status).toBe(201);
       expect((await request('DELETE', `/api/v1/shows/${created.body.data.id}?hard=true`)).status).toBe(200);
-      expect(lines.join('')).toMatch(/"level":40.*AUTH_MODE=off: authentication is OFF/);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 40, msg: expect.stringMatching(/^AUTH_MODE=off: authentication is OFF/) }),
+      );
     } finally {
       await open.stop();
     }

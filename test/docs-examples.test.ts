@@ -1,7 +1,9 @@
 // Every example in the docs runs as written against the current release. Each ```sh block that
 // calls the API (README.md, docs/*.md) runs in bash against a real service and S3, with
 // `localhost:8080` pointed at the test's port and nothing else changed: every call answers 2xx
-// or 3xx, except the ones the docs say fail (a "(422)" in a comment above them). The "Proposing a
+// or 3xx, except the ones the docs say fail (a "(422)" in a comment above them). A ```bash block
+// shows commands that need what the test cannot give them (a streaming replica, another host):
+// read, not run; each is exercised by the test its section names. The "Proposing a
 // field" walkthrough in docs/evolving-the-registry.md runs step by step on a copy of the project,
 // and each command prints what the docs show.
 import { execFile } from 'node:child_process';

@@ -19,7 +19,7 @@ import { loadConfig } from '../src/config.ts';
 import { freePort } from '../src/db/embedded.ts';
 import { migrateUp, migrationStatus } from '../src/db/migrator.ts';
 import { startService } from '../src/service.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { createTestDatabase, onServer, type TestDatabase } from './support/database.ts';
 import { testS3Settings } from './support/s3.ts';
 import { startTestService, withClient, type Rec, type TestService } from './support/service.ts';
 
@@ -74,17 +74,8 @@ describe.skipIf(!BINARY)(title, () => {
   /** A second name for the test database: a pool (and server connections) of its own. */
   const preparedAlias = () => `${db.name}_prepared`;
 
-  async function onClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
   const adminConsole = <T extends pg.QueryResultRow>(command: string) =>
-    onClient(bounced('pgbouncer'), async (c) => (await c.query<T>(command)).rows);
+    onServer(bounced('pgbouncer'), async (c) => (await c.query<T>(command)).rows);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'reelmeta-pgbouncer-'));
@@ -231,7 +222,7 @@ describe.skipIf(!BINARY)(title, () => {
       .filter((line) => line.includes(` ${alias}/${user}@`) && line.includes('new connection to server')).length;
 
   const advisoryLocks = () =>
-    onClient(new URL('/postgres', db.url).toString(), async (c) =>
+    onServer(new URL('/postgres', db.url).toString(), async (c) =>
       (
         await c.query(
           "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = $1)",

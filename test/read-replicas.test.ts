@@ -4,7 +4,6 @@
 // replica that lags or goes down leaves the rotation and comes back, /ready and /metrics say so,
 // and stopping and starting the replica under load fails no request. Also the start-up check that
 // warns when a server of one's own has WAL archiving off or failing.
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +16,15 @@ import { allowReplicaReads, inRequestScope } from '../src/db/request-scope.ts';
 import { startService } from '../src/service.ts';
 import { pgBinariesPresent, PG_BIN_DIR, startPrimary, startReplica, type Cluster } from './support/pg-cluster.ts';
 import { testConfig } from './support/s3.ts';
+import { collectingLogger } from './support/log-lines.ts';
 import { withClient, type Rec, type TestService } from './support/service.ts';
 
 const MAX_LAG_MS = 1500;
 let primary: Cluster;
 let replica: Cluster;
 let service: TestService;
-const logLines: Record<string, unknown>[] = [];
+const collected = collectingLogger();
+const logLines = collected.lines;
 
 const ready = async () =>
   (await service.request<never>('GET', '/ready')).body as unknown as {
@@ -51,13 +52,6 @@ describe.skipIf(!pgBinariesPresent)(`read replicas (PostgreSQL binaries in ${PG_
     primary = await startPrimary();
     await primary.query('CREATE DATABASE reelmeta');
     replica = await startReplica(primary);
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean))
-          logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     const running = await startService(
       {
         ...testConfig(),
@@ -66,7 +60,7 @@ describe.skipIf(!pgBinariesPresent)(`read replicas (PostgreSQL binaries in ${PG_
         databaseUrl: primary.url('reelmeta'),
         replicas: { urls: [replica.url('reelmeta')], maxLagMs: MAX_LAG_MS, checkIntervalMs: 100 },
       },
-      pino({ level: 'info' }, sink),
+      collected.logger,
     );
     service = withClient(running);
   }, 180_000);

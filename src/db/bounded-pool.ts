@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabasePool, DatabasePoolConnection } from 'slonik';
 import { requestClient, type RequestClient } from './request-scope.ts';
 import { ConnectionWaitTimeout, RequestAbandoned } from './unavailable.ts';
+import { runMethod, SINGLE_QUERY_METHODS, type SingleQueryMethod } from './pool-methods.ts';
 
 export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs: number): DatabasePool {
   let inSlonik = 0;
@@ -62,35 +63,15 @@ export function boundConnectionWait(pool: DatabasePool, size: number, timeoutMs:
     });
   };
 
-  type Methods = Pick<
-    DatabasePool,
-    | 'any'
-    | 'anyFirst'
-    | 'exists'
-    | 'many'
-    | 'manyFirst'
-    | 'maybeOne'
-    | 'maybeOneFirst'
-    | 'one'
-    | 'oneFirst'
-    | 'query'
-    | 'stream'
-    | 'transaction'
-    | 'connect'
-    | 'end'
-    | 'state'
-  >;
+  type Methods = Pick<DatabasePool, SingleQueryMethod | 'stream' | 'transaction' | 'connect' | 'end' | 'state'>;
+  const single = Object.fromEntries(
+    SINGLE_QUERY_METHODS.map((method) => [
+      method,
+      (...args: unknown[]) => withConnection((c) => runMethod(c, method, args)),
+    ]),
+  ) as Pick<DatabasePool, SingleQueryMethod>;
   const methods: Methods = {
-    any: ((query) => withConnection((c) => c.any(query))) as DatabasePool['any'],
-    anyFirst: ((query) => withConnection((c) => c.anyFirst(query))) as DatabasePool['anyFirst'],
-    exists: ((query) => withConnection((c) => c.exists(query))) as DatabasePool['exists'],
-    many: ((query) => withConnection((c) => c.many(query))) as DatabasePool['many'],
-    manyFirst: ((query) => withConnection((c) => c.manyFirst(query))) as DatabasePool['manyFirst'],
-    maybeOne: ((query) => withConnection((c) => c.maybeOne(query))) as DatabasePool['maybeOne'],
-    maybeOneFirst: ((query) => withConnection((c) => c.maybeOneFirst(query))) as DatabasePool['maybeOneFirst'],
-    one: ((query) => withConnection((c) => c.one(query))) as DatabasePool['one'],
-    oneFirst: ((query) => withConnection((c) => c.oneFirst(query))) as DatabasePool['oneFirst'],
-    query: ((query) => withConnection((c) => c.query(query))) as DatabasePool['query'],
+    ...single,
     stream: ((query, handler) => withConnection((c) => c.stream(query, handler))) as DatabasePool['stream'],
     transaction: (handler, retryLimit) => withConnection((c) => c.transaction(handler, retryLimit)),
     connect: (routine) => withConnection((c) => routine(c)),

@@ -11,6 +11,7 @@ import { readRouting } from './request-scope.ts';
 import type { ReplicaSet } from './replicas.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
 import { sqlState } from './sql-state.ts';
+import { runMethod, SINGLE_QUERY_METHODS, type SingleQueryMethod } from './pool-methods.ts';
 
 export interface ReadCounter {
   countRead(target: 'primary' | 'replica'): void;
@@ -28,35 +29,10 @@ function replicaTrouble(error: unknown): 'replica' | 'statement' | undefined {
   return undefined;
 }
 
-type SingleQueryMethod =
-  | 'any'
-  | 'anyFirst'
-  | 'exists'
-  | 'many'
-  | 'manyFirst'
-  | 'maybeOne'
-  | 'maybeOneFirst'
-  | 'one'
-  | 'oneFirst'
-  | 'query';
-
-const SINGLE_QUERIES: readonly SingleQueryMethod[] = [
-  'any',
-  'anyFirst',
-  'exists',
-  'many',
-  'manyFirst',
-  'maybeOne',
-  'maybeOneFirst',
-  'one',
-  'oneFirst',
-  'query',
-];
-
 export function routeReads(primary: DatabasePool, replicas: ReplicaSet, counter: ReadCounter): DatabasePool {
   const methods: Partial<Record<SingleQueryMethod | 'transaction' | 'connect' | 'stream', unknown>> = {};
-  for (const method of SINGLE_QUERIES) {
-    const onPrimary = (primary[method] as (...args: unknown[]) => Promise<unknown>).bind(primary);
+  for (const method of SINGLE_QUERY_METHODS) {
+    const onPrimary = (...args: unknown[]) => runMethod(primary, method, args);
     methods[method] = async (...args: unknown[]) => {
       const routing = readRouting();
       const replica = routing && !routing.wrote ? replicas.pick(routing.afterLsn) : undefined;
@@ -65,7 +41,7 @@ export function routeReads(primary: DatabasePool, replicas: ReplicaSet, counter:
         return onPrimary(...args);
       }
       try {
-        const result = await (replica.pool[method] as (...a: unknown[]) => Promise<unknown>).apply(replica.pool, args);
+        const result = await runMethod(replica.pool, method, args);
         counter.countRead('replica');
         return result;
       } catch (error) {

@@ -2,10 +2,14 @@
 // template, method and status; error answers; database query timings and errors; the pool's
 // connections; requests refused by the rate limiter; background jobs (durations by queue and
 // outcome, failures, queue depth by state read at scrape time); and Node's process metrics. GET /metrics serves them in the text format.
-import type { ReplicaStatus } from '../db/replicas.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import type { Interceptor } from 'slonik';
+
+/** What the replica gauges read of each read replica (db/replicas.ts gives it). */
+interface ReplicaGaugeSource {
+  status(): readonly { readonly name: string; readonly state: string; readonly lag_ms: number | null }[];
+}
 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const QUERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -29,7 +33,7 @@ export class Metrics {
   private readonly jobsFailed: Counter<'queue'>;
   private readonly reads: Counter<'target'>;
   private pool: DatabasePool | undefined;
-  private replicaSource: { status(): readonly ReplicaStatus[] } | undefined;
+  private replicaSource: ReplicaGaugeSource | undefined;
   private jobSource: JobDepthSource | undefined;
 
   constructor() {
@@ -146,7 +150,7 @@ export class Metrics {
   }
 
   /** The read replicas whose state the gauges report. */
-  watchReplicas(source: { status(): readonly ReplicaStatus[] }): void {
+  watchReplicas(source: ReplicaGaugeSource): void {
     this.replicaSource = source;
   }
 
