@@ -64,7 +64,7 @@ export function backupListCommand(config: Config, json: boolean): number {
   );
   if (backups.length > 0)
     console.log(
-      `restorable from ${backups[0]!.finished_at} to ${wal.newest_at ?? 'the newest archived segment'} (and up to now while the server that archives runs)`,
+      `restorable to any time from ${backups[0]!.finished_at} on, as far as the archived WAL reaches (a restore first has a running server archive the segment in use)`,
     );
   return 0;
 }
