@@ -162,6 +162,8 @@ describe.skipIf(!pgBinariesPresent)(`read replicas (PostgreSQL binaries in ${PG_
       expect(set.status()[0]!.state).toBe('in_rotation');
       // Outside a read-only request, everything is the primary's.
       expect(await pool.oneFirst(sql.unsafe`SELECT pg_is_in_recovery()`)).toBe(false);
+      // …and is not counted as a read: the metric counts read-only requests' queries only.
+      expect(reads).toEqual(['replica', 'primary', 'primary']);
     } finally {
       await set.stop();
       await primaryPool.end();

@@ -37,7 +37,8 @@ export function routeReads(primary: DatabasePool, replicas: ReplicaSet, counter:
       const routing = readRouting();
       const replica = routing && !routing.wrote ? replicas.pick(routing.afterLsn) : undefined;
       if (!replica) {
-        counter.countRead('primary');
+        // Only a read-only request's queries are reads; a write's and a timer's are not counted.
+        if (routing) counter.countRead('primary');
         return onPrimary(...args);
       }
       try {

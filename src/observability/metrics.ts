@@ -115,7 +115,7 @@ export class Metrics {
     });
     this.reads = new Counter({
       name: 'db_reads_total',
-      help: 'Single-query reads by where they ran (primary, replica); only counted with DATABASE_REPLICA_URLS',
+      help: 'Single-query reads of read-only requests (GET, HEAD) by where they ran (primary, replica); only counted with DATABASE_REPLICA_URLS',
       labelNames: ['target'],
       registers,
     });
