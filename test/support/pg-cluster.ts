@@ -7,8 +7,9 @@ import { appendFileSync, chmodSync, existsSync, mkdtempSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { freePort } from '../../src/db/embedded.ts';
+import { onServer } from './database.ts';
 
 export const PG_BIN_DIR = process.env.PG_BIN_DIR || '/usr/lib/postgresql/15/bin';
 /** Whether the binaries a replica needs are here (the tests that need them say so when not). */
@@ -50,15 +51,7 @@ function cluster(root: string, dir: string, port: number): Cluster {
     port,
     dir,
     url,
-    query: async (text, values, database) => {
-      const client = new pg.Client({ connectionString: url(database) });
-      await client.connect();
-      try {
-        return (await client.query(text, values)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    query: (text, values, database) => onServer(url(database), async (c) => (await c.query(text, values)).rows),
     start: async () => {
       await pgCommand('pg_ctl', ['start', '-w', '-t', '60', '-D', dir, '-l', path.join(root, 'server.log')]);
       running = true;
