@@ -209,6 +209,8 @@ function requireReachable(dataDir: string): void {
 /** Creates `database` on the server behind `adminUrl` if it does not exist yet. */
 export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
+  // A server going away fails the query in flight; unheard, the event would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

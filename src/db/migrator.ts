@@ -116,6 +116,8 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (version integer PRIMA
 async function connect(databaseUrl: string): Promise<pg.Client> {
   const target = databaseTarget(databaseUrl);
   const client = new pg.Client({ connectionString: target.url, ssl: target.ssl });
+  // A server going away fails the query in flight; unheard, the event would end the process.
+  client.on('error', () => undefined);
   await client.connect().catch((error: unknown) => {
     throw explainConnectionFailure(error, target);
   });
